@@ -1,0 +1,245 @@
+"""Command-line interface: ``spectral <command> ...`` (also ``python -m spectral``).
+
+Every command prints a readable table by default and machine-readable JSON with
+``--json``.  Commands that take a network share the same flags (``--activation``,
+``--weights``, ``--sigma-w2``, ``--sigma-b2`` or ``--critical``, ``--depth``).
+Bad input exits with status 2 and one line naming the parameter; the CLI holds
+no mathematics, it only calls the public API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from fractions import Fraction
+
+import numpy as np
+
+__all__ = ["main", "build_parser"]
+
+PROG = "spectral"
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+# --------------------------------------------------------------------------- output helpers
+def _jsonable(value):
+    """Convert results to JSON-safe values (non-finite floats become ``null``)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, Fraction):
+        return str(value)
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _fmt(value) -> str:
+    """Format one value for the human-readable tables."""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if not math.isfinite(value):
+            return "inf" if value > 0 else ("-inf" if value < 0 else "nan")
+        if value == 0:
+            return "0"
+        if 1e-4 <= abs(value) < 1e6:
+            return f"{value:.10g}"
+        return f"{value:.6e}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_fmt(v) for v in value)
+    return str(value)
+
+
+def table(rows, title: str | None = None) -> str:
+    """Render ``(label, value)`` rows as an aligned two-column table."""
+    rows = [(str(k), _fmt(v)) for k, v in rows]
+    width = max((len(k) for k, _ in rows), default=0)
+    lines = [title, "-" * max(len(title), 20)] if title else []
+    lines += [f"  {k:<{width}}  {v}" for k, v in rows]
+    return "\n".join(lines)
+
+
+def _emit(args, payload: dict, human: str) -> None:
+    if args.json:
+        print(json.dumps(_jsonable(payload), indent=2))
+    else:
+        print(human)
+
+
+# --------------------------------------------------------------------------- shared flags
+def _add_network_flags(p: argparse.ArgumentParser, *, depth: bool = True, weights: bool = True) -> None:
+    g = p.add_argument_group("network")
+    g.add_argument("--activation", default="tanh",
+                   help="activation name, e.g. tanh, relu, 'leaky_relu(0.1)', hard_tanh (default: tanh)")
+    if weights:
+        g.add_argument("--weights", default="orthogonal", help="gaussian | orthogonal (default: orthogonal)")
+    g.add_argument("--sigma-w2", type=float, default=1.05, help="weight variance sigma_w^2 (default: 1.05)")
+    bias = g.add_mutually_exclusive_group()
+    bias.add_argument("--sigma-b2", type=float, default=None, help="bias variance sigma_b^2 (default: 0)")
+    bias.add_argument("--critical", action="store_true",
+                      help="solve sigma_b^2 on the critical line chi_1 = 1 for the given sigma_w^2")
+    if depth:
+        g.add_argument("--depth", type=int, default=16, help="number of layers L >= 1 (default: 16)")
+
+
+def _add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def _mean_field(args):
+    from spectral.meanfield import critical_point, mean_field
+
+    if args.critical:
+        return critical_point(args.activation, sigma_w2=args.sigma_w2)
+    return mean_field(args.activation, sigma_w2=args.sigma_w2,
+                      sigma_b2=0.0 if args.sigma_b2 is None else args.sigma_b2)
+
+
+def _network(args):
+    """Build the :class:`spectral.Network` described by the shared flags."""
+    from spectral.product import Network
+
+    if args.depth < 1:
+        raise CLIError(f"--depth must be an integer >= 1, got {args.depth}")
+    if args.critical:
+        sigma_b2 = _mean_field(args).sigma_b2
+    else:
+        sigma_b2 = 0.0 if args.sigma_b2 is None else args.sigma_b2
+    return Network(activation=args.activation, weights=args.weights, sigma_w2=args.sigma_w2,
+                   sigma_b2=sigma_b2, depth=args.depth)
+
+
+def _network_rows(net) -> list:
+    return [("activation", net.layers[0].activation.name), ("weights", net.layers[0].weights),
+            ("sigma_w2", net.layers[0].sigma_w2), ("sigma_b2", net.layers[0].sigma_b2),
+            ("depth", len(net.layers))]
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_meanfield(args) -> int:
+    mf = _mean_field(args)
+    payload = {"activation": mf.activation.name, "sigma_w2": mf.sigma_w2, "sigma_b2": mf.sigma_b2,
+               "q_star": mf.q_star, "chi1": mf.chi1, "chi2": mf.chi2, "xi_q": mf.xi_q, "xi_c": mf.xi_c,
+               "c_star": mf.c_star, "phase": mf.phase}
+    rows = list(payload.items())
+    _emit(args, payload, table(rows, "mean field"))
+    return 0
+
+
+def _moment_strings(values) -> list:
+    return [str(v) for v in values]
+
+
+def cmd_moments(args) -> int:
+    if args.k < 1:
+        raise CLIError(f"--k must be an integer >= 1, got {args.k}")
+    if args.precision is not None and args.precision < 1:
+        raise CLIError(f"--precision must be a number of digits >= 1, got {args.precision}")
+    net = _network(args)
+    from spectral.product import jacobian_law
+
+    law = jacobian_law(net)
+    payload = {"activation": net.layers[0].activation.name, "weights": net.layers[0].weights,
+               "sigma_w2": net.layers[0].sigma_w2, "sigma_b2": net.layers[0].sigma_b2,
+               "depth": len(net.layers), "k": args.k}
+    if args.exact:
+        m = law.moments(args.k, exact=True)
+        payload["moments"] = _moment_strings(m)
+        payload["m1"] = str(m[0])
+        variance = law.moments(2, exact=True)
+        payload["variance"] = str(variance[1] - variance[0] ** 2) if args.k >= 1 else None
+        payload["method"] = "exact"
+    elif args.precision is not None:
+        m = law.moments(max(args.k, 2), precision=args.precision)
+        payload["moments"] = _moment_strings(m[: args.k])
+        payload["m1"] = str(m[0])
+        payload["variance"] = str(m[1] - m[0] ** 2)
+        payload["method"] = f"mpmath ({args.precision} digits)"
+    else:
+        logm = np.asarray(law.log_moments(max(args.k, 2)), dtype=float)
+        with np.errstate(over="ignore"):
+            m = np.exp(logm)
+        if np.all(np.isfinite(m)):
+            payload["moments"] = m[: args.k].tolist()
+            payload["m1"] = float(m[0])
+            payload["variance"] = float(m[1] - m[0] ** 2)
+        else:
+            payload["moments"] = [_big(x) for x in logm[: args.k]]
+            payload["m1"] = _big(logm[0])
+            payload["variance"] = None
+        payload["log_moments"] = logm[: args.k].tolist()
+        payload["method"] = "float64 series"
+    rows = [(k, v) for k, v in payload.items() if k not in ("moments", "log_moments")]
+    rows += [(f"m_{i + 1}", v) for i, v in enumerate(payload["moments"])]
+    _emit(args, payload, table(rows, "moments of J J^T"))
+    return 0
+
+
+def _big(logx: float):
+    """A float if ``exp(logx)`` is representable, else a decimal string like '1.23e+886'."""
+    if logx < 709:
+        return float(np.exp(logx))
+    exponent = math.floor(logx / math.log(10))
+    mantissa = math.exp(logx - exponent * math.log(10))
+    return f"{mantissa:.12g}e+{exponent}"
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Spectra of deep-network input-output Jacobians at initialization "
+                    "(free probability, mean field, Monte Carlo checks).")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("meanfield", help="mean-field fixed point, chi_1, depth scales, phase")
+    _add_network_flags(p, depth=False, weights=False)
+    _add_json(p)
+    p.set_defaults(func=cmd_meanfield)
+
+    p = sub.add_parser("moments", help="moments m_1..m_k of J J^T")
+    _add_network_flags(p)
+    p.add_argument("--k", type=int, default=5, help="number of moments (default: 5)")
+    p.add_argument("--exact", action="store_true", help="exact rationals (Bernoulli-type D^2 only)")
+    p.add_argument("--precision", type=int, default=None, help="mpmath precision in decimal digits")
+    _add_json(p)
+    p.set_defaults(func=cmd_moments)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (CLIError, ValueError, TypeError, NotImplementedError, ArithmeticError) as exc:
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
