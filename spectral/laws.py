@@ -241,6 +241,8 @@ class SpectralLaw:
 
     # ---- moments
     def _field(self, precision, exact, complex=False):  # noqa: A002
+        if exact and precision is not None:
+            raise ValueError("give either precision=<digits> or exact=True, not both")
         if exact:
             return field_for(self._params(), exact=True)
         return field_for(precision=precision, complex=complex)
