@@ -192,6 +192,10 @@ def _sample_subs(exprs, index: int = 0) -> dict:
     return subs
 
 
+def _exact_complex(x: complex) -> sp.Expr:
+    return sp.Rational(x.real) + sp.I * sp.Rational(x.imag)
+
+
 def _expansion_point(kind: str) -> complex:
     # off every axis, far out (G, M) or close to 0 (S, R)
     return 1e6 * cmath.exp(0.9j) if kind in ("G", "M") else 1e-6 * cmath.exp(0.9j)
@@ -224,7 +228,7 @@ def _select_factor(factors: list[sp.Expr], kind: str, mean: sp.Expr) -> sp.Expr:
     best, best_err = None, math.inf
     for f in factors:
         subs = _sample_subs([f, mean])
-        fm = sp.expand(f.subs(subs).subs(ind, sp.nsimplify(x0.real) + sp.I * sp.nsimplify(x0.imag)))
+        fm = sp.expand(f.subs(subs).subs(ind, _exact_complex(x0)))
         mean0 = complex(sp.N(mean.subs(subs)))
         for root in _roots_numeric(fm, dep):
             err = _asymptotic_error(kind, root, x0, mean0)
@@ -300,7 +304,7 @@ def _explicit_branch(curve: sp.Expr, kind: str, mean: sp.Expr) -> sp.Expr | None
     for c in cands:
         subs = _sample_subs([c, mean])
         try:
-            val = complex(sp.N(c.subs(subs).subs(ind, x0), 30))
+            val = complex(sp.N(c.subs(subs).subs(ind, _exact_complex(x0)), 50))
         except (TypeError, ValueError):
             continue
         err = _asymptotic_error(kind, val, x0, complex(sp.N(mean.subs(subs))))
@@ -891,7 +895,8 @@ def _is_physical_edge(fun, x: float, mean: complex, scale: float, gap: float) ->
 
 def _log_residual(const, facs):
     """Newton function for log z(m) - log z (imaginary part wrapped, so every sheet of the log solves)."""
-    fs = [(complex(e), sp.lambdify(m, f, "cmath"), sp.lambdify(m, f.diff(m), "cmath"))
+    facs = {(sp.N(f, 15) if f.atoms(sp.Function) else f): e for f, e in facs.items()}  # erf(...) -> float
+    fs = [(complex(e), sp.lambdify(m, f, "numpy"), sp.lambdify(m, f.diff(m), "numpy"))
           for f, e in facs.items()]
     log_c = cmath.log(complex(const))
 
@@ -909,9 +914,9 @@ def _log_residual(const, facs):
 
 
 def _poly_residual(curve):
-    poly = sp.Poly(curve, m)
-    cs = [sp.lambdify(z, c, "cmath") for c in poly.all_coeffs()]
-    dcs = [sp.lambdify(z, c, "cmath") for c in poly.diff(m).all_coeffs()]
+    poly = sp.Poly(sp.N(curve, 15) if curve.atoms(sp.Function) else curve, m)
+    cs = [sp.lambdify(z, c, "numpy") for c in poly.all_coeffs()]
+    dcs = [sp.lambdify(z, c, "numpy") for c in poly.diff(m).all_coeffs()]
 
     def fun(mm, zz):
         val, der = 0j, 0j
