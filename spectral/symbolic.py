@@ -402,6 +402,8 @@ class SymbolicLaw:
         analytic at 0.
     atoms : tuple of (location, mass)
         Exact atoms where known.
+    nonnegative : bool
+        True if the law is known to live on :math:`[0, \infty)` (then negative edge candidates are dropped).
     factors, summands : tuple of (SymbolicLaw, multiplicity)
         Structure of free products / sums (multiplicities may be symbols such as ``L``).
     """
@@ -416,6 +418,7 @@ class SymbolicLaw:
     atoms: tuple[tuple[Any, Any], ...] = ()
     factors: tuple[tuple[SymbolicLaw, Any], ...] = ()
     summands: tuple[tuple[SymbolicLaw, Any], ...] = ()
+    nonnegative: bool = False
     _cache: dict = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     # -- transforms ----------------------------------------------------------------------------------------
@@ -460,7 +463,7 @@ class SymbolicLaw:
             m_curve=None if self.m_curve is None else sp.expand(sub(self.m_curve)),
             G=sub(self.G), S=sub(self.S), R=sub(self.R), atoms=tuple((sub(a), sub(b)) for a, b in self.atoms),
             factors=tuple((f.subs(mapping), sub(k)) for f, k in self.factors),
-            summands=tuple((f.subs(mapping), sub(k)) for f, k in self.summands),
+            summands=tuple((f.subs(mapping), sub(k)) for f, k in self.summands), nonnegative=self.nonnegative,
         )
 
     @property
@@ -557,7 +560,7 @@ def _check_kind(kind: str) -> str:
 
 
 def _make_law(name, params, mean, curve, kind, *, atoms=(), explicit=None, factors=(), summands=(),
-              irreducible=False):
+              irreducible=False, nonnegative=False):
     """Build a law from one curve (of any kind): the generic converter derives the rest.
 
     Explicit branches are solved for only when the curve has degree <= 2 in the transform's value.
@@ -572,7 +575,7 @@ def _make_law(name, params, mean, curve, kind, *, atoms=(), explicit=None, facto
     low_degree = m_curve is not None and sp.Poly(m_curve, m).degree() <= 2
     explicit = dict(explicit or {})
     law = SymbolicLaw(name=name, params=tuple(params), mean=mean, m_curve=m_curve, atoms=tuple(atoms),
-                      factors=tuple(factors), summands=tuple(summands))
+                      factors=tuple(factors), summands=tuple(summands), nonnegative=nonnegative)
     values = {}
     for k in ("G", "S", "R"):
         if k in explicit:
@@ -583,7 +586,7 @@ def _make_law(name, params, mean, curve, kind, *, atoms=(), explicit=None, facto
             values[k] = None
     return SymbolicLaw(name=name, params=law.params, mean=mean, m_curve=m_curve, G=values["G"], S=values["S"],
                        R=values["R"], atoms=law.atoms, factors=law.factors, summands=law.summands,
-                       _cache=law._cache)
+                       nonnegative=nonnegative, _cache=law._cache)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -605,7 +608,7 @@ def marchenko_pastur(ratio=1, variance=1) -> SymbolicLaw:
     c, v = _positive(ratio, "ratio"), _positive(variance, "variance")
     atoms = ((sp.Integer(0), 1 - 1 / c),) if (c.is_number and c > 1) else ()
     return _make_law(f"MarchenkoPastur(ratio={c}, variance={v})", (("ratio", c), ("variance", v)), v,
-                     _s * v * (1 + c * y) - 1, "S", atoms=atoms)
+                     _s * v * (1 + c * y) - 1, "S", atoms=atoms, nonnegative=True)
 
 
 def free_poisson(rate=1, jump=1) -> SymbolicLaw:
@@ -615,7 +618,7 @@ def free_poisson(rate=1, jump=1) -> SymbolicLaw:
     lam, a = _positive(rate, "rate"), _positive(jump, "jump")
     atoms = ((sp.Integer(0), 1 - lam),) if (lam.is_number and lam < 1) else ()
     return _make_law(f"FreePoisson(rate={lam}, jump={a})", (("rate", lam), ("jump", a)), lam * a,
-                     _r * (1 - a * w) - lam * a, "R", atoms=atoms)
+                     _r * (1 - a * w) - lam * a, "R", atoms=atoms, nonnegative=True)
 
 
 def haar_orthogonal(scale=1) -> SymbolicLaw:
@@ -632,7 +635,7 @@ def semicircle(variance=1, center=0) -> SymbolicLaw:
     """
     v, a = _positive(variance, "variance"), to_exact(center, "center")
     return _make_law(f"Semicircle(variance={v}, center={a})", (("variance", v), ("center", a)), a,
-                     _r - a - v * w, "R")
+                     _r - a - v * w, "R", nonnegative=bool((a - 2 * sp.sqrt(v)).is_nonnegative))
 
 
 def atomic(values, probs, *, name: str | None = None) -> SymbolicLaw:
@@ -658,7 +661,8 @@ def atomic(values, probs, *, name: str | None = None) -> SymbolicLaw:
     num, den = sp.fraction(G)
     name = name or f"Atomic(values={list(merged)}, probs={list(merged.values())})"
     return _make_law(name, (("values", tuple(merged)), ("probs", tuple(merged.values()))), mean,
-                     _g * den - num, "G", atoms=tuple(merged.items()), explicit={"G": G})
+                     _g * den - num, "G", atoms=tuple(merged.items()), explicit={"G": G},
+                     nonnegative=all(bool(v.is_nonnegative) for v in merged))
 
 
 def bernoulli(prob=p, value=1) -> SymbolicLaw:
@@ -766,7 +770,8 @@ def free_product(*terms, name: str | None = None) -> SymbolicLaw:
     if curve is None:
         explicit.update(G=None, R=None)
     law = _make_law(name, (("terms", tuple((t.name, n) for t, n in terms)),), mean, curve, "M",
-                    atoms=atoms, explicit=explicit, factors=terms, irreducible=zf is not None)
+                    atoms=atoms, explicit=explicit, factors=terms, irreducible=zf is not None,
+                    nonnegative=all(t.nonnegative for t, _ in terms))
     return law
 
 
@@ -783,7 +788,7 @@ def free_sum(*terms, name: str | None = None) -> SymbolicLaw:
     if curve is None:
         explicit.update(G=None, S=None)
     return _make_law(name, (("terms", tuple((t.name, n) for t, n in terms)),), mean, curve, "M",
-                     explicit=explicit, summands=terms)
+                     explicit=explicit, summands=terms, nonnegative=all(t.nonnegative for t, _ in terms))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1028,7 +1033,7 @@ def _filter_physical(law, candidates, make_fun, fun_args, equation, method):
                 continue
             if not cmath.isfinite(val):  # degenerate at this sample (e.g. a critical point at infinity)
                 continue
-            if abs(val.imag) > 1e-9 * (1 + abs(val)):
+            if abs(val.imag) > 1e-9 * (1 + abs(val)) or (law.nonnegative and val.real < 0):
                 verdicts.append(False)
                 break
             vals = [v for v in (_finite_value(d, subs) for d in cands) if v is not None]
@@ -1124,6 +1129,7 @@ _FALLBACK_PIECES = {
     "relu": lambda: ((-math.inf, 0.0, 0.0), (0.0, math.inf, 1.0)),
     "hard_tanh": lambda: ((-math.inf, -1.0, 0.0), (-1.0, 1.0, 1.0), (1.0, math.inf, 0.0)),
 }
+_SMOOTH = {"tanh", "erf", "sigmoid", "selu", "elu", "gelu", "swish", "silu", "softplus", "sin"}
 _NUMERIC_ROUTE = ("use the numeric route instead: `spectral density ...` or "
                   "`spectral.jacobian_law(net).moments(k)`")
 
@@ -1152,7 +1158,10 @@ def _resolve_activation(activation):
         return (f"leaky_relu(alpha={alpha})", ((-math.inf, 0.0, float(alpha)), (0.0, math.inf, 1.0)), [alpha])
     if name in _FALLBACK_PIECES:
         return name, _FALLBACK_PIECES[name](), []
-    return name, None, []
+    if name in _SMOOTH:
+        return name, None, []
+    raise ValueError(f"unknown activation {activation!r}; closed forms exist for linear, relu, "
+                     "leaky_relu(alpha), hard_tanh")
 
 
 def _exact_slope(value: float, exact: list) -> sp.Expr:
@@ -1321,7 +1330,8 @@ def symbolic_network(activation, weights: str = "gaussian", sigma_w2=1, depth=1,
         Bias variance; it enters only through :math:`q^*` (hard-tanh), see ``p``/``q_star``.
     p, q_star : optional
         Hard-tanh only: the Bernoulli parameter :math:`p = \operatorname{erf}(1/\sqrt{2 q^*})` or
-        :math:`q^*` itself; by default ``p`` stays a symbol.
+        :math:`q^*` itself; by default ``p`` stays a symbol.  ``p="auto"`` takes :math:`q^*` from
+        :func:`spectral.meanfield.mean_field` at (``sigma_w2``, ``sigma_b2``) (a float).
     ratio : number or symbol
         Aspect ratio of Gaussian layers (Marchenko-Pastur ratio; square layers = 1).
 
@@ -1336,6 +1346,12 @@ def symbolic_network(activation, weights: str = "gaussian", sigma_w2=1, depth=1,
     if sb2.is_number and sb2 < 0:
         raise ValueError(f"sigma_b2 must be >= 0, got {sigma_b2!r}")
     depth = _parse_depth(depth)
+    if isinstance(p, str) and p == "auto":
+        from spectral.meanfield import mean_field
+
+        if not (sw2.is_number and sb2.is_number):
+            raise ValueError("p='auto' needs numeric sigma_w2 and sigma_b2")
+        q_star, p = sp.Float(mean_field(activation, float(sw2), float(sb2)).q_star, 17), None
     d2 = d2_law(activation, prob=p, q_star=q_star)
     wl = weight_law(weights, sw2, ratio=ratio)
     law = free_product((d2, depth), (wl, depth), name=f"JJ^T[{d2.name}, {weights}, L={depth}]")

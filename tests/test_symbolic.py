@@ -455,3 +455,10 @@ def test_edges_against_numeric_density(act, weights, sw2, depth):
     lo, hi = res.support
     assert hi == pytest.approx(r.edges_numeric[-1], rel=1e-6)
     assert lo == pytest.approx(r.edges_numeric[0], abs=1e-6 * hi)
+
+
+def test_unknown_activation_and_negative_candidates():
+    with pytest.raises(ValueError, match="activation"):
+        symbolic_network("no_such_activation", "gaussian", 1, 1)
+    r = symbolic_network("leaky_relu(0.1)", "gaussian", 2, 8)  # discriminant has tiny negative roots
+    assert r.law.nonnegative and min(r.edges_numeric) == 0.0
