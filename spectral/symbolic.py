@@ -572,7 +572,7 @@ def _make_law(name, params, mean, curve, kind, *, atoms=(), explicit=None, facto
         m_curve = curve
     else:
         m_curve = _convert_curve(curve, kind, "M", mean)
-    low_degree = m_curve is not None and sp.Poly(m_curve, m).degree() <= 2
+    low_degree = m_curve is not None and _degree(m_curve, m) <= 2
     explicit = dict(explicit or {})
     law = SymbolicLaw(name=name, params=tuple(params), mean=mean, m_curve=m_curve, atoms=tuple(atoms),
                       factors=tuple(factors), summands=tuple(summands), nonnegative=nonnegative)
@@ -820,6 +820,21 @@ def _factor_powers(expr: sp.Expr, var: sp.Symbol):
     return const, {f: sp.expand(e) for f, e in facs.items() if e != 0}
 
 
+def _degree(expr, var) -> int:
+    """Degree of a polynomial expression in ``var`` without expanding it (sums, products, integer powers)."""
+    if var not in expr.free_symbols:
+        return 0
+    if expr == var:
+        return 1
+    if expr.is_Add:
+        return max(_degree(a, var) for a in expr.args)
+    if expr.is_Mul:
+        return sum(_degree(a, var) for a in expr.args)
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        return int(expr.exp) * _degree(expr.base, var)
+    return sp.Poly(expr, var).degree()
+
+
 def _split_factored(const, facs):
     """``z = A/B`` from the factored form, with ``A`` and ``B`` coprime products of the factors."""
     num = const * sp.Mul(*(f**e for f, e in facs.items() if _sign_of(e) > 0))
@@ -1015,7 +1030,7 @@ def _filter_physical(law, candidates, make_fun, fun_args, equation, method):
     cands = []
     for c in candidates:
         c = sp.sympify(c)
-        if not any(sp.simplify(c - d) == 0 for d in cands if d.free_symbols == c.free_symbols):
+        if not any(_same_value(c, d) for d in cands):
             cands.append(c)
     free = set()
     for c in cands:
@@ -1061,9 +1076,18 @@ def _filter_physical(law, candidates, make_fun, fun_args, equation, method):
     return _EdgeData(tuple(keep), numeric, equation, method, note)
 
 
-def _finite_value(expr, subs):
+def _same_value(a, b) -> bool:
+    """Equal (to 1e-13) at the sample values of their parameters: duplicates among edge candidates."""
+    subs = _sample_subs([a, b])
+    va, vb = _finite_value(a, subs, 40), _finite_value(b, subs, 40)
+    if va is None or vb is None:
+        return False
+    return abs(va - vb) <= 1e-13 * (1 + abs(va))
+
+
+def _finite_value(expr, subs, digits=30):
     try:
-        val = complex(sp.N(expr.subs(subs), 30))
+        val = complex(sp.N(expr.subs(subs), digits))
     except (TypeError, ValueError):
         return None
     return val if cmath.isfinite(val) else None
