@@ -223,6 +223,10 @@ class SpectralLaw:
             return np.where(w == 0, m1, y / w)
 
     # ---- series hooks
+    def _s_linear_factors(self, field: Field):
+        """(c, ((b_i, e_i), ...)) with S(y) = c prod_i (1 + b_i y)^e_i, or None (no such closed form)."""
+        return None
+
     def _moment_series(self, field: Field, n: int):
         """m_1..m_n in ``field`` (default: Lagrange inversion of S)."""
         s = self._s_series(field, n)
@@ -375,6 +379,10 @@ class MarchenkoPastur(SpectralLaw):
         lam, v = field.convert(self.ratio), field.convert(self.variance_param)
         return Series.linear(v, v * lam, n, field).inv()
 
+    def _s_linear_factors(self, field):
+        lam, v = field.convert(self.ratio), field.convert(self.variance_param)
+        return (1 / v, ((lam, -1),))
+
     def exact_atoms(self):
         lam = self.ratio
         if _num(lam) > 1:
@@ -418,6 +426,9 @@ class HaarOrthogonal(SpectralLaw):
 
     def _s_series(self, field, n):
         return Series.constant(field.convert(1) / field.convert(self.scale), n, field)
+
+    def _s_linear_factors(self, field):
+        return (field.convert(1) / field.convert(self.scale), ())
 
     def _moment_series(self, field, n):
         c = field.convert(self.scale)
@@ -586,6 +597,14 @@ class Atomic(SpectralLaw):
             return super()._s_series(field, n)
         v, p = field.convert(b[0]), field.convert(b[1])
         return Series.linear(1, 1, n, field) / Series.linear(v * p, v, n, field)
+
+    def _s_linear_factors(self, field):
+        b = self._bernoulli()
+        if b is None:
+            return None
+        v, p = field.convert(b[0]), field.convert(b[1])
+        one = field.convert(1)
+        return (one / (v * p), ((one, 1), (one / p, -1)))
 
     def _moment_series(self, field, n):
         vals = [field.convert(v) for v in self.values]
@@ -779,6 +798,12 @@ class DerivativeLaw(SpectralLaw):
             return law._s_series(field, n)
         return super()._s_series(field, n)
 
+    def _s_linear_factors(self, field):
+        if self._atomic is None:
+            return None
+        law = self._exact_atomic if field.exact else self._atomic
+        return None if law is None else law._s_linear_factors(field)
+
     def exact_atoms(self):
         if self._atomic is None:
             return ()
@@ -820,6 +845,10 @@ class _DimensionChange(SpectralLaw):
     def _s_series(self, field, n):
         c = field.convert(self.c)
         return Series.linear(1, 1, n, field) / Series.linear(c, 1, n, field)
+
+    def _s_linear_factors(self, field):
+        one, c = field.convert(1), field.convert(self.c)
+        return (one / c, ((one, 1), (one / c, -1)))
 
 
 def _normalise_factors(factors):
@@ -945,8 +974,18 @@ class FreeProduct(SpectralLaw):
         key = (repr(field), n)
         if key in self._cache:
             return self._cache[key]
+        lin = None if isinstance(field, FloatField) else self._g_linear_factors(field)
         if isinstance(field, FloatField):
             out = list(np.exp(self._float_log_moments(n)))
+        elif lin is not None and len(lin[1]) <= 2:
+            out = _binomial_lagrange(field, n, *lin)
+        elif (sub := self._subordinated(field, n)) is not None:
+            const, dpsi, phi, mu1 = sub
+            c = lagrange_coefficients(phi.exp(), n, h=dpsi)
+            out, p = [], field.convert(1)
+            for k in range(1, n + 1):
+                p = field.normalize(p * const)
+                out.append(field.normalize(p * mu1 * c[k - 1] / k))
         else:
             g = self._f_series(field, n).exp()
             c = lagrange_coefficients(g, n)
@@ -958,11 +997,83 @@ class FreeProduct(SpectralLaw):
         self._cache[key] = out
         return out
 
+    def _g_linear_factors(self, field):
+        """g = (1+y)/S(y) = C prod_b (1 + b y)^e_b when every factor's S is a product of linear powers."""
+        const = field.convert(1)
+        expo: dict = {field.convert(1): 1}
+        for law, mult, scale in self._factors_for(field):
+            if mult == 0:
+                continue
+            lin = law._s_linear_factors(field)
+            if lin is None or not isinstance(mult, int):
+                return None
+            c, facs = lin
+            const = field.normalize(const * field.power(c, mult))
+            for b, e in facs:
+                key = field.normalize(b * field.convert(scale))
+                expo[key] = expo.get(key, 0) - e * mult
+        facs = tuple((b, e) for b, e in expo.items() if e != 0)
+        return field.normalize(field.convert(1) / const), facs
+
+    def _subordinated(self, field, n):
+        r"""Lagrange--Buermann in the variable of the one factor without a linear-factor S.
+
+        With y = psi_D(t) (psi_D: moment series of that factor, multiplicity L) and the other factors
+        S_i = c_i prod (1 + b y)^e:  m_k = \frac{C^k}{k} [t^{k-1}] \psi_D'(t) e^{k\Phi(t)}, with
+        v = psi_D/t, C = \mu_1^{L-1}/\prod c_i^{L_i} and
+        Phi = (L-1)(log(v/mu_1) - log(1+psi_D)) - sum_i L_i e log(1 + b s_i psi_D).
+        This never forms S_D (its series is badly conditioned for general laws).  Returns
+        (log C or C, psi_D'/mu_1, Phi, mu_1) or None when the structure does not apply.
+        """
+        implicit = [f for f in self.factors if f[1] != 0 and f[0]._s_linear_factors(field) is None]
+        if len(implicit) != 1 or implicit[0][2] != 1 or not isinstance(implicit[0][1], int):
+            return None
+        d_law, big_l, _ = implicit[0]
+        mu = d_law._moment_series(field, n)
+        psi = Series([field.convert(0)] + list(mu[: n - 1]), field)
+        v = Series(list(mu), field)
+        mu1 = mu[0]
+        dpsi = Series([mu[j] * (j + 1) for j in range(n)], field) / mu1
+        phi = ((v / mu1).log(constant=0) - (psi + 1).log(constant=0)) * field.convert(big_l - 1)
+        log_c = (big_l - 1) * (np.log(float(mu1)) if isinstance(field, FloatField) else 0)
+        const = field.power(mu1, big_l - 1) if not isinstance(field, FloatField) else None
+        for law, mult, scale in self.factors:
+            if law is d_law or mult == 0:
+                continue
+            lin = law._s_linear_factors(field)
+            if lin is None or not isinstance(mult, int):
+                return None
+            c, facs = lin
+            if isinstance(field, FloatField):
+                log_c -= mult * np.log(float(c))
+            else:
+                const = field.normalize(const / field.power(c, mult))
+            for b, e in facs:
+                bs = field.normalize(b * field.convert(scale))
+                phi = phi - ((psi * bs) + 1).log(constant=0) * field.convert(e * mult)
+        return (log_c if isinstance(field, FloatField) else const), dpsi, phi, mu1
+
     def _float_log_moments(self, n):
         key = ("log", n)
         if key in self._cache:
             return self._cache[key]
         field = FloatField()
+        sub = self._subordinated(field, n)
+        if sub is not None:
+            log_c, dpsi, phi, mu1 = sub
+            with np.errstate(divide="ignore"):
+                rad = np.max(np.abs(phi.c[1:]) ** (1.0 / np.arange(1, n))) if n > 1 else 1.0
+            tau = 1.0 / (math.e * rad) if rad > 0 else 1.0
+            g = phi.scale_variable(tau).exp()
+            c = np.asarray(lagrange_coefficients(g, n, h=dpsi.scale_variable(tau)), dtype=float)
+            k = np.arange(1, n + 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = k * log_c + math.log(float(mu1)) - np.log(k) - (k - 1) * math.log(tau) + np.log(c)
+            if np.any(c <= 0):
+                warnings.warn(f"{self.name}: nonpositive scaled Lagrange coefficient (lost precision); "
+                              "use precision=<digits>", RuntimeWarning, stacklevel=3)
+            self._cache[key] = out
+            return out
         f = self._f_series(field, n)
         # rescale y = tau u so that |F_j tau^j| <= e^-j
         with np.errstate(divide="ignore"):
@@ -1029,6 +1140,59 @@ class FreeProduct(SpectralLaw):
         except ImportError as exc:
             raise NotImplementedError("support of a free product needs spectral.density") from exc
         return density.support(self)
+
+
+def _binomial_lagrange(field, n, big_c, facs):
+    r"""m_k = \frac{C^k}{k} [y^{k-1}] \prod_b (1 + b y)^{k e_b} for at most two factors: generalised
+    binomial coefficients and one dot product per k, O(n^2) in all."""
+
+    def binom_seq(a, b, length):
+        out, c = [field.convert(1)], field.convert(1)
+        for j in range(length - 1):
+            c = field.normalize(c * (a - j) * b / (j + 1))
+            out.append(c)
+        return out
+
+    if isinstance(field, FractionField) and len(facs) == 2 and all(isinstance(e, int) for _, e in facs):
+        return _binomial_lagrange_int(n, Fraction(big_c), facs)
+    res, ck = [], field.convert(1)
+    for k in range(1, n + 1):
+        ck = field.normalize(ck * big_c)
+        if not facs:
+            coef = field.convert(1) if k == 1 else field.convert(0)
+        elif len(facs) == 1:
+            (b, e), = facs
+            coef = binom_seq(k * e, b, k)[k - 1]
+        else:
+            (b1, e1), (b2, e2) = facs
+            s1, s2 = binom_seq(k * e1, b1, k), binom_seq(k * e2, b2, k)
+            coef = field.dot(s1, s2[::-1])
+        res.append(field.normalize(ck * coef / k))
+    return res
+
+
+def _int_binom(a: int, j: int) -> int:
+    """binom(a, j) for any integer a (negative a: (-1)^j binom(j - a - 1, j))."""
+    return math.comb(a, j) if a >= 0 else (-1) ** j * math.comb(j - a - 1, j)
+
+
+def _binomial_lagrange_int(n, big_c, facs):
+    """Integer-arithmetic version of :func:`_binomial_lagrange` (rational b, integer exponents)."""
+    (b1, e1), (b2, e2) = [(Fraction(b), e) for b, e in facs]
+    p1, q1, p2, q2 = b1.numerator, b1.denominator, b2.numerator, b2.denominator
+    pw = {x: [1] for x in (p1, q1, p2, q2)}
+    for x in pw:
+        for _ in range(n):
+            pw[x].append(pw[x][-1] * x)
+    res = []
+    for k in range(1, n + 1):
+        a1, a2 = k * e1, k * e2
+        tot = 0
+        for j in range(k):
+            i = k - 1 - j
+            tot += _int_binom(a1, j) * _int_binom(a2, i) * pw[p1][j] * pw[q1][i] * pw[p2][i] * pw[q2][j]
+        res.append(big_c**k * Fraction(tot, k * (q1 * q2) ** (k - 1)))
+    return res
 
 
 _EXACT_HINT = FractionField()

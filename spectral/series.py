@@ -475,6 +475,10 @@ class Series:
         """1/a (requires a_0 != 0)."""
         self._require_unit("inverse")
         f, a, n = self.field, self.c, self.n
+        if isinstance(a, np.ndarray):  # forward substitution in C: T(a) b = e_0
+            rhs = np.zeros(n, dtype=a.dtype)
+            rhs[0] = 1
+            return self._new(_lower_solve(_toeplitz(a), rhs))
         b = f.zeros(n)
         inv0 = f.normalize(f.convert(1) / a[0])
         b[0] = inv0
@@ -489,6 +493,16 @@ class Series:
         al = alpha if isinstance(alpha, int) else f.convert(alpha)
         b = f.zeros(n)
         b[0] = f.convert(constant) if constant is not None else f.power(a[0], alpha)
+        if isinstance(a, np.ndarray) and n > 1:  # Miller's recurrence as one triangular solve
+            b = b.astype(np.result_type(a, b[0]))
+            kk = np.arange(n)[:, None]
+            jj = kk - np.arange(n)[None, :]
+            aj = np.where(jj >= 1, a[np.clip(jj, 0, n - 1)], 0)
+            mat = -((float(al) + 1) * jj - kk) * aj
+            mat[np.diag_indices(n)] = np.arange(n) * a[0]
+            rhs = -mat[1:, 0] * b[0]
+            b[1:] = _lower_solve(mat[1:, 1:], rhs)
+            return self._new(b)
         if isinstance(a, np.ndarray):
             ja = a * np.arange(n)
         else:
@@ -509,6 +523,10 @@ class Series:
         if isinstance(c, np.ndarray):
             c = c.astype(np.result_type(c, a, c0))
         c[0] = c0
+        if isinstance(c, np.ndarray) and n > 1:  # (log a)' = a'/a: one triangular solve
+            dc = _lower_solve(_toeplitz(a[: n - 1]), a[1:] * np.arange(1, n))
+            c[1:] = dc / np.arange(1, n)
+            return self._new(c)
         jc = f.zeros(n) if not isinstance(c, np.ndarray) else np.zeros(n, dtype=c.dtype)
         inv0 = f.convert(1) / a[0]
         for k in range(1, n):
@@ -527,6 +545,11 @@ class Series:
         else:
             ja = [f.normalize(a[j] * j) for j in range(n)]
         b[0] = f.exp(a[0])
+        if isinstance(a, np.ndarray) and n > 1:  # k b_k = sum_j j a_j b_(k-j): one triangular solve
+            d = ja[1:]
+            mat = np.diag(np.arange(1, n).astype(b.dtype)) - _toeplitz(np.r_[0, d[: n - 2]].astype(b.dtype))
+            b[1:] = _lower_solve(mat, d * b[0])
+            return self._new(b)
         for k in range(1, n):
             b[k] = f.normalize(f.dot(ja[1:k + 1], b[k - 1::-1]) / k)
         return self._new(b)
@@ -592,6 +615,23 @@ def lagrange_coefficients(phi: Series, n: int, h: Series | None = None):
     ps = phi.pow(s) if s > 4 else _power_by_mul(phi, s)
     out = f.zeros(n)
     giant = Series.constant(1, n, f)
+    if isinstance(phi.c, np.ndarray):  # gather all dot products of one giant step at once
+        bmat = np.array([b.c for b in baby])
+        out = np.zeros(n, dtype=np.result_type(bmat, ps.c))
+        base = np.arange(s)[:, None] - 1 - np.arange(n)[None, :]
+        j = 0
+        while j * s <= n:
+            idx = base + j * s
+            rows = min(s, n + 1 - j * s)
+            gathered = np.where(idx[:rows] >= 0, giant.c[np.clip(idx[:rows], 0, n - 1)], 0)
+            vals = np.sum(bmat[:rows] * gathered, axis=1)
+            ks = j * s + np.arange(rows)
+            ok = ks >= 1
+            out[ks[ok] - 1] = vals[ok]
+            j += 1
+            if j * s <= n:
+                giant = giant * ps
+        return out
     j = 0
     while j * s <= n:
         for i in range(s):
@@ -605,6 +645,19 @@ def lagrange_coefficients(phi: Series, n: int, h: Series | None = None):
         if j * s <= n:
             giant = giant * ps
     return out
+
+
+def _toeplitz(a):
+    """Lower-triangular Toeplitz matrix T[i, j] = a[i - j]."""
+    n = len(a)
+    idx = np.arange(n)[:, None] - np.arange(n)[None, :]
+    return np.where(idx >= 0, a[np.clip(idx, 0, n - 1)], 0).astype(a.dtype)
+
+
+def _lower_solve(mat, rhs):
+    from scipy.linalg import solve_triangular
+
+    return solve_triangular(mat, rhs, lower=True, check_finite=False)
 
 
 def _power_by_mul(a: Series, k: int) -> Series:
