@@ -497,8 +497,7 @@ class Series:
             b = b.astype(np.result_type(a, b[0]))
             kk = np.arange(n)[:, None]
             jj = kk - np.arange(n)[None, :]
-            aj = np.where(jj >= 1, a[np.clip(jj, 0, n - 1)], 0)
-            mat = -((float(al) + 1) * jj - kk) * aj
+            mat = -((float(al) + 1) * jj - kk) * _toeplitz(a)
             mat[np.diag_indices(n)] = np.arange(n) * a[0]
             rhs = -mat[1:, 0] * b[0]
             b[1:] = _lower_solve(mat[1:, 1:], rhs)
@@ -612,19 +611,24 @@ def lagrange_coefficients(phi: Series, n: int, h: Series | None = None):
     for _ in range(1, s):
         baby.append(baby[-1] * phi)
     # phi^s
-    ps = phi.pow(s) if s > 4 else _power_by_mul(phi, s)
+    if isinstance(phi.c, np.ndarray):
+        ps = _power_by_squaring(phi, s)
+    else:
+        ps = phi.pow(s) if s > 4 else _power_by_mul(phi, s)
     out = f.zeros(n)
     giant = Series.constant(1, n, f)
     if isinstance(phi.c, np.ndarray):  # gather all dot products of one giant step at once
         bmat = np.array([b.c for b in baby])
         out = np.zeros(n, dtype=np.result_type(bmat, ps.c))
-        base = np.arange(s)[:, None] - 1 - np.arange(n)[None, :]
+        zeros = np.zeros(n, dtype=out.dtype)
         j = 0
         while j * s <= n:
-            idx = base + j * s
             rows = min(s, n + 1 - j * s)
-            gathered = np.where(idx[:rows] >= 0, giant.c[np.clip(idx[:rows], 0, n - 1)], 0)
-            vals = np.sum(bmat[:rows] * gathered, axis=1)
+            # gathered[i, a] = giant[j s + i - 1 - a] (0 for negative index): reversed sliding windows
+            padded = np.concatenate([zeros, giant.c, zeros[:s]])
+            win = np.lib.stride_tricks.sliding_window_view(padded, n)
+            gathered = win[j * s: j * s + rows, ::-1]
+            vals = np.einsum("ia,ia->i", bmat[:rows], gathered)
             ks = j * s + np.arange(rows)
             ok = ks >= 1
             out[ks[ok] - 1] = vals[ok]
@@ -648,16 +652,27 @@ def lagrange_coefficients(phi: Series, n: int, h: Series | None = None):
 
 
 def _toeplitz(a):
-    """Lower-triangular Toeplitz matrix T[i, j] = a[i - j]."""
+    """Lower-triangular Toeplitz matrix T[i, j] = a[i - j] (a strided view)."""
     n = len(a)
-    idx = np.arange(n)[:, None] - np.arange(n)[None, :]
-    return np.where(idx >= 0, a[np.clip(idx, 0, n - 1)], 0).astype(a.dtype)
+    padded = np.concatenate([np.zeros(n - 1, dtype=a.dtype), a])
+    return np.lib.stride_tricks.sliding_window_view(padded, n)[:, ::-1]
 
 
 def _lower_solve(mat, rhs):
     from scipy.linalg import solve_triangular
 
     return solve_triangular(mat, rhs, lower=True, check_finite=False)
+
+
+def _power_by_squaring(a: Series, k: int) -> Series:
+    result, base = None, a
+    while k:
+        if k & 1:
+            result = base if result is None else result * base
+        k >>= 1
+        if k:
+            base = base * base
+    return result if result is not None else Series.constant(1, a.n, a.field)
 
 
 def _power_by_mul(a: Series, k: int) -> Series:

@@ -9,7 +9,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from spectral.laws import Bernoulli, FreeProduct, HaarOrthogonal, MarchenkoPastur
+from spectral.laws import Bernoulli, FreeProduct, HaarOrthogonal, MarchenkoPastur, SpectralLaw
 from spectral.product import Layer, Network, jacobian_law
 
 REF = json.loads((Path(__file__).parents[1] / "reference_data" / "moments.json").read_text())
@@ -42,6 +42,38 @@ def test_depth_ten_thousand_orthogonal_bernoulli_log_moments():
     with pytest.warns(RuntimeWarning, match="overflow"):
         m = law.moments(200)
     assert np.isinf(m[-1])
+
+
+class _BetaMoments(SpectralLaw):
+    """Law given only by its moments (Beta(a, b)), like the D^2 law of a smooth activation."""
+
+    name = "beta"
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def _moment_series(self, field, n):
+        out, m = [], field.convert(1)
+        for k in range(n):
+            m = m * field.convert(self.a + k) / field.convert(self.a + self.b + k)
+            out.append(m)
+        return out
+
+
+@pytest.mark.parametrize("depth", [1, 30, 1000])
+@pytest.mark.parametrize("weights", [HaarOrthogonal(1), MarchenkoPastur()], ids=["orth", "gauss"])
+def test_implicit_factor_float_matches_mpmath(depth, weights):
+    # the S-series of such a law is badly conditioned; the subordinated formula must stay accurate
+    d2 = _BetaMoments(5, 1)
+    law = FreeProduct([(d2, depth), (weights, depth)])
+    lm = law.log_moments(200)
+    ref = FreeProduct([(d2, depth), (weights, depth)]).moments(200, precision=40)
+    with mpmath.workdps(40):
+        ref = np.array([float(mpmath.log(x)) for x in ref])
+    np.testing.assert_allclose(lm, ref, rtol=1e-12, atol=1e-10)
+    if depth == 1:  # one factor: the law of d2 itself (times the Haar point mass 1)
+        if weights.name.startswith("haar"):
+            np.testing.assert_allclose(law.moments(200), d2.moments(200), rtol=1e-12)
 
 
 @pytest.mark.parametrize("case", ["relu_orthogonal", "hard_tanh_orthogonal_p"])
