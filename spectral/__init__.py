@@ -1,3 +1,48 @@
-"""spectral: spectra of deep-network input-output Jacobians at initialization."""
+r"""spectral: the spectrum of a deep network's input-output Jacobian at initialization.
+
+Free probability gives the law of :math:`J J^T` for :math:`J = \prod_l D^l W^l` from the mean-field
+fixed point and the per-layer S-transforms, :math:`S_{JJ^T} = \prod_l S_{(D^l)^2} S_{(W^l)^T W^l}`
+(Pennington, Schoenholz & Ganguli 2017, 2018); sampled networks check it.
+
+>>> import spectral as sp
+>>> net = sp.Network(activation="tanh", weights="orthogonal", sigma_w2=1.05, sigma_b2=2.01e-5, depth=64)
+>>> law = sp.jacobian_law(net)
+>>> law.moments(2)                                              # doctest: +SKIP
+
+The names below are re-exported from the modules that define them (imported on first use, so that
+``import spectral`` and the command line start fast).
+"""
+
+from importlib import import_module
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "activations": ("Activation", "ACTIVATIONS", "activation"),
+    "gaussian": ("gaussian_expectation", "dphi_moments"),
+    "meanfield": ("MeanField", "PhaseDiagram", "NoFixedPointError", "mean_field", "critical_point", "q_map",
+                  "fixed_point", "c_map", "phase_diagram"),
+    "laws": ("SpectralLaw", "MarchenkoPastur", "HaarOrthogonal", "Semicircle", "Atomic", "Bernoulli", "Empirical",
+             "DerivativeLaw", "FreeProduct", "FreeSum", "LAWS"),
+    "product": ("Layer", "Network", "JacobianLaw", "jacobian_law"),
+    "density": ("DensityResult",),
+    "symbolic": ("symbolic_network", "SymbolicResult", "NoClosedFormError"),
+    "montecarlo": ("sample_jacobians", "JacobianSamples"),
+    "validate": ("validate", "ValidationReport"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_WHERE) + ["__version__"]
+
+
+def __getattr__(name):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'spectral' has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -266,7 +266,9 @@ class JacobianLaw(FreeProduct):
             act_key = (getattr(act, "name", repr(act)), id(act))
             key = (act_key, 1.0 if _q_independent(act) else self.q[l_idx])
             if key not in d2_cache:
-                d2_cache[key] = DerivativeLaw(act, key[1])
+                # layers at different q have different p: one sympy symbol each (p, p_2, p_3, ...)
+                sym = "p" if not d2_cache else f"p_{len(d2_cache) + 1}"
+                d2_cache[key] = DerivativeLaw(act, key[1], p_symbol=sym)
             d_law = d2_cache[key]
             n_in = dims[l_idx] if dims else None
             n_out = dims[l_idx + 1] if dims else None
