@@ -592,9 +592,10 @@ def _from_expr(expr, name, kinks, params) -> Activation:
         kinks = _auto_kinks(expr)
     kinks = tuple(sorted(float(k) for k in kinks))
     pieces = None
-    if d2 == 0 or (isinstance(d2, sympy.Piecewise) and all(e == 0 for e, _ in d2.args)):
+    smooth_d2 = d2.replace(sympy.DiracDelta, lambda *a: 0) if d2.has(sympy.DiracDelta) else d2
+    if smooth_d2 == 0 or (isinstance(smooth_d2, sympy.Piecewise) and all(e == 0 for e, _ in smooth_d2.args)):
         pieces = _constant_pieces(d1, kinks)
-    return Activation(name or str(expr), _lambdify(expr), _lambdify(d1), _lambdify(d2), expr=expr, kinks=kinks,
+    return Activation(name or str(expr), _lambdify(expr), _lambdify(d1), _lambdify(smooth_d2), expr=expr, kinks=kinks,
                       pieces=pieces, params=tuple(sorted(params.items())), family="custom")
 
 

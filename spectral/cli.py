@@ -84,19 +84,25 @@ def _emit(args, payload: dict, human: str) -> None:
 
 
 # --------------------------------------------------------------------------- shared flags
-def _add_network_flags(p: argparse.ArgumentParser, *, depth: bool = True, weights: bool = True) -> None:
+def _add_network_flags(p: argparse.ArgumentParser, *, depth: bool = True, weights: bool = True,
+                       exact: bool = False) -> None:
+    """The flags every network command shares; ``exact`` keeps the variances as typed (for sympy)."""
+    number = str if exact else float
     g = p.add_argument_group("network")
     g.add_argument("--activation", default="tanh",
                    help="activation name, e.g. tanh, relu, 'leaky_relu(0.1)', hard_tanh (default: tanh)")
     if weights:
         g.add_argument("--weights", default="orthogonal", help="gaussian | orthogonal (default: orthogonal)")
-    g.add_argument("--sigma-w2", type=float, default=1.05, help="weight variance sigma_w^2 (default: 1.05)")
+    g.add_argument("--sigma-w2", type=number, default=number("1.05"),
+                   help="weight variance sigma_w^2 (default: 1.05)")
     bias = g.add_mutually_exclusive_group()
-    bias.add_argument("--sigma-b2", type=float, default=None, help="bias variance sigma_b^2 (default: 0)")
+    bias.add_argument("--sigma-b2", type=number, default=None, help="bias variance sigma_b^2 (default: 0)")
     bias.add_argument("--critical", action="store_true",
                       help="solve sigma_b^2 on the critical line chi_1 = 1 for the given sigma_w^2")
     if depth:
-        g.add_argument("--depth", type=int, default=16, help="number of layers L >= 1 (default: 16)")
+        g.add_argument("--depth", type=str if exact else int, default=16,
+                       help="number of layers L >= 1 (default: 16)" + ("; a name such as L keeps it symbolic"
+                                                                       if exact else ""))
 
 
 def _add_json(p: argparse.ArgumentParser) -> None:
@@ -134,10 +140,7 @@ def _network_rows(net) -> list:
 
 # --------------------------------------------------------------------------- commands
 def cmd_meanfield(args) -> int:
-    mf = _mean_field(args)
-    payload = {"activation": mf.activation.name, "sigma_w2": mf.sigma_w2, "sigma_b2": mf.sigma_b2,
-               "q_star": mf.q_star, "chi1": mf.chi1, "chi2": mf.chi2, "xi_q": mf.xi_q, "xi_c": mf.xi_c,
-               "c_star": mf.c_star, "phase": mf.phase}
+    payload = _mean_field(args).to_dict()
     rows = list(payload.items())
     _emit(args, payload, table(rows, "mean field"))
     return 0
@@ -201,6 +204,45 @@ def _big(logx: float):
     return f"{mantissa:.12g}e+{exponent}"
 
 
+def cmd_symbolic(args) -> int:
+    from spectral.symbolic import symbolic_network
+
+    depth = int(args.depth) if str(args.depth).strip().lstrip("+").isdigit() else args.depth
+    if isinstance(depth, int) and depth < 1:
+        raise CLIError(f"--depth must be an integer >= 1 (or a symbol such as L), got {args.depth}")
+    if args.k < 1:
+        raise CLIError(f"--k must be an integer >= 1, got {args.k}")
+    if args.weights not in ("gaussian", "orthogonal"):
+        raise CLIError(f"--weights must be gaussian or orthogonal, got {args.weights!r}")
+    sigma_b2 = args.sigma_b2 if args.sigma_b2 is not None else "0"
+    if args.critical:
+        sigma_b2 = repr(_mean_field(argparse.Namespace(**{**vars(args), "sigma_w2": float(args.sigma_w2)}))
+                        .sigma_b2)
+    res = symbolic_network(args.activation, args.weights, args.sigma_w2, depth, sigma_b2, p=args.p)
+    payload = res.to_dict(latex=args.latex, k=args.k)
+    if args.json:
+        _emit(args, payload, "")
+        return 0
+    rows = [("S_J(y)", payload["s_transform"]),
+            ("P(m, z) = 0", payload["equation"] if payload["equation"] is not None else "(depth symbolic)")]
+    numeric = _edge_values(res)
+    for i, e in enumerate(payload["edges"]):
+        rows.append((f"edge {i + 1}", e + (f"   = {numeric[i]:.15g}" if numeric and i < len(numeric) else "")))
+    rows += [(f"m_{i + 1}", v) for i, v in enumerate(payload["moments"])]
+    _emit(args, payload, table(rows, "closed form of J J^T"))
+    return 0
+
+
+def _edge_values(res) -> list:
+    out = []
+    for e in res.edges:
+        try:
+            out.append(float(e))
+        except TypeError:
+            return []
+    return out
+
+
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -221,6 +263,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", type=int, default=None, help="mpmath precision in decimal digits")
     _add_json(p)
     p.set_defaults(func=cmd_moments)
+
+    p = sub.add_parser("symbolic", help="closed-form S-transform, spectral curve P(m, z) = 0, exact edges and "
+                                         "moments (Bernoulli-type activations)")
+    _add_network_flags(p, exact=True)
+    p.add_argument("--k", type=int, default=5, help="number of exact moments (default: 5)")
+    p.add_argument("--p", default=None,
+                   help="hard-tanh: the probability p = erf(1/sqrt(2 q*)) as a number, or 'auto' to take it from "
+                        "the mean field (default: keep p as a symbol)")
+    p.add_argument("--latex", action="store_true", help="formulas in LaTeX instead of sympy syntax")
+    _add_json(p)
+    p.set_defaults(func=cmd_symbolic)
     return parser
 
 
