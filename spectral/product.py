@@ -268,7 +268,9 @@ class JacobianLaw(FreeProduct):
             if key not in d2_cache:
                 # layers at different q have different p: one sympy symbol each (p, p_2, p_3, ...)
                 sym = "p" if not d2_cache else f"p_{len(d2_cache) + 1}"
-                d2_cache[key] = DerivativeLaw(act, key[1], p_symbol=sym)
+                # q* = 0 (ordered phase without bias): the law of D^2 is the limit q -> 0+, a point mass at
+                # phi'(0)^2 (both one-sided values for a kink at 0), which q = 1e-300 reproduces exactly
+                d2_cache[key] = DerivativeLaw(act, key[1] if key[1] > 0 else 1e-300, p_symbol=sym)
             d_law = d2_cache[key]
             n_in = dims[l_idx] if dims else None
             n_out = dims[l_idx + 1] if dims else None
