@@ -9,32 +9,52 @@ For a free product with :math:`S_J(y) = \prod_l S_l(s_l y)^{n_l}` the moment gen
 
 which is used in this *log form* only: :math:`S_J` is never expanded into a polynomial, depth
 :math:`10^4` costs what depth 1 costs, and :math:`z` itself may be far outside float range
-(the solver works with :math:`\log z`).  Residuals are taken modulo :math:`2\pi i`.
+(the solver works with :math:`\log z`, normalised by the top of the spectrum).  Residuals are taken
+modulo :math:`2\pi i`.
 
-*Explicit factors* (closed-form S: Marchenko–Pastur, Haar, Bernoulli D², dimension changes) enter
-through :math:`\log S_l` and :math:`(\log S_l)'`.  *Implicit factors* (the law of :math:`D^2` of a
-smooth activation, known through :math:`M_l` by quadrature) carry their own unknown
-:math:`\zeta_l = M_l^{-1}(s_l m)`, with :math:`S_l(w) = (1+w)/(w\zeta_l)`; the block system
-:math:`(m, \zeta_1, \dots)` is solved by Newton with the Schur complement (one scalar division per
-point), so each iteration costs one quadrature evaluation of :math:`M_l`.
+*Linear factors* (Marchenko–Pastur, Haar, Bernoulli :math:`D^2` of relu / hard-tanh / linear, dimension
+changes) have :math:`S(y) = c\prod_k (1 + b_k y)^{e_k}`; all of them are merged into one table, so that
+
+.. math:: \log z = C + e_0 \log m + \sum_k e_k \log(1 + b_k m) + \sum_j n_j \log\zeta_j
+
+with a handful of distinct :math:`b_k` whatever the depth (the exponents carry the depth).
+*Implicit factors* (the law of :math:`D^2` of a smooth activation, known through :math:`M_j`) carry
+their own unknown :math:`\zeta_j = M_j^{-1}(s_j m)`, i.e. :math:`1 + M_j(\zeta_j) = 1 + s_j m`; the
+block system is solved by Newton with the Schur complement (one scalar division per point).
+*Generic explicit factors* (any other closed-form S) enter through :math:`\log S` and
+:math:`(\log S)'`.
+
+Precision near :math:`z = 0`.  As :math:`z \to 0`, :math:`m \to m_0 = -(1 - w_0)` (:math:`w_0`: the
+atom at 0) and for a product of depth L the approach is a power, :math:`m - m_0 \propto
+z^{1/\kappa}` (:math:`\kappa = L+1` for linear Gaussian networks).  In the variable m itself
+:math:`m - m_0` would lose all its digits below :math:`10^{-16}`; the solver therefore switches, point by
+point, to the unknown :math:`\delta = m - m_0` near :math:`m_0` and evaluates every linear factor as
+:math:`(1 + b_k m_0) + b_k\delta` with the vanishing constants set to exactly 0.  The power-law
+exponent :math:`\beta = 1/\kappa` of :math:`x\rho(x)` is exact for linear factors.
 
 Branch selection (DESIGN.md §3): each point :math:`z = x + i\eta` starts at
-:math:`\eta_0 = 10\lambda_{\max}` with :math:`m \approx m_1/z`, and :math:`\eta` is lowered
-geometrically (adaptive step in :math:`\log\eta`, Euler predictor, damped Newton corrector); a step is
-accepted only if Newton converged, :math:`\operatorname{Im} G \le 0` and the corrector stayed close to the
-predictor (continuity); otherwise the step is halved.  A last step goes to the real axis
-(:math:`\eta = 0`, the boundary value :math:`M(x + i0)`).  Points that cannot be certified are
-returned as NaN and listed in the diagnostics — never silently wrong.
+:math:`\eta_0 = 10\lambda_{\max}` with :math:`m \approx m_1/z`, and :math:`\eta` is lowered with an
+adaptive step in :math:`\log\eta` (Euler predictor in the logarithm of the unknown, damped Newton
+corrector); a step is accepted only if Newton converged, :math:`\operatorname{Im} G \le 0` and the
+corrector stayed close to the predictor (continuity); otherwise the step is cut.  A last step goes to
+the real axis (:math:`\eta = 0`, the boundary value :math:`M(x + i0)`).  Points that cannot be certified
+are returned as NaN and listed in the diagnostics — never silently wrong.
 
-Support edges are the real critical points :math:`d\log z/dm = 0` reached from the physical real
-branches (:math:`m \in (0,\infty)` from :math:`z = +\infty` for the top edge; from :math:`m = 0^-`
-through :math:`m = -(1 - w_0)`, :math:`w_0` the atom at 0, for a gap above 0).
+Support.  Edges are real critical points :math:`d\log z/dm = 0` with real :math:`z > 0` (for linear
+factors the roots of a polynomial of degree equal to the number of distinct :math:`b_k`; otherwise a
+scan of the real m-line with :math:`\zeta_j` solved on the real axis), together with 0 and the atoms.
+Each interval between consecutive break points is classified by solving the density at interior
+points, so a spurious critical point (another sheet) can never invent or remove a band.
 
-Mass bookkeeping uses :math:`x\rho(x) = -\operatorname{Im} m(x + i0)/\pi`: the quadrature in
-:math:`u = \log x` near 0 (where the density of a product diverges like a power of x) never forms x,
-so the power-law tail below any float (depth 256 ReLU has mass 0.07 below :math:`10^{-300}`) is
-integrated exactly; grids are Gauss–Legendre in :math:`s` with :math:`x = b - (b-c)s^2` near the top
-edge and cosine-mapped (spectrally accurate for square-root edges) for gapped supports.
+Mass bookkeeping uses :math:`x\rho(x) = -\operatorname{Im} m(x + i0)/\pi`.  On a band reaching 0 the
+quadrature is in :math:`u = \log x` (Gauss–Legendre), continued by a tail :math:`u = u_0 - t/\beta` that
+is never formed in x (depth-256 relu has mass 0.07 below :math:`10^{-300}`), with the power-law
+remainder below the deepest node; towards the top edge :math:`x = b - (b-c)s^2` (Gauss–Legendre in s,
+spectrally accurate for a square-root edge); bands away from 0 use the cosine map
+:math:`x = a + (b-a)(1-\cos\pi t)/2` with the midpoint rule.
+
+Atoms are exact, from the laws (``law.atoms``): Belinschi's rule for free products, ranks for
+rectangular networks (see :mod:`spectral.product`).
 
 References: J. Pennington, S. Schoenholz, S. Ganguli, NeurIPS 2017 and AISTATS 2018 (density
 equation for deep Jacobians); S. T. Belinschi, *The atoms of the free multiplicative convolution of
@@ -52,6 +72,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = [
+    "LinearFactor",
     "ExplicitFactor",
     "ImplicitFactor",
     "FactorizedLaw",
@@ -61,6 +82,7 @@ __all__ = [
     "SingularValueLaw",
     "solve_m_transform",
     "density",
+    "density_summary",
     "pdf",
     "cdf",
     "ppf",
@@ -70,11 +92,25 @@ __all__ = [
     "edges",
 ]
 
-_EPS = np.finfo(float).eps
+_EPS = float(np.finfo(float).eps)
 _TWO_PI = 2.0 * math.pi
 
 
 # ------------------------------------------------------------------------------------------ factors
+@dataclass(frozen=True)
+class LinearFactor:
+    r"""A factor :math:`S(s y)^n` with :math:`S(y) = c \prod_k (1 + b_k y)^{e_k}`.
+
+    ``terms``: ((b_1, e_1), ...).  Marchenko–Pastur: ``c = 1/variance``, terms ((1, -1),) (ratio 1);
+    Haar: ``c = 1/scale``, no terms; Bernoulli(p, v): ``c = 1/(v p)``, terms ((1, 1), (1/p, -1)).
+    """
+
+    c: float
+    terms: tuple = ()
+    multiplicity: float = 1.0
+    scale: float = 1.0
+
+
 @dataclass(frozen=True)
 class ExplicitFactor:
     r"""A factor :math:`S(s y)^{n}` with closed-form :math:`\log S` and :math:`(\log S)'` (vectorized)."""
@@ -90,7 +126,10 @@ class ImplicitFactor:
     r"""A factor :math:`S(s y)^n` known through its moment transform :math:`M(\zeta)`, :math:`M'(\zeta)`.
 
     ``mean`` is :math:`m_1` of the factor; ``bounds`` the real interval holding its spectrum (the real
-    singularities of ``m``), used to solve :math:`M(\zeta) = w` on the real line for the edges.
+    singularities of ``m``), used to solve :math:`M(\zeta) = w` on the real line for the edges;
+    ``g1`` (optional) evaluates :math:`1 + M(\zeta) = \zeta G(\zeta)` without cancellation near
+    :math:`\zeta = 0`; ``values`` (atomic factors) the atom locations, whose gaps hold further real
+    branches of :math:`M^{-1}`.
     """
 
     m: Callable
@@ -99,6 +138,8 @@ class ImplicitFactor:
     bounds: tuple[float, float]
     multiplicity: float = 1.0
     scale: float = 1.0
+    g1: Callable | None = None
+    values: tuple | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,8 +147,7 @@ class FactorizedLaw:
     """A free product given directly by factors (closed forms or callables), e.g. for tests.
 
     ``atoms``: exact (location, mass) pairs; ``moments12``: (m_1, m_2) from an independent source (used
-    for the density diagnostics; computed from the S-transform at 0 when omitted and all factors are
-    explicit).
+    for the density diagnostics).
     """
 
     factors: tuple
@@ -116,6 +156,7 @@ class FactorizedLaw:
     moments12: tuple | None = None
 
     def moments(self, k):
+        """m_1..m_k for k <= 2 (from ``moments12``)."""
         if self.moments12 is None or k > 2:
             raise NotImplementedError("FactorizedLaw knows m_1, m_2 only (pass moments12)")
         return np.asarray(self.moments12[:k], dtype=float)
@@ -128,8 +169,25 @@ def _mult(x) -> float:
         raise TypeError(f"the density solver needs numeric multiplicities, got {x!r}") from exc
 
 
+def _linear_terms(lw):
+    """(c, ((b, e), ...)) in floats when the law's S is a product of linear powers, else None."""
+    hook = getattr(lw, "_s_linear_factors", None)
+    if hook is None:
+        return None
+    from .series import FloatField
+
+    try:
+        lin = hook(FloatField())
+    except (NotImplementedError, ValueError, TypeError):
+        return None
+    if lin is None:
+        return None
+    c, facs = lin
+    return float(c), tuple((float(b), float(e)) for b, e in facs)
+
+
 def _factors(law) -> tuple:
-    """Flatten a law into Explicit/Implicit factors (adapter to spectral.laws / spectral.product)."""
+    """Flatten a law into Linear/Explicit/Implicit factors (adapter to spectral.laws / spectral.product)."""
     if isinstance(law, FactorizedLaw):
         return tuple(law.factors)
     out = []
@@ -144,6 +202,10 @@ def _factors(law) -> tuple:
                 sc = item[2] if len(item) > 2 else 1
                 leaf(sub, n * _mult(m), s * float(sc))
             return
+        lin = _linear_terms(lw)
+        if lin is not None:
+            out.append(LinearFactor(lin[0], lin[1], n, s))
+            return
         if getattr(lw, "closed_form_s", False):
             def log_s(y, lw=lw):
                 return np.log(lw.s_transform(y))
@@ -153,8 +215,7 @@ def _factors(law) -> tuple:
 
             out.append(ExplicitFactor(log_s, dlog_s, n, s))
             return
-        out.append(ImplicitFactor(lw.m_transform, lw.m_transform_derivative, float(lw.mean),
-                                  _implicit_bounds(lw), n, s))
+        out.append(_implicit_factor(lw, n, s))
 
     leaf(law, 1.0, 1.0)
     if not out:
@@ -162,16 +223,37 @@ def _factors(law) -> tuple:
     return tuple(out)
 
 
-def _implicit_bounds(lw) -> tuple[float, float]:
+def _implicit_factor(lw, n, s) -> ImplicitFactor:
+    atomic = getattr(lw, "_atomic", None)
+    if atomic is None and hasattr(lw, "values") and hasattr(lw, "probs"):
+        atomic = lw
+    if atomic is not None:
+        v, p = atomic._vp()
+        keep = p > 0
+        v, p = v[keep], p[keep]
+
+        def g1(zeta, v=v, p=p):
+            zz = zeta[..., None]
+            return np.sum(p * zz / (zz - v), axis=-1)
+
+        return ImplicitFactor(atomic.m_transform, atomic.m_transform_derivative, float(np.dot(p, v)),
+                              (float(v.min()), float(v.max())), n, s, g1, tuple(sorted(float(x) for x in v)))
     quad = getattr(lw, "_quadrature", None)
     if quad is not None:
-        x = np.asarray(quad()[0], dtype=float)
-        return float(x.min()), float(x.max())
+        x, w = (np.asarray(a, dtype=float) for a in quad())
+
+        def g1(zeta, x=x, w=w):
+            zz = zeta[..., None]
+            return np.sum(w * zz / (zz - x), axis=-1)
+
+        return ImplicitFactor(lw.m_transform, lw.m_transform_derivative, float(lw.mean),
+                              (float(x.min()), float(x.max())), n, s, g1)
     try:
         lo, hi = lw.support()
     except (NotImplementedError, TypeError, AttributeError) as exc:
         raise ValueError(f"{lw.name}: the density solver needs the support of an implicit factor") from exc
-    return float(lo), float(hi)
+    return ImplicitFactor(lw.m_transform, lw.m_transform_derivative, float(lw.mean), (float(lo), float(hi)),
+                          n, s)
 
 
 def _law_atoms(law) -> tuple:
@@ -188,20 +270,62 @@ def _wrap(v):
     return v.real + 1j * im
 
 
-class _System:
-    """Vectorized evaluation of the density equation in log form (normalised: z -> z / e^log_c)."""
+def _merge_terms(pairs):
+    """Merge (b, e) pairs with equal b (relative 1e-13); drop vanishing exponents."""
+    out: list[list[float]] = []
+    for b, e in pairs:
+        for item in out:
+            if abs(item[0] - b) <= 1e-13 * max(abs(b), abs(item[0])):
+                item[1] += e
+                break
+        else:
+            out.append([b, e])
+    return [(b, e) for b, e in out if abs(e) > 1e-12]
 
-    def __init__(self, factors, log_c=0.0):
-        self.exp = [f for f in factors if isinstance(f, ExplicitFactor)]
-        self.imp = [f for f in factors if isinstance(f, ImplicitFactor)]
+
+class _System:
+    r"""Vectorized evaluation of the density equation in log form (z normalised by :math:`e^{\log c}`).
+
+    The unknown of a point is ``p``: m itself (mode A) or :math:`\delta = m - m_0` (mode B, ``B`` True).
+    """
+
+    def __init__(self, factors, w0=0.0, log_c=0.0):
+        const, e_m = 0.0, -1.0
+        pairs = [(1.0, 1.0)]
+        self.gen, self.imp = [], []
+        log_m1 = 0.0
+        for f in factors:
+            n, s = float(f.multiplicity), float(f.scale)
+            if n == 0:
+                continue
+            if isinstance(f, LinearFactor):
+                const -= n * math.log(f.c)
+                pairs.extend((b * s, -n * e) for b, e in f.terms)
+            elif isinstance(f, ExplicitFactor):
+                self.gen.append(f)
+                log_m1 -= n * float(np.real(f.log_s(np.zeros(1, complex))[0]))
+            elif isinstance(f, ImplicitFactor):
+                pairs.append((s, -n))
+                e_m += n
+                const += n * math.log(s)
+                log_m1 += n * (math.log(f.mean) - math.log(s))
+                self.imp.append(f)
+            else:
+                raise TypeError(f"unknown factor type {type(f).__name__}")
+        terms = _merge_terms(pairs)
+        self.b = np.array([t[0] for t in terms], dtype=float)
+        self.e = np.array([t[1] for t in terms], dtype=float)
+        self.const = const
+        self.e_m = e_m
+        self.log_m1 = log_m1 + const
+        self.w0 = float(w0)
+        self.m0 = -(1.0 - self.w0)
+        r = 1.0 + self.b * self.m0
+        self.singular = np.abs(r) <= 1e-12 * np.maximum(1.0, np.abs(self.b * self.m0))
+        self.rB = np.where(self.singular, 0.0, r)
         self.log_c = float(log_c)
-        self.ntot = sum(abs(f.multiplicity) for f in factors)
-        lm1 = 0.0
-        for f in self.exp:
-            lm1 -= f.multiplicity * float(np.real(f.log_s(np.zeros(1, complex))[0]))
-        for f in self.imp:
-            lm1 += f.multiplicity * math.log(f.mean)
-        self.log_m1 = lm1  # log m_1 of the product (unnormalised)
+        self.ntot = float(sum(abs(float(f.multiplicity)) for f in factors))
+        self.linear = not self.gen and not self.imp
 
     def with_log_c(self, log_c):
         new = object.__new__(_System)
@@ -213,123 +337,153 @@ class _System:
     def k(self):
         return len(self.imp)
 
-    def evaluate(self, m, zeta, target):
-        """Residuals and Jacobian pieces at (m, zeta) for target log z (arrays of one shape)."""
-        lp, lm = np.log(1.0 + m), np.log(m)
-        logz = lp - lm - self.log_c
-        noise = np.abs(lp) + np.abs(lm) + abs(self.log_c)
-        a = 1.0 / (1.0 + m) - 1.0 / m
-        for f in self.exp:
-            w = f.scale * m
-            ls = f.log_s(w)
-            logz = logz - f.multiplicity * ls
-            noise = noise + abs(f.multiplicity) * np.abs(ls)
-            a = a - f.multiplicity * f.scale * f.dlog_s(w)
-        fj, bj, cj = [], [], []
-        for j, f in enumerate(self.imp):
-            w = f.scale * m
-            zj = zeta[j]
-            ls = np.log(1.0 + w) - np.log(w) - np.log(zj)
-            logz = logz - f.multiplicity * ls
-            noise = noise + abs(f.multiplicity) * np.abs(ls)
-            a = a - f.multiplicity * f.scale * (1.0 / (1.0 + w) - 1.0 / w)
-            fj.append(f.m(zj) - w)
-            bj.append(f.multiplicity / zj)
-            cj.append(f.dm(zj))
-        f0 = _wrap(logz - target)
-        dred = a.copy()
-        # attainable residual: rounding of the sums plus the conditioning |m dlogz/dm| (backward error)
-        noise = noise + np.abs(m) * np.abs(a)
-        for j, f in enumerate(self.imp):
-            dred = dred + bj[j] * f.scale / cj[j]
-            noise = noise + np.abs(zeta[j] * bj[j])
-        return dict(f0=f0, fj=fj, a=a, bj=bj, cj=cj, dred=dred, logz=logz, noise=noise * _EPS)
+    @property
+    def kappa(self):
+        """Order of the zero of z(m) at m0 from the linear factors (0 when there is none)."""
+        return float(np.sum(self.e[self.singular]))
 
-    def merit(self, ev, m):
-        r = np.abs(ev["f0"]) ** 2
+    def one_plus(self, b, p, B):
+        """1 + b m in the point's own variable (exact cancellation at m0 in mode B)."""
+        r = 1.0 + b * self.m0
+        if abs(r) <= 1e-12 * max(1.0, abs(b * self.m0)):
+            r = 0.0
+        return np.where(B, r, 1.0) + b * p
+
+    def m_of(self, p, B):
+        return np.where(B, self.m0 + p, p)
+
+    def evaluate(self, p, B, zeta, target):
+        """Residuals, derivatives and the attainable accuracy at (p, zeta) for target log z."""
+        m = self.m_of(p, B)
+        lm = np.log(m)
+        logz = self.const - self.log_c + self.e_m * lm
+        noise = abs(self.const) + abs(self.log_c) + abs(self.e_m) * (np.abs(lm) + 1.0) + np.abs(target)
+        a = self.e_m / m
+        for b, e, rb in zip(self.b, self.e, self.rB, strict=True):
+            r = np.where(B, rb, 1.0)
+            v = r + b * p
+            lv = np.log(v)
+            logz = logz + e * lv
+            # rounding of log v and of v itself (relative error (|r| + |b p|) eps / |v|)
+            noise = noise + abs(e) * (np.abs(lv) + (np.abs(r) + abs(b) * np.abs(p)) / np.abs(v))
+            a = a + (e * b) / v
+        for f in self.gen:
+            n, s = float(f.multiplicity), float(f.scale)
+            w = s * m
+            ls = f.log_s(w)
+            logz = logz - n * ls
+            noise = noise + abs(n) * np.abs(ls)
+            a = a - n * s * f.dlog_s(w)
+        fj, bj, cj, sj = [], [], [], []
+        dred = a.copy()
+        cond = np.abs(p) * np.abs(a)
         for j, f in enumerate(self.imp):
-            r = r + np.abs(ev["fj"][j] / (np.abs(f.scale * m) + 1e-300)) ** 2
-        return np.sqrt(r)
+            n, s = float(f.multiplicity), float(f.scale)
+            zj = zeta[j]
+            lzj = np.log(zj)
+            logz = logz + n * lzj
+            noise = noise + abs(n) * (np.abs(lzj) + 1.0)
+            v = self.one_plus(s, p, B)
+            g = f.g1(zj) if f.g1 is not None else 1.0 + f.m(zj)
+            c = f.dm(zj)
+            scale = np.minimum(np.abs(v), np.abs(s * m)) + 1e-300
+            fj.append((g - v) / scale)
+            bj.append(n / zj)
+            cj.append(c / scale)
+            sj.append(s / scale)
+            dred = dred + (n / zj) * s / c
+            noise = noise + abs(n) * (np.abs(g) + np.abs(v)) / scale
+        f0 = _wrap(logz - target)
+        res = np.abs(f0) ** 2
+        for fv in fj:
+            res = res + np.abs(fv) ** 2
+        return dict(f0=f0, fj=fj, a=a, bj=bj, cj=cj, sj=sj, dred=dred, logz=logz, m=m,
+                    res=np.sqrt(res), noise=(noise + cond) * _EPS)
 
     def step(self, ev):
+        """Newton step (dp, dzeta) by the Schur complement."""
         num = -ev["f0"]
+        den = ev["a"].copy()
         for j in range(self.k):
             num = num + ev["bj"][j] * ev["fj"][j] / ev["cj"][j]
-        dm = num / ev["dred"]
-        dz = [(f.scale * dm - ev["fj"][j]) / ev["cj"][j] for j, f in enumerate(self.imp)]
-        return dm, dz
+            den = den + ev["bj"][j] * ev["sj"][j] / ev["cj"][j]
+        dp = num / den
+        dz = [(ev["sj"][j] * dp - ev["fj"][j]) / ev["cj"][j] for j in range(self.k)]
+        return dp, dz
 
     def init(self, logz):
-        """Large-|z| start: m = m_1/z, zeta_j = mean_j/(s_j m)."""
+        """Large-|z| start: m = m_1/z (mode A), zeta_j = mean_j/(s_j m)."""
         m = np.exp(self.log_m1 - self.log_c - logz)
         zeta = np.array([f.mean / (f.scale * m) for f in self.imp]).reshape(self.k, *m.shape)
         return m, zeta
 
 
-def _take(ev, idx):
-    out = {}
-    for key, val in ev.items():
-        out[key] = [v[idx] for v in val] if isinstance(val, list) else val[idx]
-    return out
+def _quiet(fn):
+    """Run a solver routine with floating-point warnings off (it checks finiteness itself)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
-def _newton(sys, m, zeta, target, maxit=40):
-    """Damped Newton (backtracking on the merit); returns m, zeta, converged, residual, dlogz/dm."""
-    m = m.copy()
+@_quiet
+def _newton(sys, p, B, zeta, target, maxit=40):
+    """Damped Newton (backtracking on the residual); returns p, zeta, converged, residual, ev."""
+    p = p.copy()
     zeta = zeta.copy()
-    ev = sys.evaluate(m, zeta, target)
-    res = sys.merit(ev, m)
-    conv = np.zeros(m.shape, bool)
-    dred = ev["dred"].copy()
+    ev = sys.evaluate(p, B, zeta, target)
+    res = ev["res"]
+    conv = np.isfinite(res) & (res <= 16 * ev["noise"] + 1e-14)
     for _ in range(maxit):
-        tol = 64 * ev["noise"] + 1e-14
-        conv = np.isfinite(res) & (res <= tol)
         act = np.flatnonzero(~conv)
         if act.size == 0:
             break
-        sub = _take(ev, act)
-        dm, dz = sys.step(sub)
-        m0, z0 = m[act], zeta[:, act]
-        r0 = res[act]
+        sub = {k: ([v[act] for v in val] if isinstance(val, list) else val[act]) for k, val in ev.items()}
+        dp, dz = sys.step(sub)
+        dz = np.array(dz).reshape(sys.k, act.size)
+        p0, z0, r0, b0, t0 = p[act], zeta[:, act], res[act], B[act], target[act]
         lam = np.ones(act.size)
-        m_new, z_new = m0 + dm, z0 + np.array(dz).reshape(z0.shape)
+        p_new, z_new = p0 + dp, z0 + dz
+        ev_new = sys.evaluate(p_new, b0, z_new, t0)
+        r_new = ev_new["res"]
         pending = np.arange(act.size)
-        ev_new = sys.evaluate(m_new, z_new, target[act])
-        r_new = sys.merit(ev_new, m_new)
-        for _bt in range(12):
+        for _bt in range(10):
             bad = ~(np.isfinite(r_new[pending]) & (r_new[pending] < r0[pending] * (1 - 1e-4 * lam[pending])))
             pending = pending[bad]
             if pending.size == 0:
                 break
             lam[pending] *= 0.5
-            mp = m0[pending] + lam[pending] * dm[pending]
-            zp = z0[:, pending] + lam[pending] * np.array(dz).reshape(z0.shape)[:, pending]
-            evp = sys.evaluate(mp, zp, target[act][pending])
-            m_new[pending], z_new[:, pending] = mp, zp
-            r_new[pending] = sys.merit(evp, mp)
-            for key in ev_new:
-                if isinstance(ev_new[key], list):
-                    for j in range(len(ev_new[key])):
-                        ev_new[key][j][pending] = evp[key][j]
+            pp = p0[pending] + lam[pending] * dp[pending]
+            zp = z0[:, pending] + lam[pending] * dz[:, pending]
+            evp = sys.evaluate(pp, b0[pending], zp, t0[pending])
+            p_new[pending], z_new[:, pending] = pp, zp
+            for key, val in ev_new.items():
+                if isinstance(val, list):
+                    for j in range(len(val)):
+                        val[j][pending] = evp[key][j]
                 else:
-                    ev_new[key][pending] = evp[key]
-        small = np.abs(dm) <= 8 * _EPS * (1 + np.abs(m0))
-        m[act], zeta[:, act] = m_new, z_new
-        res[act] = r_new
-        for key in ev:
-            if isinstance(ev[key], list):
-                for j in range(len(ev[key])):
-                    ev[key][j][act] = ev_new[key][j]
+                    val[pending] = evp[key]
+            r_new = ev_new["res"]
+        small = np.abs(dp) * lam <= 4 * _EPS * np.abs(p0)
+        p[act], zeta[:, act] = p_new, z_new
+        for key, val in ev.items():
+            if isinstance(val, list):
+                for j in range(len(val)):
+                    val[j][act] = ev_new[key][j]
             else:
-                ev[key][act] = ev_new[key]
-        dred[act] = ev_new["dred"]
-        stalled = act[small & np.isfinite(r_new) & (r_new <= 1e-9)]
+                val[act] = ev_new[key]
+        res = ev["res"]
+        conv = np.isfinite(res) & (res <= 16 * ev["noise"] + 1e-14)
+        # stalled at the rounding level: accept if within 256 x the attainable accuracy
+        stalled = act[small & np.isfinite(r_new) & (r_new <= 256 * ev_new["noise"] + 1e-13)]
         conv[stalled] = True
-        if stalled.size == act.size:
+        if np.all(small | conv[act]):
             break
-    tol = 64 * ev["noise"] + 1e-14
-    conv = conv | (np.isfinite(res) & (res <= tol))
-    return m, zeta, conv, res, dred
+    return p, zeta, conv, res, ev
 
 
 def _path_logz(u, sgn, le):
@@ -350,19 +504,38 @@ def _path_logz(u, sgn, le):
     return out
 
 
-def _im_g_ok(m, logz, tol=1e-10):
+def _im_g_ok(one_pm, logz, tol=1e-10):
     """Certificate Im G <= 0 with G = (1+m)/z, tested as Im((1+m) e^{-i arg z}) <= tol |1+m|."""
-    v = (1.0 + m) * np.exp(-1j * logz.imag)
-    return v.imag <= tol * np.abs(1.0 + m) + 1e-300
+    v = one_pm * np.exp(-1j * logz.imag)
+    return v.imag <= tol * np.abs(one_pm) + 1e-300
 
 
-def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=4000, stats=None):
-    """Continuation from eta = e^le0 down to e^le_target (then eta = 0 where real_axis)."""
+def _switch_modes(sys, p, B, idx):
+    """Point-wise choice of the unknown: delta = m - m0 within |m0|/4 of m0, m otherwise."""
+    if sys.w0 >= 1.0:
+        return
+    pi, bi = p[idx], B[idx]
+    m = sys.m_of(pi, bi)
+    to_b = ~bi & (np.abs(m - sys.m0) < 0.25 * abs(sys.m0))
+    to_a = bi & (np.abs(pi) > 0.5 * abs(sys.m0))
+    pi = np.where(to_b, m - sys.m0, np.where(to_a, m, pi))
+    p[idx] = pi
+    B[idx] = (bi | to_b) & ~to_a
+
+
+@_quiet
+def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=2000, stats=None):
+    """Continuation from eta = e^le0 down to e^le_target (then eta = 0 where real_axis), vectorized."""
     n = u.size
+    le_target = np.array(le_target, dtype=float)
     logz = _path_logz(u, sgn, np.full(n, le0))
     m, zeta = sys.init(logz)
-    m, zeta, conv, res, dred = _newton(sys, m, zeta, logz)
-    ok0 = conv & (np.abs(m * np.exp(logz + sys.log_c - sys.log_m1) - 1) < 0.5)
+    B = np.zeros(n, bool)
+    p, zeta, conv, res, ev = _newton(sys, m, B, zeta, logz)
+    ok0 = conv & (np.abs(p * np.exp(logz + sys.log_c - sys.log_m1) - 1) < 0.5)
+    dred = ev["dred"].copy()
+    cj = [c * 1.0 for c in ev["cj"]]  # scaled dM_j/dzeta at the current point
+    sj = [s * 1.0 for s in ev["sj"]]
     le = np.full(n, float(le0))
     h = np.full(n, math.log(4.0))
     done = ~ok0
@@ -376,37 +549,59 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=4000, stats=None
             failed[act] = True
             break
         steps += 1
+        _switch_modes(sys, p, B, act)  # dp = dm in both modes: dred, cj, sj stay valid
         at_target = le[act] <= le_target[act]
         le_new = np.maximum(le[act] - h[act], le_target[act])
         le_new = np.where(at_target & real_axis[act], -np.inf, le_new)
         lz_old = _path_logz(u[act], sgn[act], le[act])
         lz_new = _path_logz(u[act], sgn[act], le_new)
-        # Euler predictor in (log m, log zeta): exact for m ~ m_1/z at large |z|
-        ma = m[act]
+        pa, ba = p[act], B[act]
+        # Euler predictor in log p (exact for m ~ m1/z at large |z| and delta ~ z^(1/kappa) near 0)
         with np.errstate(all="ignore"):
-            dlm = (lz_new - lz_old) / (dred[act] * ma)
-            mp = ma * np.exp(dlm)
-            dm = mp - ma
-            cj = sys.evaluate(ma, zeta[:, act], lz_old)["cj"] if sys.k else []
-            zp = np.array([zeta[j, act] * np.exp(f.scale * ma * dlm / (cj[j] * zeta[j, act]))
-                           for j, f in enumerate(sys.imp)]).reshape(sys.k, act.size)
-        mp = np.where(np.isfinite(mp), mp, ma)
-        mn, zn, cv, rs, dr = _newton(sys, mp, zp, lz_new, maxit=12)
-        jump = np.abs(mn - mp) <= 0.3 * np.abs(dm) + 1e-9 * (1 + np.abs(m[act]))
-        good = cv & jump & _im_g_ok(mn, lz_new) & np.isfinite(mn) & (rs <= 1e-6)
+            dlp = (lz_new - lz_old) / (dred[act] * pa)
+            pp = pa * np.exp(dlp)
+            dp = pp - pa
+            zp = np.array([zeta[j, act] + sj[j][act] * dp / cj[j][act] for j in range(sys.k)]
+                          ).reshape(sys.k, act.size)
+        pp = np.where(np.isfinite(pp), pp, pa)
+        pn, zn, cv, rs, evn = _newton(sys, pp, ba, zp, lz_new, maxit=12)
+        with np.errstate(all="ignore"):
+            # continuity, up to the attainable accuracy of p (noise / |dlogz/dp|: large next to an edge)
+            jump = np.abs(pn - pp) <= 0.3 * np.abs(dp) + 1e-10 * np.abs(pa) + \
+                30 * evn["noise"] / np.abs(evn["dred"])
+            one_pm = sys.one_plus(1.0, pn, ba)
+            base_ok = cv & _im_g_ok(one_pm, lz_new) & np.isfinite(pn)
+            # last step from eta <= 1e-16 |x| next to a square-root edge: the Euler predictor is off by
+            # O(1) there, but the sheets through the edge differ by O(sqrt(eta)) only, Im G <= 0 picks the
+            # physical one, and any other sheet is far away: accept a move below 1e-4 |p|
+            edge_ok = np.isneginf(le_new) & (le_target[act] <= u[act] - 36.0) & \
+                (np.abs(pn - pa) <= 1e-4 * np.abs(pa))
+            good = base_ok & (jump | edge_ok)
         if sys.k:
             good &= np.all(np.isfinite(zn), axis=0)
         if stats is not None:
             stats["steps"] = stats.get("steps", 0) + 1
             stats["rejected"] = stats.get("rejected", 0) + int(np.sum(~good))
         ia = act[good]
-        m[ia], zeta[:, ia], dred[ia], res[ia] = mn[good], zn[:, good], dr[good], rs[good]
+        p[ia], zeta[:, ia], res[ia] = pn[good], zn[:, good], rs[good]
+        dred[ia] = evn["dred"][good]
+        for j in range(sys.k):
+            cj[j][ia] = evn["cj"][j][good]
+            sj[j][ia] = evn["sj"][j][good]
         was_final = np.isneginf(le_new)
         final[ia] = was_final[good]
         le[ia] = np.where(was_final[good], le[ia], le_new[good])
-        h[ia] = np.minimum(h[ia] * 1.6, 2.0)
+        # step control from the corrector/predictor ratio (Euler error ~ h^2)
+        with np.errstate(all="ignore"):
+            q = np.abs(pn - pp)[good] / (np.abs(dp[good]) + 1e-300)
+        grow = np.clip(np.sqrt(0.05 / np.maximum(q, 1e-12)), 0.5, 4.0)
+        h[ia] = np.clip(h[ia] * grow, 0.02, 1e5)
         done[ia[was_final[good] | (~real_axis[ia] & (le[ia] <= le_target[ia]))]] = True
         ib = act[~good]
+        # a failed last step to eta = 0 (close to an edge): go down to a smaller eta first
+        lower = ib[was_final[~good] & (le_target[ib] > u[ib] - 37.0)]
+        le_target[lower] -= 6.0
+        ib = np.setdiff1d(ib, lower, assume_unique=True)
         h[ib] *= 0.25
         fallback[ib] = True
         # a point that cannot reach eta = 0 keeps its tiny-eta value (flagged as fallback)
@@ -415,69 +610,161 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=4000, stats=None
         dead = ib[(h[ib] < 1e-7)]
         failed[dead] = True
         done[dead] = True
-    return m, zeta, ~failed, res, fallback, final
+    m = sys.m_of(p, B)
+    return m, p, B, zeta, ~failed, res, fallback, final
 
 
 # ------------------------------------------------------------------------------------------ edges
-def _zeta_real(f: ImplicitFactor, w):
-    """Real solution zeta of M(zeta) = w (w real array) outside the factor's spectrum, by bisection."""
-    lo_b, hi_b = f.bounds
+@_quiet
+def _zeta_real(f: ImplicitFactor, w, branch=None):
+    """Real zeta with M(zeta) = w (bisection; M decreases on every real interval free of spectrum).
+
+    ``branch``: None (outside the spectrum: zeta > hi for w > 0, zeta < lo for w < 0) or an interval
+    (a, b) between two atoms of an atomic factor.  NaN where there is no solution.
+    """
     w = np.asarray(w, float)
-    pos = w > 0
-    t_lo = np.full(w.shape, -700.0)
-    t_hi = np.full(w.shape, 700.0)
-    # zeta = hi + e^t (w > 0) or lo - e^t (w < 0); M decreasing in zeta on each side
+    t_lo = np.full(w.shape, -37.0)   # e^-37 ~ eps: never on top of the spectrum itself
+    t_hi = np.full(w.shape, 37.0)
+    if branch is None:
+        lo_b, hi_b = f.bounds
+        t_lo = np.full(w.shape, math.log(4 * _EPS * max(abs(lo_b), abs(hi_b), 1e-300)))
+        t_hi = np.full(w.shape, 700.0)
+        pos = w > 0
+
+        def zeta_of(t):
+            with np.errstate(over="ignore"):
+                return np.where(pos, hi_b + np.exp(t), lo_b - np.exp(t))
+
+        def go_up(mv):  # w>0: M decreases as t grows; w<0: M increases (towards 0-) as t grows
+            return np.where(pos, mv > w, mv < w)
+    else:
+        a, b = branch
+
+        def zeta_of(t):
+            with np.errstate(over="ignore"):
+                return a + (b - a) / (1.0 + np.exp(-t))
+
+        def go_up(mv):
+            return mv > w
     for _ in range(110):
         t = 0.5 * (t_lo + t_hi)
-        with np.errstate(over="ignore"):
-            z = np.where(pos, hi_b + np.exp(t), lo_b - np.exp(t))
-        mv = np.real(f.m(z.astype(complex)))
-        # w>0: M decreases as t grows; w<0: M increases (towards 0-) as t grows
-        go_up = np.where(pos, mv > w, mv < w)
-        t_lo = np.where(go_up, t, t_lo)
-        t_hi = np.where(go_up, t_hi, t)
-    t = 0.5 * (t_lo + t_hi)
-    return np.where(pos, hi_b + np.exp(t), lo_b - np.exp(t))
+        mv = np.real(f.m(zeta_of(t).astype(complex)))
+        up = go_up(mv)
+        t_lo = np.where(up, t, t_lo)
+        t_hi = np.where(up, t_hi, t)
+    z = zeta_of(0.5 * (t_lo + t_hi))
+    mv = np.real(f.m(z.astype(complex)))
+    return np.where(np.abs(mv - w) <= 1e-9 * np.abs(w) + 1e-300, z, np.nan)
 
 
-def _real_eval(sys, m):
-    """(log z, dlogz/dm) on real m (real parts), solving the implicit factors on the real line."""
+def _real_eval(sys, m, branches=None):
+    """(log z complex, dlogz/dm) at real m in mode A, implicit factors solved on the real line."""
     m = np.asarray(m, float)
-    zeta = np.array([_zeta_real(f, f.scale * m) for f in sys.imp]).reshape(sys.k, *m.shape)
+    branches = branches or [None] * sys.k
+    zeta = np.array([_zeta_real(f, f.scale * m, br) for f, br in zip(sys.imp, branches, strict=True)]
+                    ).reshape(sys.k, *m.shape)
     with np.errstate(all="ignore"):
-        ev = sys.evaluate(m.astype(complex), zeta.astype(complex), np.zeros(m.shape, complex))
+        ev = sys.evaluate(m.astype(complex), np.zeros(m.shape, bool), zeta.astype(complex),
+                          np.zeros(m.shape, complex))
     return ev["logz"], np.real(ev["dred"])
 
 
-def _first_critical(sys, m_grid):
-    """First sign change of dlogz/dm from negative along m_grid, refined by bisection; or None."""
-    _, g = _real_eval(sys, m_grid)
-    ok = np.isfinite(g)
-    bad = np.flatnonzero((g >= 0) | ~ok)
-    if bad.size == 0 or bad[0] == 0:
-        return None, bad.size == 0
-    i = bad[0]
-    if not ok[i]:
-        return None, False
-    a, b = m_grid[i - 1], m_grid[i]
-    for _ in range(4):
-        sub = np.linspace(a, b, 65)
-        _, gs = _real_eval(sys, sub)
-        j = np.flatnonzero(gs >= 0)
-        j = j[0] if j.size else 64
-        a, b = sub[max(j - 1, 0)], sub[j]
-    return 0.5 * (a + b), True
+def _critical_linear(sys):
+    """Real roots of dlogz/dm = e_0/m + sum_k e_k b_k/(1 + b_k m) (a polynomial of degree #b)."""
+    P = np.polynomial.polynomial
+    num = sys.e_m * np.array([1.0])
+    for b in sys.b:
+        num = P.polymul(num, [1.0, b])
+    for k, (b, e) in enumerate(zip(sys.b, sys.e, strict=True)):
+        other = np.array([0.0, e * b])
+        for j, bj in enumerate(sys.b):
+            if j != k:
+                other = P.polymul(other, [1.0, bj])
+        num = P.polyadd(num, other)
+    num = np.trim_zeros(np.asarray(num, float), "b")
+    if num.size < 2:
+        return np.array([])
+    r = P.polyroots(num)
+    r = r[np.abs(r.imag) <= 1e-9 * np.maximum(1.0, np.abs(r))].real
+    for _ in range(3):  # polish with Newton on the logarithmic derivative
+        with np.errstate(all="ignore"):
+            g = sys.e_m / r + np.sum(sys.e * sys.b / (1 + np.outer(r, sys.b)), axis=1)
+            dg = -sys.e_m / r**2 - np.sum(sys.e * sys.b**2 / (1 + np.outer(r, sys.b)) ** 2, axis=1)
+            step = np.where(np.isfinite(g / dg), g / dg, 0.0)
+        r = r - step
+    return r[(r != 0) & np.all(np.abs(1 + np.outer(r, sys.b)) > 1e-14, axis=1)]
+
+
+def _branch_sets(sys):
+    """Real branches of the implicit unknowns: outside the spectrum, and (one atomic factor) every gap."""
+    sets = [[None] * sys.k]
+    if sys.k == 1 and sys.imp[0].values is not None:
+        v = sys.imp[0].values
+        sets += [[(a, b)] for a, b in zip(v[:-1], v[1:], strict=True)]
+    return sets
+
+
+def _critical_scan(sys):
+    """Real critical points of log z(m) by a scan of the real m-line (sign changes, bisection).
+
+    Returns (m_c, log z(m_c)) over all real branches of the implicit unknowns.
+    """
+    mag = np.logspace(-12, 12, 1201)
+    grids = [mag, -mag]
+    sing = [sys.m0] + [-1.0 / b for b in sys.b if b != 0]
+    for c in sing:
+        grids += [c + abs(c) * mag[:600], c - abs(c) * mag[:600]]
+    out_m, out_lz = [], []
+    for br in _branch_sets(sys):
+        for g in grids:
+            g = np.sort(g)
+            _, d = _real_eval(sys, g, br)
+            ok = np.isfinite(d)
+            sign = np.sign(d)
+            idx = np.flatnonzero(ok[:-1] & ok[1:] & (sign[:-1] * sign[1:] < 0))
+            for i in idx:
+                a, b = g[i], g[i + 1]
+                da = d[i]
+                for _ in range(60):
+                    c = 0.5 * (a + b)
+                    _, dc = _real_eval(sys, np.array([c]), br)
+                    if not np.isfinite(dc[0]):
+                        break
+                    if np.sign(dc[0]) == np.sign(da):
+                        a, da = c, dc[0]
+                    else:
+                        b = c
+                mc = 0.5 * (a + b)
+                lz, _ = _real_eval(sys, np.array([mc]), br)
+                out_m.append(mc)
+                out_lz.append(complex(np.atleast_1d(lz)[0]))
+    # finite limits z(m -> +-inf), reached with zeta_j -> an atom of an atomic factor (non-square-root
+    # edges, e.g. where Belinschi's atom mass is exactly 0)
+    degree = sys.e_m + float(np.sum(sys.e))
+    if abs(degree) < 1e-9 and np.all(sys.b != 0) and sys.k == 1 and sys.imp[0].values is not None:
+        f = sys.imp[0]
+        base = sys.const + np.sum(sys.e * np.log(sys.b.astype(complex)))
+        for v in f.values:
+            if v > 0:
+                out_m.append(np.inf)
+                out_lz.append(complex(base + f.multiplicity * math.log(v)))
+    return np.array(out_m), np.array(out_lz, dtype=complex)
 
 
 @dataclass(frozen=True)
 class _Edges:
-    lo: float        # lower edge of the continuous part (0 when it reaches 0)
-    hi: float        # upper edge of the continuous part
+    bands: tuple          # ((lo, hi), ...) of the continuous part, ascending (lo = 0: reaches 0)
+    log_bands: tuple      # the same in log x (lo = -inf at 0)
+    lo: float             # lower edge of the continuous part (0 when it reaches 0)
+    hi: float             # upper edge of the continuous part
     log_hi: float
     lambda_max: float
-    gap: bool        # continuous part bounded away from 0
-    top_atom: bool   # the upper end is an atom, not a square-root edge
-    w0: float        # atom at 0
+    log_lambda_max: float
+    gap: bool             # continuous part bounded away from 0
+    top_atom: bool        # the top of the spectrum is an atom
+    w0: float             # atom at 0
+    beta: float           # exponent of x rho(x) ~ x^beta at 0 (exact for linear factors), nan if unknown
+    candidates: tuple     # log x of all real critical values z(m_c) > 0 (before classification)
 
 
 _EDGE_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -494,49 +781,104 @@ def _cached(law, key, fn):
 
 
 def edges(law) -> _Edges:
-    """Support edges of the continuous part from real critical points of z(m) on the physical sheet."""
+    """Support of the continuous part: bands between real critical values of z(m), 0 and the atoms.
+
+    Returns a small frozen record with ``bands`` ((lo, hi), ...), ``lo``, ``hi``, ``lambda_max``,
+    ``gap``, ``top_atom``, ``w0`` (atom at 0) and ``beta`` (x rho(x) ~ x^beta at 0).
+    """
     return _cached(law, "edges", lambda: _compute_edges(law))
 
 
-def _compute_edges(law) -> _Edges:
-    sys = _System(_factors(law))
+def _system(law, log_c=None) -> _System:
     atoms = _law_atoms(law)
     w0 = sum(p for a, p in atoms if a == 0.0)
-    # top: m from 0+ upward (z from +inf down)
-    mg = np.logspace(-14, 14, 561)
-    mc, _ = _first_critical(sys, mg)
-    top_atom = False
-    if mc is None:
-        lz, _ = _real_eval(sys, mg[-1:])
-        log_hi = float(np.real(lz[0]))
-        top_atom = True
+    sys = _System(_factors(law), w0)
+    if log_c is None:
+        log_c = edges(law).log_lambda_max
+    return sys.with_log_c(log_c)
+
+
+@_quiet
+def _compute_edges(law) -> _Edges:
+    atoms = _law_atoms(law)
+    w0 = sum(p for a, p in atoms if a == 0.0)
+    sys = _System(_factors(law), w0)
+    if sys.linear:
+        mc = _critical_linear(sys)
+        lz = np.atleast_1d(_real_eval(sys, mc)[0]) if mc.size else np.array([], complex)
+        degree = sys.e_m + float(np.sum(sys.e))
+        if abs(degree) < 1e-9 and np.all(sys.b != 0):  # z(m) has a finite limit at m = +-inf
+            lz_inf = sys.const + np.sum(sys.e * np.log(sys.b.astype(complex)))
+            mc, lz = np.append(mc, np.inf), np.append(lz, lz_inf)
     else:
-        lz, _ = _real_eval(sys, np.array([mc]))
-        log_hi = float(np.real(lz[0]))
-    # gap above 0: z(m) must be analytic with z' != 0 at m0 = -(1 - w0)
-    m0 = -(1.0 - w0)
-    gap = False
-    lo = 0.0
-    if m0 < 0:
-        dl = np.array([1e-5, 1e-7]) * abs(m0)
-        lz, g = _real_eval(sys, m0 - dl)
-        with np.errstate(all="ignore"):
-            positive = np.all(np.abs(np.imag(_wrap(lz))) < 1e-6)
-            r = np.real(lz) - np.log(dl)  # log(z / delta)
-        if positive and np.all(np.isfinite(r)) and abs(r[0] - r[1]) < 0.05:
-            grid = m0 - np.abs(m0) * np.logspace(-7, 12, 381)
-            mc_lo, _ = _first_critical(sys, grid)
-            if mc_lo is not None:
-                lzl, _ = _real_eval(sys, np.array([mc_lo]))
-                lo = float(np.exp(np.real(lzl[0])))
-                gap = lo > 0
-    hi = math.exp(min(log_hi, 709.0))
-    lam = max([hi] + [a for a, _ in atoms])
-    return _Edges(lo, hi, log_hi, lam, gap, top_atom, w0)
+        mc, lz = _critical_scan(sys)
+    if mc.size:
+        real_pos = np.isfinite(lz.real) & (np.abs(_wrap(lz).imag) < 1e-7)
+        cand = np.unique(np.real(lz[real_pos]))
+    else:
+        cand = np.array([])
+    log_atoms = [math.log(a) for a, _ in atoms if a > 0]
+    # an atom takes precedence over a critical value at the same place (e.g. z(m -> inf) = atom);
+    # break points closer than 1e-10 (relative) are one
+    cand = np.array([c for c in cand if all(abs(c - la) > 1e-10 for la in log_atoms)])
+    breaks = np.unique(np.concatenate([cand, log_atoms]))
+    if breaks.size > 1:
+        breaks = breaks[np.concatenate([[True], np.diff(breaks) > 1e-10])]
+    cmass = 1.0 - sum(p for _, p in atoms)
+    if breaks.size == 0:
+        raise ValueError(f"{getattr(law, 'name', law)}: no real critical point of z(m) and no atom; "
+                         "cannot locate the support")
+    log_top = float(breaks[-1])
+    beta = 1.0 / sys.kappa if sys.linear and sys.kappa > 0 else math.nan
+    if cmass <= 1e-15:
+        lam = max(a for a, _ in atoms)
+        return _Edges((), (), math.nan, math.nan, math.nan, lam, math.log(lam), False, True, w0, beta,
+                      tuple(cand))
+    nsys = sys.with_log_c(log_top)
+    # classify each interval between break points by solving at interior points
+    lows = np.concatenate([[-np.inf], breaks[:-1]])
+    highs = breaks
+    tests_u, owner = [], []
+    for i, (a, b) in enumerate(zip(lows, highs, strict=True)):
+        if np.isneginf(a):
+            us = [b - 7.0, b - 0.7, b - 30.0]
+        else:
+            us = [0.5 * (a + b), math.log(0.5 * (math.exp(a - b) + 1.0)) + b, a + 0.1 * (b - a),
+                  a + 0.9 * (b - a)]
+        tests_u += [x - log_top for x in us]
+        owner += [i] * len(us)
+    tests_u = np.array(tests_u)
+    n = tests_u.size
+    m, *_rest, ok, _res, _fb, _fin = _continue(nsys, tests_u, np.ones(n), tests_u + math.log(1e-12),
+                                                math.log(10.0), np.ones(n, bool))
+    owner = np.array(owner)
+    with np.errstate(invalid="ignore"):
+        inside = ok & (-m.imag > 1e-9 * np.abs(m))
+    supported = [bool(np.any(inside[owner == i])) for i in range(lows.size)]
+    log_atom_set = set(log_atoms)
+    bands: list[list[float]] = []
+    for i, (a, b) in enumerate(zip(lows, highs, strict=True)):
+        if not supported[i]:
+            continue
+        if bands and bands[-1][1] == a and a not in log_atom_set:
+            bands[-1][1] = b
+        else:
+            bands.append([a, b])
+    if not bands:
+        raise RuntimeError(f"{getattr(law, 'name', law)}: continuous mass {cmass:.3g} but no band was "
+                           "found; the support could not be certified")
+    log_bands = tuple((float(a), float(b)) for a, b in bands)
+    lin_bands = tuple((0.0 if np.isneginf(a) else math.exp(min(a, 709.0)), math.exp(min(b, 709.0)))
+                      for a, b in log_bands)
+    log_hi = log_bands[-1][1]
+    log_lam = max([log_hi] + log_atoms)
+    return _Edges(lin_bands, log_bands, lin_bands[0][0], lin_bands[-1][1], log_hi,
+                  math.exp(min(log_lam, 709.0)), log_lam, not np.isneginf(log_bands[0][0]),
+                  log_lam > log_hi, w0, beta, tuple(cand))
 
 
 def support(law):
-    """(lo, hi) of the continuous part of the law (None if it has none)."""
+    """(lo, hi) of the continuous part of the law (None if it has none); lo = 0 when it reaches 0."""
     if _continuous_mass(law) <= 1e-15:
         return None
     e = edges(law)
@@ -559,7 +901,7 @@ class MSolution:
 
     ``certified``: Newton converged, Im G <= 0 and continuity held along the whole path;
     ``fallback``: some continuation step had to be refined; ``residual``: final merit
-    (|relative residual of z| combined with the implicit-factor residuals); ``on_axis``: the point
+    (|residual of log z| combined with the scaled implicit-factor residuals); ``on_axis``: the point
     was solved on the real axis itself (eta = 0) rather than at a tiny eta.
     """
 
@@ -571,40 +913,58 @@ class MSolution:
     on_axis: np.ndarray
 
 
-def _solve_log(law, u, sgn, le_target, real_axis, sys=None):
-    """Solve on z = sgn e^u + i e^le_target (normalised by lambda_max), vectorized."""
-    if sys is None:
-        e = edges(law)
-        sys = _System(_factors(law), e.log_hi)
-    le0 = math.log(10.0) + max(0.0, float(np.max(np.where(sgn != 0, u, -np.inf), initial=0.0)))
-    return _continue(sys, u, sgn, le_target, le0, real_axis)
-
-
 def solve_m_transform(law, z, *, full_output=False, rtol_eta=1e-10):
     r"""Solve :math:`z = (1+m)/(m S_J(m))` for :math:`m = M(z)` on the physical branch (vectorized).
 
-    ``law``: a free product (``FreeProduct``/``JacobianLaw``), any ``SpectralLaw`` with an
-    S-transform, or a :class:`FactorizedLaw`.  ``z``: complex array; real z gives the boundary value
-    :math:`M(x + i0)`; :math:`\operatorname{Im} z < 0` uses :math:`M(\bar z) = \overline{M(z)}`.
-    Points that cannot be certified are NaN (with a ``RuntimeWarning``); ``full_output=True``
-    returns an :class:`MSolution` with the certificate arrays.
+    Parameters
+    ----------
+    law : FreeProduct, JacobianLaw, SpectralLaw with an S-transform, or FactorizedLaw
+    z : complex array_like
+        Real z gives the boundary value :math:`M(x + i0)`; :math:`\operatorname{Im} z < 0` uses
+        :math:`M(\bar z) = \overline{M(z)}`.
+    full_output : bool
+        Return an :class:`MSolution` with the certificate arrays instead of m.
+    rtol_eta : float
+        The last continuation stop before the real axis is at :math:`\eta = ` ``rtol_eta`` |x|.
+
+    Returns
+    -------
+    ndarray or MSolution
+        Points that cannot be certified are NaN (with a ``RuntimeWarning``).
     """
     z = np.asarray(z, dtype=complex)
+    if not np.all(np.isfinite(z)):
+        raise ValueError("z must be finite (got inf or nan); M(z) -> 0 as |z| -> infinity")
+    if not (0 < rtol_eta < 1e-3):
+        raise ValueError(f"rtol_eta must lie in (0, 1e-3), got {rtol_eta!r}")
     shape = z.shape
     zf = z.ravel()
+    if _continuous_mass(law) <= 1e-15:  # purely atomic: M(z) = sum p a / (z - a)
+        a = np.array([x for x, _ in _law_atoms(law)])
+        w = np.array([q for _, q in _law_atoms(law)])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = np.sum(w * a / (zf[:, None] - a), axis=1)
+        ones = np.ones(zf.shape, bool)
+        if full_output:
+            return MSolution(zf.reshape(shape), m.reshape(shape), ones.reshape(shape),
+                             (~ones).reshape(shape), np.zeros(shape), ones.reshape(shape))
+        return m.reshape(shape)
     lower = zf.imag < 0
     zz = np.where(lower, np.conj(zf), zf)
     e = edges(law)
-    sys = _System(_factors(law), e.log_hi)
-    c = math.exp(min(e.log_hi, 709.0))
+    sys = _system(law, e.log_lambda_max)
+    c = math.exp(min(e.log_lambda_max, 709.0))
     x, eta = zz.real / c, zz.imag / c
     with np.errstate(divide="ignore"):
         u = np.log(np.abs(x))
         le_t = np.log(eta)
     sgn = np.sign(x)
     real_axis = eta == 0
-    le_target = np.where(real_axis, np.log(np.maximum(np.abs(x), 1e-300)) + math.log(rtol_eta), le_t)
-    m, _, ok, res, fb, fin = _solve_log(law, u, sgn, le_target, real_axis, sys)
+    if np.any(real_axis & (x == 0)):
+        raise ValueError("z = 0 is not allowed (M(0) = -1 + mass of the atom at 0 is a limit, not a value)")
+    le_target = np.where(real_axis, u + math.log(rtol_eta), le_t)
+    le0 = math.log(10.0) + max(0.0, float(np.max(np.where(sgn != 0, u, -np.inf), initial=0.0)))
+    m, _p, _b, _zeta, ok, res, fb, fin = _continue(sys, u, sgn, le_target, le0, real_axis)
     m = np.where(lower, np.conj(m), m)
     out = np.where(ok, m, np.nan + 0j)
     if not np.all(ok):
@@ -621,14 +981,30 @@ def solve_m_transform(law, z, *, full_output=False, rtol_eta=1e-10):
 class DensityResult:
     """Eigenvalue density of a law on an adaptive grid.
 
-    Fields: ``x`` (grid, ascending; points below the float range are used in the mass bookkeeping
-    but not listed), ``density`` (continuous part rho(x), NaN where not certified), ``atoms``
-    ((location, mass) pairs, exact from the law), ``support`` ((lo, hi) of the continuous part or
-    None), ``lambda_max``, ``mass`` (integrated continuous mass + atom masses), ``diagnostics``
-    (dict: ``continuous_mass``, ``atom_mass``, ``tail_mass`` (mass below the smallest listed x),
-    ``m1``/``m2`` from the density and ``m1_series``/``m2_series`` with relative errors
-    ``m1_rel_err``/``m2_rel_err``, ``worst_residual``, ``uncertified`` and ``fallback`` (indices
-    into ``x``), ``gap``, ``top_atom``, ``method``), ``law`` (name) and ``points`` (requested).
+    Attributes
+    ----------
+    x : ndarray
+        Grid, ascending (nodes below the float range are used in the mass bookkeeping, not listed).
+    density : ndarray
+        Continuous part rho(x); NaN where a point could not be certified.
+    atoms : tuple
+        (location, mass) pairs, exact from the law.
+    support : tuple or None
+        (lo, hi) of the continuous part (lo = 0 when it reaches 0); None without continuous part.
+    lambda_max : float
+        Top of the spectrum (upper edge or largest atom).
+    mass : float
+        Integrated continuous mass + atom masses (1 up to the quadrature error).
+    diagnostics : dict
+        ``continuous_mass``, ``continuous_mass_exact`` (1 - atom masses), ``atom_mass``, ``mass_error``,
+        ``tail_mass`` (continuous mass below the smallest listed x), ``m1``/``m2`` (from the density and
+        atoms), ``m1_series``/``m2_series`` and ``m1_rel_err``/``m2_rel_err``, ``worst_residual``,
+        ``uncertified`` and ``fallback`` (indices into ``x``), ``n_uncertified_total`` (also counting
+        unlisted tail nodes), ``bands``, ``gap``, ``top_atom``, ``tail_exponent``, ``method``.
+    law : str
+        Name of the law.
+    points : int
+        Requested number of points.
     """
 
     x: np.ndarray
@@ -642,22 +1018,65 @@ class DensityResult:
     points: int = 0
     _cum: np.ndarray | None = field(default=None, repr=False, compare=False)
 
+    @property
+    def certified(self) -> bool:
+        """True when every node was certified and mass, m1, m2 agree with the law within 1e-6."""
+        d = self.diagnostics
+        errs = [d.get("mass_error", 0.0), d.get("m1_rel_err", 0.0), d.get("m2_rel_err", 0.0)]
+        return d.get("n_uncertified_total", 0) == 0 and all(not (e > 1e-6) for e in errs)
+
     def to_dict(self) -> dict:
-        """JSON-able dict with the CLI keys x, density, atoms, support, lambda_max, mass, diagnostics."""
-        diag = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.diagnostics.items()}
-        return {
-            "x": self.x.tolist(),
-            "density": self.density.tolist(),
-            "atoms": [[float(a), float(p)] for a, p in self.atoms],
-            "support": None if self.support is None else [float(self.support[0]), float(self.support[1])],
-            "lambda_max": float(self.lambda_max),
-            "mass": float(self.mass),
-            "diagnostics": diag,
-        }
+        """JSON-able dict with the keys x, density, atoms, support, lambda_max, mass, diagnostics."""
+        return density_summary(self)
+
+
+def _jsonable(v):
+    if isinstance(v, np.ndarray):
+        return [_jsonable(x) for x in v.tolist()]
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (np.floating, float)):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    return v
+
+
+def density_summary(res: DensityResult, quantiles=(0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99)) -> dict:
+    """JSON-ready dict of a :class:`DensityResult` (the ``spectral density --json`` contract).
+
+    Keys: ``x``, ``density`` (lists; NaN -> null), ``atoms`` ([[location, mass], ...]), ``support``
+    ([lo, hi] or null), ``lambda_max``, ``mass``, ``diagnostics`` (numbers, lists and strings only,
+    including ``certified`` and ``quantiles``: {q: x_q} of the full law, atoms included, from the
+    cumulative sum on the grid).
+    """
+    diag = {k: _jsonable(v) for k, v in res.diagnostics.items()}
+    diag["certified"] = bool(res.certified)
+    diag["quantiles"] = {f"{q:g}": _jsonable(v) for q, v in zip(quantiles, _grid_ppf(res, quantiles),
+                                                                   strict=True)}
+    return {
+        "x": _jsonable(res.x),
+        "density": _jsonable(res.density),
+        "atoms": [[float(a), float(p)] for a, p in res.atoms],
+        "support": None if res.support is None else [float(res.support[0]), float(res.support[1])],
+        "lambda_max": float(res.lambda_max),
+        "mass": float(res.mass),
+        "diagnostics": diag,
+    }
+
+
+_GL_CACHE: dict = {}
 
 
 def _gl(n, a, b):
-    t, w = np.polynomial.legendre.leggauss(n)
+    if n not in _GL_CACHE:
+        from scipy.special import roots_legendre
+
+        _GL_CACHE[n] = roots_legendre(n)
+    t, w = _GL_CACHE[n]
     return 0.5 * (b - a) * t + 0.5 * (b + a), 0.5 * (b - a) * w
 
 
@@ -666,128 +1085,191 @@ def _series_m12(law):
         lm = getattr(law, "log_moments", None)
         if lm is not None and not isinstance(law, FactorizedLaw):
             v = np.asarray(lm(2), float)
-            return float(np.exp(v[0])), float(np.exp(v[1])), v
+            return float(np.exp(v[0])), float(np.exp(v[1]))
         m = np.asarray(law.moments(2), float)
-        return float(m[0]), float(m[1]), np.log(m)
+        return float(m[0]), float(m[1])
     except (NotImplementedError, AttributeError, ValueError):
-        return math.nan, math.nan, np.array([math.nan, math.nan])
+        return math.nan, math.nan
+
+
+def _check_points(points):
+    if isinstance(points, bool) or not isinstance(points, (int, np.integer)):
+        raise TypeError(f"points must be an integer >= 16, got {points!r}")
+    if points < 16:
+        raise ValueError(f"points must be an integer >= 16 (try 2000), got {points}")
+    return int(points)
 
 
 def density(law, points=2000, *, tail_tol=1e-12):
-    """Density of the continuous part on an adaptive grid, with atoms and diagnostics.
+    """Density of the continuous part on an adaptive grid, with atoms and certificate diagnostics.
 
-    Grid: for a support [a, b] with a > 0, x = a + (b-a)(1 - cos(pi t))/2 at midpoints t (spectrally
-    accurate mass for square-root edges); for a support reaching 0, Gauss–Legendre in s with
-    x = b - (b - c)s^2 on [c, b] (c = b/20), Gauss–Legendre in u = log x on [log c - 40, log c], and
-    a tail in u down to where the remaining mass is below ``tail_tol`` (quadrature of
-    x rho(x) = -Im M(x+i0)/pi, exact at any depth).  Returns a :class:`DensityResult`.
+    Parameters
+    ----------
+    law : spectral law (FreeProduct / JacobianLaw / FactorizedLaw / any law with an S-transform)
+    points : int
+        Number of grid nodes on the bands (>= 16); a band reaching 0 gets an extra tail of
+        ``max(64, points // 8)`` nodes in log x, most of them below the float range.
+    tail_tol : float
+        Continuous mass left below the deepest tail node (bounded by the power-law remainder).
+
+    Returns
+    -------
+    DensityResult
+
+    Notes
+    -----
+    Grid per band [a, b] (module docstring): a > 0: cosine map with the midpoint rule; a = 0:
+    Gauss–Legendre in s with x = b - (b - c)s^2 on [c, b] (c = b/20), Gauss–Legendre in u = log x on
+    [log c - 40, log c], and a tail u = u_0 - t/beta (Gauss–Legendre in t) down to where the remaining
+    mass is below ``tail_tol``, using x rho(x) = -Im M(x + i0)/pi (never forms x).
     """
-    points = int(points)
-    if points < 16:
-        raise ValueError(f"points must be >= 16, got {points}")
-    return _cached(law, ("density", points, tail_tol), lambda: _density(law, points, tail_tol))
+    points = _check_points(points)
+    if not (0 < float(tail_tol) <= 1e-3):
+        raise ValueError(f"tail_tol must lie in (0, 1e-3], got {tail_tol!r}")
+    return _cached(law, ("density", points, float(tail_tol)),
+                   lambda: _density(law, points, float(tail_tol)))
 
 
+def _band_nodes(lo_u, hi_u, n):
+    """Nodes u = log(x / scale) and weights w (mass = sum w * x rho) on one band given in log x."""
+    if np.isneginf(lo_u):
+        c = math.log(1.0 / 20.0)
+        nb = int(0.62 * n)
+        s, ws = _gl(nb, 0.0, 1.0)
+        xb = 1.0 - (1.0 - math.exp(c)) * s**2     # relative to the band top
+        ua, wa = _gl(n - nb, c - 40.0, c)
+        u = np.concatenate([ua, np.log(xb)]) + hi_u
+        w = np.concatenate([wa, 2 * (1.0 - math.exp(c)) * s * ws / xb])
+        return u, w, c - 40.0 + hi_u
+    a = math.exp(lo_u - hi_u)
+    t = (np.arange(n) + 0.5) / n
+    xs = a + (1.0 - a) * 0.5 * (1 - np.cos(math.pi * t))
+    w = (1.0 - a) * 0.5 * math.pi * np.sin(math.pi * t) / n / xs
+    return np.log(xs) + hi_u, w, None
+
+
+def _solve_real(sys, u):
+    n = u.size
+    m, _p, _b, _z, ok, res, fb, _fin = _continue(sys, u, np.ones(n), u + math.log(1e-10), math.log(10.0),
+                                                 np.ones(n, bool))
+    return m, ok, res, fb
+
+
+@_quiet
 def _density(law, points, tail_tol):
     atoms = _law_atoms(law)
     cmass_exact = _continuous_mass(law)
-    m1s, m2s, logm = _series_m12(law)
+    m1s, m2s = _series_m12(law)
     name = getattr(law, "name", "")
     atom_mass = sum(p for _, p in atoms)
     a1 = sum(a * p for a, p in atoms)
     a2 = sum(a * a * p for a, p in atoms)
+
+    def rel(v, ref):
+        return abs(v / ref - 1.0) if ref == ref and ref != 0 else math.nan
+
     if cmass_exact <= 1e-15:
-        e_lam = max(a for a, _ in atoms)
-        diag = dict(continuous_mass=0.0, atom_mass=atom_mass, tail_mass=0.0, m1=a1, m2=a2,
-                    m1_series=m1s, m2_series=m2s, m1_rel_err=abs(a1 / m1s - 1) if m1s else math.nan,
-                    m2_rel_err=abs(a2 / m2s - 1) if m2s else math.nan, worst_residual=0.0,
-                    uncertified=np.array([], int), fallback=np.array([], int), gap=False, top_atom=True,
-                    method="atoms only")
-        return DensityResult(np.array([]), np.array([]), atoms, None, e_lam, atom_mass, diag, name, points,
+        lam = max(a for a, _ in atoms)
+        diag = dict(continuous_mass=0.0, continuous_mass_exact=0.0, atom_mass=atom_mass, tail_mass=0.0,
+                    mass_error=abs(atom_mass - 1.0), m1=a1, m2=a2, m1_series=m1s, m2_series=m2s,
+                    m1_rel_err=rel(a1, m1s), m2_rel_err=rel(a2, m2s), worst_residual=0.0,
+                    uncertified=np.array([], int), fallback=np.array([], int), n_uncertified_total=0,
+                    bands=[], gap=False, top_atom=True, method="atoms only", nodes=0)
+        return DensityResult(np.array([]), np.array([]), atoms, None, lam, atom_mass, diag, name, points,
                              np.array([]))
     e = edges(law)
-    sys = _System(_factors(law), e.log_hi)
-    # nodes: u = log(x / lambda_hi) and weights wv with  mass = sum wv * (x rho),  x rho = -Im m / pi
-    if e.gap:
-        a = e.lo / e.hi
-        t = (np.arange(points) + 0.5) / points
-        xs = a + (1.0 - a) * 0.5 * (1 - np.cos(math.pi * t))
-        u = np.log(xs)
-        wv = (1.0 - a) * 0.5 * math.pi * np.sin(math.pi * t) / points / xs
-        method = "cosine map on [lo, hi] (midpoint rule)"
-    else:
-        c = 1.0 / 20.0
-        nb = int(0.62 * points)
-        s, ws = _gl(nb, 0.0, 1.0)
-        xb = 1.0 - (1.0 - c) * s**2
-        ua, wa = _gl(points - nb, math.log(c) - 40.0, math.log(c))
-        u = np.concatenate([ua, np.log(xb)])
-        wv = np.concatenate([wa, 2 * (1.0 - c) * s * ws / xb])
-        method = "Gauss-Legendre in log x near 0, x = b - (b - c) s^2 to the top edge, tail in log x"
-    m, _, ok, res, fb, _ = _continue(sys, u, np.ones(u.size), u + math.log(1e-10), math.log(10.0),
-                                     np.ones(u.size, bool))
+    log_c = e.log_lambda_max
+    sys = _system(law, log_c)
+    nb = len(e.log_bands)
+    counts = [max(32, points // nb)] * nb
+    counts[-1] = max(32, points - sum(counts[:-1]))
+    us, ws, band_id = [], [], []
+    floor_u = None
+    for i, ((lo, hi), n) in enumerate(zip(e.log_bands, counts, strict=True)):
+        u, w, fl = _band_nodes(lo - log_c, hi - log_c, n)
+        us.append(u)
+        ws.append(w)
+        band_id.append(np.full(u.size, i))
+        if fl is not None:
+            floor_u = fl
+    u, wv = np.concatenate(us), np.concatenate(ws)
+    m, ok, res, fb = _solve_real(sys, u)
     xrho = -np.imag(m) / math.pi
     remainder = 0.0
-    tail_info = {}
-    if not e.gap:
+    tail_info: dict = {}
+    if floor_u is not None:
         k0 = int(np.argmin(u))
         k1 = int(np.argsort(u)[5])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            beta = math.log(xrho[k1] / xrho[k0]) / (u[k1] - u[k0])
-        if not (np.isfinite(beta) and beta > 0):
-            beta = 1.0 / (1.0 + sys.ntot)
-        beta = min(beta, 1.0)
-        est = xrho[k0] / beta
+        beta = e.beta
+        if not (beta == beta and beta > 0):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                beta = math.log(xrho[k1] / xrho[k0]) / (u[k1] - u[k0])
+            if not (np.isfinite(beta) and beta > 0):
+                beta = 1.0 / (1.0 + sys.ntot)
+            beta = min(beta, 1.0)
+        est = xrho[k0] / beta if np.isfinite(xrho[k0]) else math.inf
+        tail_info = dict(tail_exponent=beta, tail_remainder=0.0, tail_uncertified=0)
         if est > tail_tol:
             T = math.log(est / tail_tol) + 4.0
             nt = max(64, points // 8)
             tt, wt = _gl(nt, 0.0, T)
-            ut = u[k0] - tt / beta
-            mt, _, okt, rest, fbt, _ = _continue(sys, ut, np.ones(nt), ut + math.log(1e-10), math.log(10.0),
-                                                 np.ones(nt, bool))
+            ut = floor_u - tt / beta
+            mt, okt, rest, fbt = _solve_real(sys, ut)
             xrt = -np.imag(mt) / math.pi
-            with np.errstate(divide="ignore", invalid="ignore"):
-                b_end = math.log(xrt[-2] / xrt[-1]) / (ut[-2] - ut[-1])
-            if not (np.isfinite(b_end) and b_end > 0):
-                b_end = beta
-            remainder = float(xrt[-1] / b_end) if np.isfinite(xrt[-1]) else math.nan
+            good_t = np.flatnonzero(okt & (xrt > 0))
+            if good_t.size:
+                i1 = good_t[-1]
+                remainder = float(xrt[i1] / beta)
+                # nodes below the deepest certified one are covered by the (bounded) remainder
+                okt = okt | (np.arange(nt) > i1)
+                xrt = np.where(np.arange(nt) > i1, 0.0, xrt)
+            else:
+                remainder = math.nan
             u = np.concatenate([ut, u])
             wv = np.concatenate([wt / beta, wv])
             m = np.concatenate([mt, m])
             xrho = np.concatenate([xrt, xrho])
             ok, res, fb = np.concatenate([okt, ok]), np.concatenate([rest, res]), np.concatenate([fbt, fb])
-            tail_info = dict(tail_exponent=beta, tail_exponent_end=b_end, tail_remainder=remainder,
-                             tail_uncertified=int(np.sum(~okt)), tail_log_x_min=float(ut[-1] + e.log_hi))
-    order = np.argsort(u)
+            tail_info.update(tail_remainder=remainder, tail_uncertified=int(nt - 1 - (good_t[-1] if
+                                                                                     good_t.size else -1)),
+                             tail_log_x_min=float(ut[-1] + log_c))
+    order = np.argsort(u, kind="stable")
     u, wv, xrho, ok, res, fb = u[order], wv[order], xrho[order], ok[order], res[order], fb[order]
     contrib = np.where(ok, wv * xrho, 0.0)
     cum = remainder + np.cumsum(contrib) - 0.5 * contrib
     cmass = remainder + float(np.sum(contrib))
     with np.errstate(under="ignore", over="ignore"):
         xs = np.exp(u)
-    scale = math.exp(min(e.log_hi, 709.0))
+    scale = math.exp(min(log_c, 709.0))
     cm1 = float(np.sum(contrib * xs)) * scale
     cm2 = float(np.sum(contrib * xs * xs)) * scale**2
-    listed = xs * scale > 0
+    listed = xs * scale >= 1e-300  # normal floats only: rho ~ x^(beta - 1) stays finite
     x_out = xs[listed] * scale
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         r_out = np.where(ok[listed], xrho[listed] / xs[listed] / scale, np.nan)
+    r_out = np.where(np.isfinite(r_out) | ~ok[listed], r_out, np.nan)
     tail_mass = float(cum[listed][0] - 0.5 * contrib[listed][0]) if np.any(listed) else cmass
+    xabs = xs * scale
+    band_mass = [float(np.sum(contrib[(xabs >= lo) & (xabs <= hi)])) + (remainder if lo == 0 else 0.0)
+                 for lo, hi in e.bands]
     total = cmass + atom_mass
     m1d, m2d = cm1 + a1, cm2 + a2
-    res_ok = res[ok]
+    res_ok = res[ok & np.isfinite(res)]
+    n_unc = int(np.sum(~ok))
     diag = dict(
         continuous_mass=cmass, continuous_mass_exact=cmass_exact, atom_mass=atom_mass, tail_mass=tail_mass,
         mass_error=abs(total - 1.0), m1=m1d, m2=m2d, m1_series=m1s, m2_series=m2s,
-        m1_rel_err=abs(m1d / m1s - 1.0) if m1s == m1s else math.nan,
-        m2_rel_err=abs(m2d / m2s - 1.0) if m2s == m2s else math.nan,
+        m1_rel_err=rel(m1d, m1s), m2_rel_err=rel(m2d, m2s),
         worst_residual=float(np.max(res_ok)) if res_ok.size else math.nan,
-        uncertified=np.flatnonzero(~ok[listed]), n_uncertified_total=int(np.sum(~ok)),
-        fallback=np.flatnonzero(fb[listed]), gap=e.gap, top_atom=e.top_atom, method=method,
-        edges=(e.lo, e.hi), nodes=int(u.size), **tail_info,
+        uncertified=np.flatnonzero(~ok[listed]), n_uncertified_total=n_unc,
+        fallback=np.flatnonzero(fb[listed]), bands=[list(b) for b in e.bands], band_mass=band_mass, gap=e.gap,
+        top_atom=e.top_atom, edges=(e.lo, e.hi), nodes=int(u.size),
+        method="per band: cosine map (band away from 0) or Gauss-Legendre in log x + s^2 map to the top "
+               "edge + power-law tail in log x (band reaching 0)",
+        **tail_info,
     )
-    if not np.all(ok):
-        warnings.warn(f"{name}: {int(np.sum(~ok))} density point(s) could not be certified (NaN)",
+    if n_unc:
+        warnings.warn(f"{name}: {n_unc} density point(s) could not be certified (NaN, not in the mass)",
                       RuntimeWarning, stacklevel=3)
     return DensityResult(x_out, r_out, atoms, (e.lo, e.hi), e.lambda_max, total, diag, name, points,
                          cum[listed])
@@ -795,81 +1277,161 @@ def _density(law, points, tail_tol):
 
 # ------------------------------------------------------------------------------------------ pdf/cdf/ppf
 def pdf(law, x):
-    """Density of the continuous part at x (solved pointwise; 0 outside the support; atoms excluded)."""
+    """Density of the continuous part at x (solved pointwise; 0 outside the bands; atoms excluded).
+
+    Points that cannot be certified are NaN (with a ``RuntimeWarning``).
+    """
     x = np.asarray(x, dtype=float)
+    if np.any(np.isnan(x)):
+        raise ValueError("x must not contain NaN")
     out = np.zeros(x.shape)
-    pos = x > 0
-    if np.any(pos):
-        xp = x[pos]
-        for a, _p in _law_atoms(law):
+    if _continuous_mass(law) <= 1e-15:
+        return out
+    e = edges(law)
+    inside = np.zeros(x.shape, bool)
+    for lo, hi in e.bands:
+        inside |= (x > lo) & (x < hi)
+    if np.any(inside):
+        xp = x[inside]
+        for a, _p in _law_atoms(law):  # the continuous part at an atom location: its one-sided limit
             xp = np.where(np.abs(xp - a) <= 1e-13 * max(abs(a), 1e-300), xp * (1 - 1e-11), xp)
         m = solve_m_transform(law, xp + 0j)
-        out[pos] = -np.imag(m) / math.pi / xp
-    return np.maximum(out, 0.0) if np.all(np.isfinite(out)) else out
+        out[inside] = np.maximum(-np.imag(m) / math.pi / xp, 0.0) if np.all(np.isfinite(m)) \
+            else -np.imag(m) / math.pi / xp
+    return out
+
+
+class _Cdf:
+    """Distribution function of a :class:`DensityResult` and its generalised inverse.
+
+    Continuous part: per band, the antiderivative in u = log x of a monotone cubic (PCHIP) interpolant
+    of x rho(x) through the nodes (positive, so the cumulative is monotone), rescaled to the band's
+    quadrature mass; below the first listed node the power law of the tail; flat in gaps.  Atoms are
+    added as jumps (right-continuous).
+    """
+
+    def __init__(self, res: DensityResult):
+        from scipy.interpolate import PchipInterpolator
+
+        self.atoms = res.atoms
+        self.lam = res.lambda_max
+        self.pieces = []  # (lo, hi, c_before, band_mass, u_nodes, cumulative(v) on [u_0, u_last], beta)
+        if res.x.size:
+            d = res.diagnostics
+            c0 = 0.0
+            beta = d.get("tail_exponent")
+            for (lo, hi), bm in zip(d["bands"], d["band_mass"], strict=True):
+                sel = (res.x > lo) & (res.x < hi) & np.isfinite(res.density)
+                x = res.x[sel]
+                u = np.log(x)
+                g = x * res.density[sel]
+                below = d["tail_mass"] if lo == 0 else 0.0
+                if u.size >= 2:
+                    anti = PchipInterpolator(u, g).antiderivative()
+                    a0 = float(anti(u[0]))
+                    span = float(anti(u[-1])) - a0 + 0.5 * g[-1] * (math.log(hi) - u[-1])
+                    w_end = (bm - below) / max(span, 1e-300)
+
+                    def cum(v, anti=anti, a0=a0, below=below, w_end=w_end):
+                        return below + (anti(v) - a0) * w_end
+                else:
+                    def cum(v, below=below):
+                        return np.full(np.shape(v), below)
+                self.pieces.append((lo, hi, c0, bm, u, cum, beta if lo == 0 else None))
+                c0 += bm
+
+    def continuous(self, x):
+        x = np.asarray(x, dtype=float)
+        out = np.zeros(x.shape)
+        for lo, hi, c0, bm, u, cum, beta in self.pieces:
+            out = np.where(x >= hi, c0 + bm, out)
+            inside = (x > lo) & (x < hi)
+            if not np.any(inside) or u.size == 0:
+                continue
+            v = np.log(x[inside])
+            val = np.empty(v.shape)
+            first, top = v < u[0], v > u[-1]
+            mid = ~first & ~top
+            val[mid] = cum(v[mid])
+            c_first, c_last = float(cum(u[0])), float(cum(u[-1]))
+            # between the last node and the band top: linear in u up to the band mass
+            val[top] = c_last + (bm - c_last) * (v[top] - u[-1]) / max(math.log(hi) - u[-1], 1e-300)
+            if beta:  # power-law tail below the first listed node
+                val[first] = c_first * np.exp(beta * (v[first] - u[0]))
+            elif lo > 0:
+                val[first] = c_first * (v[first] - math.log(lo)) / max(u[0] - math.log(lo), 1e-300)
+            else:
+                val[first] = c_first
+            out[inside] = c0 + val
+        return out
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype=float)
+        out = self.continuous(x)
+        for a, p in self.atoms:
+            out = out + np.where(x >= a, p, 0.0)
+        return np.clip(out, 0.0, 1.0)
+
+    def inverse(self, q):
+        from scipy.optimize import brentq
+
+        q = np.asarray(q, dtype=float)
+        flat = q.ravel()
+        knots = [np.exp(pc[4]) for pc in self.pieces] + [[pc[0], pc[1]] for pc in self.pieces]
+        pts = np.unique(np.concatenate([np.concatenate(knots) if knots else np.array([]),
+                                        [0.0, self.lam], [a for a, _ in self.atoms]]))
+        fp = self(pts)
+        out = np.empty(flat.shape)
+        for i, qi in enumerate(flat):
+            if qi >= 1.0:
+                out[i] = self.lam
+                continue
+            j = int(np.searchsorted(fp, qi, side="left"))  # first knot with F >= q
+            if j == 0:
+                out[i] = pts[0]
+                continue
+            if j >= pts.size:
+                out[i] = self.lam
+                continue
+            a, b = pts[j - 1], pts[j]
+            if float(self(np.array(b * (1 - 1e-15)))) < qi:
+                out[i] = b  # q falls in the jump at b (an atom) or on a flat piece ending at b
+                continue
+            out[i] = brentq(lambda t, qi=qi: float(self(np.array(t))) - qi, a, b,
+                            xtol=1e-300, rtol=4 * _EPS)
+        return out.reshape(q.shape)
+
+
+def _check_q(q):
+    q = np.asarray(q, dtype=float)
+    if np.any(~np.isfinite(q) | (q < 0) | (q > 1)):
+        raise ValueError("q must lie in [0, 1] (probabilities)")
+    return q
+
+
+def _grid_ppf(res: DensityResult, q):
+    return _Cdf(res).inverse(_check_q(q))
 
 
 def cdf(law, x, points=2000):
-    """P(lambda <= x): continuous part integrated on the density grid (midpoint rule in the grid's own
-    variable, monotone cubic interpolation between grid points, accuracy ~1e-7) plus every atom at
-    a location <= x (right-continuous, as scipy.stats)."""
-    from scipy.interpolate import PchipInterpolator
-
-    res = density(law, points)
+    """P(lambda <= x), right-continuous (as scipy.stats): every atom at a location <= x plus the
+    continuous part, integrated on the density grid (monotone cubic interpolation of the cumulative
+    quadrature between nodes, accuracy ~1e-7 relative to the mass; flat in gaps).  cdf(0) is the atom
+    at 0."""
     x = np.asarray(x, dtype=float)
-    out = np.zeros(x.shape)
-    for a, p in res.atoms:
-        out = out + np.where(x >= a, p, 0.0)
-    if res.x.size:
-        xs, cs = res.x, res._cum
-        good = np.isfinite(cs)
-        xs, cs = xs[good], np.maximum.accumulate(cs[good])
-        cmass = res.diagnostics["continuous_mass"]
-        lo_c, hi_c = res.diagnostics["edges"]
-        xk = np.concatenate([[lo_c], xs, [hi_c]]) if lo_c < xs[0] else np.concatenate([xs, [hi_c]])
-        ck = np.concatenate([[0.0 if lo_c == 0 and xs[0] > 0 and res.diagnostics["gap"] else cs[0] * 0],
-                             cs, [cmass]]) if lo_c < xs[0] else np.concatenate([cs, [cmass]])
-        if not res.diagnostics["gap"] and lo_c < xs[0]:
-            ck[0] = 0.0
-        xk, idx = np.unique(xk, return_index=True)
-        ck = np.maximum.accumulate(ck[idx])
-        f = PchipInterpolator(xk, ck, extrapolate=False)
-        inside = (x > xk[0]) & (x < xk[-1])
-        cc = np.where(x >= xk[-1], cmass, 0.0)
-        cc[inside] = f(x[inside])
-        below = (x > 0) & (x <= xk[0])
-        cc[below] = ck[0] * (x[below] / xk[0]) if xk[0] > 0 else 0.0
-        out = out + cc
-    return np.clip(out, 0.0, 1.0)
+    if np.any(np.isnan(x)):
+        raise ValueError("x must not contain NaN")
+    return _Cdf(density(law, _check_points(points)))(x)
 
 
 def ppf(law, q, points=2000):
-    """Generalised inverse of :func:`cdf`: inf{x : cdf(x) >= q}, q in [0, 1] (atoms give flat steps:
-    every q in (F(a-), F(a)] maps to the atom location a)."""
-    from scipy.optimize import brentq
+    """Generalised inverse of :func:`cdf`: inf{x : cdf(x) >= q}, q in [0, 1].
 
-    q = np.asarray(q, dtype=float)
-    if np.any((q < 0) | (q > 1)):
-        raise ValueError("ppf: q must lie in [0, 1]")
-    lam = lambda_max(law)
-    flat = q.ravel()
-    out = np.empty(flat.shape)
-    for i, qi in enumerate(flat):
-        if qi <= float(cdf(law, 0.0, points)):
-            out[i] = 0.0
-            continue
-        if qi >= 1.0 - 1e-15:
-            out[i] = lam
-            continue
-        lo, hi = 0.0, lam * (1 + 1e-12)
-        if float(cdf(law, hi, points)) < qi:
-            out[i] = hi
-            continue
-        out[i] = brentq(lambda t, qi=qi: float(cdf(law, t, points)) - qi, lo, hi, xtol=1e-14 * lam)
-        # snap onto an atom when q lies inside its jump
-        for a, _p in _law_atoms(law):
-            if abs(out[i] - a) <= 1e-9 * max(a, 1e-300):
-                out[i] = a
-    return out.reshape(q.shape)
+    Atoms give flat steps: every q in (F(a-), F(a)] maps to the atom location a; ppf(0) = 0 and
+    ppf(1) = lambda_max.  cdf(ppf(q)) >= q, with equality inside the continuous part.
+    """
+    q = _check_q(q)
+    return _Cdf(density(law, _check_points(points))).inverse(q)
 
 
 # ------------------------------------------------------------------------------------------ singular values
@@ -883,6 +1445,10 @@ class SingularValueLaw:
     eig: object
 
     @property
+    def name(self):
+        return f"singular values of {getattr(self.eig, 'name', 'law')}"
+
+    @property
     def atoms(self):
         return tuple((math.sqrt(a), p) for a, p in _law_atoms(self.eig))
 
@@ -892,20 +1458,24 @@ class SingularValueLaw:
 
     @property
     def lambda_max(self):
+        """Largest singular value (square root of the top of the eigenvalue spectrum)."""
         return math.sqrt(lambda_max(self.eig))
 
-    def density(self, points=2000):
-        r = density(self.eig, points)
+    def density(self, points=2000, **kwargs):
+        """:class:`DensityResult` in the variable s (same nodes as the eigenvalue density)."""
+        r = density(self.eig, points, **kwargs)
         s = np.sqrt(r.x)
         d = dict(r.diagnostics)
         d["variable"] = "singular value s, rho_s(s) = 2 s rho(s^2)"
+        d["bands"] = [[math.sqrt(a), math.sqrt(b)] for a, b in d.get("bands", [])]
+        d["edges"] = tuple(math.sqrt(v) for v in d["edges"]) if "edges" in d else None
         sup = None if r.support is None else (math.sqrt(r.support[0]), math.sqrt(r.support[1]))
         return DensityResult(s, 2 * s * r.density, self.atoms, sup, math.sqrt(r.lambda_max), r.mass, d,
                              r.law + " [singular values]", points, r._cum)
 
     def pdf(self, s):
         s = np.asarray(s, float)
-        return 2 * s * pdf(self.eig, s * s)
+        return 2 * s * pdf(self.eig, np.where(s > 0, s * s, 0.0))
 
     def cdf(self, s, points=2000):
         s = np.asarray(s, float)
@@ -914,6 +1484,9 @@ class SingularValueLaw:
     def ppf(self, q, points=2000):
         return np.sqrt(ppf(self.eig, q, points))
 
+    def moments(self, k):
+        raise NotImplementedError("moments of the singular values: use the eigenvalue law (m_k of s^2)")
+
 
 def singular_values(law) -> SingularValueLaw:
     """The law of the singular values of J for the law of J J^T."""
@@ -921,23 +1494,29 @@ def singular_values(law) -> SingularValueLaw:
 
 
 class DensityMixin:
-    """Methods a spectral law gains from :mod:`spectral.density` (bind by inheritance)."""
+    """Methods a spectral law gains from :mod:`spectral.density` (bound by inheritance)."""
 
     def density(self, points=2000, **kwargs):
+        """Density on an adaptive grid (:func:`spectral.density.density`)."""
         return density(self, points, **kwargs)
 
     def pdf(self, x):
+        """Density of the continuous part at x (:func:`spectral.density.pdf`)."""
         return pdf(self, x)
 
     def cdf(self, x):
+        """P(lambda <= x), atoms included (:func:`spectral.density.cdf`)."""
         return cdf(self, x)
 
     def ppf(self, q):
+        """Generalised inverse of the cdf (:func:`spectral.density.ppf`)."""
         return ppf(self, q)
 
     @property
     def lambda_max(self):
+        """Top of the spectrum (:func:`spectral.density.lambda_max`)."""
         return lambda_max(self)
 
     def singular_values(self):
+        """Law of the singular values of J (:class:`spectral.density.SingularValueLaw`)."""
         return singular_values(self)

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from .density import DensityMixin
 from .series import Field, FloatField, FractionField, MPField, Series, field_for, lagrange_coefficients
 
 __all__ = [
@@ -126,7 +127,7 @@ def _homotopy_newton(f, df, target, x0_slope, steps=16, iters=30, tol=1e-14):
 
 
 # ----------------------------------------------------------------------------------------- base
-class SpectralLaw:
+class SpectralLaw(DensityMixin):
     """Base class of spectral laws; see the module docstring for the conventions.
 
     Subclasses implement ``_m`` (numeric M), ``_dm``, ``_s``, ``_ds``, ``_moment_series`` or
