@@ -159,7 +159,8 @@ def _mp_expectation(f, q, kinks, precision):
             return f(x) * mpmath.exp(-x * x / (2 * q)) * norm
 
         val = mpmath.quad(integrand, pts)
-    return +val
+    with mpmath.workdps(dps):
+        return +val  # rounded to the requested precision (mpf values keep the precision they were made with)
 
 
 # ------------------------------------------------------------------------------ activation moments
@@ -185,10 +186,24 @@ def _atomic_moments(atoms, n, precision):
     if precision is not None:
         with mpmath.workdps(precision + 10):
             vals = [sum(_mpconv(v) ** k * _mpconv(p) for v, p in atoms) for k in range(1, n + 1)]
-        return [+v for v in vals]
+        with mpmath.workdps(precision):
+            return [+v for v in vals]
     v = np.asarray([float(a) for a, _ in atoms])
     p = np.asarray([float(b) for _, b in atoms])
     return (p * v ** np.arange(1, n + 1)[:, None]).sum(axis=1)
+
+
+def _mp_pieces_law(act, q, precision):
+    """Atoms (slope^2, P(lo < sqrt(q) z < hi)) of a piecewise-constant phi', probabilities in mpmath."""
+    exact = {float(v): v for _, v in act.params}
+    with mpmath.workdps(precision + 10):
+        sq = mpmath.sqrt(mpmath.mpf(q))
+
+        def cdf(b):
+            b = float(b)
+            return mpmath.mpf(0) if b == -math.inf else mpmath.mpf(1) if b == math.inf else mpmath.ncdf(b / sq)
+
+        return [(_mpconv(exact.get(float(d), d)) ** 2, cdf(hi) - cdf(lo)) for lo, hi, d in act.pieces]
 
 
 def _mpconv(v):
@@ -217,13 +232,16 @@ def dphi_moments(act, q: float, n: int, *, precision: int | None = None):
     if precision is not None:
         precision = _check_precision(precision)
     if act.pieces is not None:
-        return _atomic_moments(act.dphi_squared_law(q if precision is None else float(q)), n, precision)
+        if precision is None:
+            return _atomic_moments(act.dphi_squared_law(q), n, None)
+        return _atomic_moments(_mp_pieces_law(act, q, precision), n, precision)
     if act.family == "erf":
         if precision is not None:
             with mpmath.workdps(precision + 10):
                 qm = mpmath.mpf(q)
                 out = [1 / mpmath.sqrt(1 + mpmath.pi * k * qm) for k in range(1, n + 1)]
-            return [+v for v in out]
+            with mpmath.workdps(precision):
+                return [+v for v in out]
         return 1.0 / np.sqrt(1.0 + np.pi * np.arange(1, n + 1) * float(q))
     if act.family == "sin":
         return _cos_even_moments(q, n, precision)
@@ -247,7 +265,8 @@ def _cos_even_moments(q, n, precision):
                for k, h in zip(range(1, n + 1), harmonics, strict=True)]
         if precision is None:
             return np.asarray([float(v) for v in out])
-    return [+v for v in out]
+    with mpmath.workdps(precision):
+        return [+v for v in out]
 
 
 def dphi_squared_quadrature(act, q: float, n_nodes: int = 256):

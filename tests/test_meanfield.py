@@ -1,0 +1,164 @@
+"""Mean field: fixed points and critical line against mpmath, depth scales against iterated maps."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spectral import meanfield as mf
+from spectral.activations import ACTIVATIONS, activation
+
+REF = json.loads((Path(__file__).parents[1] / "reference_data" / "meanfield.json").read_text())
+
+
+@pytest.mark.parametrize("rec", REF["fixed_points"], ids=lambda r: f"{r['activation']}-{r['sigma_w2']}-{r['sigma_b2']}")
+def test_fixed_point_and_chi1_match_mpmath(rec):
+    m = mf.mean_field(rec["activation"], float(rec["sigma_w2"]), float(rec["sigma_b2"]))
+    # Newton to machine precision on a quadrature accurate to ~1e-14: relative error ~ 1e-14 / |1 - V'(q*)|
+    tol = 1e-13 / max(1 - m.q_slope, 1e-3)
+    assert m.q_star == pytest.approx(float(rec["q_star"]), rel=tol)
+    assert m.chi1 == pytest.approx(float(rec["chi1"]), rel=1e-12 + tol)
+
+
+@pytest.mark.parametrize("rec", REF["critical"], ids=lambda r: f"{r['activation']}-{r['sigma_w2']}")
+def test_critical_point_matches_mpmath(rec):
+    c = mf.critical_point(rec["activation"], sigma_w2=float(rec["sigma_w2"]))
+    assert c.chi1 == pytest.approx(1.0, abs=1e-13)
+    assert c.q_star == pytest.approx(float(rec["q_star"]), rel=1e-11)
+    assert c.sigma_b2 == pytest.approx(float(rec["sigma_b2"]), rel=1e-9, abs=1e-15)
+    assert c.phase == "critical"
+    # and back: given that sigma_b2, the weight variance is recovered
+    back = mf.critical_point(rec["activation"], sigma_b2=c.sigma_b2)
+    assert back.sigma_w2 == pytest.approx(float(rec["sigma_w2"]), rel=1e-9)
+
+
+def test_published_tanh_critical_point():
+    """Pennington, Schoenholz & Ganguli (2017): sigma_w^2 = 1.05 on the critical line has sigma_b^2 = 2.01e-5."""
+    c = mf.critical_point("tanh", sigma_w2=1.05)
+    assert round(c.sigma_b2, 7) == 2.01e-5
+
+
+def test_converges_where_plain_iteration_is_slow():
+    m = mf.mean_field("tanh", 1.0, 1e-6)
+    assert mf.q_map("tanh", m.q_star, 1.0, 1e-6) == pytest.approx(m.q_star, rel=1e-14)
+    assert m.phase == "ordered"
+
+
+def test_closed_form_relu_fixed_point():
+    m = mf.mean_field("relu", 1.5, 0.1)
+    assert m.q_star == pytest.approx(0.1 / (1 - 0.75), rel=1e-14)
+    assert m.chi1 == 0.75 and m.chi2 == math.inf
+    assert m.xi_q == pytest.approx(-1 / math.log(0.75), rel=1e-13)
+
+
+@pytest.mark.parametrize("act,sw,sb", [("relu", 2.5, 0.1), ("relu", 2.0, 0.3), ("linear", 1.0, 0.1)])
+def test_no_fixed_point_raises(act, sw, sb):
+    with pytest.raises(mf.NoFixedPointError, match="sigma_w2"):
+        mf.mean_field(act, sw, sb)
+
+
+def test_degenerate_relu_at_criticality_and_zero_fixed_point():
+    m = mf.mean_field("relu", 2.0, 0.0)  # every q is fixed: q* = q0
+    assert m.q_star == 1.0 and m.chi1 == 1.0 and m.phase == "critical"
+    z = mf.mean_field("tanh", 0.5, 0.0)  # q -> 0 in the ordered phase
+    assert z.q_star == 0.0 and z.chi1 == 0.5 and z.xi_q == pytest.approx(1 / math.log(2))
+
+
+def test_relu_equals_leaky_relu_zero():
+    for sw, sb in ((1.5, 0.1), (2.0, 0.0), (1.0, 0.0)):
+        a = mf.mean_field("relu", sw, sb).to_dict()
+        b = mf.mean_field("leaky_relu(0)", sw, sb).to_dict()
+        a.pop("activation"), b.pop("activation")
+        assert a == b
+
+
+def test_custom_activation_equals_registry():
+    x = __import__("sympy").Symbol("t")
+    custom = activation(__import__("sympy").tanh(x), name="my_tanh")
+    a = mf.mean_field(custom, 1.3, 0.02)
+    b = mf.mean_field("tanh", 1.3, 0.02)
+    for key in ("q_star", "chi1", "chi2", "xi_q", "xi_c"):
+        assert getattr(a, key) == pytest.approx(getattr(b, key), rel=1e-13)
+
+
+def test_xi_q_is_the_convergence_rate_of_the_q_map():
+    m = mf.mean_field("tanh", 1.5, 0.05)
+    q, delta = m.q_star * 1.01, []
+    for _ in range(8):
+        q = mf.q_map("tanh", q, 1.5, 0.05)
+        delta.append(q - m.q_star)
+    rate = delta[-1] / delta[-2]
+    assert rate == pytest.approx(math.exp(-1 / m.xi_q), rel=1e-3)  # linearisation error ~ delta
+
+
+def test_chaotic_phase_c_star_and_xi_c():
+    m = mf.mean_field("tanh", 4.0, 0.1)
+    assert m.phase == "chaotic" and 0 < m.c_star < 1
+    c = m.c_star
+    assert mf.c_map("tanh", c, m.q_star, 4.0, 0.1) == pytest.approx(c, abs=1e-13)
+    # xi_c from the slope of the c-map at c* (finite difference): chi_c = C'(c*)
+    h = 1e-5
+    slope = (mf.c_map("tanh", c + h, m.q_star, 4.0, 0.1) - mf.c_map("tanh", c - h, m.q_star, 4.0, 0.1)) / (2 * h)
+    assert m.xi_c == pytest.approx(-1 / math.log(slope), rel=1e-6)
+
+
+def test_c_map_at_one_and_kinked_two_dimensional_quadrature():
+    m = mf.mean_field("relu", 1.5, 0.1)
+    assert mf.c_map("relu", 1.0, m.q_star, 1.5, 0.1) == pytest.approx(1.0, rel=1e-14)
+    # relu arc-cosine kernel (Cho & Saul 2009): E[relu(u1) relu(u2)] = q/(2 pi) (sin t + (pi - t) cos t)
+    c = 0.3
+    t = math.acos(c)
+    k = m.q_star / (2 * math.pi) * (math.sin(t) + (math.pi - t) * math.cos(t))
+    assert mf.c_map("relu", c, m.q_star, 1.5, 0.1) == pytest.approx((1.5 * k + 0.1) / m.q_star, rel=1e-12)
+
+
+def test_chi2_closed_form_for_erf():
+    m = mf.mean_field("erf", 1.5, 0.2)
+    q = m.q_star
+    assert m.chi2 == pytest.approx(1.5 * math.pi**2 / 4 * q * (1 + math.pi * q) ** -1.5, rel=1e-12)
+
+
+def test_every_registry_activation_has_a_mean_field():
+    for name in ACTIVATIONS:
+        m = mf.mean_field(name, 0.9, 0.05)
+        assert math.isfinite(m.q_star) and m.q_star > 0
+        assert m.phase in ("ordered", "critical", "chaotic")
+        assert mf.q_map(name, m.q_star, 0.9, 0.05) == pytest.approx(m.q_star, rel=1e-13)
+
+
+def test_phase_diagram_matches_scalar_mean_field():
+    sw = np.linspace(0.8, 3.0, 7)
+    sb = np.array([0.0, 1e-5, 0.05, 0.3])
+    pd = mf.phase_diagram("tanh", sw, sb)
+    assert pd.chi1.shape == (4, 7)
+    for i in (0, 2, 3):
+        for j in (0, 3, 6):
+            m = mf.mean_field("tanh", sw[j], sb[i])
+            assert pd.q_star[i, j] == pytest.approx(m.q_star, rel=1e-12, abs=1e-300)
+            assert pd.chi1[i, j] == pytest.approx(m.chi1, rel=1e-12)
+    crit = mf.critical_point("tanh", sigma_w2=sw[3]).sigma_b2
+    assert pd.critical_sigma_b2[3] == pytest.approx(crit, rel=1e-12)
+    assert np.isnan(pd.critical_sigma_b2[0])  # sigma_w2 = 0.8 < 1: no critical point with sigma_b2 >= 0
+    relu = mf.phase_diagram("relu", [1.0, 2.5], [0.0, 0.1])
+    assert np.isnan(relu.q_star[1, 1]) and relu.chi1[0, 0] == 0.5
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"sigma_w2": -1.0, "sigma_b2": 0.0}, "sigma_w2"),
+    ({"sigma_w2": 1.0, "sigma_b2": -0.1}, "sigma_b2"),
+    ({"sigma_w2": math.nan, "sigma_b2": 0.0}, "sigma_w2"),
+])
+def test_bad_variances(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        mf.mean_field("tanh", **kwargs)
+
+
+def test_critical_point_arguments():
+    with pytest.raises(ValueError, match="exactly one"):
+        mf.critical_point("tanh")
+    with pytest.raises(ValueError, match="sigma_w2 = 2"):
+        mf.critical_point("relu", sigma_w2=1.5)
+    with pytest.raises(ValueError, match="larger sigma_w2|never crosses"):
+        mf.critical_point("tanh", sigma_w2=0.8)
