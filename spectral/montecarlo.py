@@ -192,7 +192,11 @@ def _weights(xp, streams, spec: _LayerSpec):
 
 
 def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
-    """One layer: ``(A = D W, x_next, nnz(D), mean h^2)`` for a batch of networks.
+    r"""One layer: ``(A = D W, x_next, nnz(D), q_cond)`` for a batch of networks.
+
+    ``q_cond`` (network mode) is the variance of the pre-activations given the layer's input,
+    :math:`\sigma_w^2 \|x\|^2/N_{\text{in}} + \sigma_b^2` (Gaussian weights; Haar:
+    :math:`/\max(N_{\text{in}}, N_{\text{out}})`), the realised "q" of this network and layer.
 
     Draw order per network stream: weights, then biases (network mode) or the Gaussian ``z`` of the
     free model -- fixed, so a network is reproducible from its stream alone.
@@ -201,10 +205,12 @@ def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
     g = normal_batch(streams, (spec.n_out,))
     act = spec.activation
     if mode == "network":
+        # conditional variance of h_i given x: sigma_w2 |x|^2 / N_in (Gaussian), / max(N_in, N_out) (Haar)
+        denom = spec.n_in if spec.weights == "gaussian" else max(spec.n_in, spec.n_out)
+        q_emp = spec.sigma_w2 * xp.sum(x * x, axis=-1) / denom + spec.sigma_b2
         h = xp.matmul(w, x[..., None])[..., 0] + math.sqrt(spec.sigma_b2) * g
         d = act.dphi(h)
         x_next = act.phi(h)
-        q_emp = xp.mean(h * h, axis=-1)
     else:
         d = act.dphi(math.sqrt(spec.q) * g)
         x_next, q_emp = None, None
@@ -496,7 +502,9 @@ class JacobianSamples:
     rank : ndarray of int, shape (n_samples,)
     seconds : float
     diagnostics : dict
-        ``q_empirical`` (network mode: mean of :math:`|h^l|^2/N_l` over networks, per layer),
+        ``q_conditional`` (network mode, shape (n_samples, L): variance of :math:`h^l` given the layer's
+        input, :math:`\sigma_w^2\|x^{l-1}\|^2/N_{l-1} + \sigma_b^2`), ``q_empirical`` (its mean over
+        networks),
         ``log_s_error_bound``, chunking/threads, etc.
     """
 
@@ -785,6 +793,7 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
                   "structural_zeros_max_log_rel": zeroed_max}
     if mode == "network":
         qe = np.concatenate([results[i][2] for i in range(n)], axis=0)
+        diag["q_conditional"] = qe
         diag["q_empirical"] = qe.mean(axis=0)
     dgs = [results[i][3] for i in range(n)]
     if decided:

@@ -21,10 +21,15 @@ Student's :math:`t_{15}` gives :math:`1.2\cdot 10^{-3}` per moment.  The standar
 :math:`D_l^2` at 0): the minimum of :math:`L` binomials sits :math:`O(\sqrt{N \log L})` below
 :math:`N(1-\mu)`, so the finite-width atom exceeds the infinite-width one by
 :math:`O(\sqrt{\log L / N})`.  Its exact mean and standard deviation follow from
-:math:`P(\operatorname{rank} \ge r) = \prod_l P(r_l \ge r)` (exact for the free model; for the forward pass
-the pre-activations of a layer are i.i.d. given the previous layer, so the same holds with the empirical
-:math:`q^l`).  The check passes when :math:`|\text{sampled} - \text{expected}| \le z_{\text{thr}}
-\cdot \text{sd}/\sqrt n + 1/(2 n N_L)` (the last term: one eigenvalue's worth of rounding in the
+:math:`P(\operatorname{rank} \ge r) = \prod_l P(r_l \ge r)` (exact for the free model; in the forward pass
+the pre-activations of a layer are i.i.d. :math:`N(0, q^l_{\text{cond}})` given the layer's input for
+Gaussian weights (Haar weights fix :math:`\sum_i (W x)_i^2`, which makes the counts less variable than
+binomial: their variance is then taken by Gaussian conditioning, :func:`_haar_count_variance`), so
+:math:`\mu_l` is taken at each network's realised
+:math:`q^l_{\text{cond}} = \sigma_w^2 \|x^{l-1}\|^2/N_{l-1} + \sigma_b^2` and the conditional means and
+variances are averaged over networks; the realised variances drift from the q-map at finite width, which
+matters for hard-tanh).  The check passes when :math:`|\text{sampled} - \text{expected}| \le
+z_{\text{thr}} \cdot \text{se} + 1/(2 n N_L)` (the last term: one eigenvalue's worth of rounding in the
 pooled fraction).  Both the infinite-width ``atom_theory`` and the finite-width ``atom_expected`` are
 reported.
 
@@ -202,34 +207,113 @@ def _lst(a):
 
 
 # ==================================================================================== finite-width atom
-def finite_width_atom(law, widths) -> tuple[float, float]:
+def finite_width_atom(zero_masses, widths, count_variances=None) -> tuple[float, float]:
     r"""Mean and standard deviation of the fraction of zero eigenvalues of :math:`J J^T` at finite width.
 
     :math:`1 - \operatorname{rank}(J)/N_L` with :math:`\operatorname{rank} J = \min(N_0, \min_l N_l,
-    \min_l r_l)`, :math:`r_l \sim \operatorname{Binomial}(N_l, 1 - \mu_l)` independent,
-    :math:`\mu_l` the mass at 0 of the law of :math:`D_l^2` (``law.d2_laws``); exact distribution from
+    \min_l r_l)`, :math:`r_l` independent counts of nonzero :math:`\phi_l'`: Binomial
+    :math:`(N_l, 1 - \mu_l)`, or, where ``count_variances[l]`` is given, a discretised normal with mean
+    :math:`N_l(1 - \mu_l)` and that variance; exact distribution from
     :math:`P(\operatorname{rank} \ge r) = \prod_l P(r_l \ge r)`.
+
+    Parameters
+    ----------
+    zero_masses : sequence of float
+        :math:`\mu_l`, the mass at 0 of the law of :math:`D_l^2 = \phi_l'(h^l)^2`, per layer.
+    widths : sequence of int
+        :math:`(N_0, \dots, N_L)`.
+    count_variances : sequence of float or None, optional
     """
-    from scipy.stats import binom
+    from scipy.stats import binom, norm
 
     dims = [int(d) for d in widths]
     cap = min(dims)
     r = np.arange(cap + 1)
     log_surv = np.zeros(cap + 1)  # log P(rank >= r)
-    for l_idx, d2 in enumerate(law.d2_laws):
-        mu = sum(float(p) for a, p in d2.atoms if float(a) == 0.0)
+    for l_idx, mu in enumerate(zero_masses):
         if mu <= 0:
             continue
+        n_l = dims[l_idx + 1]
+        var = None if count_variances is None else count_variances[l_idx]
         with np.errstate(divide="ignore"):
-            log_surv += np.log(binom.sf(r - 1, dims[l_idx + 1], 1.0 - mu))
+            if var is None:
+                log_surv += np.log(binom.sf(r - 1, n_l, 1.0 - float(mu)))
+            else:
+                log_surv += norm.logsf(r - 0.5, loc=n_l * (1.0 - float(mu)), scale=math.sqrt(max(var, 1e-12)))
     surv = np.exp(log_surv)
-    pmf = surv - np.append(surv[1:], 0.0)
-    pmf = np.clip(pmf, 0.0, None)
+    pmf = np.clip(surv - np.append(surv[1:], 0.0), 0.0, None)
     pmf /= pmf.sum()
     frac = 1.0 - r / dims[-1]
     mean = float(np.sum(pmf * frac))
     sd = float(math.sqrt(max(0.0, np.sum(pmf * frac ** 2) - mean ** 2)))
     return mean, sd
+
+
+def _haar_count_variance(act, q: float, sigma_b2: float, n_out: int) -> float:
+    r"""Variance of the number of zeros of :math:`\phi'(h_i)`, :math:`h = u + b`, when
+    :math:`\sum_i u_i^2` is fixed (Haar weights with :math:`N_{\text{out}} \ge N_{\text{in}}`).
+
+    Gaussian conditioning of the count :math:`C = \sum_i 1_Z(h_i)` on :math:`S = \sum_i u_i^2`
+    (:math:`u_i \sim N(0, s^2)`, :math:`s^2 = q - \sigma_b^2`, :math:`\operatorname{Var} u^2 = 2 s^4`):
+    :math:`\operatorname{Var}(C | S) = N[\mu(1-\mu) - c^2/(2 s^4)]`, :math:`c = E[1_Z(h) u^2] - \mu s^2`,
+    with :math:`E[u^2 | h] = (s^2/q)^2 h^2 + s^2 \sigma_b^2/q` and, for :math:`Z = \cup (a, b)`,
+    :math:`E[1_Z h^2] = q \sum [\Phi(\beta) - \Phi(\alpha) - \beta\varphi(\beta) + \alpha\varphi(\alpha)]`
+    (:math:`\alpha = a/\sqrt q`, :math:`\beta = b/\sqrt q`).  Zero for sign-symmetric cases (relu).
+    """
+    from scipy.stats import norm
+
+    s2 = q - sigma_b2
+    if s2 <= 0:
+        return float("nan")
+    mu, eh2 = 0.0, 0.0
+    for lo, hi, slope in act.pieces:
+        if float(slope) != 0.0:
+            continue
+        a, b = float(lo) / math.sqrt(q), float(hi) / math.sqrt(q)
+        mu += norm.cdf(b) - norm.cdf(a)
+        ta = a * norm.pdf(a) if math.isfinite(a) else 0.0
+        tb = b * norm.pdf(b) if math.isfinite(b) else 0.0
+        eh2 += q * (norm.cdf(b) - norm.cdf(a) - tb + ta)
+    c = (s2 / q) ** 2 * eh2 + s2 * sigma_b2 / q * mu - mu * s2
+    return float(max(0.0, n_out * (mu * (1 - mu) - c * c / (2 * s2 * s2))))
+
+
+def _zero_mass(law_atoms) -> float:
+    return float(sum(float(p) for a, p in (law_atoms or ()) if float(a) == 0.0))
+
+
+def _expected_atom(samples: JacobianSamples, law) -> tuple[float, float, str]:
+    r"""Finite-width atom: mean and standard error of the pooled fraction, and how it was computed.
+
+    Free mode: :math:`\mu_l` of the theory, binomial counts.  Network mode: :math:`\mu_l` at each
+    network's realised layer variances (``q_conditional``; given them the pre-activations of a layer are
+    independent for Gaussian weights), the mean over networks and the standard error from the conditional
+    variances; Haar layers fix :math:`\|W x\|`, which lowers the variance of the counts
+    (:func:`_haar_count_variance`).
+    """
+    n = samples.n_samples
+    qc = samples.diagnostics.get("q_conditional")
+    acts = [layer.activation for layer in samples.network.layers]
+    if samples.mode == "network" and qc is not None and any(getattr(a, "pieces", None) for a in acts):
+        means, variances = [], []
+        dims = samples.widths
+        layers = samples.network.layers
+        for i in range(n):
+            mus, vs = [], []
+            for l_idx, act in enumerate(acts):
+                q = float(qc[i, l_idx])
+                atoms = act.dphi_squared_law(q) if getattr(act, "pieces", None) else None
+                mus.append(_zero_mass(atoms))
+                haar = layers[l_idx].weights == "orthogonal" and dims[l_idx + 1] >= dims[l_idx]
+                vs.append(_haar_count_variance(act, q, float(layers[l_idx].sigma_b2), dims[l_idx + 1])
+                          if haar and atoms else None)
+            m, sd = finite_width_atom(mus, dims, vs)
+            means.append(m)
+            variances.append(sd * sd)
+        return float(np.mean(means)), float(math.sqrt(np.sum(variances)) / n), "at the realised layer variances"
+    mus = [_zero_mass(d2.atoms) for d2 in law.d2_laws]
+    m, sd = finite_width_atom(mus, samples.widths)
+    return m, sd / math.sqrt(n), "at the theory's q^l"
 
 
 # ==================================================================================== distribution
@@ -392,15 +476,14 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
 
     # atom at zero
     atom_theory = float(sum(float(p) for a, p in law.atoms if float(a) == 0.0))
-    atom_expected, atom_sd = finite_width_atom(law, widths)
+    atom_expected, atom_se, how = _expected_atom(samples, law)
     atom_sampled = samples.atom_at_zero
-    atom_se = atom_sd / math.sqrt(n)
     tol = z_threshold * atom_se + 0.5 / (n * widths[-1])
     dev = abs(atom_sampled - atom_expected)
     checks["atom_at_zero"] = (dev <= tol, f"|sampled - expected| = {dev:.3g} (allowed {tol:.3g})")
     if abs(atom_expected - atom_theory) > 1.0 / widths[-1]:
-        notes.append(f"finite-width atom at 0: E[1 - rank J/N] = {atom_expected:.4f} vs infinite-width "
-                     f"{atom_theory:.4f} (rank J = min over layers of the number of nonzero phi')")
+        notes.append(f"finite-width atom at 0: E[1 - rank J/N] = {atom_expected:.4f} ({how}) vs "
+                     f"infinite-width {atom_theory:.4f} (rank J = min over layers of the number of nonzero phi')")
 
     # distribution
     dist, why = _distribution_stats(samples, law, float(theory[0]), atom_expected)
