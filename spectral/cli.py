@@ -243,6 +243,37 @@ def _edge_values(res) -> list:
     return out
 
 
+def cmd_density(args) -> int:
+    if args.points < 16:
+        raise CLIError(f"--points must be an integer >= 16, got {args.points}")
+    from spectral.density import density_summary
+    from spectral.product import jacobian_law
+
+    net = _network(args)
+    law = jacobian_law(net)
+    target = law.singular_values() if args.singular_values else law
+    res = target.density(points=args.points)
+    payload = density_summary(res)
+    payload["variable"] = "singular value s of J" if args.singular_values else "eigenvalue of J J^T"
+    d = payload["diagnostics"]
+    rows = _network_rows(net) + [("variable", payload["variable"]),
+                                 ("support", payload["support"] if payload["support"] else "-"),
+                                 ("lambda_max", payload["lambda_max"])]
+    rows += [(f"atom at {loc:.6g}", f"mass {mass:.6g}") for loc, mass in payload["atoms"]] or [("atoms", "none")]
+    rows += [(f"quantile {q}", v) for q, v in d.get("quantiles", {}).items()]
+    checks = [("mass (continuous + atoms)", payload["mass"]), ("certified", d.get("certified"))]
+    labels = {"mass_error": "|mass - 1|", "m1": "m_1 from the density", "m1_series": "m_1 from the series",
+              "m1_rel_err": "m_1 relative error", "m2": "m_2 from the density", "m2_series": "m_2 from the series",
+              "m2_rel_err": "m_2 relative error", "worst_residual": "worst residual",
+              "n_uncertified_total": "uncertified points"}
+    checks += [(label, d[k]) for k, label in labels.items() if k in d]
+    if isinstance(d.get("fallback"), list | tuple):
+        checks.append(("points needing fallback", len(d["fallback"])))
+    human = table(rows, f"density of the {payload['variable']}") + "\n" + table(checks, "checks")
+    _emit(args, payload, human)
+    return 0
+
+
 def _add_sampling_flags(p: argparse.ArgumentParser, *, samples_default: int = 16) -> None:
     g = p.add_argument_group("sampling")
     g.add_argument("--width", type=int, default=512, help="layer width N (default: 512)")
@@ -324,6 +355,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latex", action="store_true", help="formulas in LaTeX instead of sympy syntax")
     _add_json(p)
     p.set_defaults(func=cmd_symbolic)
+
+    p = sub.add_parser("density", help="eigenvalue density of J J^T (or singular-value density of J) with atoms, "
+                                        "edges and a certificate")
+    _add_network_flags(p)
+    p.add_argument("--points", type=int, default=2000, help="grid points (default: 2000)")
+    p.add_argument("--singular-values", action="store_true", help="density of the singular values s of J instead")
+    _add_json(p)
+    p.set_defaults(func=cmd_density)
 
     p = sub.add_parser("validate", help="sampled networks vs the theory: moment z-scores, KS, Wasserstein, atom "
                                          "(exit status 0 when it passes, 1 when not)")

@@ -114,3 +114,21 @@ def test_sample_writes_npz(capsys, tmp_path):
 def test_python_dash_m_and_help():
     r = subprocess.run([sys.executable, "-m", "spectral", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "meanfield" in r.stdout and "moments" in r.stdout
+
+
+def test_density_json_contract(capsys):
+    d = run_json(capsys, "density", "--activation", "relu", "--weights", "gaussian", "--sigma-w2", "2",
+                 "--sigma-b2", "0", "--depth", "16", "--points", "400")
+    assert {"x", "density", "atoms", "support", "lambda_max", "mass", "diagnostics"} <= set(d)
+    assert d["atoms"] == [[0.0, 0.5]]
+    assert d["mass"] == pytest.approx(1.0, abs=1e-6)
+    assert d["support"][1] == pytest.approx(d["lambda_max"])
+    assert len(d["x"]) == len(d["density"]) >= 400
+
+
+def test_density_singular_values(capsys):
+    d = run_json(capsys, "density", "--activation", "linear", "--weights", "gaussian", "--sigma-w2", "1",
+                 "--depth", "1", "--points", "300", "--singular-values")
+    assert d["lambda_max"] == pytest.approx(2.0, rel=1e-10)  # quarter-circle law: s in [0, 2]
+    x, rho = np.array(d["x"]), np.array(d["density"], dtype=float)
+    np.testing.assert_allclose(rho[1:-1], np.sqrt(4 - x[1:-1] ** 2)[...] / np.pi, rtol=1e-7, atol=1e-9)
