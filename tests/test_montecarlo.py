@@ -1,0 +1,295 @@
+"""Monte Carlo sampler: Haar sampling, stable products (vs mpmath, direct SVD, log-det), modes, seeds, I/O.
+
+Statistical tests use fixed seeds and |z| < 4 bounds from standard errors across independent draws.
+"""
+
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+from spectral._backend import get_backend
+from spectral.montecarlo import (
+    DIRECT_SPREAD_LIMIT,
+    JacobianSamples,
+    haar_orthogonal,
+    product_log_singular_values,
+    sample_jacobians,
+)
+from spectral.product import Layer, Network, jacobian_law
+
+Z = 4.0
+
+
+def _relu(depth=4, weights="gaussian"):
+    return Network(activation="relu", weights=weights, sigma_w2=2.0, sigma_b2=0.0, depth=depth)
+
+
+def _linear(depth=4, weights="gaussian"):
+    return Network(activation="linear", weights=weights, sigma_w2=1.0, sigma_b2=0.0, depth=depth)
+
+
+def _z(samples, expected):
+    s = np.asarray(samples, dtype=float)
+    return (s.mean() - expected) / (s.std(ddof=1) / math.sqrt(s.size))
+
+
+# ---------------------------------------------------------------------------------------------- Haar
+def test_haar_trace_moments():
+    """Haar Q in O(8): E[tr Q] = 0, E[(tr Q)^2] = 1 (Diaconis-Shahshahani), Var (tr Q)^2 = E tr^4 - 1 = 2."""
+    q = haar_orthogonal(8, size=4000, seed=1)
+    np.testing.assert_allclose(q @ np.swapaxes(q, -1, -2), np.broadcast_to(np.eye(8), q.shape), atol=1e-13)
+    tr = np.trace(q, axis1=-2, axis2=-1)
+    assert abs(_z(tr, 0.0)) < Z
+    assert abs(_z(tr ** 2, 1.0)) < Z
+    # E[tr(Q^2)] = 1 for O(n) (n >= 2) as well
+    assert abs(_z(np.trace(q @ q, axis1=-2, axis2=-1), 1.0)) < Z
+
+
+def test_qr_without_sign_correction_is_not_haar():
+    """The reason for Mezzadri's sign correction: raw Householder QR gives a biased E[tr Q]."""
+    rng = np.random.default_rng(0)
+    qs = np.linalg.qr(rng.standard_normal((4000, 8, 8)))[0]
+    assert abs(_z(np.trace(qs, axis1=-2, axis2=-1), 0.0)) > 10
+
+
+def test_haar_rectangular_is_partial_isometry():
+    wide = haar_orthogonal(3, 7, size=5, seed=2)
+    tall = haar_orthogonal(7, 3, size=5, seed=2)
+    np.testing.assert_allclose(wide @ np.swapaxes(wide, -1, -2), np.broadcast_to(np.eye(3), (5, 3, 3)), atol=1e-13)
+    np.testing.assert_allclose(np.swapaxes(tall, -1, -2) @ tall, np.broadcast_to(np.eye(3), (5, 3, 3)), atol=1e-13)
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        haar_orthogonal(0)
+
+
+# ---------------------------------------------------------------------------------------------- products
+def _factors(n, depth, seed, zero_frac=0.0, orth=False):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(depth):
+        w = rng.standard_normal((n, n)) / math.sqrt(n)
+        if orth:
+            q, r = np.linalg.qr(w)
+            w = q * np.sign(np.diag(r))
+        d = np.where(rng.random(n) < zero_frac, 0.0, np.where(rng.random(n) < 0.7, 1.0, 0.5))
+        out.append(d[:, None] * w)
+    return out
+
+
+def _mp_log_svals(factors, dps):
+    n = factors[0].shape[1]
+    with mp.workdps(dps):
+        j = mp.eye(n)
+        for a in factors:
+            j = mp.matrix(a.tolist()) * j
+        s = mp.svd_r(j, compute_uv=False)
+        return np.sort([float(mp.log(v)) for v in s])[::-1]
+
+
+@pytest.mark.parametrize(("n", "depth", "orth"), [(6, 400, False), (8, 1000, True)])
+def test_stable_product_vs_mpmath(n, depth, orth):
+    """Depth 400-1000: log-ranges of hundreds of nats; mpmath at enough digits to resolve them all."""
+    fac = _factors(n, depth, seed=n, orth=orth)
+    got = product_log_singular_values(fac, stable=True)
+    dps = int((got[0] - got[-1]) / math.log(10)) + 40
+    ref = _mp_log_svals(fac, dps)
+    assert got[0] - got[-1] > 100  # the direct product could not resolve this
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10)
+
+
+def test_stable_product_vs_direct_where_both_accurate():
+    fac = _factors(64, 6, seed=3)
+    st = product_log_singular_values(fac, stable=True)
+    di = product_log_singular_values(fac, stable=False)
+    top = st > st[0] + math.log(1e-4)  # direct SVD relative error ~ N eps s_max / s_i < 1e-10 here
+    assert top.sum() > 20
+    np.testing.assert_allclose(st[top], di[top], rtol=0, atol=1e-10)
+
+
+def test_stable_product_log_det_identity_and_exact_zeros():
+    """sum_i log s_i = sum_l log|det A_l| (square factors, no zeros); with zero rows, the number of exact
+    zeros is N - min_l rank(A_l)."""
+    fac = _factors(24, 300, seed=4)
+    got = product_log_singular_values(fac, stable=True)
+    logdet = sum(np.linalg.slogdet(a)[1] for a in fac)
+    assert abs(got.sum() - logdet) < 1e-9 * abs(logdet)
+    fac = _factors(16, 40, seed=5, zero_frac=0.3)
+    got = product_log_singular_values(fac, stable=True)
+    rank = min(int(np.count_nonzero(np.any(a != 0, axis=1))) for a in fac)
+    assert int(np.isfinite(got).sum()) == rank
+
+
+def test_stable_product_batched_and_rectangular():
+    rng = np.random.default_rng(6)
+    dims = [5, 9, 7, 12, 4]
+    fac = [rng.standard_normal((3, dims[i + 1], dims[i])) for i in range(len(dims) - 1)]
+    st = product_log_singular_values(fac, stable=True)
+    assert st.shape == (3, 4)
+    for b in range(3):
+        j = fac[0][b]
+        for a in fac[1:]:
+            j = a[b] @ j
+        np.testing.assert_allclose(st[b], np.log(np.linalg.svd(j, compute_uv=False)), atol=1e-11)
+
+
+# ---------------------------------------------------------------------------------------------- sampler
+def test_shapes_zero_atom_and_stable_flag():
+    s = sample_jacobians(_relu(6), width=64, n_samples=5, mode="free", backend="numpy", seed=0)
+    assert isinstance(s, JacobianSamples)
+    assert s.eigenvalues.shape == (5, 64) == s.singular_values.shape
+    ls = s.log_singular_values
+    assert np.all(np.sort(ls, axis=1)[:, ::-1] == ls)
+    # relu: exactly 64 - rank zeros, rank = min over layers of the active units
+    np.testing.assert_array_equal(np.sum(s.eigenvalues == 0, axis=1), 64 - s.rank)
+    assert 0.4 < s.atom_at_zero < 0.7
+    assert "auto" in s.method and isinstance(s.stable, bool)
+    m, se = s.moments(3)
+    assert m.shape == se.shape == (3,)
+
+
+def test_auto_stable_selection_for_deep_networks():
+    deep = sample_jacobians(_linear(60), width=32, n_samples=2, mode="free", backend="numpy", seed=0)
+    assert deep.stable and "auto" in deep.method
+    spread = deep.log_singular_values[:, 0] - deep.log_singular_values[:, -1]
+    assert np.all(spread > -math.log(DIRECT_SPREAD_LIMIT))
+    shallow = sample_jacobians(_linear(2, "orthogonal"), width=32, n_samples=2, backend="numpy")
+    assert not shallow.stable
+
+
+def test_stable_and_direct_agree_on_the_same_networks():
+    kw = dict(width=48, n_samples=3, mode="network", backend="numpy", seed=11)
+    a = sample_jacobians(_relu(5), stable=True, **kw)
+    b = sample_jacobians(_relu(5), stable=False, **kw)
+    np.testing.assert_array_equal(a.rank, b.rank)
+    fin = np.isfinite(a.log_singular_values)
+    np.testing.assert_array_equal(fin, np.isfinite(b.log_singular_values))
+    top = fin & (a.log_singular_values > a.log_singular_values[:, :1] + math.log(1e-4))
+    np.testing.assert_allclose(a.log_singular_values[top], b.log_singular_values[top], atol=1e-10)
+
+
+def test_reproducible_and_independent_of_chunking():
+    net = Network.critical("tanh", sigma_w2=1.05, depth=3, weights="orthogonal")
+    kw = dict(width=40, n_samples=5, mode="network", backend="numpy", stable=False)
+    a = sample_jacobians(net, seed=7, **kw)
+    b = sample_jacobians(net, seed=7, chunk_size=2, threads=1, **kw)
+    c = sample_jacobians(net, seed=8, **kw)
+    np.testing.assert_array_equal(a.log_singular_values, b.log_singular_values)
+    assert not np.allclose(a.log_singular_values, c.log_singular_values)
+    # the first networks do not depend on how many are drawn
+    d = sample_jacobians(net, seed=7, **{**kw, "n_samples": 2})
+    np.testing.assert_array_equal(a.log_singular_values[:2], d.log_singular_values)
+
+
+@pytest.mark.parametrize("weights", ["gaussian", "orthogonal"])
+@pytest.mark.parametrize("mode", ["network", "free"])
+def test_linear_and_relu_first_moment_is_exact_at_finite_width(mode, weights):
+    """E[m_1] = prod sigma_w2 E[phi'^2] holds at every width for linear and relu (sign symmetry), so a
+    z-test of m_1 is free of finite-width bias."""
+    for net in (_linear(5, weights), _relu(5, weights)):
+        s = sample_jacobians(net, width=96, n_samples=24, mode=mode, backend="numpy", seed=3)
+        per = s.per_network_moments(1)[:, 0]
+        assert abs(_z(per, 1.0)) < Z or np.allclose(per, 1.0, rtol=1e-12)
+
+
+def test_network_mode_starts_at_q0_and_follows_q_map():
+    net = Network.critical("tanh", sigma_w2=1.05, depth=4, weights="gaussian")
+    s = sample_jacobians(net, width=256, n_samples=4, mode="network", backend="numpy", seed=0, q0=0.3)
+    qc = s.diagnostics["q_conditional"]
+    np.testing.assert_allclose(qc[:, 0], 0.3, rtol=1e-12)
+    assert s.network.q0 == 0.3 and s.q[0] == pytest.approx(0.3)
+    np.testing.assert_allclose(qc.mean(axis=0), s.q, rtol=0.05)
+    with pytest.raises(ValueError, match="q0"):
+        sample_jacobians(Network(activation="tanh", sigma_w2=1.0, sigma_b2=0.5, depth=2), width=8, n_samples=1,
+                         mode="network", backend="numpy", q0=0.1)
+
+
+def test_rectangular_network_moments_and_rank():
+    layers = (Layer("relu", "gaussian", 2.0, 0.0, width=96), Layer("linear", "orthogonal", 1.0, 0.0, width=64),
+              Layer("relu", "gaussian", 2.0, 0.0, width=80))
+    net = Network(layers=layers, width=48)
+    s = sample_jacobians(net, n_samples=24, width=None, mode="free", backend="numpy", seed=2)
+    assert s.widths == (48, 96, 64, 80) and s.eigenvalues.shape == (24, 80)
+    assert np.all(s.rank <= 48)
+    m, se = s.moments(2)
+    th = jacobian_law(net).moments(2)
+    assert np.all(np.abs((m - th) / se) < Z)
+    with pytest.raises(ValueError, match="conflicts"):
+        sample_jacobians(net, width=50, n_samples=1, backend="numpy")
+
+
+def test_log_moments_match_moments():
+    s = sample_jacobians(_relu(4), width=64, n_samples=4, mode="free", backend="numpy", seed=1)
+    m, _ = s.moments(4)
+    np.testing.assert_allclose(np.exp(s.log_moments(4)), m, rtol=1e-12)
+
+
+def test_save_npz_roundtrip(tmp_path):
+    import json
+
+    s = sample_jacobians(_relu(3), width=16, n_samples=3, mode="network", backend="numpy", seed=0)
+    path = tmp_path / "eig.npz"
+    s.save(path)
+    with np.load(path) as f:
+        np.testing.assert_array_equal(f["eigenvalues"], s.eigenvalues)
+        meta = json.loads(str(f["metadata"]))
+    assert meta["widths"] == [16] * 4 and meta["mode"] == "network" and meta["activation"] == "relu"
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    (dict(mode="exact"), "mode must be one of"),
+    (dict(width=0), "width must be a positive integer"),
+    (dict(n_samples=0), "n_samples must be a positive integer"),
+    (dict(backend="torch"), "backend must be one of"),
+    (dict(stable="yes"), "stable must be"),
+])
+def test_errors_name_the_parameter(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sample_jacobians(_relu(2), **{"width": 8, "n_samples": 2, "backend": "numpy", **kwargs})
+    with pytest.raises(TypeError, match="Network"):
+        sample_jacobians("relu")
+
+
+# ---------------------------------------------------------------------------------------------- GPU
+def _cupy_or_skip():
+    cp = pytest.importorskip("cupy")
+    try:
+        if cp.cuda.runtime.getDeviceCount() < 1:
+            pytest.skip("no CUDA device")
+    except Exception as exc:  # noqa: BLE001 - CUDA runtime missing
+        pytest.skip(f"CUDA unavailable: {exc}")
+    return cp
+
+
+def test_cupy_backend_refused_cleanly_without_gpu():
+    try:
+        _cupy_or_skip()
+    except pytest.skip.Exception:
+        with pytest.raises(ValueError, match="backend='cupy' needs CuPy"):
+            get_backend("cupy")
+        assert get_backend("auto").name == "numpy"
+        return
+    assert get_backend("cupy").name == "cupy"
+
+
+@pytest.mark.gpu
+def test_cupy_stable_product_matches_numpy():
+    cp = _cupy_or_skip()
+    fac = _factors(12, 200, seed=9)
+    cpu = product_log_singular_values(fac, stable=True, backend="numpy")
+    gpu = product_log_singular_values([cp.asarray(a) for a in fac], stable=True, backend="cupy")
+    np.testing.assert_allclose(gpu, cpu, atol=1e-10)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("mode", ["network", "free"])
+def test_cupy_statistics_agree_with_numpy(mode):
+    """Streams differ between backends: compare the moment means by a two-sample z-test."""
+    _cupy_or_skip()
+    net = Network.critical("tanh", sigma_w2=1.05, depth=8, weights="orthogonal")
+    kw = dict(width=256, n_samples=16, mode=mode, seed=0)
+    a = sample_jacobians(net, backend="numpy", **kw)
+    b = sample_jacobians(net, backend="cupy", **kw)
+    assert b.backend == "cupy"
+    (ma, sa), (mb, sb) = a.moments(4), b.moments(4)
+    assert np.all(np.abs(ma - mb) / np.hypot(sa, sb) < Z)
