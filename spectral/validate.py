@@ -420,7 +420,8 @@ def _distribution_stats(samples: JacobianSamples, law, m1, atom_fw):
 # ==================================================================================== validate
 def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0, mode: str = "network",
              backend: str = "auto", *, stable: bool | None = None, q0: float | None = None, moments: int = 4,
-             z_threshold: float = 4.0, samples: JacobianSamples | None = None, **sample_kwargs) -> ValidationReport:
+             z_threshold: float = 4.0, distribution: bool = True, samples: JacobianSamples | None = None,
+             **sample_kwargs) -> ValidationReport:
     r"""Sample networks and compare them with the free-probability theory (see the module docstring).
 
     Parameters
@@ -432,6 +433,9 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
         Number of moments compared (default 4).
     z_threshold : float
         Pass threshold on :math:`|z|` for moments and the atom (default 4; see the module docstring).
+    distribution : bool
+        Compute KS / Wasserstein (needs the theory CDF from the density solver, the slow part for
+        implicit laws such as tanh); False skips them and says so in ``notes``.
     samples : JacobianSamples, optional
         Reuse samples instead of drawing new ones (their network is used).
 
@@ -486,7 +490,10 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
                      f"infinite-width {atom_theory:.4f} (rank J = min over layers of the number of nonzero phi')")
 
     # distribution
-    dist, why = _distribution_stats(samples, law, float(theory[0]), atom_expected)
+    if distribution:
+        dist, why = _distribution_stats(samples, law, float(theory[0]), atom_expected)
+    else:
+        dist, why = None, "not requested (distribution=False)"
     if dist is None:
         notes.append(f"KS/Wasserstein skipped: {why}")
         dist = {"ks": None, "ks_infinite_width": None, "ks_bound": None, "n_eff": None, "wasserstein": None,
