@@ -1,0 +1,304 @@
+"""Plots are checked on their data: the lines, bars, spikes and labels carry the right numbers."""
+
+import math
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.collections import QuadMesh  # noqa: E402
+from matplotlib.patches import StepPatch  # noqa: E402
+
+from spectral import plotting as P  # noqa: E402
+from spectral.density import DensityResult  # noqa: E402
+from spectral.meanfield import phase_diagram  # noqa: E402
+from spectral.product import Network, jacobian_law  # noqa: E402
+
+
+# ------------------------------------------------------------------ stand-ins built from closed forms
+def _mp_result(atom=0.25):
+    """Eigenvalue density (1 - atom) x Marchenko-Pastur(1) on a grid, with an atom at 0."""
+    x = np.linspace(1e-6, 4.0, 401)
+    rho = (1 - atom) * np.sqrt(np.maximum(4 - x, 0) * x) / (2 * np.pi * x)
+    atoms = ((0.0, atom),) if atom else ()
+    return DensityResult(x=x, density=rho, atoms=atoms, support=(0.0, 4.0), lambda_max=4.0, mass=1.0,
+                         diagnostics={}, law="MP stand-in", points=401)
+
+
+def _gid(artists, gid):
+    return [a for a in artists if a.get_gid() == gid]
+
+
+def _atom_ax(ax):
+    twin = ax._spectral_atom_axes
+    assert twin.get_ylabel() == "atom mass"
+    return twin
+
+
+def _legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+@pytest.fixture(scope="module")
+def relu_laws():
+    return {L: jacobian_law(Network(activation="relu", weights="gaussian", sigma_w2=2.0, sigma_b2=0.0, depth=L))
+            for L in (2, 8)}
+
+
+# ------------------------------------------------------------------ plot_singular_values
+def test_singular_values_line_is_the_density(relu_laws):
+    res = {f"L = {L}": law.singular_values().density(200) for L, law in relu_laws.items()}
+    ax = P.plot_singular_values(res)
+    lines = _gid(ax.lines, "density")
+    assert len(lines) == 2
+    for line, r in zip(lines, res.values(), strict=True):
+        np.testing.assert_array_equal(line.get_xdata(), r.x)
+        np.testing.assert_array_equal(line.get_ydata(), r.density)
+        assert line.get_linestyle() == "-"  # certified
+    assert _legend_texts(ax) == ["L = 2", "L = 8"]
+    assert "singular value" in ax.get_xlabel() and r"\rho_s" in ax.get_ylabel()
+    # relu: one atom at 0 of mass 1/2 per curve, labelled once
+    spikes = _gid(_atom_ax(ax).lines, "atom")
+    assert len(spikes) == 2
+    for s in spikes:
+        assert list(s.get_xdata()) == [0.0, 0.0] and list(s.get_ydata()) == [0.0, 0.5]
+    labels = [t.get_text() for t in _gid(_atom_ax(ax).texts, "atom_label")]
+    assert labels == [r"$\delta$: 1/2"]
+    # view: from just below 0, the atom visible; y range set by the bulk
+    lo, hi = ax.get_xlim()
+    assert lo < 0 < hi and ax.get_ylim()[0] == 0
+
+
+def test_eigenvalue_result_converted_to_singular_values():
+    res = _mp_result(0.25)
+    ax = P.plot_singular_values([res], labels=["MP"])
+    line = _gid(ax.lines, "density")[0]
+    s = np.sqrt(res.x)
+    np.testing.assert_allclose(line.get_xdata(), s)
+    np.testing.assert_allclose(line.get_ydata(), 2 * s * res.density)
+    # area of the continuous part is 1 - atom in either variable
+    assert np.trapezoid(line.get_ydata(), line.get_xdata()) == pytest.approx(0.75, abs=2e-3)
+    spike = _gid(_atom_ax(ax).lines, "atom")[0]
+    assert list(spike.get_ydata()) == [0.0, 0.25]
+    assert _gid(_atom_ax(ax).texts, "atom_label")[0].get_text().endswith("1/4")
+    # eigenvalue variable: plotted as given
+    ax2 = P.plot_singular_values([res], labels=["MP"], variable="eigen")
+    np.testing.assert_array_equal(_gid(ax2.lines, "density")[0].get_ydata(), res.density)
+    assert "eigenvalue" in ax2.get_xlabel()
+
+
+def test_nonzero_atom_and_uncertified_style():
+    res = DensityResult(x=np.array([0.5, 1.0, 1.5]), density=np.array([0.1, 0.2, 0.1]), atoms=((2.25, 0.3),),
+                        support=(0.5, 1.5), lambda_max=2.25, mass=1.0, diagnostics={"n_uncertified_total": 3},
+                        law="stand-in", points=3)
+    ax = P.plot_singular_values([res], labels=["x"])
+    spike = _gid(_atom_ax(ax).lines, "atom")[0]
+    assert list(spike.get_xdata()) == [1.5, 1.5] and list(spike.get_ydata()) == [0.0, 0.3]
+    assert _gid(ax.lines, "density")[0].get_linestyle() == "--"
+    assert _legend_texts(ax) == ["x (uncertified)"]
+    assert ax.get_xlim()[1] >= 1.5
+
+
+def test_samples_histogram_area_and_zero_fraction():
+    rng = np.random.default_rng(0)
+    vals = np.concatenate([np.zeros(300), rng.uniform(0.5, 1.5, 700)])
+    res = _mp_result(0.3)
+    ax = P.plot_singular_values([res], labels=["a"], samples=[vals], bins=40)
+    (patch,) = [p for p in ax.patches if isinstance(p, StepPatch) and p.get_gid() == "samples"]
+    d = patch.get_data()
+    h, edges = d.values, d.edges
+    assert np.sum(h * np.diff(edges)) == pytest.approx(0.7)
+    (marker,) = _gid(_atom_ax(ax).lines, "atom_sampled")
+    assert marker.get_ydata()[0] == pytest.approx(0.3)
+    assert any("sampled" in t for t in _legend_texts(ax))
+
+
+def test_log_axis_shows_density_per_decade(relu_laws):
+    r = relu_laws[8].singular_values().density(200)
+    ax = P.plot_singular_values([r], labels=["L = 8"], xscale="log")
+    assert ax.get_xscale() == "log"
+    line = _gid(ax.lines, "density")[0]
+    np.testing.assert_allclose(line.get_ydata(), math.log(10) * r.x * r.density)
+    lo, hi = ax.get_xlim()
+    assert 0 < lo < 1e-2 and hi > r.support[1]
+    spike = _gid(_atom_ax(ax).lines, "atom")[0]
+    assert spike.get_xdata()[0] == pytest.approx(lo)  # atom at 0 drawn at the left edge
+    assert "at 0" in _gid(_atom_ax(ax).texts, "atom_label")[0].get_text()
+
+
+def test_bad_arguments():
+    res = _mp_result()
+    with pytest.raises(ValueError, match="variable"):
+        P.plot_singular_values([res], variable="svd")
+    with pytest.raises(ValueError, match="xscale"):
+        P.plot_singular_values([res], xscale="symlog")
+    with pytest.raises(ValueError, match="labels"):
+        P.plot_singular_values([res], labels=["a", "b"])
+    with pytest.raises(ValueError, match="samples"):
+        P.plot_singular_values([res], samples=[None, None])
+
+
+# ------------------------------------------------------------------ plot_validation
+def test_validation_legend_carries_statistics():
+    res = _mp_result(0.5)
+    rng = np.random.default_rng(1)
+    vals = np.concatenate([np.zeros(500), np.sqrt(rng.uniform(0.1, 3.9, 500))])
+    report = {"ks": 0.0123, "wasserstein": 0.004, "z_scores": [0.31, -1.24, 2.05, 0.0, 9.0],
+              "atom_theory": 0.5, "atom_sampled": 0.5, "passed": True}
+    ax = P.plot_validation(vals, res, report=report, bins=30)
+    texts = _legend_texts(ax)
+    assert "KS = 0.012,  $W_1$ = 0.004" in texts
+    assert "$z(m_1..m_4)$ = +0.3, -1.2, +2.0, +0.0" in texts
+    assert "atom at 0: theory 1/2, sampled 0.5" in texts
+    assert "checks passed" in texts
+    (patch,) = _gid(ax.patches, "samples")
+    d = patch.get_data()
+    h, edges = d.values, d.edges
+    assert np.sum(h * np.diff(edges)) == pytest.approx(0.5)
+    line = _gid(ax.lines, "density")[0]
+    np.testing.assert_allclose(line.get_ydata(), 2 * np.sqrt(res.x) * res.density)
+    assert list(_gid(_atom_ax(ax).lines, "atom")[0].get_ydata()) == [0.0, 0.5]
+    assert _gid(_atom_ax(ax).lines, "atom_sampled")[0].get_ydata()[0] == pytest.approx(0.5)
+
+
+def test_validation_with_sampled_networks(relu_laws):
+    from spectral.montecarlo import sample_jacobians
+    from spectral.validate import validate
+
+    net = relu_laws[2].network
+    samples = sample_jacobians(net, width=64, n_samples=4, seed=3, backend="numpy", progress=False)
+    report = validate(net, samples=samples)
+    ax = P.plot_validation(samples, relu_laws[2].singular_values().density(200), report=report)
+    d = report.to_dict()
+    texts = _legend_texts(ax)
+    assert texts[0] == "sampled: 4 networks, $N = 64$ (network)"
+    assert any(t.startswith("KS = ") and P._fmt_num(d["ks"], 2) in t for t in texts)
+    (patch,) = _gid(ax.patches, "samples")
+    d = patch.get_data()
+    h, edges = d.values, d.edges
+    nonzero = np.mean(np.isfinite(samples.log_singular_values))
+    inside = np.mean((samples.singular_values >= edges[0]) & (samples.singular_values <= edges[-1]))
+    assert np.sum(h * np.diff(edges)) == pytest.approx(min(nonzero, inside))
+
+
+# ------------------------------------------------------------------ phase diagram
+@pytest.fixture(scope="module")
+def tanh_diagram():
+    return phase_diagram("tanh", np.linspace(0.5, 3.0, 12), np.linspace(0.0, 0.3, 10))
+
+
+def test_phase_diagram_data(tanh_diagram):
+    pd = tanh_diagram
+    var = P._variance_grid(pd.activation, pd, 8, "orthogonal")
+    ax = P.plot_phase_diagram(pd, variance=var, depth=8)
+    (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+    assert mesh.get_gid() == "chi1"
+    np.testing.assert_array_equal(np.ma.filled(mesh.get_array(), np.nan).reshape(pd.chi1.shape), pd.chi1)
+    assert mesh.norm.vcenter == 1.0
+    (crit,) = _gid(ax.lines, "critical")
+    ok = np.isfinite(pd.critical_sigma_b2) & (pd.critical_sigma_b2 <= 0.3)
+    np.testing.assert_array_equal(crit.get_xdata(), pd.sigma_w2[ok])
+    np.testing.assert_array_equal(crit.get_ydata(), pd.critical_sigma_b2[ok])
+    regions = " ".join(t.get_text() for t in _gid(ax.texts, "region"))
+    assert "ordered" in regions and "chaotic" in regions
+    assert ax.get_xlabel().startswith("weight variance") and ax.get_ylabel().startswith("bias variance")
+    assert any("critical line" in t for t in _legend_texts(ax))
+    assert any("L = 8" in t for t in _legend_texts(ax))
+    assert _gid(ax.collections, "variance")
+
+
+@pytest.mark.parametrize("weights", ["orthogonal", "gaussian"])
+def test_variance_grid_matches_law_moments(tanh_diagram, weights):
+    pd = tanh_diagram
+    var = P._variance_grid(pd.activation, pd, 5, weights)
+    for i, j in [(0, 3), (4, 7), (9, 11)]:
+        net = Network(activation="tanh", weights=weights, sigma_w2=float(pd.sigma_w2[j]),
+                      sigma_b2=float(pd.sigma_b2[i]), depth=5)
+        m1, m2 = jacobian_law(net).moments(2)
+        assert var[i, j] == pytest.approx(m2 - m1**2, rel=1e-8)
+
+
+def test_phase_diagram_without_fixed_point_region():
+    pd = phase_diagram("relu", np.linspace(1.0, 3.0, 9), np.linspace(0.0, 0.2, 9))
+    ax = P.plot_phase_diagram(pd)
+    regions = [t.get_text() for t in _gid(ax.texts, "region")]
+    assert any("ordered" in t for t in regions) and "no fixed point" in regions
+
+
+# ------------------------------------------------------------------ depth scaling
+def test_depth_scaling_relu_closed_forms():
+    # relu (D^2 ~ Bernoulli(1/2) x 2 with sigma_w2 = 2): m1 = 1, m2 - m1^2 = L (Gaussian: 2L)
+    depths = (1, 2, 4, 8)
+    out = {}
+    for w in ("gaussian", "orthogonal"):
+        net = Network(activation="relu", weights=w, sigma_w2=2.0, sigma_b2=0.0, depth=1)
+        out[w] = P.depth_scaling(net, depths, points=200)
+        np.testing.assert_allclose(out[w].mean, 1.0, rtol=1e-12)
+    np.testing.assert_allclose(out["gaussian"].variance, 2.0 * np.array(depths), rtol=1e-10)
+    np.testing.assert_allclose(out["orthogonal"].variance, 1.0 * np.array(depths), rtol=1e-10)
+    # relu Gaussian depth 1: J J^T = 2 D W W^T D: nonzero eigenvalues 4 x MP(1/2) -> lambda_max = (1 + sqrt(2))^2
+    assert out["gaussian"].lambda_max[0] == pytest.approx((1 + math.sqrt(2)) ** 2, rel=1e-8)
+    assert np.all(np.diff(out["gaussian"].condition) > 0)
+    axes = P.plot_depth_scaling(list(out.values()))
+    assert len(axes) == 3
+    for ax, q in zip(axes, ("variance", "lambda_max", "condition"), strict=True):
+        lines = _gid(ax.lines, q)
+        assert len(lines) == 2
+        np.testing.assert_array_equal(lines[0].get_ydata(), getattr(out["gaussian"], q))
+        np.testing.assert_array_equal(lines[0].get_xdata(), depths)
+        assert lines[0].get_linestyle() == "--" and lines[1].get_linestyle() == "-"
+        assert ax.get_xscale() == "log" and ax.get_xlabel() == "depth $L$"
+    assert "0.99" in axes[2].get_ylabel() and "0.01" in axes[2].get_ylabel()
+    assert _legend_texts(axes[0]) == ["relu, gaussian", "relu, orthogonal"]
+
+
+# ------------------------------------------------------------------ figure builders (CLI entry points)
+def test_figure_builders_relu(tmp_path):
+    fig = P.figure_spectrum("relu", weights=("gaussian", "orthogonal"), sigma_w2=2.0, critical=False,
+                            depths=(2, 4), points=100, width=32, n_samples=2, backend="numpy")
+    axes = [a for a in fig.axes if a.get_xlabel()]
+    assert len(axes) == 2
+    for ax, w in zip(axes, ("gaussian", "orthogonal"), strict=True):
+        assert w in ax.get_title()
+        assert len(_gid(ax.lines, "density")) == 2
+        assert len(_gid(ax.patches, "samples")) == 2
+        assert _legend_texts(ax)[:2] == ["$L = 2$", "$L = 4$"]
+    fig.savefig(tmp_path / "spectrum.png")
+    assert (tmp_path / "spectrum.png").stat().st_size > 1000
+
+    fig = P.figure_depth("relu", 2.0, critical=False, depths=(1, 2, 4), points=100)
+    assert [len(_gid(ax.lines, "variance")) for ax in fig.axes[:1]] == [2]
+
+    fig = P.figure_phase(["relu", "tanh"], resolution=8, depth=4)
+    assert sum(1 for a in fig.axes if _gid(a.lines, "critical")) == 2
+
+    fig = P.figure_validation("relu", "gaussian", 2.0, critical=False, depth=2, width=32, n_samples=3,
+                              backend="numpy", points=100)
+    ax = fig.axes[0]
+    assert any(t.startswith("KS = ") for t in _legend_texts(ax))
+    fig.savefig(tmp_path / "validation.svg")
+
+
+def test_failed_density_is_reported_not_drawn(monkeypatch):
+    def boom(*_, **__):
+        return None, "RuntimeError: no band"
+
+    monkeypatch.setattr(P, "_density_of", boom)
+    net = Network(activation="relu", weights="gaussian", sigma_w2=2.0, sigma_b2=0.0, depth=2)
+    with pytest.warns(RuntimeWarning, match="failed and is not drawn"):
+        fig = P.singular_value_figure([[net]])
+    ax = fig.axes[0]
+    assert not _gid(ax.lines, "density")
+    assert any("density failed" in t.get_text() for t in ax.texts)
+
+
+def test_no_pyplot_and_no_show():
+    code = ("import sys, spectral.plotting as P, numpy as np\n"
+            "from spectral.meanfield import phase_diagram\n"
+            "P.plot_phase_diagram(phase_diagram('relu', np.linspace(1, 3, 5), np.linspace(0, .1, 4)))\n"
+            "assert 'matplotlib.pyplot' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True, env={"MPLBACKEND": "Agg", "PATH": ""})
