@@ -27,7 +27,7 @@ _EXPORTS = {
     "product": ("Layer", "Network", "JacobianLaw", "jacobian_law"),
     "density": ("DensityResult",),
     "symbolic": ("symbolic_network", "SymbolicResult", "NoClosedFormError"),
-    "montecarlo": ("sample_jacobians", "JacobianSamples"),
+    "montecarlo": ("sample_jacobians", "JacobianSamples", "haar_orthogonal", "product_log_singular_values"),
     "validate": ("validate", "ValidationReport"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

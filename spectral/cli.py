@@ -274,6 +274,83 @@ def cmd_density(args) -> int:
     return 0
 
 
+def cmd_demo(args) -> int:
+    """Mean field at criticality, moments, density, a quick validation and a figure, on built-in defaults."""
+    import time
+
+    from spectral.density import density_summary
+    from spectral.meanfield import mean_field
+    from spectral.product import jacobian_law
+    from spectral.validate import validate
+
+    _check_sampling(args)
+    t0 = time.perf_counter()
+    if args.sigma_b2 is None and not args.critical:
+        args.critical = True  # the demo's default network sits on the critical line
+    net = _network(args)
+    layer = net.layers[0]
+    mf = mean_field(layer.activation, layer.sigma_w2, layer.sigma_b2)
+    law = jacobian_law(net)
+    m = law.moments(2)
+    other = "gaussian" if layer.weights == "orthogonal" else "orthogonal"
+    twin = jacobian_law(_network(argparse.Namespace(**{**vars(args), "weights": other})))
+    mt = twin.moments(2)
+    sv = law.singular_values().density(points=1000)
+    summary = density_summary(sv)
+    q = summary["diagnostics"]["quantiles"]
+    report = validate(net, width=args.width, n_samples=args.samples, seed=args.seed, mode=args.mode,
+                      backend=args.backend, stable=_STABLE[args.stable])
+    figure = _demo_figure(args, net, sv, report)
+    payload = {"network": {"activation": layer.activation.name, "weights": layer.weights,
+                           "sigma_w2": layer.sigma_w2, "sigma_b2": layer.sigma_b2, "depth": net.depth},
+               "mean_field": mf.to_dict(),
+               "moments": {"m1": m[0], "m2": m[1], "variance": m[1] - m[0] ** 2,
+                           f"variance_{other}": mt[1] - mt[0] ** 2},
+               "singular_values": {"support": summary["support"], "s_max": summary["lambda_max"],
+                                   "atoms": summary["atoms"], "quantiles": q,
+                                   "mass": summary["mass"], "certified": summary["diagnostics"]["certified"]},
+               "validation": report.to_dict(), "figure": figure, "seconds": time.perf_counter() - t0}
+    cond = (q.get("0.99") or math.nan) / (q.get("0.01") or math.nan) if q.get("0.01") else math.inf
+    lines = [
+        f"spectral demo: {layer.activation.name} network, {layer.weights} weights, sigma_w2 = {layer.sigma_w2:g}, "
+        f"sigma_b2 = {layer.sigma_b2:.6g}, depth L = {net.depth}",
+        "",
+        table([("q*", mf.q_star), ("chi_1", mf.chi1), ("phase", mf.phase), ("xi_q (layers)", mf.xi_q)],
+              "mean field"),
+        "",
+        table([("m_1 = (sigma_w2 mu_1)^L", m[0]), ("m_2", m[1]), ("variance m_2 - m_1^2", m[1] - m[0] ** 2),
+               (f"variance with {other} weights", mt[1] - mt[0] ** 2)], "moments of J J^T"),
+        "",
+        table([("support of s", summary["support"]), ("s_max", summary["lambda_max"]),
+               ("atoms", summary["atoms"] or "none"),
+               ("s_0.01 .. s_0.99", f"{q.get('0.01'):.4g} .. {q.get('0.99'):.4g}"),
+               ("condition s_0.99 / s_0.01", cond), ("mass", summary["mass"]),
+               ("certified", summary["diagnostics"]["certified"])], "singular values of J"),
+        "",
+        str(report),
+        "",
+        f"figure written to {figure}" if figure else "figure: not written",
+        f"done in {payload['seconds']:.1f} s",
+    ]
+    _emit(args, payload, "\n".join(lines))
+    return 0
+
+
+def _demo_figure(args, net, sv, report):
+    """Write the demo figure (singular-value density with the sampled histogram); return its path."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from spectral import plotting
+
+    fig = plotting.demo_figure(net, sv, report)
+    out = Path(args.out)
+    fig.savefig(out, dpi=120, bbox_inches="tight")
+    return str(out.resolve())
+
+
 def _add_sampling_flags(p: argparse.ArgumentParser, *, samples_default: int = 16) -> None:
     g = p.add_argument_group("sampling")
     g.add_argument("--width", type=int, default=512, help="layer width N (default: 512)")
@@ -284,6 +361,12 @@ def _add_sampling_flags(p: argparse.ArgumentParser, *, samples_default: int = 16
     g.add_argument("--backend", default="auto", choices=("auto", "numpy", "cupy"),
                    help="array backend; auto picks CuPy when a GPU is present (default: auto)")
     g.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    g.add_argument("--stable", default="auto", choices=("auto", "yes", "no"),
+                   help="stable product QR keeping log-scales (deep networks); auto decides from the spread of the "
+                        "first network's singular values (default: auto)")
+
+
+_STABLE = {"auto": None, "yes": True, "no": False}
 
 
 def _check_sampling(args) -> None:
@@ -300,7 +383,7 @@ def cmd_validate(args) -> int:
     from spectral.validate import validate
 
     report = validate(_network(args), width=args.width, n_samples=args.samples, seed=args.seed, mode=args.mode,
-                      backend=args.backend)
+                      backend=args.backend, stable=_STABLE[args.stable])
     _emit(args, report.to_dict(), str(report))
     return 0 if report.passed else 1
 
@@ -310,7 +393,7 @@ def cmd_sample(args) -> int:
     from spectral.montecarlo import sample_jacobians
 
     samples = sample_jacobians(_network(args), width=args.width, n_samples=args.samples, mode=args.mode,
-                               backend=args.backend, seed=args.seed)
+                               backend=args.backend, seed=args.seed, stable=_STABLE[args.stable])
     if args.out:
         samples.save(args.out)
     mean, err = samples.moments(4)
@@ -355,6 +438,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latex", action="store_true", help="formulas in LaTeX instead of sympy syntax")
     _add_json(p)
     p.set_defaults(func=cmd_symbolic)
+
+    p = sub.add_parser("demo", help="the main job on built-in defaults: mean field at criticality, moments, "
+                                     "singular-value density, a quick validation, and a figure")
+    _add_network_flags(p)
+    _add_sampling_flags(p, samples_default=8)
+    p.set_defaults(depth=32, width=256)
+    p.add_argument("--out", default="spectral-demo.png", help="figure file (default: spectral-demo.png)")
+    _add_json(p)
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("density", help="eigenvalue density of J J^T (or singular-value density of J) with atoms, "
                                         "edges and a certificate")
