@@ -672,7 +672,7 @@ def _newton(sys, p, B, zeta, target, maxit=40):
 def _le0(sys) -> float:
     """log of the starting height eta_0 / lambda_max: 10, more for deep products (the start m = m_1/z
     must be well inside the basin of Newton for log z = ... + L log(...))."""
-    return math.log(10.0) + math.log1p(sys.ntot / 16.0)
+    return math.log(10.0) + (math.log1p(sys.ntot / 16.0) if sys.k else 0.0)
 
 
 def _path_logz(u, sgn, le):
