@@ -921,7 +921,8 @@ def _critical_zeta_scan(sys):
         return ev["logz"], np.real(ev["a"]) * dmz + n / zeta, m
 
     out_m, out_lz = [], []
-    for zeta in pieces:
+    top = None
+    for ip, zeta in enumerate(pieces):
         zeta = np.sort(zeta)
         lz, g, m = logz_and_slope(zeta)
         ok = np.isfinite(g) & np.isfinite(lz)
@@ -940,6 +941,8 @@ def _critical_zeta_scan(sys):
             lzc, _, mc = logz_and_slope(np.array([0.5 * (a + b)]))
             out_m.append(float(mc[0]))
             out_lz.append(complex(lzc[0]))
+            if ip == 0:  # outer branch zeta > hi, m from 0+: the last sign change met from zeta = inf
+                top = complex(lzc[0])
     degree = sys.e_m + float(np.sum(sys.e))
     if abs(degree) < 1e-9 and np.all(sys.b != 0):
         ends = f.values if f.values is not None else (lo, hi)
@@ -948,6 +951,9 @@ def _critical_zeta_scan(sys):
             if v > 0:
                 out_m.append(np.inf)
                 out_lz.append(complex(base + n * math.log(v)))
+                if top is None and v == hi:
+                    top = complex(base + n * math.log(v))
+    _critical_zeta_scan.top = top
     return np.array(out_m), np.array(out_lz, dtype=complex)
 
 
@@ -1050,15 +1056,20 @@ def _compute_edges(law) -> _Edges:
     atoms = _law_atoms(law)
     w0 = sum(p for a, p in atoms if a == 0.0)
     sys = _System(_factors(law), w0)
+    top = None
     if sys.linear:
         mc = _critical_linear(sys)
         lz = np.atleast_1d(_real_eval(sys, mc)[0]) if mc.size else np.array([], complex)
+        pos = np.flatnonzero((mc > 0) & np.isfinite(lz))
+        if pos.size:  # the physical branch m in (0, inf) from z = +inf stops at its first critical point
+            top = complex(lz[pos[np.argmin(mc[pos])]])
         degree = sys.e_m + float(np.sum(sys.e))
         if abs(degree) < 1e-9 and np.all(sys.b != 0):  # z(m) has a finite limit at m = +-inf
             lz_inf = sys.const + np.sum(sys.e * np.log(sys.b.astype(complex)))
             mc, lz = np.append(mc, np.inf), np.append(lz, lz_inf)
     elif sys.k == 1 and not sys.gen:
         mc, lz = _critical_zeta_scan(sys)
+        top = _critical_zeta_scan.top
     else:
         mc, lz = _critical_scan(sys)
     if mc.size:
@@ -1066,6 +1077,9 @@ def _compute_edges(law) -> _Edges:
         cand = np.unique(np.real(lz[real_pos]))
     else:
         cand = np.array([])
+    if top is not None and abs(_wrap(np.array([top]))[0].imag) < 1e-7:
+        # nothing continuous above the top edge of the physical branch: drop higher candidates
+        cand = cand[cand <= top.real + 1e-12 * max(1.0, abs(top.real))]
     log_atoms = [math.log(a) for a, _ in atoms if a > 0]
     # an atom takes precedence over a critical value at the same place (e.g. z(m -> inf) = atom);
     # break points closer than 1e-10 (relative) are one
@@ -1540,6 +1554,11 @@ def _density(law, points, tail_tol):
             tail_info.update(tail_remainder=remainder, tail_uncertified=int(nt - 1 - (good_t[-1] if
                                                                                      good_t.size else -1)),
                              tail_log_x_min=float(ut[-1] + log_c))
+    # -Im m / pi at rounding level below 0 (where the density is ~0) is 0; anything larger is an error
+    top_xr = float(np.max(np.where(ok & np.isfinite(xrho), np.abs(xrho), 0.0), initial=0.0))
+    tiny_neg = ok & (xrho < 0) & (xrho >= -1e-10 * top_xr)
+    xrho = np.where(tiny_neg, 0.0, xrho)
+    ok = ok & ~(xrho < 0)
     order = np.argsort(u, kind="stable")
     u, wv, xrho, ok, res, fb = u[order], wv[order], xrho[order], ok[order], res[order], fb[order]
     contrib = np.where(ok, wv * xrho, 0.0)

@@ -47,13 +47,21 @@ def _check(res, tol=1e-6):
 
 
 # ------------------------------------------------------------------------------------------ accuracy
-_PENDING = pytest.mark.xfail(reason="smooth D^2 laws: quadrature M(zeta) not yet accurate near the support",
-                             strict=False)
+def _cases():
+    out = []
+    for case in sorted(NETWORKS):
+        for depth in DEPTHS:
+            marks = []
+            if case == "tanh-orthogonal" and depth == 64:
+                marks = [pytest.mark.slow]  # ~20 s: every evaluation of M(zeta) is a ~1000-node quadrature
+            if case == "tanh-orthogonal" and depth == 256:
+                marks = [pytest.mark.xfail(reason="mass error 4e-5: the continuous mass near x = 0 of deep "
+                                                  "smooth-activation products is not yet captured", strict=False)]
+            out.append(pytest.param(case, depth, marks=marks, id=f"{case}-{depth}"))
+    return out
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
-@pytest.mark.parametrize("case", [pytest.param(c, marks=_PENDING) if c.startswith("tanh") else c
-                                  for c in sorted(NETWORKS)])
+@pytest.mark.parametrize(("case", "depth"), _cases())
 def test_mass_and_moments(case, depth):
     """Total mass 1 and m_1, m_2 from the density within 1e-6 (relative) of the series moments."""
     law = jacobian_law(NETWORKS[case](depth))
