@@ -343,9 +343,13 @@ def _demo_figure(args, net, sv, report):
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     from spectral import plotting
 
-    fig = plotting.demo_figure(net, sv, report)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    plotting.plot_validation(report.samples, sv, report=report, variable="singular", ax=ax,
+                             title=f"{plotting._panel_title(net)}, L = {net.depth}")
     out = Path(args.out)
     fig.savefig(out, dpi=120, bbox_inches="tight")
     return str(out.resolve())

@@ -132,3 +132,16 @@ def test_density_singular_values(capsys):
     assert d["lambda_max"] == pytest.approx(2.0, rel=1e-10)  # quarter-circle law: s in [0, 2]
     x, rho = np.array(d["x"]), np.array(d["density"], dtype=float)
     np.testing.assert_allclose(rho[1:-1], np.sqrt(4 - x[1:-1] ** 2)[...] / np.pi, rtol=1e-7, atol=1e-9)
+
+
+def test_demo_runs_end_to_end_and_writes_its_figure(capsys, tmp_path):
+    out = tmp_path / "demo.png"
+    d = run_json(capsys, "demo", "--depth", "8", "--width", "64", "--samples", "4", "--backend", "numpy",
+                 "--out", str(out))
+    assert out.stat().st_size > 10_000
+    assert d["figure"] == str(out.resolve())
+    assert d["mean_field"]["phase"] == "critical" and d["moments"]["m1"] == pytest.approx(1.0, abs=1e-9)
+    assert d["singular_values"]["certified"] is True and d["singular_values"]["mass"] == pytest.approx(1, abs=1e-6)
+    # orthogonal weights at criticality: variance L (mu2/mu1^2 - 1) is far below the Gaussian one (+ L)
+    assert d["moments"]["variance_gaussian"] == pytest.approx(d["moments"]["variance"] + 8, rel=1e-9)
+    assert d["validation"]["passed"] is True
