@@ -1268,6 +1268,9 @@ class DensityResult:
         Name of the law.
     points : int
         Requested number of points.
+    weights : ndarray
+        Quadrature weights of the listed nodes: the continuous mass above the first listed node is
+        ``sum(weights * density)`` (and ``sum(weights * x**k * density)`` its moments).
     """
 
     x: np.ndarray
@@ -1280,6 +1283,7 @@ class DensityResult:
     law: str = ""
     points: int = 0
     _cum: np.ndarray | None = field(default=None, repr=False, compare=False)
+    weights: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def certified(self) -> bool:
@@ -1598,7 +1602,7 @@ def _density(law, points, tail_tol):
         warnings.warn(f"{name}: {n_unc} density point(s) could not be certified (NaN, not in the mass)",
                       RuntimeWarning, stacklevel=3)
     return DensityResult(x_out, r_out, atoms, (e.lo, e.hi), e.lambda_max, total, diag, name, points,
-                         cum[listed])
+                         cum[listed], wv[listed] * xs[listed] * scale)
 
 
 # ------------------------------------------------------------------------------------------ pdf/cdf/ppf
@@ -1796,8 +1800,9 @@ class SingularValueLaw:
         d["bands"] = [[math.sqrt(a), math.sqrt(b)] for a, b in d.get("bands", [])]
         d["edges"] = tuple(math.sqrt(v) for v in d["edges"]) if "edges" in d else None
         sup = None if r.support is None else (math.sqrt(r.support[0]), math.sqrt(r.support[1]))
+        w = None if r.weights is None else r.weights / np.where(s > 0, 2 * s, 1.0)
         return DensityResult(s, 2 * s * r.density, self.atoms, sup, math.sqrt(r.lambda_max), r.mass, d,
-                             r.law + " [singular values]", points, r._cum)
+                             r.law + " [singular values]", points, r._cum, w)
 
     def pdf(self, s):
         s = np.asarray(s, float)
