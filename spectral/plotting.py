@@ -12,7 +12,8 @@ labels, and never call ``plt.show()``.
 and :func:`depth_scaling`) take network parameters, call the library (mean field, laws, densities,
 sampled networks) and then the plot functions; they return a :class:`matplotlib.figure.Figure` that the
 caller saves (``fig.savefig(path)``).  Figures are created without :mod:`matplotlib.pyplot`, so nothing is
-registered with a GUI backend; in a notebook, end a cell with the figure to display it.
+registered with a GUI backend; in a notebook, run ``%matplotlib inline`` once and end a cell with the figure to
+display it.
 
 Conventions
 -----------
@@ -361,7 +362,7 @@ def _report_dict(report) -> dict:
 def plot_singular_values(results, *, labels=None, samples=None, variable: str = "singular", xscale: str = "linear",
                          ax=None, colors=None, cmap: str | None = None, xlim=None, ylim=None, bins: int = 60,
                          annotate_atoms: bool = True, title: str | None = None, legend: bool = True,
-                         legend_loc: str = "upper right"):
+                         legend_loc: str = "best"):
     r"""Densities of several networks (or depths) on one axes: the dynamical-isometry figure.
 
     Parameters
@@ -469,7 +470,7 @@ def plot_singular_values(results, *, labels=None, samples=None, variable: str = 
 
 def plot_validation(samples, theory, *, report=None, variable: str = "singular", xscale: str = "linear", ax=None,
                     bins: int = 60, color="C0", sample_color="0.55", xlim=None, ylim=None, title: str | None = None,
-                    n_z: int = 4, legend_loc: str = "upper right"):
+                    n_z: int = 4, legend_loc: str = "best"):
     r"""Histogram of sampled networks with the theory density, its atoms and the test statistics.
 
     Parameters
@@ -549,6 +550,8 @@ def _report_lines(rep: dict, n_z: int) -> list[str]:
     lines = []
     if rep.get("ks") is not None:
         line = f"KS = {_fmt_num(rep['ks'], 2)}"
+        if rep.get("ks_bound") is not None:
+            line += f" (bound {_fmt_num(rep['ks_bound'], 2)})"
         if rep.get("wasserstein") is not None:
             line += rf",  $W_1$ = {_fmt_num(rep['wasserstein'], 2)}"
         lines.append(line)
@@ -558,7 +561,11 @@ def _report_lines(rep: dict, n_z: int) -> list[str]:
         lines.append(rf"$z(m_1..m_{len(zs)})$ = " + ", ".join(f"{v:+.1f}" for v in zs))
     at, asmp = rep.get("atom_theory"), rep.get("atom_sampled")
     if at is not None and asmp is not None and (float(at) > 0 or float(asmp) > 0):
-        lines.append(f"atom at 0: theory {_fmt_mass(at)}, sampled {_fmt_num(asmp, 3)}")
+        line = f"atom at 0: theory {_fmt_mass(at)}"
+        fw = rep.get("atom_expected")
+        if fw is not None and abs(float(fw) - float(at)) > 1e-9:
+            line += f" (width {rep.get('width', 'N')}: {_fmt_num(fw, 3)})"
+        lines.append(line + f", sampled {_fmt_num(asmp, 3)}")
     if "passed" in rep:
         lines.append("checks passed" if rep["passed"] else "checks FAILED")
     return lines
