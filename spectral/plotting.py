@@ -524,9 +524,16 @@ def plot_validation(samples, theory, *, report=None, variable: str = "singular",
             ax.plot(c.x, c.y, color=color, gid="density", label=tlabel, ls="-" if c.certified else "--")
         _draw_atoms(ax, c.atoms, color, set(), zero_at=x0)
         _draw_zero_fraction(ax, 1.0 - vals.size / max(total, 1), sample_color, x0, size=10)
+        view = edges[:-1] >= (lo if log else 0.04 * hi)
+        for loc, _ in c.atoms:
+            if loc > 0:  # sampled mass at a nonzero atom (values equal to it up to rounding): hollow marker
+                at = np.abs(vals - loc) <= 1e-6 * loc
+                _atom_axes(ax).plot([loc], [np.count_nonzero(at) / max(total, 1)], marker="o", mfc="none",
+                                    mec=sample_color, ms=10, mew=1.2, ls="none", gid="atom_sampled",
+                                    label="_atom_sampled", zorder=5)
+                view &= ~((edges[:-1] <= loc) & (loc <= edges[1:]))  # its bin does not set the y range
         ax.set_xlim(lo, hi)
         if ylim is None:
-            view = (edges[:-1] >= (lo if log else 0.04 * hi))
             ylim = (0.0, max(_auto_ylim([c], lo if log else max(lo, 0.0), hi, log),
                              1.1 * float(np.max(h[view], initial=0.0))))
         ax.set_ylim(*ylim)

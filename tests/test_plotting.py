@@ -302,3 +302,18 @@ def test_no_pyplot_and_no_show():
             "P.plot_phase_diagram(phase_diagram('relu', np.linspace(1, 3, 5), np.linspace(0, .1, 4)))\n"
             "assert 'matplotlib.pyplot' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True, env={"MPLBACKEND": "Agg", "PATH": ""})
+
+
+def test_validation_nonzero_atom_sampled_mass():
+    res = DensityResult(x=np.linspace(0.01, 0.25, 50), density=np.full(50, 0.4), atoms=((0.0, 0.05), (1.21, 0.9)),
+                        support=(0.0, 0.25), lambda_max=1.21, mass=1.0, diagnostics={}, law="stand-in", points=50)
+    rng = np.random.default_rng(2)
+    s = np.concatenate([np.zeros(50), np.full(880, 1.1), np.sqrt(rng.uniform(0.01, 0.25, 70))])
+    ax = P.plot_validation(s, res, bins=40)
+    twin = _atom_ax(ax)
+    spikes = {tuple(line.get_xdata()): tuple(line.get_ydata()) for line in _gid(twin.lines, "atom")}
+    assert spikes == {(0.0, 0.0): (0.0, 0.05), (1.1, 1.1): (0.0, 0.9)}
+    sampled = sorted((line.get_xdata()[0], line.get_ydata()[0]) for line in _gid(twin.lines, "atom_sampled"))
+    assert sampled == [(0.0, pytest.approx(0.05)), (1.1, pytest.approx(0.88))]
+    # the atom's histogram bin does not set the y range: the continuous part stays readable
+    assert ax.get_ylim()[1] < 10
