@@ -41,7 +41,7 @@ def build(quick: bool = False):
              for L in depths],
     }
     return splt.singular_value_figure(panels, points=points, width=width, n_samples=n_samples, seed=0,
-                                      xlim=(-0.04, 2.6), figsize=(12.5, 3.5), sharey=False,
+                                      xlim=(-0.04, 2.6), figsize=(12.5, 3.5), sharey=False, legend_loc="upper right",
                                       title="Singular values of the input-output Jacobian at initialization: "
                                             "theory (lines) and sampled networks (histograms)")
 

@@ -210,8 +210,8 @@ def _view(curves: Sequence[_Curve], sample_values: Sequence[np.ndarray], log: bo
     """x range: given, or where the mass is.
 
     Linear: from just below 0 to 1.08 x the largest (1 - ``tail``) quantile of the continuous parts and of the
-    samples, and at least the largest atom (the far tail of a deep product, much longer than its bulk, is
-    left out).  Log: from the smallest ``tail`` quantile to the largest edge.
+    samples, and at least 1.2 x the largest atom (room for its label); the far tail of a deep product, much
+    longer than its bulk, is left out.  Log: from the smallest ``tail`` quantile to the largest edge.
     """
     if xlim is not None:
         lo, hi = (float(v) for v in xlim)
@@ -222,9 +222,9 @@ def _view(curves: Sequence[_Curve], sample_values: Sequence[np.ndarray], log: bo
     samples = [v for v in sample_values if v.size]
     if not log:
         highs = [_continuous_quantile(c, 1.0 - tail) for c in curves]
-        highs += [float(np.quantile(v, 1.0 - tail)) for v in samples] + atoms
-        highs = [h for h in highs if math.isfinite(h) and h > 0]
-        hi = 1.08 * max(highs) if highs else 1.0
+        highs += [float(np.quantile(v, 1.0 - tail)) for v in samples]
+        highs = [1.08 * h for h in highs if math.isfinite(h) and h > 0] + [1.2 * a for a in atoms]
+        hi = max(highs) if highs else 1.0
         return -0.015 * hi, hi
     tops = [c.top for c in curves if math.isfinite(c.top) and c.top > 0]
     tops += [float(np.max(v)) for v in samples] + atoms
@@ -475,8 +475,9 @@ def plot_validation(samples, theory, *, report=None, variable: str = "singular",
 
     Parameters
     ----------
-    samples : JacobianSamples or array_like
-        Sampled spectra (arrays: values in ``variable``; zeros are the sampled atom at 0).
+    samples : JacobianSamples, ValidationReport or array_like
+        Sampled spectra (arrays: values in ``variable``; zeros are the sampled atom at 0).  A ValidationReport
+        stands for its ``samples`` and, unless ``report`` is given, for the report.
     theory : DensityResult
         Theory density (either variable; converted).
     report : ValidationReport or dict, optional
@@ -506,6 +507,11 @@ def plot_validation(samples, theory, *, report=None, variable: str = "singular",
     """
     variable = _check_variable(variable)
     log = _check_xscale(xscale)
+    if hasattr(samples, "to_dict") and hasattr(samples, "samples"):  # a ValidationReport carrying its samples
+        report = samples if report is None else report
+        samples = samples.samples
+        if samples is None:
+            raise ValueError("this ValidationReport carries no samples; pass the JacobianSamples as `samples`")
     rep = _report_dict(report)
     with mpl.rc_context(STYLE):
         ax = _new_axes(ax)
@@ -816,7 +822,8 @@ def _panel_title(net) -> str:
 def singular_value_figure(panels, *, variable: str = "singular", points: int = 400, width: int | None = None,
                           n_samples: int = 4, mode: str = "network", backend: str = "auto", seed: int = 0,
                           cmap: str = "viridis", xscale: str = "linear", xlim=None, ncols: int | None = None,
-                          figsize=None, sharey: bool = False, title: str | None = None) -> Figure:
+                          figsize=None, sharey: bool = False, title: str | None = None,
+                          legend_loc: str = "best") -> Figure:
     r"""Singular-value densities of several networks per panel, optionally with sampled networks overlaid.
 
     Parameters
@@ -841,6 +848,8 @@ def singular_value_figure(panels, *, variable: str = "singular", points: int = 4
     figsize : (float, float), optional
     sharey : bool
     title : str, optional
+    legend_loc : str
+        Legend position in each panel (matplotlib ``loc``).
 
     Returns
     -------
@@ -886,7 +895,8 @@ def singular_value_figure(panels, *, variable: str = "singular", points: int = 4
             if ptitle is None and nets:
                 ptitle = _panel_title(nets[0]) if by_depth else None
             plot_singular_values(results, labels=labels, samples=samples if width is not None else None,
-                                 variable=variable, xscale=xscale, ax=ax, cmap=cmap, xlim=xlim, title=ptitle)
+                                 variable=variable, xscale=xscale, ax=ax, cmap=cmap, xlim=xlim, title=ptitle,
+                                 legend_loc=legend_loc)
             if failed:
                 ax.text(0.98, 0.02, "density failed: " + ", ".join(failed), transform=ax.transAxes, ha="right",
                         va="bottom", fontsize=7, color="C3")

@@ -172,8 +172,11 @@ def test_validation_with_sampled_networks(relu_laws):
     net = relu_laws[2].network
     samples = sample_jacobians(net, width=64, n_samples=4, seed=3, backend="numpy", progress=False)
     report = validate(net, samples=samples)
-    ax = P.plot_validation(samples, relu_laws[2].singular_values().density(200), report=report)
+    theory = relu_laws[2].singular_values().density(200)
+    ax = P.plot_validation(samples, theory, report=report)
     d = report.to_dict()
+    ax_report = P.plot_validation(report, theory)  # the report stands for its samples and statistics
+    assert _legend_texts(ax_report) == _legend_texts(ax)
     texts = _legend_texts(ax)
     assert texts[0] == "sampled: 4 networks, $N = 64$ (network)"
     assert any(t.startswith("KS = ") and P._fmt_num(d["ks"], 2) in t for t in texts)
