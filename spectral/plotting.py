@@ -255,9 +255,9 @@ def _samples_label(samples) -> str:
     width = getattr(samples, "width", None)
     if n is None or width is None:
         return "sampled networks"
-    text = rf"sampled: {n} networks, $N = {width}$"
+    text = rf"sampled: {n} nets, $N = {width}$"
     mode = getattr(samples, "mode", None)
-    return text + (f" ({mode})" if mode else "")
+    return text + (" (free)" if mode == "free" else "")
 
 
 def _auto_ylim(curves: Sequence[_Curve], lo: float, hi: float, log: bool = False) -> float:

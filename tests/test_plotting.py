@@ -178,7 +178,7 @@ def test_validation_with_sampled_networks(relu_laws):
     ax_report = P.plot_validation(report, theory)  # the report stands for its samples and statistics
     assert _legend_texts(ax_report) == _legend_texts(ax)
     texts = _legend_texts(ax)
-    assert texts[0] == "sampled: 4 networks, $N = 64$ (network)"
+    assert texts[0] == "sampled: 4 nets, $N = 64$"
     assert any(t.startswith("KS = ") and P._fmt_num(d["ks"], 2) in t for t in texts)
     (patch,) = _gid(ax.patches, "samples")
     d = patch.get_data()
