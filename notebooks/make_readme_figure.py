@@ -28,7 +28,7 @@ DEFAULT_OUT = ROOT / "docs" / "figures" / "dynamical_isometry.png"
 
 def build(quick: bool = False):
     """The figure (matplotlib Figure)."""
-    depths = (2, 8, 32) if quick else (2, 8, 32, 128)
+    depths = (2, 8) if quick else (2, 8, 32, 128)
     width, n_samples = (64, 2) if quick else (400, 3)
     points = 200 if quick else 800
     panels = {

@@ -39,7 +39,7 @@ import spectral as sp
 from spectral import plotting as splt
 
 QUICK = os.environ.get("SPECTRAL_QUICK") == "1"
-DEPTHS = (2, 8, 32) if QUICK else (2, 8, 32, 128)
+DEPTHS = (2, 8) if QUICK else (2, 8, 32, 128)
 POINTS = 200 if QUICK else 800
 WIDTH, N_SAMPLES = (64, 2) if QUICK else (1000, 4)
 warnings.simplefilter("default", RuntimeWarning)  # uncertified or failed densities are reported, not hidden
