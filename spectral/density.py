@@ -129,7 +129,8 @@ class ImplicitFactor:
     singularities of ``m``), used to solve :math:`M(\zeta) = w` on the real line for the edges;
     ``g1`` (optional) evaluates :math:`1 + M(\zeta) = \zeta G(\zeta)` without cancellation near
     :math:`\zeta = 0`; ``values`` (atomic factors) the atom locations, whose gaps hold further real
-    branches of :math:`M^{-1}`.
+    branches of :math:`M^{-1}`; ``offset`` :math:`= m_2/m_1` of the factor, the constant term of
+    :math:`\zeta = m_1/w + m_2/m_1 + O(w)` (used by the continuation predictor).
     """
 
     m: Callable
@@ -140,6 +141,7 @@ class ImplicitFactor:
     scale: float = 1.0
     g1: Callable | None = None
     values: tuple | None = None
+    offset: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -237,10 +239,12 @@ def _implicit_factor(lw, n, s) -> ImplicitFactor:
             return np.sum(p * zz / (zz - v), axis=-1)
 
         return ImplicitFactor(atomic.m_transform, atomic.m_transform_derivative, float(np.dot(p, v)),
-                              (float(v.min()), float(v.max())), n, s, g1, tuple(sorted(float(x) for x in v)))
+                              (float(v.min()), float(v.max())), n, s, g1, tuple(sorted(float(x) for x in v)),
+                              float(np.dot(p, v * v) / np.dot(p, v)))
     smooth = _smooth_d2(lw)
     if smooth is not None:
-        return ImplicitFactor(smooth.m, smooth.dm, float(lw.mean), smooth.bounds, n, s, smooth.g1)
+        return ImplicitFactor(smooth.m, smooth.dm, float(lw.mean), smooth.bounds, n, s, smooth.g1,
+                              offset=smooth.offset)
     quad = getattr(lw, "_quadrature", None)
     if quad is not None:
         warnings.warn(f"{lw.name}: M(zeta) from a discrete quadrature law (no analytic expression of the "
@@ -253,7 +257,7 @@ def _implicit_factor(lw, n, s) -> ImplicitFactor:
             return np.sum(w * zz / (zz - x), axis=-1)
 
         return ImplicitFactor(lw.m_transform, lw.m_transform_derivative, float(lw.mean),
-                              (float(x.min()), float(x.max())), n, s, g1)
+                              (float(x.min()), float(x.max())), n, s, g1, offset=float(np.dot(w, x * x) / np.dot(w, x)))
     try:
         lo, hi = lw.support()
     except (NotImplementedError, TypeError, AttributeError) as exc:
@@ -324,6 +328,7 @@ class _SmoothD2:
             self.tiers.append((d, wt))
             if kind == "real":
                 self.mean = float(np.real(np.dot(wt, d)))
+                self.offset = float(np.real(np.dot(wt, d * d))) / self.mean
                 lo, hi = float(np.min(np.real(d))), float(np.max(np.real(d)))
                 norm = abs(np.sum(wt) - 1)
             else:
@@ -713,7 +718,7 @@ def _switch_modes(sys, p, B, idx):
 
 
 @_quiet
-def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=2000, stats=None):
+def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None):
     """Continuation from eta = e^le0 down to e^le_target (then eta = 0 where real_axis), vectorized."""
     n = u.size
     le_target = np.array(le_target, dtype=float)
@@ -750,9 +755,14 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=2000, stats=None
             dlp = (lz_new - lz_old) / (dred[act] * pa)
             pp = pa * np.exp(dlp)
             dp = pp - pa
-            # zeta predicted in log form (exact for zeta ~ mean / (s m) at large |z|)
-            zp = np.array([zeta[j, act] * np.exp(sj[j][act] * dp / (cj[j][act] * zeta[j, act]))
-                           for j in range(sys.k)]).reshape(sys.k, act.size)
+            # zeta predicted in log(zeta - m2/m1) (exact to second order for zeta = m1/w + m2/m1 + ...)
+            # (Euler in log p and log(zeta - off): d log(zeta - off) / d log p = (s / M') p / (zeta - off))
+            # (the offset only where |zeta| >> m2/m1: elsewhere zeta - off would cancel)
+            offs = [np.where(np.abs(zeta[j, act]) > 4 * abs(f.offset), f.offset, 0.0)
+                    for j, f in enumerate(sys.imp)]
+            zp = np.array([offs[j] + (zeta[j, act] - offs[j]) * np.exp(
+                sj[j][act] * pa * dlp / (cj[j][act] * (zeta[j, act] - offs[j]))) for j in range(sys.k)]
+                          ).reshape(sys.k, act.size)
         pp = np.where(np.isfinite(pp), pp, pa)
         pn, zn, cv, rs, evn = _newton(sys, pp, ba, zp, lz_new, maxit=12)
         with np.errstate(all="ignore"):
@@ -1507,16 +1517,41 @@ def _density(law, points, tail_tol):
     nb = len(e.log_bands)
     counts = [max(32, points // nb)] * nb
     counts[-1] = max(32, points - sum(counts[:-1]))
-    us, ws, band_id = [], [], []
+    us, ws, sols = [], [], []
     floor_u = None
-    for i, ((lo, hi), n) in enumerate(zip(e.log_bands, counts, strict=True)):
+    soft_edges = []
+    for (lo, hi), n in zip(e.log_bands, counts, strict=True):
         u, w, fl = _band_nodes(lo - log_c, hi - log_c, n)
-        us.append(u)
-        ws.append(w)
-        band_id.append(np.full(u.size, i))
+        sol = _solve_real(sys, u)
+        if fl is not None:
+            # a band that reaches 0 only through a negligible tail (smooth activations: D^2 has no mass at
+            # 0, the product rises steeply from ~0): re-grid it from where x rho leaves 1e-15 of its
+            # maximum, with the cosine map clustering nodes at that soft lower edge
+            xr = np.where(sol[1], -np.imag(sol[0]) / math.pi, np.nan)
+            top = float(np.nanmax(xr)) if np.any(np.isfinite(xr)) else 0.0
+            order = np.argsort(u)
+            k_peak = int(np.nanargmax(xr[order])) if top > 0 else 0
+            mass = float(np.nansum(w * xr))  # x rho below 1e-14 mass per unit log x is negligible
+            low = order[:k_peak][xr[order[:k_peak]] <= 1e-14 * mass]
+            if top > 0 and low.size and np.all(xr[order[: max(1, u.size // 20)]] <= 1e-14 * mass):
+                cut = float(u[low].max())
+                # split where x rho reaches 1% of its maximum: the steep rise gets its own cosine grid
+                rise = order[k_peak:][::-1]
+                above = order[: k_peak + 1][xr[order[: k_peak + 1]] >= 1e-3 * mass / (hi - log_c - cut)]
+                mid = float(u[above].min()) if above.size else 0.5 * (cut + hi - log_c)
+                del rise
+                soft_edges.append(math.exp(min(cut + log_c, 709.0)))
+                n1 = max(16, n // 4)
+                u1, w1, _ = _band_nodes(cut, mid, n1)
+                u2, w2, _ = _band_nodes(mid, hi - log_c, n - n1)
+                u, w, fl = np.concatenate([u1, u2]), np.concatenate([w1, w2]), None
+                sol = tuple(np.concatenate([a, b]) for a, b in zip(_solve_real(sys, u1), _solve_real(sys, u2),
+                                                                    strict=True))
         if fl is not None:
             floor_u = fl
-    sols = [_solve_real(sys, ub) for ub in us]
+        us.append(u)
+        ws.append(w)
+        sols.append(sol)
     u, wv = np.concatenate(us), np.concatenate(ws)
     m, ok, res, fb = (np.concatenate([sol[i] for sol in sols]) for i in range(4))
     xrho = -np.imag(m) / math.pi
@@ -1593,6 +1628,7 @@ def _density(law, points, tail_tol):
         worst_residual=float(np.max(res_ok)) if res_ok.size else math.nan,
         uncertified=np.flatnonzero(~ok[listed]), n_uncertified_total=n_unc,
         fallback=np.flatnonzero(fb[listed]), bands=[list(b) for b in e.bands], band_mass=band_mass, gap=e.gap,
+        soft_lower_edges=soft_edges,
         top_atom=e.top_atom, edges=(e.lo, e.hi), nodes=int(u.size),
         method="per band: cosine map (band away from 0) or Gauss-Legendre in log x + s^2 map to the top "
                "edge + power-law tail in log x (band reaching 0)",
