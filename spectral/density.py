@@ -635,7 +635,10 @@ def _newton(sys, p, B, zeta, target, maxit=40):
         dz = np.array(dz).reshape(sys.k, act.size)
         p0, z0, r0, b0, t0 = p[act], zeta[:, act], res[act], B[act], target[act]
         lam = np.ones(act.size)
-        p_new, z_new = p0 + dp, z0 + dz
+        # the update is applied in log p and log zeta (same linearisation; log z is linear in log zeta and
+        # nearly so in log p, so deep products converge in a few steps)
+        rp, rz = dp / p0, dz / z0
+        p_new, z_new = p0 * np.exp(rp), z0 * np.exp(rz)
         ev_new = sys.evaluate(p_new, b0, z_new, t0)
         r_new = ev_new["res"]
         pending = np.arange(act.size)
@@ -645,8 +648,8 @@ def _newton(sys, p, B, zeta, target, maxit=40):
             if pending.size == 0:
                 break
             lam[pending] *= 0.5
-            pp = p0[pending] + lam[pending] * dp[pending]
-            zp = z0[:, pending] + lam[pending] * dz[:, pending]
+            pp = p0[pending] * np.exp(lam[pending] * rp[pending])
+            zp = z0[:, pending] * np.exp(lam[pending] * rz[:, pending])
             evp = sys.evaluate(pp, b0[pending], zp, t0[pending])
             p_new[pending], z_new[:, pending] = pp, zp
             for key, val in ev_new.items():
