@@ -30,7 +30,9 @@ _EXPORTS = {
     "montecarlo": ("sample_jacobians", "JacobianSamples", "haar_orthogonal", "product_log_singular_values"),
     "validate": ("validate", "ValidationReport"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+#: submodules reachable as attributes (``sp.plotting``), imported on first use like the names above
+_MODULES = ("plotting",)
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names} | {m: m for m in _MODULES}
 
 __all__ = sorted(_WHERE) + ["__version__"]
 
@@ -39,7 +41,9 @@ def __getattr__(name):
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'spectral' has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
+    value = import_module(f"{__name__}.{module}")
+    if name not in _MODULES:
+        value = getattr(value, name)
     globals()[name] = value
     return value
 

@@ -355,6 +355,78 @@ def _demo_figure(args, net, sv, report):
     return str(out.resolve())
 
 
+def _csv(kind):
+    """argparse type: a comma-separated list of ``kind`` values."""
+    def parse(text):
+        try:
+            return [kind(t) for t in str(text).split(",") if t.strip()]
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}") from exc
+
+    parse.__name__ = f"list of {kind.__name__}"
+    return parse
+
+
+def cmd_plot(args) -> int:
+    """``spectral plot spectrum|validation|phase|depth --out FIG``: build the figure with spectral.plotting."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from spectral import plotting
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise CLIError(f"--out must end in .png, .pdf or .svg, got {args.out!r}")
+    critical = args.critical or args.sigma_b2 is None
+    sigma_b2 = 0.0 if args.sigma_b2 is None else args.sigma_b2
+    weights = [w.strip() for w in args.weights.split(",")]
+    bad = [w for w in weights if w not in ("gaussian", "orthogonal")]
+    if bad:
+        raise CLIError(f"--weights must be gaussian, orthogonal or a comma-separated list of them, got {bad[0]!r}")
+    activations = _split_activations(args.activation)
+    if args.kind != "phase" and len(activations) != 1:
+        raise CLIError("--activation takes one activation here (a comma-separated list only for 'plot phase')")
+    if args.kind == "spectrum":
+        fig = plotting.figure_spectrum(activations[0], weights, args.sigma_w2, sigma_b2, critical=critical,
+                                       depths=args.depths or (2, 8, 32, 128), variable=args.variable,
+                                       width=args.width, n_samples=args.samples, mode=args.mode,
+                                       backend=args.backend, seed=args.seed, xscale=args.xscale)
+    elif args.kind == "validation":
+        _check_sampling(argparse.Namespace(width=args.width or 256, samples=args.samples))
+        fig = plotting.figure_validation(activations[0], weights[0], args.sigma_w2, sigma_b2, critical=critical,
+                                         depth=args.depth, width=args.width or 256, n_samples=args.samples,
+                                         mode=args.mode, backend=args.backend, seed=args.seed,
+                                         variable=args.variable)
+    elif args.kind == "phase":
+        fig = plotting.figure_phase(activations if len(activations) > 1 else activations[0],
+                                    sigma_w2=tuple(args.sigma_w2_range), sigma_b2=tuple(args.sigma_b2_range),
+                                    resolution=args.resolution, depth=args.contour_depth, weights=weights[0])
+    else:
+        fig = plotting.figure_depth(activations[0], args.sigma_w2, sigma_b2, critical=critical, weights=weights,
+                                    depths=args.depths or (1, 2, 4, 8, 16, 32, 64, 128))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=args.dpi, bbox_inches="tight")
+    payload = {"kind": args.kind, "out": str(out.resolve())}
+    _emit(args, payload, f"figure ({args.kind}) written to {out.resolve()}")
+    return 0
+
+
+def _split_activations(text: str) -> list:
+    """Split 'tanh,relu,leaky_relu(0.1, ...)' at top-level commas."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    return [p for p in parts if p]
+
+
 def _add_sampling_flags(p: argparse.ArgumentParser, *, samples_default: int = 16) -> None:
     g = p.add_argument_group("sampling")
     g.add_argument("--width", type=int, default=512, help="layer width N (default: 512)")
@@ -451,6 +523,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="spectral-demo.png", help="figure file (default: spectral-demo.png)")
     _add_json(p)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("plot", help="figures: spectrum (singular-value densities over depth), validation "
+                                     "(samples vs theory), phase (chi_1 diagram), depth (variance, lambda_max, "
+                                     "conditioning vs depth)")
+    p.add_argument("kind", choices=("spectrum", "validation", "phase", "depth"), help="which figure")
+    _add_network_flags(p)
+    p.set_defaults(depth=32)
+    p.add_argument("--out", required=True, help="figure file: .png, .pdf or .svg")
+    p.add_argument("--depths", type=_csv(int), default=None,
+                   help="spectrum/depth: comma-separated depths (default 2,8,32,128 / 1,2,...,128)")
+    p.add_argument("--variable", default="singular", choices=("singular", "eigen"),
+                   help="singular values of J or eigenvalues of J J^T (default: singular)")
+    p.add_argument("--xscale", default="linear", choices=("linear", "log"))
+    p.add_argument("--width", type=int, default=None,
+                   help="overlay sampled networks of this width (spectrum; validation default 256)")
+    p.add_argument("--samples", type=int, default=4, help="sampled networks (default: 4)")
+    p.add_argument("--mode", default="network", choices=("network", "free"))
+    p.add_argument("--backend", default="auto", choices=("auto", "numpy", "cupy"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sigma-w2-range", type=_csv(float), default=[0.5, 4.0], help="phase: sigma_w2 range (0.5,4)")
+    p.add_argument("--sigma-b2-range", type=_csv(float), default=[0.0, 0.3], help="phase: sigma_b2 range (0,0.3)")
+    p.add_argument("--resolution", type=int, default=80, help="phase: grid points per axis (default: 80)")
+    p.add_argument("--contour-depth", type=int, default=None,
+                   help="phase: add contours of the J J^T variance at this depth")
+    p.add_argument("--dpi", type=int, default=150)
+    _add_json(p)
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("density", help="eigenvalue density of J J^T (or singular-value density of J) with atoms, "
                                         "edges and a certificate")

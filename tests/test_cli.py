@@ -145,3 +145,26 @@ def test_demo_runs_end_to_end_and_writes_its_figure(capsys, tmp_path):
     # orthogonal weights at criticality: variance L (mu2/mu1^2 - 1) is far below the Gaussian one (+ L)
     assert d["moments"]["variance_gaussian"] == pytest.approx(d["moments"]["variance"] + 8, rel=1e-9)
     assert d["validation"]["passed"] is True
+
+
+@pytest.mark.parametrize(("kind", "extra"), [
+    ("spectrum", ("--activation", "relu", "--sigma-w2", "2", "--depths", "2,4", "--xscale", "log")),
+    ("validation", ("--activation", "relu", "--sigma-w2", "2", "--depth", "2", "--width", "64", "--samples", "2")),
+    ("phase", ("--activation", "relu,tanh", "--resolution", "12", "--contour-depth", "4")),
+    ("depth", ("--activation", "relu", "--sigma-w2", "2", "--depths", "1,2,4")),
+])
+def test_plot_writes_figure(capsys, tmp_path, kind, extra):
+    out = tmp_path / f"{kind}.png"
+    d = run_json(capsys, "plot", kind, *extra, "--out", str(out), "--dpi", "40")
+    assert d == {"kind": kind, "out": str(out.resolve())}
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (("plot", "spectrum", "--out", "fig.jpg"), "--out must end in .png, .pdf or .svg"),
+    (("plot", "depth", "--activation", "relu,tanh", "--out", "f.png"), "--activation takes one activation"),
+    (("plot", "spectrum", "--weights", "unitary", "--out", "f.png"), "--weights must be gaussian, orthogonal"),
+])
+def test_plot_bad_input_exits_2(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and needle in err and "Traceback" not in err

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jupytext
+import nbclient
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,9 +30,6 @@ def test_notebooks_found():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes(path):
-    jupytext = pytest.importorskip("jupytext")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
     nb = jupytext.read(path)
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
