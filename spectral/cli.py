@@ -269,7 +269,8 @@ def cmd_density(args) -> int:
     checks += [(label, d[k]) for k, label in labels.items() if k in d]
     if isinstance(d.get("fallback"), list | tuple):
         checks.append(("points needing fallback", len(d["fallback"])))
-    human = table(rows, f"density of the {payload['variable']}") + "\n" + table(checks, "checks")
+    title = "singular values s of J" if args.singular_values else "eigenvalues of J J^T"
+    human = table(rows, f"density of the {title}") + "\n" + table(checks, "checks")
     _emit(args, payload, human)
     return 0
 
