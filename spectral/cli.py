@@ -428,9 +428,10 @@ def _split_activations(text: str) -> list:
     return [p for p in parts if p]
 
 
-def _add_sampling_flags(p: argparse.ArgumentParser, *, samples_default: int = 16) -> None:
+def _add_sampling_flags(p: argparse.ArgumentParser, *, samples_default: int = 16, width_default: int | None = 512,
+                        width_help: str = "layer width N (default: 512)", stable: bool = True) -> None:
     g = p.add_argument_group("sampling")
-    g.add_argument("--width", type=int, default=512, help="layer width N (default: 512)")
+    g.add_argument("--width", type=int, default=width_default, help=width_help)
     g.add_argument("--samples", type=int, default=samples_default,
                    help=f"number of independent networks (default: {samples_default})")
     g.add_argument("--mode", default="network", choices=("network", "free"),
@@ -438,9 +439,10 @@ def _add_sampling_flags(p: argparse.ArgumentParser, *, samples_default: int = 16
     g.add_argument("--backend", default="auto", choices=("auto", "numpy", "cupy"),
                    help="array backend; auto picks CuPy when a GPU is present (default: auto)")
     g.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    g.add_argument("--stable", default="auto", choices=("auto", "yes", "no"),
-                   help="stable product QR keeping log-scales (deep networks); auto decides from the spread of the "
-                        "first network's singular values (default: auto)")
+    if stable:
+        g.add_argument("--stable", default="auto", choices=("auto", "yes", "no"),
+                       help="stable product QR keeping log-scales (deep networks); auto decides from the spread of "
+                            "the first network's singular values (default: auto)")
 
 
 _STABLE = {"auto": None, "yes": True, "no": False}
@@ -537,12 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variable", default="singular", choices=("singular", "eigen"),
                    help="singular values of J or eigenvalues of J J^T (default: singular)")
     p.add_argument("--xscale", default="linear", choices=("linear", "log"))
-    p.add_argument("--width", type=int, default=None,
-                   help="overlay sampled networks of this width (spectrum; validation default 256)")
-    p.add_argument("--samples", type=int, default=4, help="sampled networks (default: 4)")
-    p.add_argument("--mode", default="network", choices=("network", "free"))
-    p.add_argument("--backend", default="auto", choices=("auto", "numpy", "cupy"))
-    p.add_argument("--seed", type=int, default=0)
+    _add_sampling_flags(p, samples_default=4, width_default=None, stable=False,
+                        width_help="overlay sampled networks of this width (spectrum; validation default 256)")
     p.add_argument("--sigma-w2-range", type=_csv(float), default=[0.5, 4.0], help="phase: sigma_w2 range (0.5,4)")
     p.add_argument("--sigma-b2-range", type=_csv(float), default=[0.0, 0.3], help="phase: sigma_b2 range (0,0.3)")
     p.add_argument("--resolution", type=int, default=80, help="phase: grid points per axis (default: 80)")

@@ -63,13 +63,9 @@ def _resolve_activation(spec):
 def _check_var(name, value, *, positive):
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a number, got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a number, got {value!r}") from exc
-    if not math.isfinite(v) or v < 0 or (positive and v == 0):
-        rng = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be a finite number {rng}, got {value!r}")
+    from .meanfield import _check_variance
+
+    _check_variance(name, value, positive=positive)
 
 
 def _check_width(name, value):
