@@ -18,7 +18,8 @@ E[\phi'(u_1)\phi'(u_2)]` at the stable fixed point :math:`c^*` of the c-map (:ma
 :math:`\chi_c = \chi_1` in the ordered phase).  The phase is ``"ordered"`` (:math:`\chi_1 < 1`),
 ``"chaotic"`` (:math:`\chi_1 > 1`) or ``"critical"`` (:math:`|\chi_1 - 1| \le 10^{-4}`,
 :data:`CRITICAL_TOL`); within that band :math:`c^*` is taken as 1 and :math:`\xi_c = 1/|\log\chi_1|`
-(the two sides agree to first order in :math:`\chi_1 - 1`).
+(the two sides agree to first order in :math:`\chi_1 - 1`), infinite when :math:`\chi_1` is within 4 ulp
+of 1 (the rounding of :math:`q^*`).
 
 Fixed point
 -----------
@@ -30,7 +31,21 @@ precision — vectorized over parameter grids (:func:`phase_diagram`).  Plain it
 hundreds of steps near criticality.  No bracket means no fixed point: :class:`NoFixedPointError` (e.g.
 relu with :math:`\sigma_w^2 \ge 2`, :math:`\sigma_b^2 > 0`).  With :math:`\sigma_b^2 = 0` and
 :math:`\phi(0) = 0` the fixed point may be :math:`q^* = 0` (ordered phase; :math:`\chi_1` is then the
-limit :math:`q \to 0^+`).
+limit :math:`q \to 0^+`).  Two fixed points within one grid step (a factor 1.78 in :math:`q`) are not
+resolved.
+
+Critical line
+-------------
+The same rule defines it: (:math:`\sigma_w^2, \sigma_b^2`) is critical when :math:`\chi_1 = 1` at the
+attracting fixed point reached from :math:`q^0`.  The q-map can have several fixed points: for gelu and
+swish :math:`E[\phi'^2]` rises above 1/2 and falls back, and :math:`\chi_1(q) = 1` can hold at an unstable
+fixed point (:math:`\mathcal V'(q) > 1`; e.g. gelu, :math:`\sigma_w^2 = 2`: :math:`q = 2.870`,
+:math:`\sigma_b^2 = 0.1498`, where the q-map from :math:`q^0 = 1` settles at :math:`q^* = 1.011`,
+:math:`\chi_1 = 0.913`).  :func:`critical_point` keeps only roots that satisfy the rule (the smallest such
+:math:`q^*`) and :func:`phase_diagram` evaluates :math:`\chi_1` by it, so the two agree; where no root
+does, the error states the range of the given variance that has critical points (gelu:
+:math:`1.95581 \le \sigma_w^2 < 2`, swish: :math:`1.96699 \le \sigma_w^2 < 2`, tanh and erf:
+:math:`\sigma_w^2 \ge 1`).
 
 References: B. Poole et al., *Exponential expressivity in deep neural networks through transient chaos*,
 NeurIPS 2016; S. Schoenholz et al., *Deep information propagation*, ICLR 2017; J. Pennington, S.
@@ -44,7 +59,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize_scalar
 
 from . import gaussian as _g
 from .activations import Activation
@@ -57,6 +72,7 @@ __all__ = ["MeanField", "PhaseDiagram", "NoFixedPointError", "CRITICAL_TOL", "me
 CRITICAL_TOL = 1e-4
 _Q_GRID = np.concatenate([[0.0], np.logspace(-16, 10, 105)])
 _MAX_ITER = 100
+_EPS = float(np.finfo(float).eps)
 
 
 class NoFixedPointError(ValueError):
@@ -364,35 +380,165 @@ def mean_field(act, sigma_w2, sigma_b2, *, q0: float = 1.0) -> MeanField:
         xi_c = _depth_scale(chi_c) if chi_c < 1 else 1.0 / abs(math.log(chi1))
     else:
         c_star, chi_c = 1.0, chi1
-        xi_c = 1.0 / abs(math.log(chi1)) if chi1 != 1 else math.inf
+        # within 4 ulp of 1 (rounding of the fixed point) the depth scale is infinite, not ~1e15
+        xi_c = 1.0 / abs(math.log(chi1)) if abs(chi1 - 1.0) > 4 * _EPS else math.inf
     return MeanField(act, s, b, q, chi1, chi2, _depth_scale(q_slope), xi_c, c_star, phase,
                      q_slope=q_slope, chi_c=chi_c)
 
 
 # ------------------------------------------------------------------------------ critical line
-def _first_root(h, grid):
-    """Smallest root of h on the grid (bracketed, brentq); None if h does not change sign."""
-    vals = h(grid)
-    sign = np.sign(vals)
-    zero = np.flatnonzero(sign == 0)
-    change = np.flatnonzero(sign[:-1] * sign[1:] < 0)
-    cands = []
-    if zero.size:
-        cands.append(grid[zero[0]])
-    if change.size:
-        i = change[0]
-        cands.append(brentq(lambda t: float(h(np.array([t]))[0]), grid[i], grid[i + 1], xtol=1e-300,
-                            rtol=1e-15, maxiter=_MAX_ITER))
-    return min(cands) if cands else None
+#: q* grid of the critical-line search, 20 points per decade over [1e-16, 1e10]: two roots of
+#: chi1(q*) = 1 less than one step (a factor 1.12 in q*) apart are not resolved.
+_CRIT_GRID = np.logspace(-16, 10, 521)
+#: Largest |chi1 - 1| at the fixed point reached from q0 for which a point of the parametrised critical line
+#: counts as critical (chi1 there is 1 to ~1e-13; a different fixed point differs by far more).
+_CRIT_MATCH = 1e-9
 
 
-def critical_point(act, *, sigma_w2=None, sigma_b2=None) -> MeanField:
+def _roots(h, grid):
+    """Every root of h on the grid, ascending: zeros at grid points and one Brent root per sign change."""
+    vals = np.asarray(h(grid), dtype=float)
+    out = list(grid[vals == 0])
+    for i in np.flatnonzero(np.sign(vals[:-1]) * np.sign(vals[1:]) < 0):
+        out.append(brentq(lambda t: float(h(np.array([t]))[0]), grid[i], grid[i + 1], xtol=1e-300,
+                          rtol=1e-15, maxiter=_MAX_ITER))
+    return np.sort(np.asarray(out, dtype=float))
+
+
+def _snap_bias(b, q):
+    """sigma_b2 from the critical line; rounding below 0 (|b| <= 1e-13 q) is set to 0."""
+    b = np.asarray(b, dtype=float)
+    return np.where((b < 0) & (b >= -1e-13 * np.asarray(q, dtype=float)), 0.0, b)
+
+
+def _line(act: Activation, q):
+    r"""The critical line parametrised by :math:`q^*`: :math:`\sigma_w^2 = 1/E[\phi'^2]`,
+    :math:`\sigma_b^2 = q^* - \sigma_w^2 E[\phi^2]` (vectorized)."""
+    q = np.asarray(q, dtype=float)
+    s = 1.0 / np.asarray(_g.dphi_squared_mean(act, q), dtype=float)
+    return s, _snap_bias(q - s * _e2(act, q), q)
+
+
+def _is_critical(act: Activation, s, b, q0: float):
+    r"""Vectorized: does the q-map at (:math:`\sigma_w^2, \sigma_b^2`) reach from ``q0`` an attracting
+    fixed point (converged, :math:`\mathcal V'(q^*) \le 1`) with :math:`|\chi_1 - 1| \le` ``_CRIT_MATCH``?
+    False where :math:`\sigma_b^2 < 0`."""
+    s, b = np.broadcast_arrays(np.asarray(s, dtype=float), np.asarray(b, dtype=float))
+    out = np.zeros(s.shape, dtype=bool)
+    use = np.isfinite(s) & (s > 0) & np.isfinite(b) & (b >= 0)
+    if not np.any(use):
+        return out
+    su = s[use]
+    q, conv = _fixed_points(act, su, b[use], q0)
+    good = conv & np.isfinite(q)
+    chi, slope = np.full(q.shape, np.nan), np.full(q.shape, np.nan)
+    if np.any(good):
+        chi[good] = su[good] * _g.dphi_squared_mean(act, q[good])
+        slope[good] = su[good] * _e2_slope(act, q[good])
+    out[use] = good & (np.abs(chi - 1.0) <= _CRIT_MATCH) & (slope <= 1.0 + _CRIT_MATCH)
+    return out
+
+
+def _zero_is_fixed(act: Activation) -> bool:
+    return float(np.asarray(act.phi(np.zeros(1)), dtype=float)[0]) == 0.0
+
+
+def _critical_bias(act: Activation, s: float, q0: float):
+    """sigma_b2 >= 0 of the critical point at sigma_w2 = s (smallest critical q*), or None."""
+    qc = _roots(lambda q: s * _g.dphi_squared_mean(act, q) - 1.0, _CRIT_GRID)
+    if _zero_is_fixed(act) and abs(s * float(_g.dphi_squared_mean(act, 0.0)) - 1.0) <= 1e-12:
+        qc = np.concatenate([[0.0], qc])  # q* = 0 with sigma_b2 = 0 (tanh at sigma_w2 = 1)
+    if qc.size == 0:
+        return None
+    b = _snap_bias(qc - s * _e2(act, qc), qc)
+    ok = np.flatnonzero(_is_critical(act, s, b, q0))
+    return float(b[ok[0]]) if ok.size else None
+
+
+def _critical_weight(act: Activation, b: float, q0: float):
+    """sigma_w2 of the critical point at sigma_b2 = b (smallest critical q*), or None."""
+    qc = _roots(lambda q: q - _e2(act, q) / _g.dphi_squared_mean(act, q) - b, _CRIT_GRID)
+    if b == 0 and _zero_is_fixed(act):
+        qc = np.concatenate([[0.0], qc])
+    if qc.size == 0:
+        return None
+    s = 1.0 / np.asarray(_g.dphi_squared_mean(act, qc), dtype=float)
+    ok = np.flatnonzero(_is_critical(act, s, b, q0))
+    return float(s[ok[0]]) if ok.size else None
+
+
+def _critical_ranges(act: Activation, which: str, q0: float) -> list:
+    """Ranges of sigma_w2 (``which="sigma_w2"``) or sigma_b2 covered by the critical points for q* on
+    ``_CRIT_GRID``: runs of critical grid points, their ends refined by bisection in log q*."""
+    q = _CRIT_GRID
+    s, b = _line(act, q)
+    ok = _is_critical(act, s, b, q0)
+    if not ok.any():
+        return []
+    edges = np.flatnonzero(np.diff(ok.astype(int)))  # ok changes between q[i] and q[i + 1]
+    lo_q, hi_q = q[edges], q[edges + 1]
+    good_hi = ok[edges + 1]
+    for _ in range(40 if edges.size else 0):
+        mid = np.sqrt(lo_q * hi_q)
+        sm, bm = _line(act, mid)
+        m_ok = _is_critical(act, sm, bm, q0)
+        move_lo = m_ok != good_hi  # mid on the side of lo
+        lo_q, hi_q = np.where(move_lo, mid, lo_q), np.where(move_lo, hi_q, mid)
+    ends = np.where(good_hi, hi_q, lo_q)  # the critical side of each boundary
+    k = 0 if which == "sigma_w2" else 1
+    param = (s, b)[k]
+
+    def at(log_q):
+        return float(_line(act, np.array([math.exp(log_q)]))[k][0])
+
+    runs, start = [], None
+    for i in range(q.size):
+        if ok[i] and start is None:
+            start = i
+        if start is None or (i < q.size - 1 and ok[i + 1]):
+            continue
+        vals = [float(_line(act, np.array([e]))[k][0]) for e, j in zip(ends, edges, strict=True)
+                if j in (start - 1, i)]
+        for sign, j in ((1.0, start + int(np.argmin(param[start:i + 1]))),
+                        (-1.0, start + int(np.argmax(param[start:i + 1])))):
+            vals.append(float(param[j]))
+            if start < j < i:  # interior extremum: refine between the neighbouring grid points
+                res = minimize_scalar(lambda u, sign=sign: sign * at(u), method="bounded", options={"xatol": 1e-9},
+                                      bounds=(math.log(q[j - 1]), math.log(q[j + 1])))
+                vals.append(sign * float(res.fun))
+        runs.append((min(vals), max(vals)))
+        start = None
+    return runs
+
+
+def _no_critical_point(act: Activation, which: str, value: float, q0: float) -> ValueError:
+    runs = _critical_ranges(act, which, q0)
+    rule = (f"chi1 = 1 at the attracting fixed point q* of the q-map reached from q0 = {q0:g}, with "
+            f"sigma_b2 >= 0, searched for q* in [{_CRIT_GRID[0]:g}, {_CRIT_GRID[-1]:g}]")
+    if not runs:
+        return ValueError(f"no critical point of {act.name!r} at {which} = {value:g}: {act.name!r} has no critical "
+                          f"line ({rule})")
+    allowed = " or ".join(f"[{lo:.8g}, {hi:.8g}]" for lo, hi in runs)
+    return ValueError(f"no critical point of {act.name!r} at {which} = {value:g}: {which} must lie in {allowed} "
+                      f"({rule}; ends inside that window accurate to about 1e-9 relative)")
+
+
+def critical_point(act, *, sigma_w2=None, sigma_b2=None, q0: float = 1.0) -> MeanField:
     r"""The point on the critical line :math:`\chi_1 = 1` with the given :math:`\sigma_w^2` or :math:`\sigma_b^2`.
 
     On the critical line :math:`\sigma_w^2 = 1/E[\phi'(\sqrt q z)^2]` and
     :math:`\sigma_b^2 = q - \sigma_w^2 E[\phi(\sqrt q z)^2]` are functions of :math:`q^*` alone, so
-    either variance fixes :math:`q^*` by a one-dimensional root search (the smallest root on a
-    logarithmic grid, refined with Brent's method).
+    either variance fixes :math:`q^*` by a one-dimensional root search (every root on a logarithmic grid,
+    20 points per decade over :math:`[10^{-16}, 10^{10}]`, refined with Brent's method).
+
+    Where the q-map has several fixed points (gelu, swish: :math:`E[\phi^2]` is not concave in
+    :math:`q`), a root can be an unstable fixed point, or a stable one that the iteration from
+    :math:`q^0` does not reach.  The rule is that of :func:`mean_field` and :func:`phase_diagram`: a root
+    counts only when the attracting fixed point reached from ``q0`` at the solved
+    (:math:`\sigma_w^2, \sigma_b^2`), with :math:`\sigma_b^2 \ge 0`, has :math:`\chi_1 = 1` (to
+    :math:`10^{-9}`); of those, the smallest :math:`q^*` is returned.  The result is
+    ``mean_field(act, sigma_w2, sigma_b2, q0=q0)``, so ``phase_diagram`` at that point gives the same
+    :math:`\chi_1`.
 
     Parameters
     ----------
@@ -401,6 +547,8 @@ def critical_point(act, *, sigma_w2=None, sigma_b2=None) -> MeanField:
         Given weight variance: solve for :math:`\sigma_b^2 \ge 0`.
     sigma_b2 : float, optional
         Given bias variance: solve for :math:`\sigma_w^2`.
+    q0 : float
+        Starting variance of the q-map iteration (default 1), as in :func:`mean_field`.
 
     Returns
     -------
@@ -410,14 +558,16 @@ def critical_point(act, *, sigma_w2=None, sigma_b2=None) -> MeanField:
     Raises
     ------
     ValueError
-        When not exactly one of the variances is given, or no critical point exists (e.g. relu: the
-        critical line is :math:`\sigma_w^2 = 2`, :math:`\sigma_b^2 = 0`).
+        When not exactly one of the variances is given, or no critical point exists; the message gives
+        the range of the given variance where one does (e.g. tanh: :math:`\sigma_w^2 \ge 1`; gelu:
+        :math:`1.9556 \lesssim \sigma_w^2 < 2`; relu: the critical line is :math:`\sigma_w^2 = 2`,
+        :math:`\sigma_b^2 = 0`).
     """
     act = _resolve(act)
     if (sigma_w2 is None) == (sigma_b2 is None):
         raise ValueError("critical_point needs exactly one of sigma_w2= or sigma_b2= (the other is solved on "
                          "the critical line chi1 = 1)")
-    grid = _Q_GRID[1:]
+    q0 = _check_variance("q0", q0, positive=True)
     homogeneous = act.pieces is not None and _is_homogeneous(act)
     if sigma_w2 is not None:
         s = _check_variance("sigma_w2", sigma_w2, positive=True)
@@ -426,42 +576,22 @@ def critical_point(act, *, sigma_w2=None, sigma_b2=None) -> MeanField:
             if abs(s * mu1 - 1) > 1e-12:
                 raise ValueError(f"{act.name} has chi1 = sigma_w2 * {mu1:g} for every q, so its critical line is "
                                  f"sigma_w2 = {1 / mu1:g} (with sigma_b2 = 0); got sigma_w2 = {s:g}")
-            return mean_field(act, s, 0.0)
-        q = _first_root(lambda q: s * _g.dphi_squared_mean(act, q) - 1.0, grid)
-        if q is None:
-            raise ValueError(f"no critical point of {act.name!r} at sigma_w2 = {s:g}: chi1 = sigma_w2 E[phi'^2] "
-                             "never crosses 1 for q* in [1e-16, 1e10]; try another sigma_w2 (e.g. 1.05 for tanh)")
-        b = q - s * float(_e2(act, q))
-        if b < 0:
-            if b > -1e-13 * q:
-                b = 0.0
-            else:
-                raise ValueError(f"the critical point of {act.name!r} at sigma_w2 = {s:g} needs sigma_b2 = {b:.3g} "
-                                 "< 0; choose a larger sigma_w2")
-        return _at(act, s, b, q)
+            return mean_field(act, s, 0.0, q0=q0)
+        b = _critical_bias(act, s, q0)
+        if b is None:
+            raise _no_critical_point(act, "sigma_w2", s, q0)
+        return mean_field(act, s, b, q0=q0)
     b = _check_variance("sigma_b2", sigma_b2)
     if homogeneous:
         mu1 = float(_g.dphi_squared_mean(act, 1.0))
         if b > 0:
             raise NoFixedPointError(f"{act.name} is critical only at sigma_w2 = {1 / mu1:g} with sigma_b2 = 0 (with "
                                     f"sigma_b2 = {b:g} > 0 the q-map diverges there)")
-        return mean_field(act, 1.0 / mu1, 0.0)
-    if b == 0:
-        q = 0.0
-    else:
-        def h(q):
-            return q - _e2(act, q) / _g.dphi_squared_mean(act, q) - b
-
-        q = _first_root(h, grid)
-        if q is None:
-            raise ValueError(f"no critical point of {act.name!r} with sigma_b2 = {b:g} for q* in [1e-16, 1e10]")
-    s = 1.0 / float(_g.dphi_squared_mean(act, q))
-    return _at(act, s, b, q)
-
-
-def _at(act, s, b, q) -> MeanField:
-    """mean_field at (s, b), started at the critical q so that this fixed point is the one reported."""
-    return mean_field(act, s, b, q0=q if q > 0 else 1.0)
+        return mean_field(act, 1.0 / mu1, 0.0, q0=q0)
+    s = _critical_weight(act, b, q0)
+    if s is None:
+        raise _no_critical_point(act, "sigma_b2", b, q0)
+    return mean_field(act, s, b, q0=q0)
 
 
 # ------------------------------------------------------------------------------ phase diagram
@@ -471,7 +601,8 @@ class PhaseDiagram:
 
     Arrays have shape ``(len(sigma_b2), len(sigma_w2))`` (rows: :math:`\sigma_b^2`, as drawn by
     ``imshow``/``pcolormesh``); NaN where the q-map has no fixed point.  ``critical_sigma_b2[j]`` is the
-    critical bias variance at ``sigma_w2[j]`` (NaN where none is >= 0).
+    critical bias variance at ``sigma_w2[j]`` as :func:`critical_point` gives it with the same ``q0`` (NaN
+    where there is none).
     """
 
     activation: Activation
@@ -496,6 +627,9 @@ def phase_diagram(act, sigma_w2s, sigma_b2s, *, q0: float = 1.0) -> PhaseDiagram
     act : str, Activation or callable
     sigma_w2s, sigma_b2s : 1-d array_like
         Grid axes (> 0 and >= 0).
+    q0 : float
+        Starting variance of the q-map iteration (selects the attracting fixed point, as in
+        :func:`mean_field` and :func:`critical_point`).
     """
     act = _resolve(act)
     sw = np.atleast_1d(np.asarray(sigma_w2s, dtype=float))
@@ -506,11 +640,17 @@ def phase_diagram(act, sigma_w2s, sigma_b2s, *, q0: float = 1.0) -> PhaseDiagram
     q, _ = _fixed_points(act, S, B, q0)
     chi1 = np.full(q.shape, np.nan)
     ok = np.isfinite(q)
-    chi1[ok] = S[ok] * _g.dphi_squared_mean(act, q[ok])
+    if np.any(ok):
+        chi1[ok] = S[ok] * _g.dphi_squared_mean(act, q[ok])
     crit = np.full(sw.shape, np.nan)
+    homogeneous = act.pieces is not None and _is_homogeneous(act)
     for j, s in enumerate(sw):
-        try:
-            crit[j] = critical_point(act, sigma_w2=float(s)).sigma_b2
-        except ValueError:
-            pass
+        if homogeneous:
+            try:
+                crit[j] = critical_point(act, sigma_w2=float(s), q0=q0).sigma_b2
+            except ValueError:
+                pass
+        else:
+            b = _critical_bias(act, float(s), q0)
+            crit[j] = np.nan if b is None else b
     return PhaseDiagram(act, sw, sb, q, chi1, crit)

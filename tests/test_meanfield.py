@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -160,5 +161,78 @@ def test_critical_point_arguments():
         mf.critical_point("tanh")
     with pytest.raises(ValueError, match="sigma_w2 = 2"):
         mf.critical_point("relu", sigma_w2=1.5)
-    with pytest.raises(ValueError, match="larger sigma_w2|never crosses"):
+    with pytest.raises(ValueError, match=r"sigma_w2 = 0.8: sigma_w2 must lie in \[1, "):
         mf.critical_point("tanh", sigma_w2=0.8)
+    with pytest.raises(ValueError, match="q0 must be"):
+        mf.critical_point("tanh", sigma_w2=1.05, q0=0.0)
+
+
+#: sigma_w2 values inside each activation's critical range (gelu: [1.95581, 2), swish: [1.96699, 2),
+#: selu: [0.47677, 1.81162], elu: [1, 2), tanh and erf: sigma_w2 >= 1)
+CRITICAL_SW = {"gelu": (1.9559, 1.96, 1.98, 1.99), "swish": (1.968, 1.98, 1.99), "tanh": (1.05, 2.0, 4.0),
+               "erf": (1.05, 1.5, 3.0), "selu": (0.5, 1.0, 1.5), "elu": (1.05, 1.5, 1.9)}
+
+
+@pytest.mark.parametrize("act", list(CRITICAL_SW))
+def test_phase_diagram_is_critical_at_the_critical_point(act):
+    """critical_point and phase_diagram pick the same fixed point (the attracting one reached from q0 = 1).
+
+    Tolerance: q* is solved by Newton to 4e-16 relative on quadrature accurate to ~1e-14, so q* and chi1 are
+    accurate to ~1e-14 / (1 - V'(q*)) (as in test_fixed_point_and_chi1_match_mpmath); 1e-13 / (1 - V') is
+    that bound with a factor 10 for the chain sigma_w2 -> q_c -> sigma_b2 -> q*.
+    """
+    sws = np.array(CRITICAL_SW[act])
+    crit = [mf.critical_point(act, sigma_w2=s) for s in sws]
+    pd = mf.phase_diagram(act, sws, [c.sigma_b2 for c in crit])
+    for j, c in enumerate(crit):
+        tol = 1e-13 / max(1 - c.q_slope, 1e-3)
+        assert c.q_slope < 1  # an attracting fixed point
+        assert pd.chi1[j, j] == pytest.approx(1.0, abs=tol), (act, sws[j])
+        assert pd.q_star[j, j] == pytest.approx(c.q_star, rel=tol)
+        assert pd.critical_sigma_b2[j] == pytest.approx(c.sigma_b2, rel=1e-12)
+        plain = mf.mean_field(act, sws[j], c.sigma_b2)  # default q0 = 1
+        assert plain.chi1 == pytest.approx(1.0, abs=tol) and plain.phase == "critical"
+        back = mf.critical_point(act, sigma_b2=c.sigma_b2)
+        assert back.sigma_w2 == pytest.approx(sws[j], rel=1e-9)
+
+
+@pytest.mark.parametrize("act,lo", [("gelu", 1.9558088557), ("swish", 1.9669872906)])
+def test_gelu_swish_critical_range(act, lo):
+    """gelu and swish: E[phi'^2] rises from 1/4 to a maximum and falls back to 1/2, so chi1 = 1 needs
+    1/max E[phi'^2] <= sigma_w2 < 2 (sigma_w2 -> 2 as q* -> inf); outside, a clear error with the range.
+    ``lo`` = 1/max_q E[phi'^2] from a 200001-point grid in q on [1, 1000] (agrees with a bounded minimiser
+    to 1e-12); the message prints 8 digits."""
+    for sw in (1.05, 1.5, 2.0, 3.0):
+        with pytest.raises(ValueError, match=rf"at sigma_w2 = {sw:g}: sigma_w2 must lie in \[") as err:
+            mf.critical_point(act, sigma_w2=sw)
+        low, high = (float(v) for v in re.search(r"lie in \[([^,]+), ([^\]]+)\]", str(err.value)).groups())
+        assert low == pytest.approx(lo, rel=1e-7) and 1.99999 < high < 2
+    with pytest.raises(ValueError, match=r"at sigma_b2 = 0: sigma_b2 must lie in \["):
+        mf.critical_point(act, sigma_b2=0.0)
+    pd = mf.phase_diagram(act, [1.5, 1.98, 2.0], [0.1])
+    assert np.isnan(pd.critical_sigma_b2[[0, 2]]).all() and pd.critical_sigma_b2[1] > 0
+
+
+def test_gelu_unstable_root_of_the_critical_line_is_rejected():
+    """At sigma_w2 = 2, chi1(q) = 1 at q_c = 2.870 and sigma_b2 = q_c - 2 E[phi^2] = 0.1498 makes q_c a fixed
+    point, but an unstable one (V'(q_c) > 1): from q0 = 1 the q-map settles at q* = 1.011 with chi1 = 0.913
+    (the phase diagram's value), and started just above q_c it grows without bound.  Formerly reported as the
+    critical point; now an error."""
+    act = activation("gelu")
+    q_c = __import__("scipy").optimize.brentq(lambda q: 2 * float(mf._g.dphi_squared_mean(act, q)) - 1, 1, 10)
+    b = q_c - 2 * float(mf._e2(act, np.array([q_c]))[0])
+    assert q_c == pytest.approx(2.870, abs=1e-3) and b == pytest.approx(0.1498, abs=1e-4)
+    assert mf.q_map(act, q_c, 2.0, b) == pytest.approx(q_c, rel=1e-13) and mf.q_map_slope(act, q_c, 2.0) > 1
+    m = mf.mean_field(act, 2.0, b)
+    assert m.q_star == pytest.approx(1.011, abs=1e-3) and m.chi1 == pytest.approx(0.913, abs=1e-3)
+    assert mf.phase_diagram(act, [2.0], [b]).chi1[0, 0] == pytest.approx(m.chi1, rel=1e-12)
+    with pytest.raises(mf.NoFixedPointError):
+        mf.mean_field(act, 2.0, b, q0=q_c * 1.01)
+    with pytest.raises(ValueError, match="sigma_w2 must lie in"):
+        mf.critical_point(act, sigma_w2=2.0)
+
+
+def test_critical_point_at_zero_variance():
+    """tanh at sigma_w2 = 1, sigma_b2 = 0: q* = 0 with chi1 = phi'(0)^2 = 1, from either side."""
+    for c in (mf.critical_point("tanh", sigma_w2=1.0), mf.critical_point("tanh", sigma_b2=0.0)):
+        assert (c.sigma_w2, c.sigma_b2, c.q_star, c.chi1) == (1.0, 0.0, 0.0, 1.0)
