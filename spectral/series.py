@@ -620,15 +620,14 @@ def lagrange_coefficients(phi: Series, n: int, h: Series | None = None):
     if isinstance(phi.c, np.ndarray):  # gather all dot products of one giant step at once
         bmat = np.array([b.c for b in baby])
         out = np.zeros(n, dtype=np.result_type(bmat, ps.c))
-        zeros = np.zeros(n, dtype=out.dtype)
+        padded = np.zeros(2 * n + s, dtype=out.dtype)
+        # gathered[i, a] = giant[j s + i - 1 - a] (0 for a negative index) = padded[n + j s + i - 1 - a]
+        index = n - 1 + np.arange(s)[:, None] - np.arange(n)[None, :]
         j = 0
         while j * s <= n:
             rows = min(s, n + 1 - j * s)
-            # gathered[i, a] = giant[j s + i - 1 - a] (0 for negative index): reversed sliding windows
-            padded = np.concatenate([zeros, giant.c, zeros[:s]])
-            win = np.lib.stride_tricks.sliding_window_view(padded, n)
-            gathered = win[j * s: j * s + rows, ::-1]
-            vals = np.einsum("ia,ia->i", bmat[:rows], gathered)
+            padded[n:2 * n] = giant.c
+            vals = np.einsum("ia,ia->i", bmat[:rows], padded[index[:rows] + j * s])
             ks = j * s + np.arange(rows)
             ok = ks >= 1
             out[ks[ok] - 1] = vals[ok]
