@@ -86,6 +86,8 @@ def test_finite_width_notes_and_reuse_of_samples():
     r = validate(None, samples=s, distribution=False)
     assert r.samples is s and r.n_samples == 4
     assert any("L/N" in note for note in r.notes)
+    # 4 networks: the z-scores follow Student's t_3, P(|t_3| >= 4) = 0.0280 (scipy.stats.t.sf(4, 3) * 2)
+    assert any("t_3" in note and "2.8e-02" in note for note in r.notes)
 
 
 def test_detects_a_wrong_theory():
