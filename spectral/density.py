@@ -130,7 +130,9 @@ class ImplicitFactor:
     ``g1`` (optional) evaluates :math:`1 + M(\zeta) = \zeta G(\zeta)` without cancellation near
     :math:`\zeta = 0`; ``values`` (atomic factors) the atom locations, whose gaps hold further real
     branches of :math:`M^{-1}`; ``offset`` :math:`= m_2/m_1` of the factor, the constant term of
-    :math:`\zeta = m_1/w + m_2/m_1 + O(w)` (used by the continuation predictor).
+    :math:`\zeta = m_1/w + m_2/m_1 + O(w)` (used by the continuation predictor); ``noise`` (optional)
+    the absolute rounding error of ``g1`` at :math:`\zeta` (a quadrature next to the spectrum sums large
+    terms of both signs), added to the attainable accuracy of Newton.
     """
 
     m: Callable
@@ -142,6 +144,7 @@ class ImplicitFactor:
     g1: Callable | None = None
     values: tuple | None = None
     offset: float = 0.0
+    noise: Callable | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -244,7 +247,7 @@ def _implicit_factor(lw, n, s) -> ImplicitFactor:
     smooth = _smooth_d2(lw)
     if smooth is not None:
         return ImplicitFactor(smooth.m, smooth.dm, float(lw.mean), smooth.bounds, n, s, smooth.g1,
-                              offset=smooth.offset)
+                              offset=smooth.offset, noise=smooth.noise)
     quad = getattr(lw, "_quadrature", None)
     if quad is not None:
         warnings.warn(f"{lw.name}: M(zeta) from a discrete quadrature law (no analytic expression of the "
@@ -364,6 +367,7 @@ class _SmoothD2:
         g1 = np.empty(zf.shape, complex)
         mm = np.empty(zf.shape, complex)
         dm = np.empty(zf.shape, complex)
+        err = np.empty(zf.shape)
         tier = self._tier(zf)
         for k, (d, w) in enumerate(self.tiers):
             sel = tier == k
@@ -374,7 +378,8 @@ class _SmoothD2:
             g1[sel] = zf[sel] * (r @ w)
             mm[sel] = r @ wd
             dm[sel] = -((r * r) @ wd)
-        val = (g1.reshape(shape), mm.reshape(shape), dm.reshape(shape))
+            err[sel] = 4 * _EPS * np.abs(zf[sel]) * (np.abs(r) @ np.abs(w))
+        val = (g1.reshape(shape), mm.reshape(shape), dm.reshape(shape), err.reshape(shape))
         self._last = (zeta.copy(), val)
         return val
 
@@ -386,6 +391,9 @@ class _SmoothD2:
 
     def dm(self, zeta):
         return self._eval(zeta)[2]
+
+    def noise(self, zeta):
+        return self._eval(zeta)[3]
 
 
 def _critical_points(dprime, grid):
@@ -581,6 +589,8 @@ class _System:
             sj.append(s / scale)
             dred = dred + (n / zj) * s / c
             noise = noise + abs(n) * (np.abs(g) + np.abs(v)) / scale
+            if f.noise is not None:
+                noise = noise + abs(n) * f.noise(zj) / (scale * _EPS)
         f0 = _wrap(logz - target)
         res = np.abs(f0) ** 2
         for fv in fj:
@@ -1410,8 +1420,25 @@ def density(law, points=2000, *, tail_tol=1e-12):
                    lambda: _density(law, points, float(tail_tol)))
 
 
-def _band_nodes(lo_u, hi_u, n):
-    """Nodes u = log(x / scale) and weights w (mass = sum w * x rho) on one band given in log x."""
+def _band_nodes(lo_u, hi_u, n, soft=None):
+    """Nodes u = log(x / scale) and weights w (mass = sum w * x rho) on one band given in log x.
+
+    Returns (u, w, floor): ``floor`` is the lowest u covered by the nodes of a band reaching 0 (the tail
+    continues below it), None otherwise.  ``soft`` (band reaching 0 only): (cut, edge) in u, the soft lower
+    edge of a smooth activation (:func:`_soft_edge`): x rho is negligible below ``cut`` and rises steeply
+    (like a square root) at ``edge``; the band is then Gauss–Legendre in u on [cut, edge] and the cosine
+    map in u on [edge, hi] (both ends of the latter behave like square-root edges; in x when the band is
+    narrower than a factor 20), without a tail.
+    """
+    if np.isneginf(lo_u) and soft is not None:
+        cut, edge = soft
+        n_low = max(16, n // 16) if edge - cut > 1e-3 else 0
+        ua, wa = _gl(n_low, cut, edge) if n_low else (np.array([]), np.array([]))
+        if edge - hi_u > math.log(1.0 / 20.0):  # a narrow band: the cosine map in x (as for a gap band)
+            ub, wb, _ = _band_nodes(edge, hi_u, n - n_low)
+        else:
+            ub, wb = _cosine_nodes(edge, hi_u, n - n_low)
+        return np.concatenate([ua, ub]), np.concatenate([wa, wb]), None
     if np.isneginf(lo_u):
         c = math.log(1.0 / 20.0)
         nb = int(0.62 * n)
@@ -1426,6 +1453,12 @@ def _band_nodes(lo_u, hi_u, n):
     xs = a + (1.0 - a) * 0.5 * (1 - np.cos(math.pi * t))
     w = (1.0 - a) * 0.5 * math.pi * np.sin(math.pi * t) / n / xs
     return np.log(xs) + hi_u, w, None
+
+
+def _cosine_nodes(a, b, n):
+    """Cosine map u = a + (b - a)(1 - cos pi t)/2 with the midpoint rule in t (weights for du)."""
+    t = (np.arange(n) + 0.5) / n
+    return a + (b - a) * 0.5 * (1 - np.cos(math.pi * t)), (b - a) * 0.5 * math.pi * np.sin(math.pi * t) / n
 
 
 def _solve_vertical(sys, u):
@@ -1492,6 +1525,54 @@ def _solve_real(sys, u, stride=8):
     return m, ok, res, fb
 
 
+def _soft_edge(sys, hi_u, n=96):
+    """Soft lower edge (cut, edge) of a band reaching 0, in u = log(x / scale), or None.
+
+    A product with smooth activations (D^2 without mass near 0, no linear factor vanishing at m_0) reaches
+    0 only through a tail that decays faster than any power.  A coarse solve on the band's own grid finds
+    ``cut``, the largest node below the peak with x rho <= 1e-14 of the band's mass (the mass below it is
+    negligible at the 1e-12 level); None when the lowest nodes carry mass (a power law at 0: the band keeps
+    its tail).  Deep products rise from that tail almost like a square-root edge (x rho from 1e-7 to 1e-3
+    of its maximum within 1e-3 in log x); ``edge``, where x rho first exceeds 1e-6 of its maximum, is
+    located by two refinements of the bracket (16 points each) and a quadratic fit of (x rho)^2 in u.
+    """
+    u, w, _ = _band_nodes(-np.inf, hi_u, n)
+    m, ok, _res, _fb = _solve_real(sys, u)
+    xr = np.where(ok, -np.imag(m) / math.pi, np.nan)
+    if not np.any(np.isfinite(xr)) or not np.nanmax(xr) > 0:
+        return None
+    order = np.argsort(u)
+    u, w, xr = u[order], w[order], xr[order]
+    k_peak = int(np.nanargmax(xr))
+    mass = float(np.nansum(w * xr))
+    thr = 1e-14 * mass
+    low = np.flatnonzero(xr[:k_peak] <= thr)
+    if not (low.size and np.all(xr[: max(1, u.size // 20)] <= thr)):
+        return None
+    cut = float(u[low].max())
+    big = 1e-6 * float(xr[k_peak])
+    for _ in range(2):
+        j = int(np.flatnonzero(np.nan_to_num(xr[: k_peak + 1], nan=np.inf) >= big)[0])
+        if j == 0 or not np.all(np.isfinite(xr[j - 1: j + 1])):
+            return cut, cut
+        uu = np.linspace(u[j - 1], u[j], 18)[1:-1]
+        mm, okk, _res, _fb = _solve_real(sys, uu)
+        xx = np.where(okk, -np.imag(mm) / math.pi, np.nan)
+        u, xr = np.concatenate([u[:j], uu, u[j:]]), np.concatenate([xr[:j], xx, xr[j:]])
+        k_peak += uu.size
+    j = int(np.flatnonzero(np.nan_to_num(xr[: k_peak + 1], nan=np.inf) >= big)[0])
+    lo_b, hi_b = float(u[j - 1]), float(u[j])
+    edge = lo_b
+    fit_u, fit_y = u[j: j + 3], xr[j: j + 3] ** 2
+    if fit_u.size == 3 and np.all(np.isfinite(fit_y)):
+        roots = np.roots(np.polyfit(fit_u - hi_b, fit_y, 2)) + hi_b
+        roots = roots[np.isreal(roots)].real
+        roots = roots[(roots >= lo_b) & (roots <= hi_b)]
+        if roots.size:
+            edge = float(roots.max())
+    return cut, max(edge, cut)
+
+
 @_quiet
 def _density(law, points, tail_tol):
     atoms = _law_atoms(law)
@@ -1524,32 +1605,11 @@ def _density(law, points, tail_tol):
     floor_u = None
     soft_edges = []
     for (lo, hi), n in zip(e.log_bands, counts, strict=True):
-        u, w, fl = _band_nodes(lo - log_c, hi - log_c, n)
+        soft = _soft_edge(sys, hi - log_c) if np.isneginf(lo) and sys.k and sys.kappa <= 0 else None
+        if soft is not None:
+            soft_edges.append(math.exp(min(soft[1] + log_c, 709.0)))
+        u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, soft)
         sol = _solve_real(sys, u)
-        if fl is not None:
-            # a band that reaches 0 only through a negligible tail (smooth activations: D^2 has no mass at
-            # 0, the product rises steeply from ~0): re-grid it from where x rho leaves 1e-15 of its
-            # maximum, with the cosine map clustering nodes at that soft lower edge
-            xr = np.where(sol[1], -np.imag(sol[0]) / math.pi, np.nan)
-            top = float(np.nanmax(xr)) if np.any(np.isfinite(xr)) else 0.0
-            order = np.argsort(u)
-            k_peak = int(np.nanargmax(xr[order])) if top > 0 else 0
-            mass = float(np.nansum(w * xr))  # x rho below 1e-14 mass per unit log x is negligible
-            low = order[:k_peak][xr[order[:k_peak]] <= 1e-14 * mass]
-            if top > 0 and low.size and np.all(xr[order[: max(1, u.size // 20)]] <= 1e-14 * mass):
-                cut = float(u[low].max())
-                # split where x rho reaches 1% of its maximum: the steep rise gets its own cosine grid
-                rise = order[k_peak:][::-1]
-                above = order[: k_peak + 1][xr[order[: k_peak + 1]] >= 1e-3 * mass / (hi - log_c - cut)]
-                mid = float(u[above].min()) if above.size else 0.5 * (cut + hi - log_c)
-                del rise
-                soft_edges.append(math.exp(min(cut + log_c, 709.0)))
-                n1 = max(16, n // 4)
-                u1, w1, _ = _band_nodes(cut, mid, n1)
-                u2, w2, _ = _band_nodes(mid, hi - log_c, n - n1)
-                u, w, fl = np.concatenate([u1, u2]), np.concatenate([w1, w2]), None
-                sol = tuple(np.concatenate([a, b]) for a, b in zip(_solve_real(sys, u1), _solve_real(sys, u2),
-                                                                    strict=True))
         if fl is not None:
             floor_u = fl
         us.append(u)

@@ -67,6 +67,18 @@ def test_depth_1000_and_10000():
         _check(law.density(2000))
 
 
+def test_tanh_orthogonal_depth_1000():
+    """Soft lower edge of a deep smooth product (x rho rises from ~1e-7 to 1e-3 of its maximum within 1e-3 in
+    log x): located and gridded as an edge, the certificate holds at depth 1000."""
+    law = jacobian_law(NETWORKS["tanh-orthogonal"](1000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = law.density(2000)
+    _check(res)
+    assert res.diagnostics["mass_error"] < 1e-8
+    assert len(res.diagnostics["soft_lower_edges"]) == 1
+
+
 def test_leaky_relu_orthogonal_implicit_atomic_factor():
     """Two nonzero D^2 atoms (S not in closed form): edges are limits z(m -> inf) = (sigma_w^2 a)^L."""
     law = jacobian_law(Network(activation="leaky_relu(0.1)", weights="orthogonal", sigma_w2=2, sigma_b2=0,
