@@ -1468,8 +1468,21 @@ def _solve_vertical(sys, u):
     return m, p, b, zeta, ok, res, fb
 
 
+def _lagrange_weights(k, x, four):
+    """Weights (4, n) of the cubic Lagrange interpolant through nodes k (4, n) at x (linear through k[1],
+    k[2] where ``four`` is False)."""
+    w = np.ones(k.shape)
+    for a in range(4):
+        for b in range(4):
+            if a != b:
+                w[a] *= (x - k[b]) / np.where(k[a] != k[b], k[a] - k[b], 1.0)
+    t = (x - k[1]) / (k[2] - k[1])
+    lin = np.stack([np.zeros_like(t), 1 - t, t, np.zeros_like(t)])
+    return np.where(four, w, lin)
+
+
 @_quiet
-def _solve_real(sys, u, stride=8):
+def _solve_real(sys, u, stride=32):
     """M(x + i0) at x = e^u (one band, u ascending): vertical continuation (DESIGN.md §3) at every
     ``stride``-th node and at both ends of the band (anchors); the nodes in between start Newton on the
     real axis from the interpolation of their two certified anchors and are accepted only if Newton
@@ -1502,10 +1515,15 @@ def _solve_real(sys, u, stride=8):
     if good.size >= 2 and rest.size:
         j = np.clip(np.searchsorted(good, rest) - 1, 0, good.size - 2)
         left, right = good[j], good[j + 1]
-        t = (u[rest] - u[left]) / (u[right] - u[left])
         inside = (rest > left) & (rest < right)
-        m0 = m[left] + t * (m[right] - m[left])
-        z0 = zeta[:, left] + t * (zeta[:, right] - zeta[:, left])
+        # cubic (Lagrange) interpolation in the node index, a smooth parameter of every grid family (u is
+        # not: m ~ sqrt(edge - x) at a square-root edge), through the two anchors on either side
+        k = np.stack([good[np.clip(j + d, 0, good.size - 1)] for d in (-1, 0, 1, 2)])
+        four = (j >= 1) & (j + 2 <= good.size - 1)
+        k = np.where(four, k, np.stack([left, left, right, right]))
+        coef = _lagrange_weights(k.astype(float), rest.astype(float), four)
+        m0 = np.sum(coef * m[k], axis=0)
+        z0 = np.stack([np.sum(coef * zeta[i][k], axis=0) for i in range(sys.k)])
         B = np.zeros(rest.size, bool)
         p0 = m0.copy()
         _switch_modes(sys, p0, B, np.arange(rest.size))
