@@ -1768,10 +1768,15 @@ class _Cdf:
             c0 = 0.0
             beta = d.get("tail_exponent")
             for (lo, hi), bm in zip(d["bands"], d["band_mass"], strict=True):
-                sel = (res.x > lo) & (res.x < hi) & np.isfinite(res.density)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    gx = res.x * res.density
+                sel = (res.x > lo) & (res.x < hi) & np.isfinite(res.density) & np.isfinite(gx)
                 x = res.x[sel]
                 u = np.log(x)
-                g = x * res.density[sel]
+                g = gx[sel]
+                # PCHIP needs strictly increasing, finite nodes (log x can tie for nodes 1 ulp apart)
+                keep = np.concatenate([[True], np.diff(u) > 0]) if u.size else np.zeros(0, bool)
+                x, u, g = x[keep], u[keep], g[keep]
                 below = d["tail_mass"] if lo == 0 else 0.0
                 if u.size >= 2:
                     anti = PchipInterpolator(u, g).antiderivative()

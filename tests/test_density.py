@@ -246,6 +246,21 @@ def test_cdf_against_quadrature_of_pdf():
     assert law.cdf(np.array([mid]))[0] == pytest.approx(ref, abs=1e-9)
 
 
+@pytest.mark.parametrize(("act", "weights", "sigma_w2", "depth"), [
+    ("tanh", "gaussian", 1.05, 32), ("tanh", "orthogonal", 1.05, 32), ("hard_tanh", "orthogonal", 1.1, 2),
+    ("hard_tanh", "orthogonal", 1.1, 32)])
+def test_cdf_on_validation_laws(act, weights, sigma_w2, depth):
+    """cdf of the laws used by spectral.validate: finite, monotone, from the atom at 0 to 1 (once raised
+    'dydx must contain only finite values' in the interpolator)."""
+    law = jacobian_law(Network.critical(act, sigma_w2=sigma_w2, depth=depth, weights=weights))
+    lam = law.lambda_max
+    x = np.unique(np.concatenate([np.linspace(0, lam, 101), lam * np.logspace(-12, 0, 61), [2 * lam]]))
+    f = law.cdf(x)
+    assert np.all(np.isfinite(f)) and np.all(np.diff(f) >= 0)
+    w0 = sum(p for a, p in law.atoms if a == 0)
+    assert f[0] == pytest.approx(w0, abs=1e-12) and f[-1] == pytest.approx(1.0, abs=1e-6)  # the mass certificate
+
+
 def test_ppf_inside_an_atom_jump():
     law = jacobian_law(_critical("hard_tanh", 4))
     (a0, w0), (a1, w1) = law.atoms
