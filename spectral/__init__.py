@@ -28,7 +28,7 @@ _EXPORTS = {
     "density": ("DensityResult",),
     "symbolic": ("symbolic_network", "SymbolicResult", "NoClosedFormError"),
     "montecarlo": ("sample_jacobians", "JacobianSamples", "haar_orthogonal", "product_log_singular_values"),
-    "validate": ("validate", "ValidationReport"),
+    "validation": ("validate", "ValidationReport"),
 }
 #: submodules reachable as attributes (``sp.plotting``), imported on first use like the names above
 _MODULES = ("plotting",)

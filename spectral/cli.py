@@ -282,7 +282,7 @@ def cmd_demo(args) -> int:
     from spectral.density import density_summary
     from spectral.meanfield import mean_field
     from spectral.product import jacobian_law
-    from spectral.validate import validate
+    from spectral.validation import validate
 
     _check_sampling(args)
     t0 = time.perf_counter()
@@ -459,7 +459,7 @@ def cmd_validate(args) -> int:
     _check_sampling(args)
     if args.samples < 2:
         raise CLIError(f"--samples must be >= 2 (standard errors across networks), got {args.samples}")
-    from spectral.validate import validate
+    from spectral.validation import validate
 
     report = validate(_network(args), width=args.width, n_samples=args.samples, seed=args.seed, mode=args.mode,
                       backend=args.backend, stable=_STABLE[args.stable])

@@ -956,7 +956,7 @@ def figure_validation(activation="tanh", weights="orthogonal", sigma_w2=1.05, si
     activation, weights, sigma_w2, sigma_b2, critical, depth :
         The network (as for :func:`figure_spectrum`, one weight law and one depth).
     width, n_samples, mode, backend, seed :
-        Passed to :func:`spectral.validate.validate` (or, if that module is unavailable,
+        Passed to :func:`spectral.validation.validate` (or, if that module is unavailable,
         :func:`spectral.montecarlo.sample_jacobians`; the legend then shows no statistics).
     variable : {"singular", "eigen"}
     points, bins : int
@@ -984,9 +984,9 @@ def figure_validation(activation="tanh", weights="orthogonal", sigma_w2=1.05, si
 
 
 def _validation_run(net, **kwargs):
-    """(report, samples) from spectral.validate when it is available, else (None, None)."""
+    """(report, samples) from spectral.validation when it is available, else (None, None)."""
     try:
-        from .validate import validate
+        from .validation import validate
     except ImportError:
         return None, None
     report = validate(net, **kwargs)

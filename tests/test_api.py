@@ -38,3 +38,15 @@ def test_issue_usage_end_to_end():
                    (law.r_transform, 0.05 + 0.01j)):
         out = f(np.array([arg]))
         assert np.all(np.isfinite(out)) and np.iscomplexobj(out)
+
+
+def test_no_export_is_shadowed_by_a_submodule():
+    """Importing spectral.<module> binds the module as an attribute of the package; an exported function
+    with a module's name would then be replaced by the module (sp.validate once was)."""
+    import importlib.util
+
+    import spectral.validation  # noqa: F401
+
+    assert callable(sp.validate) and sp.validate.__module__ == "spectral.validation"
+    clashes = [n for n in sp.__all__ if n not in sp._MODULES and importlib.util.find_spec(f"spectral.{n}")]
+    assert clashes == []

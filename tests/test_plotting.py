@@ -167,7 +167,7 @@ def test_validation_legend_carries_statistics():
 
 def test_validation_with_sampled_networks(relu_laws):
     from spectral.montecarlo import sample_jacobians
-    from spectral.validate import validate
+    from spectral.validation import validate
 
     net = relu_laws[2].network
     samples = sample_jacobians(net, width=64, n_samples=4, seed=3, backend="numpy", progress=False)

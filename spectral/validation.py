@@ -544,7 +544,8 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
             rate = 2 * student_t.sf(z_threshold, n_nets - 1)
             notes.append(f"only {n_nets} networks: with the standard error estimated from them, |z| >= "
                          f"{z_threshold:g} has probability {rate:.1e} per moment under Student's t_{n_nets - 1} "
-                         f"(more for the skewed m_3, m_4); use 16 or more networks for a test closer to the Gaussian rate")
+                         "(more for the skewed m_3, m_4); use 16 or more networks for a test closer to the "
+                         "Gaussian rate")
         if not finite.all():
             notes.append(f"z-scores not finite for m_{list(np.nonzero(~finite)[0] + 1)} (not tested)")
     else:

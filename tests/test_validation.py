@@ -9,7 +9,7 @@ import pytest
 
 from spectral.montecarlo import sample_jacobians
 from spectral.product import Network
-from spectral.validate import ValidationReport, finite_width_atom, validate
+from spectral.validation import ValidationReport, finite_width_atom, validate
 
 CASES = {
     "relu_gaussian": Network(activation="relu", weights="gaussian", sigma_w2=2.0, sigma_b2=0.0, depth=6),
