@@ -521,7 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the main job on built-in defaults: mean field at criticality, moments, "
                                      "singular-value density, a quick validation, and a figure")
     _add_network_flags(p)
-    _add_sampling_flags(p, samples_default=8)
+    _add_sampling_flags(p, samples_default=16)
     p.set_defaults(depth=32, width=256)
     p.add_argument("--out", default="spectral-demo.png", help="figure file (default: spectral-demo.png)")
     _add_json(p)
