@@ -382,6 +382,8 @@ def cmd_plot(args) -> int:
         raise CLIError(f"--out must end in .png, .pdf or .svg, got {args.out!r}")
     critical = args.critical or args.sigma_b2 is None
     sigma_b2 = 0.0 if args.sigma_b2 is None else args.sigma_b2
+    if args.weights is None:  # spectrum and depth figures compare the ensembles unless told otherwise
+        args.weights = "orthogonal,gaussian" if args.kind in ("spectrum", "depth") else "orthogonal"
     weights = [w.strip() for w in args.weights.split(",")]
     bad = [w for w in weights if w not in ("gaussian", "orthogonal")]
     if bad:
@@ -409,7 +411,7 @@ def cmd_plot(args) -> int:
                                     depths=args.depths or (1, 2, 4, 8, 16, 32, 64, 128))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=args.dpi, bbox_inches="tight")
-    payload = {"kind": args.kind, "out": str(out.resolve())}
+    payload = {"kind": args.kind, "out": str(out.resolve()), "weights": weights}
     _emit(args, payload, f"figure ({args.kind}) written to {out.resolve()}")
     return 0
 
@@ -529,10 +531,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="figures: spectrum (singular-value densities over depth), validation "
                                      "(samples vs theory), phase (chi_1 diagram), depth (variance, lambda_max, "
-                                     "conditioning vs depth)")
+                                     "conditioning vs depth); spectrum and depth compare orthogonal and "
+                                     "gaussian weights unless --weights is given")
     p.add_argument("kind", choices=("spectrum", "validation", "phase", "depth"), help="which figure")
     _add_network_flags(p)
-    p.set_defaults(depth=32)
+    p.set_defaults(depth=32, weights=None)
     p.add_argument("--out", required=True, help="figure file: .png, .pdf or .svg")
     p.add_argument("--depths", type=_csv(int), default=None,
                    help="spectrum/depth: comma-separated depths (default 2,8,32,128 / 1,2,...,128)")

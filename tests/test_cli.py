@@ -156,7 +156,8 @@ def test_demo_runs_end_to_end_and_writes_its_figure(capsys, tmp_path):
 def test_plot_writes_figure(capsys, tmp_path, kind, extra):
     out = tmp_path / f"{kind}.png"
     d = run_json(capsys, "plot", kind, *extra, "--out", str(out), "--dpi", "40")
-    assert d == {"kind": kind, "out": str(out.resolve())}
+    weights = ["orthogonal", "gaussian"] if kind in ("spectrum", "depth") else ["orthogonal"]  # the defaults
+    assert d == {"kind": kind, "out": str(out.resolve()), "weights": weights}
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 5000
 
 
