@@ -1420,7 +1420,7 @@ def density(law, points=2000, *, tail_tol=1e-12):
                    lambda: _density(law, points, float(tail_tol)))
 
 
-def _band_nodes(lo_u, hi_u, n, soft=None, segments=False):
+def _band_nodes(lo_u, hi_u, n, soft=None):
     """Nodes u = log(x / scale) and weights w (mass = sum w * x rho) on one band given in log x.
 
     Returns (u, w, floor): ``floor`` is the lowest u covered by the nodes of a band reaching 0 (the tail
@@ -1428,12 +1428,8 @@ def _band_nodes(lo_u, hi_u, n, soft=None, segments=False):
     edge of a smooth activation (:func:`_soft_edge`): x rho is negligible below ``cut`` and rises steeply
     (like a square root) at ``edge``; the band is then Gauss–Legendre in u on [cut, edge] and the cosine
     map in u on [edge, hi] (both ends of the latter behave like square-root edges; in x when the band is
-    narrower than a factor 20), without a tail.  ``segments``: also return a label per node, one per grid
-    family (the node index is a smooth parameter within a family, not across the junction of two).
+    narrower than a factor 20), without a tail.
     """
-    if segments:
-        u, w, floor = _band_nodes(lo_u, hi_u, n, soft)
-        return u, w, floor, _segment_labels(lo_u, n, soft)
     if np.isneginf(lo_u) and soft is not None:
         cut, edge = soft
         n_low = max(16, n // 16) if edge - cut > 1e-3 else 0
@@ -1457,16 +1453,6 @@ def _band_nodes(lo_u, hi_u, n, soft=None, segments=False):
     xs = a + (1.0 - a) * 0.5 * (1 - np.cos(math.pi * t))
     w = (1.0 - a) * 0.5 * math.pi * np.sin(math.pi * t) / n / xs
     return np.log(xs) + hi_u, w, None
-
-
-def _segment_labels(lo_u, n, soft):
-    """Grid family of each node of :func:`_band_nodes` (same order)."""
-    lab = np.zeros(n, int)
-    if np.isneginf(lo_u) and soft is not None:
-        lab[max(16, n // 16) if soft[1] - soft[0] > 1e-3 else 0:] = 1
-    elif np.isneginf(lo_u):
-        lab[n - int(0.62 * n):] = 1
-    return lab
 
 
 def _cosine_nodes(a, b, n):
@@ -1495,50 +1481,27 @@ def _lagrange_weights(k, x, four):
     return np.where(four, w, lin)
 
 
-def _stencils(known, cand):
-    """Four known indices per candidate (two on either side where possible, else the nearest four:
-    extrapolation at the ends of the grid) and the two of them nearest to the candidate."""
-    kidx = np.flatnonzero(known)
-    pos = np.searchsorted(kidx, cand)
-    start = np.clip(pos - 2, 0, kidx.size - 4)
-    k = np.stack([kidx[start + d] for d in range(4)])
-    dist = np.abs(k - cand)
-    near = np.argsort(dist, axis=0, kind="stable")[:2]
-    return k, np.take_along_axis(k, near, axis=0)
-
-
 @_quiet
-def _solve_real(sys, u, stride=64, seg=None):
+def _solve_real(sys, u, stride=32):
     """M(x + i0) at x = e^u (one band, u ascending): vertical continuation (DESIGN.md §3) at every
-    ``stride``-th node and at both ends of the band (anchors); the other nodes are filled in level by level
-    (strides halved down to 1), each starting Newton on the real axis from the cubic interpolant (in the node
-    index, a smooth parameter of every grid family) of the four nearest certified nodes, and accepted only if
-    Newton converges, Im G <= 0 and the result stays within a quarter of its two nearest certified
-    neighbours' difference of the interpolant (continuity in x on the physical sheet); a node rejected at
-    every level gets its own vertical continuation.  ``seg`` (optional): a label per node; interpolation
-    stays within a label (grid family), whose first and last nodes are anchors.  Returns m, ok, residual,
-    fallback."""
+    ``stride``-th node and at both ends of the band (anchors); the nodes in between start Newton on the
+    real axis from the interpolation of their two certified anchors and are accepted only if Newton
+    converges, Im G <= 0 and the result stays within a quarter of the anchors' difference of the
+    interpolant (continuity in x on the physical sheet); any other node gets its own vertical
+    continuation.  Returns m, ok, residual, fallback."""
     n = u.size
-    if n <= 12 or sys.k == 0:  # explicit factors: vertical continuation is cheap everywhere
+    if n <= 4 * stride or sys.k == 0:  # explicit factors: vertical continuation is cheap everywhere
         m, _p, _b, _z, ok, res, fb = _solve_vertical(sys, u)
         return m, ok, res, fb
     order = np.argsort(u, kind="stable")
     if np.any(order != np.arange(n)):
-        out = _solve_real(sys, u[order], stride, None if seg is None else seg[order])
+        out = _solve_real(sys, u[order], stride)
         inv = np.empty(n, int)
         inv[order] = np.arange(n)
         return tuple(a[inv] for a in out)
-    seg = np.zeros(n, int) if seg is None else np.asarray(seg)
-    first = np.concatenate([[True], seg[1:] != seg[:-1]])
-    last = np.concatenate([seg[1:] != seg[:-1], [True]])
-    anchor = first | last
-    # per family: at least six anchors, at most ``stride`` nodes apart (strides are powers of 2)
-    idx = np.arange(n)
-    step = 1
-    for a, b in zip(np.flatnonzero(first), np.flatnonzero(last), strict=True):
-        fam_stride = int(max(2, min(stride, 2 ** int(math.log2(max((b - a + 1) // 6, 2))))))
-        anchor[a: b + 1: fam_stride] = True
-        step = max(step, fam_stride)
+    anchor = np.zeros(n, bool)
+    anchor[::stride] = True
+    anchor[:3] = anchor[-3:] = True
     ia = np.flatnonzero(anchor)
     m = np.full(n, np.nan + 0j)
     zeta = np.full((sys.k, n), np.nan + 0j)
@@ -1547,39 +1510,37 @@ def _solve_real(sys, u, stride=64, seg=None):
     fb = np.zeros(n, bool)
     ma, _p, _b, za, oka, ra, fba = _solve_vertical(sys, u[ia])
     m[ia], zeta[:, ia], ok[ia], res[ia], fb[ia] = ma, za, oka, ra, fba
-    labels = np.unique(seg)
-    while step > 1:
-        step //= 2
-        for lab in labels:
-            _refine(sys, u, m, zeta, ok, res, seg == lab, idx % step == 0)
-    rest = np.flatnonzero(~ok)
+    good = ia[oka]
+    rest = np.flatnonzero(~anchor)
+    if good.size >= 2 and rest.size:
+        j = np.clip(np.searchsorted(good, rest) - 1, 0, good.size - 2)
+        left, right = good[j], good[j + 1]
+        inside = (rest > left) & (rest < right)
+        # cubic (Lagrange) interpolation in the node index, a smooth parameter of every grid family (u is
+        # not: m ~ sqrt(edge - x) at a square-root edge), through the two anchors on either side
+        k = np.stack([good[np.clip(j + d, 0, good.size - 1)] for d in (-1, 0, 1, 2)])
+        four = (j >= 1) & (j + 2 <= good.size - 1)
+        k = np.where(four, k, np.stack([left, left, right, right]))
+        coef = _lagrange_weights(k.astype(float), rest.astype(float), four)
+        m0 = np.sum(coef * m[k], axis=0)
+        z0 = np.stack([np.sum(coef * zeta[i][k], axis=0) for i in range(sys.k)])
+        B = np.zeros(rest.size, bool)
+        p0 = m0.copy()
+        _switch_modes(sys, p0, B, np.arange(rest.size))
+        target = u[rest] + 0j
+        pn, zn, cv, rn, ev = _newton(sys, p0, B, z0, target, maxit=20)
+        mn = sys.m_of(pn, B)
+        one_pm = sys.one_plus(1.0, pn, B)
+        close = np.abs(mn - m0) <= 0.25 * np.abs(m[right] - m[left]) + 30 * ev["noise"] / np.abs(ev["dred"])
+        acc = inside & cv & close & _im_g_ok(one_pm, target) & np.isfinite(mn)
+        if sys.k:
+            acc &= np.all(np.isfinite(zn), axis=0)
+        m[rest[acc]], ok[rest[acc]], res[rest[acc]] = mn[acc], True, rn[acc]
+        rest = rest[~acc]
     if rest.size:
         mr, _p, _b, _z, okr, rr, fbr = _solve_vertical(sys, u[rest])
         m[rest], ok[rest], res[rest], fb[rest] = mr, okr, rr, fbr | True
     return m, ok, res, fb
-
-
-def _refine(sys, u, m, zeta, ok, res, family, level):
-    """One level of :func:`_solve_real`: Newton on the real axis at the uncertified nodes of ``family & level``
-    from the cubic interpolant of the four nearest certified nodes of ``family`` (arrays updated in place)."""
-    known = ok & family
-    cand = np.flatnonzero(~ok & family & level)
-    if cand.size and np.sum(known) >= 4:
-        k, near = _stencils(known, cand)
-        coef = _lagrange_weights(k.astype(float), cand.astype(float), np.ones(cand.size, bool))
-        m0 = np.sum(coef * m[k], axis=0)
-        z0 = np.stack([np.sum(coef * zeta[i][k], axis=0) for i in range(sys.k)])
-        B = np.zeros(cand.size, bool)
-        p0 = m0.copy()
-        _switch_modes(sys, p0, B, np.arange(cand.size))
-        target = u[cand] + 0j
-        pn, zn, cv, rn, ev = _newton(sys, p0, B, z0, target, maxit=20)
-        mn = sys.m_of(pn, B)
-        one_pm = sys.one_plus(1.0, pn, B)
-        close = np.abs(mn - m0) <= 0.25 * np.abs(m[near[1]] - m[near[0]]) + 30 * ev["noise"] / np.abs(ev["dred"])
-        acc = cv & close & _im_g_ok(one_pm, target) & np.isfinite(mn) & np.all(np.isfinite(zn), axis=0)
-        ca = cand[acc]
-        m[ca], zeta[:, ca], ok[ca], res[ca] = mn[acc], zn[:, acc], True, rn[acc]
 
 
 def _soft_edge(sys, hi_u, n=96):
@@ -1594,7 +1555,7 @@ def _soft_edge(sys, hi_u, n=96):
     located by two refinements of the bracket (16 points each) and a quadratic fit of (x rho)^2 in u.
     """
     u, w, _ = _band_nodes(-np.inf, hi_u, n)
-    m, _p, _b, _z, ok, _res, _fb = _solve_vertical(sys, u)  # a coarse grid across the edge: no interpolation
+    m, ok, _res, _fb = _solve_real(sys, u)
     xr = np.where(ok, -np.imag(m) / math.pi, np.nan)
     if not np.any(np.isfinite(xr)) or not np.nanmax(xr) > 0:
         return None
@@ -1613,7 +1574,7 @@ def _soft_edge(sys, hi_u, n=96):
         if j == 0 or not np.all(np.isfinite(xr[j - 1: j + 1])):
             return cut, cut
         uu = np.linspace(u[j - 1], u[j], 18)[1:-1]
-        mm, _p, _b, _z, okk, _res, _fb = _solve_vertical(sys, uu)
+        mm, okk, _res, _fb = _solve_real(sys, uu)
         xx = np.where(okk, -np.imag(mm) / math.pi, np.nan)
         u, xr = np.concatenate([u[:j], uu, u[j:]]), np.concatenate([xr[:j], xx, xr[j:]])
         k_peak += uu.size
@@ -1665,8 +1626,8 @@ def _density(law, points, tail_tol):
         soft = _soft_edge(sys, hi - log_c) if np.isneginf(lo) and sys.k and sys.kappa <= 0 else None
         if soft is not None:
             soft_edges.append(math.exp(min(soft[1] + log_c, 709.0)))
-        u, w, fl, seg = _band_nodes(lo - log_c, hi - log_c, n, soft, segments=True)
-        sol = _solve_real(sys, u, seg=seg)
+        u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, soft)
+        sol = _solve_real(sys, u)
         if fl is not None:
             floor_u = fl
         us.append(u)
