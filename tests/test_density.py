@@ -61,6 +61,14 @@ def test_mass_and_moments(case, depth):
     _check(res)
 
 
+@pytest.mark.parametrize("depth", [32, 128])
+def test_tanh_gaussian_critical(depth):
+    """Smooth D^2 with Gaussian weights: the x^(-L/(L+1)) tail toward 0 spans hundreds of decades at depth 128
+    (a real-axis fill that interpolated across it once gave a total mass of 2.6 there)."""
+    net = Network.critical("tanh", sigma_w2=1.05, depth=depth, weights="gaussian")
+    _check(jacobian_law(net).density(2000))
+
+
 def test_depth_1000_and_10000():
     for depth in (1000, 10000):
         law = jacobian_law(NETWORKS["relu-gaussian"](depth))
