@@ -93,6 +93,7 @@ __all__ = [
 ]
 
 _EPS = float(np.finfo(float).eps)
+_TINY = float(np.finfo(float).smallest_subnormal)
 _TWO_PI = 2.0 * math.pi
 
 
@@ -1849,8 +1850,17 @@ class _Cdf:
             if float(self(np.array(b * (1 - 1e-15)))) < qi:
                 out[i] = b  # q falls in the jump at b (an atom) or on a flat piece ending at b
                 continue
-            out[i] = brentq(lambda t, qi=qi: float(self(np.array(t))) - qi, a, b,
-                            xtol=1e-300, rtol=4 * _EPS)
+            f = lambda t, qi=qi: float(self(np.array(t))) - qi  # noqa: E731
+            if a == 0.0 or b > 1e3 * a:  # bracket in log x first (deep tails span hundreds of decades)
+                ua, ub = math.log(max(a, _TINY)), math.log(b)
+                if f(math.exp(ua)) >= 0:
+                    out[i] = math.exp(ua) if a > 0 else 0.0
+                    continue
+                u = brentq(lambda t, f=f: f(math.exp(t)), ua, ub, xtol=1e-9)
+                lo, hi = math.exp(u - 2e-9), math.exp(u + 2e-9)
+                if a < lo and hi < b and f(lo) < 0 <= f(hi):
+                    a, b = lo, hi
+            out[i] = brentq(f, a, b, xtol=1e-300, rtol=4 * _EPS)
         return out.reshape(q.shape)
 
 

@@ -66,7 +66,13 @@ def test_tanh_gaussian_critical(depth):
     """Smooth D^2 with Gaussian weights: the x^(-L/(L+1)) tail toward 0 spans hundreds of decades at depth 128
     (a real-axis fill that interpolated across it once gave a total mass of 2.6 there)."""
     net = Network.critical("tanh", sigma_w2=1.05, depth=depth, weights="gaussian")
-    _check(jacobian_law(net).density(2000))
+    law = jacobian_law(net)
+    _check(law.density(2000))
+    # quantiles deep in that tail (x_0.01 ~ 1e-257 at depth 128) invert the CDF: brentq brackets in log x first
+    q = np.array([0.01, 0.5, 0.99])
+    x = law.ppf(q)
+    assert np.all(x > 0) and np.all(np.diff(x) > 0)
+    np.testing.assert_allclose(law.cdf(x), q, rtol=1e-9)
 
 
 def test_depth_1000_and_10000():
