@@ -630,15 +630,21 @@ def _quiet(fn):
 
 
 @_quiet
-def _newton(sys, p, B, zeta, target, maxit=40):
-    """Damped Newton (backtracking on the residual); returns p, zeta, converged, residual, ev."""
+def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
+    """Damped Newton (backtracking on the residual); returns p, zeta, converged, residual, ev.
+
+    A point whose residual does not decrease within ``max_halvings`` halvings of its step is left as it
+    was and abandoned (not converged), unless that is the full budget of 10 halvings (then the last
+    trial is kept and the stall test below decides).
+    """
     p = p.copy()
     zeta = zeta.copy()
     ev = sys.evaluate(p, B, zeta, target)
     res = ev["res"]
     conv = np.isfinite(res) & (res <= 16 * ev["noise"] + 1e-14)
+    dead = np.zeros(p.shape, bool)
     for _ in range(maxit):
-        act = np.flatnonzero(~conv)
+        act = np.flatnonzero(~conv & ~dead)
         if act.size == 0:
             break
         sub = {k: ([v[act] for v in val] if isinstance(val, list) else val[act]) for k, val in ev.items()}
@@ -653,10 +659,12 @@ def _newton(sys, p, B, zeta, target, maxit=40):
         ev_new = sys.evaluate(p_new, b0, z_new, t0)
         r_new = ev_new["res"]
         pending = np.arange(act.size)
-        for _bt in range(10):
+        for _bt in range(11):
             bad = ~(np.isfinite(r_new[pending]) & (r_new[pending] < r0[pending] * (1 - 1e-4 * lam[pending])))
             pending = pending[bad]
-            if pending.size == 0:
+            if pending.size == 0 or _bt == 10:
+                break
+            if _bt == max_halvings:
                 break
             lam[pending] *= 0.5
             pp = p0[pending] * np.exp(lam[pending] * rp[pending])
@@ -671,6 +679,17 @@ def _newton(sys, p, B, zeta, target, maxit=40):
                     val[pending] = evp[key]
             r_new = ev_new["res"]
         small = np.abs(dp) * lam <= 4 * _EPS * np.abs(p0)
+        if max_halvings < 10 and pending.size:
+            # abandoned: keep the previous iterate (and its evaluation); the caller treats it as failed
+            p_new[pending], z_new[:, pending] = p0[pending], z0[:, pending]
+            for key, val in ev_new.items():
+                if isinstance(val, list):
+                    for j in range(len(val)):
+                        val[j][pending] = ev[key][j][act[pending]]
+                else:
+                    val[pending] = ev[key][act[pending]]
+            dead[act[pending]] = True
+            small[pending] = False
         p[act], zeta[:, act] = p_new, z_new
         for key, val in ev.items():
             if isinstance(val, list):
@@ -683,8 +702,9 @@ def _newton(sys, p, B, zeta, target, maxit=40):
         # stalled at the rounding level: accept if within 256 x the attainable accuracy
         stalled = act[small & np.isfinite(r_new) & (r_new <= 256 * ev_new["noise"] + 1e-13)]
         conv[stalled] = True
-        if np.all(small | conv[act]):
+        if np.all(small | conv[act] | dead[act]):
             break
+    conv &= ~dead
     return p, zeta, conv, res, ev
 
 
@@ -778,7 +798,9 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
                 sj[j][act] * pa * dlp / (cj[j][act] * (zeta[j, act] - offs[j]))) for j in range(sys.k)]
                           ).reshape(sys.k, act.size)
         pp = np.where(np.isfinite(pp), pp, pa)
-        pn, zn, cv, rs, evn = _newton(sys, pp, ba, zp, lz_new, maxit=12)
+        # a corrector that needs more than 3 halvings of its step is far from the predictor: the step is
+        # rejected (and cut) rather than damped further (most of the work of a continuation otherwise)
+        pn, zn, cv, rs, evn = _newton(sys, pp, ba, zp, lz_new, maxit=12, max_halvings=3)
         with np.errstate(all="ignore"):
             # continuity, up to the attainable accuracy of p (noise / |dlogz/dp|: large next to an edge)
             jump = np.abs(pn - pp) <= 0.3 * np.abs(dp) + 1e-10 * np.abs(pa) + \
