@@ -1566,6 +1566,74 @@ def _solve_real(sys, u, stride=32):
     return m, ok, res, fb
 
 
+def _soft_edge_critical(sys, hi_u, mass):
+    r"""Sharp soft lower edge (cut, edge) of a band reaching 0 from a near-real critical point, or None.
+
+    One implicit factor, no generic explicit factor.  With :math:`\zeta` as the parameter
+    (:math:`m = M(\zeta)/s` explicit, :math:`M` continued across the factor's spectrum by its contour) the
+    real segment :math:`\zeta \in (lo, \zeta_c)` inside that spectrum carries the nearly real solution
+    below a soft edge of a deep product: :math:`\log z` rises along it from :math:`-\infty` to a maximum
+    at a critical point :math:`d\log z/d\zeta = 0`.  That point is refined by Newton in complex
+    :math:`\zeta` (no continuation); it is used only when it is sharp (:math:`|\operatorname{Im}\log z_c|
+    \le 10^{-5}`): ``edge`` is :math:`\operatorname{Re}\log z_c`.  ``cut`` lies below the highest point of
+    the segment where the first-order estimate of :math:`x\rho` (the real-x solution one Newton step away)
+    is below :math:`10^{-13}` ``mass``, by half its distance to the edge.  Nothing here is certified: the
+    density grid built on (cut, edge) is solved as any other, and the caller checks that its lowest nodes
+    carry no mass.
+    """
+    if sys.k != 1 or sys.gen:
+        return None
+    f = sys.imp[0]
+    n, s = float(f.multiplicity), float(f.scale)
+    lo, hi = f.bounds
+    if not (hi > lo):
+        return None
+
+    def along(zeta):
+        zeta = np.atleast_1d(np.asarray(zeta, complex))
+        m = f.m(zeta) / s
+        dmz = f.dm(zeta) / s
+        ev = sys.evaluate(m, np.zeros(zeta.shape, bool), zeta[None, :], np.zeros(zeta.shape, complex))
+        return _wrap(ev["logz"]), ev["a"] * dmz + n / zeta, m, dmz
+
+    with np.errstate(all="ignore"):
+        zs = lo + (hi - lo) * np.logspace(-6, 0, 361)[:-1]
+        lz, g, m, dmz = along(zs)
+        ok = np.isfinite(lz) & np.isfinite(g) & (np.abs(lz.imag) < 1e-3)
+        down = np.flatnonzero(ok[:-1] & ok[1:] & (g.real[:-1] > 0) & (g.real[1:] <= 0))
+        if down.size == 0:
+            return None
+        i = int(down[0])
+        # u = Re log z must rise along the segment up to the critical point
+        if not (np.all(ok[: i + 1]) and np.all(np.diff(lz.real[: i + 1]) > 0)):
+            return None
+        z = zs[i] + (zs[i + 1] - zs[i]) * g.real[i] / (g.real[i] - g.real[i + 1]) + 0j
+        for _ in range(100):  # Newton, central differences (roots come in near-conjugate pairs: slow at first)
+            h = 1e-7 * abs(z)
+            gg = along(np.array([z, z + h, z - h]))[1]
+            dz = gg[0] * 2 * h / (gg[1] - gg[2])
+            if not np.isfinite(dz):
+                return None
+            z = z - dz
+            if abs(dz) <= 1e-10 * abs(z):  # log z is flat there: Re log z_c to ~1e-14
+                break
+        else:
+            return None
+        lzc = complex(along(z)[0][0])
+        if not (abs(z - zs[i]) < 0.5 * (zs[i + 1] - zs[i - 1] if i else zs[i + 1]) + 1e-3 * abs(zs[i])
+                and abs(lzc.imag) <= 1e-5 and lzc.real < hi_u):
+            return None
+        edge = lzc.real
+        # x rho at the real-x solution one Newton step from the segment point (log z -> Re log z)
+        xr = np.imag(m[: i + 1] - 1j * lz.imag[: i + 1] * dmz[: i + 1] / g[: i + 1]) / -math.pi
+    quiet = np.abs(xr) <= 1e-13 * mass
+    if not quiet[0]:
+        return None
+    k = int(np.argmin(quiet)) - 1 if not np.all(quiet) else i
+    u_q = float(lz.real[k])
+    return u_q - 0.5 * (edge - u_q), edge
+
+
 def _soft_edge(sys, hi_u, n=96):
     """Soft lower edge (cut, edge) of a band reaching 0, in u = log(x / scale), or None.
 
@@ -1646,11 +1714,24 @@ def _density(law, points, tail_tol):
     floor_u = None
     soft_edges = []
     for (lo, hi), n in zip(e.log_bands, counts, strict=True):
-        soft = _soft_edge(sys, hi - log_c) if np.isneginf(lo) and sys.k and sys.kappa <= 0 else None
-        if soft is not None:
-            soft_edges.append(math.exp(min(soft[1] + log_c, 709.0)))
+        soft, fast = None, False
+        if np.isneginf(lo) and sys.k and sys.kappa <= 0:
+            soft = _soft_edge_critical(sys, hi - log_c, cmass_exact)
+            fast = soft is not None
+            if not fast:
+                soft = _soft_edge(sys, hi - log_c)
         u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, soft)
         sol = _solve_real(sys, u)
+        if fast:
+            # the lowest nodes must carry no mass (else: the soft edge by the search on the band's grid)
+            low = np.argsort(u)[: max(3, u.size // 200)]
+            xr_low = -np.imag(sol[0][low]) / math.pi
+            if not (np.all(sol[1][low]) and np.all(np.abs(xr_low) <= 1e-13 * cmass_exact)):
+                soft = _soft_edge(sys, hi - log_c)
+                u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, soft)
+                sol = _solve_real(sys, u)
+        if soft is not None:
+            soft_edges.append(math.exp(min(soft[1] + log_c, 709.0)))
         if fl is not None:
             floor_u = fl
         us.append(u)

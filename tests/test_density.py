@@ -93,6 +93,23 @@ def test_tanh_orthogonal_depth_1000():
     assert len(res.diagnostics["soft_lower_edges"]) == 1
 
 
+def test_soft_edge_critical_point_matches_search():
+    """The sharp soft lower edge from the near-real critical point of log z(zeta) agrees with the edge found by
+    solving the density on the band's grid; a soft edge that is not sharp (depth 64) is left to that search."""
+    for depth, sharp in ((1000, True), (64, False)):
+        law = jacobian_law(NETWORKS["tanh-orthogonal"](depth))
+        e = D.edges(law)
+        sys = D._system(law, e.log_lambda_max)
+        hi_u = e.log_bands[-1][1] - e.log_lambda_max
+        fast = D._soft_edge_critical(sys, hi_u, 1.0)
+        if not sharp:
+            assert fast is None
+            continue
+        cut, edge = D._soft_edge(sys, hi_u)
+        assert fast is not None and abs(fast[1] - edge) < 1e-6
+        assert cut <= fast[0] < fast[1]
+
+
 def test_leaky_relu_orthogonal_implicit_atomic_factor():
     """Two nonzero D^2 atoms (S not in closed form): edges are limits z(m -> inf) = (sigma_w^2 a)^L."""
     law = jacobian_law(Network(activation="leaky_relu(0.1)", weights="orthogonal", sigma_w2=2, sigma_b2=0,
