@@ -1505,26 +1505,31 @@ def _lagrange_weights(k, x, four):
 
 
 @_quiet
-def _solve_real(sys, u, stride=32):
+def _solve_real(sys, u, stride=32, breaks=()):
     """M(x + i0) at x = e^u (one band, u ascending): vertical continuation (DESIGN.md §3) at every
     ``stride``-th node and at both ends of the band (anchors); the nodes in between start Newton on the
     real axis from the interpolation of their two certified anchors and are accepted only if Newton
     converges, Im G <= 0 and the result stays within a quarter of the anchors' difference of the
     interpolant (continuity in x on the physical sheet); any other node gets its own vertical
-    continuation.  Returns m, ok, residual, fallback."""
+    continuation.  ``breaks``: u values splitting the band into grid pieces (e.g. a soft edge), each
+    with its own anchors at both ends; no interpolation crosses a break.  Returns m, ok, residual,
+    fallback."""
     n = u.size
     if n <= 4 * stride or sys.k == 0:  # explicit factors: vertical continuation is cheap everywhere
         m, _p, _b, _z, ok, res, fb = _solve_vertical(sys, u)
         return m, ok, res, fb
     order = np.argsort(u, kind="stable")
     if np.any(order != np.arange(n)):
-        out = _solve_real(sys, u[order], stride)
+        out = _solve_real(sys, u[order], stride, breaks)
         inv = np.empty(n, int)
         inv[order] = np.arange(n)
         return tuple(a[inv] for a in out)
+    piece = np.searchsorted(np.sort(np.asarray(breaks, float)), u, side="left")
     anchor = np.zeros(n, bool)
-    anchor[::stride] = True
-    anchor[:3] = anchor[-3:] = True
+    for q in np.unique(piece):
+        iq = np.flatnonzero(piece == q)
+        anchor[iq[::stride]] = True
+        anchor[iq[:3]] = anchor[iq[-3:]] = True
     ia = np.flatnonzero(anchor)
     m = np.full(n, np.nan + 0j)
     zeta = np.full((sys.k, n), np.nan + 0j)
@@ -1533,33 +1538,45 @@ def _solve_real(sys, u, stride=32):
     fb = np.zeros(n, bool)
     ma, _p, _b, za, oka, ra, fba = _solve_vertical(sys, u[ia])
     m[ia], zeta[:, ia], ok[ia], res[ia], fb[ia] = ma, za, oka, ra, fba
-    good = ia[oka]
     rest = np.flatnonzero(~anchor)
-    if good.size >= 2 and rest.size:
-        j = np.clip(np.searchsorted(good, rest) - 1, 0, good.size - 2)
-        left, right = good[j], good[j + 1]
-        inside = (rest > left) & (rest < right)
+    inside = np.zeros(rest.size, bool)
+    left, right = np.zeros(rest.size, int), np.zeros(rest.size, int)
+    m0 = np.full(rest.size, np.nan + 0j)
+    z0 = np.full((sys.k, rest.size), np.nan + 0j)
+    for q in np.unique(piece[rest]):
+        good = ia[oka & (piece[ia] == q)]
+        sel = np.flatnonzero(piece[rest] == q)
+        if good.size < 2:
+            continue
+        rq = rest[sel]
+        j = np.clip(np.searchsorted(good, rq) - 1, 0, good.size - 2)
+        left[sel], right[sel] = good[j], good[j + 1]
+        inside[sel] = (rq > good[j]) & (rq < good[j + 1])
         # cubic (Lagrange) interpolation in the node index, a smooth parameter of every grid family (u is
         # not: m ~ sqrt(edge - x) at a square-root edge), through the two anchors on either side
         k = np.stack([good[np.clip(j + d, 0, good.size - 1)] for d in (-1, 0, 1, 2)])
         four = (j >= 1) & (j + 2 <= good.size - 1)
-        k = np.where(four, k, np.stack([left, left, right, right]))
-        coef = _lagrange_weights(k.astype(float), rest.astype(float), four)
-        m0 = np.sum(coef * m[k], axis=0)
-        z0 = np.stack([np.sum(coef * zeta[i][k], axis=0) for i in range(sys.k)])
-        B = np.zeros(rest.size, bool)
+        k = np.where(four, k, np.stack([good[j], good[j], good[j + 1], good[j + 1]]))
+        coef = _lagrange_weights(k.astype(float), rq.astype(float), four)
+        m0[sel] = np.sum(coef * m[k], axis=0)
+        for i in range(sys.k):
+            z0[i, sel] = np.sum(coef * zeta[i][k], axis=0)
+    keep = inside & np.isfinite(m0)
+    if np.any(keep):
+        ri, m0, z0, left, right = rest[keep], m0[keep], z0[:, keep], left[keep], right[keep]
+        B = np.zeros(ri.size, bool)
         p0 = m0.copy()
-        _switch_modes(sys, p0, B, np.arange(rest.size))
-        target = u[rest] + 0j
+        _switch_modes(sys, p0, B, np.arange(ri.size))
+        target = u[ri] + 0j
         pn, zn, cv, rn, ev = _newton(sys, p0, B, z0, target, maxit=20)
         mn = sys.m_of(pn, B)
         one_pm = sys.one_plus(1.0, pn, B)
         close = np.abs(mn - m0) <= 0.25 * np.abs(m[right] - m[left]) + 30 * ev["noise"] / np.abs(ev["dred"])
-        acc = inside & cv & close & _im_g_ok(one_pm, target) & np.isfinite(mn)
+        acc = cv & close & _im_g_ok(one_pm, target) & np.isfinite(mn)
         if sys.k:
             acc &= np.all(np.isfinite(zn), axis=0)
-        m[rest[acc]], ok[rest[acc]], res[rest[acc]] = mn[acc], True, rn[acc]
-        rest = rest[~acc]
+        m[ri[acc]], ok[ri[acc]], res[ri[acc]] = mn[acc], True, rn[acc]
+        rest = rest[~ok[rest]]
     if rest.size:
         mr, _p, _b, _z, okr, rr, fbr = _solve_vertical(sys, u[rest])
         m[rest], ok[rest], res[rest], fb[rest] = mr, okr, rr, fbr | True
@@ -1721,7 +1738,7 @@ def _density(law, points, tail_tol):
             if not fast:
                 soft = _soft_edge(sys, hi - log_c)
         u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, soft)
-        sol = _solve_real(sys, u)
+        sol = _solve_real(sys, u, breaks=(soft[1],) if fast else ())
         if fast:
             # the lowest nodes must carry no mass (else: the soft edge by the search on the band's grid)
             low = np.argsort(u)[: max(3, u.size // 200)]
