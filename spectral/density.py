@@ -732,10 +732,16 @@ def _path_logz(u, sgn, le):
     return out
 
 
-def _im_g_ok(one_pm, logz, tol=1e-10):
-    """Certificate Im G <= 0 with G = (1+m)/z, tested as Im((1+m) e^{-i arg z}) <= tol |1+m|."""
+def _im_g_ok(one_pm, logz, tol=1e-10, noise=0.0):
+    """Certificate Im G <= 0 with G = (1+m)/z, tested as Im((1+m) e^{-i arg z}) <= tol |1+m|.
+
+    ``noise``: the attainable accuracy of m (:func:`_m_noise`); a sign within 4 x that of the real axis
+    (capped at 1e-8 |1+m|) is not decided by rounding and passes (next to a soft edge of a deep product
+    Im m is ~1e-12 while m is known to ~1e-10).
+    """
     v = one_pm * np.exp(-1j * logz.imag)
-    return v.imag <= tol * np.abs(one_pm) + 1e-300
+    slack = np.minimum(4 * np.nan_to_num(noise, nan=0.0), 1e-8 * np.abs(one_pm))
+    return v.imag <= tol * np.abs(one_pm) + slack + 1e-300
 
 
 def _switch_modes(sys, p, B, idx):
@@ -806,7 +812,7 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
             jump = np.abs(pn - pp) <= 0.3 * np.abs(dp) + 1e-10 * np.abs(pa) + \
                 30 * evn["noise"] / np.abs(evn["dred"])
             one_pm = sys.one_plus(1.0, pn, ba)
-            base_ok = cv & _im_g_ok(one_pm, lz_new) & np.isfinite(pn)
+            base_ok = cv & _im_g_ok(one_pm, lz_new, noise=_m_noise(sys, evn)) & np.isfinite(pn)
             # last step from eta <= 1e-16 |x| next to a square-root edge: the Euler predictor is off by
             # O(1) there, but the sheets through the edge differ by O(sqrt(eta)) only, Im G <= 0 picks the
             # physical one, and any other sheet is far away: accept a move below 1e-4 |p|
@@ -1443,7 +1449,7 @@ def density(law, points=2000, *, tail_tol=1e-12):
                    lambda: _density(law, points, float(tail_tol)))
 
 
-def _band_nodes(lo_u, hi_u, n, soft=None):
+def _band_nodes(lo_u, hi_u, n, soft=None, span=40.0):
     """Nodes u = log(x / scale) and weights w (mass = sum w * x rho) on one band given in log x.
 
     Returns (u, w, floor): ``floor`` is the lowest u covered by the nodes of a band reaching 0 (the tail
@@ -1451,7 +1457,8 @@ def _band_nodes(lo_u, hi_u, n, soft=None):
     edge of a smooth activation (:func:`_soft_edge`): x rho is negligible below ``cut`` and rises steeply
     (like a square root) at ``edge``; the band is then Gauss–Legendre in u on [cut, edge] and the cosine
     map in u on [edge, hi] (both ends of the latter behave like square-root edges; in x when the band is
-    narrower than a factor 20), without a tail.
+    narrower than a factor 20), without a tail.  ``span``: width in u of the Gauss–Legendre piece of a band
+    reaching 0 (without ``soft``).
     """
     if np.isneginf(lo_u) and soft is not None:
         cut, edge = soft
@@ -1467,10 +1474,10 @@ def _band_nodes(lo_u, hi_u, n, soft=None):
         nb = int(0.62 * n)
         s, ws = _gl(nb, 0.0, 1.0)
         xb = 1.0 - (1.0 - math.exp(c)) * s**2     # relative to the band top
-        ua, wa = _gl(n - nb, c - 40.0, c)
+        ua, wa = _gl(n - nb, c - span, c)
         u = np.concatenate([ua, np.log(xb)]) + hi_u
         w = np.concatenate([wa, 2 * (1.0 - math.exp(c)) * s * ws / xb])
-        return u, w, c - 40.0 + hi_u
+        return u, w, c - span + hi_u
     a = math.exp(lo_u - hi_u)
     t = (np.arange(n) + 0.5) / n
     xs = a + (1.0 - a) * 0.5 * (1 - np.cos(math.pi * t))
@@ -1485,10 +1492,18 @@ def _cosine_nodes(a, b, n):
 
 
 def _solve_vertical(sys, u):
+    """Vertical continuation to x = e^u + i0; returns m, ok, residual, fallback, the accuracy of m and zeta."""
     n = u.size
     m, p, b, zeta, ok, res, fb, _fin = _continue(sys, u, np.ones(n), u + math.log(1e-10), _le0(sys),
                                                  np.ones(n, bool))
-    return m, p, b, zeta, ok, res, fb
+    return m, ok, res, fb, _m_noise(sys, sys.evaluate(p, b, zeta, u + 0j)), zeta
+
+
+def _m_noise(sys, ev):
+    """Attainable accuracy of m (rounding level of log z over |d log z / dm|) from an evaluation."""
+    with np.errstate(all="ignore"):
+        acc = ev["noise"] / np.abs(ev["dred"])
+    return np.where(np.isfinite(acc), acc, np.inf)
 
 
 def _lagrange_weights(k, x, four):
@@ -1513,11 +1528,10 @@ def _solve_real(sys, u, stride=32, breaks=()):
     interpolant (continuity in x on the physical sheet); any other node gets its own vertical
     continuation.  ``breaks``: u values splitting the band into grid pieces (e.g. a soft edge), each
     with its own anchors at both ends; no interpolation crosses a break.  Returns m, ok, residual,
-    fallback."""
+    fallback and the attainable accuracy of m (its rounding level, :func:`_m_noise`)."""
     n = u.size
     if n <= 4 * stride or sys.k == 0:  # explicit factors: vertical continuation is cheap everywhere
-        m, _p, _b, _z, ok, res, fb = _solve_vertical(sys, u)
-        return m, ok, res, fb
+        return _solve_vertical(sys, u)[:5]
     order = np.argsort(u, kind="stable")
     if np.any(order != np.arange(n)):
         out = _solve_real(sys, u[order], stride, breaks)
@@ -1536,8 +1550,9 @@ def _solve_real(sys, u, stride=32, breaks=()):
     ok = np.zeros(n, bool)
     res = np.full(n, np.nan)
     fb = np.zeros(n, bool)
-    ma, _p, _b, za, oka, ra, fba = _solve_vertical(sys, u[ia])
-    m[ia], zeta[:, ia], ok[ia], res[ia], fb[ia] = ma, za, oka, ra, fba
+    acc = np.full(n, np.inf)
+    ma, oka, ra, fba, acca, za = _solve_vertical(sys, u[ia])
+    m[ia], zeta[:, ia], ok[ia], res[ia], fb[ia], acc[ia] = ma, za, oka, ra, fba, acca
     rest = np.flatnonzero(~anchor)
     inside = np.zeros(rest.size, bool)
     left, right = np.zeros(rest.size, int), np.zeros(rest.size, int)
@@ -1571,16 +1586,17 @@ def _solve_real(sys, u, stride=32, breaks=()):
         pn, zn, cv, rn, ev = _newton(sys, p0, B, z0, target, maxit=20)
         mn = sys.m_of(pn, B)
         one_pm = sys.one_plus(1.0, pn, B)
-        close = np.abs(mn - m0) <= 0.25 * np.abs(m[right] - m[left]) + 30 * ev["noise"] / np.abs(ev["dred"])
-        acc = cv & close & _im_g_ok(one_pm, target) & np.isfinite(mn)
+        noise_m = _m_noise(sys, ev)
+        close = np.abs(mn - m0) <= 0.25 * np.abs(m[right] - m[left]) + 30 * noise_m
+        good = cv & close & _im_g_ok(one_pm, target, noise=noise_m) & np.isfinite(mn)
         if sys.k:
-            acc &= np.all(np.isfinite(zn), axis=0)
-        m[ri[acc]], ok[ri[acc]], res[ri[acc]] = mn[acc], True, rn[acc]
+            good &= np.all(np.isfinite(zn), axis=0)
+        m[ri[good]], ok[ri[good]], res[ri[good]], acc[ri[good]] = mn[good], True, rn[good], noise_m[good]
         rest = rest[~ok[rest]]
     if rest.size:
-        mr, _p, _b, _z, okr, rr, fbr = _solve_vertical(sys, u[rest])
-        m[rest], ok[rest], res[rest], fb[rest] = mr, okr, rr, fbr | True
-    return m, ok, res, fb
+        mr, okr, rr, fbr, accr, _z = _solve_vertical(sys, u[rest])
+        m[rest], ok[rest], res[rest], fb[rest], acc[rest] = mr, okr, rr, fbr | True, accr
+    return m, ok, res, fb, acc
 
 
 def _soft_edge_critical(sys, hi_u, mass):
@@ -1611,11 +1627,11 @@ def _soft_edge_critical(sys, hi_u, mass):
         m = f.m(zeta) / s
         dmz = f.dm(zeta) / s
         ev = sys.evaluate(m, np.zeros(zeta.shape, bool), zeta[None, :], np.zeros(zeta.shape, complex))
-        return _wrap(ev["logz"]), ev["a"] * dmz + n / zeta, m, dmz
+        return _wrap(ev["logz"]), ev["a"] * dmz + n / zeta, m, dmz, ev["noise"]
 
     with np.errstate(all="ignore"):
         zs = lo + (hi - lo) * np.logspace(-6, 0, 361)[:-1]
-        lz, g, m, dmz = along(zs)
+        lz, g, m, dmz, noise = along(zs)
         ok = np.isfinite(lz) & np.isfinite(g) & (np.abs(lz.imag) < 1e-3)
         down = np.flatnonzero(ok[:-1] & ok[1:] & (g.real[:-1] > 0) & (g.real[1:] <= 0))
         if down.size == 0:
@@ -1643,10 +1659,14 @@ def _soft_edge_critical(sys, hi_u, mass):
         edge = lzc.real
         # x rho at the real-x solution one Newton step from the segment point (log z -> Re log z)
         xr = np.imag(m[: i + 1] - 1j * lz.imag[: i + 1] * dmz[: i + 1] / g[: i + 1]) / -math.pi
-    quiet = np.abs(xr) <= 1e-13 * mass
+        # its rounding level: the noise of log z (which grows with the depth) carried by the same step
+        xr_noise = noise[: i + 1] * np.abs(dmz[: i + 1] / g[: i + 1]) / math.pi
+    quiet = np.abs(xr) <= 1e-13 * mass + np.minimum(4 * xr_noise, 1e-9 * mass)
     if not quiet[0]:
         return None
     k = int(np.argmin(quiet)) - 1 if not np.all(quiet) else i
+    # a piece at least 3e-3 wide below the edge (its lowest nodes are the caller's check of the edge)
+    k = min(k, max(0, int(np.searchsorted(lz.real[: i + 1], edge - 2e-3)) - 1))
     u_q = float(lz.real[k])
     return u_q - 0.5 * (edge - u_q), edge
 
@@ -1657,36 +1677,49 @@ def _soft_edge(sys, hi_u, n=96):
     A product with smooth activations (D^2 without mass near 0, no linear factor vanishing at m_0) reaches
     0 only through a tail that decays faster than any power.  A coarse solve on the band's own grid finds
     ``cut``, the largest node below the peak with x rho <= 1e-14 of the band's mass (the mass below it is
-    negligible at the 1e-12 level); None when the lowest nodes carry mass (a power law at 0: the band keeps
+    negligible at the 1e-12 level; up to 4 x the rounding level of x rho, which grows with the depth);
+    the grid reaches 40, then 160, then 640 e-folds below the band's top (the soft edge of depth 10^4
+    lies ~60 e-folds down); None when the lowest nodes still carry mass (a power law at 0: the band keeps
     its tail).  Deep products rise from that tail almost like a square-root edge (x rho from 1e-7 to 1e-3
     of its maximum within 1e-3 in log x); ``edge``, where x rho first exceeds 1e-6 of its maximum, is
-    located by two refinements of the bracket (16 points each) and a quadratic fit of (x rho)^2 in u.
+    located by refinements of the bracket (16 points each, at least two, until it is below 5e-3) and a
+    quadratic fit of (x rho)^2 in u.
     """
-    u, w, _ = _band_nodes(-np.inf, hi_u, n)
-    m, ok, _res, _fb = _solve_real(sys, u)
-    xr = np.where(ok, -np.imag(m) / math.pi, np.nan)
-    if not np.any(np.isfinite(xr)) or not np.nanmax(xr) > 0:
+    for span in (40.0, 160.0, 640.0):
+        u, w, _ = _band_nodes(-np.inf, hi_u, n, span=span)
+        m, ok, _res, _fb, acc = _solve_real(sys, u)
+        xr = np.where(ok, -np.imag(m) / math.pi, np.nan)
+        if not np.any(np.isfinite(xr)) or not np.nanmax(xr) > 0:
+            return None
+        order = np.argsort(u)
+        u, w, xr, acc = u[order], w[order], xr[order], acc[order]
+        k_peak = int(np.nanargmax(xr))
+        mass = float(np.nansum(w * xr))
+        thr = 1e-14 * mass + np.minimum(4 * acc / math.pi, 1e-9 * mass)
+        low = np.flatnonzero(xr[:k_peak] <= thr[:k_peak])
+        if low.size and np.all(xr[: max(1, u.size // 20)] <= thr[: max(1, u.size // 20)]):
+            break
+    else:
         return None
-    order = np.argsort(u)
-    u, w, xr = u[order], w[order], xr[order]
-    k_peak = int(np.nanargmax(xr))
-    mass = float(np.nansum(w * xr))
-    thr = 1e-14 * mass
-    low = np.flatnonzero(xr[:k_peak] <= thr)
-    if not (low.size and np.all(xr[: max(1, u.size // 20)] <= thr)):
-        return None
-    cut = float(u[low].max())
+    i_cut = int(low.max())
+    cut = float(u[i_cut])
     big = 1e-6 * float(xr[k_peak])
-    for _ in range(2):
-        j = int(np.flatnonzero(np.nan_to_num(xr[: k_peak + 1], nan=np.inf) >= big)[0])
+
+    def first_big():  # above the cut (uncertified nodes far below it must not stop the search)
+        return i_cut + 1 + int(np.flatnonzero(np.nan_to_num(xr[i_cut + 1: k_peak + 1], nan=np.inf) >= big)[0])
+
+    for rnd in range(5):
+        j = first_big()
         if j == 0 or not np.all(np.isfinite(xr[j - 1: j + 1])):
             return cut, cut
+        if rnd >= 2 and u[j] - u[j - 1] <= 5e-3:
+            break
         uu = np.linspace(u[j - 1], u[j], 18)[1:-1]
-        mm, okk, _res, _fb = _solve_real(sys, uu)
+        mm, okk, _res, _fb, _acc = _solve_real(sys, uu)
         xx = np.where(okk, -np.imag(mm) / math.pi, np.nan)
         u, xr = np.concatenate([u[:j], uu, u[j:]]), np.concatenate([xr[:j], xx, xr[j:]])
         k_peak += uu.size
-    j = int(np.flatnonzero(np.nan_to_num(xr[: k_peak + 1], nan=np.inf) >= big)[0])
+    j = first_big()
     lo_b, hi_b = float(u[j - 1]), float(u[j])
     edge = lo_b
     fit_u, fit_y = u[j: j + 3], xr[j: j + 3] ** 2
@@ -1741,9 +1774,11 @@ def _density(law, points, tail_tol):
         sol = _solve_real(sys, u, breaks=(soft[1],) if fast else ())
         if fast:
             # the lowest nodes must carry no mass (else: the soft edge by the search on the band's grid)
+            # (up to the rounding level of -Im m / pi there, capped at 1e-9 of the mass)
             low = np.argsort(u)[: max(3, u.size // 200)]
             xr_low = -np.imag(sol[0][low]) / math.pi
-            if not (np.all(sol[1][low]) and np.all(np.abs(xr_low) <= 1e-13 * cmass_exact)):
+            tol_low = 1e-13 * cmass_exact + np.minimum(4 * sol[4][low] / math.pi, 1e-9 * cmass_exact)
+            if not (np.all(sol[1][low]) and np.all(np.abs(xr_low) <= tol_low)):
                 soft = _soft_edge(sys, hi - log_c)
                 u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, soft)
                 sol = _solve_real(sys, u)
@@ -1755,7 +1790,7 @@ def _density(law, points, tail_tol):
         ws.append(w)
         sols.append(sol)
     u, wv = np.concatenate(us), np.concatenate(ws)
-    m, ok, res, fb = (np.concatenate([sol[i] for sol in sols]) for i in range(4))
+    m, ok, res, fb, acc = (np.concatenate([sol[i] for sol in sols]) for i in range(5))
     xrho = -np.imag(m) / math.pi
     remainder = 0.0
     tail_info: dict = {}
@@ -1779,7 +1814,7 @@ def _density(law, points, tail_tol):
             # anchors every 8th node: the tail spans thousands of e-folds in which m approaches m_0 and the
             # solver switches to delta = m - m_0; interpolating m over 32 such nodes has let Newton settle on
             # another sheet (tanh/Gaussian depth 256: total mass 2.7)
-            mt, okt, rest, fbt = _solve_real(sys, ut, stride=8)
+            mt, okt, rest, fbt, acct = _solve_real(sys, ut, stride=8)
             xrt = -np.imag(mt) / math.pi
             good_t = np.flatnonzero(okt & (xrt > 0))
             if good_t.size:
@@ -1795,12 +1830,16 @@ def _density(law, points, tail_tol):
             m = np.concatenate([mt, m])
             xrho = np.concatenate([xrt, xrho])
             ok, res, fb = np.concatenate([okt, ok]), np.concatenate([rest, res]), np.concatenate([fbt, fb])
+            acc = np.concatenate([acct, acc])
             tail_info.update(tail_remainder=remainder, tail_uncertified=int(nt - 1 - (good_t[-1] if
                                                                                      good_t.size else -1)),
                              tail_log_x_min=float(ut[-1] + log_c))
     # -Im m / pi at rounding level below 0 (where the density is ~0) is 0; anything larger is an error
     top_xr = float(np.max(np.where(ok & np.isfinite(xrho), np.abs(xrho), 0.0), initial=0.0))
-    tiny_neg = ok & (xrho < 0) & (xrho >= -1e-10 * top_xr)
+    # (or at the rounding level of m itself, 4 x its attainable accuracy, capped at 1e-4 of the maximum:
+    # within 1e-9 of a square-root edge d log z / dm -> 0 and m is known to ~1e-8 only, while x rho ~ 1e-9)
+    tiny_neg = ok & (xrho < 0) & (xrho >= -np.maximum(1e-10 * top_xr, np.minimum(4 * acc / math.pi,
+                                                                                 1e-4 * top_xr)))
     xrho = np.where(tiny_neg, 0.0, xrho)
     ok = ok & ~(xrho < 0)
     order = np.argsort(u, kind="stable")

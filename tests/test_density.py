@@ -111,6 +111,38 @@ def test_soft_edge_critical_point_matches_search():
         assert cut <= fast[0] < fast[1]
 
 
+def test_tanh_orthogonal_depth_10000_soft_edge():
+    """Depth 10^4: the soft lower edge (x ~ 3e-25 of the top) from the critical point is accepted although x rho
+    below it is only known to its rounding level (~1e-12, growing with the depth), and the certificate holds; the
+    fallback search on the band's grid (which reaches 40 e-folds below the top only at first) finds the same
+    edge."""
+    law = jacobian_law(NETWORKS["tanh-orthogonal"](10000))
+    e = D.edges(law)
+    sys = D._system(law, e.log_lambda_max)
+    hi_u = e.log_bands[-1][1] - e.log_lambda_max
+    fast = D._soft_edge_critical(sys, hi_u, 1.0)
+    assert fast is not None and fast[1] < hi_u - 60
+    cut, edge = D._soft_edge(sys, hi_u)
+    assert abs(edge - fast[1]) < 1e-6 and cut < fast[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = law.density(2000)
+    _check(res)
+    assert res.diagnostics["mass_error"] < 1e-6
+    assert len(res.diagnostics["soft_lower_edges"]) == 1
+
+
+def test_tanh_gaussian_depth_1000_top_edge():
+    """Within 1e-9 of the square-root top edge m is known to ~1e-8 only (d log z/dm -> 0) while x rho ~ 1e-9:
+    a slightly negative -Im m / pi at that rounding level is 0, not an uncertified node."""
+    net = Network.critical("tanh", sigma_w2=1.05, depth=1000, weights="gaussian")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = jacobian_law(net).density(2000)
+    _check(res)
+    assert res.diagnostics["mass_error"] < 1e-9
+
+
 def test_leaky_relu_orthogonal_implicit_atomic_factor():
     """Two nonzero D^2 atoms (S not in closed form): edges are limits z(m -> inf) = (sigma_w^2 a)^L."""
     law = jacobian_law(Network(activation="leaky_relu(0.1)", weights="orthogonal", sigma_w2=2, sigma_b2=0,
