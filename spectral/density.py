@@ -785,7 +785,13 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
         steps += 1
         _switch_modes(sys, p, B, act)  # dp = dm in both modes: dred, cj, sj stay valid
         at_target = le[act] <= le_target[act]
-        le_new = np.maximum(le[act] - h[act], le_target[act])
+        le_new = le[act] - h[act]
+        # eta ~ x is where the path turns from z ~ i eta to z ~ x: a long step across it has landed a deep
+        # product (log z = ... + 10^4 log(...), sheets 2 pi / 10^4 apart) on another sheet, certified (tanh /
+        # orthogonal depth 10^4 near x = e^-6 of the top); steps at most 4 e-folds within 6 e-folds of u
+        near = (le_new < u[act] + 6.0) & (le[act] > u[act] - 6.0) & (sgn[act] != 0)
+        le_new = np.where(near, np.maximum(le_new, np.minimum(u[act] + 6.0, le[act] - 4.0)), le_new)
+        le_new = np.maximum(le_new, le_target[act])
         le_new = np.where(at_target & real_axis[act], -np.inf, le_new)
         lz_old = _path_logz(u[act], sgn[act], le[act])
         lz_new = _path_logz(u[act], sgn[act], le_new)
@@ -1678,14 +1684,15 @@ def _soft_edge(sys, hi_u, n=96):
     0 only through a tail that decays faster than any power.  A coarse solve on the band's own grid finds
     ``cut``, the largest node below the peak with x rho <= 1e-14 of the band's mass (the mass below it is
     negligible at the 1e-12 level; up to 4 x the rounding level of x rho, which grows with the depth);
-    the grid reaches 40, then 160, then 640 e-folds below the band's top (the soft edge of depth 10^4
-    lies ~60 e-folds down); None when the lowest nodes still carry mass (a power law at 0: the band keeps
-    its tail).  Deep products rise from that tail almost like a square-root edge (x rho from 1e-7 to 1e-3
+    the grid reaches 40 e-folds below the band's top, deeper (twice, up to 640) while its lowest nodes carry
+    mass or are not certified (the soft edge of depth 10^4 lies ~61 e-folds down; far below it, where
+    x rho ~ e^-100, the continuation may fail); None when they still do at 640 (a power law at 0: the band
+    keeps its tail).  Deep products rise from that tail almost like a square-root edge (x rho from 1e-7 to 1e-3
     of its maximum within 1e-3 in log x); ``edge``, where x rho first exceeds 1e-6 of its maximum, is
     located by refinements of the bracket (16 points each, at least two, until it is below 5e-3) and a
     quadratic fit of (x rho)^2 in u.
     """
-    for span in (40.0, 160.0, 640.0):
+    for span in (40.0, 80.0, 160.0, 320.0, 640.0):
         u, w, _ = _band_nodes(-np.inf, hi_u, n, span=span)
         m, ok, _res, _fb, acc = _solve_real(sys, u)
         xr = np.where(ok, -np.imag(m) / math.pi, np.nan)

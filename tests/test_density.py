@@ -132,6 +132,17 @@ def test_tanh_orthogonal_depth_10000_soft_edge():
     assert len(res.diagnostics["soft_lower_edges"]) == 1
 
 
+def test_depth_10000_continuation_stays_on_the_physical_sheet():
+    """Sheets of log z = ... + 10^4 log(...) are 2 pi / 10^4 apart: a long continuation step across eta ~ x once
+    landed on another one near x = e^-6 of the top (x rho 0.28 instead of 0.018, certified)."""
+    law = jacobian_law(NETWORKS["tanh-orthogonal"](10000))
+    x = D.lambda_max(law) * np.exp(np.linspace(-6.3, -5.8, 51))
+    xr = -np.imag(D.solve_m_transform(law, x + 0j)) / math.pi
+    assert np.all(np.isfinite(xr))
+    assert 0.015 < xr.min() and xr.max() < 0.02
+    assert np.max(np.abs(np.diff(xr, 2))) < 1e-5
+
+
 def test_tanh_gaussian_depth_1000_top_edge():
     """Within 1e-9 of the square-root top edge m is known to ~1e-8 only (d log z/dm -> 0) while x rho ~ 1e-9:
     a slightly negative -Im m / pi at that rounding level is 0, not an uncertified node."""
