@@ -1665,9 +1665,11 @@ def _soft_edge_critical(sys, hi_u, mass):
         edge = lzc.real
         # x rho at the real-x solution one Newton step from the segment point (log z -> Re log z)
         xr = np.imag(m[: i + 1] - 1j * lz.imag[: i + 1] * dmz[: i + 1] / g[: i + 1]) / -math.pi
-        # its rounding level: the noise of log z (which grows with the depth) carried by the same step
-        xr_noise = noise[: i + 1] * np.abs(dmz[: i + 1] / g[: i + 1]) / math.pi
-    quiet = np.abs(xr) <= 1e-13 * mass + np.minimum(4 * xr_noise, 1e-9 * mass)
+        # its rounding level: the noise of log z (which grows with the depth) carried by the same step, taken
+        # where it is lowest (it grows as 1/|g| towards the critical point, where the one-step estimate of a
+        # real soft tail of ~1e-11 would pass for noise: depth 2000)
+        xr_noise = float(np.min(noise[: i + 1] * np.abs(dmz[: i + 1] / g[: i + 1]))) / math.pi
+    quiet = np.abs(xr) <= 1e-13 * mass + min(4 * xr_noise, 1e-9 * mass)
     if not quiet[0]:
         return None
     k = int(np.argmin(quiet)) - 1 if not np.all(quiet) else i
