@@ -25,7 +25,7 @@ _EXPORTS = {
     "laws": ("SpectralLaw", "MarchenkoPastur", "HaarOrthogonal", "Semicircle", "Atomic", "Bernoulli", "Empirical",
              "DerivativeLaw", "FreeProduct", "FreeSum", "LAWS"),
     "product": ("Layer", "Network", "JacobianLaw", "jacobian_law"),
-    "density": ("DensityResult",),
+    "density": ("DensityResult", "UncertifiedDensityWarning"),
     "symbolic": ("symbolic_network", "SymbolicResult", "NoClosedFormError"),
     "montecarlo": ("sample_jacobians", "JacobianSamples", "haar_orthogonal", "product_log_singular_values"),
     "validation": ("validate", "ValidationReport"),
