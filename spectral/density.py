@@ -70,6 +70,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 __all__ = [
     "LinearFactor",
@@ -97,6 +98,26 @@ __all__ = [
 _EPS = float(np.finfo(float).eps)
 _TINY = float(np.finfo(float).smallest_subnormal)
 _TWO_PI = 2.0 * math.pi
+
+#: BLAS threads while the solver runs: its kernels are thousands of small complex matrix-vector products (the
+#: D^2 contour quadrature), where waking a second thread costs more than the product (tanh/orthogonal depth
+#: 16: 7.1 s CPU on 2 threads against 1.0 s on one).
+SOLVER_BLAS_THREADS = 1
+_THREADS: list = []  # the controller, made on first use (after the solver's own imports loaded their BLAS)
+
+
+def _thread_policy(fn):
+    """Run a public entry of the solver under :data:`SOLVER_BLAS_THREADS` BLAS threads (restored after)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if not _THREADS:
+            _THREADS.append(ThreadpoolController())
+        with _THREADS[0].limit(limits=SOLVER_BLAS_THREADS, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 # ------------------------------------------------------------------------------------------ factors
@@ -1093,6 +1114,7 @@ def _cached(law, key, fn):
     return store[key]
 
 
+@_thread_policy
 def edges(law) -> _Edges:
     """Support of the continuous part: bands between real critical values of z(m), 0 and the atoms.
 
@@ -1236,6 +1258,7 @@ class MSolution:
     on_axis: np.ndarray
 
 
+@_thread_policy
 def solve_m_transform(law, z, *, full_output=False, rtol_eta=1e-10):
     r"""Solve :math:`z = (1+m)/(m S_J(m))` for :math:`m = M(z)` on the physical branch (vectorized).
 
@@ -1370,10 +1393,13 @@ class DensityResult:
             bad.append("per-point check not made")
         elif n_unc:
             bad.append(f"{int(n_unc)} grid points uncertified")
+        if d.get("failure"):
+            bad.append(str(d["failure"]))
         for key, label in (("mass_error", "total mass"), ("m1_rel_err", "m1"), ("m2_rel_err", "m2")):
             e = d.get(key)
             if e is None or not math.isfinite(float(e)):
-                bad.append(f"{label} check could not be made")
+                why = d.get("moment_check_error") if key != "mass_error" else ""
+                bad.append(f"{label} check could not be made" + (f" ({why})" if why else ""))
             elif e > CERTIFICATE_TOL:
                 bad.append(f"{label} off by {float(e):.2g} (tolerance {CERTIFICATE_TOL:g})")
         return "; ".join(bad)
@@ -1434,15 +1460,17 @@ def _gl(n, a, b):
 
 
 def _series_m12(law):
+    """(m_1, m_2, error): the law's series moments, or NaN with the reason they could not be had (the
+    moment check then fails, naming it)."""
     try:
         lm = getattr(law, "log_moments", None)
         if lm is not None and not isinstance(law, FactorizedLaw):
             v = np.asarray(lm(2), float)
-            return float(np.exp(v[0])), float(np.exp(v[1]))
+            return float(np.exp(v[0])), float(np.exp(v[1])), ""
         m = np.asarray(law.moments(2), float)
-        return float(m[0]), float(m[1])
-    except (NotImplementedError, AttributeError, ValueError):
-        return math.nan, math.nan
+        return float(m[0]), float(m[1]), ""
+    except (NotImplementedError, AttributeError, ValueError, ArithmeticError) as exc:
+        return math.nan, math.nan, f"{type(exc).__name__}: {exc}"
 
 
 def _check_points(points):
@@ -1455,6 +1483,9 @@ def _check_points(points):
 
 def density(law, points=2000, *, tail_tol=1e-12):
     """Density of the continuous part on an adaptive grid, with atoms and certificate diagnostics.
+
+    Warns with :class:`UncertifiedDensityWarning` (naming the failing checks) when the result is not
+    certified.
 
     Parameters
     ----------
@@ -1476,11 +1507,26 @@ def density(law, points=2000, *, tail_tol=1e-12):
     [log c - 40, log c], and a tail u = u_0 - t/beta (Gauss–Legendre in t) down to where the remaining
     mass is below ``tail_tol``, using x rho(x) = -Im M(x + i0)/pi (never forms x).
     """
+    res = _certified_density(law, points, tail_tol)
+    _warn_uncertified(res, "density")
+    return res
+
+
+@_thread_policy
+def _certified_density(law, points=2000, tail_tol=1e-12) -> DensityResult:
+    """:func:`density` without the warning (cached per law)."""
     points = _check_points(points)
     if not (0 < float(tail_tol) <= 1e-3):
         raise ValueError(f"tail_tol must lie in (0, 1e-3], got {tail_tol!r}")
     return _cached(law, ("density", points, float(tail_tol)),
                    lambda: _density(law, points, float(tail_tol)))
+
+
+def _warn_uncertified(res: DensityResult, what: str, stacklevel: int = 3) -> None:
+    """UncertifiedDensityWarning naming the failing checks of ``res`` (nothing when it is certified)."""
+    if not res.certified:
+        warnings.warn(f"{res.law or 'law'}: {what} is NOT CERTIFIED: {res.reason}", UncertifiedDensityWarning,
+                      stacklevel=stacklevel)
 
 
 def _band_nodes(lo_u, hi_u, n, soft=None, span=40.0):
@@ -1773,7 +1819,7 @@ def _soft_edge(sys, hi_u, n=96):
 def _density(law, points, tail_tol):
     atoms = _law_atoms(law)
     cmass_exact = _continuous_mass(law)
-    m1s, m2s = _series_m12(law)
+    m1s, m2s, moment_error = _series_m12(law)
     name = getattr(law, "name", "")
     atom_mass = sum(p for _, p in atoms)
     a1 = sum(a * p for a, p in atoms)
@@ -1786,9 +1832,9 @@ def _density(law, points, tail_tol):
         lam = max(a for a, _ in atoms)
         diag = dict(continuous_mass=0.0, continuous_mass_exact=0.0, atom_mass=atom_mass, tail_mass=0.0,
                     mass_error=abs(atom_mass - 1.0), m1=a1, m2=a2, m1_series=m1s, m2_series=m2s,
-                    m1_rel_err=rel(a1, m1s), m2_rel_err=rel(a2, m2s), worst_residual=0.0,
-                    uncertified=np.array([], int), fallback=np.array([], int), n_uncertified_total=0,
-                    bands=[], gap=False, top_atom=True, method="atoms only", nodes=0)
+                    moment_check_error=moment_error, m1_rel_err=rel(a1, m1s), m2_rel_err=rel(a2, m2s),
+                    worst_residual=0.0, uncertified=np.array([], int), fallback=np.array([], int),
+                    n_uncertified_total=0, bands=[], gap=False, top_atom=True, method="atoms only", nodes=0)
         return DensityResult(np.array([]), np.array([]), atoms, None, lam, atom_mass, diag, name, points,
                              np.array([]))
     e = edges(law)
@@ -1904,7 +1950,7 @@ def _density(law, points, tail_tol):
     n_unc = int(np.sum(~ok))
     diag = dict(
         continuous_mass=cmass, continuous_mass_exact=cmass_exact, atom_mass=atom_mass, tail_mass=tail_mass,
-        mass_error=abs(total - 1.0), m1=m1d, m2=m2d, m1_series=m1s, m2_series=m2s,
+        mass_error=abs(total - 1.0), m1=m1d, m2=m2d, m1_series=m1s, m2_series=m2s, moment_check_error=moment_error,
         m1_rel_err=rel(m1d, m1s), m2_rel_err=rel(m2d, m2s),
         worst_residual=float(np.max(res_ok)) if res_ok.size else math.nan,
         uncertified=np.flatnonzero(~ok[listed]), n_uncertified_total=n_unc,
@@ -1915,18 +1961,18 @@ def _density(law, points, tail_tol):
                "edge + power-law tail in log x (band reaching 0)",
         **tail_info,
     )
-    if n_unc:
-        warnings.warn(f"{name}: {n_unc} density point(s) could not be certified (NaN, not in the mass)",
-                      RuntimeWarning, stacklevel=3)
     return DensityResult(x_out, r_out, atoms, (e.lo, e.hi), e.lambda_max, total, diag, name, points,
                          cum[listed], wv[listed] * xs[listed] * scale)
 
 
 # ------------------------------------------------------------------------------------------ pdf/cdf/ppf
+@_thread_policy
 def pdf(law, x):
     """Density of the continuous part at x (solved pointwise; 0 outside the bands; atoms excluded).
 
-    Points that cannot be certified are NaN (with a ``RuntimeWarning``).
+    Points that cannot be certified are NaN (with a ``RuntimeWarning``).  The bands come from the law's
+    certified density (:func:`density` with the default grid, cached): when that is not certified, an
+    :class:`UncertifiedDensityWarning` names the failing checks.
     """
     x = np.asarray(x, dtype=float)
     if np.any(np.isnan(x)):
@@ -1934,6 +1980,7 @@ def pdf(law, x):
     out = np.zeros(x.shape)
     if _continuous_mass(law) <= 1e-15:
         return out
+    _warn_uncertified(_certified_density(law), "pdf", stacklevel=4)
     e = edges(law)
     inside = np.zeros(x.shape, bool)
     for lo, hi in e.bands:
@@ -2078,21 +2125,26 @@ def cdf(law, x, points=2000):
     """P(lambda <= x), right-continuous (as scipy.stats): every atom at a location <= x plus the
     continuous part, integrated on the density grid (monotone cubic interpolation of the cumulative
     quadrature between nodes, accuracy ~1e-7 relative to the mass; flat in gaps).  cdf(0) is the atom
-    at 0."""
+    at 0.  An uncertified density warns (:class:`UncertifiedDensityWarning`)."""
     x = np.asarray(x, dtype=float)
     if np.any(np.isnan(x)):
         raise ValueError("x must not contain NaN")
-    return _Cdf(density(law, _check_points(points)))(x)
+    res = _certified_density(law, _check_points(points))
+    _warn_uncertified(res, "cdf")
+    return _Cdf(res)(x)
 
 
 def ppf(law, q, points=2000):
     """Generalised inverse of :func:`cdf`: inf{x : cdf(x) >= q}, q in [0, 1].
 
     Atoms give flat steps: every q in (F(a-), F(a)] maps to the atom location a; ppf(0) = 0 and
-    ppf(1) = lambda_max.  cdf(ppf(q)) >= q, with equality inside the continuous part.
+    ppf(1) = lambda_max.  cdf(ppf(q)) >= q, with equality inside the continuous part.  An uncertified
+    density warns (:class:`UncertifiedDensityWarning`).
     """
     q = _check_q(q)
-    return _Cdf(density(law, _check_points(points))).inverse(q)
+    res = _certified_density(law, _check_points(points))
+    _warn_uncertified(res, "ppf")
+    return _Cdf(res).inverse(q)
 
 
 # ------------------------------------------------------------------------------------------ singular values
