@@ -1133,6 +1133,12 @@ def _system(law, log_c=None) -> _System:
     return sys.with_log_c(log_c)
 
 
+#: Depths below the top (in log x) at which a band reaching 0 is probed for continuous mass: the spectrum can
+#: be anything from hundreds of e-folds wide (deep products) to ~1e-8 (near-isometric networks, where D^2 is
+#: nearly a point mass): a ladder of decades finds a band of any width down to the last rung.
+_BAND_PROBE_DEPTHS = (30.0, 7.0, 0.7) + tuple(10.0 ** -k for k in range(1, 11))
+
+
 @_quiet
 def _compute_edges(law) -> _Edges:
     atoms = _law_atoms(law)
@@ -1186,7 +1192,7 @@ def _compute_edges(law) -> _Edges:
     tests_u, owner = [], []
     for i, (a, b) in enumerate(zip(lows, highs, strict=True)):
         if np.isneginf(a):
-            us = [b - 7.0, b - 0.7, b - 30.0]
+            us = [b - d for d in _BAND_PROBE_DEPTHS]
         else:
             us = [0.5 * (a + b), math.log(0.5 * (math.exp(a - b) + 1.0)) + b, a + 0.1 * (b - a),
                   a + 0.9 * (b - a)]
@@ -1815,8 +1821,74 @@ def _soft_edge(sys, hi_u, n=96):
     return cut, max(edge, cut)
 
 
-@_quiet
+#: Errors of the solver that leave a partial answer (the point-mass limit, or an uncertified result) rather
+#: than a bad input: no band, no critical point, overflow in a continuation.
+_SOLVER_ERRORS = (RuntimeError, FloatingPointError, ZeroDivisionError, np.linalg.LinAlgError)
+
+
 def _density(law, points, tail_tol):
+    r"""The solver's density, or -- where it fails or is not certified -- the point-mass limit of D^2.
+
+    Near isometry (:math:`q^* \to 0` on the critical line, or :math:`q^* = 0` with :math:`\sigma_b^2 = 0`)
+    the law of :math:`D^2` concentrates at its mean and the spectrum of :math:`JJ^T` narrows to a relative
+    width of about :math:`\sqrt{L\,\mathrm{Var}(D^2)}/E[D^2]`, below what the solver resolves in floating
+    point.  :func:`_point_mass_limit` replaces every factor of :math:`D^2` by the point mass at its mean:
+    orthogonal weights give one atom at :math:`m_1`, Gaussian weights the scaled Fuss--Catalan law.  The
+    limit keeps :math:`m_1` exactly; its certificate is the usual one against the law's own series (mass,
+    :math:`m_1`, :math:`m_2` within :data:`CERTIFICATE_TOL`), so it is served as certified exactly when the
+    law is within that distance of its limit, and the diagnostics state the distance (``limit_error``:
+    the relative error of :math:`m_2`; for a single atom also ``limit_w2``, the Wasserstein-2 distance
+    :math:`\sqrt{m_2 - m_1^2}` to the true law, exact from the series).
+    """
+    try:
+        res = _solve_density(law, points, tail_tol)
+        failure = res.reason
+    except _SOLVER_ERRORS as exc:
+        res, failure = None, f"solver: {type(exc).__name__}: {exc}"
+    if not failure:
+        return res
+    limit = _point_mass_limit(law)
+    if limit is not None:
+        lim = _solve_density(limit, points, tail_tol)
+        if lim.certified or res is None:
+            diag = dict(lim.diagnostics)
+            diag.update(solver_failure=failure, limit_error=diag.get("m2_rel_err", math.nan),
+                        method="point-mass limit of D^2 (each D^2 factor replaced by the point mass at its mean): "
+                               + str(diag.get("method", "")))
+            if len(lim.atoms) == 1 and lim.support is None:
+                m1s, m2s = diag["m1_series"], diag["m2_series"]
+                diag["limit_w2"] = math.sqrt(max(m2s - m1s * m1s, 0.0)) if m2s == m2s else math.nan
+            if not lim.certified:
+                diag["failure"] = failure
+            return DensityResult(lim.x, lim.density, lim.atoms, lim.support, lim.lambda_max, lim.mass, diag,
+                                 getattr(law, "name", ""), points, lim._cum, lim.weights)
+    if res is None:
+        raise RuntimeError(f"{getattr(law, 'name', law)}: no density could be computed ({failure}) and the "
+                           "law has no point-mass limit to hand over to")
+    return res
+
+
+def _point_mass_limit(law) -> FactorizedLaw | None:
+    """The law with every implicit factor (D^2) replaced by the point mass at its mean, or None when it has
+    no implicit factor.  Its ``moments12`` are the original law's series (the certificate compares with them)."""
+    try:
+        factors = _factors(law)
+    except (ValueError, TypeError):
+        return None
+    if not any(isinstance(f, ImplicitFactor) for f in factors):
+        return None
+    new = tuple(LinearFactor(1.0 / f.mean, (), f.multiplicity, f.scale) if isinstance(f, ImplicitFactor) else f
+                for f in factors)
+    m1s, m2s, _err = _series_m12(law)
+    atoms = _law_atoms(law)
+    sys = _System(new)
+    if sys.linear and sys.b.size == 1 and sys.b[0] == 1.0 and sys.e[0] == 1.0 and sys.e_m == -1.0:
+        atoms = ((math.exp(sys.const), 1.0),)   # S_J constant: the whole law is one atom
+    return FactorizedLaw(new, atoms, f"{getattr(law, 'name', 'law')} [point-mass limit of D^2]", (m1s, m2s))
+
+
+@_quiet
+def _solve_density(law, points, tail_tol):
     atoms = _law_atoms(law)
     cmass_exact = _continuous_mass(law)
     m1s, m2s, moment_error = _series_m12(law)
