@@ -334,9 +334,16 @@ class _SmoothD2:
         self.tiers = []
         for kind in ("real", "uniform", "graded"):
             if kind == "real":
-                t, w = _gl(192, -t_max, t_max)
+                # the singularities of phi'(sqrt(q) h) come closer to the real h-axis as 1/sqrt(q): the plain
+                # rule keeps its ~1e-14 accuracy with nodes in proportion (tanh at q = 4: poles at 0.77 i)
+                t, w = _gl(int(math.ceil(_REAL_TIER_NODES * max(1.0, rq))), -t_max, t_max)
+            elif kind == "graded":
+                t, w = _graded_nodes(crit, t_max, even)
             else:
-                t, w = _graded_nodes(crit if kind == "graded" else [], t_max, even)
+                # the deformation flips side at each critical point c of d within |t - c| ~ B / |d''(c)|
+                # (0.04 for tanh at q = 4): panels there are graded down to a quarter of that width
+                t, w = _graded_nodes(crit, t_max, even, levels=[_flip_levels(scale_b, ddc) for ddc in
+                                                                 _d2_at(ev, rq, q, crit)])
             f1, f2, f3 = ev(0, rq * t), ev(1, rq * t), ev(2, rq * t)
             d = f1**2
             if kind == "real":
@@ -437,13 +444,36 @@ def _critical_points(dprime, grid):
     return sorted(set(round(c, 13) for c in crit))
 
 
-def _graded_nodes(crit, t_max, symmetric, order=16):
+#: Gauss–Legendre nodes of the plain rule for D^2 far from its spectrum (per unit of sqrt(q) above 1).
+_REAL_TIER_NODES = 192
+
+#: Panels of the D^2 contour next to a critical point of d are refined by halving down to 2^-20 of 0.5 (the
+#: graded tier: two poles pinch the contour there, their distance shrinking with that of zeta to the edge).
+_GRADED_LEVELS = 20
+
+
+def _d2_at(ev, rq, q, crit):
+    """Second derivative of d(t) = phi'(sqrt(q) t)^2 at the critical points: 2 q (phi''^2 + phi' phi^(3))."""
+    c = np.asarray(crit, float)
+    return 2 * q * (ev(1, rq * c) ** 2 + ev(0, rq * c) * ev(2, rq * c)) if c.size else np.array([])
+
+
+def _flip_levels(scale_b, ddc):
+    """Halvings of a 0.5-wide panel down to a quarter of the width B / |d''(c)| over which the contour
+    deformation -A tanh(d'/B) changes side at a critical point c (at most :data:`_GRADED_LEVELS`)."""
+    width = scale_b / max(abs(float(ddc)), 1e-300)
+    return int(min(_GRADED_LEVELS, max(0, math.ceil(math.log2(0.5 / (0.25 * width))))))
+
+
+def _graded_nodes(crit, t_max, symmetric, order=16, levels=None):
     """Composite Gauss–Legendre nodes on [-t_max, t_max]: panels of width 0.5, refined geometrically
-    (ratio 2, down to 2^-20) towards each point of ``crit``; symmetric about 0 when asked."""
+    (ratio 2, down to 2^-``levels[i]``, default :data:`_GRADED_LEVELS`) towards each point of ``crit``;
+    symmetric about 0 when asked."""
     half = np.arange(0.0, t_max, 0.5)
     brk = set((-half).tolist()) | set(half.tolist()) | {-t_max, t_max}
-    for c in crit:
-        brk |= {c + sgn * 0.5 * 2.0**-k for k in range(21) for sgn in (-1, 1)} | {c}
+    levels = [_GRADED_LEVELS] * len(crit) if levels is None else levels
+    for c, lev in zip(crit, levels, strict=True):
+        brk |= {c + sgn * 0.5 * 2.0**-k for k in range(lev + 1) for sgn in (-1, 1)} | {c}
     if symmetric:
         brk |= {-b for b in brk}
     brk = np.array(sorted(b for b in brk if -t_max <= b <= t_max))
@@ -1825,6 +1855,11 @@ def _soft_edge(sys, hi_u, n=96):
 #: than a bad input: no band, no critical point, overflow in a continuation.
 _SOLVER_ERRORS = (RuntimeError, FloatingPointError, ZeroDivisionError, np.linalg.LinAlgError)
 
+#: The point-mass limit of D^2 is served without trying the solver when the relative variance it drops (the
+#: sum over D^2 factors of multiplicity x (m2/m1^2 - 1)) is below this: far under the solver's own accuracy
+#: (~1e-10), and the spectrum is then too narrow for it (q* = 0, or q* < ~1e-9 near isometry).
+_DIRECT_LIMIT_SPREAD = 1e-12
+
 
 def _density(law, points, tail_tol):
     r"""The solver's density, or -- where it fails or is not certified -- the point-mass limit of D^2.
@@ -1840,19 +1875,23 @@ def _density(law, points, tail_tol):
     the relative error of :math:`m_2`; for a single atom also ``limit_w2``, the Wasserstein-2 distance
     :math:`\sqrt{m_2 - m_1^2}` to the true law, exact from the series).
     """
-    try:
-        res = _solve_density(law, points, tail_tol)
-        failure = res.reason
-    except _SOLVER_ERRORS as exc:
-        res, failure = None, f"solver: {type(exc).__name__}: {exc}"
-    if not failure:
-        return res
     limit = _point_mass_limit(law)
+    if limit is not None and limit.spread <= _DIRECT_LIMIT_SPREAD:
+        res, failure = None, (f"D^2 is a point mass within rounding (relative spread of the product "
+                              f"{limit.spread:.1e})")
+    else:
+        try:
+            res = _solve_density(law, points, tail_tol)
+            failure = res.reason
+        except _SOLVER_ERRORS as exc:
+            res, failure = None, f"solver: {type(exc).__name__}: {exc}"
+        if not failure:
+            return res
     if limit is not None:
-        lim = _solve_density(limit, points, tail_tol)
+        lim = _solve_density(limit.law, points, tail_tol)
         if lim.certified or res is None:
             diag = dict(lim.diagnostics)
-            diag.update(solver_failure=failure, limit_error=diag.get("m2_rel_err", math.nan),
+            diag.update(limit_reason=failure, limit_error=diag.get("m2_rel_err", math.nan),
                         method="point-mass limit of D^2 (each D^2 factor replaced by the point mass at its mean): "
                                + str(diag.get("method", "")))
             if len(lim.atoms) == 1 and lim.support is None:
@@ -1868,9 +1907,18 @@ def _density(law, points, tail_tol):
     return res
 
 
-def _point_mass_limit(law) -> FactorizedLaw | None:
+@dataclass(frozen=True)
+class _PointMassLimit:
+    """The point-mass limit of a law: ``law`` (its ``moments12`` are the original law's series, which the
+    certificate compares with) and ``spread``, the relative variance dropped with D^2."""
+
+    law: FactorizedLaw
+    spread: float
+
+
+def _point_mass_limit(law) -> _PointMassLimit | None:
     """The law with every implicit factor (D^2) replaced by the point mass at its mean, or None when it has
-    no implicit factor.  Its ``moments12`` are the original law's series (the certificate compares with them)."""
+    no implicit factor."""
     try:
         factors = _factors(law)
     except (ValueError, TypeError):
@@ -1879,12 +1927,15 @@ def _point_mass_limit(law) -> FactorizedLaw | None:
         return None
     new = tuple(LinearFactor(1.0 / f.mean, (), f.multiplicity, f.scale) if isinstance(f, ImplicitFactor) else f
                 for f in factors)
+    # free multiplicative convolution adds the relative variances m2/m1^2 - 1 of its factors (to first order)
+    spread = sum(abs(f.multiplicity) * abs(f.offset / f.mean - 1.0) for f in factors if isinstance(f, ImplicitFactor))
     m1s, m2s, _err = _series_m12(law)
     atoms = _law_atoms(law)
     sys = _System(new)
     if sys.linear and sys.b.size == 1 and sys.b[0] == 1.0 and sys.e[0] == 1.0 and sys.e_m == -1.0:
         atoms = ((math.exp(sys.const), 1.0),)   # S_J constant: the whole law is one atom
-    return FactorizedLaw(new, atoms, f"{getattr(law, 'name', 'law')} [point-mass limit of D^2]", (m1s, m2s))
+    return _PointMassLimit(FactorizedLaw(new, atoms, f"{getattr(law, 'name', 'law')} [point-mass limit of D^2]",
+                                         (m1s, m2s)), spread)
 
 
 @_quiet
