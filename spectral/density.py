@@ -156,7 +156,8 @@ class ImplicitFactor:
     branches of :math:`M^{-1}`; ``offset`` :math:`= m_2/m_1` of the factor, the constant term of
     :math:`\zeta = m_1/w + m_2/m_1 + O(w)` (used by the continuation predictor); ``noise`` (optional)
     the absolute rounding error of ``g1`` at :math:`\zeta` (a quadrature next to the spectrum sums large
-    terms of both signs), added to the attainable accuracy of Newton.
+    terms of both signs), added to the attainable accuracy of Newton; ``spread`` (optional) the relative
+    variance :math:`m_2/m_1^2 - 1`, computed without the cancellation of ``offset / mean - 1``.
     """
 
     m: Callable
@@ -169,6 +170,7 @@ class ImplicitFactor:
     values: tuple | None = None
     offset: float = 0.0
     noise: Callable | None = None
+    spread: float = math.nan
 
 
 @dataclass(frozen=True, eq=False)
@@ -267,11 +269,12 @@ def _implicit_factor(lw, n, s) -> ImplicitFactor:
 
         return ImplicitFactor(atomic.m_transform, atomic.m_transform_derivative, float(np.dot(p, v)),
                               (float(v.min()), float(v.max())), n, s, g1, tuple(sorted(float(x) for x in v)),
-                              float(np.dot(p, v * v) / np.dot(p, v)))
+                              float(np.dot(p, v * v) / np.dot(p, v)),
+                              spread=float(np.dot(p, (v - np.dot(p, v)) ** 2) / np.dot(p, v) ** 2))
     smooth = _smooth_d2(lw)
     if smooth is not None:
         return ImplicitFactor(smooth.m, smooth.dm, float(lw.mean), smooth.bounds, n, s, smooth.g1,
-                              offset=smooth.offset, noise=smooth.noise)
+                              offset=smooth.offset, noise=smooth.noise, spread=smooth.spread)
     quad = getattr(lw, "_quadrature", None)
     if quad is not None:
         warnings.warn(f"{lw.name}: M(zeta) from a discrete quadrature law (no analytic expression of the "
@@ -331,19 +334,23 @@ class _SmoothD2:
         scale_b = 0.25 * float(np.max(np.abs(dprime(grid)))) + 1e-300
         amp = min(0.3, 0.5 / rq)
         crit = _critical_points(dprime, grid)
+        # d varies on the scale 1/sqrt(q) in t: the panels of the deformed contour follow it (tanh at q = 4.2:
+        # 6e-10 next to the spectrum with 0.5-wide panels)
+        panel = _PANEL_WIDTH / max(1.0, rq)
         self.tiers = []
         for kind in ("real", "uniform", "graded"):
             if kind == "real":
                 # the singularities of phi'(sqrt(q) h) come closer to the real h-axis as 1/sqrt(q): the plain
-                # rule keeps its ~1e-14 accuracy with nodes in proportion (tanh at q = 4: poles at 0.77 i)
-                t, w = _gl(int(math.ceil(_REAL_TIER_NODES * max(1.0, rq))), -t_max, t_max)
+                # rule keeps its ~1e-14 accuracy with nodes in proportion (tanh at q = 0.82: 6e-11 with 192
+                # nodes, 3e-14 with 256)
+                t, w = _gl(int(math.ceil(_REAL_TIER_NODES * max(1.0, 2.0 * rq))), -t_max, t_max)
             elif kind == "graded":
-                t, w = _graded_nodes(crit, t_max, even)
+                t, w = _graded_nodes(crit, t_max, even, panel=panel)
             else:
                 # the deformation flips side at each critical point c of d within |t - c| ~ B / |d''(c)|
                 # (0.04 for tanh at q = 4): panels there are graded down to a quarter of that width
-                t, w = _graded_nodes(crit, t_max, even, levels=[_flip_levels(scale_b, ddc) for ddc in
-                                                                 _d2_at(ev, rq, q, crit)])
+                t, w = _graded_nodes(crit, t_max, even, panel=panel,
+                                     levels=[_flip_levels(scale_b, ddc, panel) for ddc in _d2_at(ev, rq, q, crit)])
             f1, f2, f3 = ev(0, rq * t), ev(1, rq * t), ev(2, rq * t)
             d = f1**2
             if kind == "real":
@@ -363,6 +370,7 @@ class _SmoothD2:
             if kind == "real":
                 self.mean = float(np.real(np.dot(wt, d)))
                 self.offset = float(np.real(np.dot(wt, d * d))) / self.mean
+                self.spread = float(np.real(np.dot(wt, (d - self.mean) ** 2))) / self.mean**2
                 lo, hi = float(np.min(np.real(d))), float(np.max(np.real(d)))
                 norm = abs(np.sum(wt) - 1)
             else:
@@ -444,12 +452,16 @@ def _critical_points(dprime, grid):
     return sorted(set(round(c, 13) for c in crit))
 
 
-#: Gauss–Legendre nodes of the plain rule for D^2 far from its spectrum (per unit of sqrt(q) above 1).
+#: Gauss–Legendre nodes of the plain rule for D^2 far from its spectrum (times 2 sqrt(q) when that is above 1).
 _REAL_TIER_NODES = 192
 
 #: Panels of the D^2 contour next to a critical point of d are refined by halving down to 2^-20 of 0.5 (the
 #: graded tier: two poles pinch the contour there, their distance shrinking with that of zeta to the edge).
 _GRADED_LEVELS = 20
+
+#: Width in t of the Gauss–Legendre panels (16 nodes) of the deformed contour for q <= 1 (divided by sqrt(q)
+#: above): the poles d(h) = zeta sit ~A = 0.3 off the contour, and a panel twice that wide keeps ~1e-14.
+_PANEL_WIDTH = 0.5
 
 
 def _d2_at(ev, rq, q, crit):
@@ -458,22 +470,23 @@ def _d2_at(ev, rq, q, crit):
     return 2 * q * (ev(1, rq * c) ** 2 + ev(0, rq * c) * ev(2, rq * c)) if c.size else np.array([])
 
 
-def _flip_levels(scale_b, ddc):
-    """Halvings of a 0.5-wide panel down to a quarter of the width B / |d''(c)| over which the contour
-    deformation -A tanh(d'/B) changes side at a critical point c (at most :data:`_GRADED_LEVELS`)."""
+def _flip_levels(scale_b, ddc, panel):
+    """Halvings of a panel down to a quarter of the width B / |d''(c)| over which the contour deformation
+    -A tanh(d'/B) changes side at a critical point c (at most :data:`_GRADED_LEVELS`)."""
     width = scale_b / max(abs(float(ddc)), 1e-300)
-    return int(min(_GRADED_LEVELS, max(0, math.ceil(math.log2(0.5 / (0.25 * width))))))
+    return int(min(_GRADED_LEVELS, max(0, math.ceil(math.log2(panel / (0.25 * width))))))
 
 
-def _graded_nodes(crit, t_max, symmetric, order=16, levels=None):
-    """Composite Gauss–Legendre nodes on [-t_max, t_max]: panels of width 0.5, refined geometrically
-    (ratio 2, down to 2^-``levels[i]``, default :data:`_GRADED_LEVELS`) towards each point of ``crit``;
-    symmetric about 0 when asked."""
-    half = np.arange(0.0, t_max, 0.5)
+def _graded_nodes(crit, t_max, symmetric, order=16, levels=None, panel=None):
+    """Composite Gauss–Legendre nodes on [-t_max, t_max]: panels of width ``panel`` (default
+    :data:`_PANEL_WIDTH`), refined geometrically (ratio 2, down to 2^-``levels[i]``, default
+    :data:`_GRADED_LEVELS`) towards each point of ``crit``; symmetric about 0 when asked."""
+    panel = _PANEL_WIDTH if panel is None else panel
+    half = np.arange(0.0, t_max, panel)
     brk = set((-half).tolist()) | set(half.tolist()) | {-t_max, t_max}
     levels = [_GRADED_LEVELS] * len(crit) if levels is None else levels
     for c, lev in zip(crit, levels, strict=True):
-        brk |= {c + sgn * 0.5 * 2.0**-k for k in range(lev + 1) for sgn in (-1, 1)} | {c}
+        brk |= {c + sgn * panel * 2.0**-k for k in range(lev + 1) for sgn in (-1, 1)} | {c}
     if symmetric:
         brk |= {-b for b in brk}
     brk = np.array(sorted(b for b in brk if -t_max <= b <= t_max))
@@ -1038,7 +1051,7 @@ def _critical_zeta_scan(sys):
         lz, g, m = logz_and_slope(zeta)
         ok = np.isfinite(g) & np.isfinite(lz)
         sign = np.sign(g)
-        for i in np.flatnonzero(ok[:-1] & ok[1:] & (sign[:-1] * sign[1:] < 0)):
+        for i in np.flatnonzero(ok[:-1] & ok[1:] & ((sign[:-1] * sign[1:] <= 0) & (sign[:-1] != 0))):
             a, b, ga = zeta[i], zeta[i + 1], g[i]
             for _ in range(60):
                 c = 0.5 * (a + b)
@@ -1085,7 +1098,8 @@ def _critical_scan(sys):
             _, d = _real_eval(sys, g, br)
             ok = np.isfinite(d)
             sign = np.sign(d)
-            idx = np.flatnonzero(ok[:-1] & ok[1:] & (sign[:-1] * sign[1:] < 0))
+            # (a zero on the grid itself ends the interval before it: MP as an explicit factor, m_c = 1)
+            idx = np.flatnonzero(ok[:-1] & ok[1:] & ((sign[:-1] * sign[1:] <= 0) & (sign[:-1] != 0)))
             for i in idx:
                 a, b = g[i], g[i + 1]
                 da = d[i]
@@ -1226,6 +1240,10 @@ def _compute_edges(law) -> _Edges:
         else:
             us = [0.5 * (a + b), math.log(0.5 * (math.exp(a - b) + 1.0)) + b, a + 0.1 * (b - a),
                   a + 0.9 * (b - a)]
+            if i == lows.size - 1 and b not in log_atoms:
+                # the top band may fill only a sliver below the top (a narrow spectrum above a spurious
+                # break, e.g. the end of the quadrature's view of the spectrum of D^2: sin near isometry)
+                us += [b - d for d in _BAND_PROBE_DEPTHS if d < 0.1 * (b - a)]
         tests_u += [x - log_top for x in us]
         owner += [i] * len(us)
     tests_u = np.array(tests_u)
@@ -1873,7 +1891,10 @@ def _density(law, points, tail_tol):
     :math:`m_1`, :math:`m_2` within :data:`CERTIFICATE_TOL`), so it is served as certified exactly when the
     law is within that distance of its limit, and the diagnostics state the distance (``limit_error``:
     the relative error of :math:`m_2`; for a single atom also ``limit_w2``, the Wasserstein-2 distance
-    :math:`\sqrt{m_2 - m_1^2}` to the true law, exact from the series).
+    :math:`\sqrt{m_2 - m_1^2} = m_1 \sqrt{\sum_j n_j \mathrm{Var}(D_j^2)/E[D_j^2]^2}` to the true law (free
+    multiplicative convolution adds relative variances exactly); ``limit_reason``: why the
+    limit was served).  It is served directly, without the solver, when the variance it drops is below
+    :data:`_DIRECT_LIMIT_SPREAD`.
     """
     limit = _point_mass_limit(law)
     if limit is not None and limit.spread <= _DIRECT_LIMIT_SPREAD:
@@ -1895,8 +1916,8 @@ def _density(law, points, tail_tol):
                         method="point-mass limit of D^2 (each D^2 factor replaced by the point mass at its mean): "
                                + str(diag.get("method", "")))
             if len(lim.atoms) == 1 and lim.support is None:
-                m1s, m2s = diag["m1_series"], diag["m2_series"]
-                diag["limit_w2"] = math.sqrt(max(m2s - m1s * m1s, 0.0)) if m2s == m2s else math.nan
+                # every other factor is a point mass too (Haar): the variance of the law is m1^2 spread
+                diag["limit_w2"] = diag["m1_series"] * math.sqrt(limit.spread)
             if not lim.certified:
                 diag["failure"] = failure
             return DensityResult(lim.x, lim.density, lim.atoms, lim.support, lim.lambda_max, lim.mass, diag,
@@ -1927,8 +1948,10 @@ def _point_mass_limit(law) -> _PointMassLimit | None:
         return None
     new = tuple(LinearFactor(1.0 / f.mean, (), f.multiplicity, f.scale) if isinstance(f, ImplicitFactor) else f
                 for f in factors)
-    # free multiplicative convolution adds the relative variances m2/m1^2 - 1 of its factors (to first order)
-    spread = sum(abs(f.multiplicity) * abs(f.offset / f.mean - 1.0) for f in factors if isinstance(f, ImplicitFactor))
+    # free multiplicative convolution adds the relative variances m2/m1^2 - 1 of its factors exactly
+    # (m2(ab) = m2(a) + m2(b) - 1 for free a, b of mean 1)
+    spread = sum(abs(f.multiplicity) * (f.spread if f.spread == f.spread else abs(f.offset / f.mean - 1.0))
+                 for f in factors if isinstance(f, ImplicitFactor))
     m1s, m2s, _err = _series_m12(law)
     atoms = _law_atoms(law)
     sys = _System(new)
