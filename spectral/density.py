@@ -1896,10 +1896,10 @@ def _density(law, points, tail_tol):
     limit was served).  It is served directly, without the solver, when the variance it drops is below
     :data:`_DIRECT_LIMIT_SPREAD`.
     """
-    limit = _point_mass_limit(law)
-    if limit is not None and limit.spread <= _DIRECT_LIMIT_SPREAD:
+    spread = _limit_spread(law)
+    if spread is not None and spread <= _DIRECT_LIMIT_SPREAD:
         res, failure = None, (f"D^2 is a point mass within rounding (relative spread of the product "
-                              f"{limit.spread:.1e})")
+                              f"{spread:.1e})")
     else:
         try:
             res = _solve_density(law, points, tail_tol)
@@ -1908,7 +1908,8 @@ def _density(law, points, tail_tol):
             res, failure = None, f"solver: {type(exc).__name__}: {exc}"
         if not failure:
             return res
-    if limit is not None:
+    if spread is not None:
+        limit = _point_mass_limit(law, spread)
         lim = _solve_density(limit.law, points, tail_tol)
         if lim.certified or res is None:
             diag = dict(lim.diagnostics)
@@ -1937,21 +1938,25 @@ class _PointMassLimit:
     spread: float
 
 
-def _point_mass_limit(law) -> _PointMassLimit | None:
-    """The law with every implicit factor (D^2) replaced by the point mass at its mean, or None when it has
-    no implicit factor."""
+def _limit_spread(law) -> float | None:
+    """Relative variance dropped by the point-mass limit: sum over D^2 factors of multiplicity x
+    (m2/m1^2 - 1) (free multiplicative convolution adds the relative variances of its factors exactly:
+    m2(ab) = m2(a) + m2(b) - 1 for free a, b of mean 1); None when the law has no D^2 factor."""
     try:
         factors = _factors(law)
     except (ValueError, TypeError):
         return None
-    if not any(isinstance(f, ImplicitFactor) for f in factors):
+    imp = [f for f in factors if isinstance(f, ImplicitFactor)]
+    if not imp:
         return None
+    return sum(abs(f.multiplicity) * (f.spread if f.spread == f.spread else abs(f.offset / f.mean - 1.0))
+               for f in imp)
+
+
+def _point_mass_limit(law, spread) -> _PointMassLimit:
+    """The law with every implicit factor (D^2) replaced by the point mass at its mean."""
     new = tuple(LinearFactor(1.0 / f.mean, (), f.multiplicity, f.scale) if isinstance(f, ImplicitFactor) else f
-                for f in factors)
-    # free multiplicative convolution adds the relative variances m2/m1^2 - 1 of its factors exactly
-    # (m2(ab) = m2(a) + m2(b) - 1 for free a, b of mean 1)
-    spread = sum(abs(f.multiplicity) * (f.spread if f.spread == f.spread else abs(f.offset / f.mean - 1.0))
-                 for f in factors if isinstance(f, ImplicitFactor))
+                for f in _factors(law))
     m1s, m2s, _err = _series_m12(law)
     atoms = _law_atoms(law)
     sys = _System(new)
