@@ -56,6 +56,14 @@ spectrally accurate for a square-root edge); bands away from 0 use the cosine ma
 Atoms are exact, from the laws (``law.atoms``): Belinschi's rule for free products, ranks for
 rectangular networks (see :mod:`spectral.product`).
 
+Near isometry (:math:`q^* \to 0`) the law of :math:`D^2` concentrates at its mean and the spectrum narrows
+below what the solver resolves; there the *point-mass limit* of :math:`D^2` is served (orthogonal weights:
+one atom at :math:`m_1`; Gaussian: the scaled Fuss--Catalan law), certified against the law's own series
+and with its distance stated (:func:`_density`).  A result that is not certified is still returned, with
+``reason``, and every public entry (:func:`density`, :func:`pdf`, :func:`cdf`, :func:`ppf`) warns with
+:class:`UncertifiedDensityWarning`.  The solver's numerical work runs under one BLAS thread
+(:data:`SOLVER_BLAS_THREADS`, set here, not by the caller).
+
 References: J. Pennington, S. Schoenholz, S. Ganguli, NeurIPS 2017 and AISTATS 2018 (density
 equation for deep Jacobians); S. T. Belinschi, *The atoms of the free multiplicative convolution of
 two probability distributions*, Integral Equations Operator Theory 46 (2003).
