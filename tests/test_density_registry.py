@@ -41,7 +41,10 @@ CERTIFIED = {
     ("erf", "gaussian", "off"), ("sin", "gaussian", "critical"), ("sin", "orthogonal", "critical"),
     ("elu", "gaussian", "critical"), ("elu", "gaussian", "off"), ("elu", "orthogonal", "critical"),
     ("selu", "gaussian", "critical"), ("selu", "gaussian", "off"), ("leaky_relu(0.5)", "gaussian", "critical"),
-    ("leaky_relu(0.5)", "gaussian", "off"), ("tanh", "orthogonal", "critical"),
+    ("leaky_relu(0.5)", "gaussian", "off"), ("tanh", "orthogonal", "critical"), ("tanh", "gaussian", "critical"),
+    ("tanh", "gaussian", "off"), ("hard_tanh", "gaussian", "critical"), ("hard_tanh", "gaussian", "off"),
+    ("hard_tanh", "orthogonal", "critical"), ("hard_tanh", "orthogonal", "off"), ("linear", "gaussian", "critical"),
+    ("linear", "gaussian", "off"), ("linear", "orthogonal", "critical"), ("linear", "orthogonal", "off"),
 }
 
 
