@@ -2094,11 +2094,13 @@ def _solve_density(law, points, tail_tol):
     scale = math.exp(min(log_c, 709.0))
     cm1 = float(np.sum(contrib * xs)) * scale
     cm2 = float(np.sum(contrib * xs * xs)) * scale**2
-    listed = xs * scale >= 1e-300  # normal floats only: rho ~ x^(beta - 1) stays finite
-    x_out = xs[listed] * scale
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        r_out = np.where(ok[listed], xrho[listed] / xs[listed] / scale, np.nan)
-    r_out = np.where(np.isfinite(r_out) | ~ok[listed], r_out, np.nan)
+        r_all = xrho / xs / scale
+    # normal floats only, and rho itself in range (rho ~ x^(beta - 1) overflows near x = 1e-264 at depth 256):
+    # such nodes count in the mass bookkeeping like those below the float range, but are not listed
+    listed = (xs * scale >= 1e-300) & (np.isfinite(r_all) | ~ok)
+    x_out = xs[listed] * scale
+    r_out = np.where(ok[listed], r_all[listed], np.nan)
     tail_mass = float(cum[listed][0] - 0.5 * contrib[listed][0]) if np.any(listed) else cmass
     xabs = xs * scale
     band_mass = [float(np.sum(contrib[(xabs >= lo) & (xabs <= hi)])) + (remainder if lo == 0 else 0.0)
