@@ -1185,10 +1185,27 @@ def _system(law, log_c=None) -> _System:
     return sys.with_log_c(log_c)
 
 
-#: Depths below the top (in log x) at which a band reaching 0 is probed for continuous mass: the spectrum can
-#: be anything from hundreds of e-folds wide (deep products) to ~1e-8 (near-isometric networks, where D^2 is
-#: nearly a point mass): a ladder of decades finds a band of any width down to the last rung.
-_BAND_PROBE_DEPTHS = (30.0, 7.0, 0.7) + tuple(10.0 ** -k for k in range(1, 11))
+#: Depths below the top (in log x) at which a band reaching 0 is probed for continuous mass, then (where they
+#: find none) the ladder of decades below the top: the spectrum can be anything from hundreds of e-folds wide
+#: (deep products) to ~1e-8 (near-isometric networks, where D^2 is nearly a point mass), and the ladder finds
+#: a band of any width down to its last rung.
+_BAND_PROBE_DEPTHS = (30.0, 7.0, 0.7)
+_FINE_PROBE_DEPTHS = tuple(10.0 ** -k for k in range(1, 11))
+
+
+def _probe_bands(nsys, probes, log_top) -> list:
+    """Per interval, whether any of its probe points (log x) carries continuous mass: -Im m > 1e-9 |m| at
+    eta = 1e-12 x, reached by a certified continuation."""
+    tests_u = np.array([x - log_top for us in probes for x in us])
+    owner = np.array([i for i, us in enumerate(probes) for _ in us], dtype=int)
+    if tests_u.size == 0:
+        return [False] * len(probes)
+    n = tests_u.size
+    m, *_rest, ok, _res, _fb, _fin = _continue(nsys, tests_u, np.ones(n), tests_u + math.log(1e-12),
+                                                _le0(nsys), np.ones(n, bool))
+    with np.errstate(invalid="ignore"):
+        inside = ok & (-m.imag > 1e-9 * np.abs(m))
+    return [bool(np.any(inside[owner == i])) for i in range(len(probes))]
 
 
 @_quiet
@@ -1241,27 +1258,22 @@ def _compute_edges(law) -> _Edges:
     # classify each interval between break points by solving at interior points
     lows = np.concatenate([[-np.inf], breaks[:-1]])
     highs = breaks
-    tests_u, owner = [], []
-    for i, (a, b) in enumerate(zip(lows, highs, strict=True)):
+    probes = []
+    for a, b in zip(lows, highs, strict=True):
         if np.isneginf(a):
-            us = [b - d for d in _BAND_PROBE_DEPTHS]
+            probes.append([b - d for d in _BAND_PROBE_DEPTHS])
         else:
-            us = [0.5 * (a + b), math.log(0.5 * (math.exp(a - b) + 1.0)) + b, a + 0.1 * (b - a),
-                  a + 0.9 * (b - a)]
-            if i == lows.size - 1 and b not in log_atoms:
-                # the top band may fill only a sliver below the top (a narrow spectrum above a spurious
-                # break, e.g. the end of the quadrature's view of the spectrum of D^2: sin near isometry)
-                us += [b - d for d in _BAND_PROBE_DEPTHS if d < 0.1 * (b - a)]
-        tests_u += [x - log_top for x in us]
-        owner += [i] * len(us)
-    tests_u = np.array(tests_u)
-    n = tests_u.size
-    m, *_rest, ok, _res, _fb, _fin = _continue(nsys, tests_u, np.ones(n), tests_u + math.log(1e-12),
-                                                _le0(nsys), np.ones(n, bool))
-    owner = np.array(owner)
-    with np.errstate(invalid="ignore"):
-        inside = ok & (-m.imag > 1e-9 * np.abs(m))
-    supported = [bool(np.any(inside[owner == i])) for i in range(lows.size)]
+            probes.append([0.5 * (a + b), math.log(0.5 * (math.exp(a - b) + 1.0)) + b, a + 0.1 * (b - a),
+                           a + 0.9 * (b - a)])
+    supported = _probe_bands(nsys, probes, log_top)
+    # a band may fill only a sliver just below the top of its interval (near isometry; or a narrow spectrum
+    # above a spurious break, e.g. the end of the quadrature's view of the spectrum of D^2: sin): the ladder
+    # of decades, where the coarse probes found nothing
+    fine = [[b - d for d in _FINE_PROBE_DEPTHS if d < 0.1 * (b - a)]
+            if not supported[i] and (np.isneginf(a) or (i == lows.size - 1 and b not in log_atoms)) else []
+            for i, (a, b) in enumerate(zip(lows, highs, strict=True))]
+    if any(fine):
+        supported = [s or f for s, f in zip(supported, _probe_bands(nsys, fine, log_top), strict=True)]
     log_atom_set = set(log_atoms)
     bands: list[list[float]] = []
     for i, (a, b) in enumerate(zip(lows, highs, strict=True)):
