@@ -2,6 +2,8 @@
 
 * ``.. spectral-cli-help:: [COMMAND]`` renders ``spectral [COMMAND] --help`` from the parser itself, so the
   CLI reference cannot drift from the program.
+* Public data without a ``#:`` doc comment in the source (``__version__``, the registries) would show the
+  docstring of its type (``str``, ``dict``); those get the one-line descriptions of ``DATA_DOCS`` instead.
 * At the end of reading, it checks that every name of ``spectral.__all__`` has an API entry
   (``api.rst``) and that every figure in ``docs/figures`` is in the gallery; a missing one is a build
   warning (an error under ``-W``).
@@ -20,6 +22,18 @@ from docutils.parsers.rst import Directive
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
+
+#: Descriptions of public data whose source has no ``#:`` doc comment (used only while it has none).
+DATA_DOCS = {
+    "spectral.__version__": "Version of the package (a PEP 440 string).",
+    "spectral.ACTIVATIONS": "Registry of activations: name -> constructor taking the family's parameters "
+                            "(e.g. ``ACTIVATIONS['leaky_relu'](alpha)``). Use :func:`spectral.activation` to "
+                            "resolve names such as ``'leaky_relu(0.1)'``; the table of formulas is in "
+                            ":mod:`spectral.activations`.",
+    "spectral.LAWS": "Registry of law constructors by name (``'marchenko_pastur'``, ``'haar_orthogonal'``, "
+                     "``'semicircle'``, ``'atomic'``, ``'bernoulli'``, ``'empirical'``, ``'derivative'``, "
+                     "``'free_product'``, ``'free_sum'``).",
+}
 
 #: Width of the rendered ``--help`` text (argparse reads it from $COLUMNS).
 HELP_COLUMNS = "100"
@@ -65,6 +79,16 @@ class CliHelp(Directive):
         return [block]
 
 
+def _data_doc(app, what, name, obj, options, lines):
+    """Replace a builtin type's docstring on public data by its entry in DATA_DOCS."""
+    if what not in ("data", "attribute") or name not in DATA_DOCS:
+        return
+    type_doc = (type(obj).__doc__ or "").strip().splitlines()
+    text = [line.strip() for line in lines if line.strip()]
+    if not text or (type_doc and text[0] == type_doc[0].strip()):
+        lines[:] = [DATA_DOCS[name], ""]
+
+
 def _check_coverage(app, env):
     import spectral
 
@@ -83,5 +107,6 @@ def _check_coverage(app, env):
 
 def setup(app):
     app.add_directive("spectral-cli-help", CliHelp)
+    app.connect("autodoc-process-docstring", _data_doc, priority=100)  # before numpydoc rewrites the lines
     app.connect("env-updated", _check_coverage)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
