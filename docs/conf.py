@@ -66,10 +66,6 @@ numpydoc_class_members_toctree = False
 numpydoc_validation_checks: set[str] = set()   # docstring style is checked by review, not by the build
 numpydoc_xref_param_type = False
 nitpicky = False                        # references into private helpers and third-party types stay plain
-suppress_warnings = [
-    # dataclass fields documented both in the class's "Attributes" section and as autodoc members
-    "autosectionlabel.*",
-]
 
 # ---------------------------------------------------------------------------------------------- intersphinx
 _INVENTORY_URLS = {
