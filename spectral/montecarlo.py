@@ -46,7 +46,10 @@ each cluster.  Measured against mpmath products: :math:`|\Delta \log s| \le 10^{
 
 ``stable=None`` computes the first network directly and switches to the stable product for all networks
 when its smallest nonzero singular value is below :data:`DIRECT_SPREAD_LIMIT` times the largest
-(the result says so in ``method``).
+(the result says so in ``method``).  The pilot draws from a stream of its own, built from network 0's
+child seed, and a redo of network 0 with the stable product starts that stream afresh: for a given seed
+the networks (weights, biases, inputs) are the same whatever ``stable`` resolves to, and only the
+rounding of the two products differs.
 
 Zero eigenvalues are structural: :math:`\operatorname{rank} J = \min(N_0, \min_l N_l,
 \min_l \#\{i : \phi_l'(h^l_i) \ne 0\})` almost surely (the weights put the kernels in general position),
@@ -89,6 +92,7 @@ import numpy as np
 
 from ._backend import (
     Backend,
+    SampleStream,
     available_memory,
     cpu_workers,
     get_backend,
@@ -698,7 +702,7 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     backend : "auto" | "numpy" | "cupy"
     seed : int, numpy.random.SeedSequence or None
         Network ``i`` uses child ``i`` of ``SeedSequence(seed)``: identical results for any chunking or
-        thread count on a given backend.
+        thread count on a given backend, and the same networks for ``stable`` None, True or False.
     stable : bool or None
         Force the stable product (True), the direct SVD (False), or decide from the first network
         (None; see :data:`DIRECT_SPREAD_LIMIT`).
@@ -733,7 +737,8 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     be = get_backend(backend)
     n = int(n_samples)
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    streams = spawn_streams(be, seq, n)
+    children = seq.spawn(n)
+    streams = [SampleStream(be, child) for child in children]
     t0 = time.perf_counter()
     show = sys.stderr.isatty() if progress is None else bool(progress)
 
@@ -753,8 +758,9 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     why = "forced by stable=True" if stable else "forced by stable=False" if stable is False else ""
     with cpu_workers(be, threads) as workers:
         decided = stable
-        if stable is None:  # pilot: first network, direct
-            ls0, r0, qe0, d0 = _run_chunk(be, streams[:1], specs, mode, q_seq[0], False, tick)
+        if stable is None:  # pilot: network 0, direct, on a stream of its own child seed
+            pilot = [SampleStream(be, children[0])]
+            ls0, r0, qe0, d0 = _run_chunk(be, pilot, specs, mode, q_seq[0], False, tick)
             full, _ = _assemble(ls0, r0, dims[-1])
             fin = full[0][np.isfinite(full[0])]
             spread = float(fin[0] - fin[-1]) if fin.size else 0.0
