@@ -12,8 +12,11 @@ Gaussian and :math:`1/\sigma_w^2` for orthogonal square layers.  Rectangular lay
 telescopes to one factor :math:`(1+y)/(N_0/N_L + y)`.
 
 The pre-activation variances follow the q-map
-:math:`q^{l+1} = \sigma_{w,l+1}^2 E[\phi_l(\sqrt{q^l} z)^2] + \sigma_{b,l+1}^2` from :math:`q^1 = q_0`
-(default: the fixed point :math:`q^*` of the first layer, so a uniform network sits at :math:`q^*`).
+:math:`q^{l+1} = \sigma_{w,l+1}^2 \rho_{l+1} E[\phi_l(\sqrt{q^l} z)^2] + \sigma_{b,l+1}^2` from
+:math:`q^1 = q_0` (default: the fixed point :math:`q^*` of the first layer, so a uniform network sits at
+:math:`q^*`), with the width factor :math:`\rho_l = 1` for Gaussian layers and
+:math:`\min(1, N_{l-1}/N_l)` for orthogonal ones (:func:`variance_factor`: a widening orthogonal layer
+spreads the input's norm over more coordinates).
 
 Atoms of :math:`J J^T` (exact, from the laws; DESIGN.md section 3): generic ranks give the mass at 0,
 :math:`1 - \operatorname{rank}(J)/N_L` with :math:`\operatorname{rank} J = \min(N_0, \min_l N_l,
@@ -47,9 +50,39 @@ from .laws import (
 )
 from .series import FractionField
 
-__all__ = ["Layer", "Network", "JacobianLaw", "jacobian_law", "WEIGHTS"]
+__all__ = ["Layer", "Network", "JacobianLaw", "jacobian_law", "variance_factor", "WEIGHTS"]
 
 WEIGHTS = ("gaussian", "orthogonal")
+
+
+def variance_factor(weights: str, n_in: int | None, n_out: int | None) -> Fraction:
+    r"""Width factor :math:`\rho` of a layer's pre-activation variance:
+    :math:`\operatorname{Var}(h_i \mid x) = \sigma_w^2 \rho\, \|x\|^2/N_{in} + \sigma_b^2`.
+
+    For :math:`h = W x + b` with :math:`x \in \mathbb{R}^{N_{in}}`, :math:`h \in \mathbb{R}^{N_{out}}`:
+
+    * Gaussian, :math:`W_{ij} \sim N(0, \sigma_w^2/N_{in})`: :math:`E[(Wx)_i^2] = \sigma_w^2 \|x\|^2/N_{in}`
+      for any :math:`N_{out}`, so :math:`\rho = 1`.
+    * Orthogonal, :math:`W = \sigma_w Q` with :math:`Q` Haar on the :math:`N_{out} \times N_{in}` Stiefel
+      manifold.  Contracting or square (:math:`N_{out} \le N_{in}`, :math:`Q Q^T = I`): row :math:`i` of
+      :math:`Q` is a uniform unit vector of :math:`\mathbb{R}^{N_{in}}`, so
+      :math:`E[(Qx)_i^2] = \|x\|^2/N_{in}`.  Widening (:math:`N_{out} > N_{in}`, :math:`Q^T Q = I`):
+      :math:`\|Qx\| = \|x\|` and :math:`Qx/\|x\|` is uniform on the unit sphere of
+      :math:`\mathbb{R}^{N_{out}}`, so :math:`E[(Qx)_i^2] = \|x\|^2/N_{out}`.  Hence
+      :math:`\rho = N_{in}/\max(N_{in}, N_{out}) = \min(1, N_{in}/N_{out})`.
+
+    In both cases :math:`\rho = E\operatorname{tr}(W W^T)/(\sigma_w^2 N_{out})`, the mean of the law of
+    :math:`W W^T/\sigma_w^2` in the output space.  With :math:`\|x^{l-1}\|^2/N_{l-1} \to
+    E[\phi(\sqrt{q^{l-1}} z)^2]` (mean field) the q-map becomes :math:`q^l = \sigma_{w,l}^2 \rho_l
+    E[\phi_{l-1}(\sqrt{q^{l-1}} z)^2] + \sigma_{b,l}^2`, and an input with
+    :math:`\|x^0\|^2 = N_0 (q^1 - \sigma_{b,1}^2)/(\sigma_{w,1}^2 \rho_1)` gives first-layer
+    pre-activations of variance exactly :math:`q^1`.  ``n_in``/``n_out`` None (square network): 1.
+    """
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
+    if weights == "gaussian" or n_in is None or n_out is None or n_out <= n_in:
+        return Fraction(1)
+    return Fraction(n_in, n_out)
 
 
 def _resolve_activation(spec):
@@ -171,7 +204,11 @@ class Network:
 
     # ---------------------------------------------------------------- mean field
     def q_sequence(self) -> tuple[float, ...]:
-        """Pre-activation variances q^1..q^L (floats)."""
+        r"""Pre-activation variances :math:`q^1..q^L` (floats): :math:`q^1 = q_0` (default :math:`q^*`), then
+        :math:`q^{l} = \sigma_{w,l}^2 \rho_l E[\phi_{l-1}(\sqrt{q^{l-1}} z)^2] + \sigma_{b,l}^2` with the
+        width factor :math:`\rho_l` of :func:`variance_factor` (1 except for widening orthogonal layers).
+        Activations whose law of :math:`D^2` does not depend on q (relu, leaky relu, linear) get
+        :math:`q_0` (or 1) at every layer."""
         layers = self.layers
         acts = {id(layer.activation): layer.activation for layer in layers}
         needs_q = not all(_q_independent(act) for act in acts.values())
@@ -191,9 +228,11 @@ class Network:
             if (self.width is None and first_layer.width is None
                     and all(layer is first_layer or layer == first_layer for layer in layers)):
                 return (float(q0),) * len(layers)  # uniform and square: every layer sits at q*
+        dims = self.widths
         qs = [float(q0)]
-        for prev, nxt in zip(layers[:-1], layers[1:], strict=True):
-            qs.append(float(meanfield.q_map(prev.activation, qs[-1], float(nxt.sigma_w2),
+        for l_idx, (prev, nxt) in enumerate(zip(layers[:-1], layers[1:], strict=True), start=1):
+            rho = variance_factor(nxt.weights, dims[l_idx], dims[l_idx + 1]) if dims else 1
+            qs.append(float(meanfield.q_map(prev.activation, qs[-1], float(nxt.sigma_w2) * float(rho),
                                             float(nxt.sigma_b2))))
         return tuple(qs)
 
