@@ -391,21 +391,24 @@ class JacobianLaw(FreeProduct):
     def mean_fields(self):
         from . import meanfield
 
-        out = []
-        for layer in self.network.layers:
-            try:
-                out.append(meanfield.mean_field(layer.activation, float(layer.sigma_w2),
-                                                float(layer.sigma_b2)))
-            except ValueError:
-                out.append(None)
+        out, cache = [], {}
+        for i, run in self._layer_runs:
+            layer = self.network.layers[i]
+            key = (_activation_key(layer.activation), float(layer.sigma_w2), float(layer.sigma_b2))
+            if key not in cache:
+                try:
+                    cache[key] = meanfield.mean_field(layer.activation, key[1], key[2])
+                except ValueError:
+                    cache[key] = None
+            out.extend([cache[key]] * run)
         return tuple(out)
 
     @property
     def symbol_values(self) -> dict:
         """Numeric values of the sympy symbols used by exact moments (hard-tanh's p)."""
         out = {}
-        for law in self.d2_laws:
-            out.update(law.symbol_values)
+        for i, _ in self._layer_runs:
+            out.update(self.d2_laws[i].symbol_values)
         return out
 
     def exact_atoms(self):

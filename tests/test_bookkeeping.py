@@ -127,3 +127,17 @@ def test_exact_atoms_computed_once():
     first = law.exact_atoms()
     assert law.exact_atoms() is first and law.atoms == law.atoms
     assert math.isclose(law.atoms[0][1], float(first[0][1]))
+
+
+def test_mean_fields_and_symbol_values_per_distinct_layer():
+    from spectral.meanfield import mean_field
+
+    net = Network(layers=(Layer("hard_tanh", "orthogonal", 1.05, 0.01),) * 500 + (Layer("tanh", "gaussian", 1.2, 0.0),),
+                  q0=0.3)
+    law, old = _pair(net)
+    mfs = law.mean_fields
+    assert len(mfs) == 501 and mfs[0] is mfs[499]
+    assert mfs[0].q_star == mean_field("hard_tanh", 1.05, 0.01).q_star
+    assert mfs[500].chi1 == mean_field("tanh", 1.2, 0.0).chi1
+    # one symbol p per distinct q^l of the hard_tanh layers, the same as before
+    assert law.symbol_values == old.symbol_values and len(law.symbol_values) == len(set(law.q[:500]))
