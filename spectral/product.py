@@ -271,14 +271,12 @@ def _q_independent(act) -> bool:
 def _activation_key(act):
     """Hashable identity of an activation for grouping layers.
 
-    An :class:`~spectral.activations.Activation` compares by name, expression, kinks, pieces, parameters and
-    family; these fix its functions for registry activations and sympy expressions, so equal values share
-    one law of D^2.  A custom callable without an expression is only known by its function objects, which
-    equality ignores: it is keyed by the object itself (two such activations are never merged).
+    A registry activation (``family`` other than ``"custom"``) is fixed by its value (name, family and
+    parameters; :class:`~spectral.activations.Activation` compares and hashes these), so equal ones built
+    separately, as per-layer networks do, share one law of D^2.  A custom activation is only known by its
+    function objects, which equality ignores: it is keyed by the object itself and never merged.
     """
-    expr = getattr(act, "expr", None)
-    family = getattr(act, "family", "custom")
-    if expr is not None or family != "custom":
+    if getattr(act, "family", "custom") != "custom":
         try:
             hash(act)
         except TypeError:  # an unhashable parameter: fall back to identity

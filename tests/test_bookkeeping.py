@@ -111,6 +111,12 @@ def test_custom_callables_without_expression_are_never_merged():
     law = jacobian_law(net)
     assert law.d2_laws[0] is not law.d2_laws[1]
     assert law.d2_laws[0].activation is f and law.d2_laws[1].activation is g
+    # custom activations (also sympy expressions) keep one law per object, as before
+    x = acts.X
+    h, k = acts.activation(x / (1 + x**2)), acts.activation(x / (1 + x**2))
+    assert h == k and h is not k
+    law = jacobian_law(Network(layers=(Layer(h, "orthogonal", 1.2, 0.0), Layer(k, "orthogonal", 1.2, 0.0)), q0=0.5))
+    assert law.d2_laws[0] is not law.d2_laws[1]
 
 
 def test_hard_tanh_symbolic_moments_and_atoms_match():
