@@ -55,36 +55,6 @@ __all__ = ["Layer", "Network", "JacobianLaw", "jacobian_law", "variance_factor",
 WEIGHTS = ("gaussian", "orthogonal")
 
 
-def variance_factor(weights: str, n_in: int | None, n_out: int | None) -> Fraction:
-    r"""Width factor :math:`\rho` of a layer's pre-activation variance:
-    :math:`\operatorname{Var}(h_i \mid x) = \sigma_w^2 \rho\, \|x\|^2/N_{in} + \sigma_b^2`.
-
-    For :math:`h = W x + b` with :math:`x \in \mathbb{R}^{N_{in}}`, :math:`h \in \mathbb{R}^{N_{out}}`:
-
-    * Gaussian, :math:`W_{ij} \sim N(0, \sigma_w^2/N_{in})`: :math:`E[(Wx)_i^2] = \sigma_w^2 \|x\|^2/N_{in}`
-      for any :math:`N_{out}`, so :math:`\rho = 1`.
-    * Orthogonal, :math:`W = \sigma_w Q` with :math:`Q` Haar on the :math:`N_{out} \times N_{in}` Stiefel
-      manifold.  Contracting or square (:math:`N_{out} \le N_{in}`, :math:`Q Q^T = I`): row :math:`i` of
-      :math:`Q` is a uniform unit vector of :math:`\mathbb{R}^{N_{in}}`, so
-      :math:`E[(Qx)_i^2] = \|x\|^2/N_{in}`.  Widening (:math:`N_{out} > N_{in}`, :math:`Q^T Q = I`):
-      :math:`\|Qx\| = \|x\|` and :math:`Qx/\|x\|` is uniform on the unit sphere of
-      :math:`\mathbb{R}^{N_{out}}`, so :math:`E[(Qx)_i^2] = \|x\|^2/N_{out}`.  Hence
-      :math:`\rho = N_{in}/\max(N_{in}, N_{out}) = \min(1, N_{in}/N_{out})`.
-
-    In both cases :math:`\rho = E\operatorname{tr}(W W^T)/(\sigma_w^2 N_{out})`, the mean of the law of
-    :math:`W W^T/\sigma_w^2` in the output space.  With :math:`\|x^{l-1}\|^2/N_{l-1} \to
-    E[\phi(\sqrt{q^{l-1}} z)^2]` (mean field) the q-map becomes :math:`q^l = \sigma_{w,l}^2 \rho_l
-    E[\phi_{l-1}(\sqrt{q^{l-1}} z)^2] + \sigma_{b,l}^2`, and an input with
-    :math:`\|x^0\|^2 = N_0 (q^1 - \sigma_{b,1}^2)/(\sigma_{w,1}^2 \rho_1)` gives first-layer
-    pre-activations of variance exactly :math:`q^1`.  ``n_in``/``n_out`` None (square network): 1.
-    """
-    if weights not in WEIGHTS:
-        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
-    if weights == "gaussian" or n_in is None or n_out is None or n_out <= n_in:
-        return Fraction(1)
-    return Fraction(n_in, n_out)
-
-
 def _resolve_activation(spec):
     try:
         from .activations import activation
@@ -266,6 +236,36 @@ def _q_independent(act) -> bool:
     if not pieces:
         return False
     return all(b in (-math.inf, 0.0, math.inf) for lo, hi, _ in pieces for b in (float(lo), float(hi)))
+
+
+def variance_factor(weights: str, n_in: int | None, n_out: int | None) -> Fraction:
+    r"""Width factor :math:`\rho` of a layer's pre-activation variance:
+    :math:`\operatorname{Var}(h_i \mid x) = \sigma_w^2 \rho\, \|x\|^2/N_{in} + \sigma_b^2`.
+
+    For :math:`h = W x + b` with :math:`x \in \mathbb{R}^{N_{in}}`, :math:`h \in \mathbb{R}^{N_{out}}`:
+
+    * Gaussian, :math:`W_{ij} \sim N(0, \sigma_w^2/N_{in})`: :math:`E[(Wx)_i^2] = \sigma_w^2 \|x\|^2/N_{in}`
+      for any :math:`N_{out}`, so :math:`\rho = 1`.
+    * Orthogonal, :math:`W = \sigma_w Q` with :math:`Q` Haar on the :math:`N_{out} \times N_{in}` Stiefel
+      manifold.  Contracting or square (:math:`N_{out} \le N_{in}`, :math:`Q Q^T = I`): row :math:`i` of
+      :math:`Q` is a uniform unit vector of :math:`\mathbb{R}^{N_{in}}`, so
+      :math:`E[(Qx)_i^2] = \|x\|^2/N_{in}`.  Widening (:math:`N_{out} > N_{in}`, :math:`Q^T Q = I`):
+      :math:`\|Qx\| = \|x\|` and :math:`Qx/\|x\|` is uniform on the unit sphere of
+      :math:`\mathbb{R}^{N_{out}}`, so :math:`E[(Qx)_i^2] = \|x\|^2/N_{out}`.  Hence
+      :math:`\rho = N_{in}/\max(N_{in}, N_{out}) = \min(1, N_{in}/N_{out})`.
+
+    In both cases :math:`\rho = E\operatorname{tr}(W W^T)/(\sigma_w^2 N_{out})`, the mean of the law of
+    :math:`W W^T/\sigma_w^2` in the output space.  With :math:`\|x^{l-1}\|^2/N_{l-1} \to
+    E[\phi(\sqrt{q^{l-1}} z)^2]` (mean field) the q-map becomes :math:`q^l = \sigma_{w,l}^2 \rho_l
+    E[\phi_{l-1}(\sqrt{q^{l-1}} z)^2] + \sigma_{b,l}^2`, and an input with
+    :math:`\|x^0\|^2 = N_0 (q^1 - \sigma_{b,1}^2)/(\sigma_{w,1}^2 \rho_1)` gives first-layer
+    pre-activations of variance exactly :math:`q^1`.  ``n_in``/``n_out`` None (square network): 1.
+    """
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
+    if weights == "gaussian" or n_in is None or n_out is None or n_out <= n_in:
+        return Fraction(1)
+    return Fraction(n_in, n_out)
 
 
 def _activation_key(act):
