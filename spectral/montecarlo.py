@@ -12,8 +12,11 @@ Modes
 -----
 ``"network"``
     A real forward pass.  The input :math:`x^0` is a random direction scaled to
-    :math:`\|x^0\|^2 = N_0 (q^1 - \sigma_{b,1}^2)/\sigma_{w,1}^2`, so that the first pre-activations are
-    exactly :math:`N(0, q^1)` given :math:`x^0` (:math:`q^1 = q_0` or the fixed point :math:`q^*`);
+    :math:`\|x^0\|^2 = N_0 (q^1 - \sigma_{b,1}^2)/(\sigma_{w,1}^2 \rho_1)`, so that the first
+    pre-activations have variance exactly :math:`q^1` given :math:`x^0` (:math:`q^1 = q_0` or the fixed
+    point :math:`q^*`; :math:`\rho_1 = \min(1, N_0/N_1)` for orthogonal weights, else 1, see
+    :func:`spectral.product.variance_factor`); with Gaussian weights they are exactly :math:`N(0, q^1)`,
+    with orthogonal ones coordinates of a uniformly random vector of that norm (Gaussian as N grows);
     biases are drawn, :math:`b_l \sim N(0, \sigma_{b,l}^2)`, and :math:`D_l = \phi_l'(h^l)` from the actual
     pre-activations (which depend on :math:`W_l`).
 ``"free"``
@@ -46,7 +49,10 @@ each cluster.  Measured against mpmath products: :math:`|\Delta \log s| \le 10^{
 
 ``stable=None`` computes the first network directly and switches to the stable product for all networks
 when its smallest nonzero singular value is below :data:`DIRECT_SPREAD_LIMIT` times the largest
-(the result says so in ``method``).
+(the result says so in ``method``).  The pilot draws from a stream of its own, built from network 0's
+child seed, and a redo of network 0 with the stable product starts that stream afresh: for a given seed
+the networks (weights, biases, inputs) are the same whatever ``stable`` resolves to, and only the
+rounding of the two products differs.
 
 Zero eigenvalues are structural: :math:`\operatorname{rank} J = \min(N_0, \min_l N_l,
 \min_l \#\{i : \phi_l'(h^l_i) \ne 0\})` almost surely (the weights put the kernels in general position),
@@ -89,6 +95,7 @@ import numpy as np
 
 from ._backend import (
     Backend,
+    SampleStream,
     available_memory,
     cpu_workers,
     get_backend,
@@ -96,7 +103,7 @@ from ._backend import (
     spawn_streams,
     to_numpy,
 )
-from .product import Network
+from .product import Network, variance_factor
 
 __all__ = [
     "JacobianSamples",
@@ -208,8 +215,8 @@ def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
     g = normal_batch(streams, (spec.n_out,))
     act = spec.activation
     if mode == "network":
-        # conditional variance of h_i given x: sigma_w2 |x|^2 / N_in (Gaussian), / max(N_in, N_out) (Haar)
-        denom = spec.n_in if spec.weights == "gaussian" else max(spec.n_in, spec.n_out)
+        # conditional variance of h_i given x: sigma_w2 rho |x|^2 / N_in (rho: variance_factor)
+        denom = spec.n_in / float(variance_factor(spec.weights, spec.n_in, spec.n_out))
         q_emp = spec.sigma_w2 * xp.sum(x * x, axis=-1) / denom + spec.sigma_b2
         h = xp.matmul(w, x[..., None])[..., 0] + math.sqrt(spec.sigma_b2) * g
         d = act.dphi(h)
@@ -223,14 +230,17 @@ def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
 
 
 def _inputs(xp, streams, spec: _LayerSpec, q1: float):
-    """Inputs with ||x||^2 = N_0 (q1 - sigma_b2)/sigma_w2: first pre-activations exactly N(0, q1)."""
+    r"""Random directions with :math:`\|x\|^2 = N_0 (q^1 - \sigma_b^2)/(\sigma_w^2 \rho_1)`
+    (:func:`spectral.product.variance_factor`): the first pre-activations have variance exactly
+    :math:`q^1` given :math:`x` (Gaussian weights: they are exactly :math:`N(0, q^1)`)."""
     excess = q1 - spec.sigma_b2
     if excess <= 0:
         raise ValueError(f"q0 = {q1!r} must exceed the first layer's sigma_b2 = {spec.sigma_b2!r} "
                          "(pre-activations W x + b have variance >= sigma_b2); give a larger q0")
+    rho = float(variance_factor(spec.weights, spec.n_in, spec.n_out))
     x = normal_batch(streams, (spec.n_in,))
     norm = xp.sqrt(xp.sum(x * x, axis=-1, keepdims=True))
-    return x * (math.sqrt(spec.n_in * excess / spec.sigma_w2) / norm)
+    return x * (math.sqrt(spec.n_in * excess / (spec.sigma_w2 * rho)) / norm)
 
 
 # ==================================================================================== product accumulators
@@ -506,7 +516,7 @@ class JacobianSamples:
     seconds : float
     diagnostics : dict
         ``q_conditional`` (network mode, shape (n_samples, L): variance of :math:`h^l` given the layer's
-        input, :math:`\sigma_w^2\|x^{l-1}\|^2/N_{l-1} + \sigma_b^2`), ``q_empirical`` (its mean over
+        input, :math:`\sigma_w^2 \rho_l \|x^{l-1}\|^2/N_{l-1} + \sigma_b^2`), ``q_empirical`` (its mean over
         networks),
         ``log_s_error_bound``, chunking/threads, etc.
     """
@@ -698,7 +708,7 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     backend : "auto" | "numpy" | "cupy"
     seed : int, numpy.random.SeedSequence or None
         Network ``i`` uses child ``i`` of ``SeedSequence(seed)``: identical results for any chunking or
-        thread count on a given backend.
+        thread count on a given backend, and the same networks for ``stable`` None, True or False.
     stable : bool or None
         Force the stable product (True), the direct SVD (False), or decide from the first network
         (None; see :data:`DIRECT_SPREAD_LIMIT`).
@@ -733,7 +743,8 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     be = get_backend(backend)
     n = int(n_samples)
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    streams = spawn_streams(be, seq, n)
+    children = seq.spawn(n)
+    streams = [SampleStream(be, child) for child in children]
     t0 = time.perf_counter()
     show = sys.stderr.isatty() if progress is None else bool(progress)
 
@@ -753,8 +764,9 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     why = "forced by stable=True" if stable else "forced by stable=False" if stable is False else ""
     with cpu_workers(be, threads) as workers:
         decided = stable
-        if stable is None:  # pilot: first network, direct
-            ls0, r0, qe0, d0 = _run_chunk(be, streams[:1], specs, mode, q_seq[0], False, tick)
+        if stable is None:  # pilot: network 0, direct, on a stream of its own child seed
+            pilot = [SampleStream(be, children[0])]
+            ls0, r0, qe0, d0 = _run_chunk(be, pilot, specs, mode, q_seq[0], False, tick)
             full, _ = _assemble(ls0, r0, dims[-1])
             fin = full[0][np.isfinite(full[0])]
             spread = float(fin[0] - fin[-1]) if fin.size else 0.0

@@ -293,3 +293,26 @@ def test_cupy_statistics_agree_with_numpy(mode):
     assert b.backend == "cupy"
     (ma, sa), (mb, sb) = a.moments(4), b.moments(4)
     assert np.all(np.abs(ma - mb) / np.hypot(sa, sb) < Z)
+
+
+#: Two products of the same matrices agree on the top log singular value to rounding (direct SVD: about
+#: N eps relative; stable product: 1e-12 in log, see test_stable_product_vs_mpmath).
+SAME_NETWORK_LOG_TOL = 1e-10
+
+
+@pytest.mark.parametrize("mode", ["network", "free"])
+def test_same_seed_same_networks_whatever_stable_resolves_to(mode):
+    """stable=None runs a pilot on network 0; when it switches to the stable product it must redo network 0
+    from the same draws, so network 0 is the network of stable=True and stable=False alike."""
+    net = _linear(60)
+    kw = dict(width=32, n_samples=3, mode=mode, backend="numpy", seed=5)
+    auto = sample_jacobians(net, stable=None, **kw)
+    assert auto.stable and "auto" in auto.method  # the pilot decided on the stable product
+    forced = sample_jacobians(net, stable=True, **kw)
+    direct = sample_jacobians(net, stable=False, **kw)
+    top = [s.log_singular_values[:, 0] for s in (auto, forced, direct)]
+    np.testing.assert_allclose(top[0], top[1], rtol=0, atol=SAME_NETWORK_LOG_TOL)
+    np.testing.assert_allclose(top[0], top[2], rtol=0, atol=SAME_NETWORK_LOG_TOL)
+    # and every singular value agrees with the forced stable run (the same product on the same matrices)
+    np.testing.assert_allclose(auto.log_singular_values, forced.log_singular_values, rtol=0,
+                               atol=SAME_NETWORK_LOG_TOL)
