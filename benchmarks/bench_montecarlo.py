@@ -8,7 +8,7 @@ end; its throughput is reported as
     ratio = (time of the plain batched products, best threading) / (time of the sampler)
 
 on the same backend (aim: >= 0.6 on CPU for N = 512, L = 32, Gaussian weights).  Also printed: BLAS
-threading vs one BLAS thread per batch worker (DESIGN.md section 3), the stable product's cost, an
+threading vs one BLAS thread per batch worker (docs/design.md §4.9), the stable product's cost, an
 autodiff baseline (torch.func.jacrev of an equivalent nn.Sequential) when torch imports, and, when CuPy
 and a GPU are present, the CuPy / NumPy speed-up at N = 1024..4096 with the agreement of the moment
 statistics (two-sample z-scores; random streams differ between backends).

@@ -13,7 +13,7 @@ Streams differ between NumPy and CuPy (different bit generators); compare the ba
 
 CPU threads
 -----------
-Batched small-matrix LAPACK work is much slower with a multi-threaded BLAS on few cores (DESIGN.md §3:
+Batched small-matrix LAPACK work is much slower with a multi-threaded BLAS on few cores (docs/design.md §4.9:
 eigvalsh of 512 matrices of size 64 took 6.0 s with OpenBLAS threads vs 0.12 s with one thread on
 2 cores). :func:`cpu_workers` therefore limits BLAS to one thread (``threadpoolctl``) and the sampler
 parallelises over the batch with a thread pool instead (NumPy releases the GIL in BLAS/LAPACK and in

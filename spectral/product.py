@@ -18,7 +18,7 @@ The pre-activation variances follow the q-map
 :math:`\min(1, N_{l-1}/N_l)` for orthogonal ones (:func:`variance_factor`: a widening orthogonal layer
 spreads the input's norm over more coordinates).
 
-Atoms of :math:`J J^T` (exact, from the laws; DESIGN.md section 3): generic ranks give the mass at 0,
+Atoms of :math:`J J^T` (exact, from the laws; docs/design.md §3.6): generic ranks give the mass at 0,
 :math:`1 - \operatorname{rank}(J)/N_L` with :math:`\operatorname{rank} J = \min(N_0, \min_l N_l,
 \min_l N_l (1 - \mu_{D_l^2}(\{0\})))`; for square layers this is :math:`\max_l \mu_{D_l^2}(\{0\})`
 (relu: 1/2 at every depth).  A nonzero atom needs every :math:`W_l` orthogonal and every :math:`D_l^2`
@@ -416,31 +416,35 @@ class JacobianLaw(FreeProduct):
         return self._exact_atoms
 
     def _compute_exact_atoms(self):
-        layers = self.network.layers
-        L = len(layers)
-        dims = self.dims or (1,) * (L + 1)
-        n0, n_last = dims[0], dims[-1]
-        runs = self._layer_runs  # consecutive layers with the same Layer, q and widths
+        dims = self.dims or (1,) * (len(self.network.layers) + 1)
         zeros: dict = {}  # id(law of D^2) -> (its exact atoms, its mass at 0)
-        for i, _ in runs:
+        for i, _ in self._layer_runs:  # consecutive layers with the same Layer, q and widths
             law = self.d2_laws[i]
             if id(law) not in zeros:
                 atoms = law.exact_atoms() or ()
                 zeros[id(law)] = (atoms, sum((p for a, p in atoms if a == 0), Fraction(0)))
-        # mass at zero from generic ranks
-        rank = Fraction(n0)
-        for i, _ in runs:
+        out = []
+        zero_mass = self._zero_atom(dims, zeros)
+        if float(zero_mass) > 0:
+            out.append((0, zero_mass))
+        out.extend(self._nonzero_atoms(dims, zeros))
+        return tuple(out)
+
+    def _zero_atom(self, dims, zeros) -> Fraction:
+        """Mass at 0 from generic ranks: the rank of J is the smallest of the layers' ranks."""
+        rank = Fraction(dims[0])
+        for i, _ in self._layer_runs:
             z = zeros[id(self.d2_laws[i])][1]
             n_l = dims[i + 1]
             rank = min(rank, Fraction(n_l), n_l * (1 - z), key=float)
-        out = []
-        zero_mass = 1 - rank / n_last
-        if float(zero_mass) > 0:
-            out.append((0, zero_mass))
-        # nonzero atoms: all weights orthogonal, every D^2 with a nonzero atom
+        return 1 - rank / dims[-1]
+
+    def _nonzero_atoms(self, dims, zeros) -> list:
+        """Nonzero atoms: only when all weights are orthogonal and every D^2 has a nonzero atom."""
+        layers, runs = self.network.layers, self._layer_runs
         if any(layers[i].weights != "orthogonal" for i, _ in runs):
-            return tuple(out)
-        budget = Fraction(n0) - sum(run * max(0, dims[i] - dims[i + 1]) for i, run in runs)
+            return []
+        budget = Fraction(dims[0]) - sum(run * max(0, dims[i] - dims[i + 1]) for i, run in runs)
         groups: dict = {}  # (id(law of D^2), exact sigma_w2, N_l) -> number of layers, in order of appearance
         s2_exact: dict = {}
         for i, run in runs:
@@ -451,12 +455,12 @@ class JacobianLaw(FreeProduct):
             groups[gkey] = groups.get(gkey, 0) + run
         options = []
         for (lid, s2, n_l), mult in groups.items():
-            atoms = zeros[lid][0]
-            nz = [(a, p) for a, p in atoms if a != 0]
+            nz = [(a, p) for a, p in zeros[lid][0] if a != 0]
             if not nz:
-                return tuple(out)
+                return []
             options.append([((s2 * a) ** mult, mult * n_l * (1 - p)) for a, p in nz])
         found: dict = {}
+        n_last = dims[-1]
 
         def walk(i, loc, deficit):
             if float(deficit) >= float(budget):
@@ -468,8 +472,7 @@ class JacobianLaw(FreeProduct):
                 walk(i + 1, loc * a, deficit + d)
 
         walk(0, Fraction(1), Fraction(0))
-        out.extend(sorted(found.items(), key=lambda t: float(t[0])))
-        return tuple(out)
+        return sorted(found.items(), key=lambda t: float(t[0]))
 
 
 def _two_power_moments(n: int, big_c: Fraction, facs) -> list:
