@@ -62,6 +62,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .parsing import parse_depth, parse_exact
+
 __all__ = [
     "NoClosedFormError",
     "SymbolicLaw",
@@ -129,12 +131,15 @@ def to_exact(value: Any, name: str = "value") -> sp.Expr:
 
     Decimal strings and floats become the rational they spell (``"1.05"`` and ``1.05`` -> ``21/20``);
     ``Fraction`` and integers stay exact; identifiers (``"sigma_w2"``) become positive symbols; sympy
-    expressions are returned unchanged.
+    expressions are returned unchanged.  Strings are read by :func:`spectral.parsing.parse_exact` (numbers,
+    fractions, bounded integer powers, ``pi``, ``E``, ``sqrt`` and symbol names; never evaluated).
 
     Raises
     ------
     TypeError
         If ``value`` is not a number, string or sympy expression.
+    ValueError
+        A string outside the accepted syntax, or a value that is not finite.
     """
     if isinstance(value, sp.Basic):
         return value
@@ -149,17 +154,9 @@ def to_exact(value: Any, name: str = "value") -> sp.Expr:
             raise ValueError(f"{name} must be finite, got {value!r}")
         return sp.Rational(repr(float(value)))
     if isinstance(value, str):
-        text = value.strip()
-        if text.isidentifier():
-            return sp.Symbol(text, positive=True)
-        try:
-            return sp.Rational(text)
-        except (TypeError, ValueError):
-            pass
-        try:
-            return sp.nsimplify(sp.sympify(text, rational=True))
-        except (sp.SympifyError, TypeError, SyntaxError) as exc:
-            raise ValueError(f"{name}={value!r} is not a number, fraction or symbol name") from exc
+        # read by the strict parser (spectral.parsing): never evaluated, identifiers become positive symbols
+        exact = parse_exact(value, name, symbols=True)
+        return sp.Rational(exact.numerator, exact.denominator) if isinstance(exact, Fraction) else exact
     if isinstance(value, Number):
         return sp.nsimplify(value)
     raise TypeError(f"{name} must be a number, a decimal string or a symbol name, got {type(value).__name__}")
@@ -1256,9 +1253,11 @@ def weight_law(weights: str, sigma_w2=1, *, ratio=1) -> SymbolicLaw:
 def _parse_depth(depth):
     if isinstance(depth, sp.Symbol):
         return depth
-    if isinstance(depth, str) and depth.strip().isidentifier():
-        return L if depth.strip() == "L" else sp.Symbol(depth.strip(), positive=True, integer=True)
-    if isinstance(depth, bool) or not isinstance(depth, int | np.integer | str | sp.Integer):
+    if isinstance(depth, str):
+        depth = parse_depth(depth, "depth")  # digits or a symbol name, never evaluated
+        if isinstance(depth, str):
+            return L if depth == "L" else sp.Symbol(depth, positive=True, integer=True)
+    if isinstance(depth, bool) or not isinstance(depth, int | np.integer | sp.Integer):
         raise TypeError(f"depth must be an integer >= 1 or a symbol, got {depth!r}")
     d = sp.Integer(int(depth))
     if d < 1:

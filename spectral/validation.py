@@ -14,8 +14,10 @@ and :math:`z_k = (\bar m_k - m_k^{\text{theory}})/\text{se}_k`.  The check passe
 :math:`6.3\cdot 10^{-5}` per moment (:math:`2.5\cdot 10^{-4}` for four, Bonferroni); for :math:`n = 16`
 Student's :math:`t_{15}` gives :math:`1.2\cdot 10^{-3}` per moment (:math:`5\cdot 10^{-3}` for
 :math:`t_7`, :math:`n = 8`; the report notes it when :math:`n < 16`, and the per-network :math:`m_3, m_4`
-are right-skewed, which thickens the lower tail of :math:`z` further).  The standard error is floored at
-:math:`10^{-10} |m_k|` (rounding; e.g. linear orthogonal networks have identical spectra).
+are right-skewed, which thickens the lower tail of :math:`z` further).  A standard error at or below
+:math:`10^{-10} |m_k|` (rounding: e.g. linear orthogonal networks, or width 1, give identical networks) gives
+no z-score (reported as undefined, JSON ``null``): the moment then passes only when
+:math:`|\bar m_k - m_k^{\text{theory}}| \le 10^{-10} |m_k|`.
 
 *Atom at zero.*  At finite width the mass at 0 is :math:`1 - \operatorname{rank}(J)/N_L` with
 :math:`\operatorname{rank} J = \min(N_0, \min_l N_l, \min_l r_l)`, :math:`r_l \sim
@@ -55,8 +57,10 @@ conservative.  The Wasserstein-1 distance :math:`\int_0^\infty |\bar F - F_N|\, 
 :math:`\lambda`; also relative to :math:`m_1`; against :math:`F` itself as ``wasserstein_infinite_width``)
 is reported, not thresholded.  It is integrated exactly for a CDF that is linear between nodes (the
 samples, the atoms and a 4097-point uniform plus a logarithmic grid up to :math:`\max(\lambda_{\max},
-\max \lambda_i)`), each atom entering as a jump at its own location (:func:`_wasserstein`).  When no theory CDF is
-available the distribution check is skipped and the report says so.
+\max \lambda_i)`), each atom entering as a jump at its own location (:func:`_wasserstein`).  The theory CDF
+is used only when its density is certified (:attr:`spectral.density.DensityResult.certified`); otherwise, or
+when the solver fails, the distribution check is *unavailable*: ``report.unavailable["distribution"]`` says
+why (``"theory not certified: <reason>"``), the verdict is ``"incomplete"`` and the network is not failed.
 
 *Finite width.*  Infinite-width theory is exact only as :math:`N \to \infty` at fixed :math:`L`;
 fluctuations and corrections grow with :math:`L/N` (Hanin & Nica 2019: :math:`\log \|J u\|^2` has
@@ -84,6 +88,7 @@ from typing import Any
 
 import numpy as np
 
+from .jsonout import jsonable
 from .montecarlo import JacobianSamples, sample_jacobians
 from .product import Network, jacobian_law
 
@@ -91,8 +96,12 @@ __all__ = ["ValidationReport", "validate", "finite_width_atom", "KOLMOGOROV_999"
 
 #: Asymptotic Kolmogorov 0.999 quantile, :math:`\sqrt{\ln(2/\alpha)/2}` at :math:`\alpha = 10^{-3}`.
 KOLMOGOROV_999 = math.sqrt(math.log(2 / 1e-3) / 2)
+#: Accuracy budget of the theory CDF (the density certificate's tolerance), added to the KS bound.
 _CDF_TOL = 1e-6
+#: Sampled eigenvalues within this relative distance of a nonzero theory atom are put on it (rounding).
 _ATOM_SNAP = 1e-8
+#: Relative rounding level of sampled moments: a standard error below it gives no z-score.
+_SE_FLOOR = 1e-10
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,6 +143,15 @@ class ValidationReport:
     seconds: float
     z_threshold: float = 4.0
     samples: JacobianSamples | None = field(default=None, repr=False)
+    unavailable: dict = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        """``"failed"`` when a check made fails, ``"incomplete"`` when every check made passes but one could
+        not be made (``unavailable``: e.g. the theory density is not certified), else ``"passed"``."""
+        if not self.passed:
+            return "failed"
+        return "incomplete" if self.unavailable else "passed"
 
     @property
     def depth(self) -> int:
@@ -144,21 +162,21 @@ class ValidationReport:
         return int(self.widths[-1])
 
     def to_dict(self) -> dict:
-        """JSON-serialisable dict (NaN/inf -> None)."""
+        """JSON-ready dict in the convention of :mod:`spectral.jsonout` (undefined values, e.g. the z-score
+        of a zero standard error, are ``None``; infinities ``"inf"``); ``unavailable`` maps a check that
+        could not be made to the reason, ``verdict`` is "passed", "failed" or "incomplete"."""
         layer0 = self.network.layers[0]
         d = {
-            "moments_theory": _lst(self.moments_theory), "moments_sampled": _lst(self.moments_sampled),
-            "stderr": _lst(self.stderr), "z_scores": _lst(self.z_scores), "ks": _num(self.ks),
-            "wasserstein": _num(self.wasserstein), "atom_theory": _num(self.atom_theory),
-            "atom_sampled": _num(self.atom_sampled), "passed": bool(self.passed), "backend": self.backend,
-            "seconds": _num(self.seconds),
+            "moments_theory": self.moments_theory, "moments_sampled": self.moments_sampled,
+            "stderr": self.stderr, "z_scores": self.z_scores, "ks": self.ks,
+            "wasserstein": self.wasserstein, "atom_theory": self.atom_theory,
+            "atom_sampled": self.atom_sampled, "passed": bool(self.passed), "verdict": self.verdict,
+            "unavailable": dict(self.unavailable), "backend": self.backend, "seconds": self.seconds,
             # extras
-            "ks_bound": _num(self.ks_bound), "ks_infinite_width": _num(self.ks_infinite_width),
-            "n_eff": _num(self.n_eff),
-            "wasserstein_relative": _num(self.wasserstein_relative),
-            "wasserstein_infinite_width": _num(self.wasserstein_infinite_width),
-            "atom_expected": _num(self.atom_expected),
-            "atom_stderr": _num(self.atom_stderr), "z_threshold": self.z_threshold,
+            "ks_bound": self.ks_bound, "ks_infinite_width": self.ks_infinite_width, "n_eff": self.n_eff,
+            "wasserstein_relative": self.wasserstein_relative,
+            "wasserstein_infinite_width": self.wasserstein_infinite_width,
+            "atom_expected": self.atom_expected, "atom_stderr": self.atom_stderr, "z_threshold": self.z_threshold,
             "checks": {k: {"passed": bool(v[0]), "detail": v[1]} for k, v in self.checks.items()},
             "notes": list(self.notes), "mode": self.mode, "width": self.width, "widths": list(self.widths),
             "depth": self.depth, "L_over_N": self.depth / min(self.widths), "n_samples": self.n_samples,
@@ -166,7 +184,7 @@ class ValidationReport:
             "activation": getattr(layer0.activation, "name", str(layer0.activation)), "weights": layer0.weights,
             "sigma_w2": float(layer0.sigma_w2), "sigma_b2": float(layer0.sigma_b2),
         }
-        return d
+        return jsonable(d)
 
     def __str__(self) -> str:
         layer0 = self.network.layers[0]
@@ -182,37 +200,37 @@ class ValidationReport:
             f"  {'k':>2}  {'theory':>13}  {'sampled':>13}  {'stderr':>10}  {'z':>7}",
         ]
         for k in range(len(self.moments_theory)):
+            zk = self.z_scores[k]
+            zs = f"{zk:7.2f}" if math.isfinite(zk) else "undefined (zero standard error)"
             lines.append(f"  {k + 1:>2}  {self.moments_theory[k]:13.6g}  {self.moments_sampled[k]:13.6g}  "
-                         f"{self.stderr[k]:10.3g}  {self.z_scores[k]:7.2f}")
+                         f"{self.stderr[k]:10.3g}  {zs}")
         lines.append("")
         if self.ks is not None:
             lines.append(f"  KS = {self.ks:.4g}  (bound {self.ks_bound:.4g}, n_eff = {self.n_eff:.4g});  "
                          f"Wasserstein-1 = {self.wasserstein:.4g} ({self.wasserstein_relative:.3g} of m_1)")
+        elif "distribution" in self.unavailable:
+            lines.append(f"  distribution (KS / Wasserstein): unavailable ({self.unavailable['distribution']})")
         else:
-            lines.append("  KS / Wasserstein: not computed (no theory CDF)")
+            lines.append("  KS / Wasserstein: not computed")
         lines.append(f"  atom at 0: theory {self.atom_theory:.6g}, finite-width expectation "
                      f"{self.atom_expected:.6g} +- {self.atom_stderr:.2g}, sampled {self.atom_sampled:.6g}")
         for note in self.notes:
             lines.append(f"  note: {note}")
         failed = [f"{k} ({v[1]})" for k, v in self.checks.items() if not v[0]]
         lines.append("")
-        lines.append("  PASSED" if self.passed else "  FAILED: " + "; ".join(failed))
+        if not self.passed:
+            lines.append("  FAILED: " + "; ".join(failed))
+        elif self.unavailable:
+            made = ", ".join(self.checks) or "none"
+            lines.append(f"  INCOMPLETE: the checks made passed ({made}); unavailable: "
+                         + "; ".join(f"{k} ({v})" for k, v in self.unavailable.items()))
+        else:
+            lines.append("  PASSED")
         return "\n".join(lines)
 
 
 def _widths(w):
     return str(w[0]) if len(set(w)) == 1 else str(tuple(w))
-
-
-def _num(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _lst(a):
-    return [_num(v) for v in np.asarray(a, dtype=float).ravel()]
 
 
 # ==================================================================================== finite-width atom
@@ -416,9 +434,28 @@ def _wasserstein(pooled, cdf, atoms, *, lam_max=None, floor=0.0, nodes=4097):
     return float(np.sum(w1))
 
 
+def _theory_certificate(law) -> str | None:
+    """Why the theory CDF of ``law`` may not be used (its density is not certified or fails), or None."""
+    dens = getattr(law, "density", None)
+    if dens is None:
+        return None  # a law with its own closed-form CDF
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the reason is reported instead
+            res = dens()
+    except (RuntimeError, ValueError, ArithmeticError, NotImplementedError) as exc:
+        return f"theory density failed: {type(exc).__name__}: {exc}"
+    if not res.certified:
+        return f"theory not certified: {res.reason}"
+    return None
+
+
 def _distribution_stats(samples: JacobianSamples, law, m1, atom_fw):
     """KS (against the rank-adjusted CDF, and the raw one), its bound, n_eff, W1 and relative W1; or
     ``(None, reason)``."""
+    why = _theory_certificate(law)
+    if why is not None:
+        return None, why
     cdf, why = _theory_cdf(law)
     if cdf is None:
         return None, why
@@ -506,11 +543,19 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
     Returns
     -------
     ValidationReport
-        ``passed`` is True when every computed check passes; ``checks`` and ``notes`` say which and why.
+        ``passed`` is True when every computed check passes; ``checks`` and ``notes`` say which and why;
+        ``unavailable`` names a check that could not be made (the distribution check when the theory density
+        is not certified or fails) and ``verdict`` is "passed", "failed" or "incomplete".
+
+    Raises
+    ------
+    ValueError
+        ``moments < 1``, ``z_threshold`` not finite and > 0, ``n_samples < 2``, and the sampler's checks.
     """
     t0 = time.perf_counter()
+    _check_options(moments, z_threshold, distribution)
     if samples is None:
-        if isinstance(n_samples, int) and n_samples < 2:
+        if isinstance(n_samples, int | np.integer) and not isinstance(n_samples, bool) and n_samples < 2:
             raise ValueError(f"n_samples must be >= 2 for standard errors across networks, got {n_samples!r}")
         samples = sample_jacobians(net, width=width, n_samples=n_samples, mode=mode, backend=backend, seed=seed,
                                    stable=stable, q0=q0, **sample_kwargs)
@@ -530,13 +575,19 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
     except OverflowError:
         mean, se = np.full(k, np.nan), np.full(k, np.nan)
         notes.append("sampled moments overflow the float range (use JacobianSamples.log_moments)")
-    floor = 1e-10 * np.abs(theory)
-    z = (mean - theory) / np.maximum(se, floor)
+    z, flat, rel_dev = _z_scores(mean, theory, se)
     finite = np.isfinite(z)
-    if finite.any():
-        worst = int(np.nanargmax(np.abs(np.where(finite, z, 0.0))))
-        ok = bool(np.all(np.abs(z[finite]) < z_threshold))
-        checks["moments"] = (ok, f"max |z| = {abs(z[worst]):.2f} at m_{worst + 1} (threshold {z_threshold:g})")
+    if finite.any() or flat.any():
+        ok = bool(np.all(np.abs(z[finite]) < z_threshold)) and bool(np.all(rel_dev[flat] <= _SE_FLOOR))
+        parts = []
+        if finite.any():
+            worst = int(np.nanargmax(np.abs(np.where(finite, z, 0.0))))
+            parts.append(f"max |z| = {abs(z[worst]):.2f} at m_{worst + 1} (threshold {z_threshold:g})")
+        if flat.any():
+            worst = int(np.nanargmax(np.where(flat, rel_dev, -1.0)))
+            parts.append(f"zero standard error (identical networks) at m_{list(np.nonzero(flat)[0] + 1)}: z undefined, "
+                         f"relative deviation {rel_dev[worst]:.3g} at m_{worst + 1} (allowed {_SE_FLOOR:g}, rounding)")
+        checks["moments"] = (ok, "; ".join(parts))
         n_nets = samples.eigenvalues.shape[0]
         if n_nets < 16:
             from scipy.stats import t as student_t
@@ -546,8 +597,9 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
                          f"{z_threshold:g} has probability {rate:.1e} per moment under Student's t_{n_nets - 1} "
                          "(more for the skewed m_3, m_4); use 16 or more networks for a test closer to the "
                          "Gaussian rate")
-        if not finite.all():
-            notes.append(f"z-scores not finite for m_{list(np.nonzero(~finite)[0] + 1)} (not tested)")
+        untested = ~finite & ~flat
+        if untested.any():
+            notes.append(f"z-scores not finite for m_{list(np.nonzero(untested)[0] + 1)} (not tested)")
     else:
         notes.append("no finite moment z-scores (theory or samples overflow): moment check skipped")
 
@@ -567,8 +619,12 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
         dist, why = _distribution_stats(samples, law, float(theory[0]), atom_expected)
     else:
         dist, why = None, "not requested (distribution=False)"
+    unavailable = {}
     if dist is None:
-        notes.append(f"KS/Wasserstein skipped: {why}")
+        if distribution:
+            unavailable["distribution"] = why
+        else:
+            notes.append(f"KS/Wasserstein skipped: {why}")
         dist = {"ks": None, "ks_infinite_width": None, "ks_bound": None, "n_eff": None, "wasserstein": None,
                 "wasserstein_relative": None, "wasserstein_infinite_width": None}
     else:
@@ -601,4 +657,27 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
         wasserstein_infinite_width=dist["wasserstein_infinite_width"],
         atom_theory=atom_theory, atom_expected=atom_expected, atom_stderr=atom_se, atom_sampled=atom_sampled,
         passed=passed, checks=checks, notes=tuple(notes), seconds=seconds, z_threshold=float(z_threshold),
-        samples=samples)
+        samples=samples, unavailable=unavailable)
+
+
+def _z_scores(mean, theory, se):
+    """(z, flat, relative deviation): z undefined (NaN) where the standard error is at the rounding level
+    (``flat``: identical networks), where the deviation itself is the test."""
+    floor = _SE_FLOOR * np.abs(theory)
+    flat = np.isfinite(se) & (se <= floor) & np.isfinite(mean)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(flat, np.nan, (mean - theory) / np.where(flat, 1.0, se))
+        rel_dev = np.abs(mean - theory) / np.where(theory != 0, np.abs(theory), 1.0)
+    return z, flat, rel_dev
+
+
+def _check_options(moments, z_threshold, distribution) -> None:
+    """Refuse bad options of :func:`validate`, naming them (numpy integers and floats are accepted)."""
+    if isinstance(moments, bool) or not isinstance(moments, int | np.integer) or moments < 1:
+        raise ValueError(f"moments must be an integer >= 1 (try 4), got {moments!r}")
+    if isinstance(z_threshold, bool) or not isinstance(z_threshold, int | float | np.integer | np.floating):
+        raise TypeError(f"z_threshold must be a real number > 0 (try 4), got {z_threshold!r}")
+    if not (math.isfinite(float(z_threshold)) and z_threshold > 0):
+        raise ValueError(f"z_threshold must be finite and > 0 (try 4), got {z_threshold!r}")
+    if not isinstance(distribution, bool | np.bool_):
+        raise TypeError(f"distribution must be True or False, got {distribution!r}")

@@ -32,7 +32,7 @@ def test_meanfield_critical_solves_sigma_b2(capsys):
     d = run_json(capsys, "meanfield", "--activation", "tanh", "--sigma-w2", "1.05", "--critical")
     assert d["sigma_b2"] == pytest.approx(2.01e-5, rel=2e-3)
     assert d["chi1"] == pytest.approx(1.0, abs=1e-12)
-    assert d["xi_c"] is None  # infinite depth scale at criticality -> JSON null
+    assert d["xi_c"] == "inf"  # infinite depth scale at criticality: the documented JSON string, not null
 
 
 def test_moments_exact_strings(capsys):
@@ -71,8 +71,8 @@ def test_symbolic_contract_and_no_closed_form(capsys):
 @pytest.mark.parametrize("argv,needle", [
     (("meanfield", "--activation", "tanhh"), "unknown activation"),
     (("moments", "--weights", "uniform"), "weights"),
-    (("meanfield", "--sigma-w2", "-1"), "sigma_w2"),
-    (("meanfield", "--sigma-b2", "-0.1"), "sigma_b2"),
+    (("meanfield", "--sigma-w2", "-1"), "--sigma-w2"),
+    (("meanfield", "--sigma-b2", "-0.1"), "--sigma-b2"),
     (("moments", "--depth", "0"), "--depth"),
     (("moments", "--k", "0"), "--k"),
     (("meanfield", "--activation", "relu", "--sigma-w2", "2.5", "--sigma-b2", "0.1"), "no fixed point"),
