@@ -38,11 +38,11 @@ def check_out_path(text, flag: str = "--out", suffixes: tuple[str, ...] = ()) ->
     if text is None or not str(text).strip():
         raise ValueError(f"{flag} must be a file path, got an empty path")
     path = Path(os.path.expanduser(str(text)))
+    if path.is_dir():
+        raise ValueError(f"{flag} {str(text)!r} is a folder; give a file path inside it")
     if suffixes and path.suffix.lower() not in suffixes:
         raise ValueError(f"{flag} must end in {', '.join(suffixes[:-1])}{' or ' if len(suffixes) > 1 else ''}"
                          f"{suffixes[-1]} (the file is written exactly where it says), got {str(text)!r}")
-    if path.is_dir():
-        raise ValueError(f"{flag} {str(text)!r} is a folder; give a file path inside it")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise ValueError(f"{flag} {str(text)!r}: the folder {str(parent)!r} does not exist (create it first)")

@@ -169,3 +169,179 @@ def test_plot_writes_figure(capsys, tmp_path, kind, extra):
 def test_plot_bad_input_exits_2(capsys, argv, needle):
     code, out, err = run(capsys, *argv)
     assert code == 2 and needle in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- no evaluation of user input
+INJECTIONS = ['__import__("os").system("echo PWNED")', "lambda: 1", "().__class__", 'exec("x")', "1e999999",
+              "10**10**10", "nan", "inf"]
+
+#: Every flag that takes a number or an exact value as text, with the command that reads it.
+STRING_FLAGS = [
+    ("symbolic", "--sigma-w2", ("--activation", "relu")),
+    ("symbolic", "--sigma-b2", ("--activation", "relu")),
+    ("symbolic", "--p", ("--activation", "hard_tanh")),
+    ("symbolic", "--depth", ("--activation", "relu")),
+    ("meanfield", "--sigma-w2", ()),
+    ("meanfield", "--sigma-b2", ()),
+    ("moments", "--sigma-w2", ()),
+    ("moments", "--depth", ()),
+    ("moments", "--k", ()),
+    ("density", "--points", ()),
+    ("validate", "--seed", ()),
+    ("validate", "--width", ()),
+    ("plot", "--sigma-w2-range", ("phase", "--out", "never.png")),
+    ("plot", "--depths", ("depth", "--out", "never.png")),
+]
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+@pytest.mark.parametrize(("command", "flag", "extra"), STRING_FLAGS)
+def test_injection_strings_exit_2_naming_the_flag(capfd, tmp_path, monkeypatch, command, flag, extra, payload):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capfd, command, *extra, flag, payload)  # capfd: a shell command would write to fd 1
+    assert code == 2, err
+    assert flag in err and err.count("\n") == 1 and "Traceback" not in err
+    assert out == ""  # "echo PWNED" never ran
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_injection_never_runs_in_a_subprocess(tmp_path):
+    marker = tmp_path / "PWNED"
+    code = f'__import__("pathlib").Path({str(marker)!r}).touch()'
+    for flag in ("--sigma-w2", "--sigma-b2"):
+        r = subprocess.run([sys.executable, "-m", "spectral", "symbolic", "--activation", "relu", flag, code],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and flag in r.stderr and r.stderr.count("\n") == 1
+    r = subprocess.run([sys.executable, "-m", "spectral", "meanfield", "--activation", code],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--activation" not in r.stdout and r.stderr.count("\n") == 1
+    assert not marker.exists()
+
+
+def test_symbolic_accepts_the_documented_syntax(capsys):
+    d = run_json(capsys, "symbolic", "--activation", "relu", "--weights", "gaussian", "--sigma-w2", "4/2",
+                 "--sigma-b2", "0", "--depth", "1")
+    assert "2*sqrt(2) + 3" in d["edges"]  # sigma_w2 = 2 exactly
+    d = run_json(capsys, "symbolic", "--activation", "relu", "--weights", "orthogonal", "--sigma-w2", "sigma_w2",
+                 "--depth", "L", "--k", "1")
+    assert d["moments"] == ["sigma_w2**L/2**L"]
+    code, out, err = run(capsys, "symbolic", "--activation", "relu", "--depth", "1e9")
+    assert code == 2 and "--depth" in err and err.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- exit-2 messages name the parameter
+@pytest.mark.parametrize(("argv", "needle"), [
+    (("validate", "--seed", "-1"), "--seed"),
+    (("plot", "phase", "--sigma-w2-range", "1", "--out", "f.png"), "--sigma-w2-range"),
+    (("plot", "phase", "--sigma-w2-range", "2,1", "--out", "f.png"), "--sigma-w2-range"),
+    (("symbolic", "--depth", "1e9"), "--depth"),
+    (("symbolic", "--depth", "100001"), "--depth"),
+    (("moments", "--activation", "tanh", "--exact"), "--exact"),
+    (("plot", "phase", "--activation", "", "--out", "f.png"), "--activation"),
+    (("plot", "depth", "--dpi", "100000", "--out", "f.png"), "--dpi"),
+    (("meanfield", "--sigma-w2", "0"), "--sigma-w2"),
+    (("density", "--points", "3"), "--points"),
+])
+def test_exit_2_messages_name_the_parameter(capsys, tmp_path, monkeypatch, argv, needle):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and needle in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- one rule for --out
+def _out_cases(tmp_path):
+    ro = tmp_path / "ro.png"
+    return [("", "empty"), (str(tmp_path), "folder"), (str(tmp_path / "missing" / "a.png"), "does not exist"),
+            ("/proc/spectral-test.png", "cannot write"), (str(ro) + ".jpg", "must end in")]
+
+
+@pytest.mark.parametrize("command", [("demo",), ("plot", "depth"), ("plot", "spectrum"), ("sample",)])
+def test_bad_out_paths_exit_2_before_computing(capsys, tmp_path, monkeypatch, command):
+    import spectral.product
+
+    def boom(*a, **k):
+        raise AssertionError("the computation started before --out was checked")
+
+    monkeypatch.setattr(spectral.product, "jacobian_law", boom)
+    monkeypatch.setattr(spectral.product.Network, "__post_init__", boom)
+    for path, needle in _out_cases(tmp_path):
+        if command == ("sample",) and needle == "must end in":
+            path = str(tmp_path / "a.txt")  # sample needs .npz: a.txt is refused, never saved as a.txt.npz
+        elif command == ("sample",):
+            path = path.replace(".png", ".npz")
+        code, out, err = run(capsys, *command, "--out", path)
+        assert code == 2, (path, err)
+        assert "--out" in err and (needle in err or path == "") and err.count("\n") == 1, err
+    assert not (tmp_path / "missing").exists()  # no folder is created
+
+
+def test_sample_writes_exactly_the_path_printed(capsys, tmp_path):
+    out = tmp_path / "eig.npz"
+    code, text, err = run(capsys, "sample", "--activation", "linear", "--depth", "2", "--width", "8", "--samples",
+                          "2", "--backend", "numpy", "--out", str(out))
+    assert code == 0 and f"{out} (eigenvalues" in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eig.npz"]
+
+
+def test_help_states_the_real_defaults_and_the_rules(capsys):
+    def help_of(*command):
+        code, out, err = run(capsys, *command, "--help")
+        assert code == 0
+        return " ".join(out.split())
+
+    demo = help_of("demo")
+    assert "(default: 32)" in demo and "(default: 256)" in demo and "critical line" in demo
+    assert "orthogonal, compared with gaussian" in demo
+    plot = help_of("plot")
+    assert "critical line" in plot and "orthogonal,gaussian for spectrum and depth" in plot
+    for text in (demo, plot):
+        assert "no suffix added" in text and "exit status" in text and "NOT CERTIFIED" in text
+    code, out, err = run(capsys, "--help")
+    assert code == 0 and "1.05, 21/20" in out and "3 NOT CERTIFIED" in out.replace("\n", " ")
+
+
+# --------------------------------------------------------------------------- JSON: infinity vs failure
+def test_one_overflowed_moment_keeps_the_finite_results(capsys):
+    d = run_json(capsys, "moments", "--activation", "relu", "--weights", "gaussian", "--sigma-w2", "2",
+                 "--depth", "32", "--k", "1000")
+    assert d["variance"] == pytest.approx(64, rel=1e-12)  # L (mu2/mu1^2 - 1 + 1) = 2L for relu/Gaussian
+    assert d["m1"] == pytest.approx(1, rel=1e-12) and d["moments"][1] == pytest.approx(65, rel=1e-12)
+    assert isinstance(d["moments"][-1], str) and "e+" in d["moments"][-1]  # beyond the float range: a string
+
+
+def test_json_encoder_distinguishes_infinity_from_failure():
+    from spectral.jsonout import dumps, jsonable
+
+    assert jsonable({"a": float("inf"), "b": -np.inf, "c": float("nan"), "d": np.float32(2), "e": None}) == \
+        {"a": "inf", "b": "-inf", "c": None, "d": 2.0, "e": None}
+    assert json.loads(dumps([np.array([1.0, np.inf, np.nan])])) == [[1.0, "inf", None]]
+
+
+# --------------------------------------------------------------------------- one top-level handler
+def _crash(exc):
+    def f(args):
+        raise exc
+    return f
+
+
+@pytest.mark.parametrize(("exc", "status", "needle"), [
+    (MemoryError(), 4, "not enough memory"),
+    (KeyboardInterrupt(), 130, "interrupted"),
+    (OSError(28, "No space left on device", "x.npz"), 2, "No space left"),
+    (RuntimeError("something unexpected"), 5, "run with --debug"),
+    (KeyError("k"), 5, "internal error"),
+])
+def test_top_level_handler(capsys, monkeypatch, exc, status, needle):
+    import spectral.cli as cli
+
+    monkeypatch.setattr(cli, "cmd_meanfield", _crash(exc))
+    code, out, err = run(capsys, "meanfield")
+    assert code == status and needle in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_debug_shows_the_traceback(capsys, monkeypatch):
+    import spectral.cli as cli
+
+    monkeypatch.setattr(cli, "cmd_meanfield", _crash(RuntimeError("boom")))
+    code, out, err = run(capsys, "meanfield", "--debug")
+    assert code == 5 and "Traceback" in err and "boom" in err and "--debug for" not in err
