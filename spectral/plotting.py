@@ -783,7 +783,11 @@ def plot_depth_scaling(curves, *, quantities=("variance", "lambda_max", "conditi
                 qlo, qhi = curves[0].quantiles if curves else (0.01, 0.99)
                 ylabel = rf"$s_{{{qhi:g}}} / s_{{{qlo:g}}}$ (nonzero $s$)"
             ax.set_xscale("log")
-            ax.set_yscale(scale)
+            shown = any(np.any(np.isfinite(v) & (v > 0)) for v in (np.asarray(getattr(c, q), float) for c in curves))
+            if shown or scale != "log":
+                ax.set_yscale(scale)
+            else:  # every value failed (NaN): a log axis has nothing to scale, say so in the panel
+                ax.text(0.5, 0.5, "not available", transform=ax.transAxes, ha="center", va="center", color="C3")
             ax.set_xlabel(r"depth $L$")
             ax.set_ylabel(ylabel)
         if axes:

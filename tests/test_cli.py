@@ -345,3 +345,113 @@ def test_debug_shows_the_traceback(capsys, monkeypatch):
     monkeypatch.setattr(cli, "cmd_meanfield", _crash(RuntimeError("boom")))
     code, out, err = run(capsys, "meanfield", "--debug")
     assert code == 5 and "Traceback" in err and "boom" in err and "--debug for" not in err
+
+
+# --------------------------------------------------------------------------- uncertified densities: status 3
+#: The injected failure: a mass error far above the certificate's tolerance.
+FAKE_MASS_ERROR = 0.25
+
+
+@pytest.fixture(scope="module")
+def uncertified():
+    """A real density result whose certificate fails (its mass check is off), as the solver returns for
+    networks it cannot certify."""
+    import dataclasses
+
+    from spectral.product import Network, jacobian_law
+
+    res = jacobian_law(Network(activation="relu", weights="gaussian", sigma_w2=2, sigma_b2=0, depth=2)).density(64)
+    assert res.certified
+    bad = dataclasses.replace(res, diagnostics={**res.diagnostics, "mass_error": FAKE_MASS_ERROR})
+    assert not bad.certified and "total mass" in bad.reason
+    return bad
+
+
+def _serve(monkeypatch, result=None, error=None):
+    """Make every density (eigenvalues and singular values) return ``result`` or raise ``error``."""
+    from spectral.product import Network, JacobianLaw, jacobian_law
+
+    def fake(self, points=2000, **kwargs):
+        if error is not None:
+            raise error
+        return result
+
+    monkeypatch.setattr(JacobianLaw, "density", fake)
+    sv_law = type(jacobian_law(Network(activation="relu", depth=1)).singular_values())
+    monkeypatch.setattr(sv_law, "density", fake)
+
+
+RELU = ("--activation", "relu", "--weights", "gaussian", "--sigma-w2", "2", "--depth", "2")
+
+
+def test_density_not_certified_exits_3(capsys, monkeypatch, uncertified):
+    _serve(monkeypatch, uncertified)
+    code, out, err = run(capsys, "density", *RELU, "--points", "64")
+    assert code == 3 and "quantile" in out
+    assert err.startswith("NOT CERTIFIED: ") and "total mass off by 0.25" in err and err.count("\n") == 1
+    code, out, err = run(capsys, "density", *RELU, "--points", "64", "--allow-uncertified", "--json")
+    assert code == 0 and err.startswith("NOT CERTIFIED: ")
+    d = json.loads(out)
+    assert d["certified"] is False and d["diagnostics"]["certified"] is False and "total mass" in d["reason"]
+
+
+def test_density_that_raises_exits_3_with_one_line(capsys, monkeypatch):
+    _serve(monkeypatch, error=RuntimeError("continuous mass 1 but no band was found"))
+    for extra in ((), ("--allow-uncertified",)):  # nothing to show: never status 0
+        code, out, err = run(capsys, "density", *RELU, *extra)
+        assert code == 3 and out == "" and err.count("\n") == 1
+        assert err.startswith("NOT CERTIFIED: the density solver failed: continuous mass 1 but no band")
+
+
+@pytest.mark.parametrize("kind", ["spectrum", "depth"])
+def test_plot_with_uncertified_density_exits_3(capsys, monkeypatch, tmp_path, uncertified, kind):
+    _serve(monkeypatch, uncertified)
+    out = tmp_path / f"{kind}.png"
+    argv = ("plot", kind, *RELU[:6], "--depths", "2,4", "--out", str(out), "--dpi", "30")
+    code, text, err = run(capsys, *argv)
+    assert code == 3 and "NOT CERTIFIED: " in err and "total mass off by 0.25" in err and err.count("\n") == 1
+    assert out.exists()  # drawn dashed and labelled, but the status says it is not certified
+    code, text, err = run(capsys, *argv, "--allow-uncertified")
+    assert code == 0 and "NOT CERTIFIED: " in err
+
+
+@pytest.mark.parametrize("kind", ["spectrum", "depth", "validation"])
+def test_plot_with_failing_density_is_never_status_0(capsys, monkeypatch, tmp_path, kind):
+    _serve(monkeypatch, error=RuntimeError("no band was found"))
+    argv = ("plot", kind, *RELU[:6], "--depths", "2", "--depth", "2", "--width", "16", "--samples", "2",
+            "--backend", "numpy", "--out", str(tmp_path / "f.png"), "--dpi", "30", "--allow-uncertified")
+    code, text, err = run(capsys, *argv)
+    assert code == 3 and "NOT CERTIFIED: " in err and "no band was found" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("fault", ["uncertified", "raises"])
+def test_validate_reports_the_distribution_check_unavailable(capsys, monkeypatch, uncertified, fault):
+    _serve(monkeypatch, uncertified if fault == "uncertified" else None,
+           None if fault == "uncertified" else RuntimeError("no band was found"))
+    argv = ("validate", "--activation", "relu", "--weights", "orthogonal", "--sigma-w2", "2", "--depth", "2",
+            "--width", "64", "--samples", "4", "--backend", "numpy")
+    code, out, err = run(capsys, *argv)
+    why = "theory not certified: total mass off by 0.25" if fault == "uncertified" else "theory density failed"
+    assert code == 3 and "INCOMPLETE" in out and "PASSED" not in out and f"unavailable ({why}" in out
+    assert err.startswith("NOT CERTIFIED: distribution: ") and err.count("\n") == 1
+    code, out, err = run(capsys, *argv, "--json", "--allow-uncertified")
+    d = json.loads(out)
+    assert code == 0 and d["verdict"] == "incomplete" and d["unavailable"]["distribution"].startswith(why)
+    assert d["ks"] is None and "ks" not in d["checks"] and d["checks"]["moments"]["passed"] is True
+
+
+def test_demo_with_uncertified_density_exits_3(capsys, monkeypatch, tmp_path, uncertified):
+    _serve(monkeypatch, uncertified)
+    code, out, err = run(capsys, "demo", "--activation", "relu", "--sigma-w2", "2", "--depth", "2", "--width", "32",
+                         "--samples", "4", "--backend", "numpy", "--out", str(tmp_path / "d.png"))
+    assert code == 3 and "NOT CERTIFIED: singular-value density: total mass off by 0.25" in err
+    assert err.count("\n") == 1 and (tmp_path / "d.png").exists()
+
+
+def test_demo_exit_status_follows_the_verdict(capsys, tmp_path):
+    # width 1 without bias: every network is the same scalar chain (zero standard error), far from the
+    # infinite-width theory
+    code, out, err = run(capsys, "demo", "--sigma-b2", "0", "--depth", "4", "--width", "1", "--samples", "4",
+                         "--backend", "numpy", "--out", str(tmp_path / "d.png"))
+    assert ("FAILED" in out) == (code == 1)
+    assert code == 1 and "undefined (zero standard error)" in out
