@@ -369,7 +369,7 @@ def uncertified():
 
 def _serve(monkeypatch, result=None, error=None):
     """Make every density (eigenvalues and singular values) return ``result`` or raise ``error``."""
-    from spectral.product import Network, JacobianLaw, jacobian_law
+    from spectral.product import JacobianLaw, Network, jacobian_law
 
     def fake(self, points=2000, **kwargs):
         if error is not None:
