@@ -1164,7 +1164,7 @@ def _resolve_activation(activation):
     if _make is not None and not hasattr(activation, "pieces"):
         try:
             activation = _make(activation)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:  # e.g. leaky_relu(1e999999) overflows
             raise ValueError(f"activation={activation!r}: {exc}") from exc
     if hasattr(activation, "pieces"):
         exact = [to_exact(v, "param") for _, v in getattr(activation, "params", ())
