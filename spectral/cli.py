@@ -40,9 +40,11 @@ __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT
 PROG = "spectral"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNCERTIFIED, EXIT_MEMORY, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130
-#: Largest integer depth of ``symbolic``: the exact curve has degree ~L in m and its rational coefficients
-#: grow like L digits (depth 1000 takes about a second); a symbolic depth (``--depth L``) covers any depth.
-MAX_SYMBOLIC_DEPTH = 10_000
+#: Largest integer depth of ``symbolic``: the physical-sheet check of the edges runs in double precision and
+#: the scale sigma_w^(2L) leaves the float range beyond about 1000 layers (relu/orthogonal at sigma_w2 = 1.05
+#: fails from L = 1200); the cost grows with L too (leaky_relu/Gaussian at L = 1000 takes minutes).  A
+#: symbolic depth (``--depth L``) covers any depth.
+MAX_SYMBOLIC_DEPTH = 1000
 
 EPILOG = f"""\
 numbers: {SYNTAX}.

@@ -101,7 +101,7 @@ def cmd_demo(args) -> int:
         f"done in {payload['seconds']:.1f} s",
     ]
     _emit(args, payload, "\n".join(lines))
-    reasons = ([f"singular-value density: {sv.reason}"] if not sv.certified else []) + watch.reasons
+    reasons = [f"singular-value density: {sv.reason}"] if not sv.certified else watch.reasons
     reasons += [f"{k}: {v}" for k, v in report.unavailable.items()]
     return _certificate_status(args, reasons, EXIT_OK if report.passed else EXIT_FAILED)
 

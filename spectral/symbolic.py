@@ -915,7 +915,8 @@ def _log_residual(const, facs):
     facs = {(sp.N(f, 15) if f.atoms(sp.Function) else f): e for f, e in facs.items()}  # erf(...) -> float
     fs = [(complex(e), sp.lambdify(m, f, "numpy"), sp.lambdify(m, f.diff(m), "numpy"))
           for f, e in facs.items()]
-    log_c = cmath.log(complex(const))
+    # log of the exact constant (sigma_w^{-2L} under- or overflows a float for deep networks)
+    log_c = complex(sp.N(sp.log(const), 20))
 
     def fun(mm, zz):
         val = log_c - cmath.log(zz)
