@@ -815,7 +815,9 @@ def _density_of(net, variable, points):
 
     law = jacobian_law(net)
     try:
-        res = (law.singular_values() if variable == "singular" else law).density(points)
+        with warnings.catch_warnings():  # reported once below, naming the network
+            warnings.simplefilter("ignore", UncertifiedDensityWarning)
+            res = (law.singular_values() if variable == "singular" else law).density(points)
     except (RuntimeError, ValueError, ArithmeticError) as exc:
         return None, f"{type(exc).__name__}: {exc}"
     if not res.certified:
@@ -1150,11 +1152,13 @@ def depth_scaling(network, depths, *, quantiles=(0.01, 0.99), points: int = 400,
             top.append(math.nan)
             notes.append(f"L={d}: lambda_max failed ({exc})")
         try:
-            res = law.density(points)  # the grid ppf reads (cached): its certificate covers the quantiles
+            with warnings.catch_warnings():  # reported once below, with the depth
+                warnings.simplefilter("ignore", UncertifiedDensityWarning)
+                res = law.density(points)  # the grid ppf reads (cached): its certificate covers the quantiles
+                a0 = sum(float(p) for a, p in law.atoms if float(a) == 0.0)
+                lam = np.asarray(ppf(law, [a0 + qlo * (1 - a0), a0 + qhi * (1 - a0)], points), dtype=float)
             if not res.certified:
                 uncertified.append(f"L={d}: quantiles from a density that is not certified ({res.reason})")
-            a0 = sum(float(p) for a, p in law.atoms if float(a) == 0.0)
-            lam = np.asarray(ppf(law, [a0 + qlo * (1 - a0), a0 + qhi * (1 - a0)], points), dtype=float)
             cond.append(math.sqrt(lam[1] / lam[0]) if lam[0] > 0 else math.inf)
         except (RuntimeError, ValueError, ArithmeticError) as exc:
             cond.append(math.nan)
