@@ -581,7 +581,8 @@ def _report_lines(rep: dict, n_z: int) -> list[str]:
     z = rep.get("z_scores")
     if z is not None and len(z):
         zs = [float(v) if v is not None else math.nan for v in list(z)[:n_z]]
-        lines.append(rf"$z(m_1..m_{len(zs)})$ = " + ", ".join(f"{v:+.1f}" for v in zs))
+        lines.append(rf"$z(m_1..m_{len(zs)})$ = " + ", ".join(f"{v:+.1f}" if math.isfinite(v) else "undefined"
+                                                              for v in zs))
     at, asmp = rep.get("atom_theory"), rep.get("atom_sampled")
     if at is not None and asmp is not None and (float(at) > 0 or float(asmp) > 0):
         line = f"atom at 0: theory {_fmt_mass(at)}"
@@ -589,7 +590,9 @@ def _report_lines(rep: dict, n_z: int) -> list[str]:
         if fw is not None and abs(float(fw) - float(at)) > 1e-9:
             line += f" (width {rep.get('width', 'N')}: {_fmt_num(fw, 3)})"
         lines.append(line + f", sampled {_fmt_num(asmp, 3)}")
-    if "passed" in rep:
+    if rep.get("verdict") == "incomplete":
+        lines.append("checks made passed; " + ", ".join(rep.get("unavailable", {})) + " unavailable")
+    elif "passed" in rep:
         lines.append("checks passed" if rep["passed"] else "checks FAILED")
     return lines
 

@@ -143,6 +143,16 @@ def test_bad_arguments():
 
 
 # ------------------------------------------------------------------ plot_validation
+def test_validation_legend_says_undefined_and_unavailable():
+    rng = np.random.default_rng(1)
+    vals = np.sqrt(rng.uniform(0.1, 3.9, 500))
+    report = {"ks": None, "z_scores": [None, 1.5], "passed": True, "verdict": "incomplete",
+              "unavailable": {"distribution": "theory not certified: m2 off by 0.1"}}
+    texts = _legend_texts(P.plot_validation(vals, _mp_result(0.0), report=report, bins=30))
+    assert "$z(m_1..m_2)$ = undefined, +1.5" in texts
+    assert "checks made passed; distribution unavailable" in texts and "checks passed" not in texts
+
+
 def test_validation_legend_carries_statistics():
     res = _mp_result(0.5)
     rng = np.random.default_rng(1)
