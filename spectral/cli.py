@@ -30,9 +30,10 @@ import warnings
 
 import numpy as np
 
+from .cli_flags import MAX_SYMBOLIC_DEPTH, exact_flag, int_flag, probability, real_flag, symbolic_depth
 from .jsonout import dumps
 from .outpath import RULE as OUT_RULE
-from .parsing import SYNTAX, parse_depth, parse_real
+from .parsing import SYNTAX, parse_real
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_UNCERTIFIED", "EXIT_MEMORY",
            "EXIT_INTERNAL", "EXIT_INTERRUPTED"]
@@ -40,11 +41,6 @@ __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT
 PROG = "spectral"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNCERTIFIED, EXIT_MEMORY, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130
-#: Largest integer depth of ``symbolic``: the physical-sheet check of the edges runs in double precision and
-#: the scale sigma_w^(2L) leaves the float range beyond about 1000 layers (relu/orthogonal at sigma_w2 = 1.05
-#: fails from L = 1200); the cost grows with L too (leaky_relu/Gaussian at L = 1000 takes minutes).  A
-#: symbolic depth (``--depth L``) covers any depth.
-MAX_SYMBOLIC_DEPTH = 1000
 
 EPILOG = f"""\
 numbers: {SYNTAX}.
@@ -146,64 +142,6 @@ def _certificate_watch():
     return _CertificateWatch(record=True)
 
 
-# --------------------------------------------------------------------------- flag types
-def _real(flag: str, *, minimum: float | None = None, positive: bool = False):
-    """argparse type: a finite real number read by :func:`spectral.parsing.parse_real`."""
-    def parse(text):
-        try:
-            v = parse_real(text, flag)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc).replace(f"{flag}=", "", 1)) from None
-        if positive and v <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
-        if minimum is not None and v < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum:g}, got {text!r}")
-        return v
-
-    parse.__name__ = "number"
-    return parse
-
-
-def _int(flag: str, *, minimum: int = 1, maximum: int | None = None):
-    """argparse type: an integer in [minimum, maximum] written with digits."""
-    def parse(text):
-        t = str(text).strip()
-        body = t[1:] if t[:1] in "+-" else t
-        if not body.isdigit() or not body.isascii() or len(body) > 20:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
-        v = int(t)
-        if v < minimum or (maximum is not None and v > maximum):
-            rng = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-            raise argparse.ArgumentTypeError(f"must be an integer {rng}, got {text!r}")
-        return v
-
-    parse.__name__ = "integer"
-    return parse
-
-
-def _exact(flag: str):
-    """argparse type for the symbolic engine: the text is kept and later read by the strict parser; checked
-    here so that a bad value is refused naming the flag."""
-    def parse(text):
-        from .parsing import parse_exact
-
-        try:
-            parse_exact(text, flag, symbols=True)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc).replace(f"{flag}=", "", 1)) from None
-        return text
-
-    parse.__name__ = "exact value"
-    return parse
-
-
-def _symbolic_depth(text):
-    try:
-        return parse_depth(text, "--depth", maximum=MAX_SYMBOLIC_DEPTH)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace("--depth ", "", 1)) from None
-
-
 def _add_network_flags(p: argparse.ArgumentParser, *, depth: bool = True, weights: bool = True,
                        exact: bool = False, bias_help: str = "0", weights_help: str = "orthogonal") -> None:
     """The flags every network command shares; ``exact`` keeps the variances as typed (for sympy)."""
@@ -212,22 +150,22 @@ def _add_network_flags(p: argparse.ArgumentParser, *, depth: bool = True, weight
                    help="activation name, e.g. tanh, relu, 'leaky_relu(0.1)', hard_tanh (default: tanh)")
     if weights:
         g.add_argument("--weights", default="orthogonal", help=f"gaussian | orthogonal (default: {weights_help})")
-    g.add_argument("--sigma-w2", type=_exact("--sigma-w2") if exact else _real("--sigma-w2", positive=True),
+    g.add_argument("--sigma-w2", type=exact_flag("--sigma-w2") if exact else real_flag("--sigma-w2", positive=True),
                    default="1.05" if exact else 1.05,
                    help="weight variance sigma_w^2 > 0 (default: 1.05)" + ("; a name keeps it symbolic"
                                                                           if exact else ""))
     bias = g.add_mutually_exclusive_group()
-    bias.add_argument("--sigma-b2", type=_exact("--sigma-b2") if exact else _real("--sigma-b2", minimum=0.0),
+    bias.add_argument("--sigma-b2", type=exact_flag("--sigma-b2") if exact else real_flag("--sigma-b2", minimum=0.0),
                       default=None, help=f"bias variance sigma_b^2 >= 0 (default: {bias_help})")
     bias.add_argument("--critical", action="store_true",
                       help="solve sigma_b^2 on the critical line chi_1 = 1 for the given sigma_w^2")
     if depth:
         if exact:
-            g.add_argument("--depth", type=_symbolic_depth, default=16,
+            g.add_argument("--depth", type=symbolic_depth, default=16,
                            help=f"number of layers 1 <= L <= {MAX_SYMBOLIC_DEPTH}, or a symbol name such as L "
                                 "(default: %(default)s)")
         else:
-            g.add_argument("--depth", type=_int("--depth"), default=16,
+            g.add_argument("--depth", type=int_flag("--depth"), default=16,
                            help="number of layers L >= 1 (default: %(default)s)")
 
 
@@ -358,18 +296,6 @@ def cmd_symbolic(args) -> int:
     return 0
 
 
-def _probability(text):
-    if str(text).strip() == "auto":
-        return "auto"
-    try:
-        v = parse_real(text, "--p")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace("--p=", "", 1) + ", or auto") from None
-    if not 0 < v <= 1:
-        raise argparse.ArgumentTypeError(f"must be a probability in (0, 1] or auto, got {text!r}")
-    return text
-
-
 def _edge_values(res) -> list:
     out = []
     for e in res.edges:
@@ -419,14 +345,14 @@ def cmd_density(args) -> int:
 def _add_sampling_flags(p: argparse.ArgumentParser, *, samples_default: int = 16, width_default: int | None = 512,
                         width_help: str = "layer width N (default: %(default)s)", stable: bool = True) -> None:
     g = p.add_argument_group("sampling")
-    g.add_argument("--width", type=_int("--width"), default=width_default, help=width_help)
-    g.add_argument("--samples", type=_int("--samples"), default=samples_default,
+    g.add_argument("--width", type=int_flag("--width"), default=width_default, help=width_help)
+    g.add_argument("--samples", type=int_flag("--samples"), default=samples_default,
                    help="number of independent networks (default: %(default)s)")
     g.add_argument("--mode", default="network", choices=("network", "free"),
                    help="network: real forward pass; free: D_l independent of W_l (default: network)")
     g.add_argument("--backend", default="auto", choices=("auto", "numpy", "cupy"),
                    help="array backend; auto picks CuPy when a GPU is present (default: auto)")
-    g.add_argument("--seed", type=_int("--seed", minimum=0), default=0, help="random seed >= 0 (default: 0)")
+    g.add_argument("--seed", type=int_flag("--seed", minimum=0), default=0, help="random seed >= 0 (default: 0)")
     if stable:
         g.add_argument("--stable", default="auto", choices=("auto", "yes", "no"),
                        help="stable product QR keeping log-scales (deep networks); auto decides from the spread of "
@@ -499,17 +425,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("moments", "moments m_1..m_k of J J^T")
     _add_network_flags(p)
-    p.add_argument("--k", type=_int("--k"), default=5, help="number of moments (default: 5)")
+    p.add_argument("--k", type=int_flag("--k"), default=5, help="number of moments (default: 5)")
     p.add_argument("--exact", action="store_true", help="exact rationals (Bernoulli-type D^2 only)")
-    p.add_argument("--precision", type=_int("--precision"), default=None, help="mpmath precision in decimal digits")
+    p.add_argument("--precision", type=int_flag("--precision"), default=None, help="mpmath precision in decimal digits")
     _add_json(p)
     p.set_defaults(func=cmd_moments)
 
     p = command("symbolic", "closed-form S-transform, spectral curve P(m, z) = 0, exact edges and moments "
                             "(Bernoulli-type activations)")
     _add_network_flags(p, exact=True)
-    p.add_argument("--k", type=_int("--k"), default=5, help="number of exact moments (default: 5)")
-    p.add_argument("--p", type=_probability, default=None,
+    p.add_argument("--k", type=int_flag("--k"), default=5, help="number of exact moments (default: 5)")
+    p.add_argument("--p", type=probability, default=None,
                    help="hard-tanh: the probability p = erf(1/sqrt(2 q*)) in (0, 1], or 'auto' to take it from "
                         "the mean field (default: keep p as a symbol)")
     p.add_argument("--latex", action="store_true", help="formulas in LaTeX instead of sympy syntax")
@@ -537,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("density", "eigenvalue density of J J^T (or singular-value density of J) with atoms, edges and "
                            "a certificate")
     _add_network_flags(p)
-    p.add_argument("--points", type=_int("--points", minimum=16), default=2000,
+    p.add_argument("--points", type=int_flag("--points", minimum=16), default=2000,
                    help="grid points >= 16 (default: 2000)")
     p.add_argument("--singular-values", action="store_true", help="density of the singular values s of J instead")
     _add_allow_uncertified(p)

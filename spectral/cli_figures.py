@@ -25,11 +25,10 @@ from .cli import (
     _certificate_watch,
     _emit,
     _fmt,
-    _int,
     _network,
-    _real,
     table,
 )
+from .cli_flags import int_flag, real_flag
 from .outpath import RULE as OUT_RULE
 from .outpath import check_out_path
 
@@ -139,7 +138,7 @@ def _csv(kind, flag: str, count: int | None = None):
 
 def _range(flag: str, minimum: float):
     def parse(text):
-        lo, hi = _csv(_real(flag, minimum=minimum), flag, 2)(text)
+        lo, hi = _csv(real_flag(flag, minimum=minimum), flag, 2)(text)
         if not lo < hi:
             raise argparse.ArgumentTypeError(f"{flag} must be LO,HI with LO < HI, got {text!r}")
         return [lo, hi]
@@ -155,7 +154,7 @@ def add_plot_flags(p: argparse.ArgumentParser) -> None:
                   weights_help="orthogonal,gaussian for spectrum and depth, orthogonal otherwise")
     p.set_defaults(depth=32, weights=None)
     p.add_argument("--out", required=True, help=f"figure file: .png, .pdf or .svg; {OUT_RULE}")
-    p.add_argument("--depths", type=_csv(_int("--depths"), "--depths"), default=None,
+    p.add_argument("--depths", type=_csv(int_flag("--depths"), "--depths"), default=None,
                    help="spectrum/depth: comma-separated depths (default 2,8,32,128 / 1,2,...,128)")
     p.add_argument("--variable", default="singular", choices=("singular", "eigen"),
                    help="singular values of J or eigenvalues of J J^T (default: singular)")
@@ -166,11 +165,11 @@ def add_plot_flags(p: argparse.ArgumentParser) -> None:
                    help="phase: sigma_w2 range LO,HI (default: 0.5,4)")
     p.add_argument("--sigma-b2-range", type=_range("--sigma-b2-range", 0.0), default=[0.0, 0.3],
                    help="phase: sigma_b2 range LO,HI (default: 0,0.3)")
-    p.add_argument("--resolution", type=_int("--resolution", minimum=2), default=80,
+    p.add_argument("--resolution", type=int_flag("--resolution", minimum=2), default=80,
                    help="phase: grid points per axis (default: 80)")
-    p.add_argument("--contour-depth", type=_int("--contour-depth"), default=None,
+    p.add_argument("--contour-depth", type=int_flag("--contour-depth"), default=None,
                    help="phase: add contours of the J J^T variance at this depth")
-    p.add_argument("--dpi", type=_int("--dpi", minimum=10, maximum=1200), default=150,
+    p.add_argument("--dpi", type=int_flag("--dpi", minimum=10, maximum=1200), default=150,
                    help="resolution of raster figures, 10..1200 (default: 150)")
 
 
