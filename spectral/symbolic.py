@@ -1379,7 +1379,13 @@ def symbolic_network(activation, weights: str = "gaussian", sigma_w2=1, depth=1,
     d2 = d2_law(activation, prob=p, q_star=q_star)
     wl = weight_law(weights, sw2, ratio=ratio)
     law = free_product((d2, depth), (wl, depth), name=f"JJ^T[{d2.name}, {weights}, L={depth}]")
-    data = _edge_data(law)
+    try:
+        data = _edge_data(law)
+    except NoClosedFormError:
+        raise
+    except (ArithmeticError, ValueError) as exc:  # the float check of the physical sheet (scales sigma_w^(2L))
+        raise ValueError(f"depth={depth}: the exact edges could not be checked on the physical sheet in double "
+                         f"precision ({exc}); give a symbolic depth such as 'L' for deep networks") from exc
     diagnostics = (("edge_method", data.method), ("physical_sheet", data.note))
     if d2.mean.has(p):
         diagnostics += (("p", "p = erf(1/sqrt(2 q*)), the probability that |h| < 1 at the fixed point q*"),)

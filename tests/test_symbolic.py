@@ -492,3 +492,10 @@ def test_unknown_activation_and_negative_candidates():
         symbolic_network("no_such_activation", "gaussian", 1, 1)
     r = symbolic_network("leaky_relu(0.1)", "gaussian", 2, 8)  # discriminant has tiny negative roots
     assert r.law.nonnegative and min(r.edges_numeric) == 0.0
+
+
+def test_too_deep_integer_depth_is_refused_naming_depth():
+    # sigma_w^(2L) = 1.05^3000 leaves the float range used by the physical-sheet check of the edges
+    with pytest.raises(ValueError, match="depth=1500: .*symbolic depth such as 'L'"):
+        symbolic_network("relu", "orthogonal", "1.05", 1500)
+    assert symbolic_network("relu", "orthogonal", "1.05", "L").depth == L  # the symbolic depth covers it
