@@ -688,6 +688,21 @@ def _bytes_per_network(specs, stable):
     return 8 * n * n * (10 if stable else 6)
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _check_sampler_options(seed, threads, chunk_size, progress) -> None:
+    """Refuse bad options of :func:`sample_jacobians`, naming them (numpy integers are accepted)."""
+    if not (seed is None or isinstance(seed, np.random.SeedSequence) or (_is_int(seed) and seed >= 0)):
+        raise ValueError(f"seed must be an integer >= 0, a numpy.random.SeedSequence or None, got {seed!r}")
+    for name, value in (("threads", threads), ("chunk_size", chunk_size)):
+        if value is not None and not (_is_int(value) and value >= 1):
+            raise ValueError(f"{name} must be an integer >= 1 or None (automatic), got {value!r}")
+    if progress is not None and not isinstance(progress, bool | np.bool_):
+        raise TypeError(f"progress must be True, False or None (automatic), got {progress!r}")
+
+
 def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16, mode: str = "network",
                      backend: str = "auto", seed=0, stable: bool | None = None, q0: float | None = None, *,
                      threads: int | None = None, chunk_size: int | None = None,
@@ -729,10 +744,11 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
         raise TypeError(f"net must be a spectral.product.Network, got {type(net).__name__}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1:
+    if not _is_int(n_samples) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
     if stable not in (None, True, False):
         raise ValueError(f"stable must be None (auto), True or False, got {stable!r}")
+    _check_sampler_options(seed, threads, chunk_size, progress)
     if q0 is not None:
         import dataclasses
 

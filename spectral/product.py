@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
 from .laws import (
     Atomic,
     DerivativeLaw,
@@ -48,11 +50,14 @@ from .laws import (
     _DimensionChange,
     _exactify,
 )
+from .parsing import parse_exact
 from .series import FractionField
 
 __all__ = ["Layer", "Network", "JacobianLaw", "jacobian_law", "variance_factor", "WEIGHTS"]
 
 WEIGHTS = ("gaussian", "orthogonal")
+#: Depth of a uniform network when none is given.
+_DEFAULT_DEPTH = 64
 
 
 def _resolve_activation(spec):
@@ -64,18 +69,41 @@ def _resolve_activation(spec):
 
 
 def _check_var(name, value, *, positive):
-    if isinstance(value, bool):
+    """The variance as stored: numbers as given (numpy scalars as Python numbers), strings read exactly by
+    :func:`spectral.parsing.parse_exact` (``"1.05"`` -> Fraction(21, 20); never evaluated)."""
+    if isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be a number, got {value!r}")
-    from .meanfield import _check_variance
+    if isinstance(value, str):
+        value = parse_exact(value, name)
+        if not isinstance(value, Fraction):
+            value = float(value)
+    elif isinstance(value, np.integer):
+        value = int(value)
+    elif isinstance(value, np.floating):
+        value = float(value)
+    elif not isinstance(value, int | float | Fraction) and not _is_sympy_number(value):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    rng = "> 0" if positive else ">= 0"
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a real number {rng}, got {value!r}") from exc
+    if not math.isfinite(v) or v < 0 or (positive and v == 0):
+        raise ValueError(f"{name} must be finite and {rng}, got {value!r}")
+    return value
 
-    _check_variance(name, value, positive=positive)
+
+def _is_sympy_number(value) -> bool:
+    return type(value).__module__.startswith("sympy") and bool(getattr(value, "is_number", False))
 
 
 def _check_width(name, value):
+    """A width: None or an integer >= 1 (numpy integers accepted, stored as int)."""
     if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -98,11 +126,11 @@ class Layer:
     width: int | None = None
 
     def __post_init__(self):
-        if self.weights not in WEIGHTS:
+        if not isinstance(self.weights, str) or self.weights not in WEIGHTS:
             raise ValueError(f"weights must be one of {WEIGHTS}, got {self.weights!r}")
-        _check_var("sigma_w2", self.sigma_w2, positive=True)
-        _check_var("sigma_b2", self.sigma_b2, positive=False)
-        _check_width("width", self.width)
+        object.__setattr__(self, "sigma_w2", _check_var("sigma_w2", self.sigma_w2, positive=True))
+        object.__setattr__(self, "sigma_b2", _check_var("sigma_b2", self.sigma_b2, positive=False))
+        object.__setattr__(self, "width", _check_width("width", self.width))
         object.__setattr__(self, "activation", _resolve_activation(self.activation))
 
 
@@ -110,10 +138,12 @@ class Layer:
 class Network:
     """A feed-forward network at initialization.
 
-    Uniform networks are given by ``activation, weights, sigma_w2, sigma_b2, depth``; per-layer ones by
-    ``layers`` (a sequence of :class:`Layer`, which then fixes ``depth``).  After construction
-    ``layers`` is always the per-layer tuple.  ``q0``: pre-activation variance of the first layer
-    (default: the fixed point q* of the first layer's q-map).  ``width``: input width N_0, only needed
+    Uniform networks are given by ``activation, weights, sigma_w2, sigma_b2, depth`` (default depth 64);
+    per-layer ones by ``layers`` (a sequence of :class:`Layer`, which then fixes ``depth``: a ``depth`` that
+    differs from ``len(layers)`` is refused).  After construction ``layers`` is always the per-layer tuple
+    and ``depth`` its length.  Integers may be numpy integers; variances may be exact strings ("21/20").
+    ``q0``: pre-activation variance of the first layer (default: the fixed point q* of the first layer's
+    q-map).  ``width``: input width N_0, only needed
     for rectangular networks (layers with ``width``).
     """
 
@@ -121,7 +151,7 @@ class Network:
     weights: str = "orthogonal"
     sigma_w2: Any = 1.05
     sigma_b2: Any = 2.01e-5
-    depth: int = 64
+    depth: int | None = None
     layers: tuple[Layer, ...] | None = None
     q0: float | None = None
     width: int | None = None
@@ -134,6 +164,9 @@ class Network:
             for i, layer in enumerate(layers):
                 if not isinstance(layer, Layer):
                     raise TypeError(f"layers[{i}] must be a Layer, got {type(layer).__name__}")
+            if self.depth is not None and (isinstance(self.depth, bool) or self.depth != len(layers)):
+                raise ValueError(f"depth={self.depth!r} conflicts with the {len(layers)} layers given; the layers "
+                                 "fix the depth (omit depth, or give depth=len(layers))")
             object.__setattr__(self, "layers", layers)
             object.__setattr__(self, "depth", len(layers))
             first = layers[0]
@@ -142,15 +175,19 @@ class Network:
             object.__setattr__(self, "sigma_w2", first.sigma_w2)
             object.__setattr__(self, "sigma_b2", first.sigma_b2)
         else:
-            d = self.depth
-            if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+            d = _DEFAULT_DEPTH if self.depth is None else self.depth
+            if isinstance(d, bool | np.bool_) or not isinstance(d, int | np.integer) or d < 1:
                 raise ValueError(f"depth must be an integer >= 1, got {d!r}")
+            d = int(d)
             layer = Layer(self.activation, self.weights, self.sigma_w2, self.sigma_b2)
             object.__setattr__(self, "activation", layer.activation)
+            object.__setattr__(self, "sigma_w2", layer.sigma_w2)
+            object.__setattr__(self, "sigma_b2", layer.sigma_b2)
+            object.__setattr__(self, "depth", d)
             object.__setattr__(self, "layers", (layer,) * d)
         if self.q0 is not None:
-            _check_var("q0", self.q0, positive=True)
-        _check_width("width", self.width)
+            object.__setattr__(self, "q0", _check_var("q0", self.q0, positive=True))
+        object.__setattr__(self, "width", _check_width("width", self.width))
 
     # ---------------------------------------------------------------- structure
     @property

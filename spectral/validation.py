@@ -14,8 +14,10 @@ and :math:`z_k = (\bar m_k - m_k^{\text{theory}})/\text{se}_k`.  The check passe
 :math:`6.3\cdot 10^{-5}` per moment (:math:`2.5\cdot 10^{-4}` for four, Bonferroni); for :math:`n = 16`
 Student's :math:`t_{15}` gives :math:`1.2\cdot 10^{-3}` per moment (:math:`5\cdot 10^{-3}` for
 :math:`t_7`, :math:`n = 8`; the report notes it when :math:`n < 16`, and the per-network :math:`m_3, m_4`
-are right-skewed, which thickens the lower tail of :math:`z` further).  The standard error is floored at
-:math:`10^{-10} |m_k|` (rounding; e.g. linear orthogonal networks have identical spectra).
+are right-skewed, which thickens the lower tail of :math:`z` further).  A standard error at or below
+:math:`10^{-10} |m_k|` (rounding: e.g. linear orthogonal networks, or width 1, give identical networks) gives
+no z-score (reported as undefined, JSON ``null``): the moment then passes only when
+:math:`|\bar m_k - m_k^{\text{theory}}| \le 10^{-10} |m_k|`.
 
 *Atom at zero.*  At finite width the mass at 0 is :math:`1 - \operatorname{rank}(J)/N_L` with
 :math:`\operatorname{rank} J = \min(N_0, \min_l N_l, \min_l r_l)`, :math:`r_l \sim
@@ -55,8 +57,11 @@ conservative.  The Wasserstein-1 distance :math:`\int_0^\infty |\bar F - F_N|\, 
 :math:`\lambda`; also relative to :math:`m_1`; against :math:`F` itself as ``wasserstein_infinite_width``)
 is reported, not thresholded.  It is integrated exactly for a CDF that is linear between nodes (the
 samples, the atoms and a 4097-point uniform plus a logarithmic grid up to :math:`\max(\lambda_{\max},
-\max \lambda_i)`), each atom entering as a jump at its own location (:func:`_wasserstein`).  When no theory CDF is
-available the distribution check is skipped and the report says so.
+\max \lambda_i)`), each atom entering as a jump at its own location
+(:func:`spectral.distribution_stats.wasserstein_1`).  The theory CDF is used only when its density is
+certified (:attr:`spectral.density.DensityResult.certified`); otherwise, or when the solver fails, the
+distribution check is *unavailable*: ``report.unavailable["distribution"]`` says why (``"theory not
+certified: <reason>"``), the verdict is ``"incomplete"`` and the network is not failed.
 
 *Finite width.*  Infinite-width theory is exact only as :math:`N \to \infty` at fixed :math:`L`;
 fluctuations and corrections grow with :math:`L/N` (Hanin & Nica 2019: :math:`\log \|J u\|^2` has
@@ -78,21 +83,20 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .distribution_stats import KOLMOGOROV_999, distribution_stats
+from .jsonout import jsonable
 from .montecarlo import JacobianSamples, sample_jacobians
 from .product import Network, jacobian_law
 
 __all__ = ["ValidationReport", "validate", "finite_width_atom", "KOLMOGOROV_999"]
 
-#: Asymptotic Kolmogorov 0.999 quantile, :math:`\sqrt{\ln(2/\alpha)/2}` at :math:`\alpha = 10^{-3}`.
-KOLMOGOROV_999 = math.sqrt(math.log(2 / 1e-3) / 2)
-_CDF_TOL = 1e-6
-_ATOM_SNAP = 1e-8
+#: Relative rounding level of sampled moments: a standard error below it gives no z-score.
+_SE_FLOOR = 1e-10
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,6 +138,15 @@ class ValidationReport:
     seconds: float
     z_threshold: float = 4.0
     samples: JacobianSamples | None = field(default=None, repr=False)
+    unavailable: dict = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        """``"failed"`` when a check made fails, ``"incomplete"`` when every check made passes but one could
+        not be made (``unavailable``: e.g. the theory density is not certified), else ``"passed"``."""
+        if not self.passed:
+            return "failed"
+        return "incomplete" if self.unavailable else "passed"
 
     @property
     def depth(self) -> int:
@@ -144,21 +157,21 @@ class ValidationReport:
         return int(self.widths[-1])
 
     def to_dict(self) -> dict:
-        """JSON-serialisable dict (NaN/inf -> None)."""
+        """JSON-ready dict in the convention of :mod:`spectral.jsonout` (undefined values, e.g. the z-score
+        of a zero standard error, are ``None``; infinities ``"inf"``); ``unavailable`` maps a check that
+        could not be made to the reason, ``verdict`` is "passed", "failed" or "incomplete"."""
         layer0 = self.network.layers[0]
         d = {
-            "moments_theory": _lst(self.moments_theory), "moments_sampled": _lst(self.moments_sampled),
-            "stderr": _lst(self.stderr), "z_scores": _lst(self.z_scores), "ks": _num(self.ks),
-            "wasserstein": _num(self.wasserstein), "atom_theory": _num(self.atom_theory),
-            "atom_sampled": _num(self.atom_sampled), "passed": bool(self.passed), "backend": self.backend,
-            "seconds": _num(self.seconds),
+            "moments_theory": self.moments_theory, "moments_sampled": self.moments_sampled,
+            "stderr": self.stderr, "z_scores": self.z_scores, "ks": self.ks,
+            "wasserstein": self.wasserstein, "atom_theory": self.atom_theory,
+            "atom_sampled": self.atom_sampled, "passed": bool(self.passed), "verdict": self.verdict,
+            "unavailable": dict(self.unavailable), "backend": self.backend, "seconds": self.seconds,
             # extras
-            "ks_bound": _num(self.ks_bound), "ks_infinite_width": _num(self.ks_infinite_width),
-            "n_eff": _num(self.n_eff),
-            "wasserstein_relative": _num(self.wasserstein_relative),
-            "wasserstein_infinite_width": _num(self.wasserstein_infinite_width),
-            "atom_expected": _num(self.atom_expected),
-            "atom_stderr": _num(self.atom_stderr), "z_threshold": self.z_threshold,
+            "ks_bound": self.ks_bound, "ks_infinite_width": self.ks_infinite_width, "n_eff": self.n_eff,
+            "wasserstein_relative": self.wasserstein_relative,
+            "wasserstein_infinite_width": self.wasserstein_infinite_width,
+            "atom_expected": self.atom_expected, "atom_stderr": self.atom_stderr, "z_threshold": self.z_threshold,
             "checks": {k: {"passed": bool(v[0]), "detail": v[1]} for k, v in self.checks.items()},
             "notes": list(self.notes), "mode": self.mode, "width": self.width, "widths": list(self.widths),
             "depth": self.depth, "L_over_N": self.depth / min(self.widths), "n_samples": self.n_samples,
@@ -166,7 +179,7 @@ class ValidationReport:
             "activation": getattr(layer0.activation, "name", str(layer0.activation)), "weights": layer0.weights,
             "sigma_w2": float(layer0.sigma_w2), "sigma_b2": float(layer0.sigma_b2),
         }
-        return d
+        return jsonable(d)
 
     def __str__(self) -> str:
         layer0 = self.network.layers[0]
@@ -182,37 +195,37 @@ class ValidationReport:
             f"  {'k':>2}  {'theory':>13}  {'sampled':>13}  {'stderr':>10}  {'z':>7}",
         ]
         for k in range(len(self.moments_theory)):
+            zk = self.z_scores[k]
+            zs = f"{zk:7.2f}" if math.isfinite(zk) else "undefined (zero standard error)"
             lines.append(f"  {k + 1:>2}  {self.moments_theory[k]:13.6g}  {self.moments_sampled[k]:13.6g}  "
-                         f"{self.stderr[k]:10.3g}  {self.z_scores[k]:7.2f}")
+                         f"{self.stderr[k]:10.3g}  {zs}")
         lines.append("")
         if self.ks is not None:
             lines.append(f"  KS = {self.ks:.4g}  (bound {self.ks_bound:.4g}, n_eff = {self.n_eff:.4g});  "
                          f"Wasserstein-1 = {self.wasserstein:.4g} ({self.wasserstein_relative:.3g} of m_1)")
+        elif "distribution" in self.unavailable:
+            lines.append(f"  distribution (KS / Wasserstein): unavailable ({self.unavailable['distribution']})")
         else:
-            lines.append("  KS / Wasserstein: not computed (no theory CDF)")
+            lines.append("  KS / Wasserstein: not computed")
         lines.append(f"  atom at 0: theory {self.atom_theory:.6g}, finite-width expectation "
                      f"{self.atom_expected:.6g} +- {self.atom_stderr:.2g}, sampled {self.atom_sampled:.6g}")
         for note in self.notes:
             lines.append(f"  note: {note}")
         failed = [f"{k} ({v[1]})" for k, v in self.checks.items() if not v[0]]
         lines.append("")
-        lines.append("  PASSED" if self.passed else "  FAILED: " + "; ".join(failed))
+        if not self.passed:
+            lines.append("  FAILED: " + "; ".join(failed))
+        elif self.unavailable:
+            made = ", ".join(self.checks) or "none"
+            lines.append(f"  INCOMPLETE: the checks made passed ({made}); unavailable: "
+                         + "; ".join(f"{k} ({v})" for k, v in self.unavailable.items()))
+        else:
+            lines.append("  PASSED")
         return "\n".join(lines)
 
 
 def _widths(w):
     return str(w[0]) if len(set(w)) == 1 else str(tuple(w))
-
-
-def _num(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _lst(a):
-    return [_num(v) for v in np.asarray(a, dtype=float).ravel()]
 
 
 # ==================================================================================== finite-width atom
@@ -325,162 +338,6 @@ def _expected_atom(samples: JacobianSamples, law) -> tuple[float, float, str]:
     return m, sd / math.sqrt(n), "at the theory's q^l"
 
 
-# ==================================================================================== distribution
-def _theory_cdf(law):
-    """A vectorised CDF of the law, or (None, reason)."""
-    f = getattr(law, "cdf", None)
-    if f is None:
-        try:
-            from . import density
-        except ImportError as exc:  # pragma: no cover
-            return None, f"density module unavailable ({exc})"
-        if not hasattr(density, "cdf"):
-            return None, "spectral.density has no cdf"
-
-        def f(x, _law=law):
-            return density.cdf(_law, x)
-    return f, None
-
-
-def _pooled(samples: JacobianSamples, atoms):
-    lam = samples.eigenvalues.copy()
-    lam[~np.isfinite(samples.log_singular_values)] = 0.0
-    for a, _p in atoms:
-        a = float(a)
-        if a > 0:
-            lam[np.abs(lam - a) <= _ATOM_SNAP * a] = a
-    return lam
-
-
-def _lambda_max(law) -> float | None:
-    """Top of the theory spectrum, or None where the edge solver cannot give it."""
-    try:
-        lam_max = getattr(law, "lambda_max", None)
-        lam_max = float(lam_max) if lam_max is not None else None
-    except Exception:  # noqa: BLE001 - a failing edge solver leaves W1 to the sampled range
-        return None
-    return lam_max if lam_max is not None and math.isfinite(lam_max) else None
-
-
-def _abs_linear_integral(h, u, v):
-    r""":math:`\int_0^h |g|` for :math:`g` linear from ``u`` to ``v`` on :math:`[0, h]` (exact, also when
-    :math:`g` changes sign)."""
-    au, av = np.abs(u), np.abs(v)
-    cross = u * v < 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        split = (u * u + v * v) / (2.0 * (au + av))
-    return h * np.where(cross, split, 0.5 * (au + av))
-
-
-def _wasserstein(pooled, cdf, atoms, *, lam_max=None, floor=0.0, nodes=4097):
-    r"""Wasserstein-1 distance :math:`\int_0^\infty |\bar F(x) - F_N(x)|\, dx` between the ECDF of the sorted
-    ``pooled`` eigenvalues and :math:`F_N = \max(F, \text{floor})` on :math:`x > 0` (``floor = 0``: the
-    theory CDF :math:`F` itself, atoms included).
-
-    Both CDFs are 0 below 0 and 1 above :math:`x_{\max} = \max(\lambda_{\max}, \max_i \lambda_i)`.  The
-    nodes are the sample values, the atom locations and a uniform and a logarithmic grid on
-    :math:`[0, x_{\max}]`; on each interval :math:`[x_j, x_{j+1})` the ECDF is constant and :math:`F` is
-    taken linear from its value at :math:`x_j` to its left limit at :math:`x_{j+1}` (which excludes an atom
-    at :math:`x_{j+1}`: the jump belongs to the next interval), and :math:`\int |\bar F - F|` over the
-    interval is exact for that linear :math:`F` (also where the difference changes sign).  As :math:`F` is
-    monotone, the interpolation error is at most :math:`\sum_j \Delta_j (x_{j+1} - x_j)` with
-    :math:`\Delta_j` the rise of :math:`F` inside the interval, so below the largest spacing,
-    :math:`x_{\max}/(\text{nodes} - 1)`, and much smaller where the samples are dense.  Nodes where
-    :math:`F` is not finite are dropped.
-    """
-    pooled = np.asarray(pooled, dtype=float)
-    total = pooled.size
-    top = float(pooled[-1]) if total else 0.0
-    if lam_max is not None:
-        top = max(top, float(lam_max))
-    locs = np.array([a for a, _ in atoms], dtype=float)
-    if top <= 0:  # every eigenvalue and all theory mass at 0
-        return 0.0
-    fine = np.concatenate([np.linspace(0.0, top, nodes), top * np.logspace(-12, 0, 241)])
-    xs = np.unique(np.concatenate([[0.0], pooled, locs[(locs >= 0) & (locs <= top)], fine]))
-    f_hi = np.asarray(cdf(xs), dtype=float)
-    jump = np.zeros(xs.shape)
-    for a, p in atoms:
-        jump[xs == a] += p
-    f_lo = f_hi - jump  # left limits F(x-)
-    good = np.isfinite(f_hi)
-    xs, f_hi, f_lo = xs[good], f_hi[good], f_lo[good]
-    if xs.size < 2:
-        return float("nan")
-    if floor > 0:  # finite-width rank deficit: extra mass at exactly 0
-        f_hi = np.maximum(f_hi, floor)
-        f_lo = np.where(xs > 0, np.maximum(f_lo, floor), f_lo)
-    e = np.searchsorted(pooled, xs, side="right") / total
-    w1 = _abs_linear_integral(np.diff(xs), e[:-1] - f_hi[:-1], e[:-1] - f_lo[1:])
-    # beyond the last node both CDFs are 1 (up to the theory's rounding); below 0 both are 0
-    return float(np.sum(w1))
-
-
-def _distribution_stats(samples: JacobianSamples, law, m1, atom_fw):
-    """KS (against the rank-adjusted CDF, and the raw one), its bound, n_eff, W1 and relative W1; or
-    ``(None, reason)``."""
-    cdf, why = _theory_cdf(law)
-    if cdf is None:
-        return None, why
-    atoms = [(float(a), float(p)) for a, p in law.atoms]
-    lam = _pooled(samples, atoms)
-    n, width = lam.shape
-    pooled = np.sort(lam.ravel())
-    total = pooled.size
-    xs = np.unique(np.concatenate([pooled, [a for a, _ in atoms]]))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            f_hi = np.asarray(cdf(xs), dtype=float)
-        except Exception as exc:  # the density solver may not handle every law yet
-            return None, f"theory CDF failed ({type(exc).__name__}: {exc})"
-    bad = ~np.isfinite(f_hi)
-    msgs = [str(w.message) for w in caught]
-    if np.all(bad):
-        return None, "theory CDF returned no finite values"
-    atom_mass = {a: p for a, p in atoms}
-    f_lo = f_hi - np.array([atom_mass.get(float(x), 0.0) for x in xs])
-    e_hi = np.searchsorted(pooled, xs, side="right") / total
-    e_lo = np.searchsorted(pooled, xs, side="left") / total
-    good = ~bad
-
-    def sup(fh, fl):
-        return float(max(np.max(np.abs(e_hi - fh)[good]), np.max(np.abs(e_lo - fl)[good])))
-
-    ks_raw = sup(f_hi, f_lo)
-    # finite-width rank: the lowest (atom_fw - atom) of the mass sits at exactly 0
-    f_hi = np.maximum(f_hi, atom_fw)
-    f_lo = np.where(xs > 0, np.maximum(f_lo, atom_fw), f_lo)
-    ks = sup(f_hi, f_lo)
-    # effective sample size from the across-network spread of the per-network ECDFs
-    levels = np.linspace(0.05, 0.95, 91)
-    grid = np.unique(np.quantile(pooled, levels))
-    per = np.stack([np.searchsorted(np.sort(lam[i]), grid, side="right") / width for i in range(n)])
-    fbar = per.mean(axis=0)
-    se2 = per.var(axis=0, ddof=1) / n if n > 1 else np.full(grid.shape, np.nan)
-    use = (fbar > 0.05) & (fbar < 0.95) & (se2 > 0)
-    if np.any(use):
-        n_eff = float(np.median(fbar[use] * (1 - fbar[use]) / se2[use]))
-    else:
-        n_eff = float(total)
-    n_eff = float(np.clip(n_eff, n, total))
-    bound = KOLMOGOROV_999 / math.sqrt(n_eff) + _CDF_TOL
-    # Wasserstein-1 against the rank-adjusted CDF and against F itself
-    lam_max = _lambda_max(law)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        w1 = _wasserstein(pooled, cdf, atoms, lam_max=lam_max, floor=atom_fw)
-        w1_raw = _wasserstein(pooled, cdf, atoms, lam_max=lam_max)
-    msgs += [str(w.message) for w in caught]
-    note = None
-    if bad.any():
-        note = f"theory CDF was not finite at {int(bad.sum())} of {bad.size} points (excluded)"
-    if msgs:
-        note = (note + "; " if note else "") + f"density solver warned: {msgs[0]}"
-    return {"ks": ks, "ks_infinite_width": ks_raw, "ks_bound": bound, "n_eff": n_eff, "wasserstein": w1,
-            "wasserstein_infinite_width": w1_raw, "wasserstein_relative": w1 / m1 if m1 else float("nan")}, note
-
-
 # ==================================================================================== validate
 def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0, mode: str = "network",
              backend: str = "auto", *, stable: bool | None = None, q0: float | None = None, moments: int = 4,
@@ -506,11 +363,19 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
     Returns
     -------
     ValidationReport
-        ``passed`` is True when every computed check passes; ``checks`` and ``notes`` say which and why.
+        ``passed`` is True when every computed check passes; ``checks`` and ``notes`` say which and why;
+        ``unavailable`` names a check that could not be made (the distribution check when the theory density
+        is not certified or fails) and ``verdict`` is "passed", "failed" or "incomplete".
+
+    Raises
+    ------
+    ValueError
+        ``moments < 1``, ``z_threshold`` not finite and > 0, ``n_samples < 2``, and the sampler's checks.
     """
     t0 = time.perf_counter()
+    _check_options(moments, z_threshold, distribution)
     if samples is None:
-        if isinstance(n_samples, int) and n_samples < 2:
+        if isinstance(n_samples, int | np.integer) and not isinstance(n_samples, bool) and n_samples < 2:
             raise ValueError(f"n_samples must be >= 2 for standard errors across networks, got {n_samples!r}")
         samples = sample_jacobians(net, width=width, n_samples=n_samples, mode=mode, backend=backend, seed=seed,
                                    stable=stable, q0=q0, **sample_kwargs)
@@ -530,13 +395,20 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
     except OverflowError:
         mean, se = np.full(k, np.nan), np.full(k, np.nan)
         notes.append("sampled moments overflow the float range (use JacobianSamples.log_moments)")
-    floor = 1e-10 * np.abs(theory)
-    z = (mean - theory) / np.maximum(se, floor)
+    z, flat, rel_dev = _z_scores(mean, theory, se)
     finite = np.isfinite(z)
-    if finite.any():
-        worst = int(np.nanargmax(np.abs(np.where(finite, z, 0.0))))
-        ok = bool(np.all(np.abs(z[finite]) < z_threshold))
-        checks["moments"] = (ok, f"max |z| = {abs(z[worst]):.2f} at m_{worst + 1} (threshold {z_threshold:g})")
+    if finite.any() or flat.any():
+        ok = bool(np.all(np.abs(z[finite]) < z_threshold)) and bool(np.all(rel_dev[flat] <= _SE_FLOOR))
+        parts = []
+        if finite.any():
+            worst = int(np.nanargmax(np.abs(np.where(finite, z, 0.0))))
+            parts.append(f"max |z| = {abs(z[worst]):.2f} at m_{worst + 1} (threshold {z_threshold:g})")
+        if flat.any():
+            worst = int(np.nanargmax(np.where(flat, rel_dev, -1.0)))
+            ks = ", ".join(f"m_{int(i) + 1}" for i in np.nonzero(flat)[0])
+            parts.append(f"zero standard error (identical networks) at {ks}: z undefined, relative deviation "
+                         f"{rel_dev[worst]:.3g} at m_{worst + 1} (allowed {_SE_FLOOR:g}, rounding)")
+        checks["moments"] = (ok, "; ".join(parts))
         n_nets = samples.eigenvalues.shape[0]
         if n_nets < 16:
             from scipy.stats import t as student_t
@@ -546,8 +418,10 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
                          f"{z_threshold:g} has probability {rate:.1e} per moment under Student's t_{n_nets - 1} "
                          "(more for the skewed m_3, m_4); use 16 or more networks for a test closer to the "
                          "Gaussian rate")
-        if not finite.all():
-            notes.append(f"z-scores not finite for m_{list(np.nonzero(~finite)[0] + 1)} (not tested)")
+        untested = ~finite & ~flat
+        if untested.any():
+            ks = ", ".join(f"m_{int(i) + 1}" for i in np.nonzero(untested)[0])
+            notes.append(f"z-scores not finite for {ks} (not tested)")
     else:
         notes.append("no finite moment z-scores (theory or samples overflow): moment check skipped")
 
@@ -564,11 +438,15 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
 
     # distribution
     if distribution:
-        dist, why = _distribution_stats(samples, law, float(theory[0]), atom_expected)
+        dist, why = distribution_stats(samples, law, float(theory[0]), atom_expected)
     else:
         dist, why = None, "not requested (distribution=False)"
+    unavailable = {}
     if dist is None:
-        notes.append(f"KS/Wasserstein skipped: {why}")
+        if distribution:
+            unavailable["distribution"] = why
+        else:
+            notes.append(f"KS/Wasserstein skipped: {why}")
         dist = {"ks": None, "ks_infinite_width": None, "ks_bound": None, "n_eff": None, "wasserstein": None,
                 "wasserstein_relative": None, "wasserstein_infinite_width": None}
     else:
@@ -601,4 +479,27 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
         wasserstein_infinite_width=dist["wasserstein_infinite_width"],
         atom_theory=atom_theory, atom_expected=atom_expected, atom_stderr=atom_se, atom_sampled=atom_sampled,
         passed=passed, checks=checks, notes=tuple(notes), seconds=seconds, z_threshold=float(z_threshold),
-        samples=samples)
+        samples=samples, unavailable=unavailable)
+
+
+def _z_scores(mean, theory, se):
+    """(z, flat, relative deviation): z undefined (NaN) where the standard error is at the rounding level
+    (``flat``: identical networks), where the deviation itself is the test."""
+    floor = _SE_FLOOR * np.abs(theory)
+    flat = np.isfinite(se) & (se <= floor) & np.isfinite(mean)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(flat, np.nan, (mean - theory) / np.where(flat, 1.0, se))
+        rel_dev = np.abs(mean - theory) / np.where(theory != 0, np.abs(theory), 1.0)
+    return z, flat, rel_dev
+
+
+def _check_options(moments, z_threshold, distribution) -> None:
+    """Refuse bad options of :func:`validate`, naming them (numpy integers and floats are accepted)."""
+    if isinstance(moments, bool) or not isinstance(moments, int | np.integer) or moments < 1:
+        raise ValueError(f"moments must be an integer >= 1 (try 4), got {moments!r}")
+    if isinstance(z_threshold, bool) or not isinstance(z_threshold, int | float | np.integer | np.floating):
+        raise TypeError(f"z_threshold must be a real number > 0 (try 4), got {z_threshold!r}")
+    if not (math.isfinite(float(z_threshold)) and z_threshold > 0):
+        raise ValueError(f"z_threshold must be finite and > 0 (try 4), got {z_threshold!r}")
+    if not isinstance(distribution, bool | np.bool_):
+        raise TypeError(f"distribution must be True or False, got {distribution!r}")

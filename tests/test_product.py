@@ -100,6 +100,37 @@ def test_network_validation_names_the_parameter():
         Network(depth=0)
     with pytest.raises(ValueError, match="q0"):
         Network(q0=-1)
+    with pytest.raises(ValueError, match="sigma_w2"):
+        Layer(sigma_w2=float("nan"))
+    with pytest.raises(TypeError, match="sigma_w2"):
+        Layer(sigma_w2=[1.0])
+
+
+def test_numpy_scalars_are_accepted_like_python_numbers():
+    net = Network(activation="relu", weights="gaussian", sigma_w2=np.float32(2), sigma_b2=np.int64(0),
+                  depth=np.int64(5), width=None)
+    assert net.depth == 5 and type(net.depth) is int and len(net.layers) == 5
+    assert jacobian_law(net).moments(2, exact=True) == [1, 11]  # m2 = 1 + 2L for relu/Gaussian at sigma_w2 = 2
+    layer = Layer(activation="relu", width=np.int32(8), sigma_w2=np.float64(2))
+    assert layer.width == 8 and type(layer.width) is int
+    assert Network(layers=[layer, layer], width=np.int16(8)).widths == (8, 8, 8)
+
+
+def test_conflicting_depth_and_layers_are_refused():
+    with pytest.raises(ValueError, match="depth=5 conflicts with the 1 layers"):
+        Network(layers=[Layer()], depth=5)
+    assert Network(layers=[Layer()] * 3).depth == 3 and Network(layers=[Layer()] * 3, depth=3).depth == 3
+    assert Network().depth == 64  # the documented default of a uniform network
+
+
+@pytest.mark.parametrize("text", ['__import__("os").system("echo PWNED")', "lambda: 1", "nan", "inf", "1e999999",
+                                  "10**10**10", "().__class__", 'exec("x")'])
+def test_string_variances_are_parsed_never_evaluated(capfd, text):
+    for name in ("sigma_w2", "sigma_b2"):
+        with pytest.raises(ValueError, match=name):
+            Layer(**{name: text})
+    assert capfd.readouterr().out == ""
+    assert Layer(sigma_w2="21/20").sigma_w2 == Fraction(21, 20)
 
 
 # ------------------------------------------------------------------ with the physics front

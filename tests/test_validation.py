@@ -163,3 +163,52 @@ def test_wasserstein_matches_independent_computations(case):
     assert r.to_dict()["wasserstein_infinite_width"] == r.wasserstein_infinite_width
     if case.startswith("hard_tanh"):
         assert r.wasserstein < 0.02 and r.ks < r.ks_bound  # it was 0.31: same scale as KS = 0.01 now
+
+
+def test_options_are_validated_naming_them():
+    net = CASES["relu_gaussian"]
+    for bad in (math.nan, math.inf, 0.0, -1.0):
+        with pytest.raises(ValueError, match="z_threshold"):
+            validate(net, width=16, n_samples=2, backend="numpy", z_threshold=bad)
+    with pytest.raises(TypeError, match="z_threshold"):
+        validate(net, width=16, n_samples=2, backend="numpy", z_threshold="4")
+    with pytest.raises(ValueError, match="moments"):
+        validate(net, width=16, n_samples=2, backend="numpy", moments=0)
+    with pytest.raises(ValueError, match="n_samples must be >= 2"):
+        validate(net, width=16, n_samples=np.int64(1), backend="numpy")
+    with pytest.raises(ValueError, match="seed"):
+        validate(net, width=16, n_samples=2, backend="numpy", seed=-1)
+    # numpy integers are accepted like Python ones
+    r = validate(net, width=np.int64(16), n_samples=np.int32(2), backend="numpy", moments=np.int64(2),
+                 z_threshold=np.float32(4), distribution=False)
+    assert len(r.moments_theory) == 2
+
+
+def test_zero_standard_error_gives_no_z_score():
+    # linear orthogonal networks are all the same matrix: the moments are exact, the standard error is 0
+    net = Network(activation="linear", weights="orthogonal", sigma_w2=1.5, sigma_b2=0, depth=3)
+    r = validate(net, width=8, n_samples=3, backend="numpy", distribution=False)
+    assert np.all(r.stderr <= 1e-10 * r.moments_theory) and np.all(np.isnan(r.z_scores)) and r.passed
+    assert "undefined (zero standard error)" in str(r) and r.to_dict()["z_scores"] == [None] * 4
+    # identical networks far from the theory (width 1, no bias): undefined z, and the check fails
+    net = Network(activation="tanh", weights="orthogonal", sigma_w2=1.05, sigma_b2=0, depth=4)
+    r = validate(net, width=1, n_samples=3, backend="numpy", distribution=False)
+    assert np.all(np.isnan(r.z_scores)) and not r.passed and "z undefined" in r.checks["moments"][1]
+    assert "e+0" not in str(r).split("z\n")[-1].split("KS")[0]  # no huge z like -7.4e9 is printed
+
+
+def test_uncertified_theory_makes_the_distribution_check_unavailable(monkeypatch):
+    import dataclasses
+
+    from spectral.product import JacobianLaw, jacobian_law
+
+    net = Network(activation="relu", weights="orthogonal", sigma_w2=2.0, sigma_b2=0.0, depth=2)
+    res = jacobian_law(net).density()
+    bad = dataclasses.replace(res, diagnostics={**res.diagnostics, "m2_rel_err": 0.1})
+    monkeypatch.setattr(JacobianLaw, "density", lambda self, points=2000, **kw: bad)
+    r = validate(net, width=64, n_samples=4, backend="numpy")
+    assert r.ks is None and "ks" not in r.checks and r.passed
+    assert r.verdict == "incomplete" and r.unavailable["distribution"].startswith("theory not certified: m2 off by")
+    d = r.to_dict()
+    assert d["verdict"] == "incomplete" and d["unavailable"] == r.unavailable
+    assert "PASSED" not in str(r) and "INCOMPLETE" in str(r) and "unavailable (theory not certified" in str(r)
