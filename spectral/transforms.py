@@ -354,7 +354,8 @@ def _solve(base: Activation, opt: tuple, const: dict, targets: dict, c0_target, 
         p = {**const, **dict(zip(opt, (float(v) for v in sol.x), strict=True))}
         if p.get("input_shift", 0.0) < 0 and "input_shift" not in const and _is_odd(base):
             # phi odd: (beta, delta) and (-beta, -delta) give phi-hat(x) and -phi-hat(-x), the same kernels and
-            # spectra; dks reports beta > 0 (hybr's start at beta = 0 is a symmetric point, either side is found)
+            # spectra; hybr's start at beta = 0 is a symmetric point from which either side is reached (dks keeps
+            # whichever its path gives), so the convention here is beta >= 0
             p = {k: (-v if k in ("input_shift", "output_shift") else v) for k, v in p.items()}
         act, params = _build(base, base.family, p, c0_target)
         if act is None:
