@@ -42,7 +42,7 @@ only for Bernoulli-type :math:`D^2` (piecewise-linear activations) and leaves ``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -237,7 +237,7 @@ def _check_depth(depth) -> int:
 
 def recommend(act="tanh", *, depth: int = 100, weights: str = "orthogonal", objective: str = "spread",
               transform: str | None = None, zeta: float = 1.5, tau: float = 0.3, eta: float = 0.9,
-              min_curvature: float = 0.3, edges="auto") -> Recommendation:
+              min_curvature: float = 0.3, edges="auto", subnet_max=None) -> Recommendation:
     r"""Recommend an initialization (or an activation transform) for a plain chain (module docstring).
 
     Parameters
@@ -257,6 +257,10 @@ def recommend(act="tanh", *, depth: int = 100, weights: str = "orthogonal", obje
         Nonlinearity budget of the spectral recommender: the network's :math:`C_f''(1) \ge` this.
     edges : True | False | "auto"
         Whether summaries compute :math:`\lambda_{max}` and the condition number (:func:`spectrum_summary`).
+    subnet_max : callable (x, r) -> float, optional
+        Transforms only: the subnetwork maximizing function of another architecture (see
+        :mod:`spectral.transforms`); the parameters are solved for it, but the spectrum reported is still the
+        plain chain's of ``depth`` layers until architecture specs exist (a note says so).
     """
     depth = _check_depth(depth)
     if objective not in OBJECTIVES:
@@ -265,19 +269,24 @@ def recommend(act="tanh", *, depth: int = 100, weights: str = "orthogonal", obje
         raise ValueError(f"weights must be 'orthogonal' or 'gaussian', got {weights!r}")
     base = activation(act)
     if transform is not None:
-        return _recommend_transform(base, depth, transform, zeta, tau, eta, edges, objective)
+        return _recommend_transform(base, depth, transform, zeta, tau, eta, edges, objective, subnet_max)
+    if subnet_max is not None:
+        raise ValueError("subnet_max applies to transform='dks' or 'tat' only")
     return _recommend_critical(base, depth, weights, objective, float(min_curvature), edges)
 
 
-def _recommend_transform(base, depth, method, zeta, tau, eta, edges, objective):
+def _recommend_transform(base, depth, method, zeta, tau, eta, edges, objective, subnet_max=None):
     from . import transforms
 
     if method not in ("dks", "tat"):
         raise ValueError(f"transform must be 'dks', 'tat' or None, got {method!r}")
-    tr = transforms.dks(base, zeta=zeta, depth=depth) if method == "dks" else transforms.tat(
-        base, tau=tau, eta=eta, depth=depth)
+    kw = {"depth": depth} if subnet_max is None else {"subnet_max": subnet_max}
+    tr = transforms.dks(base, zeta=zeta, **kw) if method == "dks" else transforms.tat(base, tau=tau, eta=eta, **kw)
     net = Network(activation=tr.activation, weights="orthogonal", sigma_w2=1.0, sigma_b2=0.0, depth=depth, q0=1.0)
     summary = spectrum_summary(net, label=method, edges=edges)
+    if subnet_max is not None:
+        summary = replace(summary, notes=summary.notes + ("parameters solved for the given subnet_max; the spectrum "
+                                                          f"is the plain chain's of {depth} layers",))
     return Recommendation(method, tr.activation, dict(tr.parameters), net, summary,
                           _defaults_table(base, depth, edges), objective, OBJECTIVE_DEFINITIONS[objective],
                           transform=tr)

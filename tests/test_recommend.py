@@ -110,3 +110,15 @@ def test_condition_objective_with_edges():
     vals = [r["condition"] for r in rec.tradeoff if "condition" in r]
     assert vals and rec.summary.condition == pytest.approx(min(vals), rel=1e-9)
     assert rec.summary.lambda_max is not None and rec.summary.lambda_max > rec.summary.m1
+
+
+def test_transform_for_another_architecture_through_subnet_max():
+    from spectral.transforms import chain
+
+    rec = recommend("tanh", depth=20, transform="tat", tau=0.3, edges=False, subnet_max=chain(20))
+    plain = recommend("tanh", depth=20, transform="tat", tau=0.3, edges=False)
+    for key, value in plain.parameters.items():
+        assert rec.parameters[key] == pytest.approx(value, rel=1e-9)
+    assert any("subnet_max" in n for n in rec.summary.notes)
+    with pytest.raises(ValueError, match="subnet_max"):
+        recommend("tanh", subnet_max=chain(3))
