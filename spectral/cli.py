@@ -484,6 +484,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help=f"write the eigenvalues to this .npz file; {OUT_RULE}")
     _add_json(p)
     p.set_defaults(func=cmd_sample)
+
+    from spectral.recommend_cli import add_recommend_parser
+
+    add_recommend_parser(sub)
     return parser
 
 
