@@ -72,12 +72,10 @@ class SweepGrid:
             _check_number("sigma_w2", s, low=0.0, strict=True)
         for d in _check_nonempty("depth", self.depth):
             _check_int("depth", d, low=1)
-        if self.sigma_b2 is not None:
-            for b in _check_nonempty("sigma_b2", self.sigma_b2):
-                _check_number("sigma_b2", b, low=0.0, strict=False)
-        if self.width is not None:
-            for n in _check_nonempty("width", self.width):
-                _check_int("width", n, low=1)
+        for b in () if self.sigma_b2 is None else _check_nonempty("sigma_b2", self.sigma_b2):
+            _check_number("sigma_b2", b, low=0.0, strict=False)
+        for n in () if self.width is None else _check_nonempty("width", self.width):
+            _check_int("width", n, low=1)
         for name in self.dims:
             values = getattr(self, name)
             if len(set(values)) != len(values):
