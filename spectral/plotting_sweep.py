@@ -43,7 +43,7 @@ _SHORT = {
 
 
 def parse_selection(items) -> dict:
-    """``["activation=tanh", "quantile=0.5"]`` -> ``{"activation": "tanh", "quantile": 0.5}``."""
+    """``["activation=tanh", "level=0.5"]`` -> ``{"activation": "tanh", "level": 0.5}``."""
     out = {}
     for item in items or ():
         for part in str(item).split(";"):
@@ -66,7 +66,7 @@ def _select(ds, quantity, sel):
     for dim in sel:
         if dim not in ds.dims:
             raise ValueError(f"--sel: {dim!r} is not a dimension of the sweep ({', '.join(ds.dims)})")
-    defaults = {"quantile": 0.5, "k": 1}
+    defaults = {"level": 0.5, "k": 1}
     sel = {**{d: v for d, v in defaults.items() if d in ds[quantity].dims}, **sel}
     exact = {d: v for d, v in sel.items() if ds[d].dtype.kind in "OUS"}
     near = {d: v for d, v in sel.items() if d not in exact}
@@ -147,7 +147,7 @@ def figure_sweep(ds, *, x: str, quantity: str, y: str | None = None, hue: str | 
     x, y : str
         Dimensions on the horizontal / vertical axis.
     quantity : str
-        A data variable (``quantiles`` at ``quantile = 0.5`` and ``log_moments`` at ``k = 1`` unless ``sel``
+        A data variable (``quantiles`` at ``level = 0.5`` and ``log_moments`` at ``k = 1`` unless ``sel``
         says otherwise).
     hue : str, optional
         Lines: the dimension giving one line per value (default: the first other dimension that varies).

@@ -81,7 +81,7 @@ def sweep(activation="tanh", weights="orthogonal", sigma_w2=1.05, depth="1,2,4,.
     Returns
     -------
     xarray.Dataset
-        Dimensions ``activation, weights, sigma_w2[, sigma_b2][, width], depth`` (+ ``k``, ``quantile``);
+        Dimensions ``activation, weights, sigma_w2[, sigma_b2][, width], depth`` (+ ``k``, ``level``);
         per cell ``done``, ``failed``, ``certified``, ``message``, ``seconds``; provenance in ``attrs``.
     """
     grid, spec = _grid_and_spec(activation, weights, sigma_w2, depth, sigma_b2, critical, quantities, monte_carlo,
@@ -150,7 +150,7 @@ def _client(scheduler, n_workers):
     n = local_workers() if n_workers is None else int(n_workers)
     if n < 1:
         raise ValueError(f"n_workers must be an integer >= 1, got {n_workers!r}")
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client, f"LocalCluster({n} processes x 1 thread)"
 

@@ -14,8 +14,9 @@ Axis text (the command line's flags, also accepted by :func:`spectral.sweeps.swe
 * ``a,b,c`` -- the listed values;
 * ``lo:hi:n`` -- ``n`` evenly spaced values from ``lo`` to ``hi`` inclusive (``numpy.linspace``);
   ``lo:hi:n:log`` -- geometrically spaced (``numpy.geomspace``); integer axes round and drop repeats;
-* ``1,2,4,...,1024`` -- a progression continued to the last value: geometric when the listed terms
-  have a constant ratio, arithmetic when they have a constant difference.
+* ``1,2,4,...,1024`` -- a progression continued to the last value: geometric when three or more listed
+  terms have a constant ratio, arithmetic when they have a constant difference (``1,2,...,8`` is
+  arithmetic: two terms read as in ``1, 2, ..., n``).
 """
 
 from __future__ import annotations
@@ -244,7 +245,7 @@ def _parse_progression(items, kind, name) -> tuple:
 
 def _progression_step(terms, name):
     diffs = np.diff(terms)
-    if all(t != 0 for t in terms):
+    if len(terms) >= 3 and all(t != 0 for t in terms):  # two terms read as arithmetic: 1,2,...,n
         ratios = np.asarray(terms[1:]) / np.asarray(terms[:-1])
         if ratios[0] > 0 and ratios[0] != 1 and np.allclose(ratios, ratios[0], rtol=PROGRESSION_RTOL):
             r = float(ratios[0])

@@ -13,7 +13,7 @@ Theory quantities (of :math:`JJ^T`, eigenvalue :math:`\lambda = s^2` for the sin
 ``lambda_max``    top of the spectrum (upper edge or largest atom)
 ``edges``         ``support_lo``, ``support_hi`` of the continuous part
 ``atoms``         ``atom_zero``: the mass at :math:`\lambda = 0`
-``quantiles``     :math:`\lambda_q` of the full law (atoms included) over the dimension ``quantile``
+``quantiles``     :math:`\lambda_q` of the full law (atoms included) over the dimension ``level``
 ``condition``     :math:`s_{0.99}/s_{0.01}` of the *nonzero* singular values (quantiles of the law
                   conditioned on :math:`s > 0`, the measure of ``spectral plot depth``)
 ================  =====================================================================================
@@ -80,7 +80,7 @@ VARIABLES = {
     "support_lo": ("lower edge of the continuous part of J J^T", "1", None),
     "support_hi": ("upper edge of the continuous part of J J^T", "1", None),
     "atom_zero": ("mass of the eigenvalue 0 of J J^T", "1", None),
-    "quantiles": ("quantiles of the eigenvalues of J J^T (atoms included)", "1", "quantile"),
+    "quantiles": ("quantiles of the eigenvalues of J J^T (atoms included)", "1", "level"),
     "condition": ("s_hi / s_lo: quantile ratio of the nonzero singular values of J", "1", None),
     "condition_finite": ("median over networks of s_max / s_min (nonzero singular values of J)", "1", None),
 }

@@ -1,7 +1,7 @@
 """The sweep's dataset: its layout, provenance, and the Zarr / NetCDF store it lives in.
 
 Layout: one dimension per grid axis (:class:`~spectral.sweeps.grid.SweepGrid`), plus ``k`` (moments) and
-``quantile`` (quantile levels) for the variables that need them; every variable and coordinate carries
+``level`` (quantile levels) for the variables that need them; every variable and coordinate carries
 ``long_name`` and ``units`` attributes.  Per cell: ``done`` (computed; ``--resume`` skips these),
 ``failed``, ``certified``, ``message`` and ``seconds``.
 
@@ -34,7 +34,7 @@ _AXES = {
     "width": ("layer width N", "neurons"),
     "depth": ("depth L", "layers"),
     "k": ("moment order", ""),
-    "quantile": ("quantile level", "1"),
+    "level": ("quantile level", "1"),
 }
 _STATUS = {
     "done": "cell computed (resume skips it)",
@@ -61,7 +61,7 @@ def new_dataset(grid, spec: SweepSpec, provenance: dict):
 
     coords = {d: (d, v, _axis_attrs(d)) for d, v in grid.coords().items()}
     dims, shape = grid.dims, grid.shape
-    extra = {"k": np.arange(1, spec.k + 1), "quantile": np.asarray(spec.quantile_levels, dtype=float)}
+    extra = {"k": np.arange(1, spec.k + 1), "level": np.asarray(spec.quantile_levels, dtype=float)}
     data = {}
     for name in spec.variables():
         long_name, units, more = VARIABLES[name]
