@@ -24,7 +24,8 @@ from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-__all__ = ["figure_sweep", "parse_selection", "add_plot_sweep_parser", "cmd_plot_sweep", "MAX_PANELS"]
+__all__ = ["figure_sweep", "parse_selection", "add_plot_sweep_parser", "cmd_plot_sweep", "parse_plot_sweep",
+           "MAX_PANELS"]
 
 #: more panels than this are unreadable on one figure: select values of the other axes instead
 MAX_PANELS = 16
@@ -283,6 +284,17 @@ def add_plot_sweep_parser(plot_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=cmd_plot_sweep)
     return p
+
+
+def parse_plot_sweep(argv, prog: str = "spectral plot"):
+    """Parse ``["sweep", STORE, ...]`` (the words after ``spectral plot``) into the namespace
+    :func:`cmd_plot_sweep` takes, with ``command = "plot"``; for a command line whose ``plot`` parser has
+    no subcommands."""
+    parser = argparse.ArgumentParser(prog=prog)
+    add_plot_sweep_parser(parser.add_subparsers(dest="kind", required=True))
+    args = parser.parse_args(list(argv))
+    args.command = "plot"
+    return args
 
 
 def cmd_plot_sweep(args) -> int:

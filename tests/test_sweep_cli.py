@@ -97,6 +97,7 @@ def test_resume_command_and_table(store, capsys):
     (["--resume"], "--resume"),
     (["--points", "3"], "--points"),
     (["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "--workers"),
+    (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler"),
 ])
 def test_bad_input_exits_2_naming_the_flag(extra, flag, capsys):
     assert run(["sweep", "--critical", "--no-progress"] + extra) == 2
@@ -161,3 +162,10 @@ def test_plot_bad_input_exits_2_naming_the_flag(store, extra, flag, capsys, tmp_
 def test_plot_missing_store(tmp_path, capsys):
     assert run(["plot", "sweep", str(tmp_path / "none.zarr"), "--x", "depth", "--out", str(tmp_path / "f.png")]) == 2
     assert "STORE" in capsys.readouterr().err
+
+
+def test_parse_plot_sweep_for_a_flat_plot_parser(tmp_path):
+    from spectral.plotting_sweep import cmd_plot_sweep, parse_plot_sweep
+
+    args = parse_plot_sweep(["sweep", str(tmp_path / "s.zarr"), "--x", "depth", "--out", "f.png"])
+    assert args.command == "plot" and args.func is cmd_plot_sweep and args.quantity == "condition"

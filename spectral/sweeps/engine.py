@@ -32,6 +32,8 @@ __all__ = ["sweep", "local_workers", "FLUSH_SECONDS"]
 
 #: how often finished cells are written to the store during a run (a crash loses at most this much work)
 FLUSH_SECONDS = 30.0
+#: how long to wait for a scheduler given by address before giving up (a running one answers in milliseconds)
+CONNECT_SECONDS = 10
 
 
 def local_workers() -> int:
@@ -144,7 +146,13 @@ def _client(scheduler, n_workers):
     if scheduler is not None:
         if n_workers is not None:
             raise ValueError("n_workers sizes the local cluster; a scheduler address brings its own workers")
-        with Client(scheduler, timeout="30s") as client:
+        try:
+            client = Client(scheduler, timeout=f"{CONNECT_SECONDS}s")
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(f"--scheduler {scheduler!r}: no Dask scheduler answered within {CONNECT_SECONDS} s "
+                             f"({type(exc).__name__}); start one ('dask scheduler') or drop --scheduler for a "
+                             "local cluster") from None
+        with client:
             yield client, str(scheduler)
         return
     n = local_workers() if n_workers is None else int(n_workers)

@@ -1,0 +1,121 @@
+"""Sweep benchmark: a theory grid on 1 local worker vs several (same run), and cost against grid size.
+
+Run: ``python benchmarks/bench_sweep.py [--quick] [--workers 2] [--sigma-points 64] [--depths 1,2,...]``
+
+The grid of the sweeps issue is 64 sigma_w^2 x 16 depths x 3 activations x 2 weight ensembles (6144 cells),
+``tanh, relu, erf`` x ``orthogonal, gaussian`` x sigma_w^2 in [1.05, 4] x depth 1..2^15, sigma_b^2 = 0.01
+(off the critical line, so every activation has networks at every sigma_w^2).  ``--quick`` runs the
+stand-in used on small machines: 8 sigma_w^2 x 4 depths x 3 x 2 (192 cells) and sizes 48, 96, 192 for the
+growth.  Each timing covers ``spectral.sweeps.sweep`` on an already started ``LocalCluster`` (the start-up
+is timed apart); cells per second, the summed per-cell seconds, the speed-up and its efficiency come
+from this one run.  The last lines extrapolate to 10^6 cells on 100 nodes from the measured per-cell cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import time
+
+import numpy as np
+
+ACTIVATIONS = "tanh,relu,erf"
+WEIGHTS = "orthogonal,gaussian"
+SIGMA_RANGE = (1.05, 4.0)
+SIGMA_B2 = 0.01
+#: the issue's quantities without the density ones (mean field, moments, spread, the top edge)
+QUANTITIES = "meanfield,m1,spread,lambda_max"
+#: assumed cores per node of the 100-node cluster of the extrapolation
+NODE_CORES = 32
+#: Dask scheduler cost per task (order of magnitude from the distributed documentation: ~1 ms per task)
+SCHEDULER_SECONDS_PER_TASK = 1e-3
+
+
+def _grid(sigma_points, depths):
+    return {"activation": ACTIVATIONS, "weights": WEIGHTS,
+            "sigma_w2": f"{SIGMA_RANGE[0]}:{SIGMA_RANGE[1]}:{sigma_points}", "depth": depths,
+            "sigma_b2": SIGMA_B2}
+
+
+def timed_sweep(address, grid, quantities):
+    from spectral.sweeps import sweep
+
+    t0 = time.perf_counter()
+    ds = sweep(**grid, quantities=quantities, scheduler=address, progress=False)
+    wall = time.perf_counter() - t0
+    return wall, ds
+
+
+def cluster(n):
+    from distributed import LocalCluster
+
+    t0 = time.perf_counter()
+    c = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                     silence_logs=logging.ERROR)
+    return c, time.perf_counter() - t0
+
+
+def report(label, wall, ds):
+    cells = int(ds["done"].size)
+    cell_s = float(np.nansum(ds["seconds"].values))
+    failed = int(ds["failed"].sum())
+    print(f"  {label:<28} {cells:6d} cells  {wall:8.1f} s wall  {cells / wall:7.2f} cells/s  "
+          f"summed cell time {cell_s:8.1f} s  failed {failed}")
+    return cells, cell_s
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="the 192-cell stand-in and sizes 48, 96, 192")
+    ap.add_argument("--workers", type=int, default=2, help="workers of the parallel run (default: 2)")
+    ap.add_argument("--sigma-points", type=int, default=None, help="sigma_w^2 points (default 64; quick 8)")
+    ap.add_argument("--depths", default=None, help="depth axis (default 1,2,4,...,32768; quick 1,16,256,1024)")
+    ap.add_argument("--quantities", default=QUANTITIES)
+    args = ap.parse_args(argv)
+    sp = args.sigma_points or (8 if args.quick else 64)
+    depths = args.depths or ("1,16,256,1024" if args.quick else "1,2,4,...,32768")
+    grid = _grid(sp, depths)
+    print(f"grid: {grid}\nquantities: {args.quantities}")
+
+    print(f"\n1. one worker vs {args.workers} workers, same grid")
+    walls = {}
+    for n in (1, args.workers):
+        c, start = cluster(n)
+        with c:
+            print(f"  LocalCluster({n}) started in {start:.1f} s")
+            walls[n], ds = timed_sweep(c.scheduler_address, grid, args.quantities)
+            cells, cell_s = report(f"{n} worker(s)", walls[n], ds)
+    speedup = walls[1] / walls[args.workers]
+    print(f"  speed-up {speedup:.2f} on {args.workers} workers (efficiency {speedup / args.workers:.0%})")
+
+    print(f"\n2. cost against grid size ({args.workers} workers)")
+    sizes = (2, 4, 8) if args.quick else (8, 16, 32, 64)
+    rows = []
+    c, _ = cluster(args.workers)
+    with c:
+        for n_sigma in sizes:
+            wall, ds = timed_sweep(c.scheduler_address, _grid(n_sigma, depths), args.quantities)
+            rows.append(report(f"sigma_w2 x {n_sigma}", wall, ds) + (wall,))
+    n_cells = np.array([r[0] for r in rows], float)
+    wall = np.array([r[2] for r in rows])
+    slope, intercept = np.polyfit(n_cells, wall, 1)
+    print(f"  wall ~ {intercept:.2f} s + {slope * 1e3:.1f} ms x cells (least squares over {len(rows)} sizes)")
+
+    per_cell = cell_s / cells
+    print(f"\n3. extrapolation: measured {per_cell:.3f} s per cell (summed over workers)")
+    for n_cells_target in (6144, 10 ** 6):
+        tasks = n_cells_target / len(ds["depth"])
+        t = n_cells_target * per_cell / (100 * NODE_CORES * min(1.0, speedup / args.workers))
+        t += tasks * SCHEDULER_SECONDS_PER_TASK
+        print(f"  {n_cells_target:>8} cells on 100 nodes x {NODE_CORES} cores: ~{t / 60:.1f} min "
+              f"(at the measured efficiency, {tasks:.0f} tasks, scheduler ~{SCHEDULER_SECONDS_PER_TASK * 1e3:g} "
+              f"ms/task)")
+    one = 6144 * per_cell
+    print(f"  the 6144-cell grid on one worker: ~{one / 60:.1f} min; on this machine's "
+          f"{args.workers} workers: ~{one / speedup / 60:.1f} min")
+    return 0 if math.isfinite(speedup) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
