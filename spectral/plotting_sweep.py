@@ -31,6 +31,8 @@ __all__ = ["figure_sweep", "parse_selection", "add_plot_sweep_parser", "cmd_plot
 MAX_PANELS = 16
 #: an axis or colour scale is logarithmic when its positive values span at least this ratio
 LOG_SPAN = 10.0
+#: colour of infinite values on maps (a condition number whose lower quantile is below the float range)
+OVERFLOW_COLOR = "#7a0403"
 _FLAGS = ("done", "failed", "certified", "message", "seconds")
 #: short labels for figures (the datasets' long_name attributes are spelled out for readers of the store)
 _SHORT = {
@@ -192,14 +194,15 @@ def _map_figure(sub, x, y, quantity, log, figsize):
     others, combos = _facets(da, (x, y))
     norm = _norm(da.values, log)
     fig, axes = _grid_of_axes(len(combos), figsize)
-    cmap = mpl.colormaps["viridis"].with_extremes(bad="0.85")
+    cmap = mpl.colormaps["viridis"].with_extremes(bad="0.85", over=OVERFLOW_COLOR)
     xlog, ylog = _is_log(da[x].values), _is_log(da[y].values)
     mesh = None
     for ax, combo in zip(axes, combos, strict=True):
         idx = dict(zip(others, combo, strict=True))
         panel = da.isel(idx).transpose(y, x, ...)
         values = np.asarray(panel.values, dtype=float).reshape(da.sizes[y], da.sizes[x])
-        mask = ~np.isfinite(values) | (values <= 0 if isinstance(norm, LogNorm) else False)
+        values = np.where(values == np.inf, 2.0 * norm.vmax, values)  # drawn in the "over" colour
+        mask = np.isnan(values) | (values <= 0 if isinstance(norm, LogNorm) else False)
         xs, ys = np.asarray(da[x].values, dtype=float), np.asarray(da[y].values, dtype=float)
         mesh = ax.pcolormesh(_edges(xs, xlog), _edges(ys, ylog), np.ma.array(values, mask=mask), cmap=cmap,
                              norm=norm, shading="flat")
@@ -214,9 +217,10 @@ def _map_figure(sub, x, y, quantity, log, figsize):
         ax.set_ylabel(_label(sub, y))
         if others:
             ax.set_title(_panel_title(da, others, combo))
-    cbar = fig.colorbar(mesh, ax=list(axes), shrink=0.9)
+    overflow = bool(np.any(np.asarray(da.values) == np.inf))
+    cbar = fig.colorbar(mesh, ax=list(axes), shrink=0.9, extend="max" if overflow else "neither")
     cbar.set_label(_label(sub, quantity))
-    _status_legend(fig, axes[0], failed.any(), unsure.any())
+    _status_legend(fig, axes[0], failed.any(), unsure.any(), overflow)
     return fig
 
 
@@ -225,8 +229,11 @@ def _status_panel(sub, mask, idx, x, y):
     return np.asarray(flags.values, dtype=bool).reshape(sub.sizes[y], sub.sizes[x])
 
 
-def _status_legend(fig, ax, any_failed, any_unsure):
+def _status_legend(fig, ax, any_failed, any_unsure, overflow=False):
     handles = []
+    if overflow:
+        handles.append(Line2D([], [], marker="s", color=OVERFLOW_COLOR, ls="none",
+                              label="infinite (a quantile underflows to 0)"))
     if any_failed:
         handles.append(Line2D([], [], marker="x", color="0.3", ls="none", label="failed (see message)"))
     if any_unsure:
