@@ -10,10 +10,9 @@ import pytest
 import xarray as xr
 from distributed import LocalCluster
 
-from spectral.density import density_summary, lambda_max, support
+from spectral.density import density_summary, lambda_max, ppf, support
 from spectral.meanfield import critical_point
 from spectral.montecarlo import sample_jacobians
-from spectral.plotting import depth_scaling
 from spectral.product import Network, jacobian_law
 from spectral.sweeps import open_sweep, parse_axis, sweep
 from spectral.sweeps.store import write_store
@@ -116,23 +115,24 @@ def _same_or_same_failure(step, failed, fn, law, value):
         assert value == fn(law)
 
 
-@pytest.mark.parametrize("weights", ["orthogonal", "gaussian"])
-def test_density_quantities_equal_single_networks(base, weights):
-    """quantiles as ``spectral density`` reports them; condition as ``spectral plot depth`` computes it."""
+@pytest.mark.parametrize("weights, depth", [("orthogonal", 16), ("gaussian", 1), ("gaussian", 16)])
+def test_density_quantities_equal_single_networks(base, weights, depth):
+    """quantiles as ``spectral density`` reports them; condition as the ratio of the nonzero singular values'
+    quantiles, from ``spectral.density.ppf`` (the law's density is computed once and cached on it)."""
     ds, _ = base
     s = 1.5
-    net = Network.critical("tanh", sigma_w2=s, depth=1, weights=weights)
-    reference = depth_scaling(net, [1, 16], points=POINTS)
-    for depth, cond in zip([1, 16], reference.condition, strict=True):
-        cell = ds.sel(weights=weights, sigma_w2=s, depth=depth)
-        assert cell.condition.item() == cond
-        res = jacobian_law(Network.critical("tanh", sigma_w2=s, depth=depth, weights=weights)).density(POINTS)
-        q = density_summary(res)["diagnostics"]["quantiles"]
-        np.testing.assert_array_equal(cell.quantiles.values.ravel(), [q[f"{v:g}"] for v in ds.level.values])
-        assert cell.certified.item() == res.certified
-        assert (cell.message.item() == "") == res.certified
-        if not res.certified:
-            assert res.reason in cell.message.item()
+    cell = ds.sel(weights=weights, sigma_w2=s, depth=depth)
+    law = jacobian_law(Network.critical("tanh", sigma_w2=s, depth=depth, weights=weights))
+    res = law.density(POINTS)
+    q = density_summary(res)["diagnostics"]["quantiles"]
+    np.testing.assert_array_equal(cell.quantiles.values.ravel(), [q[f"{v:g}"] for v in ds.level.values])
+    a0 = sum(p for a, p in law.atoms if a == 0)
+    lo, hi = ppf(law, [a0 + 0.01 * (1 - a0), a0 + 0.99 * (1 - a0)], POINTS)
+    assert cell.condition.item() == math.sqrt(hi / lo)
+    assert cell.certified.item() == res.certified
+    assert (cell.message.item() == "") == res.certified
+    if not res.certified:
+        assert res.reason in cell.message.item()
 
 
 def test_failing_cells_are_recorded(base):
