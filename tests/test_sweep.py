@@ -66,6 +66,21 @@ def test_axis_text():
         parse_axis("1.5,2", int, "--depth")
 
 
+def test_bad_arguments_fail_before_any_cluster_starts(tmp_path):
+    with pytest.raises(ValueError, match="width is a Monte Carlo axis"):
+        sweep("tanh", "orthogonal", 1.5, 4, width=8)
+    with pytest.raises(ValueError, match="Monte Carlo sweep needs the layer width"):
+        sweep("tanh", "orthogonal", 1.5, 4, monte_carlo=True)
+    with pytest.raises(ValueError, match="sigma_b2 or critical"):
+        sweep("tanh", "orthogonal", 1.5, 4, sigma_b2=0.1, critical=True)
+    with pytest.raises(ValueError, match="quantities: 'meanfield' is not a Monte Carlo quantity"):
+        sweep("tanh", "orthogonal", 1.5, 4, monte_carlo=True, width=8, quantities="meanfield")
+    with pytest.raises(ValueError, match="depth lists a value twice"):
+        sweep("tanh", "orthogonal", 1.5, "4,4")
+    with pytest.raises(ValueError, match=r"out must end in \.zarr"):
+        sweep("tanh", "orthogonal", 1.5, 4, out=tmp_path / "x.h5")
+
+
 # ------------------------------------------------------------------------------------------- correctness
 def test_theory_cells_equal_single_networks(base):
     ds, _ = base

@@ -45,7 +45,7 @@ def local_workers() -> int:
 
 
 def sweep(activation="tanh", weights="orthogonal", sigma_w2=1.05, depth="1,2,4,...,64", *, sigma_b2=None,
-          critical=False, quantities=DEFAULT_QUANTITIES, monte_carlo=False, width=None, samples=16, seed=0,
+          critical=False, quantities=None, monte_carlo=False, width=None, samples=16, seed=0,
           mode="network", backend="numpy", points=DEFAULT_POINTS, k=4, out=None, resume=False, overwrite=False,
           scheduler=None, n_workers=None, chunk_depths=None, progress=None, flush_seconds=FLUSH_SECONDS,
           command=None):
@@ -60,8 +60,9 @@ def sweep(activation="tanh", weights="orthogonal", sigma_w2=1.05, depth="1,2,4,.
     critical : bool
         Put every network on the critical line :math:`\chi_1 = 1` (:math:`\sigma_b^2` solved per
         :math:`(\phi, \sigma_w^2)`, stored as the variable ``sigma_b2``); excludes ``sigma_b2``.
-    quantities : sequence of str
-        See :mod:`spectral.sweeps.spec` (default: meanfield, m1, spread, lambda_max, condition, quantiles).
+    quantities : sequence of str or comma-separated str
+        See :mod:`spectral.sweeps.spec` (default: meanfield, m1, spread, lambda_max, condition, quantiles;
+        the same without meanfield for Monte Carlo).
     monte_carlo, samples, seed, mode, backend :
         Sampled statistics from :func:`spectral.montecarlo.sample_jacobians` instead of the theory; every cell
         uses ``seed`` (common random numbers across the grid).
@@ -111,6 +112,8 @@ def _grid_and_spec(activation, weights, sigma_w2, depth, sigma_b2, critical, qua
         raise ValueError("width: a Monte Carlo sweep needs the layer width(s), e.g. width='256,512'")
     if not monte_carlo and width is not None:
         raise ValueError("width is a Monte Carlo axis: pass monte_carlo=True, or drop width for the theory")
+    if quantities is None:
+        quantities = [q for q in DEFAULT_QUANTITIES if not (monte_carlo and q == "meanfield")]
     if isinstance(quantities, str):
         quantities = [q.strip() for q in quantities.split(",") if q.strip()]
     grid = SweepGrid.from_spec(activation=activation, weights=weights, sigma_w2=sigma_w2, depth=depth,
