@@ -9,6 +9,19 @@ stand-in used on small machines: 8 sigma_w^2 x 4 depths x 3 x 2 (192 cells) and 
 growth.  Each timing covers ``spectral.sweeps.sweep`` on an already started ``LocalCluster`` (the start-up
 is timed apart); cells per second, the summed per-cell seconds, the speed-up and its efficiency come
 from this one run.  The last lines extrapolate to 10^6 cells on 100 nodes from the measured per-cell cost.
+
+Measured (``--quick``, 2 CPU cores shared with other jobs, load average 12-15: the workers got 15-21 % of a
+core each, so wall times are CPU-starved and the CPU columns are the figures that transfer):
+
+* 192 cells on 1 worker: 107.5 CPU s (0.56 CPU s per cell for meanfield, m1, spread, lambda_max), 503 s wall;
+  on 2 workers: 117.4 CPU s in all (1.09x: the second worker's start and its own mean-field caches),
+  375 s wall (speed-up 1.34 at a 16 % CPU share; with free cores the CPU ratio bounds it at 2/1.09 = 1.8).
+* Cost against size (2 workers): 48, 96, 192 cells took 20.7, 45.2, 119.9 CPU s (0.43, 0.47, 0.62 CPU s
+  per cell): linear in the number of cells up to the mix of sigma_w^2 values (larger sigma_w^2 cost more).
+* The issue's 64 x 16 x 3 x 2 grid (6144 cells): ~57 CPU min, ~29 min on 2 free cores, ~3.6 min on 16.
+  10^6 cells on 100 nodes x 32 cores: ~3 min of cell work plus ~4 min of scheduling (250 000 tasks at
+  ~1 ms each on the one scheduler with 4 depths per task; 16 depths per task cut that to ~1 min).
+  Density quantities (quantiles, condition) add about 0.5-1 CPU s per cell at 400 points.
 """
 
 from __future__ import annotations
