@@ -30,6 +30,7 @@ _EXPORTS = {
     "montecarlo": ("sample_jacobians", "JacobianSamples", "haar_orthogonal", "product_log_singular_values"),
     "validation": ("validate", "ValidationReport"),
     "recommend": ("recommend", "Recommendation", "spectrum_summary"),
+    "sweeps": ("sweep", "open_sweep"),
     "transforms": ("dks", "tat", "transform_activation", "Transform", "kernel_stats"),
 }
 #: submodules reachable as attributes (``sp.plotting``), imported on first use like the names above

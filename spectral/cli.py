@@ -478,6 +478,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     p.set_defaults(func=cmd_validate)
 
+    from spectral.sweeps.cli import add_sweep_parser
+
+    add_sweep_parser(sub)
+
     p = command("sample", "sample networks and save the eigenvalues of J J^T (--out FILE.npz)")
     _add_network_flags(p)
     _add_sampling_flags(p)
@@ -496,6 +500,14 @@ def _fail(command: str | None, message: str, status: int) -> int:
     return status
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list) -> argparse.Namespace:
+    if argv[:2] == ["plot", "sweep"]:  # 'plot sweep STORE' has its own flags (no network to describe)
+        from spectral.plotting_sweep import parse_plot_sweep
+
+        return parse_plot_sweep(argv[1:], prog=f"{PROG} plot")
+    return parser.parse_args(argv)
+
+
 def main(argv=None) -> int:
     """Run the command line; return the exit status (see the module docstring).
 
@@ -507,7 +519,7 @@ def main(argv=None) -> int:
     argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
     except SystemExit as exc:  # --help (0) or a usage error, already printed in one line (2)
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
     if not getattr(args, "func", None):

@@ -149,7 +149,8 @@ def _range(flag: str, minimum: float):
 
 def add_plot_flags(p: argparse.ArgumentParser) -> None:
     """The flags of ``spectral plot`` (the network flags with the plot's own defaults)."""
-    p.add_argument("kind", choices=("spectrum", "validation", "phase", "depth"), help="which figure")
+    p.add_argument("kind", choices=("spectrum", "validation", "phase", "depth"),
+                   help="which figure ('spectral plot sweep STORE ...' draws a stored sweep: see its --help)")
     _add_network_flags(p, bias_help="the critical line chi_1 = 1",
                   weights_help="orthogonal,gaussian for spectrum and depth, orthogonal otherwise")
     p.set_defaults(depth=32, weights=None)
