@@ -60,6 +60,7 @@ def test_readme_figure_script(tmp_path):
 def test_build_script_finds_the_notebooks():
     assert build_notebooks.sources() == NOTEBOOKS
     assert set(build_notebooks.HEADLINE) == {p.stem for p in NOTEBOOKS}
+    assert build_notebooks.FULL_SIZE <= {p.stem for p in NOTEBOOKS}
 
 
 def test_build_script_refuses_unknown_name(capsys):
