@@ -29,7 +29,7 @@ _EXPORTS = {
     "symbolic": ("symbolic_network", "SymbolicResult", "NoClosedFormError"),
     "montecarlo": ("sample_jacobians", "JacobianSamples", "haar_orthogonal", "product_log_singular_values"),
     "validation": ("validate", "ValidationReport"),
-    "recommend": ("recommend", "Recommendation", "spectrum_summary"),
+    "recommendation": ("recommend", "Recommendation", "spectrum_summary"),
     "sweeps": ("sweep", "open_sweep"),
     "transforms": ("dks", "tat", "transform_activation", "Transform", "kernel_stats"),
 }

@@ -505,7 +505,9 @@ def _parse(parser: argparse.ArgumentParser, argv: list) -> argparse.Namespace:
         from spectral.plotting_sweep import parse_plot_sweep
 
         return parse_plot_sweep(argv[1:], prog=f"{PROG} plot")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.command_line = " ".join([PROG, *argv])
+    return args
 
 
 def main(argv=None) -> int:

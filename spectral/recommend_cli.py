@@ -106,7 +106,7 @@ def _defaults_table(rows) -> str:
 def cmd_recommend(args) -> int:
     """Run ``spectral recommend``; return the exit status (0)."""
     from .cli import table
-    from .recommend import recommend
+    from .recommendation import recommend
 
     _check(args)
     rec = recommend(args.activation, depth=args.depth, weights=args.weights, objective=args.objective,

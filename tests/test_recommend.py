@@ -9,8 +9,8 @@ import pytest
 import spectral as sp
 from spectral.cli import CLIError
 from spectral.meanfield import mean_field
-from spectral.recommend import DEFAULTS, recommend, spectrum_summary
 from spectral.recommend_cli import add_recommend_parser, cmd_recommend
+from spectral.recommendation import DEFAULTS, recommend, spectrum_summary
 
 
 def _parser():

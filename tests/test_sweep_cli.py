@@ -41,6 +41,7 @@ def _parser():
 def run(argv) -> int:
     """What spectral.cli.main does with a command: errors become one line and status 2."""
     args = _parser().parse_args(argv)
+    args.command_line = " ".join(["spectral", *argv])
     try:
         return int(args.func(args) or 0)
     except (ValueError, TypeError) as exc:

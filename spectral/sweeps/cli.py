@@ -63,7 +63,7 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     r.add_argument("--chunk-depths", type=int, default=None, help="depths per task (default: the whole axis)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar (default: shown on a terminal)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    p.set_defaults(func=cmd_sweep)
+    p.set_defaults(func=cmd_sweep, command_line=None)  # the command line is recorded as provenance
     return p
 
 
@@ -150,7 +150,7 @@ def cmd_sweep(args) -> int:
                samples=args.samples, seed=args.seed, mode=args.mode, backend=args.backend, points=args.points,
                k=args.k, out=args.out, resume=args.resume, overwrite=args.overwrite, scheduler=args.scheduler,
                n_workers=args.workers, chunk_depths=args.chunk_depths,
-               progress=False if args.no_progress else None, command=" ".join(["spectral"] + sys.argv[1:]))
+               progress=False if args.no_progress else None, command=args.command_line or " ".join(["spectral", *sys.argv[1:]]))
     payload = summary(ds, args.out, time.perf_counter() - t0)
     if args.json:
         print(json.dumps(payload, indent=2))
