@@ -150,7 +150,8 @@ def cmd_sweep(args) -> int:
                samples=args.samples, seed=args.seed, mode=args.mode, backend=args.backend, points=args.points,
                k=args.k, out=args.out, resume=args.resume, overwrite=args.overwrite, scheduler=args.scheduler,
                n_workers=args.workers, chunk_depths=args.chunk_depths,
-               progress=False if args.no_progress else None, command=args.command_line or " ".join(["spectral", *sys.argv[1:]]))
+               progress=False if args.no_progress else None,
+               command=args.command_line or " ".join(["spectral", *sys.argv[1:]]))
     payload = summary(ds, args.out, time.perf_counter() - t0)
     if args.json:
         print(json.dumps(payload, indent=2))
