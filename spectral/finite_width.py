@@ -311,8 +311,8 @@ def _haar_count_variance(act, q: float, sigma_b2: float, n_out: int) -> float:
 
 
 def _realised_zero_counts(samples):
-    """Per network and layer: (mean, variance) of the zero count of phi' at the realised variances, or None
-    (free mode, or activations whose phi' is not piecewise constant)."""
+    """Per network and layer: (zero mass of phi'^2, variance of the zero count, whether that variance is
+    Haar-conditioned) at the realised variances, or None (free mode, or phi' not piecewise constant)."""
     qc = samples.diagnostics.get("q_conditional")
     acts = [layer.activation for layer in samples.network.layers]
     if samples.mode != "network" or qc is None or not any(getattr(a, "pieces", None) for a in acts):
@@ -329,7 +329,7 @@ def _realised_zero_counts(samples):
             haar = layers[l_idx].weights == "orthogonal" and n_out >= dims[l_idx]
             var = (_haar_count_variance(act, q, float(layers[l_idx].sigma_b2), n_out) if haar and atoms
                    else n_out * mu * (1 - mu))
-            per.append((mu, var))
+            per.append((mu, var, bool(haar and atoms)))
         out.append(per)
     return out
 
@@ -348,9 +348,8 @@ def expected_atom(samples, law) -> tuple[float, float, str]:
     if counts is not None:
         means, variances = [], []
         for per in counts:
-            vs = [v if samples.network.layers[l_idx].weights == "orthogonal" else None
-                  for l_idx, (_mu, v) in enumerate(per)]
-            m, sd = finite_width_atom([mu for mu, _ in per], samples.widths, vs)
+            m, sd = finite_width_atom([mu for mu, _v, _h in per], samples.widths,
+                                      [v if haar else None for _mu, v, haar in per])
             means.append(m)
             variances.append(sd * sd)
         return float(np.mean(means)), float(math.sqrt(np.sum(variances)) / n), "at the realised layer variances"
@@ -405,10 +404,10 @@ def finite_width_top_atom(samples, law) -> tuple[float, float, float] | None:
     counts = _realised_zero_counts(samples)
     if counts is None:
         mus = [_zero_mass(d2.atoms) for d2 in law.d2_laws]
-        counts = [[(mu, dims[i + 1] * mu * (1 - mu)) for i, mu in enumerate(mus)]]
+        counts = [[(mu, dims[i + 1] * mu * (1 - mu), False) for i, mu in enumerate(mus)]]
     means, variances = [], []
     for per in counts:
-        m, sd = _top_mass([mu * dims[i + 1] for i, (mu, _v) in enumerate(per)], [v for _mu, v in per], width)
+        m, sd = _top_mass([mu * dims[i + 1] for i, (mu, _v, _h) in enumerate(per)], [v for _mu, v, _h in per], width)
         means.append(m)
         variances.append(sd * sd)
     if len(counts) == 1:

@@ -89,6 +89,7 @@ from typing import Any
 import numpy as np
 
 from .distribution_stats import KOLMOGOROV_999, distribution_stats
+from .finite_width import expected_atom, finite_width_atom
 from .jsonout import jsonable
 from .montecarlo import JacobianSamples, sample_jacobians
 from .product import Network, jacobian_law
@@ -228,116 +229,6 @@ def _widths(w):
     return str(w[0]) if len(set(w)) == 1 else str(tuple(w))
 
 
-# ==================================================================================== finite-width atom
-def finite_width_atom(zero_masses, widths, count_variances=None) -> tuple[float, float]:
-    r"""Mean and standard deviation of the fraction of zero eigenvalues of :math:`J J^T` at finite width.
-
-    :math:`1 - \operatorname{rank}(J)/N_L` with :math:`\operatorname{rank} J = \min(N_0, \min_l N_l,
-    \min_l r_l)`, :math:`r_l` independent counts of nonzero :math:`\phi_l'`: Binomial
-    :math:`(N_l, 1 - \mu_l)`, or, where ``count_variances[l]`` is given, a discretised normal with mean
-    :math:`N_l(1 - \mu_l)` and that variance; exact distribution from
-    :math:`P(\operatorname{rank} \ge r) = \prod_l P(r_l \ge r)`.
-
-    Parameters
-    ----------
-    zero_masses : sequence of float
-        :math:`\mu_l`, the mass at 0 of the law of :math:`D_l^2 = \phi_l'(h^l)^2`, per layer.
-    widths : sequence of int
-        :math:`(N_0, \dots, N_L)`.
-    count_variances : sequence of float or None, optional
-    """
-    from scipy.stats import binom, norm
-
-    dims = [int(d) for d in widths]
-    cap = min(dims)
-    r = np.arange(cap + 1)
-    log_surv = np.zeros(cap + 1)  # log P(rank >= r)
-    for l_idx, mu in enumerate(zero_masses):
-        if mu <= 0:
-            continue
-        n_l = dims[l_idx + 1]
-        var = None if count_variances is None else count_variances[l_idx]
-        with np.errstate(divide="ignore"):
-            if var is None:
-                log_surv += np.log(binom.sf(r - 1, n_l, 1.0 - float(mu)))
-            else:
-                log_surv += norm.logsf(r - 0.5, loc=n_l * (1.0 - float(mu)), scale=math.sqrt(max(var, 1e-12)))
-    surv = np.exp(log_surv)
-    pmf = np.clip(surv - np.append(surv[1:], 0.0), 0.0, None)
-    pmf /= pmf.sum()
-    frac = 1.0 - r / dims[-1]
-    mean = float(np.sum(pmf * frac))
-    sd = float(math.sqrt(max(0.0, np.sum(pmf * frac ** 2) - mean ** 2)))
-    return mean, sd
-
-
-def _haar_count_variance(act, q: float, sigma_b2: float, n_out: int) -> float:
-    r"""Variance of the number of zeros of :math:`\phi'(h_i)`, :math:`h = u + b`, when
-    :math:`\sum_i u_i^2` is fixed (Haar weights with :math:`N_{\text{out}} \ge N_{\text{in}}`).
-
-    Gaussian conditioning of the count :math:`C = \sum_i 1_Z(h_i)` on :math:`S = \sum_i u_i^2`
-    (:math:`u_i \sim N(0, s^2)`, :math:`s^2 = q - \sigma_b^2`, :math:`\operatorname{Var} u^2 = 2 s^4`):
-    :math:`\operatorname{Var}(C | S) = N[\mu(1-\mu) - c^2/(2 s^4)]`, :math:`c = E[1_Z(h) u^2] - \mu s^2`,
-    with :math:`E[u^2 | h] = (s^2/q)^2 h^2 + s^2 \sigma_b^2/q` and, for :math:`Z = \cup (a, b)`,
-    :math:`E[1_Z h^2] = q \sum [\Phi(\beta) - \Phi(\alpha) - \beta\varphi(\beta) + \alpha\varphi(\alpha)]`
-    (:math:`\alpha = a/\sqrt q`, :math:`\beta = b/\sqrt q`).  Zero for sign-symmetric cases (relu).
-    """
-    from scipy.stats import norm
-
-    s2 = q - sigma_b2
-    if s2 <= 0:
-        return float("nan")
-    mu, eh2 = 0.0, 0.0
-    for lo, hi, slope in act.pieces:
-        if float(slope) != 0.0:
-            continue
-        a, b = float(lo) / math.sqrt(q), float(hi) / math.sqrt(q)
-        mu += norm.cdf(b) - norm.cdf(a)
-        ta = a * norm.pdf(a) if math.isfinite(a) else 0.0
-        tb = b * norm.pdf(b) if math.isfinite(b) else 0.0
-        eh2 += q * (norm.cdf(b) - norm.cdf(a) - tb + ta)
-    c = (s2 / q) ** 2 * eh2 + s2 * sigma_b2 / q * mu - mu * s2
-    return float(max(0.0, n_out * (mu * (1 - mu) - c * c / (2 * s2 * s2))))
-
-
-def _zero_mass(law_atoms) -> float:
-    return float(sum(float(p) for a, p in (law_atoms or ()) if float(a) == 0.0))
-
-
-def _expected_atom(samples: JacobianSamples, law) -> tuple[float, float, str]:
-    r"""Finite-width atom: mean and standard error of the pooled fraction, and how it was computed.
-
-    Free mode: :math:`\mu_l` of the theory, binomial counts.  Network mode: :math:`\mu_l` at each
-    network's realised layer variances (``q_conditional``; given them the pre-activations of a layer are
-    independent for Gaussian weights), the mean over networks and the standard error from the conditional
-    variances; Haar layers fix :math:`\|W x\|`, which lowers the variance of the counts
-    (:func:`_haar_count_variance`).
-    """
-    n = samples.n_samples
-    qc = samples.diagnostics.get("q_conditional")
-    acts = [layer.activation for layer in samples.network.layers]
-    if samples.mode == "network" and qc is not None and any(getattr(a, "pieces", None) for a in acts):
-        means, variances = [], []
-        dims = samples.widths
-        layers = samples.network.layers
-        for i in range(n):
-            mus, vs = [], []
-            for l_idx, act in enumerate(acts):
-                q = float(qc[i, l_idx])
-                atoms = act.dphi_squared_law(q) if getattr(act, "pieces", None) else None
-                mus.append(_zero_mass(atoms))
-                haar = layers[l_idx].weights == "orthogonal" and dims[l_idx + 1] >= dims[l_idx]
-                vs.append(_haar_count_variance(act, q, float(layers[l_idx].sigma_b2), dims[l_idx + 1])
-                          if haar and atoms else None)
-            m, sd = finite_width_atom(mus, dims, vs)
-            means.append(m)
-            variances.append(sd * sd)
-        return float(np.mean(means)), float(math.sqrt(np.sum(variances)) / n), "at the realised layer variances"
-    mus = [_zero_mass(d2.atoms) for d2 in law.d2_laws]
-    m, sd = finite_width_atom(mus, samples.widths)
-    return m, sd / math.sqrt(n), "at the theory's q^l"
-
-
 # ==================================================================================== validate
 def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0, mode: str = "network",
              backend: str = "auto", *, stable: bool | None = None, q0: float | None = None, moments: int = 4,
@@ -427,7 +318,7 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
 
     # atom at zero
     atom_theory = float(sum(float(p) for a, p in law.atoms if float(a) == 0.0))
-    atom_expected, atom_se, how = _expected_atom(samples, law)
+    atom_expected, atom_se, how = expected_atom(samples, law)
     atom_sampled = samples.atom_at_zero
     tol = z_threshold * atom_se + 0.5 / (n * widths[-1])
     dev = abs(atom_sampled - atom_expected)
