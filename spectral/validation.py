@@ -89,7 +89,7 @@ from typing import Any
 import numpy as np
 
 from .distribution_stats import KOLMOGOROV_999, distribution_stats
-from .finite_width import expected_atom, finite_width_atom
+from .finite_width import expected_atom, finite_width_atom, finite_width_top_atom
 from .jsonout import jsonable
 from .montecarlo import JacobianSamples, sample_jacobians
 from .product import Network, jacobian_law
@@ -98,6 +98,9 @@ __all__ = ["ValidationReport", "validate", "finite_width_atom", "KOLMOGOROV_999"
 
 #: Relative rounding level of sampled moments: a standard error below it gives no z-score.
 _SE_FLOOR = 1e-10
+#: Sampled eigenvalues within this relative distance of the top atom count as on it (the product of L exact
+#: isometries is exact to ~L eps; 1e-8 leaves room for the SVD's rounding).
+_TOP_SNAP = 1e-8
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,6 +143,9 @@ class ValidationReport:
     z_threshold: float = 4.0
     samples: JacobianSamples | None = field(default=None, repr=False)
     unavailable: dict = field(default_factory=dict)
+    outliers: tuple = ()
+    outliers_sampled: tuple | None = None
+    atom_top: dict | None = None
 
     @property
     def verdict(self) -> str:
@@ -179,6 +185,9 @@ class ValidationReport:
             "seed": self.seed if isinstance(self.seed, int | None) else str(self.seed), "method": self.method,
             "activation": getattr(layer0.activation, "name", str(layer0.activation)), "weights": layer0.weights,
             "sigma_w2": float(layer0.sigma_w2), "sigma_b2": float(layer0.sigma_b2),
+            "outliers": [dict(o) for o in self.outliers],
+            "outliers_sampled": None if self.outliers_sampled is None else list(self.outliers_sampled),
+            "atom_top": self.atom_top,
         }
         return jsonable(d)
 
@@ -210,6 +219,16 @@ class ValidationReport:
             lines.append("  KS / Wasserstein: not computed")
         lines.append(f"  atom at 0: theory {self.atom_theory:.6g}, finite-width expectation "
                      f"{self.atom_expected:.6g} +- {self.atom_stderr:.2g}, sampled {self.atom_sampled:.6g}")
+        if self.atom_top is not None:
+            t = self.atom_top
+            lines.append(f"  top atom at {t['location']:.6g}: finite-width expectation {t['expected']:.4g} +- "
+                         f"{t['stderr']:.2g}, sampled {t['sampled']:.4g}")
+        for o in self.outliers:
+            got = ""
+            if self.outliers_sampled:
+                got = f", sampled median {float(np.median(self.outliers_sampled)):.4g}"
+            lines.append(f"  outlier ({o['kind']} mode): singular value {o['singular_value']:.4g}{got} "
+                         "(removed from the distribution check)")
         for note in self.notes:
             lines.append(f"  note: {note}")
         failed = [f"{k} ({v[1]})" for k, v in self.checks.items() if not v[0]]
@@ -327,9 +346,14 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
         notes.append(f"finite-width atom at 0: E[1 - rank J/N] = {atom_expected:.4f} ({how}) vs "
                      f"infinite-width {atom_theory:.4f} (rank J = min over layers of the number of nonzero phi')")
 
+    # top atom (orthogonal Bernoulli-type layers) and the length-mode outlier
+    atom_top, top = _top_atom_check(samples, law, checks, z_threshold)
+    outliers, outliers_sampled = _outlier_check(samples, law, checks, distribution)
+
     # distribution
     if distribution:
-        dist, why = distribution_stats(samples, law, float(theory[0]), atom_expected)
+        dist, why = distribution_stats(samples, law, float(theory[0]), atom_expected, top=top,
+                                       outliers=len(outliers))
     else:
         dist, why = None, "not requested (distribution=False)"
     unavailable = {}
@@ -370,7 +394,48 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
         wasserstein_infinite_width=dist["wasserstein_infinite_width"],
         atom_theory=atom_theory, atom_expected=atom_expected, atom_stderr=atom_se, atom_sampled=atom_sampled,
         passed=passed, checks=checks, notes=tuple(notes), seconds=seconds, z_threshold=float(z_threshold),
-        samples=samples, unavailable=unavailable)
+        samples=samples, unavailable=unavailable, outliers=tuple(outliers), outliers_sampled=outliers_sampled,
+        atom_top=atom_top)
+
+
+def _top_atom_check(samples, law, checks, z_threshold):
+    r"""The finite-width top atom (:func:`spectral.finite_width.finite_width_top_atom`): its check (as the atom
+    at 0: :math:`|\text{sampled} - \text{expected}| \le z_{\text{thr}}\,\text{se} + 1/(2 n N_L)`), the report
+    record and ``(location, expected mass)`` for the distribution check; (None, None) without one."""
+    res = finite_width_top_atom(samples, law)
+    if res is None:
+        return None, None
+    loc, mass, se = res
+    lam = samples.eigenvalues
+    sampled = float(np.mean(np.abs(lam - loc) <= _TOP_SNAP * loc))
+    tol = z_threshold * se + 0.5 / (samples.n_samples * samples.width)
+    dev = abs(sampled - mass)
+    checks["atom_top"] = (dev <= tol, f"top atom at {loc:.6g}: |sampled - expected| = {dev:.3g} (allowed {tol:.3g})")
+    return {"location": loc, "expected": mass, "stderr": se, "sampled": sampled}, (loc, mass)
+
+
+def _outlier_check(samples, law, checks, distribution):
+    """Predicted length-mode outliers (network mode with biases) and the sampled smallest singular value per
+    network; the check: the median ratio sampled/predicted within :data:`spectral.outliers.RATIO_RANGE`."""
+    if samples.mode != "network" or not distribution:
+        return [], None
+    from .outliers import RATIO_RANGE, length_outliers
+
+    try:
+        outliers = length_outliers(samples.network, law)
+    except (RuntimeError, ValueError, ArithmeticError, NotImplementedError):
+        return [], None
+    if not outliers:
+        return [], None
+    ls = samples.log_singular_values
+    rank = samples.rank
+    smallest = tuple(float(np.exp(ls[i, int(rank[i]) - 1])) for i in range(ls.shape[0]))
+    pred = outliers[0]["singular_value"]
+    ratio = float(np.median(smallest)) / pred
+    lo, hi = RATIO_RANGE
+    checks["outlier"] = (lo <= ratio <= hi, f"length mode: sampled median {float(np.median(smallest)):.4g} vs "
+                                            f"predicted {pred:.4g} (ratio {ratio:.3f}, allowed {lo:g}-{hi:g})")
+    return outliers, smallest
 
 
 def _z_scores(mean, theory, se):
