@@ -50,3 +50,20 @@ def test_density_json_reports_the_outlier(capsys):
     assert rec["eigenvalue"] == pytest.approx(rec["singular_value"] ** 2)
     cond = out["condition_number"]
     assert cond["with_outliers"] > 2 * cond["without_outliers"]
+
+
+def test_validation_plot_marks_the_outlier():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from spectral.plotting import plot_validation
+    from spectral.product import jacobian_law
+
+    net = Network(activation="relu", weights="gaussian", sigma_w2=2.0, depth=2)  # fast theory; the mark is generic
+    s = sample_jacobians(net, width=32, n_samples=2, backend="numpy", seed=0)
+    rep = {"outliers": [{"singular_value": 0.3, "eigenvalue": 0.09, "kind": "length"}]}
+    ax = plot_validation(s, jacobian_law(net).singular_values().density(points=200), report=rep)
+    marks = [line for line in ax.get_lines() if line.get_gid() == "outlier"]
+    assert len(marks) == 1 and marks[0].get_xdata()[0] == pytest.approx(0.3)
+    ax = plot_validation(s, jacobian_law(net).density(points=200), report=rep, variable="eigen")
+    assert [line.get_xdata()[0] for line in ax.get_lines() if line.get_gid() == "outlier"] == [pytest.approx(0.09)]
