@@ -46,10 +46,11 @@ from the density solver plus the atoms, right-continuous) with the finite-width 
 the rank deficit are the smallest ones.  The statistic against :math:`F` itself is reported as
 ``ks_infinite_width``.
 Eigenvalues of one network are strongly correlated (spectral rigidity, plus a common random scale), so the
-pooled :math:`n N` values are not independent: the effective sample size is estimated from the data,
-:math:`n_{\text{eff}} = \operatorname{median}_x \bar F(1 - \bar F)/\text{se}^2(x)` with
-:math:`\text{se}(x) = \operatorname{sd}_i F_i(x)/\sqrt n` the across-network standard error of the
-pooled CDF (over pooled quantiles with :math:`0.05 < \bar F < 0.95`), clipped to :math:`[n, nN_L]`.  The
+pooled :math:`n N` values are not independent: the effective sample size is estimated by a bootstrap over
+networks (:func:`spectral.distribution_stats.bootstrap_n_eff`: resample the networks,
+:math:`D^* = \sup_x |\bar F^* - \bar F|`, :math:`n_{\text{eff}} = (K_{0.5}/\operatorname{median} D^*)^2`)
+and clipped to :math:`[n, nN_L]`: rigid spectra fluctuate less than i.i.d. values, and the data then give
+more than :math:`nN_L`, where the i.i.d. bound is kept (conservative).  The
 check passes when :math:`KS \le K_{1-\alpha}/\sqrt{n_{\text{eff}}} + 10^{-6}` with :math:`K_{0.999} =
 1.9495` the Kolmogorov quantile (:math:`\alpha = 10^{-3}`) and :math:`10^{-6}` the accuracy budget of the
 theory CDF; for deviations correlated across :math:`x` (as these are) the Kolmogorov quantile is
@@ -62,6 +63,19 @@ samples, the atoms and a 4097-point uniform plus a logarithmic grid up to :math:
 certified (:attr:`spectral.density.DensityResult.certified`); otherwise, or when the solver fails, the
 distribution check is *unavailable*: ``report.unavailable["distribution"]`` says why (``"theory not
 certified: <reason>"``), the verdict is ``"incomplete"`` and the network is not failed.
+
+*Top atom at finite width.*  Square orthogonal networks whose every :math:`D_l^2` is two-valued
+(hard-tanh) have an atom at :math:`t = \prod_l \sigma_w^2 c_l` of mass :math:`(N - \sum_l z_l)^+/N` per
+network (:mod:`spectral.finite_width`): :math:`O(N^{-1/2})` even where the infinite-width mass is 0.  Its
+expected mass (at the realised variances, as the atom at 0) replaces the limit's in :math:`F_N`, taken from
+the top of the continuous part (:math:`F_N = \min(F, 1 - m_N)` below :math:`t`), and the sampled fraction
+is checked as the atom at 0 (``atom_top``).
+
+*Outliers.*  In network mode with biases the length mode (:mod:`spectral.outliers`) is one singular value per
+network far below the bulk: the smallest nonzero eigenvalue of each network is removed from the distribution
+check (which then compares :math:`N_L - 1` values per network) and the sampled smallest singular values
+(``outliers_sampled``) are checked against the prediction: the median ratio must lie in
+:data:`spectral.outliers.RATIO_RANGE` (``outlier``).
 
 *Finite width.*  Infinite-width theory is exact only as :math:`N \to \infty` at fixed :math:`L`;
 fluctuations and corrections grow with :math:`L/N` (Hanin & Nica 2019: :math:`\log \|J u\|^2` has
@@ -111,7 +125,9 @@ class ValidationReport:
     ``ks``, ``wasserstein``, ``atom_theory``, ``atom_sampled``, ``passed``, ``backend``, ``seconds``) plus
     ``ks_bound``, ``ks_infinite_width``, ``n_eff``, ``wasserstein_relative``, ``wasserstein_infinite_width``,
     ``atom_expected``, ``atom_stderr``, ``checks`` (name -> (passed, detail)), ``notes``, ``samples`` (the
-    :class:`JacobianSamples`) and the run's inputs.
+    :class:`JacobianSamples`), ``outliers`` (predicted, records ``{singular_value, eigenvalue, kind}``),
+    ``outliers_sampled`` (smallest singular value per network, or None), ``atom_top`` (``{location, expected,
+    stderr, sampled}`` of the finite-width top atom, or None) and the run's inputs.
     """
 
     network: Network
