@@ -111,3 +111,17 @@ def test_bad_mode():
     net = Network(activation="relu", weights="gaussian", sigma_w2=2.0, depth=4)
     with pytest.raises(ValueError, match="mode"):
         finite_width(net, 64, mode="direct")
+
+
+def test_cli_moments_width_json(capsys):
+    import json
+
+    from spectral.cli import main
+
+    code = main(["moments", "--activation", "relu", "--weights", "gaussian", "--sigma-w2", "2", "--depth", "8",
+                 "--width", "64", "--json"])
+    assert code == 0
+    fw = json.loads(capsys.readouterr().out)["finite_width"]
+    assert set(fw) >= {"width", "log_norm_mean", "log_norm_var", "log_m1_mean", "log_m1_sd", "atom_zero", "atoms"}
+    assert fw["width"] == 64 and fw["log_norm_var"] == pytest.approx(5 * 8 / 64, rel=1e-9)  # Hanin & Nica
+    assert main(["moments", "--width", "0"]) == 2

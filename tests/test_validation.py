@@ -257,3 +257,19 @@ def test_power_against_a_wrong_theory(wrong):
     assert not r.passed, str(r)
     control = validate(true, samples=s)  # the same samples against their own theory pass
     assert control.passed, str(control)
+
+
+@pytest.mark.slow
+def test_calibration_study_quick():
+    """The CI part of benchmarks/calibrate_validate.py (4 configurations, one seed): no false failure under the
+    true theory; the full study (13 configurations x 3 seeds) is run by hand and reported there."""
+    import importlib.util
+    import io
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "calibrate_validate.py"
+    spec = importlib.util.spec_from_file_location("calibrate_validate", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = mod.run(mod.QUICK, 1, out=io.StringIO())
+    assert res["summary"]["false_failures"] == 0, res["summary"]
