@@ -67,3 +67,8 @@ def test_validation_plot_marks_the_outlier():
     assert len(marks) == 1 and marks[0].get_xdata()[0] == pytest.approx(0.3)
     ax = plot_validation(s, jacobian_law(net).density(points=200), report=rep, variable="eigen")
     assert [line.get_xdata()[0] for line in ax.get_lines() if line.get_gid() == "outlier"] == [pytest.approx(0.09)]
+
+
+def test_no_outlier_reported_for_gaussian_layers():
+    """Square Gaussian factors have a hard edge at 0: the length mode is not separated from the bulk."""
+    assert length_outliers(Network.critical("tanh", sigma_w2=1.5, depth=16, weights="gaussian")) == []
