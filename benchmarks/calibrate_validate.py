@@ -113,9 +113,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--configs", type=int, nargs="*", default=None, help="indices into CONFIGS (default: all)")
     p.add_argument("--json", default=None, help="write rows and summary to this file")
     a = p.parse_args(argv)
-    res = run(QUICK if a.quick else range(len(CONFIGS)), 1 if a.quick else a.seeds)
+    chosen = QUICK if a.quick else (a.configs if a.configs else range(len(CONFIGS)))
+    res = run(chosen, 1 if a.quick else a.seeds)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
