@@ -95,11 +95,13 @@ def run(configs, seeds, out=sys.stdout) -> dict:
     pw = [r["power_sigma_w2"] for r in rows]
     pe = [r["power_ensemble"] for r in rows if r["power_ensemble"] is not None]
     ratio = [r["log_m1_sd_sampled"] / r["log_m1_sd_predicted"] for r in rows if r["log_m1_sd_predicted"] > 0]
+    ks = [x["ks_over_bound"] for x in nulls if x["ks_over_bound"] is not None]
     summary = {
         "runs": len(rows), "false_failures": false, "false_failure_rate": false / max(1, len(rows)),
         "false_failure_checks": sorted({c for x in nulls for c in x["failed"]}),
-        "ks_over_bound_median": float(np.median([x["ks_over_bound"] for x in nulls if x["ks_over_bound"]])),
-        "ks_over_bound_max": float(np.max([x["ks_over_bound"] for x in nulls if x["ks_over_bound"]])),
+        "ks_over_bound_median": float(np.median(ks)) if ks else None,
+        "ks_over_bound_max": float(np.max(ks)) if ks else None,
+        "incomplete": sum(x["verdict"] == "incomplete" for x in nulls),
         "power_sigma_w2": sum(not x["passed"] for x in pw) / max(1, len(pw)),
         "power_ensemble": sum(not x["passed"] for x in pe) / max(1, len(pe)) if pe else None,
         "log_m1_sd_ratio_median": float(np.median(ratio)) if ratio else math.nan,
