@@ -127,7 +127,9 @@ class ValidationReport:
     ``atom_expected``, ``atom_stderr``, ``checks`` (name -> (passed, detail)), ``notes``, ``samples`` (the
     :class:`JacobianSamples`), ``outliers`` (predicted, records ``{singular_value, eigenvalue, kind}``),
     ``outliers_sampled`` (smallest singular value per network, or None), ``atom_top`` (``{location, expected,
-    stderr, sampled}`` of the finite-width top atom, or None) and the run's inputs.
+    stderr, sampled}`` of the finite-width top atom, or None), ``finite_width`` (the predictions of
+    :func:`spectral.finite_width.finite_width` for these widths and mode, with ``log_m1_sd_sampled`` and
+    ``log_m1_mean_sampled``; reported, not checked) and the run's inputs.
     """
 
     network: Network
@@ -162,6 +164,7 @@ class ValidationReport:
     outliers: tuple = ()
     outliers_sampled: tuple | None = None
     atom_top: dict | None = None
+    finite_width: dict | None = None
 
     @property
     def verdict(self) -> str:
@@ -203,7 +206,7 @@ class ValidationReport:
             "sigma_w2": float(layer0.sigma_w2), "sigma_b2": float(layer0.sigma_b2),
             "outliers": [dict(o) for o in self.outliers],
             "outliers_sampled": None if self.outliers_sampled is None else list(self.outliers_sampled),
-            "atom_top": self.atom_top,
+            "atom_top": self.atom_top, "finite_width": self.finite_width,
         }
         return jsonable(d)
 
@@ -245,6 +248,10 @@ class ValidationReport:
                 got = f", sampled median {float(np.median(self.outliers_sampled)):.4g}"
             lines.append(f"  outlier ({o['kind']} mode): singular value {o['singular_value']:.4g}{got} "
                          "(removed from the distribution check)")
+        fw = self.finite_width
+        if fw is not None and fw.get("log_m1_sd_sampled") is not None:
+            lines.append(f"  spread across networks: sd of log m1 predicted {fw['log_m1_sd']:.3g}, sampled "
+                         f"{fw['log_m1_sd_sampled']:.3g} (spectral.finite_width)")
         for note in self.notes:
             lines.append(f"  note: {note}")
         failed = [f"{k} ({v[1]})" for k, v in self.checks.items() if not v[0]]
@@ -411,7 +418,27 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
         atom_theory=atom_theory, atom_expected=atom_expected, atom_stderr=atom_se, atom_sampled=atom_sampled,
         passed=passed, checks=checks, notes=tuple(notes), seconds=seconds, z_threshold=float(z_threshold),
         samples=samples, unavailable=unavailable, outliers=tuple(outliers), outliers_sampled=outliers_sampled,
-        atom_top=atom_top)
+        atom_top=atom_top, finite_width=_finite_width_part(samples))
+
+
+def _finite_width_part(samples) -> dict | None:
+    """Finite-width predictions for the sampled widths and mode, with the sampled sd of log m1_hat (None where
+    the prediction cannot be made, e.g. a q-map without fixed point)."""
+    from .finite_width import finite_width
+
+    net = samples.network
+    try:
+        fw = dict(finite_width(net, None if net.widths is not None else samples.widths[0], mode=samples.mode))
+    except (ValueError, ArithmeticError, NotImplementedError):
+        return None
+    ls = samples.log_singular_values
+    if samples.n_samples > 1 and np.all(np.isfinite(ls[:, 0])):
+        from scipy.special import logsumexp
+
+        log_m1 = logsumexp(2.0 * ls, axis=1) - math.log(ls.shape[1])
+        fw["log_m1_sd_sampled"] = float(np.std(log_m1, ddof=1))
+        fw["log_m1_mean_sampled"] = float(np.mean(log_m1))
+    return fw
 
 
 def _top_atom_check(samples, law, checks, z_threshold):

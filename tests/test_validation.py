@@ -273,3 +273,10 @@ def test_calibration_study_quick():
     spec.loader.exec_module(mod)
     res = mod.run(mod.QUICK, 1, out=io.StringIO())
     assert res["summary"]["false_failures"] == 0, res["summary"]
+
+
+def test_report_carries_finite_width_predictions():
+    r = validate(CASES["relu_gaussian"], width=64, n_samples=8, seed=0, backend="numpy", distribution=False)
+    fw = r.to_dict()["finite_width"]
+    assert fw["width"] == 64 and fw["log_norm_var"] == pytest.approx(5 * 6 / 64, rel=1e-9)
+    assert fw["log_m1_sd_sampled"] > 0 and "spread across networks" in str(r)
