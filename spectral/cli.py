@@ -254,7 +254,17 @@ def cmd_moments(args) -> int:
         payload["method"] = "float64 series"
     rows = [(k, v) for k, v in payload.items() if k not in ("moments", "log_moments")]
     rows += [(f"m_{i + 1}", v) for i, v in enumerate(payload["moments"])]
-    _emit(args, payload, table(rows, "moments of J J^T"))
+    human = table(rows, "moments of J J^T")
+    if args.width is not None:
+        from spectral.finite_width import finite_width
+
+        fw = payload["finite_width"] = dict(finite_width(net, args.width))
+        fw_rows = [(k, fw[k]) for k in ("width", "L_over_N", "log_norm_mean", "log_norm_var", "log_m1_mean",
+                                         "log_m1_sd")]
+        fw_rows.append(("atom at 0 (mean, sd)", f"{fw['atom_zero']['mean']:.6g}, {fw['atom_zero']['sd']:.3g}"))
+        fw_rows += [(f"atom at {loc:.6g} (mean, sd)", f"{m:.6g}, {sd:.3g}") for loc, m, sd in fw["atoms"]]
+        human += "\n" + table(fw_rows, f"finite width N = {args.width} (across networks; log||J u||^2, u random)")
+    _emit(args, payload, human)
     return 0
 
 
@@ -338,6 +348,16 @@ def cmd_density(args) -> int:
         checks.append(("points needing fallback", len(d["fallback"])))
     title = "singular values s of J" if args.singular_values else "eigenvalues of J J^T"
     human = table(rows, f"density of the {title}") + "\n" + table(checks, "checks")
+    if any(float(layer.sigma_b2) > 0 for layer in net.layers):
+        from spectral.outliers import bulk_edges, condition_numbers, length_outliers
+
+        edges = bulk_edges(law, None if args.singular_values else res)
+        payload["outliers"] = length_outliers(net, law, edges)
+        payload["condition_number"] = condition_numbers(law, payload["outliers"], edges)
+        out_rows = [(f"{o['kind']} mode (real network)", f"s = {o['singular_value']:.6g}, lambda = "
+                     f"{o['eigenvalue']:.6g}") for o in payload["outliers"]] or [("outliers", "none")]
+        out_rows += [(f"condition number {k.replace('_', ' ')}", v) for k, v in payload["condition_number"].items()]
+        human += "\n" + table(out_rows, "outliers below the bulk")
     _emit(args, payload, human)
     return _certificate_status(args, [res.reason] if not res.certified else watch.reasons)
 
@@ -428,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int_flag("--k"), default=5, help="number of moments (default: 5)")
     p.add_argument("--exact", action="store_true", help="exact rationals (Bernoulli-type D^2 only)")
     p.add_argument("--precision", type=int_flag("--precision"), default=None, help="mpmath precision in decimal digits")
+    p.add_argument("--width", type=int_flag("--width"), default=None,
+                   help="also predict the spread across networks of width N (key finite_width)")
     _add_json(p)
     p.set_defaults(func=cmd_moments)
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from .montecarlo import JacobianSamples
 
-__all__ = ["KOLMOGOROV_999", "theory_certificate", "theory_cdf", "distribution_stats", "wasserstein_1",
+__all__ = ["KOLMOGOROV_999", "KOLMOGOROV_MEDIAN", "bootstrap_n_eff", "drop_smallest", "theory_certificate",
+           "theory_cdf", "distribution_stats", "wasserstein_1",
            "pooled_eigenvalues", "theory_lambda_max", "abs_linear_integral"]
 
 #: Asymptotic Kolmogorov 0.999 quantile, :math:`\sqrt{\ln(2/\alpha)/2}` at :math:`\alpha = 10^{-3}`.
@@ -132,9 +133,68 @@ def theory_certificate(law) -> str | None:
     return None
 
 
-def distribution_stats(samples: JacobianSamples, law, m1, atom_fw):
+def _with_top_atom(cdf, atoms, top):
+    r"""CDF and atoms with the top atom at its finite-width mean mass :math:`m_N` (``top = (t, m_N)``):
+    :math:`F_N(x) = \min(F(x), 1 - m_N)` below :math:`t` (the mass comes from the top of the continuous
+    part), the atom at :math:`t` of mass :math:`m_N`."""
+    if top is None:
+        return cdf, atoms
+    loc, mass = float(top[0]), float(top[1])
+
+    def cdf_n(x, _cdf=cdf):
+        x = np.asarray(x, dtype=float)
+        f = np.asarray(_cdf(x), dtype=float)
+        return np.where(x < loc, np.minimum(f, 1.0 - mass), f)
+
+    return cdf_n, [(a, p) for a, p in atoms if a != loc] + [(loc, mass)]
+
+
+def drop_smallest(lam: np.ndarray, rank: np.ndarray, count: int) -> np.ndarray:
+    """Remove the ``count`` smallest nonzero eigenvalues of each network (rows sorted descending, the
+    ``N - rank`` zeros last): the outliers predicted below the bulk."""
+    if count <= 0:
+        return lam
+    n, width = lam.shape
+    keep = np.ones(lam.shape, dtype=bool)
+    for i in range(n):
+        r = int(rank[i])
+        keep[i, max(0, r - count):r] = False
+    return lam[keep].reshape(n, width - count)
+
+
+#: Median of the Kolmogorov distribution: maps the bootstrap median of sup |F* - F| onto an effective size.
+KOLMOGOROV_MEDIAN = 0.8275735551899077
+#: Bootstrap resamples of the networks for the effective sample size (the median of B resamples has a relative
+#: sd of about 1.25/sqrt(B) ~ 6%, i.e. 12% in n_eff).
+_BOOTSTRAP = 400
+#: Grid of pooled quantiles on which the per-network ECDFs are compared (finer than any reported KS digit).
+_GRID_LEVELS = 399
+
+
+def bootstrap_n_eff(lam: np.ndarray, seed: int = 0) -> float:
+    r"""Effective sample size of the pooled ECDF from a bootstrap over networks: resample the ``n`` rows with
+    replacement, :math:`D^* = \sup_x |\bar F^*(x) - \bar F(x)|` on a grid of pooled quantiles, and
+    :math:`n_{\text{eff}} = (K_{0.5}/\operatorname{median} D^*)^2` (:math:`K_{0.5}` the Kolmogorov median), so
+    that the Kolmogorov law with :math:`n_{\text{eff}}` has the bootstrap's median.  Correlations within a
+    network (rigidity, a common random scale) enter as they are; NaN for one network."""
+    n, width = lam.shape
+    if n < 2:
+        return float("nan")
+    pooled = np.sort(lam.ravel())
+    grid = np.unique(np.quantile(pooled, np.linspace(0.0, 1.0, _GRID_LEVELS + 2)[1:-1]))
+    per = np.stack([np.searchsorted(np.sort(lam[i]), grid, side="right") / width for i in range(n)])
+    fbar = per.mean(axis=0)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(_BOOTSTRAP, n))
+    sups = np.max(np.abs(per[idx].mean(axis=1) - fbar), axis=1)
+    med = float(np.median(sups))
+    return math.inf if med == 0 else (KOLMOGOROV_MEDIAN / med) ** 2
+
+
+def distribution_stats(samples: JacobianSamples, law, m1, atom_fw, *, top=None, outliers: int = 0):
     """KS (against the rank-adjusted CDF, and the raw one), its bound, n_eff, W1 and relative W1; or
-    ``(None, reason)``."""
+    ``(None, reason)``.  ``top``: ``(location, mean mass)`` of the finite-width top atom; ``outliers``: number
+    of predicted outliers below the bulk removed from each network."""
     why = theory_certificate(law)
     if why is not None:
         return None, why
@@ -142,7 +202,9 @@ def distribution_stats(samples: JacobianSamples, law, m1, atom_fw):
     if cdf is None:
         return None, why
     atoms = [(float(a), float(p)) for a, p in law.atoms]
-    lam = pooled_eigenvalues(samples, atoms)
+    raw_cdf, raw_atoms = cdf, atoms
+    cdf, atoms = _with_top_atom(cdf, atoms, top)
+    lam = drop_smallest(pooled_eigenvalues(samples, atoms), samples.rank, outliers)
     n, width = lam.shape
     pooled = np.sort(lam.ravel())
     total = pooled.size
@@ -166,30 +228,24 @@ def distribution_stats(samples: JacobianSamples, law, m1, atom_fw):
     def sup(fh, fl):
         return float(max(np.max(np.abs(e_hi - fh)[good]), np.max(np.abs(e_lo - fl)[good])))
 
-    ks_raw = sup(f_hi, f_lo)
+    raw_hi = np.asarray(raw_cdf(xs), dtype=float) if raw_cdf is not cdf else f_hi
+    raw_mass = {a: p for a, p in raw_atoms}
+    raw_lo = raw_hi - np.array([raw_mass.get(float(x), 0.0) for x in xs])
+    ks_raw = sup(raw_hi, raw_lo)
     # finite-width rank: the lowest (atom_fw - atom) of the mass sits at exactly 0
     f_hi = np.maximum(f_hi, atom_fw)
     f_lo = np.where(xs > 0, np.maximum(f_lo, atom_fw), f_lo)
     ks = sup(f_hi, f_lo)
-    # effective sample size from the across-network spread of the per-network ECDFs
-    levels = np.linspace(0.05, 0.95, 91)
-    grid = np.unique(np.quantile(pooled, levels))
-    per = np.stack([np.searchsorted(np.sort(lam[i]), grid, side="right") / width for i in range(n)])
-    fbar = per.mean(axis=0)
-    se2 = per.var(axis=0, ddof=1) / n if n > 1 else np.full(grid.shape, np.nan)
-    use = (fbar > 0.05) & (fbar < 0.95) & (se2 > 0)
-    if np.any(use):
-        n_eff = float(np.median(fbar[use] * (1 - fbar[use]) / se2[use]))
-    else:
-        n_eff = float(total)
-    n_eff = float(np.clip(n_eff, n, total))
+    # effective sample size: bootstrap over networks, at most the i.i.d. n N (rigid spectra fluctuate less)
+    n_eff = bootstrap_n_eff(lam)
+    n_eff = float(total) if math.isnan(n_eff) else float(np.clip(n_eff, n, total))
     bound = KOLMOGOROV_999 / math.sqrt(n_eff) + _CDF_TOL
     # Wasserstein-1 against the rank-adjusted CDF and against F itself
     lam_max = theory_lambda_max(law)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         w1 = wasserstein_1(pooled, cdf, atoms, lam_max=lam_max, floor=atom_fw)
-        w1_raw = wasserstein_1(pooled, cdf, atoms, lam_max=lam_max)
+        w1_raw = wasserstein_1(pooled, raw_cdf, raw_atoms, lam_max=lam_max)
     msgs += [str(w.message) for w in caught]
     note = None
     if bad.any():

@@ -548,6 +548,7 @@ def plot_validation(samples, theory, *, report=None, variable: str = "singular",
                                     mec=sample_color, ms=10, mew=1.2, ls="none", gid="atom_sampled",
                                     label="_atom_sampled", zorder=5)
                 view &= ~((edges[:-1] <= loc) & (loc <= edges[1:]))  # its bin does not set the y range
+        _draw_outliers(ax, rep.get("outliers") or (), variable, color)
         ax.set_xlim(lo, hi)
         if ylim is None:
             ylim = (0.0, max(_auto_ylim([c], lo if log else max(lo, 0.0), hi, log),
@@ -566,6 +567,15 @@ def plot_validation(samples, theory, *, report=None, variable: str = "singular",
         if title:
             ax.set_title(title)
     return ax
+
+
+def _draw_outliers(ax, outliers, variable: str, color) -> None:
+    """Predicted outliers below the bulk (e.g. the length mode of a real network): a filled triangle on the x
+    axis at the predicted value (``gid="outlier"``), like an atom's dot, with a legend entry."""
+    for i, o in enumerate(outliers):
+        loc = float(o["singular_value"] if variable == "singular" else o["eigenvalue"])
+        ax.plot([loc], [0.0], marker="^", color=color, ms=9, ls="none", clip_on=False, zorder=6, gid="outlier",
+                label=f"{o.get('kind', 'outlier')} mode (predicted)" if i == 0 else "_outlier")
 
 
 def _report_lines(rep: dict, n_z: int) -> list[str]:

@@ -46,10 +46,11 @@ from the density solver plus the atoms, right-continuous) with the finite-width 
 the rank deficit are the smallest ones.  The statistic against :math:`F` itself is reported as
 ``ks_infinite_width``.
 Eigenvalues of one network are strongly correlated (spectral rigidity, plus a common random scale), so the
-pooled :math:`n N` values are not independent: the effective sample size is estimated from the data,
-:math:`n_{\text{eff}} = \operatorname{median}_x \bar F(1 - \bar F)/\text{se}^2(x)` with
-:math:`\text{se}(x) = \operatorname{sd}_i F_i(x)/\sqrt n` the across-network standard error of the
-pooled CDF (over pooled quantiles with :math:`0.05 < \bar F < 0.95`), clipped to :math:`[n, nN_L]`.  The
+pooled :math:`n N` values are not independent: the effective sample size is estimated by a bootstrap over
+networks (:func:`spectral.distribution_stats.bootstrap_n_eff`: resample the networks,
+:math:`D^* = \sup_x |\bar F^* - \bar F|`, :math:`n_{\text{eff}} = (K_{0.5}/\operatorname{median} D^*)^2`)
+and clipped to :math:`[n, nN_L]`: rigid spectra fluctuate less than i.i.d. values, and the data then give
+more than :math:`nN_L`, where the i.i.d. bound is kept (conservative).  The
 check passes when :math:`KS \le K_{1-\alpha}/\sqrt{n_{\text{eff}}} + 10^{-6}` with :math:`K_{0.999} =
 1.9495` the Kolmogorov quantile (:math:`\alpha = 10^{-3}`) and :math:`10^{-6}` the accuracy budget of the
 theory CDF; for deviations correlated across :math:`x` (as these are) the Kolmogorov quantile is
@@ -62,6 +63,19 @@ samples, the atoms and a 4097-point uniform plus a logarithmic grid up to :math:
 certified (:attr:`spectral.density.DensityResult.certified`); otherwise, or when the solver fails, the
 distribution check is *unavailable*: ``report.unavailable["distribution"]`` says why (``"theory not
 certified: <reason>"``), the verdict is ``"incomplete"`` and the network is not failed.
+
+*Top atom at finite width.*  Square orthogonal networks whose every :math:`D_l^2` is two-valued
+(hard-tanh) have an atom at :math:`t = \prod_l \sigma_w^2 c_l` of mass :math:`(N - \sum_l z_l)^+/N` per
+network (:mod:`spectral.finite_width`): :math:`O(N^{-1/2})` even where the infinite-width mass is 0.  Its
+expected mass (at the realised variances, as the atom at 0) replaces the limit's in :math:`F_N`, taken from
+the top of the continuous part (:math:`F_N = \min(F, 1 - m_N)` below :math:`t`), and the sampled fraction
+is checked as the atom at 0 (``atom_top``).
+
+*Outliers.*  In network mode with biases the length mode (:mod:`spectral.outliers`) is one singular value per
+network far below the bulk: the smallest nonzero eigenvalue of each network is removed from the distribution
+check (which then compares :math:`N_L - 1` values per network) and the sampled smallest singular values
+(``outliers_sampled``) are checked against the prediction: the median ratio must lie in
+:data:`spectral.outliers.RATIO_RANGE` (``outlier``).
 
 *Finite width.*  Infinite-width theory is exact only as :math:`N \to \infty` at fixed :math:`L`;
 fluctuations and corrections grow with :math:`L/N` (Hanin & Nica 2019: :math:`\log \|J u\|^2` has
@@ -89,6 +103,7 @@ from typing import Any
 import numpy as np
 
 from .distribution_stats import KOLMOGOROV_999, distribution_stats
+from .finite_width import expected_atom, finite_width_atom, finite_width_top_atom
 from .jsonout import jsonable
 from .montecarlo import JacobianSamples, sample_jacobians
 from .product import Network, jacobian_law
@@ -97,6 +112,9 @@ __all__ = ["ValidationReport", "validate", "finite_width_atom", "KOLMOGOROV_999"
 
 #: Relative rounding level of sampled moments: a standard error below it gives no z-score.
 _SE_FLOOR = 1e-10
+#: Sampled eigenvalues within this relative distance of the top atom count as on it (the product of L exact
+#: isometries is exact to ~L eps; 1e-8 leaves room for the SVD's rounding).
+_TOP_SNAP = 1e-8
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,7 +125,11 @@ class ValidationReport:
     ``ks``, ``wasserstein``, ``atom_theory``, ``atom_sampled``, ``passed``, ``backend``, ``seconds``) plus
     ``ks_bound``, ``ks_infinite_width``, ``n_eff``, ``wasserstein_relative``, ``wasserstein_infinite_width``,
     ``atom_expected``, ``atom_stderr``, ``checks`` (name -> (passed, detail)), ``notes``, ``samples`` (the
-    :class:`JacobianSamples`) and the run's inputs.
+    :class:`JacobianSamples`), ``outliers`` (predicted, records ``{singular_value, eigenvalue, kind}``),
+    ``outliers_sampled`` (smallest singular value per network, or None), ``atom_top`` (``{location, expected,
+    stderr, sampled}`` of the finite-width top atom, or None), ``finite_width`` (the predictions of
+    :func:`spectral.finite_width.finite_width` for these widths and mode, with ``log_m1_sd_sampled`` and
+    ``log_m1_mean_sampled``; reported, not checked) and the run's inputs.
     """
 
     network: Network
@@ -139,6 +161,10 @@ class ValidationReport:
     z_threshold: float = 4.0
     samples: JacobianSamples | None = field(default=None, repr=False)
     unavailable: dict = field(default_factory=dict)
+    outliers: tuple = ()
+    outliers_sampled: tuple | None = None
+    atom_top: dict | None = None
+    finite_width: dict | None = None
 
     @property
     def verdict(self) -> str:
@@ -178,6 +204,9 @@ class ValidationReport:
             "seed": self.seed if isinstance(self.seed, int | None) else str(self.seed), "method": self.method,
             "activation": getattr(layer0.activation, "name", str(layer0.activation)), "weights": layer0.weights,
             "sigma_w2": float(layer0.sigma_w2), "sigma_b2": float(layer0.sigma_b2),
+            "outliers": [dict(o) for o in self.outliers],
+            "outliers_sampled": None if self.outliers_sampled is None else list(self.outliers_sampled),
+            "atom_top": self.atom_top, "finite_width": self.finite_width,
         }
         return jsonable(d)
 
@@ -209,6 +238,20 @@ class ValidationReport:
             lines.append("  KS / Wasserstein: not computed")
         lines.append(f"  atom at 0: theory {self.atom_theory:.6g}, finite-width expectation "
                      f"{self.atom_expected:.6g} +- {self.atom_stderr:.2g}, sampled {self.atom_sampled:.6g}")
+        if self.atom_top is not None:
+            t = self.atom_top
+            lines.append(f"  top atom at {t['location']:.6g}: finite-width expectation {t['expected']:.4g} +- "
+                         f"{t['stderr']:.2g}, sampled {t['sampled']:.4g}")
+        for o in self.outliers:
+            got = ""
+            if self.outliers_sampled:
+                got = f", sampled median {float(np.median(self.outliers_sampled)):.4g}"
+            lines.append(f"  outlier ({o['kind']} mode): singular value {o['singular_value']:.4g}{got} "
+                         "(removed from the distribution check)")
+        fw = self.finite_width
+        if fw is not None and fw.get("log_m1_sd_sampled") is not None:
+            lines.append(f"  spread across networks: sd of log m1 predicted {fw['log_m1_sd']:.3g}, sampled "
+                         f"{fw['log_m1_sd_sampled']:.3g} (spectral.finite_width)")
         for note in self.notes:
             lines.append(f"  note: {note}")
         failed = [f"{k} ({v[1]})" for k, v in self.checks.items() if not v[0]]
@@ -226,116 +269,6 @@ class ValidationReport:
 
 def _widths(w):
     return str(w[0]) if len(set(w)) == 1 else str(tuple(w))
-
-
-# ==================================================================================== finite-width atom
-def finite_width_atom(zero_masses, widths, count_variances=None) -> tuple[float, float]:
-    r"""Mean and standard deviation of the fraction of zero eigenvalues of :math:`J J^T` at finite width.
-
-    :math:`1 - \operatorname{rank}(J)/N_L` with :math:`\operatorname{rank} J = \min(N_0, \min_l N_l,
-    \min_l r_l)`, :math:`r_l` independent counts of nonzero :math:`\phi_l'`: Binomial
-    :math:`(N_l, 1 - \mu_l)`, or, where ``count_variances[l]`` is given, a discretised normal with mean
-    :math:`N_l(1 - \mu_l)` and that variance; exact distribution from
-    :math:`P(\operatorname{rank} \ge r) = \prod_l P(r_l \ge r)`.
-
-    Parameters
-    ----------
-    zero_masses : sequence of float
-        :math:`\mu_l`, the mass at 0 of the law of :math:`D_l^2 = \phi_l'(h^l)^2`, per layer.
-    widths : sequence of int
-        :math:`(N_0, \dots, N_L)`.
-    count_variances : sequence of float or None, optional
-    """
-    from scipy.stats import binom, norm
-
-    dims = [int(d) for d in widths]
-    cap = min(dims)
-    r = np.arange(cap + 1)
-    log_surv = np.zeros(cap + 1)  # log P(rank >= r)
-    for l_idx, mu in enumerate(zero_masses):
-        if mu <= 0:
-            continue
-        n_l = dims[l_idx + 1]
-        var = None if count_variances is None else count_variances[l_idx]
-        with np.errstate(divide="ignore"):
-            if var is None:
-                log_surv += np.log(binom.sf(r - 1, n_l, 1.0 - float(mu)))
-            else:
-                log_surv += norm.logsf(r - 0.5, loc=n_l * (1.0 - float(mu)), scale=math.sqrt(max(var, 1e-12)))
-    surv = np.exp(log_surv)
-    pmf = np.clip(surv - np.append(surv[1:], 0.0), 0.0, None)
-    pmf /= pmf.sum()
-    frac = 1.0 - r / dims[-1]
-    mean = float(np.sum(pmf * frac))
-    sd = float(math.sqrt(max(0.0, np.sum(pmf * frac ** 2) - mean ** 2)))
-    return mean, sd
-
-
-def _haar_count_variance(act, q: float, sigma_b2: float, n_out: int) -> float:
-    r"""Variance of the number of zeros of :math:`\phi'(h_i)`, :math:`h = u + b`, when
-    :math:`\sum_i u_i^2` is fixed (Haar weights with :math:`N_{\text{out}} \ge N_{\text{in}}`).
-
-    Gaussian conditioning of the count :math:`C = \sum_i 1_Z(h_i)` on :math:`S = \sum_i u_i^2`
-    (:math:`u_i \sim N(0, s^2)`, :math:`s^2 = q - \sigma_b^2`, :math:`\operatorname{Var} u^2 = 2 s^4`):
-    :math:`\operatorname{Var}(C | S) = N[\mu(1-\mu) - c^2/(2 s^4)]`, :math:`c = E[1_Z(h) u^2] - \mu s^2`,
-    with :math:`E[u^2 | h] = (s^2/q)^2 h^2 + s^2 \sigma_b^2/q` and, for :math:`Z = \cup (a, b)`,
-    :math:`E[1_Z h^2] = q \sum [\Phi(\beta) - \Phi(\alpha) - \beta\varphi(\beta) + \alpha\varphi(\alpha)]`
-    (:math:`\alpha = a/\sqrt q`, :math:`\beta = b/\sqrt q`).  Zero for sign-symmetric cases (relu).
-    """
-    from scipy.stats import norm
-
-    s2 = q - sigma_b2
-    if s2 <= 0:
-        return float("nan")
-    mu, eh2 = 0.0, 0.0
-    for lo, hi, slope in act.pieces:
-        if float(slope) != 0.0:
-            continue
-        a, b = float(lo) / math.sqrt(q), float(hi) / math.sqrt(q)
-        mu += norm.cdf(b) - norm.cdf(a)
-        ta = a * norm.pdf(a) if math.isfinite(a) else 0.0
-        tb = b * norm.pdf(b) if math.isfinite(b) else 0.0
-        eh2 += q * (norm.cdf(b) - norm.cdf(a) - tb + ta)
-    c = (s2 / q) ** 2 * eh2 + s2 * sigma_b2 / q * mu - mu * s2
-    return float(max(0.0, n_out * (mu * (1 - mu) - c * c / (2 * s2 * s2))))
-
-
-def _zero_mass(law_atoms) -> float:
-    return float(sum(float(p) for a, p in (law_atoms or ()) if float(a) == 0.0))
-
-
-def _expected_atom(samples: JacobianSamples, law) -> tuple[float, float, str]:
-    r"""Finite-width atom: mean and standard error of the pooled fraction, and how it was computed.
-
-    Free mode: :math:`\mu_l` of the theory, binomial counts.  Network mode: :math:`\mu_l` at each
-    network's realised layer variances (``q_conditional``; given them the pre-activations of a layer are
-    independent for Gaussian weights), the mean over networks and the standard error from the conditional
-    variances; Haar layers fix :math:`\|W x\|`, which lowers the variance of the counts
-    (:func:`_haar_count_variance`).
-    """
-    n = samples.n_samples
-    qc = samples.diagnostics.get("q_conditional")
-    acts = [layer.activation for layer in samples.network.layers]
-    if samples.mode == "network" and qc is not None and any(getattr(a, "pieces", None) for a in acts):
-        means, variances = [], []
-        dims = samples.widths
-        layers = samples.network.layers
-        for i in range(n):
-            mus, vs = [], []
-            for l_idx, act in enumerate(acts):
-                q = float(qc[i, l_idx])
-                atoms = act.dphi_squared_law(q) if getattr(act, "pieces", None) else None
-                mus.append(_zero_mass(atoms))
-                haar = layers[l_idx].weights == "orthogonal" and dims[l_idx + 1] >= dims[l_idx]
-                vs.append(_haar_count_variance(act, q, float(layers[l_idx].sigma_b2), dims[l_idx + 1])
-                          if haar and atoms else None)
-            m, sd = finite_width_atom(mus, dims, vs)
-            means.append(m)
-            variances.append(sd * sd)
-        return float(np.mean(means)), float(math.sqrt(np.sum(variances)) / n), "at the realised layer variances"
-    mus = [_zero_mass(d2.atoms) for d2 in law.d2_laws]
-    m, sd = finite_width_atom(mus, samples.widths)
-    return m, sd / math.sqrt(n), "at the theory's q^l"
 
 
 # ==================================================================================== validate
@@ -427,7 +360,7 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
 
     # atom at zero
     atom_theory = float(sum(float(p) for a, p in law.atoms if float(a) == 0.0))
-    atom_expected, atom_se, how = _expected_atom(samples, law)
+    atom_expected, atom_se, how = expected_atom(samples, law)
     atom_sampled = samples.atom_at_zero
     tol = z_threshold * atom_se + 0.5 / (n * widths[-1])
     dev = abs(atom_sampled - atom_expected)
@@ -436,9 +369,14 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
         notes.append(f"finite-width atom at 0: E[1 - rank J/N] = {atom_expected:.4f} ({how}) vs "
                      f"infinite-width {atom_theory:.4f} (rank J = min over layers of the number of nonzero phi')")
 
+    # top atom (orthogonal Bernoulli-type layers) and the length-mode outlier
+    atom_top, top = _top_atom_check(samples, law, checks, z_threshold)
+    outliers, outliers_sampled = _outlier_check(samples, law, checks, distribution)
+
     # distribution
     if distribution:
-        dist, why = distribution_stats(samples, law, float(theory[0]), atom_expected)
+        dist, why = distribution_stats(samples, law, float(theory[0]), atom_expected, top=top,
+                                       outliers=len(outliers))
     else:
         dist, why = None, "not requested (distribution=False)"
     unavailable = {}
@@ -479,7 +417,68 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
         wasserstein_infinite_width=dist["wasserstein_infinite_width"],
         atom_theory=atom_theory, atom_expected=atom_expected, atom_stderr=atom_se, atom_sampled=atom_sampled,
         passed=passed, checks=checks, notes=tuple(notes), seconds=seconds, z_threshold=float(z_threshold),
-        samples=samples, unavailable=unavailable)
+        samples=samples, unavailable=unavailable, outliers=tuple(outliers), outliers_sampled=outliers_sampled,
+        atom_top=atom_top, finite_width=_finite_width_part(samples))
+
+
+def _finite_width_part(samples) -> dict | None:
+    """Finite-width predictions for the sampled widths and mode, with the sampled sd of log m1_hat (None where
+    the prediction cannot be made, e.g. a q-map without fixed point)."""
+    from .finite_width import finite_width
+
+    net = samples.network
+    try:
+        fw = dict(finite_width(net, None if net.widths is not None else samples.widths[0], mode=samples.mode))
+    except (ValueError, ArithmeticError, NotImplementedError):
+        return None
+    ls = samples.log_singular_values
+    if samples.n_samples > 1 and np.all(np.isfinite(ls[:, 0])):
+        from scipy.special import logsumexp
+
+        log_m1 = logsumexp(2.0 * ls, axis=1) - math.log(ls.shape[1])
+        fw["log_m1_sd_sampled"] = float(np.std(log_m1, ddof=1))
+        fw["log_m1_mean_sampled"] = float(np.mean(log_m1))
+    return fw
+
+
+def _top_atom_check(samples, law, checks, z_threshold):
+    r"""The finite-width top atom (:func:`spectral.finite_width.finite_width_top_atom`): its check (as the atom
+    at 0: :math:`|\text{sampled} - \text{expected}| \le z_{\text{thr}}\,\text{se} + 1/(2 n N_L)`), the report
+    record and ``(location, expected mass)`` for the distribution check; (None, None) without one."""
+    res = finite_width_top_atom(samples, law)
+    if res is None:
+        return None, None
+    loc, mass, se = res
+    lam = samples.eigenvalues
+    sampled = float(np.mean(np.abs(lam - loc) <= _TOP_SNAP * loc))
+    tol = z_threshold * se + 0.5 / (samples.n_samples * samples.width)
+    dev = abs(sampled - mass)
+    checks["atom_top"] = (dev <= tol, f"top atom at {loc:.6g}: |sampled - expected| = {dev:.3g} (allowed {tol:.3g})")
+    return {"location": loc, "expected": mass, "stderr": se, "sampled": sampled}, (loc, mass)
+
+
+def _outlier_check(samples, law, checks, distribution):
+    """Predicted length-mode outliers (network mode with biases) and the sampled smallest singular value per
+    network; the check: the median ratio sampled/predicted within :data:`spectral.outliers.RATIO_RANGE`."""
+    if samples.mode != "network" or not distribution:
+        return [], None
+    from .outliers import RATIO_RANGE, length_outliers
+
+    try:
+        outliers = length_outliers(samples.network, law)
+    except (RuntimeError, ValueError, ArithmeticError, NotImplementedError):
+        return [], None
+    if not outliers:
+        return [], None
+    ls = samples.log_singular_values
+    rank = samples.rank
+    smallest = tuple(float(np.exp(ls[i, int(rank[i]) - 1])) for i in range(ls.shape[0]))
+    pred = outliers[0]["singular_value"]
+    ratio = float(np.median(smallest)) / pred
+    lo, hi = RATIO_RANGE
+    checks["outlier"] = (lo <= ratio <= hi, f"length mode: sampled median {float(np.median(smallest)):.4g} vs "
+                                            f"predicted {pred:.4g} (ratio {ratio:.3f}, allowed {lo:g}-{hi:g})")
+    return outliers, smallest
 
 
 def _z_scores(mean, theory, se):
