@@ -53,6 +53,10 @@ from .laws import (
 from .parsing import parse_exact
 from .series import FractionField
 
+#: A nonzero atom whose mass is within this fraction of the rank budget of 0 is none: with a float
+#: Bernoulli parameter, L (1 - p) = 1 exactly leaves a rounding residue (~1e-16) that is not a mass.
+ATOM_MASS_SNAP = 1e-12
+
 __all__ = ["Layer", "Network", "JacobianLaw", "jacobian_law", "variance_factor", "WEIGHTS"]
 
 WEIGHTS = ("gaussian", "orthogonal")
@@ -500,7 +504,7 @@ class JacobianLaw(FreeProduct):
         n_last = dims[-1]
 
         def walk(i, loc, deficit):
-            if float(deficit) >= float(budget):
+            if float(deficit) >= float(budget) * (1 - ATOM_MASS_SNAP):
                 return
             if i == len(options):
                 found[loc] = found.get(loc, 0) + (budget - deficit) / n_last

@@ -226,3 +226,16 @@ def test_rectangular_single_gaussian_layer_is_marchenko_pastur():
     ref = MarchenkoPastur(ratio=Fraction(30, 20), variance=2)
     assert law.moments(6, exact=True) == ref.moments(6, exact=True)
     assert law.exact_atoms() == ((0, Fraction(1, 3)),)
+
+
+def test_top_atom_of_zero_mass_is_not_reported():
+    """hard-tanh, orthogonal, L (1 - p) = 1 on the critical line at sigma_w2 = 1.2: the top atom has mass 0
+    at infinite width (a float p leaves a ~1e-16 residue, which must not be reported as an atom)."""
+    from spectral.meanfield import critical_point
+    from spectral.product import Network, jacobian_law
+
+    mf = critical_point("hard_tanh", sigma_w2=1.2)
+    net = Network(activation="hard_tanh", weights="orthogonal", sigma_w2=1.2, sigma_b2=mf.sigma_b2, depth=6)
+    atoms = jacobian_law(net).exact_atoms()
+    assert [a for a, _ in atoms] == [0]
+    assert abs(float(atoms[0][1]) - 1 / 6) < 1e-12
