@@ -628,6 +628,8 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
         diag["max_cluster_log_range"] = max(d.get("max_cluster_log_range", 0.0) for d in dgs)
         diag["sweeps"] = max(d.get("sweeps", 0) for d in dgs)
         diag["max_cluster_size"] = max(d.get("max_cluster_size", 1) for d in dgs)
+        diag["longest_block_layers"] = max(d.get("longest_block_layers", 1) for d in dgs)
+        diag["widest_block_log_range"] = max(d.get("widest_block_log_range", 0.0) for d in dgs)
     else:
         fin = np.where(np.isfinite(log_s), log_s, np.inf).min(axis=1)
         spread = float(np.max(log_s[:, 0] - fin)) if np.all(np.isfinite(fin)) else 0.0
