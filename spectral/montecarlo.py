@@ -171,7 +171,7 @@ def _haar_batch(xp, streams, n_out: int, n_in: int):
     m, k = max(n_out, n_in), min(n_out, n_in)
     z = normal_batch(streams, (m, k))
     q, r = qr(xp, z)
-    q = q * xp.sign(xp.linalg.diagonal(r))[..., None, :]
+    q *= xp.sign(xp.linalg.diagonal(r))[..., None, :]
     return q if n_out >= n_in else xp.matrix_transpose(q)
 
 
@@ -204,9 +204,14 @@ def haar_orthogonal(n: int, m: int | None = None, *, size: int = 1, seed=0, back
 
 
 def _weights(xp, streams, spec: _LayerSpec):
+    """Weights of one layer for a batch (a fresh array, scaled in place)."""
     if spec.weights == "orthogonal":
-        return math.sqrt(spec.sigma_w2) * _haar_batch(xp, streams, spec.n_out, spec.n_in)
-    return math.sqrt(spec.sigma_w2 / spec.n_in) * normal_batch(streams, (spec.n_out, spec.n_in))
+        w = _haar_batch(xp, streams, spec.n_out, spec.n_in)
+        w *= math.sqrt(spec.sigma_w2)
+    else:
+        w = normal_batch(streams, (spec.n_out, spec.n_in))
+        w *= math.sqrt(spec.sigma_w2 / spec.n_in)
+    return w
 
 
 def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
@@ -232,7 +237,8 @@ def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
     else:
         d = act.dphi(math.sqrt(spec.q) * g)
         x_next, q_emp = None, None
-    a = d[..., :, None] * w
+    w *= d[..., :, None]  # A = D W in place: W is not needed past this point
+    a = w
     nnz = xp.count_nonzero(d, axis=-1)
     return a, x_next, nnz, q_emp
 
@@ -272,7 +278,11 @@ class DirectProduct:
         j = a if self.j is None else xp.matmul(a, self.j)
         s = xp.max(xp.abs(j), axis=(-2, -1))
         s = xp.where(s > 0, s, 1.0)
-        self.j = j / s[..., None, None]
+        if self.j is None:
+            self.j = j / s[..., None, None]  # the caller's array: not divided in place
+        else:
+            j /= s[..., None, None]
+            self.j = j
         self.log_scale = xp.log(s) if self.log_scale is None else self.log_scale + xp.log(s)
 
     def finish(self):
