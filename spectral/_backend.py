@@ -168,6 +168,10 @@ def cpu_workers(backend: Backend, threads: int | None = None):
     workers = n_cpus() if threads is None else int(threads)
     if workers < 1:
         raise ValueError(f"threads must be >= 1 (or None for the CPU count), got {threads!r}")
+    # threadpoolctl limits only the BLAS libraries loaded when the context opens: SciPy ships its own
+    # OpenBLAS (used by the LAPACK calls of qr and the stable product), so load it first, or it would run
+    # two threads inside each worker (measured: QR 10-30x slower on 2 busy cores).
+    import scipy.linalg  # noqa: F401, PLC0415
     from threadpoolctl import threadpool_limits  # noqa: PLC0415
 
     with threadpool_limits(limits=1, user_api="blas"):

@@ -376,3 +376,20 @@ def test_sampler_reports_the_stable_blocks():
     s = sample_jacobians(net, width=32, n_samples=3, mode="network", backend="numpy", seed=2, stable=True)
     assert 1 <= s.diagnostics["longest_block_layers"] <= MAX_BLOCK_LAYERS
     assert 0.0 <= s.diagnostics["widest_block_log_range"]
+
+
+def test_cpu_workers_limit_every_blas_to_one_thread_in_a_fresh_interpreter():
+    """threadpoolctl limits only the BLAS libraries already loaded; SciPy's own OpenBLAS (LAPACK QR of the
+    sampler) must be limited too, even when nothing imported scipy.linalg before."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json; from threadpoolctl import threadpool_info\n"
+            "from spectral._backend import cpu_workers, get_backend\n"
+            "with cpu_workers(get_backend('numpy')):\n"
+            "    from scipy.linalg import lapack\n"
+            "    print(json.dumps([d['num_threads'] for d in threadpool_info() if d['user_api'] == 'blas']))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    threads = json.loads(out.stdout.strip().splitlines()[-1])
+    assert len(threads) >= 1 and all(t == 1 for t in threads), threads
