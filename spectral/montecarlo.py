@@ -44,8 +44,12 @@ relative accuracy: at depth 200 the log-range is hundreds of nats and the bottom
 zero-shift QR sweeps in log-scaled form (each sweep multiplies the coupling of scales
 :math:`\ell_i > \ell_j` by about :math:`e^{\ell_j - \ell_i}`) until the coupled clusters fit in the
 float range, and one-sided Jacobi SVD (LAPACK ``dgejsv``, high relative accuracy for graded matrices) of
-each cluster.  Measured against mpmath products: :math:`|\Delta \log s| \le 10^{-12}` at depth 1000
-(``tests/test_montecarlo.py``).  Cost per layer about 4-5 times the direct product.
+each cluster (:mod:`spectral.stable_product`).  The QR step is taken only once a block of layers has
+spread the scales by about :data:`~spectral.stable_product.BLOCK_LOG_RANGE` nats (estimated from the
+previous block; Gaussian layers of width >= 64 still get one nearly every layer, Haar layers blocks of up
+to 16).  Measured against mpmath products: :math:`|\Delta \log s| \le 6 \times 10^{-12}` at depth
+400-1000 (``tests/test_montecarlo.py``).  Cost per layer about 4 times the direct product with Gaussian
+weights, close to it with Haar weights (``benchmarks/README.md``).
 
 ``stable=None`` computes the first network directly and switches to the stable product for all networks
 when its smallest nonzero singular value is below :data:`DIRECT_SPREAD_LIMIT` times the largest
@@ -63,7 +67,9 @@ Backends and CPU threads
 ``backend="auto"`` uses CuPy when it imports and a GPU is present (:mod:`spectral._backend`).  Each network
 draws from its own random stream (child ``i`` of ``SeedSequence(seed)``), so results do not depend on
 chunking or on the number of threads; NumPy and CuPy streams differ (compare them statistically).
-On the CPU, BLAS is limited to one thread and networks are split over a thread pool (``threads``).
+On the CPU, every BLAS library (NumPy's and SciPy's, whose LAPACK does the QR steps) is limited to one
+thread and networks are split over a thread pool (``threads``): on 2 cores two one-thread workers ran the
+same products 3-4x faster than one threaded call (``benchmarks/bench_montecarlo.py``).
 
 References
 ----------

@@ -19,8 +19,15 @@ exponents); the next block of that network has :math:`\lfloor` :data:`BLOCK_LOG_
 :data:`MAX_BLOCK_LAYERS`.  Within a block the columns of :math:`C` carry relative errors of about
 :math:`\varepsilon\, e^{\text{log-range}}` (Householder QR of the graded :math:`C\, \operatorname{diag}
 (e^{\ell})` is column-wise backward stable), so a block log-range of :data:`BLOCK_LOG_RANGE` keeps them
-at :math:`\lesssim 10^{-12}`.  The interval of each network depends only on that network's own
-matrices, never on the batch it is computed in.
+at :math:`\lesssim 10^{-12}`.  The estimate extrapolates, so a block can overshoot (a badly conditioned
+layer; small widths): the realised spread of every block is kept (``widest_block_log_range`` in the
+diagnostics; the error grows about like :math:`\varepsilon\, e^{1.2 \times \text{spread}}`: 2e-11 at
+10 nats, 2e-9 at 13 nats, measured at N = 256).  Against mpmath products (N = 6-12, depth 300-1000)
+the blocked product is within 6e-12 in :math:`\log s`, the per-layer one within 1e-12.  Gaussian layers of
+width :math:`\gtrsim 64` spread the scales by about :math:`\log 2N` nats each, more than the budget, so
+they keep a QR step (nearly) every layer; Haar layers spread them only through :math:`D` and are blocked.
+The interval of each network depends only on that network's own matrices, never on the batch it is
+computed in.
 
 References
 ----------
