@@ -30,7 +30,8 @@ import warnings
 
 import numpy as np
 
-from .cli_flags import MAX_SYMBOLIC_DEPTH, exact_flag, int_flag, probability, real_flag, symbolic_depth
+from . import limits
+from .cli_flags import MAX_SYMBOLIC_DEPTH, check_limits, exact_flag, int_flag, probability, real_flag, symbolic_depth
 from .jsonout import dumps
 from .outpath import RULE as OUT_RULE
 from .parsing import SYNTAX, parse_real
@@ -165,8 +166,8 @@ def _add_network_flags(p: argparse.ArgumentParser, *, depth: bool = True, weight
                            help=f"number of layers 1 <= L <= {MAX_SYMBOLIC_DEPTH}, or a symbol name such as L "
                                 "(default: %(default)s)")
         else:
-            g.add_argument("--depth", type=int_flag("--depth"), default=16,
-                           help="number of layers L >= 1 (default: %(default)s)")
+            g.add_argument("--depth", type=int_flag("--depth", maximum=limits.MAX_DEPTH), default=16,
+                           help=f"number of layers 1 <= L <= {limits.MAX_DEPTH:,} (default: %(default)s)")
 
 
 def _add_json(p: argparse.ArgumentParser) -> None:
@@ -259,14 +260,13 @@ def cmd_moments(args) -> int:
 
 
 def _big(logx: float):
-    """A float if ``exp(logx)`` is representable, else a decimal string like '1.23e+886'."""
-    if not math.isfinite(logx):
-        return float(np.exp(logx))
-    if logx < 709:
+    """A float if ``exp(logx)`` is a normal float, else a decimal string like '1.23e+886' or '4.5e-2800'
+    (a moment below the float range is tiny, not 0)."""
+    if not math.isfinite(logx) or -708 < logx < 709:
         return float(np.exp(logx))
     exponent = math.floor(logx / math.log(10))
     mantissa = math.exp(logx - exponent * math.log(10))
-    return f"{mantissa:.12g}e+{exponent}"
+    return f"{mantissa:.12g}e{exponent:+d}"
 
 
 def cmd_symbolic(args) -> int:
@@ -376,7 +376,8 @@ def cmd_validate(args) -> int:
 
     with _certificate_watch():
         report = validate(_network(args), width=args.width, n_samples=args.samples, seed=args.seed,
-                          mode=args.mode, backend=args.backend, stable=_STABLE[args.stable])
+                          mode=args.mode, backend=args.backend, stable=_STABLE[args.stable],
+                          progress=getattr(args, "progress", None))
     _emit(args, report.to_dict(), str(report))
     return _validation_status(args, report)
 
@@ -387,7 +388,8 @@ def cmd_sample(args) -> int:
 
     out = None if args.out is None else check_out_path(args.out, "--out", (".npz",))
     samples = sample_jacobians(_network(args), width=args.width, n_samples=args.samples, mode=args.mode,
-                               backend=args.backend, seed=args.seed, stable=_STABLE[args.stable])
+                               backend=args.backend, seed=args.seed, stable=_STABLE[args.stable],
+                               progress=getattr(args, "progress", None))
     if out is not None:
         with open(out, "wb") as fh:  # a file object: numpy writes exactly this file (no suffix appended)
             samples.save(fh)
@@ -425,16 +427,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("moments", "moments m_1..m_k of J J^T")
     _add_network_flags(p)
-    p.add_argument("--k", type=int_flag("--k"), default=5, help="number of moments (default: 5)")
-    p.add_argument("--exact", action="store_true", help="exact rationals (Bernoulli-type D^2 only)")
-    p.add_argument("--precision", type=int_flag("--precision"), default=None, help="mpmath precision in decimal digits")
+    p.add_argument("--k", type=int_flag("--k", maximum=limits.MAX_K), default=5,
+                   help=f"number of moments, <= {limits.MAX_K:,} (<= {limits.MAX_K_EXACT:,} with --exact or "
+                        "--precision) (default: 5)")
+    p.add_argument("--exact", action="store_true", help="exact rationals (Bernoulli-type D^2 only); --k x --depth <= "
+                                                        f"{limits.MAX_EXACT_K_DEPTH:,}")
+    p.add_argument("--precision", type=int_flag("--precision", minimum=5, maximum=limits.MAX_PRECISION), default=None,
+                   help=f"mpmath precision in decimal digits, 5..{limits.MAX_PRECISION:,}; activations integrated by "
+                        f"quadrature (tanh, sigmoid, gelu, ...): <= {limits.MAX_QUADRATURE_PRECISION} and --k x "
+                        f"--precision <= {limits.MAX_QUADRATURE_K_PRECISION:,}")
     _add_json(p)
     p.set_defaults(func=cmd_moments)
 
     p = command("symbolic", "closed-form S-transform, spectral curve P(m, z) = 0, exact edges and moments "
                             "(Bernoulli-type activations)")
     _add_network_flags(p, exact=True)
-    p.add_argument("--k", type=int_flag("--k"), default=5, help="number of exact moments (default: 5)")
+    p.add_argument("--k", type=int_flag("--k", maximum=limits.MAX_SYMBOLIC_K), default=5,
+                   help=f"number of exact moments, <= {limits.MAX_SYMBOLIC_K} (default: 5)")
     p.add_argument("--p", type=probability, default=None,
                    help="hard-tanh: the probability p = erf(1/sqrt(2 q*)) in (0, 1], or 'auto' to take it from "
                         "the mean field (default: keep p as a symbol)")
@@ -463,8 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("density", "eigenvalue density of J J^T (or singular-value density of J) with atoms, edges and "
                            "a certificate")
     _add_network_flags(p)
-    p.add_argument("--points", type=int_flag("--points", minimum=16), default=2000,
-                   help="grid points >= 16 (default: 2000)")
+    p.add_argument("--points", type=int_flag("--points", minimum=16, maximum=limits.MAX_POINTS), default=2000,
+                   help=f"grid points, 16..{limits.MAX_POINTS:,} (default: 2000)")
     p.add_argument("--singular-values", action="store_true", help="density of the singular values s of J instead")
     _add_allow_uncertified(p)
     _add_json(p)
@@ -511,6 +520,7 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     cmd = args.command
     try:
+        check_limits(args)
         return int(args.func(args) or 0)
     except NotCertified as exc:
         print(f"NOT CERTIFIED: {exc}", file=sys.stderr)
