@@ -134,10 +134,11 @@ def _check_sampling(args) -> None:
     stable = {"yes": True, "no": False}.get(getattr(args, "stable", "auto"))
     seconds = sum(limits.sampling_seconds(width, d, samples, weights, stable) for d in depths)
     if args.backend != "cupy" and seconds > limits.MAX_SAMPLING_SECONDS:
+        fits = int(width * (limits.MAX_SAMPLING_SECONDS / seconds) ** (1 / 3))
         raise ValueError(f"--width {width} with --samples {samples} and --depth {max(depths)} would take about "
                          f"{_duration(seconds)} on this machine's CPUs (estimated: width^3 x depth x samples), over "
-                         f"the {_duration(limits.MAX_SAMPLING_SECONDS)} a command may take; reduce --width, "
-                         "--samples or --depth, use --backend cupy on a GPU, or call spectral.validate from Python")
+                         f"the {_duration(limits.MAX_SAMPLING_SECONDS)} a command may take; at these --samples and "
+                         f"--depth use --width <= {fits}, or --backend cupy on a GPU, or spectral.validate in Python")
     args.progress = True if seconds > limits.LONG_RUN_SECONDS else None
     if args.progress:
         import sys

@@ -1103,6 +1103,7 @@ class FreeProduct(SpectralLaw):
             return np.exp(lm)
 
     def log_moments(self, k):
+        limits.check_series_memory(k, "k")  # before the k x k series matrices
         k = _check_k(k)
         return self._float_log_moments(k).copy()
 
