@@ -12,11 +12,12 @@ Exit statuses
 -------------
 0  success (a validation that passed; an uncertified density shown with ``--allow-uncertified``)
 1  a validation FAILED (``validate``, ``demo``): a check that was made disagrees with the theory
-2  bad input: one line naming the parameter (also bad ``--out`` paths and files that cannot be written)
+2  bad input: one line naming the parameter (also bad ``--out`` paths and files that cannot be written,
+   and requests beyond the limits of :mod:`spectral.limits`, with the allowed range), checked before computing
 3  NOT CERTIFIED: a density (or the theory CDF of ``validate``) could not be certified or failed; the
    line ``NOT CERTIFIED: <reason>`` says why (``--allow-uncertified`` shows it and exits 0 when the
    density exists)
-4  not enough memory for the run
+4  the run ran out of memory all the same (the estimates of :mod:`spectral.limits` refuse most such runs first)
 5  internal error (a bug): one line; ``--debug`` shows the traceback
 130  interrupted (Ctrl-C)
 """
@@ -46,7 +47,8 @@ EXIT_INTERRUPTED = 130
 EPILOG = f"""\
 numbers: {SYNTAX}.
 --out: {OUT_RULE}.
-exit status: 0 success; 1 validation FAILED; 2 bad input (one line naming the parameter); 3 NOT CERTIFIED
+limits: checked before computing (spectral/limits.py; the README has the table per command).
+exit status: 0 success; 1 validation FAILED; 2 bad input or beyond a limit (one line naming the flag); 3 NOT CERTIFIED
 (a density or theory CDF could not be certified or failed; --allow-uncertified shows an uncertified density
 and exits 0); 4 not enough memory; 5 internal error (--debug shows the traceback); 130 interrupted."""
 

@@ -97,9 +97,26 @@ def check_limits(args) -> None:
     command = getattr(args, "command", None)
     if command == "moments":
         _check_moments(args)
-    elif command in ("validate", "sample", "demo") or (command == "plot" and args.kind in ("validation",
-                                                                                         "spectrum")):
+    depths = _density_depths(args)
+    if depths and max(depths) > limits.MAX_DENSITY_DEPTH:
+        flag = "--depths" if command == "plot" and args.kind in ("spectrum", "depth") else "--depth"
+        raise ValueError(f"{flag} must be <= {limits.MAX_DENSITY_DEPTH:,} for a density (its cost grows with depth), "
+                         f"got {max(depths)}; moments take --depth up to {limits.MAX_DEPTH:,}")
+    if command in ("validate", "sample", "demo") or (command == "plot" and args.kind in ("validation",
+                                                                                       "spectrum")):
         _check_sampling(args)
+
+
+def _density_depths(args) -> tuple:
+    """The depths at which the command solves for a density (none for moments, meanfield, sample)."""
+    command = getattr(args, "command", None)
+    if command in ("density", "demo", "validate"):
+        return (args.depth,)
+    if command == "plot" and args.kind in ("spectrum", "depth"):
+        return tuple(args.depths or ())
+    if command == "plot" and args.kind == "validation":
+        return (args.depth,)
+    return ()
 
 
 def _check_moments(args) -> None:

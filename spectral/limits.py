@@ -25,7 +25,8 @@ import math
 import os
 
 __all__ = ["MAX_DEPTH", "MAX_K", "MAX_K_EXACT", "MAX_EXACT_K_DEPTH", "MAX_PRECISION", "MAX_QUADRATURE_PRECISION",
-           "MAX_QUADRATURE_K_PRECISION", "MAX_POINTS", "MAX_SYMBOLIC_K", "MAX_RESOLUTION", "MAX_PLOT_DEPTHS",
+           "MAX_QUADRATURE_K_PRECISION", "MAX_DENSITY_DEPTH", "MAX_POINTS", "MAX_SYMBOLIC_K", "MAX_RESOLUTION",
+           "MAX_PLOT_DEPTHS",
            "MAX_SAMPLING_SECONDS", "LONG_RUN_SECONDS", "MEMORY_FRACTION", "available_memory", "check_memory",
            "check_series_memory", "check_sampling_memory", "check_width_memory", "sampling_seconds",
            "quadrature_activation", "CAPS"]
@@ -51,6 +52,9 @@ MAX_PRECISION = 10_000
 MAX_QUADRATURE_PRECISION = 100
 #: ... and k x digits for those laws (k quadratures): 20 moments at 100 digits is about a minute (gelu).
 MAX_QUADRATURE_K_PRECISION = 2000
+#: Depth of a density (density, demo, plots): the solver's cost grows with depth (tanh at criticality, 2000
+#: points: depth 16 took 4 s of CPU, depth 10^5 took 53 s).
+MAX_DENSITY_DEPTH = 10**5
 #: Density grid: the solver keeps ~8 KB and ~0.25 ms of CPU per point (2 x 10^4 points: 9 s, 0.3 GB);
 #: 10^5 points resolve 10^-5 of the support, finer than the certificate checks.
 MAX_POINTS = 100_000
@@ -85,12 +89,13 @@ CAPS = {
                f"--precision; --exact: k x depth <= {MAX_EXACT_K_DEPTH:,}; --precision <= {MAX_PRECISION:,} "
                f"digits, <= {MAX_QUADRATURE_PRECISION} and k x precision <= {MAX_QUADRATURE_K_PRECISION:,} for "
                "activations integrated by quadrature (tanh, sigmoid, gelu, swish, softplus, elu, selu)",
-    "density": f"--depth <= {MAX_DEPTH:,}; --points <= {MAX_POINTS:,}",
+    "density": f"--depth <= {MAX_DENSITY_DEPTH:,}; --points <= {MAX_POINTS:,}",
     "symbolic": f"--k <= {MAX_SYMBOLIC_K}",
     "sampling": f"memory: width^2 x {8 * SAMPLER_MATRICES} bytes per network in flight must fit in "
                 f"{MEMORY_FRACTION:.0%} of the available memory; CPU runs estimated over "
                 f"{MAX_SAMPLING_SECONDS / 3600:g} h are refused",
-    "plot": f"--depths: at most {MAX_PLOT_DEPTHS} values, each <= {MAX_DEPTH:,}; --resolution <= {MAX_RESOLUTION}",
+    "plot": f"--depths: at most {MAX_PLOT_DEPTHS} values, each <= {MAX_DENSITY_DEPTH:,}; "
+            f"--resolution <= {MAX_RESOLUTION}",
 }
 
 
