@@ -150,7 +150,7 @@ def _check_sampling(args) -> None:
     limits.check_width_memory(width, samples, names=("--width", "--samples"))
     stable = {"yes": True, "no": False}.get(getattr(args, "stable", "auto"))
     seconds = sum(limits.sampling_seconds(width, d, samples, weights, stable) for d in depths)
-    if args.backend != "cupy" and seconds > limits.MAX_SAMPLING_SECONDS:
+    if seconds > limits.MAX_SAMPLING_SECONDS and not _on_gpu(args.backend):
         fits = int(width * (limits.MAX_SAMPLING_SECONDS / seconds) ** (1 / 3))
         raise ValueError(f"--width {width} with --samples {samples} and --depth {max(depths)} would take about "
                          f"{_duration(seconds)} on this machine's CPUs (estimated: width^3 x depth x samples), over "
@@ -162,6 +162,18 @@ def _check_sampling(args) -> None:
 
         print(f"spectral {args.command}: sampling takes about {_duration(seconds)} here (estimated); progress is "
               "shown below; Ctrl-C stops it (exit status 130)", file=sys.stderr)
+
+
+def _on_gpu(backend: str) -> bool:
+    """Whether sampling runs on a GPU (the time estimate is for CPUs)."""
+    if backend == "numpy":
+        return False
+    from ._backend import get_backend
+
+    try:
+        return bool(get_backend(backend).is_gpu)
+    except (ImportError, RuntimeError, ValueError):  # cupy asked for but absent: the command says so itself
+        return backend == "cupy"
 
 
 def _duration(seconds: float) -> str:
