@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from spectral.cli import main
 
-settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
+settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 settings.register_profile("thorough", max_examples=400, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -26,8 +26,10 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 #: Exit statuses the CLI documents (spectral.cli module docstring); 5 (internal error) is a bug here.
 DOCUMENTED = {0, 1, 2, 3, 4, 130}
-#: Seconds one drawn call may take: sizes below are small, so a slow call is a missing limit.
-CALL_SECONDS = 60.0
+#: Seconds one drawn call may take: sizes below are small, so a slow call is a missing limit.  The slowest
+#: small draw is validate of a sigmoid network (the theory CDF from the density solver): 61 s measured on a
+#: machine loaded five times over, about 15 s unloaded.
+CALL_SECONDS = 120.0
 #: A NaN shown as a number in a table or JSON ('nan', 'NaN', '+nan').
 NAN = re.compile(r"(?<![A-Za-z_])[+-]?nan(?![A-Za-z_])", re.IGNORECASE)
 
