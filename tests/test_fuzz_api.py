@@ -2,7 +2,7 @@
 result without NaN, or a ValueError/TypeError/NotImplementedError whose message names the parameter;
 never another exception, never an allocation beyond the stated limits, always within a bounded time.
 
-The hypothesis profile is the one registered by ``tests/test_fuzz_cli.py`` (``ci`` by default).
+The hypothesis profiles are the same as in ``tests/test_fuzz_cli.py`` (``ci`` by default).
 """
 
 import math
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import spectral as sp
 from spectral import limits
 
-settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
+settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 settings.register_profile("thorough", max_examples=400, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
