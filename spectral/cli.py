@@ -12,11 +12,12 @@ Exit statuses
 -------------
 0  success (a validation that passed; an uncertified density shown with ``--allow-uncertified``)
 1  a validation FAILED (``validate``, ``demo``): a check that was made disagrees with the theory
-2  bad input: one line naming the parameter (also bad ``--out`` paths and files that cannot be written)
+2  bad input: one line naming the parameter (also bad ``--out`` paths and files that cannot be written,
+   and requests beyond the limits of :mod:`spectral.limits`, with the allowed range), checked before computing
 3  NOT CERTIFIED: a density (or the theory CDF of ``validate``) could not be certified or failed; the
    line ``NOT CERTIFIED: <reason>`` says why (``--allow-uncertified`` shows it and exits 0 when the
    density exists)
-4  not enough memory for the run
+4  the run ran out of memory all the same (the estimates of :mod:`spectral.limits` refuse most such runs first)
 5  internal error (a bug): one line; ``--debug`` shows the traceback
 130  interrupted (Ctrl-C)
 """
@@ -30,7 +31,8 @@ import warnings
 
 import numpy as np
 
-from .cli_flags import MAX_SYMBOLIC_DEPTH, exact_flag, int_flag, probability, real_flag, symbolic_depth
+from . import limits
+from .cli_flags import MAX_SYMBOLIC_DEPTH, check_limits, exact_flag, int_flag, probability, real_flag, symbolic_depth
 from .jsonout import dumps
 from .outpath import RULE as OUT_RULE
 from .parsing import SYNTAX, parse_real
@@ -45,7 +47,8 @@ EXIT_INTERRUPTED = 130
 EPILOG = f"""\
 numbers: {SYNTAX}.
 --out: {OUT_RULE}.
-exit status: 0 success; 1 validation FAILED; 2 bad input (one line naming the parameter); 3 NOT CERTIFIED
+limits: checked before computing (spectral/limits.py; the README has the table per command).
+exit status: 0 success; 1 validation FAILED; 2 bad input or beyond a limit (one line naming the flag); 3 NOT CERTIFIED
 (a density or theory CDF could not be certified or failed; --allow-uncertified shows an uncertified density
 and exits 0); 4 not enough memory; 5 internal error (--debug shows the traceback); 130 interrupted."""
 
@@ -165,8 +168,8 @@ def _add_network_flags(p: argparse.ArgumentParser, *, depth: bool = True, weight
                            help=f"number of layers 1 <= L <= {MAX_SYMBOLIC_DEPTH}, or a symbol name such as L "
                                 "(default: %(default)s)")
         else:
-            g.add_argument("--depth", type=int_flag("--depth"), default=16,
-                           help="number of layers L >= 1 (default: %(default)s)")
+            g.add_argument("--depth", type=int_flag("--depth", maximum=limits.MAX_DEPTH), default=16,
+                           help=f"number of layers 1 <= L <= {limits.MAX_DEPTH:,} (default: %(default)s)")
 
 
 def _add_json(p: argparse.ArgumentParser) -> None:
@@ -269,14 +272,13 @@ def cmd_moments(args) -> int:
 
 
 def _big(logx: float):
-    """A float if ``exp(logx)`` is representable, else a decimal string like '1.23e+886'."""
-    if not math.isfinite(logx):
-        return float(np.exp(logx))
-    if logx < 709:
+    """A float if ``exp(logx)`` is a normal float, else a decimal string like '1.23e+886' or '4.5e-2800'
+    (a moment below the float range is tiny, not 0)."""
+    if not math.isfinite(logx) or -708 < logx < 709:
         return float(np.exp(logx))
     exponent = math.floor(logx / math.log(10))
     mantissa = math.exp(logx - exponent * math.log(10))
-    return f"{mantissa:.12g}e+{exponent}"
+    return f"{mantissa:.12g}e{exponent:+d}"
 
 
 def cmd_symbolic(args) -> int:
@@ -396,7 +398,8 @@ def cmd_validate(args) -> int:
 
     with _certificate_watch():
         report = validate(_network(args), width=args.width, n_samples=args.samples, seed=args.seed,
-                          mode=args.mode, backend=args.backend, stable=_STABLE[args.stable])
+                          mode=args.mode, backend=args.backend, stable=_STABLE[args.stable],
+                          progress=getattr(args, "progress", None))
     _emit(args, report.to_dict(), str(report))
     return _validation_status(args, report)
 
@@ -407,7 +410,8 @@ def cmd_sample(args) -> int:
 
     out = None if args.out is None else check_out_path(args.out, "--out", (".npz",))
     samples = sample_jacobians(_network(args), width=args.width, n_samples=args.samples, mode=args.mode,
-                               backend=args.backend, seed=args.seed, stable=_STABLE[args.stable])
+                               backend=args.backend, seed=args.seed, stable=_STABLE[args.stable],
+                               progress=getattr(args, "progress", None))
     if out is not None:
         with open(out, "wb") as fh:  # a file object: numpy writes exactly this file (no suffix appended)
             samples.save(fh)
@@ -445,9 +449,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("moments", "moments m_1..m_k of J J^T")
     _add_network_flags(p)
-    p.add_argument("--k", type=int_flag("--k"), default=5, help="number of moments (default: 5)")
-    p.add_argument("--exact", action="store_true", help="exact rationals (Bernoulli-type D^2 only)")
-    p.add_argument("--precision", type=int_flag("--precision"), default=None, help="mpmath precision in decimal digits")
+    p.add_argument("--k", type=int_flag("--k", maximum=limits.MAX_K), default=5,
+                   help=f"number of moments, <= {limits.MAX_K:,} (<= {limits.MAX_K_EXACT:,} with --exact or "
+                        "--precision) (default: 5)")
+    p.add_argument("--exact", action="store_true", help="exact rationals (Bernoulli-type D^2 only); --k x --depth <= "
+                                                        f"{limits.MAX_EXACT_K_DEPTH:,}")
+    p.add_argument("--precision", type=int_flag("--precision", minimum=5, maximum=limits.MAX_PRECISION), default=None,
+                   help=f"mpmath precision in decimal digits, 5..{limits.MAX_PRECISION:,}; activations integrated by "
+                        f"quadrature (tanh, sigmoid, gelu, ...): <= {limits.MAX_QUADRATURE_PRECISION} and --k x "
+                        f"--precision <= {limits.MAX_QUADRATURE_K_PRECISION:,}")
     p.add_argument("--width", type=int_flag("--width"), default=None,
                    help="also predict the spread across networks of width N (key finite_width)")
     _add_json(p)
@@ -456,7 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("symbolic", "closed-form S-transform, spectral curve P(m, z) = 0, exact edges and moments "
                             "(Bernoulli-type activations)")
     _add_network_flags(p, exact=True)
-    p.add_argument("--k", type=int_flag("--k"), default=5, help="number of exact moments (default: 5)")
+    p.add_argument("--k", type=int_flag("--k", maximum=limits.MAX_SYMBOLIC_K), default=5,
+                   help=f"number of exact moments, <= {limits.MAX_SYMBOLIC_K} (default: 5)")
     p.add_argument("--p", type=probability, default=None,
                    help="hard-tanh: the probability p = erf(1/sqrt(2 q*)) in (0, 1], or 'auto' to take it from "
                         "the mean field (default: keep p as a symbol)")
@@ -485,8 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("density", "eigenvalue density of J J^T (or singular-value density of J) with atoms, edges and "
                            "a certificate")
     _add_network_flags(p)
-    p.add_argument("--points", type=int_flag("--points", minimum=16), default=2000,
-                   help="grid points >= 16 (default: 2000)")
+    p.add_argument("--points", type=int_flag("--points", minimum=16, maximum=limits.MAX_POINTS), default=2000,
+                   help=f"grid points, 16..{limits.MAX_POINTS:,} (default: 2000)")
     p.add_argument("--singular-values", action="store_true", help="density of the singular values s of J instead")
     _add_allow_uncertified(p)
     _add_json(p)
@@ -551,6 +562,7 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     cmd = args.command
     try:
+        check_limits(args)
         return int(args.func(args) or 0)
     except NotCertified as exc:
         print(f"NOT CERTIFIED: {exc}", file=sys.stderr)

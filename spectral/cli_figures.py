@@ -12,6 +12,7 @@ import argparse
 import math
 import time
 
+from . import limits
 from .cli import (
     _STABLE,
     EXIT_FAILED,
@@ -65,7 +66,7 @@ def cmd_demo(args) -> int:
             raise NotCertified(f"the density solver failed for the singular values: {exc}") from None
         summary = density_summary(sv)
         report = validate(net, width=args.width, n_samples=args.samples, seed=args.seed, mode=args.mode,
-                          backend=args.backend, stable=_STABLE[args.stable])
+                          backend=args.backend, stable=_STABLE[args.stable], progress=getattr(args, "progress", None))
         figure = _demo_figure(out, net, sv, report)
     q = summary["diagnostics"]["quantiles"]
     payload = {"network": {"activation": layer.activation.name, "weights": layer.weights,
@@ -122,10 +123,13 @@ def _demo_figure(out, net, sv, report) -> str:
     return str(out.resolve())
 
 
-def _csv(kind, flag: str, count: int | None = None):
-    """argparse type: a comma-separated list of values of ``kind`` (an argparse type), ``count`` of them."""
+def _csv(kind, flag: str, count: int | None = None, maximum: int | None = None):
+    """argparse type: a comma-separated list of values of ``kind`` (an argparse type), ``count`` of them
+    (at most ``maximum``)."""
     def parse(text):
         parts = [t for t in str(text).split(",") if t.strip()]
+        if maximum is not None and len(parts) > maximum:
+            raise argparse.ArgumentTypeError(f"{flag} takes at most {maximum} values, got {len(parts)}")
         if count is not None and len(parts) != count:
             raise argparse.ArgumentTypeError(f"{flag} takes {count} comma-separated values (e.g. 0.5,4), got {text!r}")
         if not parts:
@@ -155,8 +159,10 @@ def add_plot_flags(p: argparse.ArgumentParser) -> None:
                   weights_help="orthogonal,gaussian for spectrum and depth, orthogonal otherwise")
     p.set_defaults(depth=32, weights=None)
     p.add_argument("--out", required=True, help=f"figure file: .png, .pdf or .svg; {OUT_RULE}")
-    p.add_argument("--depths", type=_csv(int_flag("--depths"), "--depths"), default=None,
-                   help="spectrum/depth: comma-separated depths (default 2,8,32,128 / 1,2,...,128)")
+    p.add_argument("--depths", type=_csv(int_flag("--depths", maximum=limits.MAX_DEPTH), "--depths",
+                                         maximum=limits.MAX_PLOT_DEPTHS), default=None,
+                   help=f"spectrum/depth: comma-separated depths, at most {limits.MAX_PLOT_DEPTHS} (default "
+                        "2,8,32,128 / 1,2,...,128)")
     p.add_argument("--variable", default="singular", choices=("singular", "eigen"),
                    help="singular values of J or eigenvalues of J J^T (default: singular)")
     p.add_argument("--xscale", default="linear", choices=("linear", "log"))
@@ -166,9 +172,9 @@ def add_plot_flags(p: argparse.ArgumentParser) -> None:
                    help="phase: sigma_w2 range LO,HI (default: 0.5,4)")
     p.add_argument("--sigma-b2-range", type=_range("--sigma-b2-range", 0.0), default=[0.0, 0.3],
                    help="phase: sigma_b2 range LO,HI (default: 0,0.3)")
-    p.add_argument("--resolution", type=int_flag("--resolution", minimum=2), default=80,
-                   help="phase: grid points per axis (default: 80)")
-    p.add_argument("--contour-depth", type=int_flag("--contour-depth"), default=None,
+    p.add_argument("--resolution", type=int_flag("--resolution", minimum=2, maximum=limits.MAX_RESOLUTION),
+                   default=80, help=f"phase: grid points per axis, 2..{limits.MAX_RESOLUTION} (default: 80)")
+    p.add_argument("--contour-depth", type=int_flag("--contour-depth", maximum=limits.MAX_DEPTH), default=None,
                    help="phase: add contours of the J J^T variance at this depth")
     p.add_argument("--dpi", type=int_flag("--dpi", minimum=10, maximum=1200), default=150,
                    help="resolution of raster figures, 10..1200 (default: 150)")

@@ -99,6 +99,7 @@ from typing import Any
 
 import numpy as np
 
+from . import limits
 from ._backend import (
     Backend,
     SampleStream,
@@ -569,6 +570,7 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     -------
     JacobianSamples
     """
+    limits.check_sampling_memory(net, width, n_samples, threads)  # before anything is allocated
     if not isinstance(net, Network):
         raise TypeError(f"net must be a spectral.product.Network, got {type(net).__name__}")
     if mode not in MODES:

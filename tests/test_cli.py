@@ -1,6 +1,7 @@
 """The command line: JSON contracts, human tables, exit statuses."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -455,3 +456,62 @@ def test_demo_exit_status_follows_the_verdict(capsys, tmp_path):
                          "--backend", "numpy", "--out", str(tmp_path / "d.png"))
     assert ("FAILED" in out) == (code == 1)
     assert code == 1 and "undefined (zero standard error)" in out
+
+
+# --------------------------------------------------------------------------- resource limits
+def test_help_states_the_caps(capsys):
+    from spectral import limits
+
+    code, out, _ = run(capsys, "moments", "--help")
+    text = " ".join(out.split())
+    assert code == 0
+    for cap in (f"{limits.MAX_K:,}", f"{limits.MAX_K_EXACT:,}", f"{limits.MAX_PRECISION:,}",
+                f"{limits.MAX_DEPTH:,}", f"{limits.MAX_EXACT_K_DEPTH:,}"):
+        assert cap in text, cap
+
+
+def test_moments_below_the_float_range_are_decimal_strings_not_zero(capsys):
+    d = run_json(capsys, "moments", "--activation", "relu", "--sigma-w2", "1.05", "--sigma-b2", "0",
+                 "--depth", "100000", "--k", "2")
+    # m_1 = (sigma_w2 / 2)^L for relu (mu_1 = 1/2): log10 m_1 = L log10(0.525)
+    mantissa, exponent = d["m1"].split("e")
+    assert float(mantissa) * 10.0 ** (int(exponent) - math.floor(100000 * math.log10(0.525))) == pytest.approx(
+        10.0 ** (100000 * math.log10(0.525) - math.floor(100000 * math.log10(0.525))), rel=1e-9)
+
+
+def test_closed_form_activation_takes_high_precision(capsys):
+    d = run_json(capsys, "moments", "--activation", "relu", "--weights", "orthogonal", "--sigma-w2", "2",
+                 "--sigma-b2", "0", "--depth", "5", "--k", "2", "--precision", "1000")
+    import mpmath
+
+    with mpmath.workdps(1000):  # exact values m_1 = 1, m_2 = 6 (test_moments_exact_strings) at 1000 digits
+        assert abs(mpmath.mpf(d["moments"][1]) - 6) < mpmath.mpf(10) ** -990 and mpmath.mpf(d["m1"]) == 1
+
+
+def test_sampling_beyond_the_time_cap_is_refused_with_a_width_that_fits(capsys):
+    from spectral import limits
+
+    code, out, err = run(capsys, "validate", "--width", "8192", "--samples", "64", "--backend", "numpy")
+    assert code == 2 and err.count("\n") == 1 and "--width <= " in err
+    fits = int(err.split("--width <= ")[1].split(",")[0])
+    assert limits.sampling_seconds(fits, 16, 64, "orthogonal", None) <= limits.MAX_SAMPLING_SECONDS
+    assert limits.sampling_seconds(fits + 2, 16, 64, "orthogonal", None) > limits.MAX_SAMPLING_SECONDS
+
+
+def test_sampling_beyond_memory_is_refused_with_a_width_that_fits(capsys, monkeypatch):
+    from spectral import limits
+
+    monkeypatch.setattr(limits, "available_memory", lambda: 64 * 2**20)
+    code, out, err = run(capsys, "sample", "--width", "4096", "--samples", "2", "--backend", "numpy")
+    assert code == 2 and err.count("\n") == 1 and "--width 4096" in err and "memory" in err
+    fits = int(err.split("--width <= ")[1].split(" ")[0])
+    per = 8 * limits.SAMPLER_MATRICES * 2  # two networks in flight
+    assert per * fits**2 <= limits.MEMORY_FRACTION * 64 * 2**20 < per * (fits + 1) ** 2
+
+
+def test_long_sampling_run_is_announced(capsys, monkeypatch):
+    from spectral import limits
+
+    monkeypatch.setattr(limits, "LONG_RUN_SECONDS", 0.0)
+    code, out, err = run(capsys, "sample", "--width", "8", "--samples", "2", "--depth", "2", "--backend", "numpy")
+    assert code == 0 and "sampling takes about" in err and "Ctrl-C" in err
