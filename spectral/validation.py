@@ -117,6 +117,12 @@ _SE_FLOOR = 1e-10
 _TOP_SNAP = 1e-8
 
 
+def _g(x, spec: str) -> str:
+    """Format a number for the report; NaN (a statistic that could not be formed) reads "undefined"."""
+    x = float(x)
+    return "undefined" if math.isnan(x) else format(x, spec)
+
+
 @dataclass(frozen=True, eq=False)
 class ValidationReport:
     """Result of :func:`validate`; ``to_dict()`` gives the JSON of ``spectral validate --json``.
@@ -215,9 +221,9 @@ class ValidationReport:
         act = getattr(layer0.activation, "name", layer0.activation)
         uni = "" if self.network.uniform else " (first layer; per-layer network)"
         lines = [
-            f"validate: {act}, {layer0.weights} weights, sigma_w2={float(layer0.sigma_w2):.6g}, "
-            f"sigma_b2={float(layer0.sigma_b2):.6g}{uni}",
-            f"  depth L={self.depth}, width N={_widths(self.widths)}, L/N={self.depth / min(self.widths):.3g}, "
+            f"validate: {act}, {layer0.weights} weights, sigma_w2={_g(float(layer0.sigma_w2), '.6g')}, "
+            f"sigma_b2={_g(float(layer0.sigma_b2), '.6g')}{uni}",
+            f"  depth L={self.depth}, width N={_widths(self.widths)}, L/N={_g(self.depth / min(self.widths), '.3g')}, "
             f"{self.n_samples} networks, mode={self.mode}, backend={self.backend}, {self.seconds:.2f} s",
             f"  method: {self.method}",
             "",
@@ -230,28 +236,30 @@ class ValidationReport:
                          f"{self.stderr[k]:10.3g}  {zs}")
         lines.append("")
         if self.ks is not None:
-            lines.append(f"  KS = {self.ks:.4g}  (bound {self.ks_bound:.4g}, n_eff = {self.n_eff:.4g});  "
-                         f"Wasserstein-1 = {self.wasserstein:.4g} ({self.wasserstein_relative:.3g} of m_1)")
+            lines.append(f"  KS = {_g(self.ks, '.4g')}  (bound {_g(self.ks_bound, '.4g')}, "
+                         f"n_eff = {_g(self.n_eff, '.4g')});  Wasserstein-1 = {_g(self.wasserstein, '.4g')} "
+                         f"({_g(self.wasserstein_relative, '.3g')} of m_1)")
         elif "distribution" in self.unavailable:
             lines.append(f"  distribution (KS / Wasserstein): unavailable ({self.unavailable['distribution']})")
         else:
             lines.append("  KS / Wasserstein: not computed")
-        lines.append(f"  atom at 0: theory {self.atom_theory:.6g}, finite-width expectation "
-                     f"{self.atom_expected:.6g} +- {self.atom_stderr:.2g}, sampled {self.atom_sampled:.6g}")
+        lines.append(f"  atom at 0: theory {_g(self.atom_theory, '.6g')}, finite-width expectation "
+                     f"{_g(self.atom_expected, '.6g')} +- {_g(self.atom_stderr, '.2g')}, "
+                     f"sampled {_g(self.atom_sampled, '.6g')}")
         if self.atom_top is not None:
             t = self.atom_top
-            lines.append(f"  top atom at {t['location']:.6g}: finite-width expectation {t['expected']:.4g} +- "
-                         f"{t['stderr']:.2g}, sampled {t['sampled']:.4g}")
+            lines.append(f"  top atom at {_g(t['location'], '.6g')}: finite-width expectation "
+                         f"{_g(t['expected'], '.4g')} +- {_g(t['stderr'], '.2g')}, sampled {_g(t['sampled'], '.4g')}")
         for o in self.outliers:
             got = ""
             if self.outliers_sampled:
-                got = f", sampled median {float(np.median(self.outliers_sampled)):.4g}"
-            lines.append(f"  outlier ({o['kind']} mode): singular value {o['singular_value']:.4g}{got} "
+                got = f", sampled median {_g(float(np.median(self.outliers_sampled)), '.4g')}"
+            lines.append(f"  outlier ({o['kind']} mode): singular value {_g(o['singular_value'], '.4g')}{got} "
                          "(removed from the distribution check)")
         fw = self.finite_width
         if fw is not None and fw.get("log_m1_sd_sampled") is not None:
-            lines.append(f"  spread across networks: sd of log m1 predicted {fw['log_m1_sd']:.3g}, sampled "
-                         f"{fw['log_m1_sd_sampled']:.3g} (spectral.finite_width)")
+            lines.append(f"  spread across networks: sd of log m1 predicted {_g(fw['log_m1_sd'], '.3g')}, sampled "
+                         f"{_g(fw['log_m1_sd_sampled'], '.3g')} (spectral.finite_width)")
         for note in self.notes:
             lines.append(f"  note: {note}")
         failed = [f"{k} ({v[1]})" for k, v in self.checks.items() if not v[0]]
@@ -340,7 +348,7 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
             worst = int(np.nanargmax(np.where(flat, rel_dev, -1.0)))
             ks = ", ".join(f"m_{int(i) + 1}" for i in np.nonzero(flat)[0])
             parts.append(f"zero standard error (identical networks) at {ks}: z undefined, relative deviation "
-                         f"{rel_dev[worst]:.3g} at m_{worst + 1} (allowed {_SE_FLOOR:g}, rounding)")
+                         f"{_g(rel_dev[worst], '.3g')} at m_{worst + 1} (allowed {_SE_FLOOR:g}, rounding)")
         checks["moments"] = (ok, "; ".join(parts))
         n_nets = samples.eigenvalues.shape[0]
         if n_nets < 16:
@@ -364,7 +372,7 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
     atom_sampled = samples.atom_at_zero
     tol = z_threshold * atom_se + 0.5 / (n * widths[-1])
     dev = abs(atom_sampled - atom_expected)
-    checks["atom_at_zero"] = (dev <= tol, f"|sampled - expected| = {dev:.3g} (allowed {tol:.3g})")
+    checks["atom_at_zero"] = (dev <= tol, f"|sampled - expected| = {_g(dev, '.3g')} (allowed {_g(tol, '.3g')})")
     if abs(atom_expected - atom_theory) > 1.0 / widths[-1]:
         notes.append(f"finite-width atom at 0: E[1 - rank J/N] = {atom_expected:.4f} ({how}) vs "
                      f"infinite-width {atom_theory:.4f} (rank J = min over layers of the number of nonzero phi')")
@@ -391,19 +399,20 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
         if why:
             notes.append(why)
         checks["ks"] = (dist["ks"] <= dist["ks_bound"],
-                        f"KS = {dist['ks']:.4g} vs bound {dist['ks_bound']:.4g} (n_eff = {dist['n_eff']:.4g})")
+                        f"KS = {_g(dist['ks'], '.4g')} vs bound {_g(dist['ks_bound'], '.4g')} "
+                        f"(n_eff = {_g(dist['n_eff'], '.4g')})")
 
     # finite-width and method notes
     ratio = samples.depth / min(widths)
     if ratio >= 0.1:
-        notes.append(f"L/N = {ratio:.3g}: finite-width corrections (O(L/N)) may dominate; "
+        notes.append(f"L/N = {_g(ratio, '.3g')}: finite-width corrections (O(L/N)) may dominate; "
                      "disagreement here does not contradict the infinite-width theory")
     qe = samples.diagnostics.get("q_empirical")
     if qe is not None and len(qe):
         q_th = samples.q[-1]
         if q_th > 0 and abs(qe[-1] / q_th - 1) > 0.05:
-            notes.append(f"forward pass: mean pre-activation variance of the last layer {qe[-1]:.4g} "
-                         f"vs q-map {q_th:.4g}")
+            notes.append(f"forward pass: mean pre-activation variance of the last layer {_g(qe[-1], '.4g')} "
+                         f"vs q-map {_g(q_th, '.4g')}")
     if samples.stable:
         notes.append("stable product used (deep network)")
     passed = all(v[0] for v in checks.values())
@@ -453,7 +462,8 @@ def _top_atom_check(samples, law, checks, z_threshold):
     sampled = float(np.mean(np.abs(lam - loc) <= _TOP_SNAP * loc))
     tol = z_threshold * se + 0.5 / (samples.n_samples * samples.width)
     dev = abs(sampled - mass)
-    checks["atom_top"] = (dev <= tol, f"top atom at {loc:.6g}: |sampled - expected| = {dev:.3g} (allowed {tol:.3g})")
+    checks["atom_top"] = (dev <= tol, f"top atom at {_g(loc, '.6g')}: |sampled - expected| = {_g(dev, '.3g')} "
+                                      f"(allowed {_g(tol, '.3g')})")
     return {"location": loc, "expected": mass, "stderr": se, "sampled": sampled}, (loc, mass)
 
 
@@ -476,8 +486,8 @@ def _outlier_check(samples, law, checks, distribution):
     pred = outliers[0]["singular_value"]
     ratio = float(np.median(smallest)) / pred
     lo, hi = RATIO_RANGE
-    checks["outlier"] = (lo <= ratio <= hi, f"length mode: sampled median {float(np.median(smallest)):.4g} vs "
-                                            f"predicted {pred:.4g} (ratio {ratio:.3f}, allowed {lo:g}-{hi:g})")
+    checks["outlier"] = (lo <= ratio <= hi, f"length mode: sampled median {_g(float(np.median(smallest)), '.4g')} vs "
+                                            f"predicted {_g(pred, '.4g')} (ratio {ratio:.3f}, allowed {lo:g}-{hi:g})")
     return outliers, smallest
 
 

@@ -163,9 +163,6 @@ def test_issue_requests_are_refused_at_once(capsys, argv):
     assert seconds < 10 and math.isfinite(seconds)
 
 
-@pytest.mark.xfail(strict=True, reason="found by the fuzzer: the validation report prints 'KS = nan' and a "
-                                       "finite-width atom expectation 'nan' when every sampled eigenvalue is 0 (relu, "
-                                       "width 1); spectral/validation.py formats them")
 def test_width_one_relu_validation_shows_no_nan(capsys):
     argv = ["validate", "--activation", "relu", "--sigma-w2", "2", "--depth", "2", "--width", "1", "--samples", "2",
             "--backend", "numpy"]
