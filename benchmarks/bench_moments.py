@@ -3,6 +3,10 @@
 Run: ``python benchmarks/bench_moments.py``.  Prints times (best of several runs), the speed-up
 measured in the same run, and the agreement of both methods with a 40-digit mpmath reference.
 
+A second part times the per-layer bookkeeping of the law (building :class:`JacobianLaw` from a network,
+its atoms, exact Bernoulli-type moments) against the former grouping, kept verbatim in
+``legacy_grouping.py``, and prints the same-run ratios with default BLAS threads.
+
 Both methods get the same input: the moments mu_1..mu_k of D^2 (computed once and shared, since
 they are the physics, not the inversion) and the closed-form S of the weights.  The baseline is the
 textbook route: S_D from the moment series by Lagrange inversion, S_J = S_D^L S_W^L (series powers),
@@ -20,9 +24,10 @@ import warnings
 
 import mpmath
 import numpy as np
+from legacy_grouping import LegacyJacobianLaw
 
-from spectral.laws import FreeProduct
-from spectral.product import Network, jacobian_law
+from spectral.laws import FreeProduct, _binomial_lagrange_int
+from spectral.product import Network, _two_power_moments, jacobian_law
 from spectral.series import FloatField, FractionField, Series
 
 
@@ -136,6 +141,47 @@ def scaling(net, ks=(100, 200, 500, 1000)):
               f"speed-up {t_naive / t_lib:6.1f}x")
 
 
+def _ratio_line(label, t_new, t_old, same):
+    print(f"  {label:<44s}: new {1e3 * t_new:8.2f} ms, former {1e3 * t_old:8.2f} ms, "
+          f"ratio {t_old / t_new:6.1f}x  [{same}]")
+
+
+def bookkeeping():
+    """Building the law and its atoms: grouping by hashable keys vs the former per-layer printed keys."""
+    print("law bookkeeping: JacobianLaw (grouped by hashable keys, cached atoms) vs the former grouping "
+          "(legacy_grouping.py), best of 5")
+    for depth in (1000, 10_000):
+        net = Network(activation="tanh", weights="orthogonal", sigma_w2=1.05, sigma_b2=2.01e-5, depth=depth)
+        t_new, m_new = best(lambda net=net: jacobian_law(net).log_moments(200), 5)
+        t_old, m_old = best(lambda net=net: LegacyJacobianLaw(net).log_moments(200), 5)
+        same = "identical" if np.array_equal(m_new, m_old) else f"max |diff| {np.max(np.abs(m_new - m_old)):.1e}"
+        _ratio_line(f"tanh/orth depth {depth}: law + log_moments(200)", t_new, t_old, same)
+    net = Network(activation="hard_tanh", weights="orthogonal", sigma_w2=1.05, sigma_b2=2.01e-5, depth=10_000)
+    law_new, law_old = jacobian_law(net), LegacyJacobianLaw(net)
+
+    def atoms_new():
+        law_new._exact_atoms = None  # the first call on a fresh law
+        return law_new.exact_atoms()
+
+    t_new, a_new = best(atoms_new, 5)
+    t_old, a_old = best(law_old.exact_atoms, 5)
+    _ratio_line("hard_tanh/orth depth 10^4: exact_atoms, 1st", t_new, t_old,
+                "identical" if a_new == a_old else "DIFFER")
+    t_new4, _ = best(lambda: [law_new.atoms for _ in range(4)], 5)
+    t_old4, _ = best(lambda: [law_old.atoms for _ in range(4)], 5)
+    _ratio_line("  the same, 4 calls (as one density makes)", t_new4 + t_new, t_old4, "cached after the 1st")
+    for weights in ("gaussian", "orthogonal"):
+        net = Network(activation="relu", weights=weights, sigma_w2=2, sigma_b2=0, depth=1000)
+        t_new, m_new = best(lambda net=net: jacobian_law(net).moments(200, exact=True), 3)
+        t_old, m_old = best(lambda net=net: LegacyJacobianLaw(net).moments(200, exact=True), 3)
+        _ratio_line(f"relu/{weights[:5]} depth 1000: exact m_1..m_200", t_new, t_old,
+                    "identical rationals" if m_new == m_old else "DIFFER")
+        lin = jacobian_law(net)._g_linear_factors(FractionField())
+        t_new, s_new = best(lambda lin=lin: _two_power_moments(200, *lin), 3)
+        t_old, s_old = best(lambda lin=lin: _binomial_lagrange_int(200, *lin), 3)
+        _ratio_line("  the binomial sum alone", t_new, t_old, "identical rationals" if s_new == s_old else "DIFFER")
+
+
 def main():
     print("moments of J J^T: library vs naive O(k^3) Lagrange inversion (best of several runs)\n")
     run_case("tanh / orthogonal, sigma_w2 = 1.05, sigma_b2 = 2.01e-5, depth 1000, m_1..m_200, float",
@@ -146,6 +192,8 @@ def main():
     print()
     run_case("relu / gaussian, sigma_w2 = 2, sigma_b2 = 0, depth 1000, m_1..m_50, exact",
              Network(activation="relu", weights="gaussian", sigma_w2=2, sigma_b2=0, depth=1000), 50, True, 3)
+    print()
+    bookkeeping()
 
 
 if __name__ == "__main__":

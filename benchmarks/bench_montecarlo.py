@@ -1,36 +1,53 @@
-"""Throughput of the Monte Carlo sampler relative to plain batched matrix products, in one run.
+"""Throughput of the Monte Carlo sampler against the batched-matmul bound and two baselines, in one run.
 
-The work of forming J = D_L W_L ... D_1 W_1 for n networks of width N and depth L is L batched
-N x N x N products (2 L N^3 flops per network).  The sampler also draws the weights (and, for Haar
-weights, QR-factorises a Gaussian matrix per layer), applies D_l, and takes the singular values at the
-end; its throughput is reported as
+The work of forming J = D_L W_L ... D_1 W_1 for n networks of width N and depth L is L products of
+N x N matrices per network (2 L N^3 flops each).  The **bound** is the time of exactly these products as
+plain ``np.matmul`` calls with the best thread layout found on the machine in the same run: the whole batch
+in one call with BLAS threaded over all cores, or the batch split over one worker per core with one BLAS
+thread each.  Every sampler row is reported as
 
-    ratio = (time of the plain batched products, best threading) / (time of the sampler)
+    fraction of the bound = (bound time) / (sampler time)
 
-on the same backend (aim: >= 0.6 on CPU for N = 512, L = 32, Gaussian weights).  Also printed: BLAS
-threading vs one BLAS thread per batch worker (DESIGN.md section 3), the stable product's cost, an
-autodiff baseline (torch.func.jacrev of an equivalent nn.Sequential) when torch imports, and, when CuPy
-and a GPU are present, the CuPy / NumPy speed-up at N = 1024..4096 with the agreement of the moment
-statistics (two-sample z-scores; random streams differ between backends).
+and against two baselines a user could write for the same networks (critical tanh, the same sigma_w2,
+sigma_b2, widths and weight law), measured in the same run:
+
+* the naive loop: per network, draw the weights (Haar: sign-corrected ``np.linalg.qr`` of a Gaussian),
+  forward pass, J <- D_l W_l J, ``np.linalg.svd(J, compute_uv=False)``; the faster of NumPy's default
+  BLAS threads and one BLAS thread;
+* ``torch.func.jacrev`` of the equivalent ``nn.Sequential`` (Linear + Tanh, weights drawn per network),
+  then ``torch.linalg.svdvals``, when torch imports (it is not a dependency: the script says when it is
+  skipped); the faster of torch's default intra-op threads and one thread.
+
+Every timed function is called once on a small case first (imports, lazy initialisation, thread pools).
+
+``speed-up`` columns are baseline time / sampler time (>= 1: the sampler is at least as fast).  When CuPy
+and a GPU are present it also prints the CuPy / NumPy speed-up at N = 1024..4096 with the agreement of the
+moment statistics (two-sample z-scores; random streams differ between backends).
 
 Usage::
 
-    python benchmarks/bench_montecarlo.py [--N 512] [--L 32] [--n 8] [--gpu-sizes 1024 2048 4096] [--quick]
+    python benchmarks/bench_montecarlo.py [--N 512] [--L 32] [--n 16] [--weights gaussian orthogonal]
+                                          [--stable auto direct stable] [--gpu-sizes ...] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from spectral._backend import get_backend, n_cpus
 from spectral.montecarlo import sample_jacobians
 from spectral.product import Network
+
+#: sigma_w2 of the critical tanh networks (sigma_b2 solved from chi = 1), the setting of issue 21.
+SIGMA_W2 = 1.05
+STABLE = {"auto": None, "direct": False, "stable": True}
 
 
 def _best(f, repeat):
@@ -42,10 +59,18 @@ def _best(f, repeat):
     return out
 
 
-def matmul_baseline_cpu(n_mat, depth, n, repeat=2):
-    """Plain batched products J <- A J, L times: BLAS-threaded, and one BLAS thread per batch worker."""
+def _net(weights, depth):
+    return Network.critical("tanh", sigma_w2=SIGMA_W2, depth=depth, weights=weights)
+
+
+def matmul_bound(n_mat, depth, n, repeat=2):
+    """The same products as plain matmuls, J <- A J (L times per network), under each thread layout.
+
+    Returns ``{layout: seconds}``: ``"threaded BLAS"`` (one call on the batch, BLAS on all cores) and
+    ``"1 BLAS thread x W workers"`` (the batch split over W = cores threads)."""
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n_mat, n_mat))
+    a = rng.standard_normal((n, n_mat, n_mat)) / math.sqrt(n_mat)
+    workers = n_cpus()
 
     def chain(b):
         j = b.copy()
@@ -53,54 +78,91 @@ def matmul_baseline_cpu(n_mat, depth, n, repeat=2):
             j = np.matmul(b, j)
         return j
 
-    t_blas = _best(lambda: chain(a), repeat)
-    workers = n_cpus()
+    out = {}
+    with threadpool_limits(workers, "blas"):
+        out[f"threaded BLAS ({workers} threads)"] = _best(lambda: chain(a), repeat)
     parts = np.array_split(a, workers)
 
     def split():
         with threadpool_limits(1, "blas"), ThreadPoolExecutor(workers) as pool:
             list(pool.map(chain, parts))
 
-    t_split = _best(split, repeat)
-    return t_blas, t_split, workers
+    out[f"1 BLAS thread x {workers} workers"] = _best(split, repeat)
+    return out
 
 
-def sampler_rows(n_mat, depth, n, backend="numpy"):
-    rows = []
-    for weights in ("gaussian", "orthogonal"):
-        net = Network(activation="relu", weights=weights, sigma_w2=2.0, sigma_b2=0.0, depth=depth)
-        for mode in ("network", "free"):
-            s = sample_jacobians(net, width=n_mat, n_samples=n, mode=mode, backend=backend, seed=0, stable=False,
-                                 progress=False)
-            rows.append((weights, mode, "direct", s.seconds))
-    net = Network(activation="relu", weights="gaussian", sigma_w2=2.0, sigma_b2=0.0, depth=depth)
-    s = sample_jacobians(net, width=n_mat, n_samples=n, mode="free", backend=backend, seed=0, stable=True,
-                         progress=False)
-    rows.append(("gaussian", "free", "stable", s.seconds))
-    return rows
+def naive_loop(net, n_mat, n, seed=0):
+    """What a user would write: per network draw, forward pass, form J, ``np.linalg.svd``; seconds."""
+    layer = net.layers[0]
+    act = layer.activation
+    sw, sb = math.sqrt(layer.sigma_w2), math.sqrt(layer.sigma_b2)
+    rng = np.random.default_rng(seed)
+    t = time.perf_counter()
+    for _ in range(n):
+        x = rng.standard_normal(n_mat)
+        j = np.eye(n_mat)
+        for _ in range(net.depth):
+            if layer.weights == "orthogonal":
+                q, r = np.linalg.qr(rng.standard_normal((n_mat, n_mat)))
+                w = sw * q * np.sign(np.diag(r))
+            else:
+                w = rng.standard_normal((n_mat, n_mat)) * (sw / math.sqrt(n_mat))
+            h = w @ x + sb * rng.standard_normal(n_mat)
+            x = act.phi(h)
+            j = (act.dphi(h)[:, None] * w) @ j
+        np.linalg.svd(j, compute_uv=False)
+    return time.perf_counter() - t
 
 
-def torch_baseline(n_mat, depth, n):
-    """Jacobian of nn.Sequential(Linear, ReLU, ...) by torch.func.jacrev, plus svdvals; seconds for n nets."""
+def naive_best(net, n_mat, n):
+    """The naive loop with NumPy's default BLAS threads and with one BLAS thread: (seconds, layout)."""
+    naive_loop(net, 32, 1)  # warm-up
+    t_default = naive_loop(net, n_mat, n)
+    with threadpool_limits(1, "blas"):
+        t_one = naive_loop(net, n_mat, n)
+    return (t_default, "default BLAS threads") if t_default <= t_one else (t_one, "1 BLAS thread")
+
+
+def torch_best(net, n_mat, n):
+    """torch.func.jacrev baseline with torch's default threads and with one thread: (seconds, description)."""
     try:
         import torch
-        from torch.func import jacrev
     except Exception as exc:  # noqa: BLE001 - torch is optional
-        return None, f"torch not importable ({type(exc).__name__}: {exc}); autodiff baseline skipped"
-    torch.set_num_threads(n_cpus())
-    layers = []
-    for _ in range(depth):
-        lin = torch.nn.Linear(n_mat, n_mat, bias=False, dtype=torch.float64)
-        torch.nn.init.normal_(lin.weight, std=math.sqrt(2.0 / n_mat))
-        layers += [lin, torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers)
-    x = torch.randn(n_mat, dtype=torch.float64)
+        return None, f"torch not importable ({type(exc).__name__}: {exc}); torch baseline skipped"
+    default = torch.get_num_threads()
+    torch_jacrev(net, 32, 1)  # warm-up
+    best = (math.inf, "")
+    for threads in sorted({default, 1}, reverse=True):
+        torch.set_num_threads(threads)
+        best = min(best, (torch_jacrev(net, n_mat, n), f"torch {torch.__version__}, {threads} threads"))
+    torch.set_num_threads(default)
+    return best
+
+
+def torch_jacrev(net, n_mat, n):
+    """``torch.func.jacrev`` of the equivalent nn.Sequential (weights drawn per network) + svdvals; seconds."""
+    import torch
+    from torch.func import jacrev
+
+    layer = net.layers[0]
+    torch.manual_seed(0)
     t = time.perf_counter()
-    with torch.no_grad():
-        for _ in range(n):
-            jac = jacrev(model)(x)
-            torch.linalg.svdvals(jac)
-    return time.perf_counter() - t, f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    for _ in range(n):
+        mods = []
+        for _ in range(net.depth):
+            lin = torch.nn.Linear(n_mat, n_mat, dtype=torch.float64)
+            with torch.no_grad():
+                if layer.weights == "orthogonal":
+                    torch.nn.init.orthogonal_(lin.weight, gain=math.sqrt(layer.sigma_w2))
+                else:
+                    torch.nn.init.normal_(lin.weight, std=math.sqrt(layer.sigma_w2 / n_mat))
+                torch.nn.init.normal_(lin.bias, std=math.sqrt(layer.sigma_b2))
+            mods += [lin, torch.nn.Tanh()]
+        model = torch.nn.Sequential(*mods)
+        x = torch.randn(n_mat, dtype=torch.float64)
+        with torch.no_grad():
+            torch.linalg.svdvals(jacrev(model)(x))
+    return time.perf_counter() - t
 
 
 def gpu_rows(sizes, depth, n):
@@ -110,7 +172,7 @@ def gpu_rows(sizes, depth, n):
         return None, str(exc)
     cp = be.module
     out = []
-    net = Network.critical("tanh", sigma_w2=1.05, depth=depth, weights="orthogonal")
+    net = Network.critical("tanh", sigma_w2=SIGMA_W2, depth=depth, weights="orthogonal")
     for n_mat in sizes:
         # warm-up (kernels, cuSOLVER handles)
         sample_jacobians(net, width=n_mat, n_samples=2, mode="network", backend="cupy", seed=1, stable=False,
@@ -127,41 +189,67 @@ def gpu_rows(sizes, depth, n):
     return out, name.decode() if isinstance(name, bytes) else str(name)
 
 
+def _blas_line():
+    info = threadpool_info()
+    return ", ".join(f"{d.get('internal_api')} {d.get('version')} ({d.get('num_threads')} threads)" for d in info
+                     if d.get("user_api") == "blas") or "no BLAS found by threadpoolctl"
+
+
+def cpu_section(a):
+    n_mat, depth, n = a.N, a.L, a.n
+    flops = 2.0 * depth * n_mat ** 3 * n
+    print(f"CPU: {n_cpus()} usable cores, load average {os.getloadavg()[0]:.1f}; BLAS: {_blas_line()}")
+    print(f"N={n_mat}, L={depth}, {n} networks, critical tanh (sigma_w2={SIGMA_W2}); "
+          f"{flops / 1e9:.1f} GFLOP of products")
+    sample_jacobians(_net("orthogonal", 2), width=16, n_samples=2, backend="numpy", progress=False)  # warm-up
+    layouts = matmul_bound(n_mat, depth, n)
+    bound = min(layouts.values())
+    for name, sec in layouts.items():
+        print(f"  bound, {name}: {sec:.2f} s ({flops / sec / 1e9:.1f} GFLOP/s)")
+    print(f"  bound = {bound:.2f} s (best layout)")
+    print(f"  {'weights':<11}{'mode':<9}{'stable':<8}{'method':<8}{'seconds':>9}{'of bound':>10}"
+          f"{'vs naive':>10}{'vs torch':>10}")
+    summary = []
+    for weights in a.weights:
+        net = _net(weights, depth)
+        t_naive, how = naive_best(net, n_mat, n)
+        t_torch, msg = torch_best(net, n_mat, n)
+        print(f"  {weights:<11}baselines: naive loop {t_naive:.2f} s ({bound / t_naive:.2f} of bound, {how}); "
+              + (f"torch.func.jacrev {t_torch:.2f} s ({bound / t_torch:.2f} of bound; {msg})" if t_torch
+                 else msg))
+        for mode in a.modes:
+            for st in a.stable:
+                s = sample_jacobians(net, width=n_mat, n_samples=n, mode=mode, backend="numpy", seed=0,
+                                     stable=STABLE[st], progress=False)
+                sec = s.seconds
+                vs_t = f"{t_torch / sec:10.2f}" if t_torch else f"{'-':>10}"
+                print(f"  {weights:<11}{mode:<9}{st:<8}{'stable' if s.stable else 'direct':<8}{sec:9.2f}"
+                      f"{bound / sec:10.2f}{t_naive / sec:10.2f}{vs_t}")
+                summary.append(min(t_naive, t_torch or math.inf) / sec)
+    print(f"  slowest sampler row vs the faster baseline: {min(summary):.2f}x; "
+          f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--N", type=int, default=512)
     p.add_argument("--L", type=int, default=32)
-    p.add_argument("--n", type=int, default=8, help="networks per run")
+    p.add_argument("--n", type=int, default=16, help="networks per run")
+    p.add_argument("--weights", nargs="+", default=["gaussian", "orthogonal"], choices=["gaussian", "orthogonal"])
+    p.add_argument("--modes", nargs="+", default=["network", "free"], choices=["network", "free"])
+    p.add_argument("--stable", nargs="+", default=["auto", "direct", "stable"], choices=list(STABLE))
     p.add_argument("--gpu-sizes", type=int, nargs="*", default=[1024, 2048, 4096])
     p.add_argument("--gpu-depth", type=int, default=16)
-    p.add_argument("--quick", action="store_true", help="N=128, L=8 (smoke test)")
+    p.add_argument("--quick", action="store_true", help="N=128, L=8, 4 networks (smoke test)")
     a = p.parse_args(argv)
     if a.quick:
         a.N, a.L, a.n, a.gpu_sizes = 128, 8, 4, [256]
-    n_mat, depth, n = a.N, a.L, a.n
-    flops = 2.0 * depth * n_mat ** 3 * n
-    print(f"CPU: {n_cpus()} usable cores; N={n_mat}, L={depth}, {n} networks ({flops / 1e9:.1f} GFLOP of products)")
-    t_blas, t_split, workers = matmul_baseline_cpu(n_mat, depth, n)
-    base = min(t_blas, t_split)
-    print(f"  plain batched products: BLAS-threaded {t_blas:.2f} s, 1 BLAS thread x {workers} batch workers "
-          f"{t_split:.2f} s ({flops / base / 1e9:.1f} GFLOP/s best)")
-    print(f"  {'weights':<11}{'mode':<9}{'product':<8}{'seconds':>9}{'ratio':>8}")
-    for weights, mode, prod, sec in sampler_rows(n_mat, depth, n):
-        print(f"  {weights:<11}{mode:<9}{prod:<8}{sec:9.2f}{base / sec:8.2f}")
-    t_torch, msg = torch_baseline(n_mat, depth, n)
-    if t_torch is None:
-        print(f"  autodiff: {msg}")
-    else:
-        net = Network(activation="relu", weights="gaussian", sigma_w2=2.0, sigma_b2=0.0, depth=depth)
-        s = sample_jacobians(net, width=n_mat, n_samples=n, mode="network", backend="numpy", seed=0, stable=False,
-                             progress=False)
-        print(f"  autodiff (torch.func.jacrev + svdvals, {msg}): {t_torch:.2f} s; "
-              f"sampler is {t_torch / s.seconds:.2f}x faster; matmul ratio of autodiff {base / t_torch:.2f}")
-    rows, info = gpu_rows(a.gpu_sizes, a.gpu_depth, n)
+    cpu_section(a)
+    rows, info = gpu_rows(a.gpu_sizes, a.gpu_depth, a.n)
     if rows is None:
         print(f"GPU: skipped ({info})")
         return
-    print(f"GPU: {info}; tanh critical orthogonal, depth {a.gpu_depth}, {n} networks, network mode, direct")
+    print(f"GPU: {info}; tanh critical orthogonal, depth {a.gpu_depth}, {a.n} networks, network mode, direct")
     print(f"  {'N':>6}{'numpy s':>10}{'cupy s':>10}{'speed-up':>10}  max |z| (m1..m4, cupy vs numpy)")
     for n_mat, tc, tg, z in rows:
         print(f"  {n_mat:>6}{tc:10.2f}{tg:10.3f}{tc / tg:10.1f}  {np.max(np.abs(z)):.2f}")

@@ -29,6 +29,9 @@ _EXPORTS = {
     "symbolic": ("symbolic_network", "SymbolicResult", "NoClosedFormError"),
     "montecarlo": ("sample_jacobians", "JacobianSamples", "haar_orthogonal", "product_log_singular_values"),
     "validation": ("validate", "ValidationReport"),
+    "recommendation": ("recommend", "Recommendation", "spectrum_summary"),
+    "sweeps": ("sweep", "open_sweep"),
+    "transforms": ("dks", "tat", "transform_activation", "Transform", "kernel_stats"),
 }
 #: submodules reachable as attributes (``sp.plotting``), imported on first use like the names above
 _MODULES = ("plotting",)

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-__all__ = ["Activation", "ACTIVATIONS", "ALIASES", "X", "activation"]
+__all__ = ["Activation", "ACTIVATIONS", "ALIASES", "TRANSFORM_SPELLINGS", "X", "activation"]
 
 #: The sympy symbol in which every ``Activation.expr`` is written.
 X = sympy.Symbol("x", real=True)
@@ -466,7 +466,8 @@ _SPEC_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*(?:\((.*)\))?\s*$")
 
 
 def _allowed() -> str:
-    return ", ".join(list(ACTIVATIONS) + [f"{a} (= {b})" for a, b in ALIASES.items()])
+    return ", ".join(list(ACTIVATIONS) + [f"{a} (= {b})" for a, b in ALIASES.items()]
+                     + [f"{k}(...)" for k in TRANSFORM_SPELLINGS])
 
 
 def _parse_number(text, pname):
@@ -488,6 +489,8 @@ def _from_name(spec: str, params: dict) -> Activation:
         raise ValueError(f"cannot parse activation {spec!r}; allowed: {_allowed()}; e.g. 'leaky_relu(0.1)'")
     key = m.group(1).lower().replace("-", "_")
     key = ALIASES.get(key, key)
+    if key in TRANSFORM_SPELLINGS:
+        return _from_transform_spelling(key, m.group(2) or "", params)
     if key not in ACTIVATIONS:
         raise ValueError(f"unknown activation {m.group(1)!r}; allowed: {_allowed()}")
     allowed = _PARAMS.get(key, ())
@@ -713,3 +716,57 @@ def _from_callable(f, name, dphi, ddphi, kinks, params) -> Activation:
         return h
 
     return Activation(fname, _wrap(f), _wrap(dphi), _wrap(d2), expr=expr, kinks=ks, family="custom")
+
+
+# ------------------------------------------------------------------------------ transformed activations
+#: Spellings of transformed activations :math:`\hat\phi(x) = \gamma(\phi(\alpha x + \beta) + \delta)`:
+#: ``transformed(tanh, input_scale=0.5, input_shift=0.1, output_scale=2, output_shift=-0.1)`` with given
+#: parameters; ``dks(softplus, zeta=1.5, depth=100)`` and ``tat(tanh, tau=0.3, depth=100)`` /
+#: ``tat(leaky_relu, eta=0.9, depth=100)`` solved by :mod:`spectral.transforms` for a plain chain of ``depth``
+#: nonlinear layers (the local targets depend on the depth, so it is required).
+TRANSFORM_SPELLINGS = ("transformed", "dks", "tat")
+_AFFINE_KEYS = ("input_scale", "input_shift", "output_scale", "output_shift")
+_TRANSFORM_EXAMPLES = {"transformed": "transformed(tanh, input_scale=0.5, output_scale=2)",
+                       "dks": "dks(softplus, zeta=1.5, depth=100)", "tat": "tat(tanh, tau=0.3, depth=100)"}
+
+
+def _split_top(text: str) -> list[str]:
+    """Split at the commas outside parentheses: ``"leaky_relu(0.1), zeta=1.5"`` -> two parts."""
+    parts, depth, cur = [], 0, []
+    for ch in text:
+        if ch == "," and depth == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+            continue
+        depth += (ch == "(") - (ch == ")")
+        cur.append(ch)
+    parts.append("".join(cur).strip())
+    return [p for p in parts if p]
+
+
+def _from_transform_spelling(key: str, argtext: str, params: dict) -> Activation:
+    parts = _split_top(argtext)
+    example = _TRANSFORM_EXAMPLES[key]
+    if not parts or "=" in parts[0].split("(")[0]:
+        raise ValueError(f"{key}(...) needs the base activation first, e.g. {example}")
+    kwargs: dict = {}
+    for part in parts[1:]:
+        if "=" not in part:
+            raise ValueError(f"{key}(...) takes the base activation then keyword parameters, e.g. {example}; "
+                             f"got {part!r}")
+        k, v = (s.strip() for s in part.split("=", 1))
+        val = _parse_number(v, k)
+        kwargs[k] = int(val) if k == "depth" and isinstance(val, Fraction) and val.denominator == 1 else val
+    dup = set(kwargs) & set(params)
+    if dup:
+        raise ValueError(f"parameter(s) {sorted(dup)} given both in the spelling and as keywords")
+    kwargs.update(params)
+    if key == "transformed":
+        bad = set(kwargs) - set(_AFFINE_KEYS)
+        if bad:
+            raise ValueError(f"transformed(...) takes parameters {_AFFINE_KEYS}, got {sorted(bad)}; e.g. {example}")
+    from . import transforms  # builds and solves transformed activations; imports this module
+
+    if key == "transformed":
+        return transforms.transform_activation(parts[0], **{k: float(v) for k, v in kwargs.items()})
+    return getattr(transforms, key)(parts[0], **kwargs).activation

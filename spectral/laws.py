@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from . import limits
 from .density import DensityMixin
 from .series import Field, FloatField, FractionField, MPField, Series, field_for, lagrange_coefficients
 
@@ -260,6 +261,7 @@ class SpectralLaw(DensityMixin):
         ``exact=True``.  Float moments that overflow come back as ``inf`` with a warning: use
         :meth:`log_moments` or ``precision``.
         """
+        limits.check_series_memory(k, "k", exact, precision)  # before the k x k series matrices
         k = _check_k(k)
         field = self._field(precision, exact)
         if isinstance(field, FloatField):
@@ -271,6 +273,7 @@ class SpectralLaw(DensityMixin):
 
     def log_moments(self, k):
         """log m_1..log m_k (float ndarray; finite where float moments would overflow)."""
+        limits.check_series_memory(k, "k")  # before the k x k series matrices
         k = _check_k(k)
         m = self._float_moments(k)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -1100,6 +1103,7 @@ class FreeProduct(SpectralLaw):
             return np.exp(lm)
 
     def log_moments(self, k):
+        limits.check_series_memory(k, "k")  # before the k x k series matrices
         k = _check_k(k)
         return self._float_log_moments(k).copy()
 

@@ -12,8 +12,11 @@ Modes
 -----
 ``"network"``
     A real forward pass.  The input :math:`x^0` is a random direction scaled to
-    :math:`\|x^0\|^2 = N_0 (q^1 - \sigma_{b,1}^2)/\sigma_{w,1}^2`, so that the first pre-activations are
-    exactly :math:`N(0, q^1)` given :math:`x^0` (:math:`q^1 = q_0` or the fixed point :math:`q^*`);
+    :math:`\|x^0\|^2 = N_0 (q^1 - \sigma_{b,1}^2)/(\sigma_{w,1}^2 \rho_1)`, so that the first
+    pre-activations have variance exactly :math:`q^1` given :math:`x^0` (:math:`q^1 = q_0` or the fixed
+    point :math:`q^*`; :math:`\rho_1 = \min(1, N_0/N_1)` for orthogonal weights, else 1, see
+    :func:`spectral.product.variance_factor`); with Gaussian weights they are exactly :math:`N(0, q^1)`,
+    with orthogonal ones coordinates of a uniformly random vector of that norm (Gaussian as N grows);
     biases are drawn, :math:`b_l \sim N(0, \sigma_{b,l}^2)`, and :math:`D_l = \phi_l'(h^l)` from the actual
     pre-activations (which depend on :math:`W_l`).
 ``"free"``
@@ -41,12 +44,19 @@ relative accuracy: at depth 200 the log-range is hundreds of nats and the bottom
 zero-shift QR sweeps in log-scaled form (each sweep multiplies the coupling of scales
 :math:`\ell_i > \ell_j` by about :math:`e^{\ell_j - \ell_i}`) until the coupled clusters fit in the
 float range, and one-sided Jacobi SVD (LAPACK ``dgejsv``, high relative accuracy for graded matrices) of
-each cluster.  Measured against mpmath products: :math:`|\Delta \log s| \le 10^{-12}` at depth 1000
-(``tests/test_montecarlo.py``).  Cost per layer about 4-5 times the direct product.
+each cluster (:mod:`spectral.stable_product`).  The QR step is taken only once a block of layers has
+spread the scales by about :data:`~spectral.stable_product.BLOCK_LOG_RANGE` nats (estimated from the
+previous block; Gaussian layers of width >= 64 still get one nearly every layer, Haar layers blocks of up
+to 16).  Measured against mpmath products: :math:`|\Delta \log s| \le 6 \times 10^{-12}` at depth
+400-1000 (``tests/test_montecarlo.py``).  Cost per layer about 4 times the direct product with Gaussian
+weights, close to it with Haar weights (``benchmarks/README.md``).
 
 ``stable=None`` computes the first network directly and switches to the stable product for all networks
 when its smallest nonzero singular value is below :data:`DIRECT_SPREAD_LIMIT` times the largest
-(the result says so in ``method``).
+(the result says so in ``method``).  The pilot draws from a stream of its own, built from network 0's
+child seed, and a redo of network 0 with the stable product starts that stream afresh: for a given seed
+the networks (weights, biases, inputs) are the same whatever ``stable`` resolves to, and only the
+rounding of the two products differs.
 
 Zero eigenvalues are structural: :math:`\operatorname{rank} J = \min(N_0, \min_l N_l,
 \min_l \#\{i : \phi_l'(h^l_i) \ne 0\})` almost surely (the weights put the kernels in general position),
@@ -57,7 +67,9 @@ Backends and CPU threads
 ``backend="auto"`` uses CuPy when it imports and a GPU is present (:mod:`spectral._backend`).  Each network
 draws from its own random stream (child ``i`` of ``SeedSequence(seed)``), so results do not depend on
 chunking or on the number of threads; NumPy and CuPy streams differ (compare them statistically).
-On the CPU, BLAS is limited to one thread and networks are split over a thread pool (``threads``).
+On the CPU, every BLAS library (NumPy's and SciPy's, whose LAPACK does the QR steps) is limited to one
+thread and networks are split over a thread pool (``threads``): on 2 cores two one-thread workers ran the
+same products 3-4x faster than one threaded call (``benchmarks/bench_montecarlo.py``).
 
 References
 ----------
@@ -87,16 +99,26 @@ from typing import Any
 
 import numpy as np
 
+from . import limits
 from ._backend import (
     Backend,
+    SampleStream,
     available_memory,
     cpu_workers,
     get_backend,
     normal_batch,
+    qr,
     spawn_streams,
     to_numpy,
 )
-from .product import Network
+from ._backend import log0 as _log
+from .product import Network, variance_factor
+from .stable_product import (  # noqa: F401 - re-exported: the stable product belongs to the sampler's API
+    CLUSTER_LOG_RANGE,
+    COUPLING_TOL,
+    StableProduct,
+    graded_log_singular_values,
+)
 
 __all__ = [
     "JacobianSamples",
@@ -155,8 +177,8 @@ def _haar_batch(xp, streams, n_out: int, n_in: int):
     """Haar partial isometries, shape ``(B, n_out, n_in)``: QR of a Gaussian matrix with sign correction."""
     m, k = max(n_out, n_in), min(n_out, n_in)
     z = normal_batch(streams, (m, k))
-    q, r = xp.linalg.qr(z)
-    q = q * xp.sign(xp.linalg.diagonal(r))[..., None, :]
+    q, r = qr(xp, z)
+    q *= xp.sign(xp.linalg.diagonal(r))[..., None, :]
     return q if n_out >= n_in else xp.matrix_transpose(q)
 
 
@@ -189,9 +211,14 @@ def haar_orthogonal(n: int, m: int | None = None, *, size: int = 1, seed=0, back
 
 
 def _weights(xp, streams, spec: _LayerSpec):
+    """Weights of one layer for a batch (a fresh array, scaled in place)."""
     if spec.weights == "orthogonal":
-        return math.sqrt(spec.sigma_w2) * _haar_batch(xp, streams, spec.n_out, spec.n_in)
-    return math.sqrt(spec.sigma_w2 / spec.n_in) * normal_batch(streams, (spec.n_out, spec.n_in))
+        w = _haar_batch(xp, streams, spec.n_out, spec.n_in)
+        w *= math.sqrt(spec.sigma_w2)
+    else:
+        w = normal_batch(streams, (spec.n_out, spec.n_in))
+        w *= math.sqrt(spec.sigma_w2 / spec.n_in)
+    return w
 
 
 def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
@@ -208,8 +235,8 @@ def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
     g = normal_batch(streams, (spec.n_out,))
     act = spec.activation
     if mode == "network":
-        # conditional variance of h_i given x: sigma_w2 |x|^2 / N_in (Gaussian), / max(N_in, N_out) (Haar)
-        denom = spec.n_in if spec.weights == "gaussian" else max(spec.n_in, spec.n_out)
+        # conditional variance of h_i given x: sigma_w2 rho |x|^2 / N_in (rho: variance_factor)
+        denom = spec.n_in / float(variance_factor(spec.weights, spec.n_in, spec.n_out))
         q_emp = spec.sigma_w2 * xp.sum(x * x, axis=-1) / denom + spec.sigma_b2
         h = xp.matmul(w, x[..., None])[..., 0] + math.sqrt(spec.sigma_b2) * g
         d = act.dphi(h)
@@ -217,29 +244,27 @@ def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
     else:
         d = act.dphi(math.sqrt(spec.q) * g)
         x_next, q_emp = None, None
-    a = d[..., :, None] * w
+    w *= d[..., :, None]  # A = D W in place: W is not needed past this point
+    a = w
     nnz = xp.count_nonzero(d, axis=-1)
     return a, x_next, nnz, q_emp
 
 
 def _inputs(xp, streams, spec: _LayerSpec, q1: float):
-    """Inputs with ||x||^2 = N_0 (q1 - sigma_b2)/sigma_w2: first pre-activations exactly N(0, q1)."""
+    r"""Random directions with :math:`\|x\|^2 = N_0 (q^1 - \sigma_b^2)/(\sigma_w^2 \rho_1)`
+    (:func:`spectral.product.variance_factor`): the first pre-activations have variance exactly
+    :math:`q^1` given :math:`x` (Gaussian weights: they are exactly :math:`N(0, q^1)`)."""
     excess = q1 - spec.sigma_b2
     if excess <= 0:
         raise ValueError(f"q0 = {q1!r} must exceed the first layer's sigma_b2 = {spec.sigma_b2!r} "
                          "(pre-activations W x + b have variance >= sigma_b2); give a larger q0")
+    rho = float(variance_factor(spec.weights, spec.n_in, spec.n_out))
     x = normal_batch(streams, (spec.n_in,))
     norm = xp.sqrt(xp.sum(x * x, axis=-1, keepdims=True))
-    return x * (math.sqrt(spec.n_in * excess / spec.sigma_w2) / norm)
+    return x * (math.sqrt(spec.n_in * excess / (spec.sigma_w2 * rho)) / norm)
 
 
 # ==================================================================================== product accumulators
-def _log(xp, x):
-    """log with log(0) = -inf and no warning."""
-    pos = x > 0
-    return xp.where(pos, xp.log(xp.where(pos, x, 1.0)), -xp.inf)
-
-
 class DirectProduct:
     r"""Accumulate :math:`J = A_L \cdots A_1` by matrix products and take ``svdvals`` at the end.
 
@@ -260,7 +285,11 @@ class DirectProduct:
         j = a if self.j is None else xp.matmul(a, self.j)
         s = xp.max(xp.abs(j), axis=(-2, -1))
         s = xp.where(s > 0, s, 1.0)
-        self.j = j / s[..., None, None]
+        if self.j is None:
+            self.j = j / s[..., None, None]  # the caller's array: not divided in place
+        else:
+            j /= s[..., None, None]
+            self.j = j
         self.log_scale = xp.log(s) if self.log_scale is None else self.log_scale + xp.log(s)
 
     def finish(self):
@@ -268,195 +297,6 @@ class DirectProduct:
         xp = self.xp
         sv = xp.linalg.svdvals(self.j)
         return _log(xp, sv) + self.log_scale[..., None], {}
-
-
-class StableProduct:
-    r"""Pivoted product QR with log-scales: :math:`A_l \cdots A_1 = Q\,\operatorname{diag}(e^{\ell})\,T`.
-
-    One step (Loh & Gubernatis 1992; Bai et al. 2011, pre-pivoting): :math:`C = A Q`; order the columns
-    by :math:`\log\|c_j\| + \ell_j` (descending) and the exactly-zero rows of :math:`C` last; Householder
-    QR :math:`C P = Q' R` (column scaling commutes with QR, so the scales never enter a floating-point
-    product); :math:`\ell' = \ell_P + \log|R_{ii}|`,
-
-    .. math:: T' = M P^T T, \qquad M_{ij} = \frac{R_{ij}}{R_{ii}} e^{\ell_{P,j} - \ell_{P,i}} \quad (j \ge i),
-
-    :math:`Q' \leftarrow Q' \operatorname{diag}(\operatorname{sign} R_{ii})`.  Zero rows at the bottom make
-    Householder QR return exact zeros in :math:`R`, so structural zero singular values stay exactly zero
-    (:math:`\ell = -\infty`) instead of polluting the small ones with rounding.  Rectangular factors are
-    handled with reduced QR (:math:`Q` is :math:`N_l \times k_l`, :math:`k_l = \min(N_0, \dots, N_l)`).
-    The singular values of :math:`\operatorname{diag}(e^\ell) T` are extracted by
-    :func:`graded_log_singular_values`.
-    """
-
-    method = ("stable: pivoted product QR with log-scales (Loh-Gubernatis/Bai et al. pre-pivoting), "
-              "graded zero-shift QR sweeps and clustered SVD")
-
-    def __init__(self, xp, *, max_sweeps: int = 80):
-        self.xp = xp
-        self.q = None
-        self.logd = None
-        self.t = None
-        self.max_sweeps = max_sweeps
-
-    def push(self, a):
-        xp = self.xp
-        if self.q is None:
-            c = a
-            b, _n_out, k = a.shape
-            logd = xp.zeros((b, k), dtype=a.dtype)
-            t = None
-        else:
-            c = xp.matmul(a, self.q)
-            logd, t = self.logd, self.t
-        # column pre-pivoting by scaled norms
-        key = _log(xp, xp.sqrt(xp.sum(c * c, axis=-2))) + logd
-        key = xp.where(xp.isnan(key), -xp.inf, key)
-        perm = xp.argsort(-key, axis=-1, stable=True)
-        c = xp.take_along_axis(c, perm[..., None, :], axis=-1)
-        logd_p = xp.take_along_axis(logd, perm, axis=-1)
-        # exactly-zero rows last (Householder then leaves exact zeros in R)
-        zero_row = xp.all(c == 0, axis=-1)
-        rperm = xp.argsort(xp.astype(zero_row, xp.int8), axis=-1, stable=True)
-        c = xp.take_along_axis(c, rperm[..., :, None], axis=-2)
-        qc, r = xp.linalg.qr(c)
-        inv = xp.argsort(rperm, axis=-1, stable=True)
-        qc = xp.take_along_axis(qc, inv[..., :, None], axis=-2)
-        m = r.shape[-2]
-        rd = xp.linalg.diagonal(r)
-        lp = logd_p[..., :m]
-        logd_new = _log(xp, xp.abs(rd)) + lp
-        alive = xp.isfinite(logd_new)
-        # M_ij = R_ij / R_ii * exp(l_j - l_i), rows with a zero scale set to 0
-        diff = logd_p[..., None, :] - xp.where(alive, lp, 0.0)[..., :, None]
-        diff = xp.where(xp.isnan(diff), -xp.inf, diff)
-        ratio = xp.exp(xp.minimum(diff, 700.0))
-        safe_rd = xp.where(alive, rd, 1.0)
-        mm = xp.where(alive[..., :, None], (r / safe_rd[..., :, None]) * ratio, 0.0)
-        mm = xp.where(xp.isnan(mm), 0.0, mm)
-        self.q = qc * xp.where(alive, xp.sign(safe_rd), 1.0)[..., None, :]
-        if t is None:
-            # T_0 = I: P^T T = P^T, i.e. T' = M P^T (columns of M scattered back by perm)
-            inv_p = xp.argsort(perm, axis=-1, stable=True)
-            self.t = xp.take_along_axis(mm, inv_p[..., None, :], axis=-1)
-        else:
-            t_rows = xp.take_along_axis(t, perm[..., :, None], axis=-2)
-            self.t = xp.matmul(mm, t_rows)
-        self.logd = logd_new
-
-    def finish(self):
-        """Log singular values, shape ``(B, k)`` descending, and diagnostics."""
-        return graded_log_singular_values(self.xp, self.logd, self.t, max_sweeps=self.max_sweeps)
-
-
-def _clusters(coupled: np.ndarray) -> list[tuple[int, int]]:
-    """Contiguous index intervals closed under the (symmetric) coupling relation."""
-    k = coupled.shape[0]
-    idx = np.arange(k)
-    c = coupled | coupled.T
-    reach = np.where(c.any(axis=1), k - 1 - np.argmax(c[:, ::-1], axis=1), idx)
-    reach = np.maximum(np.maximum.accumulate(reach), idx)
-    ends = np.nonzero(reach == idx)[0]
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    return [(int(s), int(e) + 1) for s, e in zip(starts, ends, strict=True)]
-
-
-#: Couplings below this are dropped by the cluster split; even between equal scales (the worst case)
-#: this changes a singular value by at most this relative amount.
-COUPLING_TOL = 1e-13
-
-
-def _jacobi_log_svals(logd: np.ndarray, x: np.ndarray) -> np.ndarray:
-    r"""Log singular values of :math:`\operatorname{diag}(e^{\ell}) X` (one cluster, log-range < 700) by
-    LAPACK ``dgejsv`` (preconditioned one-sided Jacobi, Drmac & Veselic 2008) on the column-graded
-    transpose :math:`X^T \operatorname{diag}(e^{\ell - \max\ell})`: relative accuracy
-    :math:`O(\varepsilon \kappa(X))` whatever the grading."""
-    from scipy.linalg import lapack
-
-    top = float(logd.max())
-    if x.shape[0] == 1:
-        return np.array([top + math.log(abs(float(x[0, 0])))]) if x[0, 0] != 0 else np.array([-np.inf])
-    g = np.asfortranarray((np.exp(logd - top)[:, None] * x).T)
-    # joba=0 ('C': column-wise relative accuracy), jobu=jobv=3 ('N': no vectors), jobr=0, jobp=1
-    sva, _u, _v, work, _iw, info = lapack.dgejsv(g, joba=0, jobu=3, jobv=3, jobr=0, jobt=0, jobp=1)
-    if info != 0:  # pragma: no cover - LAPACK failure: fall back to the bidiagonal SVD, say so
-        warnings.warn(f"dgejsv returned info={info}; using svd for a cluster of {x.shape[0]}", RuntimeWarning,
-                      stacklevel=3)
-        sva, work = np.linalg.svd(g, compute_uv=False), np.ones(2)
-    with np.errstate(divide="ignore"):
-        return np.log(sva) + math.log(work[0] / work[1]) + top
-
-
-#: Largest log-range (nats) of a cluster handed to the Jacobi SVD (float64 keeps ~700 nats of range).
-CLUSTER_LOG_RANGE = 600.0
-
-
-def graded_log_singular_values(xp, logd, x, *, max_sweeps: int = 60, min_sweeps: int = 2):
-    r"""Log singular values of :math:`\operatorname{diag}(e^{\ell}) X` without forming it.
-
-    Sweep (zero-shift QR in log-scaled form): sort :math:`\ell` descending (rows of :math:`X` with it);
-    :math:`X^T = Q R`; then :math:`s(\operatorname{diag}(e^\ell) X) = s(R\, \operatorname{diag}(e^\ell))`
-    and :math:`R\,\operatorname{diag}(e^\ell) = \operatorname{diag}(e^{\ell'}) X'` with
-    :math:`\ell' = \ell + \log|R_{ii}|`, :math:`X'_{ij} = (R_{ij}/R_{ii}) e^{\ell_j - \ell_i}`
-    (:math:`j \ge i`): :math:`X'` is unit upper triangular and the coupling of scales :math:`i < j`
-    shrinks by :math:`e^{\ell_j - \ell_i} \le 1` per sweep; nothing overflows.  After ``min_sweeps``,
-    sweeps stop once every cluster of scales coupled above :data:`COUPLING_TOL` spans at most
-    :data:`CLUSTER_LOG_RANGE` nats (or after ``max_sweeps``).  Each cluster's singular values then come
-    from :func:`_jacobi_log_svals` (one-sided Jacobi, high relative accuracy for graded matrices;
-    Demmel & Veselic 1992), so the relative accuracy of every singular value is
-    :math:`O(\varepsilon \kappa(X_{cc}))` however graded the spectrum.
-
-    Returns ``(log_s (B, k) descending with -inf for exact zeros, diagnostics)``.
-    """
-    b = logd.shape[0]
-    sweeps = 0
-    while True:
-        order = xp.argsort(-logd, axis=-1, stable=True)
-        logd = xp.take_along_axis(logd, order, axis=-1)
-        x = xp.take_along_axis(x, order[..., :, None], axis=-2)
-        _q, r = xp.linalg.qr(xp.matrix_transpose(x))
-        rd = xp.linalg.diagonal(r)
-        new = _log(xp, xp.abs(rd)) + logd
-        alive = xp.isfinite(new)
-        diff = logd[..., None, :] - xp.where(alive, logd, 0.0)[..., :, None]
-        diff = xp.where(xp.isnan(diff), -xp.inf, diff)
-        ratio = xp.exp(xp.minimum(diff, 700.0))
-        safe = xp.where(alive, rd, 1.0)
-        x = xp.where(alive[..., :, None], (r / safe[..., :, None]) * ratio, 0.0)
-        x = xp.where(xp.isnan(x), 0.0, x)
-        logd = new
-        sweeps += 1
-        if sweeps < min_sweeps:
-            continue
-        ld_h, x_h = to_numpy(logd), to_numpy(x)
-        off = np.abs(x_h) > COUPLING_TOL
-        idx = np.arange(off.shape[-1])
-        off[..., idx, idx] = False
-        dead = ~np.isfinite(ld_h)
-        off &= ~dead[..., :, None] & ~dead[..., None, :]
-        clusters = [_clusters(off[i]) for i in range(b)]
-        worst = 0.0
-        for i in range(b):
-            for s, e in clusters[i]:
-                seg = ld_h[i, s:e]
-                seg = seg[np.isfinite(seg)]
-                if seg.size > 1:
-                    worst = max(worst, float(seg.max() - seg.min()))
-        if worst <= CLUSTER_LOG_RANGE or sweeps >= max_sweeps:
-            break
-    if worst > CLUSTER_LOG_RANGE:
-        warnings.warn(f"stable product: a cluster of coupled scales still spans {worst:.0f} nats after "
-                      f"{sweeps} sweeps; its smallest singular values may underflow", RuntimeWarning, stacklevel=3)
-    out = np.full(ld_h.shape, -np.inf)
-    max_size = 1
-    for i in range(b):
-        for s, e in clusters[i]:
-            sub = np.arange(s, e)[np.isfinite(ld_h[i, s:e])]
-            if sub.size:
-                out[i, sub] = _jacobi_log_svals(ld_h[i, sub], x_h[i][np.ix_(sub, sub)])
-                max_size = max(max_size, int(sub.size))
-    out = -np.sort(-out, axis=-1)
-    diag = {"sweeps": sweeps, "max_cluster_size": int(max_size), "max_cluster_log_range": worst}
-    return out, diag
 
 
 def product_log_singular_values(factors, *, stable: bool = True, backend: str = "numpy"):
@@ -506,7 +346,7 @@ class JacobianSamples:
     seconds : float
     diagnostics : dict
         ``q_conditional`` (network mode, shape (n_samples, L): variance of :math:`h^l` given the layer's
-        input, :math:`\sigma_w^2\|x^{l-1}\|^2/N_{l-1} + \sigma_b^2`), ``q_empirical`` (its mean over
+        input, :math:`\sigma_w^2 \rho_l \|x^{l-1}\|^2/N_{l-1} + \sigma_b^2`), ``q_empirical`` (its mean over
         networks),
         ``log_s_error_bound``, chunking/threads, etc.
     """
@@ -678,6 +518,21 @@ def _bytes_per_network(specs, stable):
     return 8 * n * n * (10 if stable else 6)
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _check_sampler_options(seed, threads, chunk_size, progress) -> None:
+    """Refuse bad options of :func:`sample_jacobians`, naming them (numpy integers are accepted)."""
+    if not (seed is None or isinstance(seed, np.random.SeedSequence) or (_is_int(seed) and seed >= 0)):
+        raise ValueError(f"seed must be an integer >= 0, a numpy.random.SeedSequence or None, got {seed!r}")
+    for name, value in (("threads", threads), ("chunk_size", chunk_size)):
+        if value is not None and not (_is_int(value) and value >= 1):
+            raise ValueError(f"{name} must be an integer >= 1 or None (automatic), got {value!r}")
+    if progress is not None and not isinstance(progress, bool | np.bool_):
+        raise TypeError(f"progress must be True, False or None (automatic), got {progress!r}")
+
+
 def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16, mode: str = "network",
                      backend: str = "auto", seed=0, stable: bool | None = None, q0: float | None = None, *,
                      threads: int | None = None, chunk_size: int | None = None,
@@ -698,7 +553,7 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     backend : "auto" | "numpy" | "cupy"
     seed : int, numpy.random.SeedSequence or None
         Network ``i`` uses child ``i`` of ``SeedSequence(seed)``: identical results for any chunking or
-        thread count on a given backend.
+        thread count on a given backend, and the same networks for ``stable`` None, True or False.
     stable : bool or None
         Force the stable product (True), the direct SVD (False), or decide from the first network
         (None; see :data:`DIRECT_SPREAD_LIMIT`).
@@ -715,14 +570,16 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     -------
     JacobianSamples
     """
+    limits.check_sampling_memory(net, width, n_samples, threads)  # before anything is allocated
     if not isinstance(net, Network):
         raise TypeError(f"net must be a spectral.product.Network, got {type(net).__name__}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 1:
+    if not _is_int(n_samples) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
     if stable not in (None, True, False):
         raise ValueError(f"stable must be None (auto), True or False, got {stable!r}")
+    _check_sampler_options(seed, threads, chunk_size, progress)
     if q0 is not None:
         import dataclasses
 
@@ -733,7 +590,8 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     be = get_backend(backend)
     n = int(n_samples)
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    streams = spawn_streams(be, seq, n)
+    children = seq.spawn(n)
+    streams = [SampleStream(be, child) for child in children]
     t0 = time.perf_counter()
     show = sys.stderr.isatty() if progress is None else bool(progress)
 
@@ -753,8 +611,9 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     why = "forced by stable=True" if stable else "forced by stable=False" if stable is False else ""
     with cpu_workers(be, threads) as workers:
         decided = stable
-        if stable is None:  # pilot: first network, direct
-            ls0, r0, qe0, d0 = _run_chunk(be, streams[:1], specs, mode, q_seq[0], False, tick)
+        if stable is None:  # pilot: network 0, direct, on a stream of its own child seed
+            pilot = [SampleStream(be, children[0])]
+            ls0, r0, qe0, d0 = _run_chunk(be, pilot, specs, mode, q_seq[0], False, tick)
             full, _ = _assemble(ls0, r0, dims[-1])
             fin = full[0][np.isfinite(full[0])]
             spread = float(fin[0] - fin[-1]) if fin.size else 0.0
@@ -803,6 +662,8 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
         diag["max_cluster_log_range"] = max(d.get("max_cluster_log_range", 0.0) for d in dgs)
         diag["sweeps"] = max(d.get("sweeps", 0) for d in dgs)
         diag["max_cluster_size"] = max(d.get("max_cluster_size", 1) for d in dgs)
+        diag["longest_block_layers"] = max(d.get("longest_block_layers", 1) for d in dgs)
+        diag["widest_block_log_range"] = max(d.get("widest_block_log_range", 0.0) for d in dgs)
     else:
         fin = np.where(np.isfinite(log_s), log_s, np.inf).min(axis=1)
         spread = float(np.max(log_s[:, 0] - fin)) if np.all(np.isfinite(fin)) else 0.0

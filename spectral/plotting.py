@@ -45,6 +45,8 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from .density import UncertifiedDensityWarning
+
 __all__ = [
     "STYLE",
     "DepthScaling",
@@ -58,7 +60,15 @@ __all__ = [
     "figure_validation",
     "figure_phase",
     "figure_depth",
+    "panel_title",
+    "DensityFailedWarning",
 ]
+
+
+
+class DensityFailedWarning(UncertifiedDensityWarning):
+    """A density could not be computed at all (the solver raised); it is left out of the figure."""
+
 
 #: Publication-like defaults applied (through :func:`matplotlib.rc_context`) while a figure is drawn.
 STYLE = {
@@ -538,6 +548,7 @@ def plot_validation(samples, theory, *, report=None, variable: str = "singular",
                                     mec=sample_color, ms=10, mew=1.2, ls="none", gid="atom_sampled",
                                     label="_atom_sampled", zorder=5)
                 view &= ~((edges[:-1] <= loc) & (loc <= edges[1:]))  # its bin does not set the y range
+        _draw_outliers(ax, rep.get("outliers") or (), variable, color)
         ax.set_xlim(lo, hi)
         if ylim is None:
             ylim = (0.0, max(_auto_ylim([c], lo if log else max(lo, 0.0), hi, log),
@@ -558,6 +569,15 @@ def plot_validation(samples, theory, *, report=None, variable: str = "singular",
     return ax
 
 
+def _draw_outliers(ax, outliers, variable: str, color) -> None:
+    """Predicted outliers below the bulk (e.g. the length mode of a real network): a filled triangle on the x
+    axis at the predicted value (``gid="outlier"``), like an atom's dot, with a legend entry."""
+    for i, o in enumerate(outliers):
+        loc = float(o["singular_value"] if variable == "singular" else o["eigenvalue"])
+        ax.plot([loc], [0.0], marker="^", color=color, ms=9, ls="none", clip_on=False, zorder=6, gid="outlier",
+                label=f"{o.get('kind', 'outlier')} mode (predicted)" if i == 0 else "_outlier")
+
+
 def _report_lines(rep: dict, n_z: int) -> list[str]:
     """Legend lines for a validation report: KS/W1, moment z-scores, atom at 0, verdict."""
     lines = []
@@ -571,7 +591,8 @@ def _report_lines(rep: dict, n_z: int) -> list[str]:
     z = rep.get("z_scores")
     if z is not None and len(z):
         zs = [float(v) if v is not None else math.nan for v in list(z)[:n_z]]
-        lines.append(rf"$z(m_1..m_{len(zs)})$ = " + ", ".join(f"{v:+.1f}" for v in zs))
+        lines.append(rf"$z(m_1..m_{len(zs)})$ = " + ", ".join(f"{v:+.1f}" if math.isfinite(v) else "undefined"
+                                                              for v in zs))
     at, asmp = rep.get("atom_theory"), rep.get("atom_sampled")
     if at is not None and asmp is not None and (float(at) > 0 or float(asmp) > 0):
         line = f"atom at 0: theory {_fmt_mass(at)}"
@@ -579,7 +600,9 @@ def _report_lines(rep: dict, n_z: int) -> list[str]:
         if fw is not None and abs(float(fw) - float(at)) > 1e-9:
             line += f" (width {rep.get('width', 'N')}: {_fmt_num(fw, 3)})"
         lines.append(line + f", sampled {_fmt_num(asmp, 3)}")
-    if "passed" in rep:
+    if rep.get("verdict") == "incomplete":
+        lines.append("checks made passed; " + ", ".join(rep.get("unavailable", {})) + " unavailable")
+    elif "passed" in rep:
         lines.append("checks passed" if rep["passed"] else "checks FAILED")
     return lines
 
@@ -773,7 +796,11 @@ def plot_depth_scaling(curves, *, quantities=("variance", "lambda_max", "conditi
                 qlo, qhi = curves[0].quantiles if curves else (0.01, 0.99)
                 ylabel = rf"$s_{{{qhi:g}}} / s_{{{qlo:g}}}$ (nonzero $s$)"
             ax.set_xscale("log")
-            ax.set_yscale(scale)
+            shown = any(np.any(np.isfinite(v) & (v > 0)) for v in (np.asarray(getattr(c, q), float) for c in curves))
+            if shown or scale != "log":
+                ax.set_yscale(scale)
+            else:  # every value failed (NaN): a log axis has nothing to scale, say so in the panel
+                ax.text(0.5, 0.5, "not available", transform=ax.transAxes, ha="center", va="center", color="C3")
             ax.set_xlabel(r"depth $L$")
             ax.set_ylabel(ylabel)
         if axes:
@@ -795,14 +822,25 @@ def _act_name(net) -> str:
 
 
 def _density_of(net, variable, points):
-    """(DensityResult or None, error message) -- a failed density is reported, never drawn silently."""
+    """(DensityResult or None, error message) -- a failed density is reported, never drawn silently; an
+    uncertified one is drawn dashed with an :class:`UncertifiedDensityWarning` naming the failing checks."""
     from .product import jacobian_law
 
     law = jacobian_law(net)
     try:
-        return (law.singular_values() if variable == "singular" else law).density(points), None
+        with warnings.catch_warnings():  # reported once below, naming the network
+            warnings.simplefilter("ignore", UncertifiedDensityWarning)
+            res = (law.singular_values() if variable == "singular" else law).density(points)
     except (RuntimeError, ValueError, ArithmeticError) as exc:
         return None, f"{type(exc).__name__}: {exc}"
+    if not res.certified:
+        warnings.warn(f"density of {_plain_title(net)}, L={net.depth} is not certified: {res.reason}",
+                      UncertifiedDensityWarning, stacklevel=3)
+    return res, None
+
+
+def _plain_title(net) -> str:
+    return f"{_act_name(net)}, {net.weights}, sigma_w2={float(net.sigma_w2):.6g}, sigma_b2={float(net.sigma_b2):.6g}"
 
 
 def _fmt_sigma(v) -> str:
@@ -814,7 +852,8 @@ def _fmt_sigma(v) -> str:
     return rf"{float(mant):.3g}\times 10^{{{int(exp)}}}"
 
 
-def _panel_title(net) -> str:
+def panel_title(net) -> str:
+    """Mathtext title of a network's panel: activation, weights, sigma_w^2 and sigma_b^2."""
     s = rf"{_act_name(net)}, {net.weights}, $\sigma_w^2 = {_fmt_sigma(net.sigma_w2)}$"
     return s + rf", $\sigma_b^2 = {_fmt_sigma(net.sigma_b2)}$"
 
@@ -881,8 +920,8 @@ def singular_value_figure(panels, *, variable: str = "singular", points: int = 4
                     rf"{_act_name(net)} {net.weights} $\sigma_w^2={_fmt_sigma(net.sigma_w2)}$, $L={net.depth}$")
                 res, err = _density_of(net, variable, points)
                 if res is None:
-                    warnings.warn(f"density of {_panel_title(net)}, depth {net.depth} failed and is not drawn: "
-                                  f"{err}", RuntimeWarning, stacklevel=2)
+                    warnings.warn(f"density of {_plain_title(net)}, L={net.depth} failed and is not drawn: "
+                                  f"{err}", DensityFailedWarning, stacklevel=2)
                     failed.append(f"L={net.depth}")
                     continue
                 results.append(res)
@@ -893,7 +932,7 @@ def singular_value_figure(panels, *, variable: str = "singular", points: int = 4
                     samples.append(sample_jacobians(net, width=width, n_samples=n_samples, mode=mode,
                                                     backend=backend, seed=seed, progress=False))
             if ptitle is None and nets:
-                ptitle = _panel_title(nets[0]) if by_depth else None
+                ptitle = panel_title(nets[0]) if by_depth else None
             plot_singular_values(results, labels=labels, samples=samples if width is not None else None,
                                  variable=variable, xscale=xscale, ax=ax, cmap=cmap, xlim=xlim, title=ptitle,
                                  legend_loc=legend_loc)
@@ -967,11 +1006,11 @@ def figure_validation(activation="tanh", weights="orthogonal", sigma_w2=1.05, si
     matplotlib.figure.Figure
     """
     from .montecarlo import sample_jacobians
-    from .product import jacobian_law
 
     net = _network(activation, weights, sigma_w2, sigma_b2, depth, critical)
-    law = jacobian_law(net)
-    theory = (law.singular_values() if variable == "singular" else law).density(points)
+    theory, err = _density_of(net, variable, points)
+    if theory is None:
+        raise RuntimeError(f"the theory density of {_plain_title(net)}, L={net.depth} failed: {err}")
     report, samples = _validation_run(net, width=width, n_samples=n_samples, mode=mode, backend=backend, seed=seed)
     if samples is None:
         samples = sample_jacobians(net, width=width, n_samples=n_samples, mode=mode, backend=backend, seed=seed,
@@ -979,7 +1018,7 @@ def figure_validation(activation="tanh", weights="orthogonal", sigma_w2=1.05, si
     with mpl.rc_context(STYLE):
         ax = _new_axes(None, figsize=figsize or (5.6, 3.8))
         plot_validation(samples, theory, report=report, variable=variable, ax=ax, bins=bins,
-                        title=_panel_title(net) + f", $L = {net.depth}$")
+                        title=panel_title(net) + f", $L = {net.depth}$")
     return ax.figure
 
 
@@ -1113,6 +1152,7 @@ def depth_scaling(network, depths, *, quantiles=(0.01, 0.99), points: int = 400,
         raise ValueError(f"quantiles must be (lo, hi) with 0 < lo < hi < 1, got {quantiles!r}")
     depths = np.array([int(d) for d in np.atleast_1d(depths)])
     var, top, cond, mean, notes = [], [], [], [], []
+    uncertified, failed = [], []
     for d in depths:
         net = dataclasses.replace(network, depth=int(d), layers=None)
         law = jacobian_law(net)
@@ -1125,14 +1165,25 @@ def depth_scaling(network, depths, *, quantiles=(0.01, 0.99), points: int = 400,
             top.append(math.nan)
             notes.append(f"L={d}: lambda_max failed ({exc})")
         try:
-            a0 = sum(float(p) for a, p in law.atoms if float(a) == 0.0)
-            lam = np.asarray(ppf(law, [a0 + qlo * (1 - a0), a0 + qhi * (1 - a0)], points), dtype=float)
+            with warnings.catch_warnings():  # reported once below, with the depth
+                warnings.simplefilter("ignore", UncertifiedDensityWarning)
+                res = law.density(points)  # the grid ppf reads (cached): its certificate covers the quantiles
+                a0 = sum(float(p) for a, p in law.atoms if float(a) == 0.0)
+                lam = np.asarray(ppf(law, [a0 + qlo * (1 - a0), a0 + qhi * (1 - a0)], points), dtype=float)
+            if not res.certified:
+                uncertified.append(f"L={d}: quantiles from a density that is not certified ({res.reason})")
             cond.append(math.sqrt(lam[1] / lam[0]) if lam[0] > 0 else math.inf)
         except (RuntimeError, ValueError, ArithmeticError) as exc:
             cond.append(math.nan)
-            notes.append(f"L={d}: quantiles failed ({exc})")
+            failed.append(f"L={d}: quantiles failed ({exc})")
+    name = label or _act_name(network)
     for note in notes:
-        warnings.warn(f"depth_scaling {label or _act_name(network)}: {note}", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"depth_scaling {name}: {note}", RuntimeWarning, stacklevel=2)
+    for note in uncertified:
+        warnings.warn(f"depth_scaling {name}: {note}", UncertifiedDensityWarning, stacklevel=2)
+    for note in failed:
+        warnings.warn(f"depth_scaling {name}: {note}", DensityFailedWarning, stacklevel=2)
+    notes += uncertified + failed
     if label is None:
         label = f"{_act_name(network)}, {network.weights}"
     return DepthScaling(label, depths, np.array(var), np.array(top), np.array(cond), (qlo, qhi), network.weights,
@@ -1166,7 +1217,7 @@ def figure_depth(activation="tanh", sigma_w2=1.05, sigma_b2=0.0, *, critical: bo
         net = _network(activation, w, sigma_w2, sigma_b2, 1, critical)
         curves.append(depth_scaling(net, depths, quantiles=quantiles, points=points, label=f"{w} weights"))
     net0 = _network(activation, ws[0], sigma_w2, sigma_b2, 1, critical)
-    title = _panel_title(net0).replace(f"{net0.weights}, ", "")
+    title = panel_title(net0).replace(f"{net0.weights}, ", "")
     axes = plot_depth_scaling(curves, title=title)
     fig = axes[0].figure
     if figsize is not None:

@@ -12,10 +12,13 @@ Gaussian and :math:`1/\sigma_w^2` for orthogonal square layers.  Rectangular lay
 telescopes to one factor :math:`(1+y)/(N_0/N_L + y)`.
 
 The pre-activation variances follow the q-map
-:math:`q^{l+1} = \sigma_{w,l+1}^2 E[\phi_l(\sqrt{q^l} z)^2] + \sigma_{b,l+1}^2` from :math:`q^1 = q_0`
-(default: the fixed point :math:`q^*` of the first layer, so a uniform network sits at :math:`q^*`).
+:math:`q^{l+1} = \sigma_{w,l+1}^2 \rho_{l+1} E[\phi_l(\sqrt{q^l} z)^2] + \sigma_{b,l+1}^2` from
+:math:`q^1 = q_0` (default: the fixed point :math:`q^*` of the first layer, so a uniform network sits at
+:math:`q^*`), with the width factor :math:`\rho_l = 1` for Gaussian layers and
+:math:`\min(1, N_{l-1}/N_l)` for orthogonal ones (:func:`variance_factor`: a widening orthogonal layer
+spreads the input's norm over more coordinates).
 
-Atoms of :math:`J J^T` (exact, from the laws; DESIGN.md section 3): generic ranks give the mass at 0,
+Atoms of :math:`J J^T` (exact, from the laws; docs/design.md §3.6): generic ranks give the mass at 0,
 :math:`1 - \operatorname{rank}(J)/N_L` with :math:`\operatorname{rank} J = \min(N_0, \min_l N_l,
 \min_l N_l (1 - \mu_{D_l^2}(\{0\})))`; for square layers this is :math:`\max_l \mu_{D_l^2}(\{0\})`
 (relu: 1/2 at every depth).  A nonzero atom needs every :math:`W_l` orthogonal and every :math:`D_l^2`
@@ -32,10 +35,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
+
+import numpy as np
 
 from .laws import (
     Atomic,
@@ -46,10 +50,18 @@ from .laws import (
     _DimensionChange,
     _exactify,
 )
+from .parsing import parse_exact
+from .series import FractionField
 
-__all__ = ["Layer", "Network", "JacobianLaw", "jacobian_law", "WEIGHTS"]
+#: A nonzero atom whose mass is within this fraction of the rank budget of 0 is none: with a float
+#: Bernoulli parameter, L (1 - p) = 1 exactly leaves a rounding residue (~1e-16) that is not a mass.
+ATOM_MASS_SNAP = 1e-12
+
+__all__ = ["Layer", "Network", "JacobianLaw", "jacobian_law", "variance_factor", "WEIGHTS"]
 
 WEIGHTS = ("gaussian", "orthogonal")
+#: Depth of a uniform network when none is given.
+_DEFAULT_DEPTH = 64
 
 
 def _resolve_activation(spec):
@@ -61,18 +73,41 @@ def _resolve_activation(spec):
 
 
 def _check_var(name, value, *, positive):
-    if isinstance(value, bool):
+    """The variance as stored: numbers as given (numpy scalars as Python numbers), strings read exactly by
+    :func:`spectral.parsing.parse_exact` (``"1.05"`` -> Fraction(21, 20); never evaluated)."""
+    if isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be a number, got {value!r}")
-    from .meanfield import _check_variance
+    if isinstance(value, str):
+        value = parse_exact(value, name)
+        if not isinstance(value, Fraction):
+            value = float(value)
+    elif isinstance(value, np.integer):
+        value = int(value)
+    elif isinstance(value, np.floating):
+        value = float(value)
+    elif not isinstance(value, int | float | Fraction) and not _is_sympy_number(value):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    rng = "> 0" if positive else ">= 0"
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a real number {rng}, got {value!r}") from exc
+    if not math.isfinite(v) or v < 0 or (positive and v == 0):
+        raise ValueError(f"{name} must be finite and {rng}, got {value!r}")
+    return value
 
-    _check_variance(name, value, positive=positive)
+
+def _is_sympy_number(value) -> bool:
+    return type(value).__module__.startswith("sympy") and bool(getattr(value, "is_number", False))
 
 
 def _check_width(name, value):
+    """A width: None or an integer >= 1 (numpy integers accepted, stored as int)."""
     if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -95,11 +130,11 @@ class Layer:
     width: int | None = None
 
     def __post_init__(self):
-        if self.weights not in WEIGHTS:
+        if not isinstance(self.weights, str) or self.weights not in WEIGHTS:
             raise ValueError(f"weights must be one of {WEIGHTS}, got {self.weights!r}")
-        _check_var("sigma_w2", self.sigma_w2, positive=True)
-        _check_var("sigma_b2", self.sigma_b2, positive=False)
-        _check_width("width", self.width)
+        object.__setattr__(self, "sigma_w2", _check_var("sigma_w2", self.sigma_w2, positive=True))
+        object.__setattr__(self, "sigma_b2", _check_var("sigma_b2", self.sigma_b2, positive=False))
+        object.__setattr__(self, "width", _check_width("width", self.width))
         object.__setattr__(self, "activation", _resolve_activation(self.activation))
 
 
@@ -107,10 +142,12 @@ class Layer:
 class Network:
     """A feed-forward network at initialization.
 
-    Uniform networks are given by ``activation, weights, sigma_w2, sigma_b2, depth``; per-layer ones by
-    ``layers`` (a sequence of :class:`Layer`, which then fixes ``depth``).  After construction
-    ``layers`` is always the per-layer tuple.  ``q0``: pre-activation variance of the first layer
-    (default: the fixed point q* of the first layer's q-map).  ``width``: input width N_0, only needed
+    Uniform networks are given by ``activation, weights, sigma_w2, sigma_b2, depth`` (default depth 64);
+    per-layer ones by ``layers`` (a sequence of :class:`Layer`, which then fixes ``depth``: a ``depth`` that
+    differs from ``len(layers)`` is refused).  After construction ``layers`` is always the per-layer tuple
+    and ``depth`` its length.  Integers may be numpy integers; variances may be exact strings ("21/20").
+    ``q0``: pre-activation variance of the first layer (default: the fixed point q* of the first layer's
+    q-map).  ``width``: input width N_0, only needed
     for rectangular networks (layers with ``width``).
     """
 
@@ -118,7 +155,7 @@ class Network:
     weights: str = "orthogonal"
     sigma_w2: Any = 1.05
     sigma_b2: Any = 2.01e-5
-    depth: int = 64
+    depth: int | None = None
     layers: tuple[Layer, ...] | None = None
     q0: float | None = None
     width: int | None = None
@@ -131,6 +168,9 @@ class Network:
             for i, layer in enumerate(layers):
                 if not isinstance(layer, Layer):
                     raise TypeError(f"layers[{i}] must be a Layer, got {type(layer).__name__}")
+            if self.depth is not None and (isinstance(self.depth, bool) or self.depth != len(layers)):
+                raise ValueError(f"depth={self.depth!r} conflicts with the {len(layers)} layers given; the layers "
+                                 "fix the depth (omit depth, or give depth=len(layers))")
             object.__setattr__(self, "layers", layers)
             object.__setattr__(self, "depth", len(layers))
             first = layers[0]
@@ -139,15 +179,19 @@ class Network:
             object.__setattr__(self, "sigma_w2", first.sigma_w2)
             object.__setattr__(self, "sigma_b2", first.sigma_b2)
         else:
-            d = self.depth
-            if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+            d = _DEFAULT_DEPTH if self.depth is None else self.depth
+            if isinstance(d, bool | np.bool_) or not isinstance(d, int | np.integer) or d < 1:
                 raise ValueError(f"depth must be an integer >= 1, got {d!r}")
+            d = int(d)
             layer = Layer(self.activation, self.weights, self.sigma_w2, self.sigma_b2)
             object.__setattr__(self, "activation", layer.activation)
+            object.__setattr__(self, "sigma_w2", layer.sigma_w2)
+            object.__setattr__(self, "sigma_b2", layer.sigma_b2)
+            object.__setattr__(self, "depth", d)
             object.__setattr__(self, "layers", (layer,) * d)
         if self.q0 is not None:
-            _check_var("q0", self.q0, positive=True)
-        _check_width("width", self.width)
+            object.__setattr__(self, "q0", _check_var("q0", self.q0, positive=True))
+        object.__setattr__(self, "width", _check_width("width", self.width))
 
     # ---------------------------------------------------------------- structure
     @property
@@ -171,9 +215,14 @@ class Network:
 
     # ---------------------------------------------------------------- mean field
     def q_sequence(self) -> tuple[float, ...]:
-        """Pre-activation variances q^1..q^L (floats)."""
+        r"""Pre-activation variances :math:`q^1..q^L` (floats): :math:`q^1 = q_0` (default :math:`q^*`), then
+        :math:`q^{l} = \sigma_{w,l}^2 \rho_l E[\phi_{l-1}(\sqrt{q^{l-1}} z)^2] + \sigma_{b,l}^2` with the
+        width factor :math:`\rho_l` of :func:`variance_factor` (1 except for widening orthogonal layers).
+        Activations whose law of :math:`D^2` does not depend on q (relu, leaky relu, linear) get
+        :math:`q_0` (or 1) at every layer."""
         layers = self.layers
-        needs_q = not all(_q_independent(layer.activation) for layer in layers)
+        acts = {id(layer.activation): layer.activation for layer in layers}
+        needs_q = not all(_q_independent(act) for act in acts.values())
         q0 = self.q0
         if not needs_q:  # the laws of D_l^2 do not depend on q (linear, relu, leaky relu)
             return (float(q0) if q0 is not None else 1.0,) * len(layers)
@@ -181,17 +230,20 @@ class Network:
 
         if q0 is None:
             first = layers[0]
-            try:
-                q0 = meanfield.mean_field(first.activation, float(first.sigma_w2),
-                                          float(first.sigma_b2)).q_star
+            try:  # q* as MeanField.q_star defines it (the attracting fixed point reached from q = 1)
+                q0 = meanfield.fixed_point(first.activation, float(first.sigma_w2), float(first.sigma_b2))
             except ValueError as exc:
                 raise ValueError(f"{exc}; give q0 (the first layer's pre-activation variance) "
                                  "to start the q-map explicitly") from exc
-            if self.uniform:
-                return (float(q0),) * len(layers)
+            first_layer = layers[0]
+            if (self.width is None and first_layer.width is None
+                    and all(layer is first_layer or layer == first_layer for layer in layers)):
+                return (float(q0),) * len(layers)  # uniform and square: every layer sits at q*
+        dims = self.widths
         qs = [float(q0)]
-        for prev, nxt in zip(layers[:-1], layers[1:], strict=True):
-            qs.append(float(meanfield.q_map(prev.activation, qs[-1], float(nxt.sigma_w2),
+        for l_idx, (prev, nxt) in enumerate(zip(layers[:-1], layers[1:], strict=True), start=1):
+            rho = variance_factor(nxt.weights, dims[l_idx], dims[l_idx + 1]) if dims else 1
+            qs.append(float(meanfield.q_map(prev.activation, qs[-1], float(nxt.sigma_w2) * float(rho),
                                             float(nxt.sigma_b2))))
         return tuple(qs)
 
@@ -227,6 +279,53 @@ def _q_independent(act) -> bool:
     return all(b in (-math.inf, 0.0, math.inf) for lo, hi, _ in pieces for b in (float(lo), float(hi)))
 
 
+def variance_factor(weights: str, n_in: int | None, n_out: int | None) -> Fraction:
+    r"""Width factor :math:`\rho` of a layer's pre-activation variance:
+    :math:`\operatorname{Var}(h_i \mid x) = \sigma_w^2 \rho\, \|x\|^2/N_{in} + \sigma_b^2`.
+
+    For :math:`h = W x + b` with :math:`x \in \mathbb{R}^{N_{in}}`, :math:`h \in \mathbb{R}^{N_{out}}`:
+
+    * Gaussian, :math:`W_{ij} \sim N(0, \sigma_w^2/N_{in})`: :math:`E[(Wx)_i^2] = \sigma_w^2 \|x\|^2/N_{in}`
+      for any :math:`N_{out}`, so :math:`\rho = 1`.
+    * Orthogonal, :math:`W = \sigma_w Q` with :math:`Q` Haar on the :math:`N_{out} \times N_{in}` Stiefel
+      manifold.  Contracting or square (:math:`N_{out} \le N_{in}`, :math:`Q Q^T = I`): row :math:`i` of
+      :math:`Q` is a uniform unit vector of :math:`\mathbb{R}^{N_{in}}`, so
+      :math:`E[(Qx)_i^2] = \|x\|^2/N_{in}`.  Widening (:math:`N_{out} > N_{in}`, :math:`Q^T Q = I`):
+      :math:`\|Qx\| = \|x\|` and :math:`Qx/\|x\|` is uniform on the unit sphere of
+      :math:`\mathbb{R}^{N_{out}}`, so :math:`E[(Qx)_i^2] = \|x\|^2/N_{out}`.  Hence
+      :math:`\rho = N_{in}/\max(N_{in}, N_{out}) = \min(1, N_{in}/N_{out})`.
+
+    In both cases :math:`\rho = E\operatorname{tr}(W W^T)/(\sigma_w^2 N_{out})`, the mean of the law of
+    :math:`W W^T/\sigma_w^2` in the output space.  With :math:`\|x^{l-1}\|^2/N_{l-1} \to
+    E[\phi(\sqrt{q^{l-1}} z)^2]` (mean field) the q-map becomes :math:`q^l = \sigma_{w,l}^2 \rho_l
+    E[\phi_{l-1}(\sqrt{q^{l-1}} z)^2] + \sigma_{b,l}^2`, and an input with
+    :math:`\|x^0\|^2 = N_0 (q^1 - \sigma_{b,1}^2)/(\sigma_{w,1}^2 \rho_1)` gives first-layer
+    pre-activations of variance exactly :math:`q^1`.  ``n_in``/``n_out`` None (square network): 1.
+    """
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
+    if weights == "gaussian" or n_in is None or n_out is None or n_out <= n_in:
+        return Fraction(1)
+    return Fraction(n_in, n_out)
+
+
+def _activation_key(act):
+    """Hashable identity of an activation for grouping layers.
+
+    A registry activation (``family`` other than ``"custom"``) is fixed by its value (name, family and
+    parameters; :class:`~spectral.activations.Activation` compares and hashes these), so equal ones built
+    separately, as per-layer networks do, share one law of D^2.  A custom activation is only known by its
+    function objects, which equality ignores: it is keyed by the object itself and never merged.
+    """
+    if getattr(act, "family", "custom") != "custom":
+        try:
+            hash(act)
+        except TypeError:  # an unhashable parameter: fall back to identity
+            return ("object", id(act))
+        return ("value", act)
+    return ("object", id(act))
+
+
 # ---------------------------------------------------------------------------- the law of J J^T
 def _weight_law(layer: Layer, n_in, n_out):
     s2 = _exactify(layer.sigma_w2)
@@ -240,11 +339,18 @@ def _weight_law(layer: Layer, n_in, n_out):
 
 
 class JacobianLaw(FreeProduct):
-    """Spectral law of :math:`J J^T` for a :class:`Network` (see the module docstring).
+    r"""Spectral law of :math:`J J^T` for a :class:`Network` (see the module docstring).
 
     Attributes: ``network``, ``q`` (per-layer q^l), ``d2_laws`` (per-layer laws of D_l^2),
     ``weight_laws`` (per-layer laws of W_l^T W_l); property ``mean_fields`` (per-layer MeanField, None
     where the q-map has no fixed point).
+
+    Layers are grouped by a hashable key, never by printing: a run of consecutive layers with the same
+    ``Layer`` object, q and widths is handled once; the law of :math:`D^2` is shared by the layers with the
+    same activation (:func:`_activation_key`) and q, and a weight law by the layers with the same
+    ensemble, :math:`\sigma_w^2` and widths (then merged by the law's exact name, as before).  The free
+    product has one factor per distinct (law, scale) with the number of layers as its multiplicity, so
+    its cost does not grow with depth.  :meth:`exact_atoms` is computed once per law.
     """
 
     def __init__(self, network: Network):
@@ -254,94 +360,151 @@ class JacobianLaw(FreeProduct):
         self.q = network.q_sequence()
         dims = network.widths
         self.dims = dims
-        d2_cache: dict = {}
-        d2_laws, w_laws, counts = [], [], Counter()
+        layers = network.layers
         n_last = dims[-1] if dims else None
-        for l_idx, layer in enumerate(network.layers):
+        act_keys: dict = {}  # id(activation) -> _activation_key(activation)
+        d2_cache: dict = {}  # (activation key, q) -> DerivativeLaw
+        w_cache: dict = {}  # (weights, sigma_w2, n_in, n_out) -> weight law
+        w_by_name: dict = {}  # weight laws with equal names are the same law: keep the first
+        counts: dict = {}  # (kind, identity, scale) -> [law, multiplicity], in order of first appearance
+        d2_laws, w_laws, runs = [], [], []
+        # runs of consecutive layers with the same Layer object, q and widths share everything below
+        sig = [(id(layer), self.q[i], dims[i] if dims else None, dims[i + 1] if dims else None)
+               for i, layer in enumerate(layers)]
+        i = 0
+        n_layers = len(layers)
+        while i < n_layers:
+            j = i + 1
+            while j < n_layers and sig[j] == sig[i]:
+                j += 1
+            run = j - i
+            layer = layers[i]
             act = layer.activation
-            act_key = (getattr(act, "name", repr(act)), id(act))
-            key = (act_key, 1.0 if _q_independent(act) else self.q[l_idx])
-            if key not in d2_cache:
+            akey = act_keys.get(id(act))
+            if akey is None:
+                akey = act_keys[id(act)] = _activation_key(act)
+            key = (akey, 1.0 if _q_independent(act) else self.q[i])
+            d_law = d2_cache.get(key)
+            if d_law is None:
                 # layers at different q have different p: one sympy symbol each (p, p_2, p_3, ...)
                 sym = "p" if not d2_cache else f"p_{len(d2_cache) + 1}"
                 # q* = 0 (ordered phase without bias): the law of D^2 is the limit q -> 0+, a point mass at
                 # phi'(0)^2 (both one-sided values for a kink at 0), which q = 1e-300 reproduces exactly
-                d2_cache[key] = DerivativeLaw(act, key[1] if key[1] > 0 else 1e-300, p_symbol=sym)
-            d_law = d2_cache[key]
-            n_in = dims[l_idx] if dims else None
-            n_out = dims[l_idx + 1] if dims else None
-            w_law = _weight_law(layer, n_in, n_out)
-            d2_laws.append(d_law)
-            w_laws.append(w_law)
+                d_law = d2_cache[key] = DerivativeLaw(act, key[1] if key[1] > 0 else 1e-300, p_symbol=sym)
+            n_in, n_out = sig[i][2], sig[i][3]
+            wkey = (layer.weights, layer.sigma_w2, n_in, n_out)
+            w_law = w_cache.get(wkey)
+            if w_law is None:
+                w_law = _weight_law(layer, n_in, n_out)
+                w_law = w_cache[wkey] = w_by_name.setdefault(w_law.name, w_law)
+            d2_laws.extend([d_law] * run)
+            w_laws.extend([w_law] * run)
             d_scale = Fraction(n_last, n_out) if dims else 1
             w_scale = Fraction(n_last, n_in) if dims else 1
-            counts[("d", id(d_law), d_scale)] += 1
-            counts[("w", w_law.name, w_scale)] += 1
-        lookup = {("d", id(x)): x for x in d2_laws} | {("w", x.name): x for x in w_laws}
-        factors = [(lookup[(kind, ident)], mult, scale) for (kind, ident, scale), mult in counts.items()]
+            for ckey, law in ((("d", id(d_law), d_scale), d_law), (("w", w_law.name, w_scale), w_law)):
+                entry = counts.setdefault(ckey, [law, 0])
+                entry[1] += run
+            runs.append((i, run))
+            i = j
+        factors = [(law, mult, ckey[2]) for ckey, (law, mult) in counts.items()]
         if dims and dims[0] != dims[-1]:
             factors.append((_DimensionChange(Fraction(dims[0], dims[-1])), 1, 1))
         self.d2_laws = tuple(d2_laws)
         self.weight_laws = tuple(w_laws)
+        self._layer_runs = tuple(runs)  # (first layer, number of layers) of each run
+        self._exact_atoms = None
         layer0 = network.layers[0]
         name = (f"JJ^T[{getattr(layer0.activation, 'name', layer0.activation)}, {layer0.weights}, "
                 f"sigma_w2={layer0.sigma_w2}, sigma_b2={layer0.sigma_b2}, depth={network.depth}]")
         super().__init__(factors, name=name)
 
+    def _moment_series(self, field, n):
+        key = (repr(field), n)
+        if isinstance(field, FractionField) and key not in self._cache:
+            lin = self._g_linear_factors(field)
+            if lin is not None and len(lin[1]) == 2 and all(isinstance(e, int) for _, e in lin[1]):
+                self._cache[key] = _two_power_moments(n, Fraction(lin[0]), lin[1])
+        return super()._moment_series(field, n)
+
     @property
     def mean_fields(self):
         from . import meanfield
 
-        out = []
-        for layer in self.network.layers:
-            try:
-                out.append(meanfield.mean_field(layer.activation, float(layer.sigma_w2),
-                                                float(layer.sigma_b2)))
-            except ValueError:
-                out.append(None)
+        out, cache = [], {}
+        for i, run in self._layer_runs:
+            layer = self.network.layers[i]
+            key = (_activation_key(layer.activation), float(layer.sigma_w2), float(layer.sigma_b2))
+            if key not in cache:
+                try:
+                    cache[key] = meanfield.mean_field(layer.activation, key[1], key[2])
+                except ValueError:
+                    cache[key] = None
+            out.extend([cache[key]] * run)
         return tuple(out)
 
     @property
     def symbol_values(self) -> dict:
         """Numeric values of the sympy symbols used by exact moments (hard-tanh's p)."""
         out = {}
-        for law in self.d2_laws:
-            out.update(law.symbol_values)
+        for i, _ in self._layer_runs:
+            out.update(self.d2_laws[i].symbol_values)
         return out
 
     def exact_atoms(self):
-        layers = self.network.layers
-        L = len(layers)
-        dims = self.dims or (1,) * (L + 1)
-        n0, n_last = dims[0], dims[-1]
-        # mass at zero from generic ranks
-        rank = Fraction(n0)
-        for l_idx in range(L):
-            atoms = self.d2_laws[l_idx].exact_atoms() or ()
-            z = sum((p for a, p in atoms if a == 0), Fraction(0))
-            n_l = dims[l_idx + 1]
-            rank = min(rank, Fraction(n_l), n_l * (1 - z), key=float)
+        """Atoms of :math:`J J^T` (module docstring), exact where the laws are; computed once per law."""
+        if self._exact_atoms is None:
+            self._exact_atoms = self._compute_exact_atoms()
+        return self._exact_atoms
+
+    def _compute_exact_atoms(self):
+        dims = self.dims or (1,) * (len(self.network.layers) + 1)
+        zeros: dict = {}  # id(law of D^2) -> (its exact atoms, its mass at 0)
+        for i, _ in self._layer_runs:  # consecutive layers with the same Layer, q and widths
+            law = self.d2_laws[i]
+            if id(law) not in zeros:
+                atoms = law.exact_atoms() or ()
+                zeros[id(law)] = (atoms, sum((p for a, p in atoms if a == 0), Fraction(0)))
         out = []
-        zero_mass = 1 - rank / n_last
+        zero_mass = self._zero_atom(dims, zeros)
         if float(zero_mass) > 0:
             out.append((0, zero_mass))
-        # nonzero atoms: all weights orthogonal, every D^2 with a nonzero atom
-        if any(layer.weights != "orthogonal" for layer in layers):
-            return tuple(out)
-        budget = Fraction(n0) - sum(max(0, dims[i] - dims[i + 1]) for i in range(L))
-        groups = Counter((id(self.d2_laws[i]), _exactify(layers[i].sigma_w2), dims[i + 1]) for i in range(L))
-        laws_by_id = {id(x): x for x in self.d2_laws}
+        out.extend(self._nonzero_atoms(dims, zeros))
+        return tuple(out)
+
+    def _zero_atom(self, dims, zeros) -> Fraction:
+        """Mass at 0 from generic ranks: the rank of J is the smallest of the layers' ranks."""
+        rank = Fraction(dims[0])
+        for i, _ in self._layer_runs:
+            z = zeros[id(self.d2_laws[i])][1]
+            n_l = dims[i + 1]
+            rank = min(rank, Fraction(n_l), n_l * (1 - z), key=float)
+        return 1 - rank / dims[-1]
+
+    def _nonzero_atoms(self, dims, zeros) -> list:
+        """Nonzero atoms: only when all weights are orthogonal and every D^2 has a nonzero atom."""
+        layers, runs = self.network.layers, self._layer_runs
+        if any(layers[i].weights != "orthogonal" for i, _ in runs):
+            return []
+        budget = Fraction(dims[0]) - sum(run * max(0, dims[i] - dims[i + 1]) for i, run in runs)
+        groups: dict = {}  # (id(law of D^2), exact sigma_w2, N_l) -> number of layers, in order of appearance
+        s2_exact: dict = {}
+        for i, run in runs:
+            s2 = layers[i].sigma_w2
+            if s2 not in s2_exact:
+                s2_exact[s2] = _exactify(s2)
+            gkey = (id(self.d2_laws[i]), s2_exact[s2], dims[i + 1])
+            groups[gkey] = groups.get(gkey, 0) + run
         options = []
         for (lid, s2, n_l), mult in groups.items():
-            atoms = laws_by_id[lid].exact_atoms()
-            nz = [(a, p) for a, p in atoms if a != 0]
+            nz = [(a, p) for a, p in zeros[lid][0] if a != 0]
             if not nz:
-                return tuple(out)
+                return []
             options.append([((s2 * a) ** mult, mult * n_l * (1 - p)) for a, p in nz])
         found: dict = {}
+        n_last = dims[-1]
 
         def walk(i, loc, deficit):
-            if float(deficit) >= float(budget):
+            if float(deficit) >= float(budget) * (1 - ATOM_MASS_SNAP):
                 return
             if i == len(options):
                 found[loc] = found.get(loc, 0) + (budget - deficit) / n_last
@@ -350,8 +513,40 @@ class JacobianLaw(FreeProduct):
                 walk(i + 1, loc * a, deficit + d)
 
         walk(0, Fraction(1), Fraction(0))
-        out.extend(sorted(found.items(), key=lambda t: float(t[0])))
-        return tuple(out)
+        return sorted(found.items(), key=lambda t: float(t[0]))
+
+
+def _two_power_moments(n: int, big_c: Fraction, facs) -> list:
+    r"""Exact :math:`m_1..m_n` when :math:`g(y) = (1+y)/S(y) = C (1 + b_1 y)^{e_1} (1 + b_2 y)^{e_2}` with
+    rational :math:`b_i = p_i/q_i` and integer :math:`e_i` (Bernoulli-type networks: relu with Gaussian
+    weights gives :math:`g = (1+y)(1+2y)^L`, with orthogonal weights :math:`(1+y)^{1-L}(1+2y)^L`):
+
+    .. math:: m_k = rac{C^k}{k\,(q_1 q_2)^{k-1}} \sum_{j=0}^{k-1} inom{k e_1}{j} (p_1 q_2)^j
+              inom{k e_2}{k-1-j} (p_2 q_1)^{k-1-j}
+
+    (Lagrange inversion).  The terms :math:`A_j = inom{a}{j} r^j` follow the exact integer recurrence
+    :math:`A_{j+1} = A_j (a - j)/(j + 1) \cdot r` (the division is exact, also for :math:`a < 0`), so a
+    moment costs :math:`O(k)` big-integer products and no binomial is formed from scratch.
+    """
+    (b1, e1), (b2, e2) = [(Fraction(b), int(e)) for b, e in facs]
+    r1 = b1.numerator * b2.denominator
+    r2 = b2.numerator * b1.denominator
+    qq = b1.denominator * b2.denominator
+
+    def terms(a, r, length):
+        out, t = [1], 1
+        for j in range(length - 1):
+            t = t * (a - j) // (j + 1) * r
+            out.append(t)
+        return out
+
+    res, ck = [], Fraction(1)
+    for k in range(1, n + 1):
+        ck *= big_c
+        t1, t2 = terms(k * e1, r1, k), terms(k * e2, r2, k)
+        tot = sum(x * y for x, y in zip(t1, reversed(t2), strict=True))
+        res.append(ck * Fraction(tot, k * qq ** (k - 1)))
+    return res
 
 
 def jacobian_law(net: Network) -> JacobianLaw:

@@ -254,7 +254,11 @@ class SympyField(Field):
             return self.sp.Rational(x.numerator, x.denominator)
         if isinstance(x, float):
             raise TypeError(f"float {x!r} in an exact computation; give a Fraction, int or sympy number")
-        return self.sp.sympify(x)
+        if isinstance(x, str | bytes):
+            # user text is never evaluated: spectral.parsing.parse_exact reads numbers and formulas strictly
+            raise TypeError(f"string {x!r} in an exact computation; give a Fraction, int or sympy number "
+                            "(spectral.parsing.parse_exact reads text)")
+        return self.sp.sympify(x, strict=True)
 
     def dot(self, a, b):
         return self.normalize(self.sp.Add(*[x * y for x, y in zip(a, b, strict=False)]))
@@ -262,7 +266,7 @@ class SympyField(Field):
     def normalize(self, x):
         if not self.simplify:
             return x
-        x = self.sp.sympify(x)
+        x = self.sp.sympify(x, strict=True)
         if x.is_Rational:
             return x
         return self.sp.factor(self.sp.cancel(x))
@@ -277,7 +281,7 @@ class SympyField(Field):
         return self.normalize(self.sp.Pow(x, self.convert(alpha)))
 
     def is_zero(self, x):
-        return self.sp.sympify(x).is_zero is True
+        return self.sp.sympify(x, strict=True).is_zero is True
 
 
 def _is_sympy(x) -> bool:

@@ -62,6 +62,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .parsing import parse_depth, parse_exact
+
 __all__ = [
     "NoClosedFormError",
     "SymbolicLaw",
@@ -129,12 +131,15 @@ def to_exact(value: Any, name: str = "value") -> sp.Expr:
 
     Decimal strings and floats become the rational they spell (``"1.05"`` and ``1.05`` -> ``21/20``);
     ``Fraction`` and integers stay exact; identifiers (``"sigma_w2"``) become positive symbols; sympy
-    expressions are returned unchanged.
+    expressions are returned unchanged.  Strings are read by :func:`spectral.parsing.parse_exact` (numbers,
+    fractions, bounded integer powers, ``pi``, ``E``, ``sqrt`` and symbol names; never evaluated).
 
     Raises
     ------
     TypeError
         If ``value`` is not a number, string or sympy expression.
+    ValueError
+        A string outside the accepted syntax, or a value that is not finite.
     """
     if isinstance(value, sp.Basic):
         return value
@@ -149,17 +154,9 @@ def to_exact(value: Any, name: str = "value") -> sp.Expr:
             raise ValueError(f"{name} must be finite, got {value!r}")
         return sp.Rational(repr(float(value)))
     if isinstance(value, str):
-        text = value.strip()
-        if text.isidentifier():
-            return sp.Symbol(text, positive=True)
-        try:
-            return sp.Rational(text)
-        except (TypeError, ValueError):
-            pass
-        try:
-            return sp.nsimplify(sp.sympify(text, rational=True))
-        except (sp.SympifyError, TypeError, SyntaxError) as exc:
-            raise ValueError(f"{name}={value!r} is not a number, fraction or symbol name") from exc
+        # read by the strict parser (spectral.parsing): never evaluated, identifiers become positive symbols
+        exact = parse_exact(value, name, symbols=True)
+        return sp.Rational(exact.numerator, exact.denominator) if isinstance(exact, Fraction) else exact
     if isinstance(value, Number):
         return sp.nsimplify(value)
     raise TypeError(f"{name} must be a number, a decimal string or a symbol name, got {type(value).__name__}")
@@ -918,7 +915,8 @@ def _log_residual(const, facs):
     facs = {(sp.N(f, 15) if f.atoms(sp.Function) else f): e for f, e in facs.items()}  # erf(...) -> float
     fs = [(complex(e), sp.lambdify(m, f, "numpy"), sp.lambdify(m, f.diff(m), "numpy"))
           for f, e in facs.items()]
-    log_c = cmath.log(complex(const))
+    # log of the exact constant (sigma_w^{-2L} under- or overflows a float for deep networks)
+    log_c = complex(sp.N(sp.log(const), 20))
 
     def fun(mm, zz):
         val = log_c - cmath.log(zz)
@@ -1167,7 +1165,7 @@ def _resolve_activation(activation):
     if _make is not None and not hasattr(activation, "pieces"):
         try:
             activation = _make(activation)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:  # e.g. leaky_relu(1e999999) overflows
             raise ValueError(f"activation={activation!r}: {exc}") from exc
     if hasattr(activation, "pieces"):
         exact = [to_exact(v, "param") for _, v in getattr(activation, "params", ())
@@ -1256,9 +1254,11 @@ def weight_law(weights: str, sigma_w2=1, *, ratio=1) -> SymbolicLaw:
 def _parse_depth(depth):
     if isinstance(depth, sp.Symbol):
         return depth
-    if isinstance(depth, str) and depth.strip().isidentifier():
-        return L if depth.strip() == "L" else sp.Symbol(depth.strip(), positive=True, integer=True)
-    if isinstance(depth, bool) or not isinstance(depth, int | np.integer | str | sp.Integer):
+    if isinstance(depth, str):
+        depth = parse_depth(depth, "depth")  # digits or a symbol name, never evaluated
+        if isinstance(depth, str):
+            return L if depth == "L" else sp.Symbol(depth, positive=True, integer=True)
+    if isinstance(depth, bool) or not isinstance(depth, int | np.integer | sp.Integer):
         raise TypeError(f"depth must be an integer >= 1 or a symbol, got {depth!r}")
     d = sp.Integer(int(depth))
     if d < 1:
@@ -1379,7 +1379,13 @@ def symbolic_network(activation, weights: str = "gaussian", sigma_w2=1, depth=1,
     d2 = d2_law(activation, prob=p, q_star=q_star)
     wl = weight_law(weights, sw2, ratio=ratio)
     law = free_product((d2, depth), (wl, depth), name=f"JJ^T[{d2.name}, {weights}, L={depth}]")
-    data = _edge_data(law)
+    try:
+        data = _edge_data(law)
+    except NoClosedFormError:
+        raise
+    except (ArithmeticError, ValueError) as exc:  # the float check of the physical sheet (scales sigma_w^(2L))
+        raise ValueError(f"depth={depth}: the exact edges could not be checked on the physical sheet in double "
+                         f"precision ({exc}); give a symbolic depth such as 'L' for deep networks") from exc
     diagnostics = (("edge_method", data.method), ("physical_sheet", data.note))
     if d2.mean.has(p):
         diagnostics += (("p", "p = erf(1/sqrt(2 q*)), the probability that |h| < 1 at the fixed point q*"),)

@@ -14,8 +14,10 @@ and :math:`z_k = (\bar m_k - m_k^{\text{theory}})/\text{se}_k`.  The check passe
 :math:`6.3\cdot 10^{-5}` per moment (:math:`2.5\cdot 10^{-4}` for four, Bonferroni); for :math:`n = 16`
 Student's :math:`t_{15}` gives :math:`1.2\cdot 10^{-3}` per moment (:math:`5\cdot 10^{-3}` for
 :math:`t_7`, :math:`n = 8`; the report notes it when :math:`n < 16`, and the per-network :math:`m_3, m_4`
-are right-skewed, which thickens the lower tail of :math:`z` further).  The standard error is floored at
-:math:`10^{-10} |m_k|` (rounding; e.g. linear orthogonal networks have identical spectra).
+are right-skewed, which thickens the lower tail of :math:`z` further).  A standard error at or below
+:math:`10^{-10} |m_k|` (rounding: e.g. linear orthogonal networks, or width 1, give identical networks) gives
+no z-score (reported as undefined, JSON ``null``): the moment then passes only when
+:math:`|\bar m_k - m_k^{\text{theory}}| \le 10^{-10} |m_k|`.
 
 *Atom at zero.*  At finite width the mass at 0 is :math:`1 - \operatorname{rank}(J)/N_L` with
 :math:`\operatorname{rank} J = \min(N_0, \min_l N_l, \min_l r_l)`, :math:`r_l \sim
@@ -44,10 +46,11 @@ from the density solver plus the atoms, right-continuous) with the finite-width 
 the rank deficit are the smallest ones.  The statistic against :math:`F` itself is reported as
 ``ks_infinite_width``.
 Eigenvalues of one network are strongly correlated (spectral rigidity, plus a common random scale), so the
-pooled :math:`n N` values are not independent: the effective sample size is estimated from the data,
-:math:`n_{\text{eff}} = \operatorname{median}_x \bar F(1 - \bar F)/\text{se}^2(x)` with
-:math:`\text{se}(x) = \operatorname{sd}_i F_i(x)/\sqrt n` the across-network standard error of the
-pooled CDF (over pooled quantiles with :math:`0.05 < \bar F < 0.95`), clipped to :math:`[n, nN_L]`.  The
+pooled :math:`n N` values are not independent: the effective sample size is estimated by a bootstrap over
+networks (:func:`spectral.distribution_stats.bootstrap_n_eff`: resample the networks,
+:math:`D^* = \sup_x |\bar F^* - \bar F|`, :math:`n_{\text{eff}} = (K_{0.5}/\operatorname{median} D^*)^2`)
+and clipped to :math:`[n, nN_L]`: rigid spectra fluctuate less than i.i.d. values, and the data then give
+more than :math:`nN_L`, where the i.i.d. bound is kept (conservative).  The
 check passes when :math:`KS \le K_{1-\alpha}/\sqrt{n_{\text{eff}}} + 10^{-6}` with :math:`K_{0.999} =
 1.9495` the Kolmogorov quantile (:math:`\alpha = 10^{-3}`) and :math:`10^{-6}` the accuracy budget of the
 theory CDF; for deviations correlated across :math:`x` (as these are) the Kolmogorov quantile is
@@ -55,8 +58,24 @@ conservative.  The Wasserstein-1 distance :math:`\int_0^\infty |\bar F - F_N|\, 
 :math:`\lambda`; also relative to :math:`m_1`; against :math:`F` itself as ``wasserstein_infinite_width``)
 is reported, not thresholded.  It is integrated exactly for a CDF that is linear between nodes (the
 samples, the atoms and a 4097-point uniform plus a logarithmic grid up to :math:`\max(\lambda_{\max},
-\max \lambda_i)`), each atom entering as a jump at its own location (:func:`_wasserstein`).  When no theory CDF is
-available the distribution check is skipped and the report says so.
+\max \lambda_i)`), each atom entering as a jump at its own location
+(:func:`spectral.distribution_stats.wasserstein_1`).  The theory CDF is used only when its density is
+certified (:attr:`spectral.density.DensityResult.certified`); otherwise, or when the solver fails, the
+distribution check is *unavailable*: ``report.unavailable["distribution"]`` says why (``"theory not
+certified: <reason>"``), the verdict is ``"incomplete"`` and the network is not failed.
+
+*Top atom at finite width.*  Square orthogonal networks whose every :math:`D_l^2` is two-valued
+(hard-tanh) have an atom at :math:`t = \prod_l \sigma_w^2 c_l` of mass :math:`(N - \sum_l z_l)^+/N` per
+network (:mod:`spectral.finite_width`): :math:`O(N^{-1/2})` even where the infinite-width mass is 0.  Its
+expected mass (at the realised variances, as the atom at 0) replaces the limit's in :math:`F_N`, taken from
+the top of the continuous part (:math:`F_N = \min(F, 1 - m_N)` below :math:`t`), and the sampled fraction
+is checked as the atom at 0 (``atom_top``).
+
+*Outliers.*  In network mode with biases the length mode (:mod:`spectral.outliers`) is one singular value per
+network far below the bulk: the smallest nonzero eigenvalue of each network is removed from the distribution
+check (which then compares :math:`N_L - 1` values per network) and the sampled smallest singular values
+(``outliers_sampled``) are checked against the prediction: the median ratio must lie in
+:data:`spectral.outliers.RATIO_RANGE` (``outlier``).
 
 *Finite width.*  Infinite-width theory is exact only as :math:`N \to \infty` at fixed :math:`L`;
 fluctuations and corrections grow with :math:`L/N` (Hanin & Nica 2019: :math:`\log \|J u\|^2` has
@@ -78,21 +97,30 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .distribution_stats import KOLMOGOROV_999, distribution_stats
+from .finite_width import expected_atom, finite_width_atom, finite_width_top_atom
+from .jsonout import jsonable
 from .montecarlo import JacobianSamples, sample_jacobians
 from .product import Network, jacobian_law
 
 __all__ = ["ValidationReport", "validate", "finite_width_atom", "KOLMOGOROV_999"]
 
-#: Asymptotic Kolmogorov 0.999 quantile, :math:`\sqrt{\ln(2/\alpha)/2}` at :math:`\alpha = 10^{-3}`.
-KOLMOGOROV_999 = math.sqrt(math.log(2 / 1e-3) / 2)
-_CDF_TOL = 1e-6
-_ATOM_SNAP = 1e-8
+#: Relative rounding level of sampled moments: a standard error below it gives no z-score.
+_SE_FLOOR = 1e-10
+#: Sampled eigenvalues within this relative distance of the top atom count as on it (the product of L exact
+#: isometries is exact to ~L eps; 1e-8 leaves room for the SVD's rounding).
+_TOP_SNAP = 1e-8
+
+
+def _g(x, spec: str) -> str:
+    """Format a number for the report; NaN (a statistic that could not be formed) reads "undefined"."""
+    x = float(x)
+    return "undefined" if math.isnan(x) else format(x, spec)
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,7 +131,11 @@ class ValidationReport:
     ``ks``, ``wasserstein``, ``atom_theory``, ``atom_sampled``, ``passed``, ``backend``, ``seconds``) plus
     ``ks_bound``, ``ks_infinite_width``, ``n_eff``, ``wasserstein_relative``, ``wasserstein_infinite_width``,
     ``atom_expected``, ``atom_stderr``, ``checks`` (name -> (passed, detail)), ``notes``, ``samples`` (the
-    :class:`JacobianSamples`) and the run's inputs.
+    :class:`JacobianSamples`), ``outliers`` (predicted, records ``{singular_value, eigenvalue, kind}``),
+    ``outliers_sampled`` (smallest singular value per network, or None), ``atom_top`` (``{location, expected,
+    stderr, sampled}`` of the finite-width top atom, or None), ``finite_width`` (the predictions of
+    :func:`spectral.finite_width.finite_width` for these widths and mode, with ``log_m1_sd_sampled`` and
+    ``log_m1_mean_sampled``; reported, not checked) and the run's inputs.
     """
 
     network: Network
@@ -134,6 +166,19 @@ class ValidationReport:
     seconds: float
     z_threshold: float = 4.0
     samples: JacobianSamples | None = field(default=None, repr=False)
+    unavailable: dict = field(default_factory=dict)
+    outliers: tuple = ()
+    outliers_sampled: tuple | None = None
+    atom_top: dict | None = None
+    finite_width: dict | None = None
+
+    @property
+    def verdict(self) -> str:
+        """``"failed"`` when a check made fails, ``"incomplete"`` when every check made passes but one could
+        not be made (``unavailable``: e.g. the theory density is not certified), else ``"passed"``."""
+        if not self.passed:
+            return "failed"
+        return "incomplete" if self.unavailable else "passed"
 
     @property
     def depth(self) -> int:
@@ -144,341 +189,94 @@ class ValidationReport:
         return int(self.widths[-1])
 
     def to_dict(self) -> dict:
-        """JSON-serialisable dict (NaN/inf -> None)."""
+        """JSON-ready dict in the convention of :mod:`spectral.jsonout` (undefined values, e.g. the z-score
+        of a zero standard error, are ``None``; infinities ``"inf"``); ``unavailable`` maps a check that
+        could not be made to the reason, ``verdict`` is "passed", "failed" or "incomplete"."""
         layer0 = self.network.layers[0]
         d = {
-            "moments_theory": _lst(self.moments_theory), "moments_sampled": _lst(self.moments_sampled),
-            "stderr": _lst(self.stderr), "z_scores": _lst(self.z_scores), "ks": _num(self.ks),
-            "wasserstein": _num(self.wasserstein), "atom_theory": _num(self.atom_theory),
-            "atom_sampled": _num(self.atom_sampled), "passed": bool(self.passed), "backend": self.backend,
-            "seconds": _num(self.seconds),
+            "moments_theory": self.moments_theory, "moments_sampled": self.moments_sampled,
+            "stderr": self.stderr, "z_scores": self.z_scores, "ks": self.ks,
+            "wasserstein": self.wasserstein, "atom_theory": self.atom_theory,
+            "atom_sampled": self.atom_sampled, "passed": bool(self.passed), "verdict": self.verdict,
+            "unavailable": dict(self.unavailable), "backend": self.backend, "seconds": self.seconds,
             # extras
-            "ks_bound": _num(self.ks_bound), "ks_infinite_width": _num(self.ks_infinite_width),
-            "n_eff": _num(self.n_eff),
-            "wasserstein_relative": _num(self.wasserstein_relative),
-            "wasserstein_infinite_width": _num(self.wasserstein_infinite_width),
-            "atom_expected": _num(self.atom_expected),
-            "atom_stderr": _num(self.atom_stderr), "z_threshold": self.z_threshold,
+            "ks_bound": self.ks_bound, "ks_infinite_width": self.ks_infinite_width, "n_eff": self.n_eff,
+            "wasserstein_relative": self.wasserstein_relative,
+            "wasserstein_infinite_width": self.wasserstein_infinite_width,
+            "atom_expected": self.atom_expected, "atom_stderr": self.atom_stderr, "z_threshold": self.z_threshold,
             "checks": {k: {"passed": bool(v[0]), "detail": v[1]} for k, v in self.checks.items()},
             "notes": list(self.notes), "mode": self.mode, "width": self.width, "widths": list(self.widths),
             "depth": self.depth, "L_over_N": self.depth / min(self.widths), "n_samples": self.n_samples,
             "seed": self.seed if isinstance(self.seed, int | None) else str(self.seed), "method": self.method,
             "activation": getattr(layer0.activation, "name", str(layer0.activation)), "weights": layer0.weights,
             "sigma_w2": float(layer0.sigma_w2), "sigma_b2": float(layer0.sigma_b2),
+            "outliers": [dict(o) for o in self.outliers],
+            "outliers_sampled": None if self.outliers_sampled is None else list(self.outliers_sampled),
+            "atom_top": self.atom_top, "finite_width": self.finite_width,
         }
-        return d
+        return jsonable(d)
 
     def __str__(self) -> str:
         layer0 = self.network.layers[0]
         act = getattr(layer0.activation, "name", layer0.activation)
         uni = "" if self.network.uniform else " (first layer; per-layer network)"
         lines = [
-            f"validate: {act}, {layer0.weights} weights, sigma_w2={float(layer0.sigma_w2):.6g}, "
-            f"sigma_b2={float(layer0.sigma_b2):.6g}{uni}",
-            f"  depth L={self.depth}, width N={_widths(self.widths)}, L/N={self.depth / min(self.widths):.3g}, "
+            f"validate: {act}, {layer0.weights} weights, sigma_w2={_g(float(layer0.sigma_w2), '.6g')}, "
+            f"sigma_b2={_g(float(layer0.sigma_b2), '.6g')}{uni}",
+            f"  depth L={self.depth}, width N={_widths(self.widths)}, L/N={_g(self.depth / min(self.widths), '.3g')}, "
             f"{self.n_samples} networks, mode={self.mode}, backend={self.backend}, {self.seconds:.2f} s",
             f"  method: {self.method}",
             "",
             f"  {'k':>2}  {'theory':>13}  {'sampled':>13}  {'stderr':>10}  {'z':>7}",
         ]
         for k in range(len(self.moments_theory)):
+            zk = self.z_scores[k]
+            zs = f"{zk:7.2f}" if math.isfinite(zk) else "undefined (zero standard error)"
             lines.append(f"  {k + 1:>2}  {self.moments_theory[k]:13.6g}  {self.moments_sampled[k]:13.6g}  "
-                         f"{self.stderr[k]:10.3g}  {self.z_scores[k]:7.2f}")
+                         f"{self.stderr[k]:10.3g}  {zs}")
         lines.append("")
         if self.ks is not None:
-            lines.append(f"  KS = {self.ks:.4g}  (bound {self.ks_bound:.4g}, n_eff = {self.n_eff:.4g});  "
-                         f"Wasserstein-1 = {self.wasserstein:.4g} ({self.wasserstein_relative:.3g} of m_1)")
+            lines.append(f"  KS = {_g(self.ks, '.4g')}  (bound {_g(self.ks_bound, '.4g')}, "
+                         f"n_eff = {_g(self.n_eff, '.4g')});  Wasserstein-1 = {_g(self.wasserstein, '.4g')} "
+                         f"({_g(self.wasserstein_relative, '.3g')} of m_1)")
+        elif "distribution" in self.unavailable:
+            lines.append(f"  distribution (KS / Wasserstein): unavailable ({self.unavailable['distribution']})")
         else:
-            lines.append("  KS / Wasserstein: not computed (no theory CDF)")
-        lines.append(f"  atom at 0: theory {self.atom_theory:.6g}, finite-width expectation "
-                     f"{self.atom_expected:.6g} +- {self.atom_stderr:.2g}, sampled {self.atom_sampled:.6g}")
+            lines.append("  KS / Wasserstein: not computed")
+        lines.append(f"  atom at 0: theory {_g(self.atom_theory, '.6g')}, finite-width expectation "
+                     f"{_g(self.atom_expected, '.6g')} +- {_g(self.atom_stderr, '.2g')}, "
+                     f"sampled {_g(self.atom_sampled, '.6g')}")
+        if self.atom_top is not None:
+            t = self.atom_top
+            lines.append(f"  top atom at {_g(t['location'], '.6g')}: finite-width expectation "
+                         f"{_g(t['expected'], '.4g')} +- {_g(t['stderr'], '.2g')}, sampled {_g(t['sampled'], '.4g')}")
+        for o in self.outliers:
+            got = ""
+            if self.outliers_sampled:
+                got = f", sampled median {_g(float(np.median(self.outliers_sampled)), '.4g')}"
+            lines.append(f"  outlier ({o['kind']} mode): singular value {_g(o['singular_value'], '.4g')}{got} "
+                         "(removed from the distribution check)")
+        fw = self.finite_width
+        if fw is not None and fw.get("log_m1_sd_sampled") is not None:
+            lines.append(f"  spread across networks: sd of log m1 predicted {_g(fw['log_m1_sd'], '.3g')}, sampled "
+                         f"{_g(fw['log_m1_sd_sampled'], '.3g')} (spectral.finite_width)")
         for note in self.notes:
             lines.append(f"  note: {note}")
         failed = [f"{k} ({v[1]})" for k, v in self.checks.items() if not v[0]]
         lines.append("")
-        lines.append("  PASSED" if self.passed else "  FAILED: " + "; ".join(failed))
+        if not self.passed:
+            lines.append("  FAILED: " + "; ".join(failed))
+        elif self.unavailable:
+            made = ", ".join(self.checks) or "none"
+            lines.append(f"  INCOMPLETE: the checks made passed ({made}); unavailable: "
+                         + "; ".join(f"{k} ({v})" for k, v in self.unavailable.items()))
+        else:
+            lines.append("  PASSED")
         return "\n".join(lines)
 
 
 def _widths(w):
     return str(w[0]) if len(set(w)) == 1 else str(tuple(w))
-
-
-def _num(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _lst(a):
-    return [_num(v) for v in np.asarray(a, dtype=float).ravel()]
-
-
-# ==================================================================================== finite-width atom
-def finite_width_atom(zero_masses, widths, count_variances=None) -> tuple[float, float]:
-    r"""Mean and standard deviation of the fraction of zero eigenvalues of :math:`J J^T` at finite width.
-
-    :math:`1 - \operatorname{rank}(J)/N_L` with :math:`\operatorname{rank} J = \min(N_0, \min_l N_l,
-    \min_l r_l)`, :math:`r_l` independent counts of nonzero :math:`\phi_l'`: Binomial
-    :math:`(N_l, 1 - \mu_l)`, or, where ``count_variances[l]`` is given, a discretised normal with mean
-    :math:`N_l(1 - \mu_l)` and that variance; exact distribution from
-    :math:`P(\operatorname{rank} \ge r) = \prod_l P(r_l \ge r)`.
-
-    Parameters
-    ----------
-    zero_masses : sequence of float
-        :math:`\mu_l`, the mass at 0 of the law of :math:`D_l^2 = \phi_l'(h^l)^2`, per layer.
-    widths : sequence of int
-        :math:`(N_0, \dots, N_L)`.
-    count_variances : sequence of float or None, optional
-    """
-    from scipy.stats import binom, norm
-
-    dims = [int(d) for d in widths]
-    cap = min(dims)
-    r = np.arange(cap + 1)
-    log_surv = np.zeros(cap + 1)  # log P(rank >= r)
-    for l_idx, mu in enumerate(zero_masses):
-        if mu <= 0:
-            continue
-        n_l = dims[l_idx + 1]
-        var = None if count_variances is None else count_variances[l_idx]
-        with np.errstate(divide="ignore"):
-            if var is None:
-                log_surv += np.log(binom.sf(r - 1, n_l, 1.0 - float(mu)))
-            else:
-                log_surv += norm.logsf(r - 0.5, loc=n_l * (1.0 - float(mu)), scale=math.sqrt(max(var, 1e-12)))
-    surv = np.exp(log_surv)
-    pmf = np.clip(surv - np.append(surv[1:], 0.0), 0.0, None)
-    pmf /= pmf.sum()
-    frac = 1.0 - r / dims[-1]
-    mean = float(np.sum(pmf * frac))
-    sd = float(math.sqrt(max(0.0, np.sum(pmf * frac ** 2) - mean ** 2)))
-    return mean, sd
-
-
-def _haar_count_variance(act, q: float, sigma_b2: float, n_out: int) -> float:
-    r"""Variance of the number of zeros of :math:`\phi'(h_i)`, :math:`h = u + b`, when
-    :math:`\sum_i u_i^2` is fixed (Haar weights with :math:`N_{\text{out}} \ge N_{\text{in}}`).
-
-    Gaussian conditioning of the count :math:`C = \sum_i 1_Z(h_i)` on :math:`S = \sum_i u_i^2`
-    (:math:`u_i \sim N(0, s^2)`, :math:`s^2 = q - \sigma_b^2`, :math:`\operatorname{Var} u^2 = 2 s^4`):
-    :math:`\operatorname{Var}(C | S) = N[\mu(1-\mu) - c^2/(2 s^4)]`, :math:`c = E[1_Z(h) u^2] - \mu s^2`,
-    with :math:`E[u^2 | h] = (s^2/q)^2 h^2 + s^2 \sigma_b^2/q` and, for :math:`Z = \cup (a, b)`,
-    :math:`E[1_Z h^2] = q \sum [\Phi(\beta) - \Phi(\alpha) - \beta\varphi(\beta) + \alpha\varphi(\alpha)]`
-    (:math:`\alpha = a/\sqrt q`, :math:`\beta = b/\sqrt q`).  Zero for sign-symmetric cases (relu).
-    """
-    from scipy.stats import norm
-
-    s2 = q - sigma_b2
-    if s2 <= 0:
-        return float("nan")
-    mu, eh2 = 0.0, 0.0
-    for lo, hi, slope in act.pieces:
-        if float(slope) != 0.0:
-            continue
-        a, b = float(lo) / math.sqrt(q), float(hi) / math.sqrt(q)
-        mu += norm.cdf(b) - norm.cdf(a)
-        ta = a * norm.pdf(a) if math.isfinite(a) else 0.0
-        tb = b * norm.pdf(b) if math.isfinite(b) else 0.0
-        eh2 += q * (norm.cdf(b) - norm.cdf(a) - tb + ta)
-    c = (s2 / q) ** 2 * eh2 + s2 * sigma_b2 / q * mu - mu * s2
-    return float(max(0.0, n_out * (mu * (1 - mu) - c * c / (2 * s2 * s2))))
-
-
-def _zero_mass(law_atoms) -> float:
-    return float(sum(float(p) for a, p in (law_atoms or ()) if float(a) == 0.0))
-
-
-def _expected_atom(samples: JacobianSamples, law) -> tuple[float, float, str]:
-    r"""Finite-width atom: mean and standard error of the pooled fraction, and how it was computed.
-
-    Free mode: :math:`\mu_l` of the theory, binomial counts.  Network mode: :math:`\mu_l` at each
-    network's realised layer variances (``q_conditional``; given them the pre-activations of a layer are
-    independent for Gaussian weights), the mean over networks and the standard error from the conditional
-    variances; Haar layers fix :math:`\|W x\|`, which lowers the variance of the counts
-    (:func:`_haar_count_variance`).
-    """
-    n = samples.n_samples
-    qc = samples.diagnostics.get("q_conditional")
-    acts = [layer.activation for layer in samples.network.layers]
-    if samples.mode == "network" and qc is not None and any(getattr(a, "pieces", None) for a in acts):
-        means, variances = [], []
-        dims = samples.widths
-        layers = samples.network.layers
-        for i in range(n):
-            mus, vs = [], []
-            for l_idx, act in enumerate(acts):
-                q = float(qc[i, l_idx])
-                atoms = act.dphi_squared_law(q) if getattr(act, "pieces", None) else None
-                mus.append(_zero_mass(atoms))
-                haar = layers[l_idx].weights == "orthogonal" and dims[l_idx + 1] >= dims[l_idx]
-                vs.append(_haar_count_variance(act, q, float(layers[l_idx].sigma_b2), dims[l_idx + 1])
-                          if haar and atoms else None)
-            m, sd = finite_width_atom(mus, dims, vs)
-            means.append(m)
-            variances.append(sd * sd)
-        return float(np.mean(means)), float(math.sqrt(np.sum(variances)) / n), "at the realised layer variances"
-    mus = [_zero_mass(d2.atoms) for d2 in law.d2_laws]
-    m, sd = finite_width_atom(mus, samples.widths)
-    return m, sd / math.sqrt(n), "at the theory's q^l"
-
-
-# ==================================================================================== distribution
-def _theory_cdf(law):
-    """A vectorised CDF of the law, or (None, reason)."""
-    f = getattr(law, "cdf", None)
-    if f is None:
-        try:
-            from . import density
-        except ImportError as exc:  # pragma: no cover
-            return None, f"density module unavailable ({exc})"
-        if not hasattr(density, "cdf"):
-            return None, "spectral.density has no cdf"
-
-        def f(x, _law=law):
-            return density.cdf(_law, x)
-    return f, None
-
-
-def _pooled(samples: JacobianSamples, atoms):
-    lam = samples.eigenvalues.copy()
-    lam[~np.isfinite(samples.log_singular_values)] = 0.0
-    for a, _p in atoms:
-        a = float(a)
-        if a > 0:
-            lam[np.abs(lam - a) <= _ATOM_SNAP * a] = a
-    return lam
-
-
-def _lambda_max(law) -> float | None:
-    """Top of the theory spectrum, or None where the edge solver cannot give it."""
-    try:
-        lam_max = getattr(law, "lambda_max", None)
-        lam_max = float(lam_max) if lam_max is not None else None
-    except Exception:  # noqa: BLE001 - a failing edge solver leaves W1 to the sampled range
-        return None
-    return lam_max if lam_max is not None and math.isfinite(lam_max) else None
-
-
-def _abs_linear_integral(h, u, v):
-    r""":math:`\int_0^h |g|` for :math:`g` linear from ``u`` to ``v`` on :math:`[0, h]` (exact, also when
-    :math:`g` changes sign)."""
-    au, av = np.abs(u), np.abs(v)
-    cross = u * v < 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        split = (u * u + v * v) / (2.0 * (au + av))
-    return h * np.where(cross, split, 0.5 * (au + av))
-
-
-def _wasserstein(pooled, cdf, atoms, *, lam_max=None, floor=0.0, nodes=4097):
-    r"""Wasserstein-1 distance :math:`\int_0^\infty |\bar F(x) - F_N(x)|\, dx` between the ECDF of the sorted
-    ``pooled`` eigenvalues and :math:`F_N = \max(F, \text{floor})` on :math:`x > 0` (``floor = 0``: the
-    theory CDF :math:`F` itself, atoms included).
-
-    Both CDFs are 0 below 0 and 1 above :math:`x_{\max} = \max(\lambda_{\max}, \max_i \lambda_i)`.  The
-    nodes are the sample values, the atom locations and a uniform and a logarithmic grid on
-    :math:`[0, x_{\max}]`; on each interval :math:`[x_j, x_{j+1})` the ECDF is constant and :math:`F` is
-    taken linear from its value at :math:`x_j` to its left limit at :math:`x_{j+1}` (which excludes an atom
-    at :math:`x_{j+1}`: the jump belongs to the next interval), and :math:`\int |\bar F - F|` over the
-    interval is exact for that linear :math:`F` (also where the difference changes sign).  As :math:`F` is
-    monotone, the interpolation error is at most :math:`\sum_j \Delta_j (x_{j+1} - x_j)` with
-    :math:`\Delta_j` the rise of :math:`F` inside the interval, so below the largest spacing,
-    :math:`x_{\max}/(\text{nodes} - 1)`, and much smaller where the samples are dense.  Nodes where
-    :math:`F` is not finite are dropped.
-    """
-    pooled = np.asarray(pooled, dtype=float)
-    total = pooled.size
-    top = float(pooled[-1]) if total else 0.0
-    if lam_max is not None:
-        top = max(top, float(lam_max))
-    locs = np.array([a for a, _ in atoms], dtype=float)
-    if top <= 0:  # every eigenvalue and all theory mass at 0
-        return 0.0
-    fine = np.concatenate([np.linspace(0.0, top, nodes), top * np.logspace(-12, 0, 241)])
-    xs = np.unique(np.concatenate([[0.0], pooled, locs[(locs >= 0) & (locs <= top)], fine]))
-    f_hi = np.asarray(cdf(xs), dtype=float)
-    jump = np.zeros(xs.shape)
-    for a, p in atoms:
-        jump[xs == a] += p
-    f_lo = f_hi - jump  # left limits F(x-)
-    good = np.isfinite(f_hi)
-    xs, f_hi, f_lo = xs[good], f_hi[good], f_lo[good]
-    if xs.size < 2:
-        return float("nan")
-    if floor > 0:  # finite-width rank deficit: extra mass at exactly 0
-        f_hi = np.maximum(f_hi, floor)
-        f_lo = np.where(xs > 0, np.maximum(f_lo, floor), f_lo)
-    e = np.searchsorted(pooled, xs, side="right") / total
-    w1 = _abs_linear_integral(np.diff(xs), e[:-1] - f_hi[:-1], e[:-1] - f_lo[1:])
-    # beyond the last node both CDFs are 1 (up to the theory's rounding); below 0 both are 0
-    return float(np.sum(w1))
-
-
-def _distribution_stats(samples: JacobianSamples, law, m1, atom_fw):
-    """KS (against the rank-adjusted CDF, and the raw one), its bound, n_eff, W1 and relative W1; or
-    ``(None, reason)``."""
-    cdf, why = _theory_cdf(law)
-    if cdf is None:
-        return None, why
-    atoms = [(float(a), float(p)) for a, p in law.atoms]
-    lam = _pooled(samples, atoms)
-    n, width = lam.shape
-    pooled = np.sort(lam.ravel())
-    total = pooled.size
-    xs = np.unique(np.concatenate([pooled, [a for a, _ in atoms]]))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            f_hi = np.asarray(cdf(xs), dtype=float)
-        except Exception as exc:  # the density solver may not handle every law yet
-            return None, f"theory CDF failed ({type(exc).__name__}: {exc})"
-    bad = ~np.isfinite(f_hi)
-    msgs = [str(w.message) for w in caught]
-    if np.all(bad):
-        return None, "theory CDF returned no finite values"
-    atom_mass = {a: p for a, p in atoms}
-    f_lo = f_hi - np.array([atom_mass.get(float(x), 0.0) for x in xs])
-    e_hi = np.searchsorted(pooled, xs, side="right") / total
-    e_lo = np.searchsorted(pooled, xs, side="left") / total
-    good = ~bad
-
-    def sup(fh, fl):
-        return float(max(np.max(np.abs(e_hi - fh)[good]), np.max(np.abs(e_lo - fl)[good])))
-
-    ks_raw = sup(f_hi, f_lo)
-    # finite-width rank: the lowest (atom_fw - atom) of the mass sits at exactly 0
-    f_hi = np.maximum(f_hi, atom_fw)
-    f_lo = np.where(xs > 0, np.maximum(f_lo, atom_fw), f_lo)
-    ks = sup(f_hi, f_lo)
-    # effective sample size from the across-network spread of the per-network ECDFs
-    levels = np.linspace(0.05, 0.95, 91)
-    grid = np.unique(np.quantile(pooled, levels))
-    per = np.stack([np.searchsorted(np.sort(lam[i]), grid, side="right") / width for i in range(n)])
-    fbar = per.mean(axis=0)
-    se2 = per.var(axis=0, ddof=1) / n if n > 1 else np.full(grid.shape, np.nan)
-    use = (fbar > 0.05) & (fbar < 0.95) & (se2 > 0)
-    if np.any(use):
-        n_eff = float(np.median(fbar[use] * (1 - fbar[use]) / se2[use]))
-    else:
-        n_eff = float(total)
-    n_eff = float(np.clip(n_eff, n, total))
-    bound = KOLMOGOROV_999 / math.sqrt(n_eff) + _CDF_TOL
-    # Wasserstein-1 against the rank-adjusted CDF and against F itself
-    lam_max = _lambda_max(law)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        w1 = _wasserstein(pooled, cdf, atoms, lam_max=lam_max, floor=atom_fw)
-        w1_raw = _wasserstein(pooled, cdf, atoms, lam_max=lam_max)
-    msgs += [str(w.message) for w in caught]
-    note = None
-    if bad.any():
-        note = f"theory CDF was not finite at {int(bad.sum())} of {bad.size} points (excluded)"
-    if msgs:
-        note = (note + "; " if note else "") + f"density solver warned: {msgs[0]}"
-    return {"ks": ks, "ks_infinite_width": ks_raw, "ks_bound": bound, "n_eff": n_eff, "wasserstein": w1,
-            "wasserstein_infinite_width": w1_raw, "wasserstein_relative": w1 / m1 if m1 else float("nan")}, note
 
 
 # ==================================================================================== validate
@@ -506,11 +304,19 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
     Returns
     -------
     ValidationReport
-        ``passed`` is True when every computed check passes; ``checks`` and ``notes`` say which and why.
+        ``passed`` is True when every computed check passes; ``checks`` and ``notes`` say which and why;
+        ``unavailable`` names a check that could not be made (the distribution check when the theory density
+        is not certified or fails) and ``verdict`` is "passed", "failed" or "incomplete".
+
+    Raises
+    ------
+    ValueError
+        ``moments < 1``, ``z_threshold`` not finite and > 0, ``n_samples < 2``, and the sampler's checks.
     """
     t0 = time.perf_counter()
+    _check_options(moments, z_threshold, distribution)
     if samples is None:
-        if isinstance(n_samples, int) and n_samples < 2:
+        if isinstance(n_samples, int | np.integer) and not isinstance(n_samples, bool) and n_samples < 2:
             raise ValueError(f"n_samples must be >= 2 for standard errors across networks, got {n_samples!r}")
         samples = sample_jacobians(net, width=width, n_samples=n_samples, mode=mode, backend=backend, seed=seed,
                                    stable=stable, q0=q0, **sample_kwargs)
@@ -530,13 +336,20 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
     except OverflowError:
         mean, se = np.full(k, np.nan), np.full(k, np.nan)
         notes.append("sampled moments overflow the float range (use JacobianSamples.log_moments)")
-    floor = 1e-10 * np.abs(theory)
-    z = (mean - theory) / np.maximum(se, floor)
+    z, flat, rel_dev = _z_scores(mean, theory, se)
     finite = np.isfinite(z)
-    if finite.any():
-        worst = int(np.nanargmax(np.abs(np.where(finite, z, 0.0))))
-        ok = bool(np.all(np.abs(z[finite]) < z_threshold))
-        checks["moments"] = (ok, f"max |z| = {abs(z[worst]):.2f} at m_{worst + 1} (threshold {z_threshold:g})")
+    if finite.any() or flat.any():
+        ok = bool(np.all(np.abs(z[finite]) < z_threshold)) and bool(np.all(rel_dev[flat] <= _SE_FLOOR))
+        parts = []
+        if finite.any():
+            worst = int(np.nanargmax(np.abs(np.where(finite, z, 0.0))))
+            parts.append(f"max |z| = {abs(z[worst]):.2f} at m_{worst + 1} (threshold {z_threshold:g})")
+        if flat.any():
+            worst = int(np.nanargmax(np.where(flat, rel_dev, -1.0)))
+            ks = ", ".join(f"m_{int(i) + 1}" for i in np.nonzero(flat)[0])
+            parts.append(f"zero standard error (identical networks) at {ks}: z undefined, relative deviation "
+                         f"{_g(rel_dev[worst], '.3g')} at m_{worst + 1} (allowed {_SE_FLOOR:g}, rounding)")
+        checks["moments"] = (ok, "; ".join(parts))
         n_nets = samples.eigenvalues.shape[0]
         if n_nets < 16:
             from scipy.stats import t as student_t
@@ -546,48 +359,60 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
                          f"{z_threshold:g} has probability {rate:.1e} per moment under Student's t_{n_nets - 1} "
                          "(more for the skewed m_3, m_4); use 16 or more networks for a test closer to the "
                          "Gaussian rate")
-        if not finite.all():
-            notes.append(f"z-scores not finite for m_{list(np.nonzero(~finite)[0] + 1)} (not tested)")
+        untested = ~finite & ~flat
+        if untested.any():
+            ks = ", ".join(f"m_{int(i) + 1}" for i in np.nonzero(untested)[0])
+            notes.append(f"z-scores not finite for {ks} (not tested)")
     else:
         notes.append("no finite moment z-scores (theory or samples overflow): moment check skipped")
 
     # atom at zero
     atom_theory = float(sum(float(p) for a, p in law.atoms if float(a) == 0.0))
-    atom_expected, atom_se, how = _expected_atom(samples, law)
+    atom_expected, atom_se, how = expected_atom(samples, law)
     atom_sampled = samples.atom_at_zero
     tol = z_threshold * atom_se + 0.5 / (n * widths[-1])
     dev = abs(atom_sampled - atom_expected)
-    checks["atom_at_zero"] = (dev <= tol, f"|sampled - expected| = {dev:.3g} (allowed {tol:.3g})")
+    checks["atom_at_zero"] = (dev <= tol, f"|sampled - expected| = {_g(dev, '.3g')} (allowed {_g(tol, '.3g')})")
     if abs(atom_expected - atom_theory) > 1.0 / widths[-1]:
         notes.append(f"finite-width atom at 0: E[1 - rank J/N] = {atom_expected:.4f} ({how}) vs "
                      f"infinite-width {atom_theory:.4f} (rank J = min over layers of the number of nonzero phi')")
 
+    # top atom (orthogonal Bernoulli-type layers) and the length-mode outlier
+    atom_top, top = _top_atom_check(samples, law, checks, z_threshold)
+    outliers, outliers_sampled = _outlier_check(samples, law, checks, distribution)
+
     # distribution
     if distribution:
-        dist, why = _distribution_stats(samples, law, float(theory[0]), atom_expected)
+        dist, why = distribution_stats(samples, law, float(theory[0]), atom_expected, top=top,
+                                       outliers=len(outliers))
     else:
         dist, why = None, "not requested (distribution=False)"
+    unavailable = {}
     if dist is None:
-        notes.append(f"KS/Wasserstein skipped: {why}")
+        if distribution:
+            unavailable["distribution"] = why
+        else:
+            notes.append(f"KS/Wasserstein skipped: {why}")
         dist = {"ks": None, "ks_infinite_width": None, "ks_bound": None, "n_eff": None, "wasserstein": None,
                 "wasserstein_relative": None, "wasserstein_infinite_width": None}
     else:
         if why:
             notes.append(why)
         checks["ks"] = (dist["ks"] <= dist["ks_bound"],
-                        f"KS = {dist['ks']:.4g} vs bound {dist['ks_bound']:.4g} (n_eff = {dist['n_eff']:.4g})")
+                        f"KS = {_g(dist['ks'], '.4g')} vs bound {_g(dist['ks_bound'], '.4g')} "
+                        f"(n_eff = {_g(dist['n_eff'], '.4g')})")
 
     # finite-width and method notes
     ratio = samples.depth / min(widths)
     if ratio >= 0.1:
-        notes.append(f"L/N = {ratio:.3g}: finite-width corrections (O(L/N)) may dominate; "
+        notes.append(f"L/N = {_g(ratio, '.3g')}: finite-width corrections (O(L/N)) may dominate; "
                      "disagreement here does not contradict the infinite-width theory")
     qe = samples.diagnostics.get("q_empirical")
     if qe is not None and len(qe):
         q_th = samples.q[-1]
         if q_th > 0 and abs(qe[-1] / q_th - 1) > 0.05:
-            notes.append(f"forward pass: mean pre-activation variance of the last layer {qe[-1]:.4g} "
-                         f"vs q-map {q_th:.4g}")
+            notes.append(f"forward pass: mean pre-activation variance of the last layer {_g(qe[-1], '.4g')} "
+                         f"vs q-map {_g(q_th, '.4g')}")
     if samples.stable:
         notes.append("stable product used (deep network)")
     passed = all(v[0] for v in checks.values())
@@ -601,4 +426,89 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
         wasserstein_infinite_width=dist["wasserstein_infinite_width"],
         atom_theory=atom_theory, atom_expected=atom_expected, atom_stderr=atom_se, atom_sampled=atom_sampled,
         passed=passed, checks=checks, notes=tuple(notes), seconds=seconds, z_threshold=float(z_threshold),
-        samples=samples)
+        samples=samples, unavailable=unavailable, outliers=tuple(outliers), outliers_sampled=outliers_sampled,
+        atom_top=atom_top, finite_width=_finite_width_part(samples))
+
+
+def _finite_width_part(samples) -> dict | None:
+    """Finite-width predictions for the sampled widths and mode, with the sampled sd of log m1_hat (None where
+    the prediction cannot be made, e.g. a q-map without fixed point)."""
+    from .finite_width import finite_width
+
+    net = samples.network
+    try:
+        fw = dict(finite_width(net, None if net.widths is not None else samples.widths[0], mode=samples.mode))
+    except (ValueError, ArithmeticError, NotImplementedError):
+        return None
+    ls = samples.log_singular_values
+    if samples.n_samples > 1 and np.all(np.isfinite(ls[:, 0])):
+        from scipy.special import logsumexp
+
+        log_m1 = logsumexp(2.0 * ls, axis=1) - math.log(ls.shape[1])
+        fw["log_m1_sd_sampled"] = float(np.std(log_m1, ddof=1))
+        fw["log_m1_mean_sampled"] = float(np.mean(log_m1))
+    return fw
+
+
+def _top_atom_check(samples, law, checks, z_threshold):
+    r"""The finite-width top atom (:func:`spectral.finite_width.finite_width_top_atom`): its check (as the atom
+    at 0: :math:`|\text{sampled} - \text{expected}| \le z_{\text{thr}}\,\text{se} + 1/(2 n N_L)`), the report
+    record and ``(location, expected mass)`` for the distribution check; (None, None) without one."""
+    res = finite_width_top_atom(samples, law)
+    if res is None:
+        return None, None
+    loc, mass, se = res
+    lam = samples.eigenvalues
+    sampled = float(np.mean(np.abs(lam - loc) <= _TOP_SNAP * loc))
+    tol = z_threshold * se + 0.5 / (samples.n_samples * samples.width)
+    dev = abs(sampled - mass)
+    checks["atom_top"] = (dev <= tol, f"top atom at {_g(loc, '.6g')}: |sampled - expected| = {_g(dev, '.3g')} "
+                                      f"(allowed {_g(tol, '.3g')})")
+    return {"location": loc, "expected": mass, "stderr": se, "sampled": sampled}, (loc, mass)
+
+
+def _outlier_check(samples, law, checks, distribution):
+    """Predicted length-mode outliers (network mode with biases) and the sampled smallest singular value per
+    network; the check: the median ratio sampled/predicted within :data:`spectral.outliers.RATIO_RANGE`."""
+    if samples.mode != "network" or not distribution:
+        return [], None
+    from .outliers import RATIO_RANGE, length_outliers
+
+    try:
+        outliers = length_outliers(samples.network, law)
+    except (RuntimeError, ValueError, ArithmeticError, NotImplementedError):
+        return [], None
+    if not outliers:
+        return [], None
+    ls = samples.log_singular_values
+    rank = samples.rank
+    smallest = tuple(float(np.exp(ls[i, int(rank[i]) - 1])) for i in range(ls.shape[0]))
+    pred = outliers[0]["singular_value"]
+    ratio = float(np.median(smallest)) / pred
+    lo, hi = RATIO_RANGE
+    checks["outlier"] = (lo <= ratio <= hi, f"length mode: sampled median {_g(float(np.median(smallest)), '.4g')} vs "
+                                            f"predicted {_g(pred, '.4g')} (ratio {ratio:.3f}, allowed {lo:g}-{hi:g})")
+    return outliers, smallest
+
+
+def _z_scores(mean, theory, se):
+    """(z, flat, relative deviation): z undefined (NaN) where the standard error is at the rounding level
+    (``flat``: identical networks), where the deviation itself is the test."""
+    floor = _SE_FLOOR * np.abs(theory)
+    flat = np.isfinite(se) & (se <= floor) & np.isfinite(mean)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(flat, np.nan, (mean - theory) / np.where(flat, 1.0, se))
+        rel_dev = np.abs(mean - theory) / np.where(theory != 0, np.abs(theory), 1.0)
+    return z, flat, rel_dev
+
+
+def _check_options(moments, z_threshold, distribution) -> None:
+    """Refuse bad options of :func:`validate`, naming them (numpy integers and floats are accepted)."""
+    if isinstance(moments, bool) or not isinstance(moments, int | np.integer) or moments < 1:
+        raise ValueError(f"moments must be an integer >= 1 (try 4), got {moments!r}")
+    if isinstance(z_threshold, bool) or not isinstance(z_threshold, int | float | np.integer | np.floating):
+        raise TypeError(f"z_threshold must be a real number > 0 (try 4), got {z_threshold!r}")
+    if not (math.isfinite(float(z_threshold)) and z_threshold > 0):
+        raise ValueError(f"z_threshold must be finite and > 0 (try 4), got {z_threshold!r}")
+    if not isinstance(distribution, bool | np.bool_):
+        raise TypeError(f"distribution must be True or False, got {distribution!r}")

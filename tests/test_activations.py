@@ -100,3 +100,48 @@ def test_piecewise_sympy_activation_is_bernoulli_type():
     assert kinked.pieces is not None
     law = sp.jacobian_law(sp.Network(activation=kinked, weights="orthogonal", sigma_w2=2, sigma_b2=0.1, depth=3))
     assert law.atoms[0][0] == 0.0  # inherits the atom at zero from D^2
+
+
+# ------------------------------------------------------------------------------ transformed activations
+def test_transformed_activation_matches_its_sympy_expression_and_mpmath_mean_field():
+    import mpmath
+
+    act = activation("transformed(softplus, input_scale=0.3, input_shift=0.4, output_scale=2.5, output_shift=-0.9)")
+    f = sympy.lambdify(X, act.expr, "mpmath")
+    d1 = sympy.lambdify(X, sympy.diff(act.expr, X), "mpmath")
+    d2 = sympy.lambdify(X, sympy.diff(act.expr, X, 2), "mpmath")
+    np.testing.assert_allclose(act.phi(XS), [float(f(x)) for x in XS], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(act.dphi(XS), [float(d1(x)) for x in XS], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(act.ddphi(XS), [float(d2(x)) for x in XS], rtol=1e-12, atol=1e-14)
+    # the q-map at q = 0.7 against mpmath on the definition 2.5 (softplus(0.3 x + 0.4) - 0.9)
+    with mpmath.workdps(30):
+        want = mpmath.quad(lambda z: (2.5 * (mpmath.log1p(mpmath.exp(0.3 * mpmath.sqrt(0.7) * z + 0.4)) - 0.9)) ** 2
+                           * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])
+    assert sp.q_map(act, 0.7, 1.0, 0.0) == pytest.approx(float(want), rel=1e-12)
+
+
+def test_transformed_piecewise_linear_activation_keeps_exact_bernoulli_laws():
+    act = activation("transformed(relu, output_scale=1.5, output_shift=-0.4)")
+    assert act.pieces == ((-math.inf, 0.0, 0.0), (0.0, math.inf, 1.5))
+    assert act.dphi_squared_law(1.0) == ((0, Fraction(1, 2)), (2.25, Fraction(1, 2)))
+    net = sp.Network(activation=act, weights="orthogonal", sigma_w2=1 / 1.125, sigma_b2=0.0, depth=5, q0=1.0)
+    m1, m2 = sp.jacobian_law(net).moments(2)
+    assert m1 == pytest.approx(1.0, rel=1e-13) and m2 == pytest.approx(1 + 5 * (2 - 1), rel=1e-12)
+
+
+def test_transform_spellings_work_in_every_command(capsys):
+    from spectral.cli import main
+
+    spelling = "tat(tanh, tau=0.3, depth=20)"
+    assert main(["moments", "--activation", spelling, "--sigma-w2", "1", "--sigma-b2", "0", "--depth", "20",
+                 "--k", "2", "--json"]) == 0
+    import json
+
+    # m_1 = C'(1)^L = 1; the CLI starts from the mean-field q*, which sits at Q'(1) = 1 (a double root of
+    # Q(q) = q by TAT's design), found to ~1e-5 in q*, hence ~1e-7 in m_1
+    assert json.loads(capsys.readouterr().out)["m1"] == pytest.approx(1.0, abs=1e-6)
+    assert main(["meanfield", "--activation", spelling, "--sigma-w2", "1", "--sigma-b2", "0", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "tat(tanh" in out
+    assert main(["meanfield", "--activation", "tat(tanh, tau=0.3)"]) == 2  # depth missing: one line, status 2
+    assert "depth" in capsys.readouterr().err

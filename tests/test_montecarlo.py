@@ -18,6 +18,7 @@ from spectral.montecarlo import (
     sample_jacobians,
 )
 from spectral.product import Layer, Network, jacobian_law
+from spectral.stable_product import BLOCK_LOG_RANGE, BLOCK_RATE_MARGIN, MAX_BLOCK_LAYERS, StableProduct
 
 Z = 4.0
 
@@ -293,3 +294,102 @@ def test_cupy_statistics_agree_with_numpy(mode):
     assert b.backend == "cupy"
     (ma, sa), (mb, sb) = a.moments(4), b.moments(4)
     assert np.all(np.abs(ma - mb) / np.hypot(sa, sb) < Z)
+
+
+#: Two products of the same matrices agree on the top log singular value to rounding (direct SVD: about
+#: N eps relative; stable product: 1e-12 in log, see test_stable_product_vs_mpmath).
+SAME_NETWORK_LOG_TOL = 1e-10
+
+
+@pytest.mark.parametrize("mode", ["network", "free"])
+def test_same_seed_same_networks_whatever_stable_resolves_to(mode):
+    """stable=None runs a pilot on network 0; when it switches to the stable product it must redo network 0
+    from the same draws, so network 0 is the network of stable=True and stable=False alike."""
+    net = _linear(60)
+    kw = dict(width=32, n_samples=3, mode=mode, backend="numpy", seed=5)
+    auto = sample_jacobians(net, stable=None, **kw)
+    assert auto.stable and "auto" in auto.method  # the pilot decided on the stable product
+    forced = sample_jacobians(net, stable=True, **kw)
+    direct = sample_jacobians(net, stable=False, **kw)
+    top = [s.log_singular_values[:, 0] for s in (auto, forced, direct)]
+    np.testing.assert_allclose(top[0], top[1], rtol=0, atol=SAME_NETWORK_LOG_TOL)
+    np.testing.assert_allclose(top[0], top[2], rtol=0, atol=SAME_NETWORK_LOG_TOL)
+    # and every singular value agrees with the forced stable run (the same product on the same matrices)
+    np.testing.assert_allclose(auto.log_singular_values, forced.log_singular_values, rtol=0,
+                               atol=SAME_NETWORK_LOG_TOL)
+
+
+# ---------------------------------------------------------------------------------------------- speed layout
+@pytest.mark.parametrize("stable", [None, True, False])
+@pytest.mark.parametrize("weights", ["gaussian", "orthogonal"])
+def test_results_do_not_depend_on_workers_or_chunks(stable, weights):
+    """Each network is computed from its own stream, and every batched step (QR per matrix, products,
+    the stable product's block lengths) depends only on that network: identical bits for any layout."""
+    net = Network.critical("tanh", sigma_w2=1.05, depth=12, weights=weights)
+    kw = dict(width=40, n_samples=5, mode="network", backend="numpy", seed=13, stable=stable)
+    one = sample_jacobians(net, threads=1, **kw)
+    for layout in (dict(threads=2), dict(threads=2, chunk_size=1), dict(threads=1, chunk_size=2)):
+        other = sample_jacobians(net, **layout, **kw)
+        np.testing.assert_array_equal(one.log_singular_values, other.log_singular_values)
+
+
+#: Blocked and per-layer stable products of the same matrices agree to the accuracy the product is tested
+#: to against mpmath (test_stable_product_vs_mpmath).
+BLOCKED_VS_PER_LAYER_TOL = 1e-10
+
+
+def _block_run(factors, **kw):
+    acc = StableProduct(get_backend("numpy").xp, **kw)
+    for a in factors:
+        acc.push(np.asarray(a)[None])
+    out, diag = acc.finish()
+    return out[0], diag, acc.steps
+
+
+def test_stable_product_keeps_a_qr_step_per_layer_where_the_log_range_grows_fast():
+    """Gaussian factors of width 64 spread their scales by ~log(2N) > BLOCK_LOG_RANGE / BLOCK_RATE_MARGIN
+    nats per layer: the estimate keeps (nearly) every QR step, so the deep product stays stable and agrees
+    with the product that takes a QR step after every layer."""
+    assert BLOCK_LOG_RANGE / BLOCK_RATE_MARGIN < math.log(2 * 64)  # the premise
+    fac = _factors(64, 40, seed=21)
+    got, diag, steps = _block_run(fac)
+    assert steps >= 0.9 * 40 and diag["longest_block_layers"] <= 2
+    every, _, steps_every = _block_run(fac, block_log_range=0.0)
+    assert steps_every == 40
+    assert got[0] - got[-1] > 100  # deep: far beyond the direct product's reach
+    np.testing.assert_allclose(got, every, rtol=0, atol=BLOCKED_VS_PER_LAYER_TOL)
+
+
+def test_stable_product_blocks_layers_that_barely_spread():
+    """Orthogonal factors spread the scales only through D: long blocks (few QR steps), same values."""
+    fac = _factors(24, 300, seed=22, orth=True)
+    got, diag, steps = _block_run(fac)
+    assert diag["longest_block_layers"] == MAX_BLOCK_LAYERS and steps < 300 // 4
+    assert diag["widest_block_log_range"] <= BLOCK_LOG_RANGE
+    every, _, steps_every = _block_run(fac, block_log_range=0.0)
+    assert steps_every == 300
+    np.testing.assert_allclose(got, every, rtol=0, atol=BLOCKED_VS_PER_LAYER_TOL)
+
+
+def test_sampler_reports_the_stable_blocks():
+    net = Network.critical("tanh", sigma_w2=1.05, depth=24, weights="orthogonal")
+    s = sample_jacobians(net, width=32, n_samples=3, mode="network", backend="numpy", seed=2, stable=True)
+    assert 1 <= s.diagnostics["longest_block_layers"] <= MAX_BLOCK_LAYERS
+    assert 0.0 <= s.diagnostics["widest_block_log_range"]
+
+
+def test_cpu_workers_limit_every_blas_to_one_thread_in_a_fresh_interpreter():
+    """threadpoolctl limits only the BLAS libraries already loaded; SciPy's own OpenBLAS (LAPACK QR of the
+    sampler) must be limited too, even when nothing imported scipy.linalg before."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json; from threadpoolctl import threadpool_info\n"
+            "from spectral._backend import cpu_workers, get_backend\n"
+            "with cpu_workers(get_backend('numpy')):\n"
+            "    from scipy.linalg import lapack\n"
+            "    print(json.dumps([d['num_threads'] for d in threadpool_info() if d['user_api'] == 'blas']))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    threads = json.loads(out.stdout.strip().splitlines()[-1])
+    assert len(threads) >= 1 and all(t == 1 for t in threads), threads

@@ -143,6 +143,16 @@ def test_bad_arguments():
 
 
 # ------------------------------------------------------------------ plot_validation
+def test_validation_legend_says_undefined_and_unavailable():
+    rng = np.random.default_rng(1)
+    vals = np.sqrt(rng.uniform(0.1, 3.9, 500))
+    report = {"ks": None, "z_scores": [None, 1.5], "passed": True, "verdict": "incomplete",
+              "unavailable": {"distribution": "theory not certified: m2 off by 0.1"}}
+    texts = _legend_texts(P.plot_validation(vals, _mp_result(0.0), report=report, bins=30))
+    assert "$z(m_1..m_2)$ = undefined, +1.5" in texts
+    assert "checks made passed; distribution unavailable" in texts and "checks passed" not in texts
+
+
 def test_validation_legend_carries_statistics():
     res = _mp_result(0.5)
     rng = np.random.default_rng(1)
@@ -292,11 +302,54 @@ def test_failed_density_is_reported_not_drawn(monkeypatch):
 
     monkeypatch.setattr(P, "_density_of", boom)
     net = Network(activation="relu", weights="gaussian", sigma_w2=2.0, sigma_b2=0.0, depth=2)
-    with pytest.warns(RuntimeWarning, match="failed and is not drawn"):
+    with pytest.warns(P.DensityFailedWarning, match="failed and is not drawn"):
         fig = P.singular_value_figure([[net]])
     ax = fig.axes[0]
     assert not _gid(ax.lines, "density")
     assert any("density failed" in t.get_text() for t in ax.texts)
+
+
+def _serve_density(monkeypatch, result=None, error=None):
+    """Every density of a network (eigenvalues and singular values) returns ``result`` or raises ``error``."""
+    from spectral.product import JacobianLaw
+
+    def fake(self, points=2000, **kwargs):
+        if error is not None:
+            raise error
+        return result
+
+    monkeypatch.setattr(JacobianLaw, "density", fake)
+    monkeypatch.setattr(type(jacobian_law(Network(activation="relu", depth=1)).singular_values()), "density", fake)
+
+
+def test_uncertified_density_is_drawn_dashed_with_a_warning(monkeypatch):
+    from spectral.density import UncertifiedDensityWarning
+
+    res = _mp_result()
+    assert not res.certified  # the stand-in carries no checks: "could not be made" is not certified
+    _serve_density(monkeypatch, res)
+    net = Network(activation="relu", weights="gaussian", sigma_w2=2.0, sigma_b2=0.0, depth=2)
+    with pytest.warns(UncertifiedDensityWarning, match="L=2 is not certified: per-point check not made"):
+        fig = P.singular_value_figure([[net]])
+    (line,) = _gid(fig.axes[0].lines, "density")
+    assert line.get_linestyle() == "--" and "(uncertified)" in line.get_label()
+
+
+def test_depth_scaling_warns_for_uncertified_and_failed_quantiles(monkeypatch):
+    from spectral.density import UncertifiedDensityWarning
+
+    net = Network(activation="relu", weights="gaussian", sigma_w2=2.0, sigma_b2=0.0, depth=1)
+    _serve_density(monkeypatch, _mp_result())
+    with pytest.warns(UncertifiedDensityWarning, match="not certified"):
+        ds = P.depth_scaling(net, [2])
+    assert any("not certified" in n for n in ds.notes)
+    _serve_density(monkeypatch, error=RuntimeError("no band was found"))
+    with pytest.warns(P.DensityFailedWarning, match="quantiles failed"):
+        ds = P.depth_scaling(net, [2, 4])
+    assert np.all(np.isnan(ds.condition))
+    axes = P.plot_depth_scaling(ds)  # an all-NaN log panel says so instead of failing when saved
+    axes[0].figure.savefig(__import__("io").BytesIO(), format="png", dpi=30)
+    assert any(t.get_text() == "not available" for t in axes[2].texts)
 
 
 def test_no_pyplot_and_no_show():

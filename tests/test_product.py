@@ -100,6 +100,37 @@ def test_network_validation_names_the_parameter():
         Network(depth=0)
     with pytest.raises(ValueError, match="q0"):
         Network(q0=-1)
+    with pytest.raises(ValueError, match="sigma_w2"):
+        Layer(sigma_w2=float("nan"))
+    with pytest.raises(TypeError, match="sigma_w2"):
+        Layer(sigma_w2=[1.0])
+
+
+def test_numpy_scalars_are_accepted_like_python_numbers():
+    net = Network(activation="relu", weights="gaussian", sigma_w2=np.float32(2), sigma_b2=np.int64(0),
+                  depth=np.int64(5), width=None)
+    assert net.depth == 5 and type(net.depth) is int and len(net.layers) == 5
+    assert jacobian_law(net).moments(2, exact=True) == [1, 11]  # m2 = 1 + 2L for relu/Gaussian at sigma_w2 = 2
+    layer = Layer(activation="relu", width=np.int32(8), sigma_w2=np.float64(2))
+    assert layer.width == 8 and type(layer.width) is int
+    assert Network(layers=[layer, layer], width=np.int16(8)).widths == (8, 8, 8)
+
+
+def test_conflicting_depth_and_layers_are_refused():
+    with pytest.raises(ValueError, match="depth=5 conflicts with the 1 layers"):
+        Network(layers=[Layer()], depth=5)
+    assert Network(layers=[Layer()] * 3).depth == 3 and Network(layers=[Layer()] * 3, depth=3).depth == 3
+    assert Network().depth == 64  # the documented default of a uniform network
+
+
+@pytest.mark.parametrize("text", ['__import__("os").system("echo PWNED")', "lambda: 1", "nan", "inf", "1e999999",
+                                  "10**10**10", "().__class__", 'exec("x")'])
+def test_string_variances_are_parsed_never_evaluated(capfd, text):
+    for name in ("sigma_w2", "sigma_b2"):
+        with pytest.raises(ValueError, match=name):
+            Layer(**{name: text})
+    assert capfd.readouterr().out == ""
+    assert Layer(sigma_w2="21/20").sigma_w2 == Fraction(21, 20)
 
 
 # ------------------------------------------------------------------ with the physics front
@@ -195,3 +226,16 @@ def test_rectangular_single_gaussian_layer_is_marchenko_pastur():
     ref = MarchenkoPastur(ratio=Fraction(30, 20), variance=2)
     assert law.moments(6, exact=True) == ref.moments(6, exact=True)
     assert law.exact_atoms() == ((0, Fraction(1, 3)),)
+
+
+def test_top_atom_of_zero_mass_is_not_reported():
+    """hard-tanh, orthogonal, L (1 - p) = 1 on the critical line at sigma_w2 = 1.2: the top atom has mass 0
+    at infinite width (a float p leaves a ~1e-16 residue, which must not be reported as an atom)."""
+    from spectral.meanfield import critical_point
+    from spectral.product import Network, jacobian_law
+
+    mf = critical_point("hard_tanh", sigma_w2=1.2)
+    net = Network(activation="hard_tanh", weights="orthogonal", sigma_w2=1.2, sigma_b2=mf.sigma_b2, depth=6)
+    atoms = jacobian_law(net).exact_atoms()
+    assert [a for a, _ in atoms] == [0]
+    assert abs(float(atoms[0][1]) - 1 / 6) < 1e-12

@@ -80,6 +80,36 @@ def test_to_exact():
         to_exact([1])
     with pytest.raises(ValueError):
         to_exact("1.0.0")
+    assert to_exact("21/20") == sp.Rational(21, 20) and to_exact("sqrt(2)/2") == sp.sqrt(2) / 2
+
+
+#: Strings that would run code or give non-finite values if they were evaluated (sympify does evaluate).
+INJECTIONS = ['__import__("os").system("echo PWNED")', "lambda: 1", "().__class__", 'exec("x")', "1e999999",
+              "10**10**10", "nan", "inf"]
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+@pytest.mark.parametrize("param", ["sigma_w2", "sigma_b2", "depth", "p", "q_star", "ratio"])
+def test_symbolic_network_refuses_injection_strings(capfd, param, payload):
+    kwargs = {"sigma_w2": 2, "depth": 2, "sigma_b2": 0}
+    activation = "hard_tanh" if param in ("p", "q_star") else "relu"
+    kwargs[param] = payload
+    with pytest.raises(ValueError, match=param):
+        symbolic_network(activation, "gaussian", **kwargs)
+    out, err = capfd.readouterr()
+    assert out == ""  # nothing ran ("echo PWNED" would print on fd 1)
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+def test_symbolic_constructors_and_sympy_field_refuse_injection_strings(payload):
+    from spectral.series import SympyField
+
+    for make in (lambda v: sym.marchenko_pastur(v, 1), lambda v: sym.atomic([v], [1]),
+                 lambda v: sym.bernoulli(v), lambda v: d2_law(f"leaky_relu({v})")):
+        with pytest.raises(ValueError):
+            make(payload)
+    with pytest.raises(TypeError, match="string"):
+        SympyField().convert(payload)
 
 
 def test_marchenko_pastur_closed_forms():
@@ -462,3 +492,10 @@ def test_unknown_activation_and_negative_candidates():
         symbolic_network("no_such_activation", "gaussian", 1, 1)
     r = symbolic_network("leaky_relu(0.1)", "gaussian", 2, 8)  # discriminant has tiny negative roots
     assert r.law.nonnegative and min(r.edges_numeric) == 0.0
+
+
+def test_too_deep_integer_depth_is_refused_naming_depth():
+    # sigma_w^(2L) = 1.05^3000 leaves the float range used by the physical-sheet check of the edges
+    with pytest.raises(ValueError, match="depth=1500: .*symbolic depth such as 'L'"):
+        symbolic_network("relu", "orthogonal", "1.05", 1500)
+    assert symbolic_network("relu", "orthogonal", "1.05", "L").depth == L  # the symbolic depth covers it

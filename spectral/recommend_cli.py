@@ -1,0 +1,130 @@
+"""``spectral recommend``: the command-line front of :func:`spectral.recommend.recommend`.
+
+``add_recommend_parser(subparsers)`` registers the command on the main parser's subparsers;
+``cmd_recommend(args)`` runs it (table by default, ``--json`` for the keys ``parameters``, ``m1``, ``spread``,
+``lambda_max``, ``condition``, ``defaults`` and more).  Bad input raises :class:`spectral.cli.CLIError` or
+ValueError, which the main entry point prints as one line with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+__all__ = ["add_recommend_parser", "cmd_recommend"]
+
+_EDGES = {"auto": "auto", "yes": True, "no": False}
+
+
+def add_recommend_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``recommend`` command to ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
+    p = subparsers.add_parser(
+        "recommend", help="initialization or activation transform (DKS/TAT) for a plain chain, judged by the "
+                          "spectrum of J J^T, with a comparison against common defaults")
+    p.add_argument("--activation", default="tanh", help="activation name, e.g. tanh, softplus, leaky_relu "
+                                                        "(default: tanh)")
+    p.add_argument("--weights", default="orthogonal", help="gaussian | orthogonal (spectral recommender; "
+                                                           "transforms use orthogonal weights) (default: orthogonal)")
+    p.add_argument("--depth", type=int, default=100, help="number of layers L >= 1 (default: 100)")
+    p.add_argument("--objective", default="spread", choices=("spread", "condition", "lambda-ratio"),
+                   help="what the spectral recommender minimises: spread v = m2/m1^2 - 1, condition x_0.99/x_0.01, "
+                        "lambda-ratio lambda_max/m1 (default: spread)")
+    p.add_argument("--transform", default=None, choices=("dks", "tat"), help="DKS or TAT activation transform "
+                                                                              "instead of the spectral recommender")
+    p.add_argument("--zeta", type=float, default=1.5, help="DKS: the network's maximal C'(1) > 1 (default: 1.5)")
+    p.add_argument("--tau", type=float, default=0.3, help="TAT, smooth activations: the network's C''(1) > 0 "
+                                                          "(default: 0.3)")
+    p.add_argument("--eta", type=float, default=0.9, help="TAT, leaky ReLU: the network's C(0) in [0, 1) "
+                                                          "(default: 0.9)")
+    p.add_argument("--min-curvature", type=float, default=0.3,
+                   help="spectral recommender: the network's C''(1) must be at least this (default: 0.3)")
+    p.add_argument("--edges", default="auto", choices=tuple(_EDGES),
+                   help="compute lambda_max and the condition number (auto: not for smooth transformed "
+                        "activations, whose edge search takes minutes)")
+    p.add_argument("--spec", default=None, help="architecture spec file (residual blocks): not available yet")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(func=cmd_recommend)
+    return p
+
+
+def _clean(value):
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return value
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f if math.isfinite(f) else None
+
+
+def _check(args):
+    from .cli import CLIError
+
+    if args.spec is not None:
+        raise CLIError("--spec needs architecture specs (residual blocks with shortcut weights), which are not "
+                       "available yet; use --activation/--depth for a plain chain")
+    if args.depth < 1:
+        raise CLIError(f"--depth must be an integer >= 1, got {args.depth}")
+    if args.weights not in ("gaussian", "orthogonal"):
+        raise CLIError(f"--weights must be gaussian or orthogonal, got {args.weights!r}")
+    if args.transform == "dks" and not args.zeta > 1:
+        raise CLIError(f"--zeta must be > 1 (the network's maximal C'(1)), got {args.zeta}")
+    if args.transform == "tat" and not args.tau > 0:
+        raise CLIError(f"--tau must be > 0 (the network's C''(1)), got {args.tau}")
+    if args.transform == "tat" and not 0 <= args.eta < 1:
+        raise CLIError(f"--eta must lie in [0, 1) (the network's C(0)), got {args.eta}")
+    if not (math.isfinite(args.min_curvature) and args.min_curvature >= 0):
+        raise CLIError(f"--min-curvature must be finite and >= 0, got {args.min_curvature}")
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    v = float(value)
+    if not math.isfinite(v):
+        return "inf" if v > 0 else "nan"
+    return f"{v:.6g}"
+
+
+def _defaults_table(rows) -> str:
+    head = ("default", "weights", "sigma_w2", "sigma_b2", "m1", "spread", "lambda_max", "condition")
+    lines = [head]
+    for r in rows:
+        if "error" in r:
+            lines.append((r["label"], "-", "-", "-", "-", "-", "-", r["error"][:60]))
+            continue
+        lines.append((r["label"], r["weights"], *(_fmt(r[k]) for k in head[2:])))
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
+    return "\n".join("  " + "  ".join(f"{str(c):<{w}}" for c, w in zip(line, widths, strict=True)) for line in lines)
+
+
+def cmd_recommend(args) -> int:
+    """Run ``spectral recommend``; return the exit status (0)."""
+    from .cli import table
+    from .recommendation import recommend
+
+    _check(args)
+    rec = recommend(args.activation, depth=args.depth, weights=args.weights, objective=args.objective,
+                    transform=args.transform, zeta=args.zeta, tau=args.tau, eta=args.eta,
+                    min_curvature=args.min_curvature, edges=_EDGES[args.edges])
+    payload = rec.to_dict()
+    if args.json:
+        print(json.dumps(_clean(payload), indent=2))
+        return 0
+    s = rec.summary
+    rows = [("method", rec.method), ("activation", rec.activation.name), ("weights", s.weights),
+            ("depth", s.depth)] + list(rec.parameters.items())
+    spec = [("m1", s.m1), ("spread v = m2/m1^2 - 1", s.spread),
+            ("lambda_max", "-" if s.lambda_max is None else s.lambda_max),
+            ("condition x_0.99/x_0.01", "-" if s.condition is None else s.condition)]
+    spec += [("note", n) for n in s.notes]
+    out = [table(rows, "recommendation"), table(spec, "spectrum of J J^T"),
+           table([("objective", rec.objective), ("best means", rec.definition)], "objective"),
+           "defaults (same activation and depth)\n" + "-" * 36 + "\n" + _defaults_table(payload["defaults"])]
+    print("\n".join(out))
+    return 0
