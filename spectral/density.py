@@ -2357,7 +2357,8 @@ class SingularValueLaw:
         d["edges"] = tuple(math.sqrt(v) for v in d["edges"]) if "edges" in d else None
         sup = None if r.support is None else (math.sqrt(r.support[0]), math.sqrt(r.support[1]))
         w = None if r.weights is None else r.weights / np.where(s > 0, 2 * s, 1.0)
-        return DensityResult(s, 2 * s * r.density, self.atoms, sup, math.sqrt(r.lambda_max), r.mass, d,
+        atoms = tuple((math.sqrt(max(float(a), 0.0)), p) for a, p in r.atoms)  # the result's own (limit) atoms
+        return DensityResult(s, 2 * s * r.density, atoms, sup, math.sqrt(r.lambda_max), r.mass, d,
                              r.law + " [singular values]", points, r._cum, w)
 
     def pdf(self, s):

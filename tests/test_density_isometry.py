@@ -281,3 +281,14 @@ def test_solver_runs_on_one_blas_thread():
         warnings.simplefilter("ignore", D.UncertifiedDensityWarning)  # no moments12: the check is not made
         D.density(law, 300)
     assert seen and all(n == D.SOLVER_BLAS_THREADS for n in seen)
+
+
+def test_singular_value_density_keeps_the_limit_atom():
+    """q* = 0 (tanh, orthogonal, sigma_w2 = 1, sigma_b2 = 0): J is an isometry, one atom at s = 1; the
+    singular-value density must carry it (a plot of it is otherwise an empty panel)."""
+    import spectral as sp
+
+    net = sp.Network(activation="tanh", weights="orthogonal", sigma_w2=1.0, sigma_b2=0.0, depth=2)
+    res = sp.jacobian_law(net).singular_values().density()
+    assert res.certified and len(res.atoms) == 1
+    assert abs(res.atoms[0][0] - 1.0) < 1e-12 and abs(res.atoms[0][1] - 1.0) < 1e-12
