@@ -471,16 +471,12 @@ def _allowed() -> str:
 
 
 def _parse_number(text, pname):
-    text = text.strip()
-    try:
-        return Fraction(text)  # exact for decimals and ratios ("0.1", "1/10")
-    except ValueError:
-        pass
-    try:
-        val = float(text)
-    except ValueError as exc:
-        raise ValueError(f"parameter {pname}={text!r} is not a number; write e.g. leaky_relu(alpha=0.1)") from exc
-    return val
+    """A parameter of a spelled activation: exact for decimals and ratios ("0.1", "1/10" -> Fraction), a float
+    for irrational values ("sqrt(2)/2"); parsed strictly, never evaluated (:mod:`spectral.parsing`)."""
+    from .parsing import parse_exact, parse_real
+
+    value = parse_exact(text.strip(), pname)
+    return value if isinstance(value, Fraction) else parse_real(text.strip(), pname)
 
 
 def _from_name(spec: str, params: dict) -> Activation:

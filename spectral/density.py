@@ -32,7 +32,7 @@ point, to the unknown :math:`\delta = m - m_0` near :math:`m_0` and evaluates ev
 :math:`(1 + b_k m_0) + b_k\delta` with the vanishing constants set to exactly 0.  The power-law
 exponent :math:`\beta = 1/\kappa` of :math:`x\rho(x)` is exact for linear factors.
 
-Branch selection (DESIGN.md §3): each point :math:`z = x + i\eta` starts at
+Branch selection (docs/design.md §4.3): each point :math:`z = x + i\eta` starts at
 :math:`\eta_0 = 10\lambda_{\max}` with :math:`m \approx m_1/z`, and :math:`\eta` is lowered with an
 adaptive step in :math:`\log\eta` (Euler predictor in the logarithm of the unknown, damped Newton
 corrector); a step is accepted only if Newton converged, :math:`\operatorname{Im} G \le 0` and the
@@ -79,6 +79,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
+
+from .jsonout import jsonable
 
 __all__ = [
     "LinearFactor",
@@ -1483,21 +1485,6 @@ class DensityResult:
         return density_summary(self)
 
 
-def _jsonable(v):
-    if isinstance(v, np.ndarray):
-        return [_jsonable(x) for x in v.tolist()]
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (np.floating, float)):
-        f = float(v)
-        return f if math.isfinite(f) else None
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    return v
-
-
 def density_summary(res: DensityResult, quantiles=(0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99)) -> dict:
     """JSON-ready dict of a :class:`DensityResult` (the ``spectral density --json`` contract).
 
@@ -1506,13 +1493,13 @@ def density_summary(res: DensityResult, quantiles=(0.01, 0.1, 0.25, 0.5, 0.75, 0
     including ``certified`` and ``quantiles``: {q: x_q} of the full law, atoms included, from the
     cumulative sum on the grid).
     """
-    diag = {k: _jsonable(v) for k, v in res.diagnostics.items()}
+    diag = {k: jsonable(v) for k, v in res.diagnostics.items()}
     diag["certified"] = bool(res.certified)
-    diag["quantiles"] = {f"{q:g}": _jsonable(v) for q, v in zip(quantiles, _grid_ppf(res, quantiles),
+    diag["quantiles"] = {f"{q:g}": jsonable(v) for q, v in zip(quantiles, _grid_ppf(res, quantiles),
                                                                    strict=True)}
     return {
-        "x": _jsonable(res.x),
-        "density": _jsonable(res.density),
+        "x": jsonable(res.x),
+        "density": jsonable(res.density),
         "atoms": [[float(a), float(p)] for a, p in res.atoms],
         "support": None if res.support is None else [float(res.support[0]), float(res.support[1])],
         "lambda_max": float(res.lambda_max),
@@ -1675,7 +1662,7 @@ def _lagrange_weights(k, x, four):
 
 @_quiet
 def _solve_real(sys, u, stride=32, breaks=()):
-    """M(x + i0) at x = e^u (one band, u ascending): vertical continuation (DESIGN.md §3) at every
+    """M(x + i0) at x = e^u (one band, u ascending): vertical continuation (docs/design.md §4.3) at every
     ``stride``-th node and at both ends of the band (anchors); the nodes in between start Newton on the
     real axis from the interpolation of their two certified anchors and are accepted only if Newton
     converges, Im G <= 0 and the result stays within a quarter of the anchors' difference of the

@@ -112,6 +112,7 @@ from ._backend import (
     to_numpy,
 )
 from ._backend import log0 as _log
+from .jsonout import jsonable
 from .product import Network, variance_factor
 from .stable_product import (  # noqa: F401 - re-exported: the stable product belongs to the sampler's API
     CLUSTER_LOG_RANGE,
@@ -437,7 +438,7 @@ class JacobianSamples:
             "backend": self.backend, "seed": self.seed if isinstance(self.seed, int | None) else str(self.seed),
             "stable": self.stable, "method": self.method, "q": list(self.q), "seconds": self.seconds,
             "uniform": self.network.uniform,
-            "diagnostics": _jsonable({k: v for k, v in self.diagnostics.items() if k != "q_conditional"}),
+            "diagnostics": jsonable({k: v for k, v in self.diagnostics.items() if k != "q_conditional"}),
         }
 
     def save(self, path) -> None:
@@ -453,20 +454,6 @@ class JacobianSamples:
 
 def _short(dims):
     return f"({dims[0]},)*{len(dims)}" if len(set(dims)) == 1 else str(tuple(dims))
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    return obj
 
 
 def _check_k(k):

@@ -36,7 +36,7 @@ Newton steps), vanishes on exactly one side of :math:`x`.  When every factor of 
 function of :math:`y` (Gaussian or orthogonal weights with ReLU, hard-tanh or linear activations) the
 critical points come from the *logarithmic derivative*
 :math:`\sum_f e_f f'/f`, whose degree does not grow with the depth, so the depth :math:`L` may be a symbol
-and edges are exact for any depth; the curve :math:`P` is never expanded (DESIGN.md, section 3).
+and edges are exact for any depth; the curve :math:`P` is never expanded (docs/design.md §4.1).
 
 References
 ----------

@@ -48,7 +48,7 @@ def test_parsing_and_aliases():
 
 
 @pytest.mark.parametrize("spec,match", [("tanhh", "unknown activation"), ("leaky_relu(a=1)", "alpha"),
-                                        ("relu(0.1)", "parameters"), ("leaky_relu(x)", "not a number")])
+                                        ("relu(0.1)", "parameters"), ("leaky_relu(x)", "alpha='x' is not accepted")])
 def test_bad_specs_name_the_problem(spec, match):
     with pytest.raises(ValueError, match=match):
         activation(spec)

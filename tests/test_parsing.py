@@ -107,3 +107,13 @@ def test_depth_refusals_name_the_parameter(text):
         parse_depth(text, "--depth", maximum=100)
     with pytest.raises(ValueError, match="^n"):
         parse_positive_int(text, "n", maximum=100)
+
+
+@pytest.mark.parametrize("text", ["leaky_relu(nan)", "leaky_relu(1e999999)", 'leaky_relu(__import__("os"))',
+                                  "elu(alpha=inf)"])
+def test_activation_parameters_are_parsed_strictly(text):
+    """A spelled activation's parameter goes through the strict parser: refused naming the parameter."""
+    from spectral.activations import activation
+
+    with pytest.raises(ValueError, match="alpha"):
+        activation(text)
