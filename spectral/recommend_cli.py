@@ -98,7 +98,10 @@ def _defaults_table(rows) -> str:
         if "error" in r:
             lines.append((r["label"], "-", "-", "-", "-", "-", "-", r["error"][:60]))
             continue
-        lines.append((r["label"], r["weights"], *(_fmt(r[k]) for k in head[2:])))
+        cells = [_fmt(r[k]) for k in head[2:]]
+        if r.get("certified") is False:  # quantiles of an uncertified density: marked, never shown as plain
+            cells[-1] += " (uncertified)"
+        lines.append((r["label"], r["weights"], *cells))
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     return "\n".join("  " + "  ".join(f"{str(c):<{w}}" for c, w in zip(line, widths, strict=True)) for line in lines)
 

@@ -122,3 +122,13 @@ def test_transform_for_another_architecture_through_subnet_max():
     assert any("subnet_max" in n for n in rec.summary.notes)
     with pytest.raises(ValueError, match="subnet_max"):
         recommend("tanh", subnet_max=chain(3))
+
+
+def test_defaults_table_marks_an_uncertified_condition_number():
+    """A condition number read from an uncertified density is marked in the table, never shown as plain."""
+    from spectral.recommend_cli import _defaults_table
+
+    row = {"label": "kaiming", "weights": "gaussian", "sigma_w2": 2.0, "sigma_b2": 0.0, "m1": 1.0, "spread": 3.0,
+           "lambda_max": 10.0, "condition": 123.0, "certified": False}
+    assert "(uncertified)" in _defaults_table([row])
+    assert "(uncertified)" not in _defaults_table([dict(row, certified=True)])
