@@ -133,6 +133,17 @@ def theory_certificate(law) -> str | None:
     return None
 
 
+def _theory_atoms(law):
+    """The atoms the theory CDF jumps at: those of its density result where it has one (they include the
+    point-mass limit of an isometric network, which the law's exact atoms do not), else the law's."""
+    dens = getattr(law, "density", None)
+    if dens is None:
+        return law.atoms
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # certified before this is called (theory_certificate)
+        return dens().atoms
+
+
 def _with_top_atom(cdf, atoms, top):
     r"""CDF and atoms with the top atom at its finite-width mean mass :math:`m_N` (``top = (t, m_N)``):
     :math:`F_N(x) = \min(F(x), 1 - m_N)` below :math:`t` (the mass comes from the top of the continuous
@@ -201,7 +212,7 @@ def distribution_stats(samples: JacobianSamples, law, m1, atom_fw, *, top=None, 
     cdf, why = theory_cdf(law)
     if cdf is None:
         return None, why
-    atoms = [(float(a), float(p)) for a, p in law.atoms]
+    atoms = [(float(a), float(p)) for a, p in _theory_atoms(law)]
     raw_cdf, raw_atoms = cdf, atoms
     cdf, atoms = _with_top_atom(cdf, atoms, top)
     lam = drop_smallest(pooled_eigenvalues(samples, atoms), samples.rank, outliers)

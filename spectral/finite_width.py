@@ -127,7 +127,7 @@ def layer_statistics(act, q: float, sigma_b2: float, haar: bool, fixed_norm: boo
     var_eps = 3.0 * mu4 - mu2 * mu2  # Var(d^2 g^2)
     if haar:  # Haar: the direction g of W v is uniform on the sphere, Cov(g_i^2, g_j^2) = -2/N
         var_eps -= var_g * mu2 * mu2
-    if fixed_norm:
+    if fixed_norm and q > 0:  # q = 0: h = 0, D is constant and nothing couples to the input's norm
         s2 = q - sigma_b2
         eu2 = (s2 / q) ** 2 * h * h + s2 * sigma_b2 / q  # E[u^2 | h], u = h - b
         var_s = 2.0 * s2 * s2
@@ -137,7 +137,7 @@ def layer_statistics(act, q: float, sigma_b2: float, haar: bool, fixed_norm: boo
         cov -= c_d2 * c_p2 / var_s
         var_eps -= c_d2 * c_d2 / var_s
     # d mu_2/dq = E[phi'(h)^2 (h^2/q - 1)]/(2q) (derivative of the Gaussian density; no phi'' needed)
-    a = _mean(d2 * (h * h / q - 1.0)) / (2.0 * q * mu2) if mu2 > 0 else 0.0
+    a = _mean(d2 * (h * h / q - 1.0)) / (2.0 * q * mu2) if mu2 > 0 and q > 0 else 0.0
     return {"mu2": mu2, "mu4": mu4, "kappa": var_eps / mu2 ** 2, "kappa_m1": var_d2 / mu2 ** 2, "var_phi2": var_p2,
             "cov": cov, "a": a}
 

@@ -256,8 +256,8 @@ def _inputs(xp, streams, spec: _LayerSpec, q1: float):
     (:func:`spectral.product.variance_factor`): the first pre-activations have variance exactly
     :math:`q^1` given :math:`x` (Gaussian weights: they are exactly :math:`N(0, q^1)`)."""
     excess = q1 - spec.sigma_b2
-    if excess <= 0:
-        raise ValueError(f"q0 = {q1!r} must exceed the first layer's sigma_b2 = {spec.sigma_b2!r} "
+    if excess < 0:  # excess = 0 is x = 0: the pre-activations are the biases (q* = 0 when sigma_b2 = 0)
+        raise ValueError(f"q0 = {q1!r} must be at least the first layer's sigma_b2 = {spec.sigma_b2!r} "
                          "(pre-activations W x + b have variance >= sigma_b2); give a larger q0")
     rho = float(variance_factor(spec.weights, spec.n_in, spec.n_out))
     x = normal_batch(streams, (spec.n_in,))

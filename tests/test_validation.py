@@ -280,3 +280,18 @@ def test_report_carries_finite_width_predictions():
     fw = r.to_dict()["finite_width"]
     assert fw["width"] == 64 and fw["log_norm_var"] == pytest.approx(5 * 6 / 64, rel=1e-9)
     assert fw["log_m1_sd_sampled"] > 0 and "spread across networks" in str(r)
+
+
+@pytest.mark.parametrize("weights", ["orthogonal", "gaussian"])
+def test_validate_an_isometric_network_at_q_star_zero(weights):
+    """tanh with sigma_b2 = 0 in the ordered phase: q* = 0, the input is 0 and D = phi'(0) I exactly; the
+    theory is the exact limit (an atom at sigma_w^(2L) for orthogonal weights, scaled Fuss-Catalan for Gaussian
+    weights) and sampled networks agree with it (the orthogonal samples sit on the atom to rounding)."""
+    from spectral.product import Network
+    from spectral.validation import validate
+
+    net = Network(activation="tanh", weights=weights, sigma_w2=0.9, sigma_b2=0.0, depth=8)
+    report = validate(net, width=128, n_samples=16, seed=0)
+    assert report.passed and report.ks is not None
+    if weights == "orthogonal":
+        assert report.ks < 1e-12
