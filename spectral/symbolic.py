@@ -1207,6 +1207,8 @@ def d2_law(activation, *, prob=None, q_star=None) -> SymbolicLaw:
         For smooth activations (tanh, erf, sigmoid, ...), whose :math:`D^2` law has no closed form.
     """
     name, pieces, exact = _resolve_activation(activation)
+    if pieces is None and q_star is not None and to_exact(q_star, "q_star") == 0:
+        return _point_mass_d2(activation, name)
     if pieces is None:
         raise NoClosedFormError(
             f"activation {name!r}: phi' is not piecewise constant, so the law of D^2 has no closed form and "
@@ -1335,6 +1337,28 @@ class SymbolicResult:
         }
 
 
+def _point_mass_d2(activation, name) -> SymbolicLaw:
+    r"""At :math:`q^* = 0` every pre-activation is 0, so :math:`D^2 = \phi'(0)^2` exactly (a point mass), for any
+    activation: the exact :math:`\phi'(0)` comes from its sympy expression."""
+    from spectral.activations import X
+    from spectral.activations import activation as _make
+
+    act = _make(activation)
+    if act.expr is None:
+        raise NoClosedFormError(f"activation {name!r} has no sympy expression for phi'(0); {_NUMERIC_ROUTE}")
+    slope = sp.nsimplify(sp.diff(act.expr, X).subs(X, 0))
+    return atomic([slope ** 2], [sp.Integer(1)], name=f"D^2[{name}]")
+
+
+def _q_star_zero(activation, sw2, sb2) -> bool:
+    """Whether the mean field of a smooth activation sits at q* = 0 (sigma_b2 = 0 in the ordered phase)."""
+    if not (sw2.is_number and sb2 == 0):
+        return False
+    from spectral.meanfield import mean_field
+
+    return mean_field(activation, float(sw2), 0.0).q_star == 0
+
+
 def symbolic_network(activation, weights: str = "gaussian", sigma_w2=1, depth=1, sigma_b2=0, *,
                      p=None, q_star=None, ratio=1) -> SymbolicResult:
     r"""Symbolic spectrum of :math:`J J^T` for a depth-``depth`` network at initialization.
@@ -1376,6 +1400,9 @@ def symbolic_network(activation, weights: str = "gaussian", sigma_w2=1, depth=1,
         if not (sw2.is_number and sb2.is_number):
             raise ValueError("p='auto' needs numeric sigma_w2 and sigma_b2")
         q_star, p = sp.Float(mean_field(activation, float(sw2), float(sb2)).q_star, 17), None
+    if q_star is None and p is None and _resolve_activation(activation)[1] is None and _q_star_zero(activation, sw2,
+                                                                                                    sb2):
+        q_star = 0  # the ordered phase at sigma_b2 = 0: D^2 is the point mass phi'(0)^2
     d2 = d2_law(activation, prob=p, q_star=q_star)
     wl = weight_law(weights, sw2, ratio=ratio)
     law = free_product((d2, depth), (wl, depth), name=f"JJ^T[{d2.name}, {weights}, L={depth}]")

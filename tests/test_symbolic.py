@@ -499,3 +499,18 @@ def test_too_deep_integer_depth_is_refused_naming_depth():
     with pytest.raises(ValueError, match="depth=1500: .*symbolic depth such as 'L'"):
         symbolic_network("relu", "orthogonal", "1.05", 1500)
     assert symbolic_network("relu", "orthogonal", "1.05", "L").depth == L  # the symbolic depth covers it
+
+
+@pytest.mark.parametrize("act", ["tanh", "erf", "sin"])
+def test_q_star_zero_gives_the_exact_point_mass_law(act):
+    """sigma_b2 = 0 in the ordered phase (q* = 0): D^2 = phi'(0)^2 = 1 exactly, so an orthogonal network is
+    one atom at sigma_w^(2L) and a Gaussian one the scaled Fuss-Catalan law (top edge (L+1)^(L+1)/L^L m_1)."""
+    from fractions import Fraction
+
+    from spectral.symbolic import symbolic_network
+
+    orth = symbolic_network(act, "orthogonal", "0.9", 4, 0)
+    assert [(sp.nsimplify(a), sp.nsimplify(w)) for a, w in orth.atoms] == [(sp.Rational(6561, 10000), 1)]
+    gauss = symbolic_network(act, "gaussian", "0.9", 2, 0)
+    assert sp.nsimplify(gauss.edges[-1]) == sp.Rational(27, 4) * sp.Rational(81, 100)
+    assert [Fraction(str(m)) for m in gauss.law.moments(2)] == [Fraction(81, 100), Fraction(19683, 10000)]
