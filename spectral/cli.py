@@ -437,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "(free probability, mean field, Monte Carlo checks).")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an internal error (also accepted after the command)")
+    from spectral import __version__
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def command(name, help_text):

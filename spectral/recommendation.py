@@ -22,8 +22,9 @@ Objectives ("best" = smallest):
   1% of the mass).
 
 The summary of every network (:class:`SpectrumSummary`) gives :math:`m_1`, :math:`v`, :math:`\lambda_{max}`
-and the bulk condition number; the finite-width length-mode outlier is not yet predicted (noted in every
-summary).  The comparison table holds common defaults, each evaluated on the same activation and depth:
+and the bulk condition number; the length-mode outlier of a finite network with biases
+(:mod:`spectral.outliers`) is not part of the objective yet (noted in every summary).  The comparison table
+holds common defaults, each evaluated on the same activation and depth:
 
 * ``pytorch``: ``nn.Linear``'s default, :math:`W_{ij} \sim U(\pm 1/\sqrt{N})`: i.i.d. (the Gaussian law at
   infinite width), :math:`\sigma_w^2 = 1/3`; its bias variance :math:`1/(3N) \to 0`;
@@ -62,7 +63,8 @@ OBJECTIVE_DEFINITIONS = {
     "lambda-ratio": "lambda_max / m_1 of J J^T (smallest is best)",
 }
 DEFAULTS = ("pytorch", "xavier", "kaiming", "orthogonal-critical")
-OUTLIER_NOTE = "length-mode outlier (finite width) not yet predicted"
+OUTLIER_NOTE = ("bulk only: a finite network with biases also has a length-mode outlier below the bulk "
+                "(spectral density lists it; spectral.outliers)")
 #: Quantiles of the bulk condition number (1% and 99%: the bulk without the extreme tails).
 CONDITION_QUANTILES = (0.01, 0.99)
 #: Density grid for the quantiles (the quantiles are read from the cumulative sum on this grid).

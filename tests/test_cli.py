@@ -515,3 +515,12 @@ def test_long_sampling_run_is_announced(capsys, monkeypatch):
     monkeypatch.setattr(limits, "LONG_RUN_SECONDS", 0.0)
     code, out, err = run(capsys, "sample", "--width", "8", "--samples", "2", "--depth", "2", "--backend", "numpy")
     assert code == 0 and "sampling takes about" in err and "Ctrl-C" in err
+
+
+def test_version_flag(capsys):
+    """``spectral --version`` prints the package version and exits 0."""
+    import spectral
+    from spectral.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"spectral {spectral.__version__}"
