@@ -374,8 +374,9 @@ def test_to_dict_and_latex():
 
 @pytest.mark.parametrize("act", ["tanh", "erf", "sigmoid"])
 def test_no_closed_form_errors(act):
+    # q* > 0 (sigma_b2 > 0): D^2 is a continuous law; at q* = 0 it is a point mass (test below)
     with pytest.raises(NoClosedFormError, match="spectral density") as info:
-        symbolic_network(act, "gaussian", 1, 2)
+        symbolic_network(act, "gaussian", 1, 2, sigma_b2="1/10")
     assert isinstance(info.value, ValueError)
 
 
