@@ -682,11 +682,8 @@ class DerivativeLaw(SpectralLaw):
     """
 
     def __init__(self, activation, q, *, n_nodes: int = 256, p_symbol: str = "p"):
-        try:
-            from .activations import activation as _resolve
-        except ImportError:  # pragma: no cover - the activations module is part of the package
-            def _resolve(a):
-                return a
+        from .activations import activation as _resolve
+
         self.activation = _resolve(activation)
         q = _check_positive("q", q)
         self.q = q
@@ -931,12 +928,8 @@ class FreeProduct(SpectralLaw):
         return self._s(y) * dlog
 
     def _m(self, z):
-        try:
-            from .density import solve_m_transform
-        except ImportError as exc:
-            raise NotImplementedError(
-                f"{self.name}: M(z) of a free product needs the density solver "
-                "(spectral.density.solve_m_transform), which is not available") from exc
+        from .density import solve_m_transform  # imported here: density imports this module
+
         return np.asarray(solve_m_transform(self, z))
 
     def _dm(self, z):
@@ -1140,10 +1133,8 @@ class FreeProduct(SpectralLaw):
         return tuple(out)
 
     def support(self):
-        try:
-            from . import density
-        except ImportError as exc:
-            raise NotImplementedError("support of a free product needs spectral.density") from exc
+        from . import density  # imported here: density imports this module
+
         return density.support(self)
 
 
@@ -1227,10 +1218,8 @@ class FreeSum(SpectralLaw):
 
     def _m(self, z):
         # solve z = R(G) + 1/G for G by homotopy from large |z| is delicate: use the density solver
-        try:
-            from .density import solve_m_transform
-        except ImportError as exc:
-            raise NotImplementedError(f"{self.name}: M(z) of a free sum needs spectral.density") from exc
+        from .density import solve_m_transform  # imported here: density imports this module
+
         return np.asarray(solve_m_transform(self, z))
 
 

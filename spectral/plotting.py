@@ -1023,11 +1023,9 @@ def figure_validation(activation="tanh", weights="orthogonal", sigma_w2=1.05, si
 
 
 def _validation_run(net, **kwargs):
-    """(report, samples) from spectral.validation when it is available, else (None, None)."""
-    try:
-        from .validation import validate
-    except ImportError:
-        return None, None
+    """(report, samples) of :func:`spectral.validation.validate` (samples None when the report keeps none)."""
+    from .validation import validate
+
     report = validate(net, **kwargs)
     return report, getattr(report, "samples", None)
 

@@ -65,10 +65,8 @@ _DEFAULT_DEPTH = 64
 
 
 def _resolve_activation(spec):
-    try:
-        from .activations import activation
-    except ImportError:  # pragma: no cover - the activations module is part of the package
-        return spec
+    from .activations import activation
+
     return activation(spec)
 
 

@@ -161,13 +161,10 @@ class FractionField(Field):
             return Fraction(int(x))
         if isinstance(x, float):
             raise TypeError(f"float {x!r} in an exact computation; give it as a Fraction or integer")
-        try:  # sympy Rational
-            import sympy
+        import sympy
 
-            if isinstance(x, sympy.Rational):
-                return Fraction(int(x.p), int(x.q))
-        except ImportError:  # pragma: no cover
-            pass
+        if isinstance(x, sympy.Rational):
+            return Fraction(int(x.p), int(x.q))
         raise TypeError(f"cannot represent {x!r} exactly as a Fraction")
 
     def dot(self, a, b):

@@ -1158,11 +1158,9 @@ _NUMERIC_ROUTE = ("use the numeric route instead: `spectral density ...` or "
 
 def _resolve_activation(activation):
     """(name, pieces, exact parameter values) from an Activation, a registry spec or a fallback name."""
-    try:
-        from spectral.activations import activation as _make
-    except ImportError:  # the activation registry is optional for the symbolic engine
-        _make = None
-    if _make is not None and not hasattr(activation, "pieces"):
+    from spectral.activations import activation as _make
+
+    if not hasattr(activation, "pieces"):
         try:
             activation = _make(activation)
         except (ValueError, TypeError, KeyError, ArithmeticError) as exc:  # e.g. leaky_relu(1e999999) overflows

@@ -404,7 +404,8 @@ def test_density_from_curve_normalised():
 # cross-checks against the numeric engine (skipped until those modules exist)
 # ---------------------------------------------------------------------------------------------------------
 def _numeric_law(name):
-    laws = pytest.importorskip("spectral.laws")
+    from spectral import laws
+
     table = {
         "mp": lambda: laws.MarchenkoPastur(ratio=0.5, variance=1.5),
         "mp_wide": lambda: laws.MarchenkoPastur(ratio=2, variance=1),
@@ -441,12 +442,10 @@ def test_against_numeric_laws(name):
 
 
 def _numeric_jacobian_law(act, weights, sw2, sb2, depth):
-    product = pytest.importorskip("spectral.product")
+    from spectral import product
+
     net = product.Network(activation=act, weights=weights, sigma_w2=sw2, sigma_b2=sb2, depth=depth)
-    try:
-        return product.jacobian_law(net)
-    except ImportError as exc:  # e.g. the mean-field module has not landed yet
-        pytest.skip(f"numeric engine incomplete: {exc}")
+    return product.jacobian_law(net)
 
 
 CASES = [("relu", "gaussian", 2, 0.0, 3), ("linear", "gaussian", 1, 0.0, 4),
@@ -479,7 +478,6 @@ def test_exact_moments_against_numeric_exact_series(act, weights, sw2, sb2, dept
     ("leaky_relu(0.1)", "orthogonal", 2, 2),
 ])
 def test_edges_against_numeric_density(act, weights, sw2, depth):
-    pytest.importorskip("spectral.density", reason="the numeric density solver has not landed yet")
     law = _numeric_jacobian_law(act, weights, sw2, 0.0, depth)
     res = law.density()
     r = symbolic_network(act, weights, sw2, depth)
