@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-__all__ = ["Activation", "ACTIVATIONS", "ALIASES", "TRANSFORM_SPELLINGS", "X", "activation"]
+__all__ = ["Activation", "ACTIVATIONS", "ALIASES", "TRANSFORM_SPELLINGS", "X", "activation", "split_activations"]
 
 #: The sympy symbol in which every ``Activation.expr`` is written.
 X = sympy.Symbol("x", real=True)
@@ -477,6 +477,20 @@ def _parse_number(text, pname):
 
     value = parse_exact(text.strip(), pname)
     return value if isinstance(value, Fraction) else parse_real(text.strip(), pname)
+
+
+def split_activations(text: str) -> list:
+    """Split a list of activation specs, ``"tanh,relu,leaky_relu(0.1)"``, at the commas outside parentheses."""
+    parts, level, cur = [], 0, ""
+    for ch in str(text):
+        level += (ch == "(") - (ch == ")")
+        if ch == "," and level == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    return [p for p in parts if p]
 
 
 def _from_name(spec: str, params: dict) -> Activation:

@@ -145,3 +145,11 @@ def test_transform_spellings_work_in_every_command(capsys):
     assert "tat(tanh" in out
     assert main(["meanfield", "--activation", "tat(tanh, tau=0.3)"]) == 2  # depth missing: one line, status 2
     assert "depth" in capsys.readouterr().err
+
+
+def test_split_activations_keeps_parameter_lists_whole():
+    """One splitter for every comma-separated list of activation specs (plot phase, sweeps)."""
+    from spectral.activations import split_activations
+
+    assert split_activations("tanh, leaky_relu(0.1), tat(tanh, tau=0.3, depth=20),") == [
+        "tanh", "leaky_relu(0.1)", "tat(tanh, tau=0.3, depth=20)"]

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..activations import split_activations
+
 __all__ = ["SweepGrid", "Task", "parse_axis", "split_activations", "WEIGHTS"]
 
 WEIGHTS = ("gaussian", "orthogonal")
@@ -157,20 +159,6 @@ class SweepGrid:
 
 
 # ---------------------------------------------------------------------------------------------- parsing
-def split_activations(text: str) -> list:
-    """Split ``"tanh,relu,leaky_relu(0.1)"`` at the commas outside parentheses."""
-    parts, level, cur = [], 0, ""
-    for ch in str(text):
-        level += (ch == "(") - (ch == ")")
-        if ch == "," and level == 0:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    parts.append(cur.strip())
-    return [p for p in parts if p]
-
-
 def parse_axis(spec, kind, name: str) -> tuple:
     """Values of an axis from text (``a,b,c``; ``lo:hi:n[:log]``; ``a,b,...,z``), a number or a sequence."""
     if isinstance(spec, (int, float, np.integer, np.floating)) and not isinstance(spec, bool):
