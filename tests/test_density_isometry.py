@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
+from mp_references import tanh_d2_m_transform
 
 from spectral import density as D
 from spectral.product import Network, jacobian_law
@@ -172,25 +173,12 @@ def test_limit_states_its_distance():
 def test_smooth_d2_at_large_q_against_mpmath(sigma_w2):
     """tanh on its critical line at sigma_w^2 = 2 (q* = 0.82) and 4 (q* = 4.2): the contour quadrature of
     M(zeta) passes its normalisation check (it used to fall back to the discrete law) and agrees with mpmath."""
-    import mpmath as mp
-
     lw = _law("tanh", "orthogonal", sigma_w2, 1).d2_laws[0]
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         sm = D._SmoothD2(lw.activation, float(lw.q))
-    q = mp.mpf(lw.q)
-
-    def ref(z):
-        z = mp.mpc(z)
-        hr = mp.acosh(z ** mp.mpf(-0.25)) / mp.sqrt(q)
-        a = abs(mp.re(hr))
-        pts = sorted({-mp.inf, -a - 0.5, -a, -a + 0.1, mp.mpf(0), a - 0.1, a, a + 0.5, mp.inf})
-        return mp.quad(lambda h: mp.npdf(h) * mp.sech(mp.sqrt(q) * h) ** 4 / (z - mp.sech(mp.sqrt(q) * h) ** 4),
-                       pts, maxdegree=10)
-
     zs = [0.5 + 0.1j, 0.9 + 0.01j, 0.2 + 1e-3j, 2.0 + 0j, -0.5 + 0j]
-    with mp.workdps(30):
-        refs = np.array([complex(ref(z)) for z in zs])
+    refs = tanh_d2_m_transform(lw.q, zs)
     assert np.max(np.abs(sm.m(np.array(zs)) / refs - 1)) < 1e-11
 
 
