@@ -1590,7 +1590,22 @@ def _warn_uncertified(res: DensityResult, what: str, stacklevel: int = 3) -> Non
                       stacklevel=stacklevel)
 
 
-def _band_nodes(lo_u, hi_u, n, soft=None, span=40.0):
+#: A band away from 0 wider than this in log x (a factor e^7 ~ 1100) gets the cosine map in u = log x: the
+#: cosine map in x would leave its lower decades without nodes (deep leaky relu: a band over 9 decades).
+_WIDE_BAND_LOG_RATIO = 7.0
+
+
+def _log_map_ok(sys) -> bool:
+    """Whether the wide bands of ``sys`` get the cosine map in log x: no smooth implicit factor (linear factors
+    and atomic D^2 only, e.g. leaky relu, whose D^2 takes the two values alpha^2 and 1), or a power law at 0
+    (kappa > 0: Gaussian weights; selu/Gaussian depth 8 spreads over 270 decades).  Otherwise the lower end
+    of a band of a smooth D^2 may be the end of its quadrature's view of the spectrum (sin/orthogonal at
+    depth 1: x rho ~ x^(1/2) down to 0, 1.7e-5 there), not an edge of the product; such bands keep the
+    cosine map in x, and a soft edge far above it is found by :func:`_hidden_soft_edge_possible`."""
+    return all(f.values is not None for f in sys.imp) or sys.kappa > 0
+
+
+def _band_nodes(lo_u, hi_u, n, soft=None, span=40.0, log_map=False):
     """Nodes u = log(x / scale) and weights w (mass = sum w * x rho) on one band given in log x.
 
     Returns (u, w, floor): ``floor`` is the lowest u covered by the nodes of a band reaching 0 (the tail
@@ -1599,7 +1614,8 @@ def _band_nodes(lo_u, hi_u, n, soft=None, span=40.0):
     (like a square root) at ``edge``; the band is then Gauss–Legendre in u on [cut, edge] and the cosine
     map in u on [edge, hi] (both ends of the latter behave like square-root edges; in x when the band is
     narrower than a factor 20), without a tail.  ``span``: width in u of the Gauss–Legendre piece of a band
-    reaching 0 (without ``soft``).
+    reaching 0 (without ``soft``).  ``log_map``: a band away from 0 wider than :data:`_WIDE_BAND_LOG_RATIO`
+    gets the cosine map in u (its edges are true edges of the product; see :func:`_log_map_ok`).
     """
     if np.isneginf(lo_u) and soft is not None:
         cut, edge = soft
@@ -1619,6 +1635,9 @@ def _band_nodes(lo_u, hi_u, n, soft=None, span=40.0):
         u = np.concatenate([ua, np.log(xb)]) + hi_u
         w = np.concatenate([wa, 2 * (1.0 - math.exp(c)) * s * ws / xb])
         return u, w, c - span + hi_u
+    if log_map and hi_u - lo_u > _WIDE_BAND_LOG_RATIO:
+        u, w = _cosine_nodes(lo_u, hi_u, n)
+        return u, w, None
     a = math.exp(lo_u - hi_u)
     t = (np.arange(n) + 0.5) / n
     xs = a + (1.0 - a) * 0.5 * (1 - np.cos(math.pi * t))
@@ -1658,6 +1677,12 @@ def _lagrange_weights(k, x, four):
     t = (x - k[1]) / (k[2] - k[1])
     lin = np.stack([np.zeros_like(t), 1 - t, t, np.zeros_like(t)])
     return np.where(four, w, lin)
+
+
+#: A node solved on the real axis from the interpolant of its anchors is kept only if its x rho = -Im m / pi
+#: has not collapsed below this fraction of the interpolant's (else: its own vertical continuation); the
+#: real solution of another sheet has x rho at rounding level, ~1e-14 of the interpolant's.
+_INTERP_IM_REL = 1e-3
 
 
 @_quiet
@@ -1729,6 +1754,10 @@ def _solve_real(sys, u, stride=32, breaks=()):
         one_pm = sys.one_plus(1.0, pn, B)
         noise_m = _m_noise(sys, ev)
         close = np.abs(mn - m0) <= 0.25 * np.abs(m[right] - m[left]) + 30 * noise_m
+        # and x rho not collapsed to rounding level: below a soft edge the real solution of another
+        # sheet (Im m ~ 0) lies within the anchors' spread of Re m (selu/orthogonal depth 10: x rho 2e-19
+        # for 3e-5 at 20 nodes, mass off by 7e-6)
+        close &= np.abs(mn.imag) >= _INTERP_IM_REL * np.abs(m0.imag) - 30 * noise_m
         good = cv & close & _im_g_ok(one_pm, target, noise=noise_m) & np.isfinite(mn)
         if sys.k:
             good &= np.all(np.isfinite(zn), axis=0)
@@ -1814,7 +1843,7 @@ def _soft_edge_critical(sys, hi_u, mass):
     return u_q - 0.5 * (edge - u_q), edge
 
 
-def _soft_edge(sys, hi_u, n=96):
+def _soft_edge(sys, hi_u, n=96, max_span=math.inf):
     """Soft lower edge (cut, edge) of a band reaching 0, in u = log(x / scale), or None.
 
     A product with smooth activations (D^2 without mass near 0, no linear factor vanishing at m_0) reaches
@@ -1830,6 +1859,8 @@ def _soft_edge(sys, hi_u, n=96):
     quadratic fit of (x rho)^2 in u.
     """
     for span in (40.0, 80.0, 160.0, 320.0, 640.0):
+        if span > max_span and span > 40.0:
+            return None
         u, w, _ = _band_nodes(-np.inf, hi_u, n, span=span)
         m, ok, _res, _fb, acc = _solve_real(sys, u)
         xr = np.where(ok, -np.imag(m) / math.pi, np.nan)
@@ -1874,6 +1905,16 @@ def _soft_edge(sys, hi_u, n=96):
         if roots.size:
             edge = float(roots.max())
     return cut, max(edge, cut)
+
+
+def _hidden_soft_edge_possible(sys, lo, hi) -> bool:
+    """Whether the lowest band [lo, hi] (log x) may hide a soft lower edge far above ``lo``: one smooth
+    implicit factor (D^2 with a continuous law reaching towards 0, e.g. selu / elu), no power law at 0, and a
+    band wider than :data:`_WIDE_BAND_LOG_RATIO`.  Its ``lo`` is then the critical value at the end of the
+    quadrature's view of D^2 (~1e-13), while the product rises from ~0 to its bulk at an edge tens of
+    e-folds higher, which the cosine map would cross with a few nodes (mass off by 1e-5 at depth 8)."""
+    return (sys.k == 1 and not sys.gen and sys.imp[0].values is None and sys.kappa <= 0
+            and hi - lo > _WIDE_BAND_LOG_RATIO)
 
 
 #: Errors of the solver that leave a partial answer (the point-mass limit, or an uncertified result) rather
@@ -2004,16 +2045,32 @@ def _solve_density(law, points, tail_tol):
     us, ws, sols = [], [], []
     floor_u = None
     soft_edges = []
-    for (lo, hi), n in zip(e.log_bands, counts, strict=True):
-        soft, fast = None, False
+    for i_band, ((lo, hi), n) in enumerate(zip(e.log_bands, counts, strict=True)):
+        soft, fast, hidden = None, False, False
         if np.isneginf(lo) and sys.k and sys.kappa <= 0:
             soft = _soft_edge_critical(sys, hi - log_c, cmass_exact)
             fast = soft is not None
             if not fast:
                 soft = _soft_edge(sys, hi - log_c)
-        u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, soft)
+        elif i_band == 0 and _hidden_soft_edge_possible(sys, lo, hi):
+            soft = _soft_edge_critical(sys, hi - log_c, cmass_exact)
+            fast = soft is not None and soft[0] > lo - log_c
+            if not fast:
+                soft = _soft_edge(sys, hi - log_c, max_span=hi - lo)
+            hidden = soft is not None and soft[0] > lo - log_c
+            soft = soft if hidden else None
+        u, w, fl = _band_nodes(-np.inf if hidden else lo - log_c, hi - log_c, n, soft, log_map=_log_map_ok(sys))
         sol = _solve_real(sys, u, breaks=(soft[1],) if fast else ())
-        if fast:
+        if hidden:
+            # the lowest nodes must carry no mass (else: the band's own grid down to its lower end)
+            low = np.argsort(u)[: max(3, u.size // 200)]
+            xr_low = -np.imag(sol[0][low]) / math.pi
+            tol_low = 1e-13 * cmass_exact + np.minimum(4 * sol[4][low] / math.pi, 1e-9 * cmass_exact)
+            if not (np.all(sol[1][low]) and np.all(np.abs(xr_low) <= tol_low)):
+                soft, fast, hidden = None, False, False
+                u, w, fl = _band_nodes(lo - log_c, hi - log_c, n)
+                sol = _solve_real(sys, u)
+        elif fast:
             # the lowest nodes must carry no mass (else: the soft edge by the search on the band's grid)
             # (up to the rounding level of -Im m / pi there, capped at 1e-9 of the mass)
             low = np.argsort(u)[: max(3, u.size // 200)]
