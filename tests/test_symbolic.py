@@ -234,6 +234,15 @@ def test_free_sums():
     assert sp.Poly(both.m_curve, m).degree() >= 2
 
 
+def test_free_cumulants_from_moments_match_the_moment_cumulant_formula():
+    """K = psi o (w (1 + psi))^-1 (series over sympy) against the non-crossing moment-cumulant relations."""
+    law = atomic([1, 2, 5], [sp.Rational(1, 4), sp.Rational(1, 4), sp.Rational(1, 2)])
+    m1, m2, m3, m4 = law.moments(4)
+    expected = [m1, m2 - m1**2, m3 - 3 * m1 * m2 + 2 * m1**3,
+                m4 - 4 * m1 * m3 - 2 * m2**2 + 10 * m1**2 * m2 - 5 * m1**4]
+    assert law.free_cumulants(4) == [sp.expand(e) for e in expected]
+
+
 def test_bernoulli_and_haar():
     b = bernoulli(sym.p)
     assert sp.simplify(b.S - (1 + y) / (sym.p + y)) == 0
