@@ -538,7 +538,7 @@ def _fail(command: str | None, message: str, status: int) -> int:
 
 def _parse(parser: argparse.ArgumentParser, argv: list) -> argparse.Namespace:
     if argv[:2] == ["plot", "sweep"]:  # 'plot sweep STORE' has its own flags (no network to describe)
-        from spectral.plotting_sweep import parse_plot_sweep
+        from spectral.plotting.sweep import parse_plot_sweep
 
         return parse_plot_sweep(argv[1:], prog=f"{PROG} plot")
     args = parser.parse_args(argv)
