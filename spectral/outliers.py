@@ -38,10 +38,11 @@ When :math:`\gamma_l < \beta_l^2` the length mode dominates :math:`J^{-1}`, whic
 so :math:`s_{\min} = 1/K`, with squared overlaps :math:`1/(1+\Lambda_b)` of the right singular vector with
 :math:`\hat x^0` and :math:`1/(1+\Lambda_f)` of the left one with :math:`\hat x^L`.  Measured (tanh, critical,
 :math:`\sigma_w^2 = 1.05`, orthogonal, mean over networks / prediction): 1.009 at L = 32, N = 256 and 0.995 at
-N = 512; 1.014 at L = 64, N = 256, 1.005 at N = 512 (where :math:`\prod\chi_q` is 12-18% too high); tanh
+N = 512; 1.014 at L = 64, N = 256, 1.005 at N = 512 (where :math:`\prod\chi_q` is 14-23% too high); tanh
 :math:`\sigma_w^2 = 1.3`, L = 8: 1.003 (:math:`\prod\chi_q`: 3 times too high); erf :math:`\sigma_w^2 = 1.1`,
-L = 32: 1.03.  The finite-width bias grows with :math:`L/N` (+7% at L/N = 0.5) and the expansion in
-:math:`1/K` needs the outlier well below the bulk (+-2% at :data:`SEPARATION`).
+L = 32: 1.03-1.06.  Residuals of 0-6% remain at :math:`L/N \le 0.25` (+7% at L/N = 0.5), and the prediction
+is too low where a layer of N neurons does not sample the tails of :math:`E[1/\phi'^2]`
+(:func:`length_mode_tail`; tanh :math:`\sigma_w^2 = 1.5`, N = 256: +27%).
 
 The record is reported only for square orthogonal layers (the inverse above; Gaussian factors have a hard edge
 at 0), when :math:`\gamma_l < \beta_l^2` at every layer (else the bulk of :math:`J^{-1}` outgrows the length
@@ -60,7 +61,7 @@ from .product import Network, jacobian_law, variance_factor
 
 __all__ = ["bulk_edges", "length_mode", "length_singular_value", "length_mode_terms", "LengthMode",
            "length_outliers", "length_mode_check", "condition_numbers", "SEPARATION", "RATIO_RANGE",
-           "BULK_QUANTILE", "CHECK_ALPHA", "MAX_DEPTH_OVER_WIDTH",
+           "BULK_QUANTILE", "CHECK_ALPHA", "MODEL_REL", "MAX_DEPTH_OVER_WIDTH",
            "TAIL_LIMIT", "length_mode_tail"]
 
 #: The predicted singular value must be below this fraction of the bulk's lowest singular value to be reported
@@ -76,6 +77,9 @@ _QUANTILE_GRID = 400
 RATIO_RANGE = (0.8, 1.25)
 #: Two-sided false-alarm rate of :func:`length_mode_check` (as validate's other checks).
 CHECK_ALPHA = 1e-3
+#: Relative accuracy of the prediction inside the stated range (L/N <= 0.25, tail <= TAIL_LIMIT): sampled means
+#: over 12-32 networks at N = 128-512 were 0.98-1.06 of it (tanh 1.05-1.3, erf 1.1), with no trend in N.
+MODEL_REL = 0.06
 #: :func:`length_mode_check` is stated up to this L/N: the finite-width bias is +1.4% at L/N = 0.25 (within
 #: the test's resolution with 16 networks) but +7% at L/N = 0.5.
 MAX_DEPTH_OVER_WIDTH = 0.25
@@ -281,11 +285,14 @@ def _tail_fraction(act, q: float, cut: float) -> float:
 
 def length_mode_check(net: Network, sampled, *, width: int, alpha: float = CHECK_ALPHA) -> dict:
     r"""Statistical test of :func:`length_singular_value` against the smallest singular value of :math:`n`
-    sampled networks of width ``width``: :math:`t = (\bar s - s_{pred})/(\operatorname{sd}(s)/\sqrt n)`,
-    passed when :math:`|t| \le t_{n-1}(1 - \alpha/2)` (Student's quantile; the networks are independent).
+    sampled networks of width ``width``: :math:`t = (\bar s - s_{pred})/\text{se}`,
+    :math:`\text{se} = \operatorname{sd}(s)/\sqrt n` (the networks are independent); passed when
+    :math:`|\bar s - s_{pred}| \le t_{n-1}(1 - \alpha/2)\,\text{se} + ` :data:`MODEL_REL` :math:`s_{pred}`
+    (Student's quantile plus the prediction's stated accuracy).
     Stated for :math:`L/N \le` :data:`MAX_DEPTH_OVER_WIDTH`, :func:`length_mode_tail` :math:`\le`
     :data:`TAIL_LIMIT` and :math:`n \ge 3`; otherwise ``passed`` is None and ``detail`` says why (never a
-    silent pass).  Returns ``{"passed", "predicted", "t", "threshold", "mean", "stderr", "ratio", "detail"}``."""
+    silent pass).  Returns ``{"passed", "predicted", "t", "threshold", "mean", "stderr", "ratio", "detail"}`` (and
+    ``allowed`` when checked)."""
     from scipy.stats import t as student
 
     if not 0 < alpha < 1:
@@ -313,9 +320,11 @@ def length_mode_check(net: Network, sampled, *, width: int, alpha: float = CHECK
     se = float(np.std(x, ddof=1)) / math.sqrt(n)
     thr = float(student.ppf(1.0 - alpha / 2.0, n - 1))
     tval = (mean - predicted) / se if se > 0 else (0.0 if mean == predicted else math.inf)
-    out.update(passed=bool(abs(tval) <= thr), t=tval, threshold=thr, stderr=se,
+    allowed = thr * se + MODEL_REL * predicted
+    out.update(passed=bool(abs(mean - predicted) <= allowed), t=tval, threshold=thr, stderr=se, allowed=allowed,
                detail=f"length mode: sampled mean {mean:.4g} +- {se:.2g} vs predicted {predicted:.4g} "
-                      f"(t = {tval:.2f}, allowed |t| <= {thr:.2f})")
+                      f"(ratio {mean / predicted:.3f}, t = {tval:.2f}; allowed |difference| {allowed:.3g} = "
+                      f"{thr:.2f} se + {MODEL_REL:g} predicted)")
     return out
 
 
