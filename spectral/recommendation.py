@@ -383,8 +383,8 @@ def _recommend_critical(base, depth, weights, objective, tau_min, edges, with_ou
         raise ValueError(f"the spectral recommender needs phi'' of {base.name!r} (the curvature budget)")
     rows, best = _critical_candidates(base, depth, weights, objective, tau_min, edges_used, need_edges,
                                       with_outlier)
-    if best is not None and objective == "spread":
-        best = _refine_on_budget(base, depth, weights, tau_min, rows, best)
+    if best is not None:
+        best = _refine_on_budget(base, depth, weights, tau_min, rows, best, objective, edges_used, with_outlier)
     if best is None:
         raise ValueError(f"no point of the critical line of {base.name!r} with q* in [1e-4, 10] meets the "
                          f"curvature budget C_f''(1) >= {tau_min:g} at depth {depth}; lower min_curvature")
@@ -434,13 +434,14 @@ def _critical_candidates(base, depth, weights, objective, tau_min, edges_used, n
     return rows, best
 
 
-def _refine_on_budget(base, depth, weights, tau_min, rows, best):
+def _refine_on_budget(base, depth, weights, tau_min, rows, best, objective="spread", edges_used=False,
+                      with_outlier=False):
     """Where the best grid point follows an infeasible one, the budget binds between them: solve
-    C_f''(1) = tau_min there (brentq in log q*) and keep that point when its spread is smaller."""
+    C_f''(1) = tau_min there (brentq in log q*) and keep that point when its objective is smaller."""
     from scipy.optimize import brentq
 
     i = next(k for k, r in enumerate(rows) if r is best[0])
-    if i == 0 or "spread" in rows[i - 1]:
+    if i == 0 or objective in rows[i - 1]:
         return best
 
     def point(logq):
@@ -461,11 +462,13 @@ def _refine_on_budget(base, depth, weights, tau_min, rows, best):
     if abs(mf.chi1 - 1.0) > 1e-6:
         return best
     net = Network(activation=base, weights=weights, sigma_w2=mf.sigma_w2, sigma_b2=mf.sigma_b2, depth=depth)
-    v = spectrum_summary(net, edges=False).spread
-    if v >= best[0]["spread"]:
+    summ = spectrum_summary(net, edges=edges_used if objective != "spread" else False)
+    value = _objective(summ, objective, with_outlier)
+    if not value < best[0][objective]:
         return best
     row = {"q_star": mf.q_star, "sigma_w2": mf.sigma_w2, "sigma_b2": mf.sigma_b2,
-           "network_curvature": depth * mf.chi2 * mf.q_star, "spread": v}
+           "network_curvature": depth * mf.chi2 * mf.q_star, objective: value, "spread": summ.spread,
+           "outlier": summ.outlier}
     rows.insert(i, row)
     return row, net
 
