@@ -164,6 +164,9 @@ def test_density_json_reports_the_outlier(capsys):
     (rec,) = out["outliers"]
     assert set(rec) == {"singular_value", "eigenvalue", "kind"} and rec["kind"] == "length"
     assert rec["eigenvalue"] == pytest.approx(rec["singular_value"] ** 2)
+    net = Network.critical("tanh", sigma_w2=1.05, depth=32, weights="orthogonal")
+    assert rec["singular_value"] == pytest.approx(length_singular_value(net), rel=1e-12)  # not prod chi_q
+    assert rec["singular_value"] < 0.9 * length_mode(net)
     cond = out["condition_number"]
     assert cond["with_outliers"] > 2 * cond["without_outliers"]
 
