@@ -67,6 +67,7 @@ import numpy as np
 from . import gaussian as _g
 from .activations import Activation, activation
 from .meanfield import critical_point, mean_field
+from .outliers import length_singular_value
 from .product import Network, jacobian_law
 
 __all__ = ["Recommendation", "SpectrumSummary", "recommend", "spectrum_summary", "default_networks", "network_c0",
@@ -79,8 +80,8 @@ OBJECTIVE_DEFINITIONS = {
     "lambda-ratio": "lambda_max / m_1 of J J^T (smallest is best)",
 }
 DEFAULTS = ("pytorch", "xavier", "kaiming", "orthogonal-critical")
-OUTLIER_NOTE = ("no length-mode outlier predicted (it needs biases and square orthogonal layers, "
-                "spectral.outliers): condition_with_outlier is the bulk's")
+OUTLIER_NOTE = ("no length-mode outlier predicted (it needs biases, square orthogonal layers and a mode that "
+                "dominates J^-1; spectral.outliers): condition_with_outlier is the bulk's")
 #: Quantiles of the bulk condition number (1% and 99%: the bulk without the extreme tails).
 CONDITION_QUANTILES = (0.01, 0.99)
 #: Density grid for the quantiles (the quantiles are read from the cumulative sum on this grid).
@@ -147,8 +148,6 @@ def spectrum_summary(net: Network, *, label: str = "", edges="auto") -> Spectrum
     m1, m2 = (float(v) for v in law.moments(2))
     spread = m2 / (m1 * m1) - 1.0
     layer = net.layers[0]
-    from .outliers import length_singular_value
-
     s_len = length_singular_value(net)
     outlier = None if s_len is None else s_len * s_len
     notes = [OUTLIER_NOTE] if outlier is None else []
