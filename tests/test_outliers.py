@@ -196,3 +196,12 @@ def test_validation_plot_marks_the_outlier():
 def test_no_outlier_reported_for_gaussian_layers():
     """Square Gaussian factors have a hard edge at 0: the length mode is not separated from the bulk."""
     assert length_outliers(Network.critical("tanh", sigma_w2=1.5, depth=16, weights="gaussian")) == []
+
+
+def test_no_prediction_where_the_expectations_do_not_converge():
+    """Critical tanh at sigma_w2 = 3 (q* = 2.2): E cosh^4 h peaks at |h| = 4 q* = 8.9, near the 13-sd quadrature
+    radius, so no number is given; at sigma_w2 = 2 the bulk of J^{-1} outgrows the mode (gamma > beta^2)."""
+    assert length_mode_terms(Network.critical("tanh", sigma_w2=3.0, depth=16, weights="orthogonal")) is None
+    t = length_mode_terms(Network.critical("tanh", sigma_w2=2.0, depth=16, weights="orthogonal"))
+    assert t.growth > 1
+    assert length_singular_value(Network.critical("tanh", sigma_w2=2.0, depth=16, weights="orthogonal")) is None
