@@ -155,6 +155,19 @@ def _affine_at_init(m) -> bool:
     return ok and (b is None or bool(torch.all(torch.abs(b.detach()) <= _AFFINE_TOL)))
 
 
+def _children_in_order(seq):
+    """(name, module) of every position of an ``nn.Sequential``, repeats included (``named_children`` lists a
+    module used twice only once, which would hide weight sharing); a repeat is named by its position."""
+    names = {}
+    for name, child in seq.named_children():
+        names.setdefault(id(child), name)
+    seen = set()
+    for i, child in enumerate(seq):
+        first = id(child) not in seen
+        seen.add(id(child))
+        yield (names[id(child)] if first else str(i)), child
+
+
 class _Reader:
     """One walk over a model: entries, weight records, unsupported modules, and the running width."""
 
@@ -193,7 +206,7 @@ class _Reader:
         if type(m) in _RESIDUALS:
             return self.residual(path, m)
         if isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward:
-            return self.sequence(m.named_children(), f"{path}." if path else "")
+            return self.sequence(_children_in_order(m), f"{path}." if path else "")
         if isinstance(m, nn.Linear) and type(m).forward is nn.Linear.forward:
             return self.linear(path, m)
         if isinstance(m, _NORMS):
