@@ -84,6 +84,9 @@ def load_target(text: str):
         raise ValueError(f"MODULE:CALLABLE: {where!r} has no attribute {name!r}")
     import torch
 
+    if not isinstance(obj, torch.nn.Module) and not callable(obj):
+        raise ValueError(f"MODULE:CALLABLE: {text} is a {type(obj).__name__}, not a torch.nn.Module or a callable "
+                         "returning one")
     model = obj if isinstance(obj, torch.nn.Module) else _run_user_code(text, obj)
     if not isinstance(model, torch.nn.Module):
         raise ValueError(f"MODULE:CALLABLE: {text} returned {type(model).__name__}, not a torch.nn.Module")
