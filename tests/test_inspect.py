@@ -308,3 +308,9 @@ def test_report_json_and_figure(tmp_path):
     fig = report.figure()
     fig.savefig(tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 0
+
+
+def test_pipeline_defaults_match_measuring():
+    from spectral.inspection import measuring, pipeline
+
+    assert (pipeline.PROBES, pipeline.LANCZOS_STEPS) == (measuring.PROBES, measuring.LANCZOS_STEPS)

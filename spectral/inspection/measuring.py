@@ -205,7 +205,7 @@ def measure(model, input_width: int, *, n_inputs: int = 8, input_q: float = 1.0,
     """
     import time
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     _check(n_inputs, seed, input_q, method, probes, steps)
     t0 = time.perf_counter()

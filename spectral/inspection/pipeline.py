@@ -7,13 +7,16 @@ The steps are :func:`spectral.inspection.reading.read_model` (model -> JSON spec
 
 from __future__ import annotations
 
+import importlib.util
 import time
 
 from .compare import Z_THRESHOLD, compare
-from .measuring import LANCZOS_STEPS, PROBES, measure
 from .predict import predict
-from .reading import read_model
 from .report import InspectReport
+
+#: Defaults of the matrix-free path, as in :mod:`spectral.inspection.measuring` (which imports torch, so
+#: ``spectral.inspect`` itself resolves without it): Rademacher probes per input, Lanczos steps per probe.
+PROBES, LANCZOS_STEPS = 2, 80
 
 __all__ = ["inspect"]
 
@@ -66,6 +69,11 @@ def inspect(model, input_shape, *, n_inputs: int = 8, seed: int = 0, input_q: fl
     >>> sp.inspect(model, input_shape=(128,)).verdict                     # doctest: +SKIP
     'passed'
     """
+    if importlib.util.find_spec("torch") is None:
+        raise ModuleNotFoundError("spectral.inspect needs PyTorch: pip install -e \".[torch]\"")
+    from .measuring import measure
+    from .reading import read_model
+
     t0 = time.perf_counter()
     reading = read_model(model, input_shape, strict=strict, input_q=input_q)
     unavailable = {}

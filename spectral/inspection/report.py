@@ -161,9 +161,11 @@ class InspectReport:
         if self.law is not None and "distribution" not in self.unavailable:
             res = self.law.density()
             x, rho = np.asarray(res.x), np.asarray(res.density)
-            ok = (x > 0) & np.isfinite(rho)
             edges = np.histogram_bin_edges(np.log10(lam[pos]), bins=60)
             width = float(edges[1] - edges[0])
+            lo = edges[0] - 0.25 * (edges[-1] - edges[0])  # the law's tail reaches far below the measured range
+            with np.errstate(divide="ignore"):
+                ok = (x > 0) & np.isfinite(rho) & (np.log10(np.where(x > 0, x, 1.0)) >= lo)
             # density of log10(lambda): rho(lambda) * lambda * ln 10, times the bin width for mass per bin
             ax.plot(np.log10(x[ok]), rho[ok] * x[ok] * math.log(10) * width, color="k", lw=1.5,
                     label="predicted (continuous part)")
