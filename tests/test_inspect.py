@@ -314,3 +314,19 @@ def test_pipeline_defaults_match_measuring():
     from spectral.inspection import measuring, pipeline
 
     assert (pipeline.PROBES, pipeline.LANCZOS_STEPS) == (measuring.PROBES, measuring.LANCZOS_STEPS)
+
+
+def test_widening_model_forward_mode_jacobian():
+    """N_in < N_out takes the forward-mode path; its Jacobian equals jacrev's."""
+    from spectral.inspection.measuring import _dense_one
+
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(40, 128), nn.Tanh(), nn.Linear(128, 128))
+    x = draw_inputs(1, 40, 1.0, 0, "cpu", torch.float32)[0]
+    row, rank = _dense_one(model, x, 128)
+    with torch.no_grad():
+        s = torch.linalg.svdvals(torch.func.jacrev(model)(x).to(torch.float64)).numpy()
+    assert rank == 40
+    np.testing.assert_allclose(np.exp(row[:rank]), s[:rank], rtol=_QUADRATURE_RTOL)
+    report = sp.inspect(model, 40, n_inputs=4, distribution=False)
+    assert report.measurement.widths == (40, 128) and report.checks["m1"][0], str(report)

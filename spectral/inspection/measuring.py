@@ -4,7 +4,8 @@ Inputs :math:`x \sim N(0, q_{in} I)` (``input_q`` = :math:`q_{in}`, the spec's p
 drawn from ``seed`` on the CPU and moved to the model's device; the model runs in its own dtype and device.
 
 *Dense* (:data:`DENSE_MAX_ENTRIES`): :math:`J = \partial f/\partial x` by ``torch.func.jacrev`` (or
-``jacfwd`` when :math:`N_{in} < N_{out}`), in chunks of :data:`JAC_CHUNK` rows, and the singular values in
+vectorised ``jvp`` when :math:`N_{in} < N_{out}`), in chunks of :data:`JAC_CHUNK` rows (columns), and the
+singular values in
 float64: every eigenvalue of :math:`J J^T` at every input (singular values below
 :math:`s_{\max} \max(N_{in}, N_{out})\,\varepsilon` of the model's dtype are zeros, the rank rule of
 ``numpy.linalg.matrix_rank``).
@@ -111,11 +112,23 @@ def _output_width(model, x) -> int:
     return int(out.shape[0])
 
 
+def _jacobian_forward(model, x):
+    """J by forward mode, JAC_CHUNK input directions per vectorised jvp (``jacfwd`` has no chunking)."""
+    eye = torch.eye(x.shape[0], dtype=x.dtype, device=x.device)
+
+    def column(u):
+        return torch.func.jvp(model, (x,), (u,))[1]
+
+    cols = [torch.func.vmap(column)(eye[i:i + JAC_CHUNK]) for i in range(0, x.shape[0], JAC_CHUNK)]
+    return torch.cat(cols).T
+
+
 def _dense_one(model, x, n_out):
-    n_in = x.shape[0]
-    jac = torch.func.jacfwd if n_in < n_out else torch.func.jacrev
     with torch.no_grad():
-        j = jac(model, chunk_size=JAC_CHUNK)(x)
+        if x.shape[0] < n_out:
+            j = _jacobian_forward(model, x)
+        else:
+            j = torch.func.jacrev(model, chunk_size=JAC_CHUNK)(x)
     s = torch.linalg.svdvals(j.detach().to(torch.float64)).cpu().numpy()
     # numerical rank as numpy.linalg.matrix_rank, at the precision J was computed in
     tol = float(s.max(initial=0.0)) * max(j.shape) * torch.finfo(x.dtype).eps
