@@ -330,3 +330,29 @@ def test_widening_model_forward_mode_jacobian():
     np.testing.assert_allclose(np.exp(row[:rank]), s[:rank], rtol=_QUADRATURE_RTOL)
     report = sp.inspect(model, 40, n_inputs=4, distribution=False)
     assert report.measurement.widths == (40, 128) and report.checks["m1"][0], str(report)
+
+
+def test_matrix_free_distribution_check():
+    """The Lanczos-envelope KS passes for the right law and fails for a deliberately wrong one."""
+    width, depth = 128, 4
+    model = mlp(width, depth)
+    spec = read_model(model, width).spec
+    meas = measure(model, width, n_inputs=4, method="matrix-free", probes=2, steps=40)
+    right = compare(predict(spec), meas)
+    assert right["checks"]["ks"][0], right["checks"]
+    wrong_spec = {**spec, "layers": [({"activation": "linear"} if "activation" in e else
+                                      {"dense": {**e["dense"], "weights": "orthogonal"}}) for e in spec["layers"]]}
+    wrong = compare(predict(wrong_spec), meas)
+    assert not wrong["checks"]["ks"][0], wrong["checks"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("init, input_q", [
+    (nn.init.xavier_normal_, 1.0),
+    (lambda w: nn.init.orthogonal_(w, gain=math.sqrt(1.05)), 0.0259),
+])
+def test_tanh_distribution_in_band(init, input_q):
+    width, depth = 128, 8
+    model = mlp(width, depth, act=nn.Tanh, init=init, bias=False)
+    report = sp.inspect(model, (width,), n_inputs=8, input_q=input_q)
+    assert report.verdict == "passed", str(report)
