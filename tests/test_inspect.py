@@ -323,7 +323,7 @@ def test_widening_model_forward_mode_jacobian():
     torch.manual_seed(2)
     model = nn.Sequential(nn.Linear(40, 128), nn.Tanh(), nn.Linear(128, 128))
     x = draw_inputs(1, 40, 1.0, 0, "cpu", torch.float32)[0]
-    row, rank = _dense_one(model, x, 128)
+    row, rank, _ = _dense_one(model, x, 128)
     with torch.no_grad():
         s = torch.linalg.svdvals(torch.func.jacrev(model)(x).to(torch.float64)).numpy()
     assert rank == 40

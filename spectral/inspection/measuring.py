@@ -61,8 +61,9 @@ class Measurement:
     ``weights``: concatenated Ritz values and weights/(number of runs) of all Lanczos runs (a discrete
     probability measure; matrix-free) or None; ``runs``: per-run (nodes, weights); ``moments``, ``moments_se``:
     :math:`m_1..m_4` (mean over inputs, or over input x probe runs, and its standard error); ``lambda_max``:
-    mean over inputs of the largest eigenvalue; ``smallest_singular``: per input (dense); ``widths``:
-    (N_in, N_out)."""
+    mean over inputs of the largest eigenvalue; ``smallest_singular``: per input (dense); ``resolution``: per
+    input, the singular value below which the dtype cannot resolve J (those are stored as zeros; dense);
+    ``widths``: (N_in, N_out)."""
 
     method: str
     widths: tuple
@@ -73,6 +74,7 @@ class Measurement:
     eigenvalues: np.ndarray | None = None
     log_singular_values: np.ndarray | None = None
     rank: np.ndarray | None = None
+    resolution: np.ndarray | None = None
     nodes: np.ndarray | None = None
     weights: np.ndarray | None = None
     runs: list = field(default_factory=list)
@@ -135,7 +137,7 @@ def _dense_one(model, x, n_out):
     row = np.full(n_out, -np.inf)
     nz = s[s > tol]
     row[:nz.size] = np.log(nz)
-    return row, nz.size
+    return row, nz.size, tol
 
 
 class _Operator:
@@ -229,11 +231,12 @@ def measure(model, input_width: int, *, n_inputs: int = 8, input_q: float = 1.0,
         method = "dense" if n_out * input_width <= DENSE_MAX_ENTRIES else "matrix-free"
     show = sys.stderr.isatty() if progress is None else bool(progress)
     if method == "dense":
-        rows, ranks = [], []
+        rows, ranks, floors = [], [], []
         for x in tqdm(xs, desc="spectral inspect: dense Jacobians", disable=not show, file=sys.stderr):
-            row, r = _dense_one(model, x, n_out)
+            row, r, tol = _dense_one(model, x, n_out)
             rows.append(row)
             ranks.append(r)
+            floors.append(tol)
         log_s = np.array(rows)
         with np.errstate(over="ignore"):
             lam = np.exp(2.0 * log_s)
@@ -241,7 +244,8 @@ def measure(model, input_width: int, *, n_inputs: int = 8, input_q: float = 1.0,
         mean, se = _moments_from(per)
         return Measurement(method="dense", widths=(input_width, n_out), n_inputs=n_inputs, moments=mean,
                            moments_se=se, lambda_max=float(np.mean(lam[:, 0])), eigenvalues=lam,
-                           log_singular_values=log_s, rank=np.array(ranks), device=str(device),
+                           log_singular_values=log_s, rank=np.array(ranks), resolution=np.array(floors),
+                           device=str(device),
                            seconds=time.perf_counter() - t0)
     gen = torch.Generator().manual_seed(int(seed) + 1)
     steps = min(steps, n_out)
