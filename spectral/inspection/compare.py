@@ -49,11 +49,14 @@ __all__ = ["compare", "CDF_TOL", "Z_THRESHOLD"]
 
 #: Accuracy budget of the theory CDF (the density certificate's tolerance), added to the KS bound.
 CDF_TOL = 1e-6
+#: Bottom of the logarithmic grid of :func:`spectral.outliers.bulk_edges` relative to lambda_max (12 decades, with
+#: a relative margin for rounding): a 1% quantile found there is only an upper bound of the true one.
+_GRID_BOTTOM = 1e-12 * (1 + 1e-9)
 #: Pass threshold on |z| of the m_1 check (validate's default: Gaussian false-alarm rate 6.3e-5).
 Z_THRESHOLD = 4.0
 
 
-def _predicted(prediction, distribution: bool, unavailable: dict) -> tuple[dict, list]:
+def _predicted(prediction, distribution: bool, unavailable: dict, notes: list) -> tuple[dict, list]:
     law, net = prediction.law, prediction.network
     mom = np.asarray(law.moments(4), dtype=float)
     out = {"m1": float(mom[0]), "spread": float(mom[1] / mom[0] ** 2 - 1.0), "lambda_max": None,
@@ -74,6 +77,11 @@ def _predicted(prediction, distribution: bool, unavailable: dict) -> tuple[dict,
     out["condition"] = cond["without_outliers"]
     if sum(float(p) for a, p in law.atoms if float(a) == 0.0) >= BULK_QUANTILE:
         out["condition"] = math.inf  # the 1% quantile itself is 0
+    elif edges is not None and edges[0] <= _GRID_BOTTOM * edges[1]:
+        out["condition"] = None  # the quantile is at the bottom of bulk_edges' grid: only a lower bound
+        out["condition_lower_bound"] = math.sqrt(1.0 / _GRID_BOTTOM)
+        notes.append(f"predicted condition number > {math.sqrt(1.0 / _GRID_BOTTOM):.3g}: the 1% quantile lies more "
+                     "than 12 decades below lambda_max (the quantile grid of spectral.outliers.bulk_edges)")
     out["condition_with_outliers"] = cond["with_outliers"]
     out["outliers"] = outliers
     return out, outliers
@@ -209,7 +217,7 @@ def compare(prediction, meas, *, distribution: bool = True, z_threshold: float =
     if prediction is None:
         return {"predicted": None, "measured": measured, "checks": checks, "unavailable": unavailable,
                 "notes": notes, "distribution": None, "finite_width": None}
-    predicted, outliers = _predicted(prediction, distribution, unavailable)
+    predicted, outliers = _predicted(prediction, distribution, unavailable, notes)
     fw = _m1_check(prediction, measured, meas, checks, unavailable, z_threshold)
     dist = None
     if "distribution" not in unavailable and measured["m1"] > 0:
