@@ -273,6 +273,15 @@ def test_residual_and_norm_entries_are_read():
     assert entry["residual"]["alpha"] == 1.0 and len(entry["residual"]["branch"]) == 2
 
 
+def _assert_agree_without_band(report, depth, width):
+    """Specs beyond plain chains have no finite-width band from spectral.finite_width yet: the shape check (KS)
+    must pass and m_1 agree within 4 sqrt(L/N) in log (Hanin & Nica: Var log m_1 = O(L/N), with a per-layer
+    constant <= 1 for tanh branches and normalized layers at these variances)."""
+    assert report.predicted is not None, report.unavailable
+    assert report.checks["ks"][0], str(report)
+    assert abs(math.log(report.measured["m1"] / report.predicted["m1"])) < _Z * math.sqrt(depth / width), str(report)
+
+
 @pytest.mark.xfail(strict=True, reason="needs spectral.architecture")
 def test_residual_tanh_predicted_and_measured_agree():
     width, depth = 128, 8
@@ -280,8 +289,7 @@ def test_residual_tanh_predicted_and_measured_agree():
     blocks = [Residual(nn.Sequential(nn.Linear(width, width), nn.Tanh()), 1.0, 1 / math.sqrt(depth))
               for _ in range(depth)]
     report = sp.inspect(nn.Sequential(*blocks), (width,), n_inputs=8)
-    assert report.predicted is not None
-    assert report.verdict == "passed", str(report)
+    _assert_agree_without_band(report, depth, width)
 
 
 @pytest.mark.xfail(strict=True, reason="needs spectral.architecture")
@@ -292,8 +300,7 @@ def test_layernorm_mlp_predicted_and_measured_agree():
     for _ in range(4):
         mods += [nn.Linear(width, width), nn.LayerNorm(width), nn.Tanh()]
     report = sp.inspect(nn.Sequential(*mods), (width,), n_inputs=8)
-    assert report.predicted is not None
-    assert report.verdict == "passed", str(report)
+    _assert_agree_without_band(report, 4, width)
 
 
 def test_report_json_and_figure(tmp_path):
