@@ -528,6 +528,8 @@ def build_parser() -> argparse.ArgumentParser:
     from spectral.recommend_cli import add_recommend_parser
 
     add_recommend_parser(sub)
+    from spectral.inspection.cli import add_inspect_parser
+    add_inspect_parser(sub)
     return parser
 
 
