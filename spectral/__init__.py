@@ -32,6 +32,7 @@ _EXPORTS = {
     "recommendation": ("recommend", "Recommendation", "spectrum_summary"),
     "sweeps": ("sweep", "open_sweep"),
     "transforms": ("dks", "tat", "transform_activation", "Transform", "kernel_stats"),
+    "inspection": ("inspect", "InspectReport"),
 }
 #: submodules reachable as attributes (``sp.plotting``), imported on first use like the names above
 _MODULES = ("plotting",)

@@ -528,6 +528,8 @@ def build_parser() -> argparse.ArgumentParser:
     from spectral.recommend_cli import add_recommend_parser
 
     add_recommend_parser(sub)
+    from spectral.inspection.cli import add_inspect_parser
+    add_inspect_parser(sub)
     return parser
 
 
@@ -538,7 +540,7 @@ def _fail(command: str | None, message: str, status: int) -> int:
 
 def _parse(parser: argparse.ArgumentParser, argv: list) -> argparse.Namespace:
     if argv[:2] == ["plot", "sweep"]:  # 'plot sweep STORE' has its own flags (no network to describe)
-        from spectral.plotting_sweep import parse_plot_sweep
+        from spectral.plotting.sweep import parse_plot_sweep
 
         return parse_plot_sweep(argv[1:], prog=f"{PROG} plot")
     args = parser.parse_args(argv)

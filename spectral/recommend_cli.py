@@ -2,7 +2,9 @@
 
 ``add_recommend_parser(subparsers)`` registers the command on the main parser's subparsers;
 ``cmd_recommend(args)`` runs it (table by default, ``--json`` for the keys ``parameters``, ``m1``, ``spread``,
-``lambda_max``, ``condition``, ``defaults`` and more).  Bad input raises :class:`spectral.cli.CLIError` or
+``lambda_max``, ``condition``, ``outlier``, ``condition_with_outlier``, ``defaults`` and more).  ``--vary-slope``
+makes the leaky-ReLU slope a design variable; ``--with-outlier`` puts the length-mode outlier into
+``--objective condition``.  Bad input raises :class:`spectral.cli.CLIError` or
 ValueError, which the main entry point prints as one line with exit status 2.
 """
 
@@ -39,6 +41,15 @@ def add_recommend_parser(subparsers) -> argparse.ArgumentParser:
                                                           "(default: 0.9)")
     p.add_argument("--min-curvature", type=float, default=0.3,
                    help="spectral recommender: the network's C''(1) must be at least this (default: 0.3)")
+    p.add_argument("--vary-slope", action="store_true",
+                   help="leaky_relu: recommend the slope a too (sigma_w2 = 2/(1+a^2), sigma_b2 = 0), under the "
+                        "budget --min-c0")
+    p.add_argument("--min-c0", type=float, default=0.9,
+                   help="with --vary-slope: the network's C map at 0 must be at least this, in [0, 1) (default: 0.9, "
+                        "TAT's eta)")
+    p.add_argument("--with-outlier", action="store_true",
+                   help="with --objective condition: include the length-mode outlier of a finite network with "
+                        "biases, x_0.99 / min(x_0.01, s_len^2)")
     p.add_argument("--edges", default="auto", choices=tuple(_EDGES),
                    help="compute lambda_max and the condition number (auto: not for smooth transformed "
                         "activations, whose edge search takes minutes)")
@@ -80,6 +91,21 @@ def _check(args):
         raise CLIError(f"--eta must lie in [0, 1) (the network's C(0)), got {args.eta}")
     if not (math.isfinite(args.min_curvature) and args.min_curvature >= 0):
         raise CLIError(f"--min-curvature must be finite and >= 0, got {args.min_curvature}")
+    _check_design(args)
+
+
+def _check_design(args):
+    """The design-variable flags: --min-c0, --vary-slope, --with-outlier."""
+    from .cli import CLIError
+
+    if not 0 <= args.min_c0 < 1:
+        raise CLIError(f"--min-c0 must lie in [0, 1) (the network's C map at 0), got {args.min_c0}")
+    if args.vary_slope and (args.transform is not None or not args.activation.startswith("leaky_relu")):
+        raise CLIError(f"--vary-slope recommends the slope of leaky_relu (no --transform); got --activation "
+                       f"{args.activation}" + (f" --transform {args.transform}" if args.transform else ""))
+    if args.with_outlier and (args.objective != "condition" or args.transform is not None):
+        raise CLIError("--with-outlier applies to --objective condition of the spectral recommender only (the "
+                       "outlier is one eigenvalue of N: it changes no other objective)")
 
 
 def _fmt(value) -> str:
@@ -92,15 +118,17 @@ def _fmt(value) -> str:
 
 
 def _defaults_table(rows) -> str:
-    head = ("default", "weights", "sigma_w2", "sigma_b2", "m1", "spread", "lambda_max", "condition")
+    head = ("default", "weights", "sigma_w2", "sigma_b2", "m1", "spread", "lambda_max", "condition", "outlier",
+            "condition_with_outlier")
     lines = [head]
     for r in rows:
         if "error" in r:
-            lines.append((r["label"], "-", "-", "-", "-", "-", "-", r["error"][:60]))
+            lines.append((r["label"], "-", "-", "-", "-", "-", "-", r["error"][:60], "-", "-"))
             continue
-        cells = [_fmt(r[k]) for k in head[2:]]
+        cells = [_fmt(r.get(k)) for k in head[2:]]
         if r.get("certified") is False:  # quantiles of an uncertified density: marked, never shown as plain
-            cells[-1] += " (uncertified)"
+            cells[5] += " (uncertified)"
+            cells[7] += " (uncertified)"
         lines.append((r["label"], r["weights"], *cells))
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     return "\n".join("  " + "  ".join(f"{str(c):<{w}}" for c, w in zip(line, widths, strict=True)) for line in lines)
@@ -114,7 +142,8 @@ def cmd_recommend(args) -> int:
     _check(args)
     rec = recommend(args.activation, depth=args.depth, weights=args.weights, objective=args.objective,
                     transform=args.transform, zeta=args.zeta, tau=args.tau, eta=args.eta,
-                    min_curvature=args.min_curvature, edges=_EDGES[args.edges])
+                    min_curvature=args.min_curvature, edges=_EDGES[args.edges], vary_slope=args.vary_slope,
+                    min_c0=args.min_c0, with_outlier=args.with_outlier)
     payload = rec.to_dict()
     if args.json:
         print(json.dumps(_clean(payload), indent=2))
@@ -124,7 +153,9 @@ def cmd_recommend(args) -> int:
             ("depth", s.depth)] + list(rec.parameters.items())
     spec = [("m1", s.m1), ("spread v = m2/m1^2 - 1", s.spread),
             ("lambda_max", "-" if s.lambda_max is None else s.lambda_max),
-            ("condition x_0.99/x_0.01", "-" if s.condition is None else s.condition)]
+            ("condition x_0.99/x_0.01", "-" if s.condition is None else s.condition),
+            ("length-mode outlier (eigenvalue)", "none" if s.outlier is None else s.outlier),
+            ("condition with the outlier", "-" if s.condition_with_outlier is None else s.condition_with_outlier)]
     spec += [("note", n) for n in s.notes]
     out = [table(rows, "recommendation"), table(spec, "spectrum of J J^T"),
            table([("objective", rec.objective), ("best means", rec.definition)], "objective"),

@@ -12,6 +12,18 @@ Three routes, one result (:class:`Recommendation`):
   E[\phi''^2] = \chi_2 q^*` and the slopes are 1 on the critical line).  Without the budget every objective
   prefers :math:`q^* \to 0`, where the network is linear.  Piecewise-linear activations (relu, leaky relu)
   have a one-point critical line, :math:`\sigma_w^2 = 1/E[\phi'^2]`, :math:`\sigma_b^2 = 0`.
+* ``vary_slope=True`` (leaky ReLU): the slope :math:`a` of :math:`\mathrm{lrelu}_a` is the design variable.
+  :math:`D^2 \in \{\sigma_w^2, \sigma_w^2 a^2\}` with probability 1/2 whatever :math:`q`, so
+  :math:`\sigma_b^2` does not change the spectrum and :math:`\sigma_w^2` only scales it
+  (:math:`m_1 = \chi_1^L`): every objective below is scale-free, so :math:`\sigma_w^2 = 2/(1+a^2)`
+  (:math:`m_1 = 1`) and :math:`\sigma_b^2 = 0` (on the critical line a bias makes :math:`q^l` grow linearly
+  with depth).  The nonlinearity budget is the network's C map at 0, :math:`C_f(0) = C^{\circ L}(0) \ge
+  \eta_{min}` (``min_c0``, default 0.9, TAT's :math:`\eta`; :math:`C` of
+  :func:`spectral.transforms.leaky_relu_c_map`, :math:`C_f(0) = 0` for the linear network :math:`a = 1`).
+  Candidates :math:`a` on a grid of :data:`_SLOPE_GRID` points in [0, 0.98]; where the best feasible one
+  borders an infeasible one the budget binds and :math:`C_f(0) = \eta_{min}` is solved between them.  Both
+  the spreads (orthogonal: :math:`v = L((1-a^2)/(1+a^2))^2`) and :math:`C_f(0)` fall as :math:`a` grows, so
+  the budget binds and the recommended slope is TAT's for :math:`\eta = \eta_{min}`.
 
 Objectives ("best" = smallest):
 
@@ -19,12 +31,16 @@ Objectives ("best" = smallest):
 * ``lambda-ratio``: :math:`\lambda_{max}/m_1`, the top edge over the mean eigenvalue (the density engine's edge);
 * ``condition``: :math:`x_{0.99}/x_{0.01}`, the ratio of the 99% and 1% quantiles of the eigenvalues of
   :math:`JJ^T` (the bulk's condition number, from the density on its grid; ``inf`` when an atom at 0 holds
-  1% of the mass).
+  1% of the mass).  With ``with_outlier=True``: :math:`x_{0.99}/\min(x_{0.01}, \lambda_{len})`, the
+  condition number of a finite network with biases, :math:`\lambda_{len} = s_{len}^2` the length-mode
+  eigenvalue of :func:`spectral.outliers.length_singular_value` (square orthogonal layers with biases; it is
+  one eigenvalue of N, so it changes no other objective; where it has no prediction the bulk's is used and a
+  note says so).
 
-The summary of every network (:class:`SpectrumSummary`) gives :math:`m_1`, :math:`v`, :math:`\lambda_{max}`
-and the bulk condition number; the length-mode outlier of a finite network with biases
-(:mod:`spectral.outliers`) is not part of the objective yet (noted in every summary).  The comparison table
-holds common defaults, each evaluated on the same activation and depth:
+The summary of every network (:class:`SpectrumSummary`) gives :math:`m_1`, :math:`v`, :math:`\lambda_{max}`,
+the bulk condition number, the length-mode eigenvalue ``outlier`` (None where there is none) and
+``condition_with_outlier``.  The comparison table holds common defaults, each evaluated on the same activation
+and depth:
 
 * ``pytorch``: ``nn.Linear``'s default, :math:`W_{ij} \sim U(\pm 1/\sqrt{N})`: i.i.d. (the Gaussian law at
   infinite width), :math:`\sigma_w^2 = 1/3`; its bias variance :math:`1/(3N) \to 0`;
@@ -51,9 +67,10 @@ import numpy as np
 from . import gaussian as _g
 from .activations import Activation, activation
 from .meanfield import critical_point, mean_field
+from .outliers import length_singular_value
 from .product import Network, jacobian_law
 
-__all__ = ["Recommendation", "SpectrumSummary", "recommend", "spectrum_summary", "default_networks",
+__all__ = ["Recommendation", "SpectrumSummary", "recommend", "spectrum_summary", "default_networks", "network_c0",
            "OBJECTIVES", "OBJECTIVE_DEFINITIONS", "DEFAULTS"]
 
 OBJECTIVES = ("spread", "condition", "lambda-ratio")
@@ -63,8 +80,8 @@ OBJECTIVE_DEFINITIONS = {
     "lambda-ratio": "lambda_max / m_1 of J J^T (smallest is best)",
 }
 DEFAULTS = ("pytorch", "xavier", "kaiming", "orthogonal-critical")
-OUTLIER_NOTE = ("bulk only: a finite network with biases also has a length-mode outlier below the bulk "
-                "(spectral density lists it; spectral.outliers)")
+OUTLIER_NOTE = ("no length-mode outlier predicted (it needs biases, square orthogonal layers and a mode that "
+                "dominates J^-1; spectral.outliers): condition_with_outlier is the bulk's")
 #: Quantiles of the bulk condition number (1% and 99%: the bulk without the extreme tails).
 CONDITION_QUANTILES = (0.01, 0.99)
 #: Density grid for the quantiles (the quantiles are read from the cumulative sum on this grid).
@@ -74,6 +91,10 @@ _CRITICAL_BIAS = 2.01e-5
 #: Candidate q* on the critical line: 10^-4 .. 10^1, 48 points (spread); 10 points for the density objectives.
 _Q_GRID = np.logspace(-4, 1, 48)
 _Q_GRID_COARSE = np.logspace(-4, 1, 10)
+#: Candidate leaky-ReLU slopes: 0 .. 0.98 in steps of 0.02 (a = 1 is the linear network, C_f(0) = 0); steps of
+#: 0.07 (15 points) for the density objectives (about 1 s of density per candidate).
+_SLOPE_GRID = np.linspace(0.0, 0.98, 50)
+_SLOPE_GRID_COARSE = np.linspace(0.0, 0.98, 15)
 
 
 # ------------------------------------------------------------------------------ spectrum summary
@@ -81,7 +102,10 @@ _Q_GRID_COARSE = np.logspace(-4, 1, 10)
 class SpectrumSummary:
     r"""The spectrum of :math:`JJ^T` for one network: ``m1``, ``spread`` :math:`v = m_2/m_1^2 - 1`,
     ``lambda_max`` (edge; None when not computed), ``condition`` (:math:`x_{0.99}/x_{0.01}`; None when not
-    computed), ``certified`` (the density's certificate, None when no density was computed), ``notes``."""
+    computed), ``outlier`` (the length-mode eigenvalue :math:`s_{len}^2`, None where none is predicted),
+    ``condition_with_outlier`` (:math:`x_{0.99}/\min(x_{0.01}, s_{len}^2)`; the bulk's without an outlier,
+    None when the condition number was not computed), ``certified`` (the density's certificate, None when no
+    density was computed), ``notes``."""
 
     label: str
     activation: str
@@ -95,11 +119,14 @@ class SpectrumSummary:
     condition: float | None = None
     certified: bool | None = None
     notes: tuple = field(default=())
+    outlier: float | None = None
+    condition_with_outlier: float | None = None
 
     def to_dict(self) -> dict:
         return {"label": self.label, "activation": self.activation, "weights": self.weights,
                 "sigma_w2": self.sigma_w2, "sigma_b2": self.sigma_b2, "depth": self.depth, "m1": self.m1,
                 "spread": self.spread, "lambda_max": self.lambda_max, "condition": self.condition,
+                "outlier": self.outlier, "condition_with_outlier": self.condition_with_outlier,
                 "certified": self.certified, "notes": list(self.notes)}
 
 
@@ -121,11 +148,13 @@ def spectrum_summary(net: Network, *, label: str = "", edges="auto") -> Spectrum
     m1, m2 = (float(v) for v in law.moments(2))
     spread = m2 / (m1 * m1) - 1.0
     layer = net.layers[0]
-    notes = [OUTLIER_NOTE]
-    lam = cond = cert = None
+    s_len = length_singular_value(net)
+    outlier = None if s_len is None else s_len * s_len
+    notes = [OUTLIER_NOTE] if outlier is None else []
+    lam = cond = cert = lam_low = None
     if edges is True or (edges == "auto" and _edges_are_quick(net)):
         try:
-            lam, cond, cert = _edges(law)
+            lam, cond, cert, lam_low = _edges(law)
         except (RuntimeError, ValueError, ArithmeticError) as exc:
             notes.append(f"lambda_max and condition not available: {exc}")
         if cert is False:
@@ -133,8 +162,17 @@ def spectrum_summary(net: Network, *, label: str = "", edges="auto") -> Spectrum
     elif edges == "auto":
         notes.append("lambda_max and condition not computed (smooth transformed D^2: the edge search can take "
                      "minutes at large depth); ask for them with edges=True")
+    cond_out = None if cond is None else _with_outlier(cond, lam_low, outlier)
     return SpectrumSummary(label, layer.activation.name, layer.weights, float(layer.sigma_w2),
-                           float(layer.sigma_b2), len(net.layers), m1, spread, lam, cond, cert, tuple(notes))
+                           float(layer.sigma_b2), len(net.layers), m1, spread, lam, cond, cert, tuple(notes),
+                           outlier, cond_out)
+
+
+def _with_outlier(cond: float, low: float | None, outlier: float | None) -> float:
+    """x_0.99/min(x_0.01, outlier) from the bulk's x_0.99/x_0.01 and x_0.01."""
+    if outlier is None or low is None or not low > 0 or outlier >= low:
+        return cond
+    return cond * low / outlier
 
 
 def _edges(law):
@@ -147,7 +185,7 @@ def _edges(law):
     summ = density_summary(res, quantiles=CONDITION_QUANTILES)
     lo, hi = (summ["diagnostics"]["quantiles"][f"{q:g}"] for q in CONDITION_QUANTILES)
     cond = math.inf if not lo else float(hi) / float(lo)
-    return lam, cond, bool(res.certified)
+    return lam, cond, bool(res.certified), float(lo)
 
 
 # ------------------------------------------------------------------------------ defaults
@@ -228,7 +266,8 @@ class Recommendation:
         """JSON-ready (the ``spectral recommend --json`` keys first)."""
         s = self.summary
         return {"parameters": dict(self.parameters), "m1": s.m1, "spread": s.spread, "lambda_max": s.lambda_max,
-                "condition": s.condition, "defaults": self.defaults, "method": self.method,
+                "condition": s.condition, "outlier": s.outlier, "condition_with_outlier": s.condition_with_outlier,
+                "defaults": self.defaults, "method": self.method,
                 "activation": self.activation.name, "weights": s.weights, "depth": s.depth,
                 "objective": self.objective, "definition": self.definition, "notes": list(s.notes),
                 "tradeoff": self.tradeoff}
@@ -242,7 +281,8 @@ def _check_depth(depth) -> int:
 
 def recommend(act="tanh", *, depth: int = 100, weights: str = "orthogonal", objective: str = "spread",
               transform: str | None = None, zeta: float = 1.5, tau: float = 0.3, eta: float = 0.9,
-              min_curvature: float = 0.3, edges="auto", subnet_max=None) -> Recommendation:
+              min_curvature: float = 0.3, edges="auto", subnet_max=None, vary_slope: bool = False,
+              min_c0: float = 0.9, with_outlier: bool = False) -> Recommendation:
     r"""Recommend an initialization (or an activation transform) for a plain chain (module docstring).
 
     Parameters
@@ -266,18 +306,35 @@ def recommend(act="tanh", *, depth: int = 100, weights: str = "orthogonal", obje
         Transforms only: the subnetwork maximizing function of another architecture (see
         :mod:`spectral.transforms`); the parameters are solved for it, but the spectrum reported is still the
         plain chain's of ``depth`` layers until architecture specs exist (a note says so).
+    vary_slope : bool
+        Leaky ReLU only: recommend the slope :math:`a` too (module docstring), with parameters ``slope``,
+        ``sigma_w2`` :math:`= 2/(1+a^2)`, ``sigma_b2`` = 0 and ``network_c0`` :math:`= C_f(0)`.
+    min_c0 : float in [0, 1)
+        Nonlinearity budget of ``vary_slope``: the network's :math:`C_f(0) \ge` this.
+    with_outlier : bool
+        ``objective="condition"`` only: include the length-mode outlier (module docstring).
     """
     depth = _check_depth(depth)
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if weights not in ("orthogonal", "gaussian"):
         raise ValueError(f"weights must be 'orthogonal' or 'gaussian', got {weights!r}")
+    if with_outlier not in (True, False) or vary_slope not in (True, False):
+        raise ValueError(f"with_outlier and vary_slope must be True or False, got {with_outlier!r}, {vary_slope!r}")
+    if with_outlier and (objective != "condition" or transform is not None):
+        raise ValueError("with_outlier applies to objective='condition' of the spectral recommender only (the "
+                         "outlier is one eigenvalue of N: it changes no other objective)")
     base = activation(act)
+    if vary_slope:
+        if transform is not None or base.family != "leaky_relu":
+            raise ValueError(f"vary_slope recommends the slope of leaky_relu (spectral recommender, no transform); "
+                             f"got activation {base.name!r}, transform {transform!r}")
+        return _recommend_slope(depth, weights, objective, min_c0, edges)
     if transform is not None:
         return _recommend_transform(base, depth, transform, zeta, tau, eta, edges, objective, subnet_max)
     if subnet_max is not None:
         raise ValueError("subnet_max applies to transform='dks' or 'tat' only")
-    return _recommend_critical(base, depth, weights, objective, float(min_curvature), edges)
+    return _recommend_critical(base, depth, weights, objective, float(min_curvature), edges, with_outlier)
 
 
 def _recommend_transform(base, depth, method, zeta, tau, eta, edges, objective, subnet_max=None):
@@ -297,15 +354,15 @@ def _recommend_transform(base, depth, method, zeta, tau, eta, edges, objective, 
                           transform=tr)
 
 
-def _objective(summary: SpectrumSummary, objective: str) -> float:
+def _objective(summary: SpectrumSummary, objective: str, with_outlier: bool = False) -> float:
     if objective == "spread":
         return summary.spread
     if objective == "lambda-ratio":
         return summary.lambda_max / summary.m1
-    return summary.condition
+    return summary.condition_with_outlier if with_outlier else summary.condition
 
 
-def _recommend_critical(base, depth, weights, objective, tau_min, edges):
+def _recommend_critical(base, depth, weights, objective, tau_min, edges, with_outlier=False):
     if not (math.isfinite(tau_min) and tau_min >= 0):
         raise ValueError(f"min_curvature must be finite and >= 0, got {tau_min!r}")
     need_edges = objective != "spread"
@@ -319,13 +376,14 @@ def _recommend_critical(base, depth, weights, objective, tau_min, edges):
         summary = spectrum_summary(net, label="recommended", edges=edges_used)
         params = {"sigma_w2": s, "sigma_b2": 0.0}
         return Recommendation("critical", base, params, net, summary, _defaults_table(base, depth, edges),
-                              objective, OBJECTIVE_DEFINITIONS[objective] + "; the critical line of a "
+                              objective, _definition(objective, with_outlier) + "; the critical line of a "
                               "piecewise-linear activation is one point", [])
     if base.ddphi is None:
         raise ValueError(f"the spectral recommender needs phi'' of {base.name!r} (the curvature budget)")
-    rows, best = _critical_candidates(base, depth, weights, objective, tau_min, edges_used, need_edges)
-    if best is not None and objective == "spread":
-        best = _refine_on_budget(base, depth, weights, tau_min, rows, best)
+    rows, best = _critical_candidates(base, depth, weights, objective, tau_min, edges_used, need_edges,
+                                      with_outlier)
+    if best is not None:
+        best = _refine_on_budget(base, depth, weights, tau_min, rows, best, objective, edges_used, with_outlier)
     if best is None:
         raise ValueError(f"no point of the critical line of {base.name!r} with q* in [1e-4, 10] meets the "
                          f"curvature budget C_f''(1) >= {tau_min:g} at depth {depth}; lower min_curvature")
@@ -333,13 +391,20 @@ def _recommend_critical(base, depth, weights, objective, tau_min, edges):
     summary = spectrum_summary(net, label="recommended", edges=edges_used)
     params = {"sigma_w2": row["sigma_w2"], "sigma_b2": row["sigma_b2"], "q_star": row["q_star"],
               "network_curvature": row["network_curvature"]}
-    definition = (OBJECTIVE_DEFINITIONS[objective] + f"; over the critical line with the network's C''(1) >= "
+    definition = (_definition(objective, with_outlier) + f"; over the critical line with the network's C''(1) >= "
                   f"{tau_min:g}")
     return Recommendation("critical", base, params, net, summary, _defaults_table(base, depth, edges), objective,
                           definition, rows)
 
 
-def _critical_candidates(base, depth, weights, objective, tau_min, edges_used, need_edges):
+def _definition(objective: str, with_outlier: bool) -> str:
+    if with_outlier:
+        return ("x_0.99 / min(x_0.01, s_len^2): the condition number of J J^T with the length-mode outlier of a "
+                "finite network with biases (smallest is best)")
+    return OBJECTIVE_DEFINITIONS[objective]
+
+
+def _critical_candidates(base, depth, weights, objective, tau_min, edges_used, need_edges, with_outlier=False):
     """Rows (q*, sigma_w2, sigma_b2, curvature, objective) on the critical line and the best feasible one."""
     rows, best = [], None
     for q in (_Q_GRID_COARSE if need_edges else _Q_GRID):
@@ -359,21 +424,23 @@ def _critical_candidates(base, depth, weights, objective, tau_min, edges_used, n
         if curvature >= tau_min:
             net = Network(activation=base, weights=weights, sigma_w2=s, sigma_b2=b, depth=depth)
             summ = spectrum_summary(net, label="candidate", edges=edges_used if need_edges else False)
-            row[objective] = _objective(summ, objective)
+            row[objective] = _objective(summ, objective, with_outlier)
             row["spread"] = summ.spread
+            row["outlier"] = summ.outlier
             if best is None or row[objective] < best[0][objective]:
                 best = (row, net)
         rows.append(row)
     return rows, best
 
 
-def _refine_on_budget(base, depth, weights, tau_min, rows, best):
+def _refine_on_budget(base, depth, weights, tau_min, rows, best, objective="spread", edges_used=False,
+                      with_outlier=False):
     """Where the best grid point follows an infeasible one, the budget binds between them: solve
-    C_f''(1) = tau_min there (brentq in log q*) and keep that point when its spread is smaller."""
+    C_f''(1) = tau_min there (brentq in log q*) and keep that point when its objective is smaller."""
     from scipy.optimize import brentq
 
     i = next(k for k, r in enumerate(rows) if r is best[0])
-    if i == 0 or "spread" in rows[i - 1]:
+    if i == 0 or objective in rows[i - 1]:
         return best
 
     def point(logq):
@@ -394,10 +461,69 @@ def _refine_on_budget(base, depth, weights, tau_min, rows, best):
     if abs(mf.chi1 - 1.0) > 1e-6:
         return best
     net = Network(activation=base, weights=weights, sigma_w2=mf.sigma_w2, sigma_b2=mf.sigma_b2, depth=depth)
-    v = spectrum_summary(net, edges=False).spread
-    if v >= best[0]["spread"]:
+    summ = spectrum_summary(net, edges=edges_used if objective != "spread" else False)
+    value = _objective(summ, objective, with_outlier)
+    if not value < best[0][objective]:
         return best
     row = {"q_star": mf.q_star, "sigma_w2": mf.sigma_w2, "sigma_b2": mf.sigma_b2,
-           "network_curvature": depth * mf.chi2 * mf.q_star, "spread": v}
+           "network_curvature": depth * mf.chi2 * mf.q_star, objective: value, "spread": summ.spread,
+           "outlier": summ.outlier}
     rows.insert(i, row)
     return row, net
+
+
+# ------------------------------------------------------------------------------ leaky-ReLU slope as a design variable
+def network_c0(slope: float, depth: int) -> float:
+    r"""The network's C map at 0, :math:`C_f(0) = C^{\circ L}(0)` with :math:`C` the normalised leaky ReLU's
+    (:func:`spectral.transforms.leaky_relu_c_map`): the correlation of the outputs for orthogonal inputs."""
+    from .transforms import leaky_relu_c_map
+
+    c = 0.0
+    for _ in range(depth):
+        c = leaky_relu_c_map(c, slope)
+    return float(c)
+
+
+def _slope_point(slope, depth, weights, objective, edges_used, need_edges):
+    act = activation("leaky_relu", alpha=float(slope))
+    s = 2.0 / (1.0 + float(slope) ** 2)
+    net = Network(activation=act, weights=weights, sigma_w2=s, sigma_b2=0.0, depth=depth)
+    summ = spectrum_summary(net, label="candidate", edges=edges_used if need_edges else False)
+    row = {"slope": float(slope), "sigma_w2": s, "sigma_b2": 0.0, "network_c0": network_c0(slope, depth),
+           objective: _objective(summ, objective), "spread": summ.spread}
+    return row, net
+
+
+def _recommend_slope(depth, weights, objective, c0_min, edges):
+    from scipy.optimize import brentq
+
+    if not (isinstance(c0_min, int | float) and 0.0 <= c0_min < 1.0):
+        raise ValueError(f"min_c0 (the network's C_f(0) budget) must lie in [0, 1), got {c0_min!r}; e.g. 0.9")
+    need_edges = objective != "spread"
+    edges_used = True if need_edges else edges
+    rows, best = [], None
+    for a in (_SLOPE_GRID_COARSE if need_edges else _SLOPE_GRID):
+        row, net = _slope_point(a, depth, weights, objective, edges_used, need_edges)
+        row["feasible"] = row["network_c0"] >= c0_min
+        rows.append(row)
+        if row["feasible"] and (best is None or row[objective] < best[0][objective]):
+            best = (row, net)
+    if best is None:
+        raise ValueError(f"no leaky-ReLU slope in [0, 0.98] gives the network's C_f(0) >= {c0_min:g} at depth "
+                         f"{depth}; lower min_c0")
+    i = rows.index(best[0])
+    if i + 1 < len(rows) and not rows[i + 1]["feasible"]:  # the budget binds between rows i and i + 1
+        a = brentq(lambda x: network_c0(x, depth) - c0_min, rows[i]["slope"], rows[i + 1]["slope"], xtol=1e-13)
+        row, net = _slope_point(a, depth, weights, objective, edges_used, need_edges)
+        row["feasible"] = True
+        rows.insert(i + 1, row)
+        if row[objective] < best[0][objective]:
+            best = (row, net)
+    row, net = best
+    summary = spectrum_summary(net, label="recommended", edges=edges_used)
+    params = {key: row[key] for key in ("slope", "sigma_w2", "sigma_b2", "network_c0")}
+    definition = (OBJECTIVE_DEFINITIONS[objective] + f"; over the leaky-ReLU slope a in [0, 0.98] with "
+                  f"sigma_w2 = 2/(1+a^2), sigma_b2 = 0 and the network's C_f(0) >= {c0_min:g}")
+    act = net.layers[0].activation
+    return Recommendation("critical-slope", act, params, net, summary, _defaults_table(act, depth, edges),
+                          objective, definition, rows)

@@ -19,6 +19,7 @@ from mp_references import tanh_d2_m_transform
 
 from spectral import density as D
 from spectral.laws import Bernoulli, FreeProduct, HaarOrthogonal, MarchenkoPastur
+from spectral.laws.d2_quadrature import smooth_d2
 from spectral.product import Layer, Network, jacobian_law
 
 DEPTHS = (1, 4, 16, 64, 256)
@@ -406,7 +407,7 @@ def test_smooth_d2_transform_against_mpmath():
     """M(zeta) of D^2 = tanh'(sqrt(q) h)^2 (deformed-contour quadrature) vs mpmath at 30 digits, including
     zeta next to the top of its spectrum, and the boundary value Im M(x + i0) = -pi x rho_D(x)."""
     lw = jacobian_law(_critical("tanh", 4)).d2_laws[0]
-    sm = D._smooth_d2(lw)
+    sm = smooth_d2(lw.activation, lw.q)
     q = lw.q
     zs = [0.5 + 0.1j, 0.9 + 0.01j, 0.999 + 1e-4j, 0.2 + 1e-6j, 2.0 + 0j, -0.5 + 0j]
     refs = tanh_d2_m_transform(q, zs)

@@ -19,6 +19,7 @@ import pytest
 from mp_references import tanh_d2_m_transform
 
 from spectral import density as D
+from spectral.laws.d2_quadrature import _SmoothD2
 from spectral.product import Network, jacobian_law
 
 #: Mass, m_1 and m_2 of a certified density agree with the series to this (the library's certificate).
@@ -176,7 +177,7 @@ def test_smooth_d2_at_large_q_against_mpmath(sigma_w2):
     lw = _law("tanh", "orthogonal", sigma_w2, 1).d2_laws[0]
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        sm = D._SmoothD2(lw.activation, float(lw.q))
+        sm = _SmoothD2(lw.activation, float(lw.q))
     zs = [0.5 + 0.1j, 0.9 + 0.01j, 0.2 + 1e-3j, 2.0 + 0j, -0.5 + 0j]
     refs = tanh_d2_m_transform(lw.q, zs)
     assert np.max(np.abs(sm.m(np.array(zs)) / refs - 1)) < 1e-11

@@ -15,7 +15,10 @@ from matplotlib.patches import StepPatch  # noqa: E402
 
 from spectral import plotting as P  # noqa: E402
 from spectral.density import DensityResult  # noqa: E402
+from spectral.depth_scaling import variance_grid  # noqa: E402
 from spectral.meanfield import phase_diagram  # noqa: E402
+from spectral.plotting import sources  # noqa: E402
+from spectral.plotting.style import _fmt_num  # noqa: E402
 from spectral.product import Network, jacobian_law  # noqa: E402
 
 
@@ -189,7 +192,7 @@ def test_validation_with_sampled_networks(relu_laws):
     assert _legend_texts(ax_report) == _legend_texts(ax)
     texts = _legend_texts(ax)
     assert texts[0] == "sampled: 4 nets, $N = 64$"
-    assert any(t.startswith("KS = ") and P._fmt_num(d["ks"], 2) in t for t in texts)
+    assert any(t.startswith("KS = ") and _fmt_num(d["ks"], 2) in t for t in texts)
     (patch,) = _gid(ax.patches, "samples")
     d = patch.get_data()
     h, edges = d.values, d.edges
@@ -206,7 +209,7 @@ def tanh_diagram():
 
 def test_phase_diagram_data(tanh_diagram):
     pd = tanh_diagram
-    var = P._variance_grid(pd.activation, pd, 8, "orthogonal")
+    var = variance_grid(pd.activation, pd, 8, "orthogonal")
     ax = P.plot_phase_diagram(pd, variance=var, depth=8)
     (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
     assert mesh.get_gid() == "chi1"
@@ -227,7 +230,7 @@ def test_phase_diagram_data(tanh_diagram):
 @pytest.mark.parametrize("weights", ["orthogonal", "gaussian"])
 def test_variance_grid_matches_law_moments(tanh_diagram, weights):
     pd = tanh_diagram
-    var = P._variance_grid(pd.activation, pd, 5, weights)
+    var = variance_grid(pd.activation, pd, 5, weights)
     for i, j in [(0, 3), (4, 7), (9, 11)]:
         net = Network(activation="tanh", weights=weights, sigma_w2=float(pd.sigma_w2[j]),
                       sigma_b2=float(pd.sigma_b2[i]), depth=5)
@@ -300,7 +303,7 @@ def test_failed_density_is_reported_not_drawn(monkeypatch):
     def boom(*_, **__):
         return None, "RuntimeError: no band"
 
-    monkeypatch.setattr(P, "_density_of", boom)
+    monkeypatch.setattr(sources, "density_of", boom)
     net = Network(activation="relu", weights="gaussian", sigma_w2=2.0, sigma_b2=0.0, depth=2)
     with pytest.warns(P.DensityFailedWarning, match="failed and is not drawn"):
         fig = P.singular_value_figure([[net]])

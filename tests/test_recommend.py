@@ -4,6 +4,7 @@ import argparse
 import json
 import math
 
+import numpy as np
 import pytest
 
 import spectral as sp
@@ -132,3 +133,88 @@ def test_defaults_table_marks_an_uncertified_condition_number():
            "lambda_max": 10.0, "condition": 123.0, "certified": False}
     assert "(uncertified)" in _defaults_table([row])
     assert "(uncertified)" not in _defaults_table([dict(row, certified=True)])
+
+
+# ------------------------------------------------------------------------------ leaky-ReLU slope, outlier objective
+def _leaky_c_map(c, a):
+    """The normalised leaky ReLU's C map written out (arc-cosine kernel of degree 1 plus the linear part)."""
+    return ((1 - a) ** 2 * (math.sqrt(1 - c * c) + (math.pi - math.acos(c)) * c) / math.pi + 2 * a * c) / (1 + a * a)
+
+
+def _network_c0(a, depth):
+    c = 0.0
+    for _ in range(depth):
+        c = min(_leaky_c_map(c, a), 1.0)
+    return c
+
+
+@pytest.mark.parametrize("weights", ["orthogonal", "gaussian"])
+def test_slope_recommendation_is_the_brute_force_minimum(weights):
+    """Spread over a fine slope grid from closed forms (free factors add their spreads at m1 = 1: D^2 in
+    {2/(1+a^2), 2a^2/(1+a^2)} has v_D = ((1-a^2)/(1+a^2))^2, a square Gaussian factor adds 1), C_f(0) iterated
+    here: the recommendation is the feasible minimum, and at eta = 0.9 TAT's slope."""
+    depth, budget = 100, 0.9
+    rec = recommend("leaky_relu", depth=depth, weights=weights, vary_slope=True, min_c0=budget, edges=False)
+    a = rec.parameters["slope"]
+    extra = 1.0 if weights == "gaussian" else 0.0
+
+    def spread(x):
+        return depth * (((1 - x * x) / (1 + x * x)) ** 2 + extra)
+
+    assert rec.summary.spread == pytest.approx(spread(a), rel=1e-9)
+    assert rec.parameters["sigma_w2"] == pytest.approx(2 / (1 + a * a), rel=1e-12)
+    assert rec.parameters["sigma_b2"] == 0.0 and rec.summary.m1 == pytest.approx(1.0, rel=1e-12)
+    assert _network_c0(a, depth) == pytest.approx(budget, abs=1e-9)
+    grid = np.linspace(0.0, 0.999, 2000)
+    feasible = [spread(x) for x in grid if _network_c0(x, depth) >= budget]
+    assert min(feasible) >= rec.summary.spread * (1 - 1e-12)
+    assert min(feasible) <= rec.summary.spread * (1 + 1e-2)  # the grid's step 5e-4 in a; the boundary is exact
+    tat = sp.tat("leaky_relu", eta=budget, depth=depth)
+    assert a == pytest.approx(tat.parameters["slope"], rel=1e-9)
+
+
+def test_summary_carries_the_outlier_and_the_condition_with_it():
+    """tanh, sigma_w2 = 1.05, L = 32: the outlier is length_singular_value^2 and the condition number with it
+    is x_0.99 / s_len^2, x_0.99 read here from the density summary."""
+    from spectral.density import density_summary
+    from spectral.outliers import length_singular_value
+    from spectral.recommendation import CONDITION_POINTS
+
+    net = sp.Network.critical("tanh", sigma_w2=1.05, depth=32, weights="orthogonal")
+    s = spectrum_summary(net, edges=True)
+    s_len = length_singular_value(net)
+    assert s.outlier == pytest.approx(s_len**2, rel=1e-12)
+    quant = density_summary(sp.jacobian_law(net).density(points=CONDITION_POINTS),
+                            quantiles=(0.01, 0.99))["diagnostics"]["quantiles"]
+    assert s_len**2 < float(quant["0.01"])
+    assert s.condition_with_outlier == pytest.approx(float(quant["0.99"]) / s_len**2, rel=1e-9)
+    assert s.condition_with_outlier > 5 * s.condition
+    none = spectrum_summary(sp.Network(activation="tanh", weights="orthogonal", sigma_w2=1.0, sigma_b2=0.0, depth=4),
+                            edges=True)
+    assert none.outlier is None and none.condition_with_outlier == none.condition
+
+
+@pytest.mark.slow
+def test_condition_with_outlier_objective_is_the_grid_minimum():
+    rec = recommend("tanh", depth=10, objective="condition", with_outlier=True)
+    vals = [r["condition"] for r in rec.tradeoff if "condition" in r]
+    assert vals and rec.summary.condition_with_outlier == pytest.approx(min(vals), rel=1e-9)
+    assert rec.summary.outlier is not None and "outlier" in rec.definition
+
+
+def test_slope_and_outlier_bad_input(capsys):
+    with pytest.raises(ValueError, match="vary_slope"):
+        recommend("tanh", vary_slope=True)
+    with pytest.raises(ValueError, match="min_c0"):
+        recommend("leaky_relu", vary_slope=True, min_c0=1.0)
+    with pytest.raises(ValueError, match="with_outlier"):
+        recommend("tanh", with_outlier=True)
+    for argv, flag in [(["--vary-slope"], "--vary-slope"), (["--with-outlier"], "--with-outlier"),
+                       (["--activation", "leaky_relu", "--vary-slope", "--min-c0", "1.5"], "--min-c0")]:
+        args = _parser().parse_args(["recommend", *argv])
+        with pytest.raises(CLIError, match=flag):
+            cmd_recommend(args)
+    d = json.loads(_run(["--activation", "leaky_relu", "--vary-slope", "--depth", "100", "--edges", "no", "--json"],
+                        capsys))
+    assert {"slope", "sigma_w2", "sigma_b2", "network_c0"} == set(d["parameters"])
+    assert {"outlier", "condition_with_outlier"} <= set(d) and d["outlier"] is None

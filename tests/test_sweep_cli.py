@@ -16,7 +16,7 @@ from distributed import LocalCluster
 import spectral.density
 import spectral.meanfield
 import spectral.product
-from spectral.plotting_sweep import add_plot_sweep_parser, figure_sweep
+from spectral.plotting.sweep import add_plot_sweep_parser, figure_sweep
 from spectral.sweeps import open_sweep
 from spectral.sweeps.cli import add_sweep_parser
 
@@ -166,7 +166,7 @@ def test_plot_missing_store(tmp_path, capsys):
 
 
 def test_parse_plot_sweep_for_a_flat_plot_parser(tmp_path):
-    from spectral.plotting_sweep import cmd_plot_sweep, parse_plot_sweep
+    from spectral.plotting.sweep import cmd_plot_sweep, parse_plot_sweep
 
     args = parse_plot_sweep(["sweep", str(tmp_path / "s.zarr"), "--x", "depth", "--out", "f.png"])
     assert args.command == "plot" and args.func is cmd_plot_sweep and args.quantity == "condition"

@@ -34,6 +34,9 @@ from spectral.symbolic import (
     y,
     z,
 )
+from spectral.symbolic.factored import _z_of_m_factored
+from spectral.symbolic.params import _DEP, _IND
+from spectral.symbolic.sheet import _density, _log_residual
 
 REF = json.loads((Path(__file__).parents[1] / "reference_data" / "symbolic_edges.json").read_text())
 c_, v_ = sp.symbols("c v", positive=True)
@@ -173,8 +176,8 @@ def test_transforms_consistent_at_random_points(name):
         assert abs(m0 - (z0 * g0 - 1)) < 1e-13 * (1 + abs(z0 * g0))
         for kind, x, val in (("G", z0, g0), ("M", z0, m0)):
             curve = law.curve(kind)
-            dep = sym._DEP[kind]
-            point = {sym._IND[kind]: x, dep: val}
+            dep = _DEP[kind]
+            point = {_IND[kind]: x, dep: val}
             terms = [complex(sp.N(t.subs(point), 30)) for t in sp.Add.make_args(sp.expand(curve))]
             assert abs(sum(terms)) < 1e-12 * sum(abs(t) for t in terms)
         assert (g0.imag < 0) == (z0.imag > 0)
@@ -229,6 +232,15 @@ def test_free_sums():
     # free cumulants (1, 2, 1, 1): m3 = k3 + 3 k1 k2 + k1^3, m4 = k4 + 4 k1 k3 + 2 k2^2 + 6 k1^2 k2 + k1^4
     assert both.moments(4) == [1, 3, 8, 26]
     assert sp.Poly(both.m_curve, m).degree() >= 2
+
+
+def test_free_cumulants_from_moments_match_the_moment_cumulant_formula():
+    """K = psi o (w (1 + psi))^-1 (series over sympy) against the non-crossing moment-cumulant relations."""
+    law = atomic([1, 2, 5], [sp.Rational(1, 4), sp.Rational(1, 4), sp.Rational(1, 2)])
+    m1, m2, m3, m4 = law.moments(4)
+    expected = [m1, m2 - m1**2, m3 - 3 * m1 * m2 + 2 * m1**3,
+                m4 - 4 * m1 * m3 - 2 * m2**2 + 10 * m1**2 * m2 - 5 * m1**4]
+    assert law.free_cumulants(4) == [sp.expand(e) for e in expected]
 
 
 def test_bernoulli_and_haar():
@@ -393,10 +405,10 @@ def test_parameter_errors(kwargs, match):
 def test_density_from_curve_normalised():
     """The physical-branch density used for the edge check integrates (with atoms) to 1."""
     r = symbolic_network("relu", "gaussian", 2, 1)
-    const, facs = sym._z_of_m_factored(r.s_transform)
-    fun = sym._log_residual(const, facs)
+    const, facs = _z_of_m_factored(r.s_transform)
+    fun = _log_residual(const, facs)
     a, b = r.edges_numeric
-    mass = integrate.quad(lambda x: sym._density(fun, x, 1.0, 6.0, 1e-14), a, b, limit=200)[0]
+    mass = integrate.quad(lambda x: _density(fun, x, 1.0, 6.0, 1e-14), a, b, limit=200)[0]
     assert abs(mass + 0.5 - 1) < 1e-6
 
 

@@ -24,6 +24,8 @@ from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from .style import STYLE
+
 __all__ = ["figure_sweep", "parse_selection", "add_plot_sweep_parser", "cmd_plot_sweep", "parse_plot_sweep",
            "MAX_PANELS"]
 
@@ -166,16 +168,10 @@ def figure_sweep(ds, *, x: str, quantity: str, y: str | None = None, hue: str | 
     if y is not None and y == x:
         raise ValueError("--x and --y must be different dimensions")
     sub = _select(ds, quantity, sel)
-    with mpl.rc_context(_style()):
+    with mpl.rc_context(STYLE):
         if y is not None:
             return _map_figure(sub, x, y, quantity, log, figsize)
         return _line_figure(sub, x, quantity, hue, log, figsize)
-
-
-def _style() -> dict:
-    from spectral.plotting import STYLE
-
-    return STYLE
 
 
 def _grid_of_axes(n, figsize, panel=(3.6, 3.0)):

@@ -1,0 +1,126 @@
+"""Stage "grid + solve": the nodes of every band of the support (with its soft lower edge, where a smooth
+activation has one) and M(x + i0) on them (docs/design.md §5.4, §5.5)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .grid import _band_nodes
+from .real_axis import _solve_real
+from .soft_edge import _soft_edge, _soft_edge_critical
+from .tolerances import _WIDE_BAND_LOG_RATIO
+
+
+@dataclass(frozen=True)
+class _Nodes:
+    """Solved nodes of the density grid, in u = log(x / scale): weights ``w`` (mass = sum w x rho), m = M(x + i0),
+    ``xrho`` = -Im m / pi, ``ok`` (certified), ``res`` (Newton residual), ``fb`` (a continuation step was
+    refined), ``acc`` (attainable accuracy of m)."""
+
+    u: np.ndarray
+    w: np.ndarray
+    m: np.ndarray
+    xrho: np.ndarray
+    ok: np.ndarray
+    res: np.ndarray
+    fb: np.ndarray
+    acc: np.ndarray
+
+
+@dataclass(frozen=True)
+class _BandGrid:
+    """All bands solved: their ``nodes``; ``floor_u``, the lowest u covered by the nodes of a band reaching 0
+    (None without such a band: no tail); ``soft_edges``, the soft lower edges found (in x)."""
+
+    nodes: _Nodes
+    floor_u: float | None
+    soft_edges: list
+
+
+def _log_map_ok(sys) -> bool:
+    """Whether the wide bands of ``sys`` get the cosine map in log x: no smooth implicit factor (linear factors
+    and atomic D^2 only, e.g. leaky relu, whose D^2 takes the two values alpha^2 and 1), or a power law at 0
+    (kappa > 0: Gaussian weights; selu/Gaussian depth 8 spreads over 270 decades).  Otherwise the lower end
+    of a band of a smooth D^2 may be the end of its quadrature's view of the spectrum (sin/orthogonal at
+    depth 1: x rho ~ x^(1/2) down to 0, 1.7e-5 there), not an edge of the product; such bands keep the
+    cosine map in x, and a soft edge far above it is found by :func:`_hidden_soft_edge_possible`."""
+    return all(f.values is not None for f in sys.imp) or sys.kappa > 0
+
+
+def _hidden_soft_edge_possible(sys, lo, hi) -> bool:
+    """Whether the lowest band [lo, hi] (log x) may hide a soft lower edge far above ``lo``: one smooth
+    implicit factor (D^2 with a continuous law reaching towards 0, e.g. selu / elu / sigmoid), no power law
+    at 0, and a band wider than :data:`_WIDE_BAND_LOG_RATIO`.  Its ``lo`` is then the critical value at the
+    end of the quadrature's view of D^2 (~1e-13), while the product rises from ~0 to its bulk at an edge
+    tens of e-folds higher, which the cosine map would cross with a few nodes (selu/orthogonal depth 8:
+    mass off by 1e-5)."""
+    return (sys.k == 1 and not sys.gen and sys.imp[0].values is None and sys.kappa <= 0
+            and hi - lo > _WIDE_BAND_LOG_RATIO)
+
+
+def _low_nodes_quiet(u, sol, cmass_exact) -> bool:
+    """The lowest nodes of a soft-edge grid carry no mass: certified, and x rho there within 1e-13 of the mass
+    (or the rounding level of -Im m / pi, capped at 1e-9 of the mass)."""
+    low = np.argsort(u)[: max(3, u.size // 200)]
+    xr_low = -np.imag(sol[0][low]) / math.pi
+    tol_low = 1e-13 * cmass_exact + np.minimum(4 * sol[4][low] / math.pi, 1e-9 * cmass_exact)
+    return bool(np.all(sol[1][low]) and np.all(np.abs(xr_low) <= tol_low))
+
+
+def _hidden_soft_edge(sys, lo_u, hi_u, cmass_exact):
+    """(soft, fast) for a band whose soft lower edge lies above its lower end ``lo_u`` (u = log(x / scale)),
+    or (None, False): the critical point first, then the search on the band's grid, never below ``lo_u``."""
+    soft = _soft_edge_critical(sys, hi_u, cmass_exact)
+    fast = soft is not None and soft[0] > lo_u
+    if not fast:
+        soft = _soft_edge(sys, hi_u, max_span=hi_u - lo_u)
+    if soft is None or not soft[0] > lo_u:
+        return None, False
+    return soft, fast
+
+
+def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
+    """Nodes on every band of the edges ``e`` (``points`` in all, at least 32 a band) and M(x + i0) there."""
+    log_c = e.log_lambda_max
+    nb = len(e.log_bands)
+    counts = [max(32, points // nb)] * nb
+    counts[-1] = max(32, points - sum(counts[:-1]))
+    us, ws, sols = [], [], []
+    floor_u = None
+    soft_edges = []
+    log_map = _log_map_ok(sys)
+    for i_band, ((lo, hi), n) in enumerate(zip(e.log_bands, counts, strict=True)):
+        soft, fast, hidden = None, False, False
+        if np.isneginf(lo) and sys.k and sys.kappa <= 0:
+            soft = _soft_edge_critical(sys, hi - log_c, cmass_exact)
+            fast = soft is not None
+            if not fast:
+                soft = _soft_edge(sys, hi - log_c)
+        elif i_band == 0 and _hidden_soft_edge_possible(sys, lo, hi):
+            soft, fast = _hidden_soft_edge(sys, lo - log_c, hi - log_c, cmass_exact)
+            hidden = soft is not None
+        u, w, fl = _band_nodes(-np.inf if hidden else lo - log_c, hi - log_c, n, soft, log_map=log_map)
+        sol = _solve_real(sys, u, breaks=(soft[1],) if fast else ())
+        if hidden and not _low_nodes_quiet(u, sol, cmass_exact):
+            # mass at the lowest nodes: the band's own grid down to its lower end
+            soft, fast, hidden = None, False, False
+            u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, log_map=log_map)
+            sol = _solve_real(sys, u)
+        elif fast and not hidden and not _low_nodes_quiet(u, sol, cmass_exact):
+            # (else: the soft edge by the search on the band's grid)
+            soft = _soft_edge(sys, hi - log_c)
+            u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, soft)
+            sol = _solve_real(sys, u)
+        if soft is not None:
+            soft_edges.append(math.exp(min(soft[1] + log_c, 709.0)))
+        if fl is not None:
+            floor_u = fl
+        us.append(u)
+        ws.append(w)
+        sols.append(sol)
+    u, wv = np.concatenate(us), np.concatenate(ws)
+    m, ok, res, fb, acc = (np.concatenate([sol[i] for sol in sols]) for i in range(5))
+    return _BandGrid(_Nodes(u, wv, m, -np.imag(m) / math.pi, ok, res, fb, acc), floor_u, soft_edges)

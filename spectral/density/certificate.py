@@ -1,0 +1,118 @@
+"""Stage "certificate": mass and moments of the density against the law's own series, and the
+:class:`DensityResult` with its diagnostics (docs/design.md §5.8, §7)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .factors import _record
+from .result import DensityResult
+from .tail import _Tail
+
+
+@dataclass(frozen=True)
+class _Series:
+    """The law's series moments m_1, m_2 (the certificate's reference), or NaN with the ``error`` that kept
+    them from being had (the moment check then fails, naming it)."""
+
+    m1: float
+    m2: float
+    error: str = ""
+
+
+def _series_m12(law) -> _Series:
+    """m_1, m_2 from the law's record (``moments12``), else its ``log_moments`` (finite at any depth) or
+    ``moments``; NaN with the reason where they cannot be had."""
+    rec = _record(law)
+    try:
+        if rec.moments12 is not None:
+            m = np.asarray(rec.moments12[:2], float)
+            return _Series(float(m[0]), float(m[1]))
+        lm = getattr(law, "log_moments", None)
+        if lm is not None and law is not rec:
+            v = np.asarray(lm(2), float)
+            return _Series(float(np.exp(v[0])), float(np.exp(v[1])))
+        m = np.asarray(law.moments(2), float)
+        return _Series(float(m[0]), float(m[1]))
+    except (NotImplementedError, AttributeError, ValueError, ArithmeticError) as exc:
+        return _Series(math.nan, math.nan, f"{type(exc).__name__}: {exc}")
+
+
+def _rel(v, ref):
+    """|v / ref - 1|, NaN when the reference is NaN or 0 (the check cannot be made)."""
+    return abs(v / ref - 1.0) if ref == ref and ref != 0 else math.nan
+
+
+def _atoms_only(name, atoms, series: _Series, points) -> DensityResult:
+    """The result of a purely atomic law (no continuous part): checked against the series like any other."""
+    atom_mass = sum(p for _, p in atoms)
+    a1 = sum(a * p for a, p in atoms)
+    a2 = sum(a * a * p for a, p in atoms)
+    lam = max(a for a, _ in atoms)
+    diag = dict(continuous_mass=0.0, continuous_mass_exact=0.0, atom_mass=atom_mass, tail_mass=0.0,
+                mass_error=abs(atom_mass - 1.0), m1=a1, m2=a2, m1_series=series.m1, m2_series=series.m2,
+                moment_check_error=series.error, m1_rel_err=_rel(a1, series.m1), m2_rel_err=_rel(a2, series.m2),
+                worst_residual=0.0, uncertified=np.array([], int), fallback=np.array([], int),
+                n_uncertified_total=0, bands=[], gap=False, top_atom=True, method="atoms only", nodes=0)
+    return DensityResult(np.array([]), np.array([]), atoms, None, lam, atom_mass, diag, name, points,
+                         np.array([]))
+
+
+def _certificate(name, e, atoms, cmass_exact, series: _Series, tail: _Tail, soft_edges, points) -> DensityResult:
+    """Mass bookkeeping on the solved nodes (tail included), the listed grid, and the certificate diagnostics."""
+    atom_mass = sum(p for _, p in atoms)
+    a1 = sum(a * p for a, p in atoms)
+    a2 = sum(a * a * p for a, p in atoms)
+    nd, remainder, log_c = tail.nodes, tail.remainder, e.log_lambda_max
+    u, wv, xrho, ok, res, fb, acc = nd.u, nd.w, nd.xrho, nd.ok, nd.res, nd.fb, nd.acc
+    # -Im m / pi at rounding level below 0 (where the density is ~0) is 0; anything larger is an error
+    top_xr = float(np.max(np.where(ok & np.isfinite(xrho), np.abs(xrho), 0.0), initial=0.0))
+    # (or at the rounding level of m itself, 4 x its attainable accuracy, capped at 1e-4 of the maximum:
+    # within 1e-9 of a square-root edge d log z / dm -> 0 and m is known to ~1e-8 only, while x rho ~ 1e-9)
+    tiny_neg = ok & (xrho < 0) & (xrho >= -np.maximum(1e-10 * top_xr, np.minimum(4 * acc / math.pi,
+                                                                                 1e-4 * top_xr)))
+    xrho = np.where(tiny_neg, 0.0, xrho)
+    ok = ok & ~(xrho < 0)
+    order = np.argsort(u, kind="stable")
+    u, wv, xrho, ok, res, fb = u[order], wv[order], xrho[order], ok[order], res[order], fb[order]
+    contrib = np.where(ok, wv * xrho, 0.0)
+    cum = remainder + np.cumsum(contrib) - 0.5 * contrib
+    cmass = remainder + float(np.sum(contrib))
+    with np.errstate(under="ignore", over="ignore"):
+        xs = np.exp(u)
+    scale = math.exp(min(log_c, 709.0))
+    cm1 = float(np.sum(contrib * xs)) * scale
+    cm2 = float(np.sum(contrib * xs * xs)) * scale**2
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        r_all = xrho / xs / scale
+    # normal floats only, and rho itself in range (rho ~ x^(beta - 1) overflows near x = 1e-264 at depth 256):
+    # such nodes count in the mass bookkeeping like those below the float range, but are not listed
+    listed = (xs * scale >= 1e-300) & (np.isfinite(r_all) | ~ok)
+    x_out = xs[listed] * scale
+    r_out = np.where(ok[listed], r_all[listed], np.nan)
+    tail_mass = float(cum[listed][0] - 0.5 * contrib[listed][0]) if np.any(listed) else cmass
+    xabs = xs * scale
+    band_mass = [float(np.sum(contrib[(xabs >= lo) & (xabs <= hi)])) + (remainder if lo == 0 else 0.0)
+                 for lo, hi in e.bands]
+    total = cmass + atom_mass
+    m1d, m2d = cm1 + a1, cm2 + a2
+    res_ok = res[ok & np.isfinite(res)]
+    n_unc = int(np.sum(~ok))
+    diag = dict(
+        continuous_mass=cmass, continuous_mass_exact=cmass_exact, atom_mass=atom_mass, tail_mass=tail_mass,
+        mass_error=abs(total - 1.0), m1=m1d, m2=m2d, m1_series=series.m1, m2_series=series.m2,
+        moment_check_error=series.error, m1_rel_err=_rel(m1d, series.m1), m2_rel_err=_rel(m2d, series.m2),
+        worst_residual=float(np.max(res_ok)) if res_ok.size else math.nan,
+        uncertified=np.flatnonzero(~ok[listed]), n_uncertified_total=n_unc,
+        fallback=np.flatnonzero(fb[listed]), bands=[list(b) for b in e.bands], band_mass=band_mass, gap=e.gap,
+        soft_lower_edges=soft_edges,
+        top_atom=e.top_atom, edges=(e.lo, e.hi), nodes=int(u.size),
+        method="per band: cosine map (band away from 0) or Gauss-Legendre in log x + s^2 map to the top "
+               "edge + power-law tail in log x (band reaching 0)",
+        **tail.info,
+    )
+    return DensityResult(x_out, r_out, atoms, (e.lo, e.hi), e.lambda_max, total, diag, name, points,
+                         cum[listed], wv[listed] * xs[listed] * scale)

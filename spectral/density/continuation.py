@@ -1,0 +1,171 @@
+"""Continuation in log eta from far above the spectrum down to the real axis (docs/design.md §4.3)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .newton import _im_g_ok, _m_noise, _newton
+from .threads import _quiet
+
+
+@dataclass(frozen=True)
+class _Path:
+    """End of a continuation, per point: ``m``; the unknown ``p`` in its ``mode`` (False: m, True: delta =
+    m - m0) and the implicit unknowns ``zeta``, from which the system can be re-evaluated; ``ok``
+    (certified along the whole path), ``res`` (final residual), ``fallback`` (some step was refined),
+    ``final`` (reached eta = 0 itself)."""
+
+    m: np.ndarray
+    p: np.ndarray
+    mode: np.ndarray
+    zeta: np.ndarray
+    ok: np.ndarray
+    res: np.ndarray
+    fallback: np.ndarray
+    final: np.ndarray
+
+
+def _le0(sys) -> float:
+    """log of the starting height eta_0 / lambda_max: 10, more for deep products (the start m = m_1/z
+    must be well inside the basin of Newton for log z = ... + L log(...))."""
+    return math.log(10.0) + (math.log1p(sys.ntot / 16.0) if sys.k else 0.0)
+
+
+def _path_logz(u, sgn, le):
+    """log(sgn e^u + i e^le), stable for any magnitudes (le = -inf: the real axis from above)."""
+    u, sgn, le = np.broadcast_arrays(np.asarray(u, float), np.asarray(sgn, float), np.asarray(le, float))
+    out = np.empty(u.shape, complex)
+    zero = sgn == 0
+    out[zero] = le[zero] + 0.5j * math.pi
+    nz = ~zero
+    d = le[nz] - u[nz]
+    s = sgn[nz]
+    with np.errstate(over="ignore"):
+        big = d > 0
+        r = np.empty(d.shape, complex)
+        r[big] = le[nz][big] + np.log(s[big] * np.exp(-d[big]) + 1j)
+        r[~big] = u[nz][~big] + np.log(s[~big] + 1j * np.exp(d[~big]))
+    out[nz] = r
+    return out
+
+
+def _switch_modes(sys, p, B, idx):
+    """Point-wise choice of the unknown: delta = m - m0 within |m0|/4 of m0, m otherwise."""
+    if sys.w0 >= 1.0:
+        return
+    pi, bi = p[idx], B[idx]
+    m = sys.m_of(pi, bi)
+    to_b = ~bi & (np.abs(m - sys.m0) < 0.25 * abs(sys.m0))
+    to_a = bi & (np.abs(pi) > 0.5 * abs(sys.m0))
+    pi = np.where(to_b, m - sys.m0, np.where(to_a, m, pi))
+    p[idx] = pi
+    B[idx] = (bi | to_b) & ~to_a
+
+
+@_quiet
+def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None):
+    """Continuation from eta = e^le0 down to e^le_target (then eta = 0 where real_axis), vectorized; a
+    :class:`_Path`."""
+    n = u.size
+    le_target = np.array(le_target, dtype=float)
+    logz = _path_logz(u, sgn, np.full(n, le0))
+    m, zeta = sys.init(logz)
+    B = np.zeros(n, bool)
+    p, zeta, conv, res, ev = _newton(sys, m, B, zeta, logz)
+    ok0 = conv & (np.abs(p * np.exp(logz + sys.log_c - sys.log_m1) - 1) < 0.5)
+    dred = ev["dred"].copy()
+    cj = [c * 1.0 for c in ev["cj"]]  # scaled dM_j/dzeta at the current point
+    sj = [s * 1.0 for s in ev["sj"]]
+    le = np.full(n, float(le0))
+    h = np.full(n, math.log(4.0))
+    done = ~ok0
+    failed = ~ok0
+    fallback = np.zeros(n, bool)
+    final = np.zeros(n, bool)   # reached eta = 0
+    steps = 0
+    while True:
+        act = np.flatnonzero(~done)
+        if act.size == 0 or steps > max_steps:
+            failed[act] = True
+            break
+        steps += 1
+        _switch_modes(sys, p, B, act)  # dp = dm in both modes: dred, cj, sj stay valid
+        at_target = le[act] <= le_target[act]
+        le_new = le[act] - h[act]
+        # eta ~ x is where the path turns from z ~ i eta to z ~ x: a long step across it has landed a deep
+        # product (log z = ... + 10^4 log(...), sheets 2 pi / 10^4 apart) on another sheet, certified (tanh /
+        # orthogonal depth 10^4 near x = e^-6 of the top); steps at most 4 e-folds within 6 e-folds of u
+        near = (le_new < u[act] + 6.0) & (le[act] > u[act] - 6.0) & (sgn[act] != 0)
+        le_new = np.where(near, np.maximum(le_new, np.minimum(u[act] + 6.0, le[act] - 4.0)), le_new)
+        le_new = np.maximum(le_new, le_target[act])
+        le_new = np.where(at_target & real_axis[act], -np.inf, le_new)
+        lz_old = _path_logz(u[act], sgn[act], le[act])
+        lz_new = _path_logz(u[act], sgn[act], le_new)
+        pa, ba = p[act], B[act]
+        # Euler predictor in log p (exact for m ~ m1/z at large |z| and delta ~ z^(1/kappa) near 0)
+        with np.errstate(all="ignore"):
+            dlp = (lz_new - lz_old) / (dred[act] * pa)
+            pp = pa * np.exp(dlp)
+            dp = pp - pa
+            # zeta predicted in log(zeta - m2/m1) (exact to second order for zeta = m1/w + m2/m1 + ...)
+            # (Euler in log p and log(zeta - off): d log(zeta - off) / d log p = (s / M') p / (zeta - off))
+            # (the offset only where |zeta| >> m2/m1: elsewhere zeta - off would cancel)
+            offs = [np.where(np.abs(zeta[j, act]) > 4 * abs(f.offset), f.offset, 0.0)
+                    for j, f in enumerate(sys.imp)]
+            zp = np.array([offs[j] + (zeta[j, act] - offs[j]) * np.exp(
+                sj[j][act] * pa * dlp / (cj[j][act] * (zeta[j, act] - offs[j]))) for j in range(sys.k)]
+                          ).reshape(sys.k, act.size)
+        pp = np.where(np.isfinite(pp), pp, pa)
+        # a corrector that needs more than 3 halvings of its step is far from the predictor: the step is
+        # rejected (and cut) rather than damped further (most of the work of a continuation otherwise)
+        pn, zn, cv, rs, evn = _newton(sys, pp, ba, zp, lz_new, maxit=12, max_halvings=3)
+        with np.errstate(all="ignore"):
+            # continuity, up to the attainable accuracy of p (noise / |dlogz/dp|: large next to an edge)
+            jump = np.abs(pn - pp) <= 0.3 * np.abs(dp) + 1e-10 * np.abs(pa) + \
+                30 * evn["noise"] / np.abs(evn["dred"])
+            one_pm = sys.one_plus(1.0, pn, ba)
+            base_ok = cv & _im_g_ok(one_pm, lz_new, noise=_m_noise(sys, evn)) & np.isfinite(pn)
+            # last step from eta <= 1e-16 |x| next to a square-root edge: the Euler predictor is off by
+            # O(1) there, but the sheets through the edge differ by O(sqrt(eta)) only, Im G <= 0 picks the
+            # physical one, and any other sheet is far away: accept a move below 1e-4 |p|
+            edge_ok = np.isneginf(le_new) & (le_target[act] <= u[act] - 36.0) & \
+                (np.abs(pn - pa) <= 1e-4 * np.abs(pa))
+            good = base_ok & (jump | edge_ok)
+        if sys.k:
+            good &= np.all(np.isfinite(zn), axis=0)
+        if stats is not None:
+            stats["steps"] = stats.get("steps", 0) + 1
+            stats["rejected"] = stats.get("rejected", 0) + int(np.sum(~good))
+        ia = act[good]
+        p[ia], zeta[:, ia], res[ia] = pn[good], zn[:, good], rs[good]
+        dred[ia] = evn["dred"][good]
+        for j in range(sys.k):
+            cj[j][ia] = evn["cj"][j][good]
+            sj[j][ia] = evn["sj"][j][good]
+        was_final = np.isneginf(le_new)
+        final[ia] = was_final[good]
+        le[ia] = np.where(was_final[good], le[ia], le_new[good])
+        # step control from the corrector/predictor ratio (Euler error ~ h^2)
+        with np.errstate(all="ignore"):
+            q = np.abs(pn - pp)[good] / (np.abs(dp[good]) + 1e-300)
+        grow = np.clip(np.sqrt(0.05 / np.maximum(q, 1e-12)), 0.5, 4.0)
+        h[ia] = np.clip(h[ia] * grow, 0.02, 1e5)
+        done[ia[was_final[good] | (~real_axis[ia] & (le[ia] <= le_target[ia]))]] = True
+        ib = act[~good]
+        # a failed last step to eta = 0 (close to an edge): go down to a smaller eta first
+        lower = ib[was_final[~good] & (le_target[ib] > u[ib] - 37.0)]
+        le_target[lower] -= 6.0
+        ib = np.setdiff1d(ib, lower, assume_unique=True)
+        h[ib] *= 0.25
+        fallback[ib] = True
+        # a point that cannot reach eta = 0 keeps its tiny-eta value (flagged as fallback)
+        give_up_real = ib[(h[ib] < 1e-3) & (le[ib] <= le_target[ib])]
+        done[give_up_real] = True
+        dead = ib[(h[ib] < 1e-7)]
+        failed[dead] = True
+        done[dead] = True
+    m = sys.m_of(p, B)
+    return _Path(m, p, B, zeta, ~failed, res, fallback, final)

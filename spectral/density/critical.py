@@ -1,0 +1,247 @@
+"""Real critical points of log z(m): the candidates for the edges of the spectrum (docs/design.md §4.7, §5.3)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .factors import ImplicitFactor
+from .threads import _quiet
+from .tolerances import _EPS
+
+
+@dataclass(frozen=True)
+class _CriticalValues:
+    """Real critical points ``m`` of log z(m) (inf: a finite limit z(m -> +-inf)) with ``logz`` = log z(m) there;
+    ``top``: log z at the end of the physical branch m in (0, inf) from z = +inf, where known (None)."""
+
+    m: np.ndarray
+    logz: np.ndarray
+    top: complex | None = None
+
+
+@_quiet
+def _zeta_real(f: ImplicitFactor, w, branch=None):
+    """Real zeta with M(zeta) = w (bisection; M decreases on every real interval free of spectrum).
+
+    ``branch``: None (outside the spectrum: zeta > hi for w > 0, zeta < lo for w < 0) or an interval
+    (a, b) between two atoms of an atomic factor.  NaN where there is no solution.
+    """
+    w = np.asarray(w, float)
+    t_lo = np.full(w.shape, -37.0)   # e^-37 ~ eps: never on top of the spectrum itself
+    t_hi = np.full(w.shape, 37.0)
+    if branch is None:
+        lo_b, hi_b = f.bounds
+        t_lo = np.full(w.shape, math.log(4 * _EPS * max(abs(lo_b), abs(hi_b), 1e-300)))
+        t_hi = np.full(w.shape, 700.0)
+        pos = w > 0
+
+        def zeta_of(t):
+            with np.errstate(over="ignore"):
+                return np.where(pos, hi_b + np.exp(t), lo_b - np.exp(t))
+
+        def go_up(mv):  # w>0: M decreases as t grows; w<0: M increases (towards 0-) as t grows
+            return np.where(pos, mv > w, mv < w)
+    else:
+        a, b = branch
+
+        def zeta_of(t):
+            with np.errstate(over="ignore"):
+                return a + (b - a) / (1.0 + np.exp(-t))
+
+        def go_up(mv):
+            return mv > w
+    for _ in range(110):
+        t = 0.5 * (t_lo + t_hi)
+        mv = np.real(f.m(zeta_of(t).astype(complex)))
+        up = go_up(mv)
+        t_lo = np.where(up, t, t_lo)
+        t_hi = np.where(up, t_hi, t)
+    z = zeta_of(0.5 * (t_lo + t_hi))
+    mv = np.real(f.m(z.astype(complex)))
+    return np.where(np.abs(mv - w) <= 1e-9 * np.abs(w) + 1e-300, z, np.nan)
+
+
+def _real_eval(sys, m, branches=None):
+    """(log z complex, dlogz/dm) at real m in mode A, implicit factors solved on the real line."""
+    m = np.asarray(m, float)
+    branches = branches or [None] * sys.k
+    zeta = np.array([_zeta_real(f, f.scale * m, br) for f, br in zip(sys.imp, branches, strict=True)]
+                    ).reshape(sys.k, *m.shape)
+    with np.errstate(all="ignore"):
+        ev = sys.evaluate(m.astype(complex), np.zeros(m.shape, bool), zeta.astype(complex),
+                          np.zeros(m.shape, complex))
+    return ev["logz"], np.real(ev["dred"])
+
+
+def _critical_linear(sys):
+    """Real roots of dlogz/dm = e_0/m + sum_k e_k b_k/(1 + b_k m) (a polynomial of degree #b)."""
+    P = np.polynomial.polynomial
+    num = sys.e_m * np.array([1.0])
+    for b in sys.b:
+        num = P.polymul(num, [1.0, b])
+    for k, (b, e) in enumerate(zip(sys.b, sys.e, strict=True)):
+        other = np.array([0.0, e * b])
+        for j, bj in enumerate(sys.b):
+            if j != k:
+                other = P.polymul(other, [1.0, bj])
+        num = P.polyadd(num, other)
+    num = np.trim_zeros(np.asarray(num, float), "b")
+    if num.size < 2:
+        return np.array([])
+    r = P.polyroots(num)
+    r = r[np.abs(r.imag) <= 1e-9 * np.maximum(1.0, np.abs(r))].real
+    for _ in range(3):  # polish with Newton on the logarithmic derivative
+        with np.errstate(all="ignore"):
+            g = sys.e_m / r + np.sum(sys.e * sys.b / (1 + np.outer(r, sys.b)), axis=1)
+            dg = -sys.e_m / r**2 - np.sum(sys.e * sys.b**2 / (1 + np.outer(r, sys.b)) ** 2, axis=1)
+            step = np.where(np.isfinite(g / dg), g / dg, 0.0)
+        r = r - step
+    return r[(r != 0) & np.all(np.abs(1 + np.outer(r, sys.b)) > 1e-14, axis=1)]
+
+
+def _branch_sets(sys):
+    """Real branches of the implicit unknowns: outside the spectrum, and (one atomic factor) every gap."""
+    sets = [[None] * sys.k]
+    if sys.k == 1 and sys.imp[0].values is not None:
+        v = sys.imp[0].values
+        sets += [[(a, b)] for a, b in zip(v[:-1], v[1:], strict=True)]
+    return sets
+
+
+def _critical_zeta_scan(sys):
+    """One implicit factor: scan its real branches in zeta (m = M(zeta)/s explicit, no nested solves).
+
+    Returns the critical points (m_c, log z(m_c)), plus the limits z(m -> +-inf) where zeta tends to an end
+    of the factor's spectrum, and the top of the physical branch.
+    """
+    f = sys.imp[0]
+    n, s = float(f.multiplicity), float(f.scale)
+    lo, hi = f.bounds
+    span = max(hi - lo, abs(hi), 1e-300)
+    mag = np.logspace(-13, 9, 2201)
+    pieces = [hi + span * mag, lo - span * mag]
+    if f.values is not None:
+        v = f.values
+        tt = np.linspace(-34.0, 34.0, 2201)
+        pieces += [a + (b - a) / (1 + np.exp(-tt)) for a, b in zip(v[:-1], v[1:], strict=True)]
+
+    def logz_and_slope(zeta):
+        zc = zeta.astype(complex)
+        m = np.real(f.m(zc)) / s
+        dmz = np.real(f.dm(zc)) / s
+        B = np.zeros(m.shape, bool)
+        ev = sys.evaluate(m.astype(complex), B, zc[None, :], np.zeros(m.shape, complex))
+        # d log z / d zeta along the branch: (partial_m log z) dm/dzeta + n / zeta
+        return ev["logz"], np.real(ev["a"]) * dmz + n / zeta, m
+
+    out_m, out_lz = [], []
+    top = None
+    for ip, zeta in enumerate(pieces):
+        zeta = np.sort(zeta)
+        lz, g, m = logz_and_slope(zeta)
+        ok = np.isfinite(g) & np.isfinite(lz)
+        sign = np.sign(g)
+        for i in np.flatnonzero(ok[:-1] & ok[1:] & ((sign[:-1] * sign[1:] <= 0) & (sign[:-1] != 0))):
+            a, b, ga = zeta[i], zeta[i + 1], g[i]
+            for _ in range(60):
+                c = 0.5 * (a + b)
+                _, gc, _ = logz_and_slope(np.array([c]))
+                if not np.isfinite(gc[0]):
+                    break
+                if np.sign(gc[0]) == np.sign(ga):
+                    a, ga = c, gc[0]
+                else:
+                    b = c
+            lzc, _, mc = logz_and_slope(np.array([0.5 * (a + b)]))
+            out_m.append(float(mc[0]))
+            out_lz.append(complex(lzc[0]))
+            if ip == 0:  # outer branch zeta > hi, m from 0+: the last sign change met from zeta = inf
+                top = complex(lzc[0])
+    degree = sys.e_m + float(np.sum(sys.e))
+    if abs(degree) < 1e-9 and np.all(sys.b != 0):
+        ends = f.values if f.values is not None else (lo, hi)
+        base = sys.const + np.sum(sys.e * np.log(sys.b.astype(complex)))
+        for v in ends:
+            if v > 0:
+                out_m.append(np.inf)
+                out_lz.append(complex(base + n * math.log(v)))
+                if top is None and v == hi:
+                    top = complex(base + n * math.log(v))
+    return _CriticalValues(np.array(out_m), np.array(out_lz, dtype=complex), top)
+
+
+def _critical_scan(sys):
+    """Real critical points of log z(m) by a scan of the real m-line (sign changes, bisection).
+
+    Returns the critical points (m_c, log z(m_c)) over all real branches of the implicit unknowns.
+    """
+    mag = np.logspace(-12, 12, 1201)
+    grids = [mag, -mag]
+    sing = [sys.m0] + [-1.0 / b for b in sys.b if b != 0]
+    for c in sing:
+        grids += [c + abs(c) * mag[:600], c - abs(c) * mag[:600]]
+    out_m, out_lz = [], []
+    for br in _branch_sets(sys):
+        for g in grids:
+            g = np.sort(g)
+            _, d = _real_eval(sys, g, br)
+            ok = np.isfinite(d)
+            sign = np.sign(d)
+            # (a zero on the grid itself ends the interval before it: MP as an explicit factor, m_c = 1)
+            idx = np.flatnonzero(ok[:-1] & ok[1:] & ((sign[:-1] * sign[1:] <= 0) & (sign[:-1] != 0)))
+            for i in idx:
+                a, b = g[i], g[i + 1]
+                da = d[i]
+                for _ in range(60):
+                    c = 0.5 * (a + b)
+                    _, dc = _real_eval(sys, np.array([c]), br)
+                    if not np.isfinite(dc[0]):
+                        break
+                    if np.sign(dc[0]) == np.sign(da):
+                        a, da = c, dc[0]
+                    else:
+                        b = c
+                mc = 0.5 * (a + b)
+                lz, _ = _real_eval(sys, np.array([mc]), br)
+                out_m.append(mc)
+                out_lz.append(complex(np.atleast_1d(lz)[0]))
+    # finite limits z(m -> +-inf), reached with zeta_j -> an atom of an atomic factor (non-square-root
+    # edges, e.g. where Belinschi's atom mass is exactly 0)
+    degree = sys.e_m + float(np.sum(sys.e))
+    if abs(degree) < 1e-9 and np.all(sys.b != 0) and sys.k == 1 and sys.imp[0].values is not None:
+        f = sys.imp[0]
+        base = sys.const + np.sum(sys.e * np.log(sys.b.astype(complex)))
+        for v in f.values:
+            if v > 0:
+                out_m.append(np.inf)
+                out_lz.append(complex(base + f.multiplicity * math.log(v)))
+    return _CriticalValues(np.array(out_m), np.array(out_lz, dtype=complex))
+
+
+def _critical_linear_values(sys) -> _CriticalValues:
+    """Linear factors only: the roots of :func:`_critical_linear` with log z there, and the finite limit
+    z(m -> +-inf) where the degree of z(m) is 0."""
+    top = None
+    mc = _critical_linear(sys)
+    lz = np.atleast_1d(_real_eval(sys, mc)[0]) if mc.size else np.array([], complex)
+    pos = np.flatnonzero((mc > 0) & np.isfinite(lz))
+    if pos.size:  # the physical branch m in (0, inf) from z = +inf stops at its first critical point
+        top = complex(lz[pos[np.argmin(mc[pos])]])
+    degree = sys.e_m + float(np.sum(sys.e))
+    if abs(degree) < 1e-9 and np.all(sys.b != 0):  # z(m) has a finite limit at m = +-inf
+        lz_inf = sys.const + np.sum(sys.e * np.log(sys.b.astype(complex)))
+        mc, lz = np.append(mc, np.inf), np.append(lz, lz_inf)
+    return _CriticalValues(mc, lz, top)
+
+
+def _critical_values(sys) -> _CriticalValues:
+    """The real critical values of z(m), by the method that fits the factors: polynomial roots (linear factors
+    only), a scan in zeta (one implicit factor), or a scan of the real m-line."""
+    if sys.linear:
+        return _critical_linear_values(sys)
+    if sys.k == 1 and not sys.gen:
+        return _critical_zeta_scan(sys)
+    return _critical_scan(sys)

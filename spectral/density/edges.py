@@ -1,0 +1,159 @@
+"""Support of a law: bands between real critical values of z(m), 0 and the atoms, each classified by
+solving the density at interior points (docs/design.md §4.7, §5.3)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cache import _cached
+from .continuation import _continue, _le0
+from .critical import _critical_values
+from .factors import _continuous_mass, _factors, _law_atoms
+from .system import _System, _wrap
+from .threads import _quiet, _thread_policy
+from .tolerances import _BAND_PROBE_DEPTHS, _FINE_PROBE_DEPTHS
+
+
+@dataclass(frozen=True)
+class _Edges:
+    bands: tuple          # ((lo, hi), ...) of the continuous part, ascending (lo = 0: reaches 0)
+    log_bands: tuple      # the same in log x (lo = -inf at 0)
+    lo: float             # lower edge of the continuous part (0 when it reaches 0)
+    hi: float             # upper edge of the continuous part
+    log_hi: float
+    lambda_max: float
+    log_lambda_max: float
+    gap: bool             # continuous part bounded away from 0
+    top_atom: bool        # the top of the spectrum is an atom
+    w0: float             # atom at 0
+    beta: float           # exponent of x rho(x) ~ x^beta at 0 (exact for linear factors), nan if unknown
+    candidates: tuple     # log x of all real critical values z(m_c) > 0 (before classification)
+
+
+@_thread_policy
+def edges(law) -> _Edges:
+    """Support of the continuous part: bands between real critical values of z(m), 0 and the atoms.
+
+    Returns a small frozen record with ``bands`` ((lo, hi), ...), ``lo``, ``hi``, ``lambda_max``,
+    ``gap``, ``top_atom``, ``w0`` (atom at 0) and ``beta`` (x rho(x) ~ x^beta at 0).
+    """
+    return _cached(law, "edges", lambda: _compute_edges(law))
+
+
+def _system(law, log_c=None) -> _System:
+    atoms = _law_atoms(law)
+    w0 = sum(p for a, p in atoms if a == 0.0)
+    sys = _System(_factors(law), w0)
+    if log_c is None:
+        log_c = edges(law).log_lambda_max
+    return sys.with_log_c(log_c)
+
+
+#: Depths below the top (in log x) at which a band reaching 0 is probed for continuous mass, then (where they
+#: find none) the ladder of decades below the top: the spectrum can be anything from hundreds of e-folds wide
+
+
+def _probe_bands(nsys, probes, log_top) -> list:
+    """Per interval, whether any of its probe points (log x) carries continuous mass: -Im m > 1e-9 |m| at
+    eta = 1e-12 x, reached by a certified continuation."""
+    tests_u = np.array([x - log_top for us in probes for x in us])
+    owner = np.array([i for i, us in enumerate(probes) for _ in us], dtype=int)
+    if tests_u.size == 0:
+        return [False] * len(probes)
+    n = tests_u.size
+    path = _continue(nsys, tests_u, np.ones(n), tests_u + math.log(1e-12), _le0(nsys), np.ones(n, bool))
+    m, ok = path.m, path.ok
+    with np.errstate(invalid="ignore"):
+        inside = ok & (-m.imag > 1e-9 * np.abs(m))
+    return [bool(np.any(inside[owner == i])) for i in range(len(probes))]
+
+
+@_quiet
+def _compute_edges(law) -> _Edges:
+    atoms = _law_atoms(law)
+    w0 = sum(p for a, p in atoms if a == 0.0)
+    sys = _System(_factors(law), w0)
+    crit = _critical_values(sys)
+    mc, lz, top = crit.m, crit.logz, crit.top
+    if mc.size:
+        real_pos = np.isfinite(lz.real) & (np.abs(_wrap(lz).imag) < 1e-7)
+        cand = np.unique(np.real(lz[real_pos]))
+    else:
+        cand = np.array([])
+    if top is not None and abs(_wrap(np.array([top]))[0].imag) < 1e-7:
+        # nothing continuous above the top edge of the physical branch: drop higher candidates
+        cand = cand[cand <= top.real + 1e-12 * max(1.0, abs(top.real))]
+    log_atoms = [math.log(a) for a, _ in atoms if a > 0]
+    # an atom takes precedence over a critical value at the same place (e.g. z(m -> inf) = atom);
+    # break points closer than 1e-10 (relative) are one
+    cand = np.array([c for c in cand if all(abs(c - la) > 1e-10 for la in log_atoms)])
+    breaks = np.unique(np.concatenate([cand, log_atoms]))
+    if breaks.size > 1:
+        breaks = breaks[np.concatenate([[True], np.diff(breaks) > 1e-10])]
+    cmass = 1.0 - sum(p for _, p in atoms)
+    if breaks.size == 0:
+        raise ValueError(f"{getattr(law, 'name', law)}: no real critical point of z(m) and no atom; "
+                         "cannot locate the support")
+    log_top = float(breaks[-1])
+    beta = 1.0 / sys.kappa if sys.linear and sys.kappa > 0 else math.nan
+    if cmass <= 1e-15:
+        lam = max(a for a, _ in atoms)
+        return _Edges((), (), math.nan, math.nan, math.nan, lam, math.log(lam), False, True, w0, beta,
+                      tuple(cand))
+    nsys = sys.with_log_c(log_top)
+    # classify each interval between break points by solving at interior points
+    lows = np.concatenate([[-np.inf], breaks[:-1]])
+    highs = breaks
+    probes = []
+    for a, b in zip(lows, highs, strict=True):
+        if np.isneginf(a):
+            probes.append([b - d for d in _BAND_PROBE_DEPTHS])
+        else:
+            probes.append([0.5 * (a + b), math.log(0.5 * (math.exp(a - b) + 1.0)) + b, a + 0.1 * (b - a),
+                           a + 0.9 * (b - a)])
+    supported = _probe_bands(nsys, probes, log_top)
+    # a band may fill only a sliver just below the top of its interval (near isometry; or a narrow spectrum
+    # above a spurious break, e.g. the end of the quadrature's view of the spectrum of D^2: sin): the ladder
+    # of decades, where the coarse probes found nothing
+    fine = [[b - d for d in _FINE_PROBE_DEPTHS if d < 0.1 * (b - a)]
+            if not supported[i] and (np.isneginf(a) or (i == lows.size - 1 and b not in log_atoms)) else []
+            for i, (a, b) in enumerate(zip(lows, highs, strict=True))]
+    if any(fine):
+        supported = [s or f for s, f in zip(supported, _probe_bands(nsys, fine, log_top), strict=True)]
+    log_atom_set = set(log_atoms)
+    bands: list[list[float]] = []
+    for i, (a, b) in enumerate(zip(lows, highs, strict=True)):
+        if not supported[i]:
+            continue
+        if bands and bands[-1][1] == a and a not in log_atom_set:
+            bands[-1][1] = b
+        else:
+            bands.append([a, b])
+    if not bands:
+        raise RuntimeError(f"{getattr(law, 'name', law)}: continuous mass {cmass:.3g} but no band was "
+                           "found; the support could not be certified")
+    log_bands = tuple((float(a), float(b)) for a, b in bands)
+    lin_bands = tuple((0.0 if np.isneginf(a) else math.exp(min(a, 709.0)), math.exp(min(b, 709.0)))
+                      for a, b in log_bands)
+    log_hi = log_bands[-1][1]
+    log_lam = max([log_hi] + log_atoms)
+    return _Edges(lin_bands, log_bands, lin_bands[0][0], lin_bands[-1][1], log_hi,
+                  math.exp(min(log_lam, 709.0)), log_lam, not np.isneginf(log_bands[0][0]),
+                  log_lam > log_hi, w0, beta, tuple(cand))
+
+
+def support(law):
+    """(lo, hi) of the continuous part of the law (None if it has none); lo = 0 when it reaches 0."""
+    if _continuous_mass(law) <= 1e-15:
+        return None
+    e = edges(law)
+    return (e.lo, e.hi)
+
+
+def lambda_max(law) -> float:
+    """Largest point of the spectrum: the upper edge or the largest atom."""
+    return edges(law).lambda_max
+

@@ -1,0 +1,67 @@
+"""Quadrature nodes of the density grid: Gauss--Legendre, the cosine map, the s^2 map to a square-root edge
+(docs/design.md §5.4)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .tolerances import _WIDE_BAND_LOG_RATIO
+
+_GL_CACHE: dict = {}
+
+
+def _gl(n, a, b):
+    if n not in _GL_CACHE:
+        from scipy.special import roots_legendre
+
+        _GL_CACHE[n] = roots_legendre(n)
+    t, w = _GL_CACHE[n]
+    return 0.5 * (b - a) * t + 0.5 * (b + a), 0.5 * (b - a) * w
+
+
+def _band_nodes(lo_u, hi_u, n, soft=None, span=40.0, log_map=False):
+    """Nodes u = log(x / scale) and weights w (mass = sum w * x rho) on one band given in log x.
+
+    Returns (u, w, floor): ``floor`` is the lowest u covered by the nodes of a band reaching 0 (the tail
+    continues below it), None otherwise.  ``soft`` (band reaching 0 only): (cut, edge) in u, the soft lower
+    edge of a smooth activation (:func:`_soft_edge`): x rho is negligible below ``cut`` and rises steeply
+    (like a square root) at ``edge``; the band is then Gauss–Legendre in u on [cut, edge] and the cosine
+    map in u on [edge, hi] (both ends of the latter behave like square-root edges; in x when the band is
+    narrower than a factor 20), without a tail.  ``span``: width in u of the Gauss–Legendre piece of a band
+    reaching 0 (without ``soft``).  ``log_map``: a band away from 0 wider than :data:`_WIDE_BAND_LOG_RATIO`
+    gets the cosine map in u (its ends are edges of the product; see ``bands._log_map_ok``).
+    """
+    if np.isneginf(lo_u) and soft is not None:
+        cut, edge = soft
+        n_low = max(16, n // 16) if edge - cut > 1e-3 else 0
+        ua, wa = _gl(n_low, cut, edge) if n_low else (np.array([]), np.array([]))
+        if edge - hi_u > math.log(1.0 / 20.0):  # a narrow band: the cosine map in x (as for a gap band)
+            ub, wb, _ = _band_nodes(edge, hi_u, n - n_low)
+        else:
+            ub, wb = _cosine_nodes(edge, hi_u, n - n_low)
+        return np.concatenate([ua, ub]), np.concatenate([wa, wb]), None
+    if np.isneginf(lo_u):
+        c = math.log(1.0 / 20.0)
+        nb = int(0.62 * n)
+        s, ws = _gl(nb, 0.0, 1.0)
+        xb = 1.0 - (1.0 - math.exp(c)) * s**2     # relative to the band top
+        ua, wa = _gl(n - nb, c - span, c)
+        u = np.concatenate([ua, np.log(xb)]) + hi_u
+        w = np.concatenate([wa, 2 * (1.0 - math.exp(c)) * s * ws / xb])
+        return u, w, c - span + hi_u
+    if log_map and hi_u - lo_u > _WIDE_BAND_LOG_RATIO:
+        u, w = _cosine_nodes(lo_u, hi_u, n)
+        return u, w, None
+    a = math.exp(lo_u - hi_u)
+    t = (np.arange(n) + 0.5) / n
+    xs = a + (1.0 - a) * 0.5 * (1 - np.cos(math.pi * t))
+    w = (1.0 - a) * 0.5 * math.pi * np.sin(math.pi * t) / n / xs
+    return np.log(xs) + hi_u, w, None
+
+
+def _cosine_nodes(a, b, n):
+    """Cosine map u = a + (b - a)(1 - cos pi t)/2 with the midpoint rule in t (weights for du)."""
+    t = (np.arange(n) + 0.5) / n
+    return a + (b - a) * 0.5 * (1 - np.cos(math.pi * t)), (b - a) * 0.5 * math.pi * np.sin(math.pi * t) / n

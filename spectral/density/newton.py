@@ -1,0 +1,106 @@
+"""Damped Newton on the density equation, and the certificate Im G <= 0 of a solution."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .threads import _quiet
+from .tolerances import _EPS
+
+
+@_quiet
+def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
+    """Damped Newton (backtracking on the residual); returns p, zeta, converged, residual, ev.
+
+    A point whose residual does not decrease within ``max_halvings`` halvings of its step is left as it
+    was and abandoned (not converged), unless that is the full budget of 10 halvings (then the last
+    trial is kept and the stall test below decides).
+    """
+    p = p.copy()
+    zeta = zeta.copy()
+    ev = sys.evaluate(p, B, zeta, target)
+    res = ev["res"]
+    conv = np.isfinite(res) & (res <= 16 * ev["noise"] + 1e-14)
+    dead = np.zeros(p.shape, bool)
+    for _ in range(maxit):
+        act = np.flatnonzero(~conv & ~dead)
+        if act.size == 0:
+            break
+        sub = {k: ([v[act] for v in val] if isinstance(val, list) else val[act]) for k, val in ev.items()}
+        dp, dz = sys.step(sub)
+        dz = np.array(dz).reshape(sys.k, act.size)
+        p0, z0, r0, b0, t0 = p[act], zeta[:, act], res[act], B[act], target[act]
+        lam = np.ones(act.size)
+        # the update is applied in log p and log zeta (same linearisation; log z is linear in log zeta and
+        # nearly so in log p, so deep products converge in a few steps)
+        rp, rz = dp / p0, dz / z0
+        p_new, z_new = p0 * np.exp(rp), z0 * np.exp(rz)
+        ev_new = sys.evaluate(p_new, b0, z_new, t0)
+        r_new = ev_new["res"]
+        pending = np.arange(act.size)
+        for _bt in range(11):
+            bad = ~(np.isfinite(r_new[pending]) & (r_new[pending] < r0[pending] * (1 - 1e-4 * lam[pending])))
+            pending = pending[bad]
+            if pending.size == 0 or _bt == 10:
+                break
+            if _bt == max_halvings:
+                break
+            lam[pending] *= 0.5
+            pp = p0[pending] * np.exp(lam[pending] * rp[pending])
+            zp = z0[:, pending] * np.exp(lam[pending] * rz[:, pending])
+            evp = sys.evaluate(pp, b0[pending], zp, t0[pending])
+            p_new[pending], z_new[:, pending] = pp, zp
+            for key, val in ev_new.items():
+                if isinstance(val, list):
+                    for j in range(len(val)):
+                        val[j][pending] = evp[key][j]
+                else:
+                    val[pending] = evp[key]
+            r_new = ev_new["res"]
+        small = np.abs(dp) * lam <= 4 * _EPS * np.abs(p0)
+        if max_halvings < 10 and pending.size:
+            # abandoned: keep the previous iterate (and its evaluation); the caller treats it as failed
+            p_new[pending], z_new[:, pending] = p0[pending], z0[:, pending]
+            for key, val in ev_new.items():
+                if isinstance(val, list):
+                    for j in range(len(val)):
+                        val[j][pending] = ev[key][j][act[pending]]
+                else:
+                    val[pending] = ev[key][act[pending]]
+            dead[act[pending]] = True
+            small[pending] = False
+        p[act], zeta[:, act] = p_new, z_new
+        for key, val in ev.items():
+            if isinstance(val, list):
+                for j in range(len(val)):
+                    val[j][act] = ev_new[key][j]
+            else:
+                val[act] = ev_new[key]
+        res = ev["res"]
+        conv = np.isfinite(res) & (res <= 16 * ev["noise"] + 1e-14)
+        # stalled at the rounding level: accept if within 256 x the attainable accuracy
+        stalled = act[small & np.isfinite(r_new) & (r_new <= 256 * ev_new["noise"] + 1e-13)]
+        conv[stalled] = True
+        if np.all(small | conv[act] | dead[act]):
+            break
+    conv &= ~dead
+    return p, zeta, conv, res, ev
+
+
+def _im_g_ok(one_pm, logz, tol=1e-10, noise=0.0):
+    """Certificate Im G <= 0 with G = (1+m)/z, tested as Im((1+m) e^{-i arg z}) <= tol |1+m|.
+
+    ``noise``: the attainable accuracy of m (:func:`_m_noise`); a sign within 4 x that of the real axis
+    (capped at 1e-8 |1+m|) is not decided by rounding and passes (next to a soft edge of a deep product
+    Im m is ~1e-12 while m is known to ~1e-10).
+    """
+    v = one_pm * np.exp(-1j * logz.imag)
+    slack = np.minimum(4 * np.nan_to_num(noise, nan=0.0), 1e-8 * np.abs(one_pm))
+    return v.imag <= tol * np.abs(one_pm) + slack + 1e-300
+
+
+def _m_noise(sys, ev):
+    """Attainable accuracy of m (rounding level of log z over |d log z / dm|) from an evaluation."""
+    with np.errstate(all="ignore"):
+        acc = ev["noise"] / np.abs(ev["dred"])
+    return np.where(np.isfinite(acc), acc, np.inf)

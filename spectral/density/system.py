@@ -1,0 +1,167 @@
+"""The density equation in log form (docs/design.md §4.4, §5.2): one vectorized evaluation of residuals, derivatives
+and the attainable accuracy, and the Newton step by the Schur complement."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .factors import ExplicitFactor, ImplicitFactor, LinearFactor
+from .tolerances import _EPS, _TWO_PI
+
+
+def _wrap(v):
+    """Reduce the imaginary part of a log residual to (-pi, pi]."""
+    im = v.imag - _TWO_PI * np.round(v.imag / _TWO_PI)
+    return v.real + 1j * im
+
+
+def _merge_terms(pairs):
+    """Merge (b, e) pairs with equal b (relative 1e-13); drop vanishing exponents."""
+    out: list[list[float]] = []
+    for b, e in pairs:
+        for item in out:
+            if abs(item[0] - b) <= 1e-13 * max(abs(b), abs(item[0])):
+                item[1] += e
+                break
+        else:
+            out.append([b, e])
+    return [(b, e) for b, e in out if abs(e) > 1e-12]
+
+
+class _System:
+    r"""Vectorized evaluation of the density equation in log form (z normalised by :math:`e^{\log c}`).
+
+    The unknown of a point is ``p``: m itself (mode A) or :math:`\delta = m - m_0` (mode B, ``B`` True).
+    """
+
+    def __init__(self, factors, w0=0.0, log_c=0.0):
+        const, e_m = 0.0, -1.0
+        pairs = [(1.0, 1.0)]
+        self.gen, self.imp = [], []
+        log_m1 = 0.0
+        for f in factors:
+            n, s = float(f.multiplicity), float(f.scale)
+            if n == 0:
+                continue
+            if isinstance(f, LinearFactor):
+                const -= n * math.log(f.c)
+                pairs.extend((b * s, -n * e) for b, e in f.terms)
+            elif isinstance(f, ExplicitFactor):
+                self.gen.append(f)
+                log_m1 -= n * float(np.real(f.log_s(np.zeros(1, complex))[0]))
+            elif isinstance(f, ImplicitFactor):
+                pairs.append((s, -n))
+                e_m += n
+                const += n * math.log(s)
+                log_m1 += n * (math.log(f.mean) - math.log(s))
+                self.imp.append(f)
+            else:
+                raise TypeError(f"unknown factor type {type(f).__name__}")
+        terms = _merge_terms(pairs)
+        self.b = np.array([t[0] for t in terms], dtype=float)
+        self.e = np.array([t[1] for t in terms], dtype=float)
+        self.const = const
+        self.e_m = e_m
+        self.log_m1 = log_m1 + const
+        self.w0 = float(w0)
+        self.m0 = -(1.0 - self.w0)
+        r = 1.0 + self.b * self.m0
+        self.singular = np.abs(r) <= 1e-12 * np.maximum(1.0, np.abs(self.b * self.m0))
+        self.rB = np.where(self.singular, 0.0, r)
+        self.log_c = float(log_c)
+        self.ntot = float(sum(abs(float(f.multiplicity)) for f in factors))
+        self.linear = not self.gen and not self.imp
+
+    def with_log_c(self, log_c):
+        new = object.__new__(_System)
+        new.__dict__.update(self.__dict__)
+        new.log_c = float(log_c)
+        return new
+
+    @property
+    def k(self):
+        return len(self.imp)
+
+    @property
+    def kappa(self):
+        """Order of the zero of z(m) at m0 from the linear factors (0 when there is none)."""
+        return float(np.sum(self.e[self.singular]))
+
+    def one_plus(self, b, p, B):
+        """1 + b m in the point's own variable (exact cancellation at m0 in mode B)."""
+        r = 1.0 + b * self.m0
+        if abs(r) <= 1e-12 * max(1.0, abs(b * self.m0)):
+            r = 0.0
+        return np.where(B, r, 1.0) + b * p
+
+    def m_of(self, p, B):
+        return np.where(B, self.m0 + p, p)
+
+    def evaluate(self, p, B, zeta, target):
+        """Residuals, derivatives and the attainable accuracy at (p, zeta) for target log z."""
+        m = self.m_of(p, B)
+        lm = np.log(m)
+        logz = self.const - self.log_c + self.e_m * lm
+        noise = abs(self.const) + abs(self.log_c) + abs(self.e_m) * (np.abs(lm) + 1.0) + np.abs(target)
+        a = self.e_m / m
+        for b, e, rb in zip(self.b, self.e, self.rB, strict=True):
+            r = np.where(B, rb, 1.0)
+            v = r + b * p
+            lv = np.log(v)
+            logz = logz + e * lv
+            # rounding of log v and of v itself (relative error (|r| + |b p|) eps / |v|)
+            noise = noise + abs(e) * (np.abs(lv) + (np.abs(r) + abs(b) * np.abs(p)) / np.abs(v))
+            a = a + (e * b) / v
+        for f in self.gen:
+            n, s = float(f.multiplicity), float(f.scale)
+            w = s * m
+            ls = f.log_s(w)
+            logz = logz - n * ls
+            noise = noise + abs(n) * np.abs(ls)
+            a = a - n * s * f.dlog_s(w)
+        fj, bj, cj, sj = [], [], [], []
+        dred = a.copy()
+        cond = np.abs(p) * np.abs(a)
+        for j, f in enumerate(self.imp):
+            n, s = float(f.multiplicity), float(f.scale)
+            zj = zeta[j]
+            lzj = np.log(zj)
+            logz = logz + n * lzj
+            noise = noise + abs(n) * (np.abs(lzj) + 1.0)
+            v = self.one_plus(s, p, B)
+            g = f.g1(zj) if f.g1 is not None else 1.0 + f.m(zj)
+            c = f.dm(zj)
+            scale = np.minimum(np.abs(v), np.abs(s * m)) + 1e-300
+            fj.append((g - v) / scale)
+            bj.append(n / zj)
+            cj.append(c / scale)
+            sj.append(s / scale)
+            dred = dred + (n / zj) * s / c
+            noise = noise + abs(n) * (np.abs(g) + np.abs(v)) / scale
+            if f.noise is not None:
+                noise = noise + abs(n) * f.noise(zj) / (scale * _EPS)
+        f0 = _wrap(logz - target)
+        res = np.abs(f0) ** 2
+        for fv in fj:
+            res = res + np.abs(fv) ** 2
+        return dict(f0=f0, fj=fj, a=a, bj=bj, cj=cj, sj=sj, dred=dred, logz=logz, m=m,
+                    res=np.sqrt(res), noise=(noise + cond) * _EPS)
+
+    def step(self, ev):
+        """Newton step (dp, dzeta) by the Schur complement."""
+        num = -ev["f0"]
+        den = ev["a"].copy()
+        for j in range(self.k):
+            num = num + ev["bj"][j] * ev["fj"][j] / ev["cj"][j]
+            den = den + ev["bj"][j] * ev["sj"][j] / ev["cj"][j]
+        dp = num / den
+        dz = [(ev["sj"][j] * dp - ev["fj"][j]) / ev["cj"][j] for j in range(self.k)]
+        return dp, dz
+
+    def init(self, logz):
+        """Large-|z| start: m = m_1/z (mode A), zeta_j = mean_j/(s_j m)."""
+        m = np.exp(self.log_m1 - self.log_c - logz)
+        zeta = np.array([f.mean / (f.scale * m) for f in self.imp]).reshape(self.k, *m.shape)
+        return m, zeta

@@ -1,0 +1,104 @@
+r"""One layer of a sampled network, for a batch: weights, biases or the free model's :math:`D_l`, and the inputs.
+
+Network mode is a real forward pass (:math:`D_l = \phi'(h^l)` from the actual pre-activations); free mode draws
+:math:`D_l = \phi'(\sqrt{q^l} z)` independently of :math:`W_l` (the model the free-probability theory describes).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._backend import (
+    normal_batch,
+)
+from ..product import Network, variance_factor
+from .haar import _haar_batch
+
+
+# ==================================================================================== layer data
+@dataclass(frozen=True)
+class _LayerSpec:
+    activation: Any
+    weights: str
+    sigma_w2: float
+    sigma_b2: float
+    n_in: int
+    n_out: int
+    q: float
+
+
+def _resolve_widths(net: Network, width) -> tuple[int, ...]:
+    dims = net.widths
+    if dims is None:
+        if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 1:
+            raise ValueError(f"width must be a positive integer (the layer width N), got {width!r}")
+        return (int(width),) * (net.depth + 1)
+    if width is not None and int(width) != dims[0]:
+        raise ValueError(f"width={width!r} conflicts with the network's input width N_0={dims[0]}; "
+                         "pass width=None for networks with per-layer widths")
+    return tuple(int(d) for d in dims)
+
+
+def _layer_specs(net: Network, dims) -> tuple[_LayerSpec, ...]:
+    qs = net.q_sequence()
+    return tuple(_LayerSpec(layer.activation, layer.weights, float(layer.sigma_w2), float(layer.sigma_b2),
+                            dims[i], dims[i + 1], float(qs[i]))
+                 for i, layer in enumerate(net.layers))
+
+
+def _weights(xp, streams, spec: _LayerSpec):
+    """Weights of one layer for a batch (a fresh array, scaled in place)."""
+    if spec.weights == "orthogonal":
+        w = _haar_batch(xp, streams, spec.n_out, spec.n_in)
+        w *= math.sqrt(spec.sigma_w2)
+    else:
+        w = normal_batch(streams, (spec.n_out, spec.n_in))
+        w *= math.sqrt(spec.sigma_w2 / spec.n_in)
+    return w
+
+
+def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
+    r"""One layer: ``(A = D W, x_next, nnz(D), q_cond)`` for a batch of networks.
+
+    ``q_cond`` (network mode) is the variance of the pre-activations given the layer's input,
+    :math:`\sigma_w^2 \|x\|^2/N_{\text{in}} + \sigma_b^2` (Gaussian weights; Haar:
+    :math:`/\max(N_{\text{in}}, N_{\text{out}})`), the realised "q" of this network and layer.
+
+    Draw order per network stream: weights, then biases (network mode) or the Gaussian ``z`` of the
+    free model -- fixed, so a network is reproducible from its stream alone.
+    """
+    w = _weights(xp, streams, spec)
+    g = normal_batch(streams, (spec.n_out,))
+    act = spec.activation
+    if mode == "network":
+        # conditional variance of h_i given x: sigma_w2 rho |x|^2 / N_in (rho: variance_factor)
+        denom = spec.n_in / float(variance_factor(spec.weights, spec.n_in, spec.n_out))
+        q_emp = spec.sigma_w2 * xp.sum(x * x, axis=-1) / denom + spec.sigma_b2
+        h = xp.matmul(w, x[..., None])[..., 0] + math.sqrt(spec.sigma_b2) * g
+        d = act.dphi(h)
+        x_next = act.phi(h)
+    else:
+        d = act.dphi(math.sqrt(spec.q) * g)
+        x_next, q_emp = None, None
+    w *= d[..., :, None]  # A = D W in place: W is not needed past this point
+    a = w
+    nnz = xp.count_nonzero(d, axis=-1)
+    return a, x_next, nnz, q_emp
+
+
+def _inputs(xp, streams, spec: _LayerSpec, q1: float):
+    r"""Random directions with :math:`\|x\|^2 = N_0 (q^1 - \sigma_b^2)/(\sigma_w^2 \rho_1)`
+    (:func:`spectral.product.variance_factor`): the first pre-activations have variance exactly
+    :math:`q^1` given :math:`x` (Gaussian weights: they are exactly :math:`N(0, q^1)`)."""
+    excess = q1 - spec.sigma_b2
+    if excess < 0:  # excess = 0 is x = 0: the pre-activations are the biases (q* = 0 when sigma_b2 = 0)
+        raise ValueError(f"q0 = {q1!r} must be at least the first layer's sigma_b2 = {spec.sigma_b2!r} "
+                         "(pre-activations W x + b have variance >= sigma_b2); give a larger q0")
+    rho = float(variance_factor(spec.weights, spec.n_in, spec.n_out))
+    x = normal_batch(streams, (spec.n_in,))
+    norm = xp.sqrt(xp.sum(x * x, axis=-1, keepdims=True))
+    return x * (math.sqrt(spec.n_in * excess / (spec.sigma_w2 * rho)) / norm)
