@@ -3,9 +3,14 @@ it: the density is either certified (mass 1 +- 1e-6, m_1 and m_2 within 1e-6 of 
 node) or refused -- served with ``certified`` False, a reason naming the failing checks, and an
 UncertifiedDensityWarning from density, cdf and ppf -- never silently wrong and never a traceback.
 
-The cases in CERTIFIED must be certified.  The others are not all certified yet: their bulk at small
-eigenvalues spans tens to hundreds of decades (D^2 with two separated scales, e.g. alpha^2 and 1 for leaky
-relu, or with mass near 0), which the grid does not follow; for them the test pins the refusal.
+The cases in CERTIFIED must be certified at every depth; those in PARTLY_CERTIFIED at every depth but the
+listed ones, where the refusal is pinned (not certified, with a reason).  The others are not all certified
+yet and are certified or refused.  The remaining refusals: leaky relu with Gaussian weights at depth 1 (a
+few nodes within 1e-9 of the top edge of the lower band, where the continuation stops; the mass is right),
+with orthogonal weights at depth 2 (D^2 has two atoms of mass 1/2: the product of two is singular at
+alpha^2, inside the band, and the probe calls the band reaching 0) and at depth 256 for slopes <= 0.05 (the
+real critical point at the lower edge lies closer to the atom alpha^2 than the edge scan resolves in
+floating point: the band starts too low).
 
 Independent truth: the series moments m_1, m_2 (Lagrange inversion in spectral.laws).
 """
@@ -48,6 +53,16 @@ CERTIFIED = {
 }
 
 
+#: (activation, weights, point) certified at every depth of the matrix except the listed ones (refused there).
+PARTLY_CERTIFIED = {
+    ("leaky_relu(0.01)", "gaussian", "critical"): {1}, ("leaky_relu(0.01)", "gaussian", "off"): {1},
+    ("leaky_relu(0.01)", "orthogonal", "critical"): {2, 256}, ("leaky_relu(0.01)", "orthogonal", "off"): {2, 256},
+    ("leaky_relu(0.05)", "gaussian", "critical"): {1}, ("leaky_relu(0.05)", "gaussian", "off"): {1},
+    ("leaky_relu(0.05)", "orthogonal", "critical"): {2, 256}, ("leaky_relu(0.05)", "orthogonal", "off"): {2, 256},
+    ("leaky_relu(0.2)", "gaussian", "critical"): set(), ("leaky_relu(0.2)", "gaussian", "off"): set(),
+}
+
+
 def _network(act, weights, point, depth):
     if point == "critical":
         return Network.critical(act, sigma_w2=CRITICAL_SIGMA_W2[act], depth=depth, weights=weights)
@@ -86,6 +101,8 @@ def _certified_or_refused(act, weights, point, depth):
             law.ppf(np.array([0.5]))
     if (act, weights, point) in CERTIFIED:
         assert res.certified, res.reason
+    if (act, weights, point) in PARTLY_CERTIFIED:
+        assert res.certified == (depth not in PARTLY_CERTIFIED[act, weights, point]), res.reason
 
 
 @pytest.mark.parametrize(("act", "weights", "point", "depth"), _cases(DEPTHS_FAST))
