@@ -11,6 +11,9 @@ with orthogonal weights at depth 2 (D^2 has two atoms of mass 1/2: the free prod
 alpha^2, inside the band, which the grid does not resolve; mass off by 2e-3) and at depth 256 for slopes
 0.01, 0.05 and 0.5 (the real critical point at the lower edge lies closer to the atom alpha^2 than the
 edge scan resolves in floating point: the band starts too low and its lowest nodes are not certified).
+selu / elu with orthogonal weights: at depth 1 no band is found (the point-mass limit is served, m_2 off),
+at depth 2 the mass is off by 1e-2, and from depth 64 (selu off the critical line, elu) or 256 the soft
+lower edge found is not the product's (its D^2 is the quadrature law of a non-analytic activation).
 
 Independent truth: the series moments m_1, m_2 (Lagrange inversion in spectral.laws).
 """
@@ -62,6 +65,8 @@ PARTLY_CERTIFIED = {
     ("leaky_relu(0.05)", "gaussian", "critical"): {1}, ("leaky_relu(0.05)", "gaussian", "off"): {1},
     ("leaky_relu(0.05)", "orthogonal", "critical"): {2, 256}, ("leaky_relu(0.05)", "orthogonal", "off"): {2, 256},
     ("leaky_relu(0.5)", "orthogonal", "critical"): {2, 256}, ("leaky_relu(0.5)", "orthogonal", "off"): {2, 256},
+    ("selu", "orthogonal", "critical"): {1, 2, 256}, ("selu", "orthogonal", "off"): {1, 2, 64, 256},
+    ("elu", "orthogonal", "off"): {1, 64, 256},
 }
 
 
