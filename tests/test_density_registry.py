@@ -12,8 +12,9 @@ alpha^2, inside the band, which the grid does not resolve; mass off by 2e-3) and
 0.01, 0.05 and 0.5 (the real critical point at the lower edge lies closer to the atom alpha^2 than the
 edge scan resolves in floating point: the band starts too low and its lowest nodes are not certified).
 selu / elu with orthogonal weights: at depth 1 no band is found (the point-mass limit is served, m_2 off),
-at depth 2 the mass is off by 1e-2, and from depth 64 (selu off the critical line, elu) or 256 the soft
-lower edge found is not the product's (its D^2 is the quadrature law of a non-analytic activation).
+at depth 2 the mass is off by 1e-2, and from depth 64 (selu off the critical line, elu) or 256 neither the
+soft lower edge found nor the band's own grid holds the mass (off by up to 0.9; elu at 64: 2 nodes not
+certified), its D^2 being the quadrature law of a non-analytic activation.
 
 Independent truth: the series moments m_1, m_2 (Lagrange inversion in spectral.laws).
 """

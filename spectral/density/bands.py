@@ -11,7 +11,7 @@ import numpy as np
 from .grid import _band_nodes
 from .real_axis import _solve_real
 from .soft_edge import _soft_edge, _soft_edge_critical
-from .tolerances import _WIDE_BAND_LOG_RATIO
+from .tolerances import _WIDE_BAND_LOG_RATIO, CERTIFICATE_TOL
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,13 @@ def _hidden_soft_edge(sys, lo_u, hi_u, cmass_exact):
     return soft, fast
 
 
+def _holds_the_mass(w, sol, cmass_exact) -> bool:
+    """The continuous mass on the certified nodes within the certificate: a soft edge found above the band's
+    lower end is used only then (else the band's own grid serves, as without the soft edge)."""
+    xr = np.where(sol[1], -np.imag(sol[0]) / math.pi, 0.0)
+    return abs(float(np.sum(w * xr)) - cmass_exact) <= CERTIFICATE_TOL
+
+
 def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     """Nodes on every band of the edges ``e`` (``points`` in all, at least 32 a band) and M(x + i0) there."""
     log_c = e.log_lambda_max
@@ -92,20 +99,20 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     floor_u = None
     soft_edges = []
     log_map = _log_map_ok(sys)
-    for i_band, ((lo, hi), n) in enumerate(zip(e.log_bands, counts, strict=True)):
+    for (lo, hi), n in zip(e.log_bands, counts, strict=True):
         soft, fast, hidden = None, False, False
         if np.isneginf(lo) and sys.k and sys.kappa <= 0:
             soft = _soft_edge_critical(sys, hi - log_c, cmass_exact)
             fast = soft is not None
             if not fast:
                 soft = _soft_edge(sys, hi - log_c)
-        elif i_band == 0 and _hidden_soft_edge_possible(sys, lo, hi):
+        elif nb == 1 and _hidden_soft_edge_possible(sys, lo, hi):
             soft, fast = _hidden_soft_edge(sys, lo - log_c, hi - log_c, cmass_exact)
             hidden = soft is not None
         u, w, fl = _band_nodes(-np.inf if hidden else lo - log_c, hi - log_c, n, soft, log_map=log_map)
         sol = _solve_real(sys, u, breaks=(soft[1],) if fast else ())
-        if hidden and not _low_nodes_quiet(u, sol, cmass_exact):
-            # mass at the lowest nodes: the band's own grid down to its lower end
+        if hidden and not (_low_nodes_quiet(u, sol, cmass_exact) and _holds_the_mass(w, sol, cmass_exact)):
+            # mass at the lowest nodes, or mass missing: the band's own grid down to its lower end
             soft, fast, hidden = None, False, False
             u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, log_map=log_map)
             sol = _solve_real(sys, u)
