@@ -14,7 +14,10 @@ edge scan resolves in floating point: the band starts too low and its lowest nod
 selu / elu with orthogonal weights: at depth 1 no band is found (the point-mass limit is served, m_2 off),
 at depth 2 the mass is off by 1e-2, and from depth 64 (selu off the critical line, elu) or 256 neither the
 soft lower edge found nor the band's own grid holds the mass (off by up to 0.9; elu at 64: 2 nodes not
-certified), its D^2 being the quadrature law of a non-analytic activation.
+certified), its D^2 being the quadrature law of a non-analytic activation.  Sigmoid, softplus and gelu
+off the critical line (and sigmoid on it with Gaussian weights): certified at the depths not listed; at
+the listed ones the mass is off (1e-6 to 0.9) or nodes are not certified, or (depth 256) the series m_2
+cannot be formed.
 
 Independent truth: the series moments m_1, m_2 (Lagrange inversion in spectral.laws).
 """
@@ -68,6 +71,10 @@ PARTLY_CERTIFIED = {
     ("leaky_relu(0.5)", "orthogonal", "critical"): {2, 256}, ("leaky_relu(0.5)", "orthogonal", "off"): {2, 256},
     ("selu", "orthogonal", "critical"): {1, 2, 256}, ("selu", "orthogonal", "off"): {1, 2, 64, 256},
     ("elu", "orthogonal", "off"): {1, 64, 256},
+    ("sigmoid", "gaussian", "critical"): {16, 64, 256}, ("sigmoid", "gaussian", "off"): {256},
+    ("sigmoid", "orthogonal", "off"): {1, 256},
+    ("softplus", "gaussian", "off"): {64, 256}, ("softplus", "orthogonal", "off"): {1, 2, 4, 32, 64, 256},
+    ("gelu", "gaussian", "off"): {256}, ("gelu", "orthogonal", "off"): {1},
 }
 
 
