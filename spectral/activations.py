@@ -801,7 +801,8 @@ _TRANSFORM_EXAMPLES = {"transformed": "transformed(tanh, input_scale=0.5, output
 
 def _split_top(text: str) -> list[str]:
     """Split at the commas outside parentheses: ``"leaky_relu(0.1), zeta=1.5"`` -> two parts."""
-    parts, depth, cur = [], 0, []
+    parts, depth = [], 0
+    cur: list[str] = []
     for ch in text:
         if ch == "," and depth == 0:
             parts.append("".join(cur).strip())
@@ -837,5 +838,6 @@ def _from_transform_spelling(key: str, argtext: str, params: dict) -> Activation
     from . import transforms  # builds and solves transformed activations; imports this module
 
     if key == "transformed":
-        return transforms.transform_activation(parts[0], **{k: float(v) for k, v in kwargs.items()})
+        affine: dict[str, Any] = {k: float(v) for k, v in kwargs.items()}  # only _AFFINE_KEYS (checked above)
+        return transforms.transform_activation(parts[0], **affine)
     return getattr(transforms, key)(parts[0], **kwargs).activation

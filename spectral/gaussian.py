@@ -67,7 +67,7 @@ def _check_q_array(q) -> np.ndarray:
     return qa
 
 
-def gaussian_nodes(q, breakpoints: Sequence[float] = (), order: int = _ORDER):
+def gaussian_nodes(q, breakpoints: Sequence[float] | np.ndarray = (), order: int = _ORDER):
     r"""Nodes and weights of the composite rule for :math:`E[f(\sqrt q z)] \approx \sum_i w_i f(x_i)`.
 
     Parameters
