@@ -143,7 +143,7 @@ def relu_gaussian_wrapper(sigma_w2: float, depth: int) -> Wrapper:
     """FreeNN's coefficients for ``depth`` square relu layers with Gaussian weights (Lambda_l = 1)."""
     roots = np.append(-1.0, -np.full(depth, 0.5))
     with np.errstate(over="ignore", invalid="ignore"):
-        num = np.poly(roots) * sigma_w2**depth
+        num = np.poly(roots) * np.float64(sigma_w2) ** depth  # inf beyond the float range, as in FreeNN
     return Wrapper(num, np.array([1.0, 0.0]))
 
 
