@@ -181,3 +181,20 @@ def test_split_activations_keeps_parametrised_spellings():
 
 def test_registry_has_the_families():
     assert {"erf", "erf_scaled", "softplus", "elu", "leaky_relu"} <= set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("b", ["1/2", "2", "sqrt(pi)/2"])
+def test_erf_b_network_is_erf_x_network_with_scaled_variances(b):
+    """h -> b h maps an erf(b x) network at (sigma_w^2, sigma_b^2) to an erf(x) network at (b^2 sigma_w^2,
+    b^2 sigma_b^2) with the same Jacobian J = prod (b W) diag(erf'(b h)): q* scales by b^2, chi_1 and the
+    moments of J J^T agree (an identity independent of the closed forms)."""
+    b2 = float(_mp_b(b) ** 2)
+    scaled = mf.mean_field(f"erf({b})", 1.3, 0.07)
+    plain = mf.mean_field("erf", 1.3 * b2, 0.07 * b2)
+    assert plain.q_star == pytest.approx(b2 * scaled.q_star, rel=1e-12)
+    assert plain.chi1 == pytest.approx(scaled.chi1, rel=1e-12)
+    m_b = spectral.jacobian_law(spectral.Network(activation=f"erf({b})", weights="gaussian", sigma_w2=1.3,
+                                                 sigma_b2=0.07, depth=5)).moments(4)
+    m_1 = spectral.jacobian_law(spectral.Network(activation="erf", weights="gaussian", sigma_w2=1.3 * b2,
+                                                 sigma_b2=0.07 * b2, depth=5)).moments(4)
+    np.testing.assert_allclose(m_b, m_1, rtol=1e-11)
