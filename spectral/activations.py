@@ -344,8 +344,9 @@ def _erf(b=1):
     b = _positive_param("b", b, "erf(1) for erf(x), erf(b=sqrt(pi)/2) for erf_scaled")
     bf = float(b)
     scaled = abs(bf - ERF_SCALED_B) <= _ERF_SCALED_ULPS * math.ulp(ERF_SCALED_B)
-    c = 2.0 * bf / math.sqrt(math.pi)
-    b2 = bf * bf
+    # erf_scaled: phi'(0) = 1 and b^2 = pi/4 exactly, so that sigma_w^2 = 1 is exactly the isometry point
+    c = 1.0 if scaled else 2.0 * bf / math.sqrt(math.pi)
+    b2 = math.pi / 4.0 if scaled else bf * bf
 
     def phi(x):
         xp, x = _ns(x)

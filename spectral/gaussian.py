@@ -215,8 +215,11 @@ def _mpconv(v):
 
 
 def _erf_b2(act: Activation) -> float:
-    """b^2 of the erf family, phi(x) = erf(b x)."""
-    return float(act.param_dict["b"]) ** 2
+    """b^2 of the erf family, phi(x) = erf(b x) (pi/4 exactly for erf_scaled: then 4b^2/pi = 1 in floats)."""
+    from .activations import ERF_SCALED_B
+
+    b = act.param_dict["b"]
+    return math.pi / 4.0 if isinstance(b, float) and b == ERF_SCALED_B else float(b) ** 2
 
 
 def _erf_b2_mp(act: Activation):
