@@ -9,6 +9,16 @@ import numpy as np
 
 from .newton import _im_g_ok, _m_noise, _newton
 from .threads import _quiet
+from .tolerances import (
+    _EDGE_MOVE,
+    _GUARD,
+    _JUMP_ABS,
+    _JUMP_NOISE,
+    _JUMP_REL,
+    _RATIO_FLOOR,
+    _STEP_DEAD,
+    _STEP_GIVE_UP_REAL,
+)
 
 
 @dataclass(frozen=True)
@@ -124,15 +134,15 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
         pn, zn, cv, rs, evn = _newton(sys, pp, ba, zp, lz_new, maxit=12, max_halvings=3)
         with np.errstate(all="ignore"):
             # continuity, up to the attainable accuracy of p (noise / |dlogz/dp|: large next to an edge)
-            jump = np.abs(pn - pp) <= 0.3 * np.abs(dp) + 1e-10 * np.abs(pa) + \
-                30 * evn["noise"] / np.abs(evn["dred"])
+            jump = np.abs(pn - pp) <= _JUMP_REL * np.abs(dp) + _JUMP_ABS * np.abs(pa) + \
+                _JUMP_NOISE * evn["noise"] / np.abs(evn["dred"])
             one_pm = sys.one_plus(1.0, pn, ba)
             base_ok = cv & _im_g_ok(one_pm, lz_new, noise=_m_noise(sys, evn)) & np.isfinite(pn)
             # last step from eta <= 1e-16 |x| next to a square-root edge: the Euler predictor is off by
             # O(1) there, but the sheets through the edge differ by O(sqrt(eta)) only, Im G <= 0 picks the
             # physical one, and any other sheet is far away: accept a move below 1e-4 |p|
             edge_ok = np.isneginf(le_new) & (le_target[act] <= u[act] - 36.0) & \
-                (np.abs(pn - pa) <= 1e-4 * np.abs(pa))
+                (np.abs(pn - pa) <= _EDGE_MOVE * np.abs(pa))
             good = base_ok & (jump | edge_ok)
         if sys.k:
             good &= np.all(np.isfinite(zn), axis=0)
@@ -150,8 +160,8 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
         le[ia] = np.where(was_final[good], le[ia], le_new[good])
         # step control from the corrector/predictor ratio (Euler error ~ h^2)
         with np.errstate(all="ignore"):
-            q = np.abs(pn - pp)[good] / (np.abs(dp[good]) + 1e-300)
-        grow = np.clip(np.sqrt(0.05 / np.maximum(q, 1e-12)), 0.5, 4.0)
+            q = np.abs(pn - pp)[good] / (np.abs(dp[good]) + _GUARD)
+        grow = np.clip(np.sqrt(0.05 / np.maximum(q, _RATIO_FLOOR)), 0.5, 4.0)
         h[ia] = np.clip(h[ia] * grow, 0.02, 1e5)
         done[ia[was_final[good] | (~real_axis[ia] & (le[ia] <= le_target[ia]))]] = True
         ib = act[~good]
@@ -162,9 +172,9 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
         h[ib] *= 0.25
         fallback[ib] = True
         # a point that cannot reach eta = 0 keeps its tiny-eta value (flagged as fallback)
-        give_up_real = ib[(h[ib] < 1e-3) & (le[ib] <= le_target[ib])]
+        give_up_real = ib[(h[ib] < _STEP_GIVE_UP_REAL) & (le[ib] <= le_target[ib])]
         done[give_up_real] = True
-        dead = ib[(h[ib] < 1e-7)]
+        dead = ib[(h[ib] < _STEP_DEAD)]
         failed[dead] = True
         done[dead] = True
     m = sys.m_of(p, B)

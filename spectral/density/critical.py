@@ -9,7 +9,7 @@ import numpy as np
 
 from .factors import ImplicitFactor
 from .threads import _quiet
-from .tolerances import _EPS
+from .tolerances import _DEGREE_ZERO, _EPS, _GUARD, _POLE_DISTANCE, _ROOT_REAL_RTOL, _ZETA_REAL_RTOL
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def _zeta_real(f: ImplicitFactor, w, branch=None):
     t_hi = np.full(w.shape, 37.0)
     if branch is None:
         lo_b, hi_b = f.bounds
-        t_lo = np.full(w.shape, math.log(4 * _EPS * max(abs(lo_b), abs(hi_b), 1e-300)))
+        t_lo = np.full(w.shape, math.log(4 * _EPS * max(abs(lo_b), abs(hi_b), _GUARD)))
         t_hi = np.full(w.shape, 700.0)
         pos = w > 0
 
@@ -61,7 +61,7 @@ def _zeta_real(f: ImplicitFactor, w, branch=None):
         t_hi = np.where(up, t_hi, t)
     z = zeta_of(0.5 * (t_lo + t_hi))
     mv = np.real(f.m(z.astype(complex)))
-    return np.where(np.abs(mv - w) <= 1e-9 * np.abs(w) + 1e-300, z, np.nan)
+    return np.where(np.abs(mv - w) <= _ZETA_REAL_RTOL * np.abs(w) + _GUARD, z, np.nan)
 
 
 def _real_eval(sys, m, branches=None):
@@ -92,14 +92,14 @@ def _critical_linear(sys):
     if num.size < 2:
         return np.array([])
     r = P.polyroots(num)
-    r = r[np.abs(r.imag) <= 1e-9 * np.maximum(1.0, np.abs(r))].real
+    r = r[np.abs(r.imag) <= _ROOT_REAL_RTOL * np.maximum(1.0, np.abs(r))].real
     for _ in range(3):  # polish with Newton on the logarithmic derivative
         with np.errstate(all="ignore"):
             g = sys.e_m / r + np.sum(sys.e * sys.b / (1 + np.outer(r, sys.b)), axis=1)
             dg = -sys.e_m / r**2 - np.sum(sys.e * sys.b**2 / (1 + np.outer(r, sys.b)) ** 2, axis=1)
             step = np.where(np.isfinite(g / dg), g / dg, 0.0)
         r = r - step
-    return r[(r != 0) & np.all(np.abs(1 + np.outer(r, sys.b)) > 1e-14, axis=1)]
+    return r[(r != 0) & np.all(np.abs(1 + np.outer(r, sys.b)) > _POLE_DISTANCE, axis=1)]
 
 
 def _branch_sets(sys):
@@ -120,7 +120,7 @@ def _critical_zeta_scan(sys):
     f = sys.imp[0]
     n, s = float(f.multiplicity), float(f.scale)
     lo, hi = f.bounds
-    span = max(hi - lo, abs(hi), 1e-300)
+    span = max(hi - lo, abs(hi), _GUARD)
     mag = np.logspace(-13, 9, 2201)
     pieces = [hi + span * mag, lo - span * mag]
     if f.values is not None:
@@ -161,7 +161,7 @@ def _critical_zeta_scan(sys):
             if ip == 0:  # outer branch zeta > hi, m from 0+: the last sign change met from zeta = inf
                 top = complex(lzc[0])
     degree = sys.e_m + float(np.sum(sys.e))
-    if abs(degree) < 1e-9 and np.all(sys.b != 0):
+    if abs(degree) < _DEGREE_ZERO and np.all(sys.b != 0):
         ends = f.values if f.values is not None else (lo, hi)
         base = sys.const + np.sum(sys.e * np.log(sys.b.astype(complex)))
         for v in ends:
@@ -211,7 +211,7 @@ def _critical_scan(sys):
     # finite limits z(m -> +-inf), reached with zeta_j -> an atom of an atomic factor (non-square-root
     # edges, e.g. where Belinschi's atom mass is exactly 0)
     degree = sys.e_m + float(np.sum(sys.e))
-    if abs(degree) < 1e-9 and np.all(sys.b != 0) and sys.k == 1 and sys.imp[0].values is not None:
+    if abs(degree) < _DEGREE_ZERO and np.all(sys.b != 0) and sys.k == 1 and sys.imp[0].values is not None:
         f = sys.imp[0]
         base = sys.const + np.sum(sys.e * np.log(sys.b.astype(complex)))
         for v in f.values:
@@ -231,7 +231,7 @@ def _critical_linear_values(sys) -> _CriticalValues:
     if pos.size:  # the physical branch m in (0, inf) from z = +inf stops at its first critical point
         top = complex(lz[pos[np.argmin(mc[pos])]])
     degree = sys.e_m + float(np.sum(sys.e))
-    if abs(degree) < 1e-9 and np.all(sys.b != 0):  # z(m) has a finite limit at m = +-inf
+    if abs(degree) < _DEGREE_ZERO and np.all(sys.b != 0):  # z(m) has a finite limit at m = +-inf
         lz_inf = sys.const + np.sum(sys.e * np.log(sys.b.astype(complex)))
         mc, lz = np.append(mc, np.inf), np.append(lz, lz_inf)
     return _CriticalValues(mc, lz, top)

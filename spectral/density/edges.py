@@ -14,7 +14,16 @@ from .critical import _critical_values
 from .factors import _continuous_mass, _factors, _law_atoms
 from .system import _System, _wrap
 from .threads import _quiet, _thread_policy
-from .tolerances import _BAND_PROBE_DEPTHS, _FINE_PROBE_DEPTHS
+from .tolerances import (
+    _ATOMIC_MASS,
+    _BAND_PROBE_DEPTHS,
+    _BREAK_MERGE,
+    _FINE_PROBE_DEPTHS,
+    _PROBE_ETA,
+    _PROBE_MASS,
+    _REAL_CRITICAL,
+    _TOP_RTOL,
+)
 
 
 @dataclass(frozen=True)
@@ -57,17 +66,17 @@ def _system(law, log_c=None) -> _System:
 
 
 def _probe_bands(nsys, probes, log_top) -> list:
-    """Per interval, whether any of its probe points (log x) carries continuous mass: -Im m > 1e-9 |m| at
-    eta = 1e-12 x, reached by a certified continuation."""
+    """Per interval, whether any of its probe points (log x) carries continuous mass: -Im m > :data:`_PROBE_MASS` |m| at
+    eta = :data:`_PROBE_ETA` x, reached by a certified continuation."""
     tests_u = np.array([x - log_top for us in probes for x in us])
     owner = np.array([i for i, us in enumerate(probes) for _ in us], dtype=int)
     if tests_u.size == 0:
         return [False] * len(probes)
     n = tests_u.size
-    path = _continue(nsys, tests_u, np.ones(n), tests_u + math.log(1e-12), _le0(nsys), np.ones(n, bool))
+    path = _continue(nsys, tests_u, np.ones(n), tests_u + math.log(_PROBE_ETA), _le0(nsys), np.ones(n, bool))
     m, ok = path.m, path.ok
     with np.errstate(invalid="ignore"):
-        inside = ok & (-m.imag > 1e-9 * np.abs(m))
+        inside = ok & (-m.imag > _PROBE_MASS * np.abs(m))
     return [bool(np.any(inside[owner == i])) for i in range(len(probes))]
 
 
@@ -79,27 +88,27 @@ def _compute_edges(law) -> _Edges:
     crit = _critical_values(sys)
     mc, lz, top = crit.m, crit.logz, crit.top
     if mc.size:
-        real_pos = np.isfinite(lz.real) & (np.abs(_wrap(lz).imag) < 1e-7)
+        real_pos = np.isfinite(lz.real) & (np.abs(_wrap(lz).imag) < _REAL_CRITICAL)
         cand = np.unique(np.real(lz[real_pos]))
     else:
         cand = np.array([])
-    if top is not None and abs(_wrap(np.array([top]))[0].imag) < 1e-7:
+    if top is not None and abs(_wrap(np.array([top]))[0].imag) < _REAL_CRITICAL:
         # nothing continuous above the top edge of the physical branch: drop higher candidates
-        cand = cand[cand <= top.real + 1e-12 * max(1.0, abs(top.real))]
+        cand = cand[cand <= top.real + _TOP_RTOL * max(1.0, abs(top.real))]
     log_atoms = [math.log(a) for a, _ in atoms if a > 0]
     # an atom takes precedence over a critical value at the same place (e.g. z(m -> inf) = atom);
-    # break points closer than 1e-10 (relative) are one
-    cand = np.array([c for c in cand if all(abs(c - la) > 1e-10 for la in log_atoms)])
+    # break points closer than _BREAK_MERGE are one
+    cand = np.array([c for c in cand if all(abs(c - la) > _BREAK_MERGE for la in log_atoms)])
     breaks = np.unique(np.concatenate([cand, log_atoms]))
     if breaks.size > 1:
-        breaks = breaks[np.concatenate([[True], np.diff(breaks) > 1e-10])]
+        breaks = breaks[np.concatenate([[True], np.diff(breaks) > _BREAK_MERGE])]
     cmass = 1.0 - sum(p for _, p in atoms)
     if breaks.size == 0:
         raise ValueError(f"{getattr(law, 'name', law)}: no real critical point of z(m) and no atom; "
                          "cannot locate the support")
     log_top = float(breaks[-1])
     beta = 1.0 / sys.kappa if sys.linear and sys.kappa > 0 else math.nan
-    if cmass <= 1e-15:
+    if cmass <= _ATOMIC_MASS:
         lam = max(a for a, _ in atoms)
         return _Edges((), (), math.nan, math.nan, math.nan, lam, math.log(lam), False, True, w0, beta,
                       tuple(cand))
@@ -147,7 +156,7 @@ def _compute_edges(law) -> _Edges:
 
 def support(law):
     """(lo, hi) of the continuous part of the law (None if it has none); lo = 0 when it reaches 0."""
-    if _continuous_mass(law) <= 1e-15:
+    if _continuous_mass(law) <= _ATOMIC_MASS:
         return None
     e = edges(law)
     return (e.lo, e.hi)

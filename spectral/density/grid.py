@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from .tolerances import _SOFT_PIECE_MIN
+
 _GL_CACHE: dict = {}
 
 
@@ -32,7 +34,7 @@ def _band_nodes(lo_u, hi_u, n, soft=None, span=40.0):
     """
     if np.isneginf(lo_u) and soft is not None:
         cut, edge = soft
-        n_low = max(16, n // 16) if edge - cut > 1e-3 else 0
+        n_low = max(16, n // 16) if edge - cut > _SOFT_PIECE_MIN else 0
         ua, wa = _gl(n_low, cut, edge) if n_low else (np.array([]), np.array([]))
         if edge - hi_u > math.log(1.0 / 20.0):  # a narrow band: the cosine map in x (as for a gap band)
             ub, wb, _ = _band_nodes(edge, hi_u, n - n_low)

@@ -60,7 +60,8 @@ def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol) -> _Tail:
     # anchors every 8th node: the tail spans thousands of e-folds in which m approaches m_0 and the
     # solver switches to delta = m - m_0; interpolating m over 32 such nodes has let Newton settle on
     # another sheet (tanh/Gaussian depth 256: total mass 2.7)
-    mt, okt, rest, fbt, acct = _solve_real(sys, ut, stride=8)
+    st = _solve_real(sys, ut, stride=8)
+    mt, okt, rest, fbt, acct = st.m, st.ok, st.res, st.fb, st.acc
     xrt = -np.imag(mt) / math.pi
     good_t = np.flatnonzero(okt & (xrt > 0))
     if good_t.size:
