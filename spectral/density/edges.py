@@ -80,12 +80,10 @@ def _probe_bands(nsys, probes, log_top) -> list:
     return [bool(np.any(inside[owner == i])) for i in range(len(probes))]
 
 
-@_quiet
-def _compute_edges(law) -> _Edges:
-    atoms = _law_atoms(law)
-    w0 = sum(p for a, p in atoms if a == 0.0)
-    sys = _System(_factors(law), w0)
-    crit = _critical_values(sys)
+def _candidates(crit, log_atoms) -> np.ndarray:
+    """log x of the real positive critical values of z(m) that can be edges: at most the top of the physical
+    branch, and not at an atom (an atom takes precedence over a critical value at the same place, e.g.
+    z(m -> inf) = atom)."""
     mc, lz, top = crit.m, crit.logz, crit.top
     if mc.size:
         real_pos = np.isfinite(lz.real) & (np.abs(_wrap(lz).imag) < _REAL_CRITICAL)
@@ -95,27 +93,20 @@ def _compute_edges(law) -> _Edges:
     if top is not None and abs(_wrap(np.array([top]))[0].imag) < _REAL_CRITICAL:
         # nothing continuous above the top edge of the physical branch: drop higher candidates
         cand = cand[cand <= top.real + _TOP_RTOL * max(1.0, abs(top.real))]
-    log_atoms = [math.log(a) for a, _ in atoms if a > 0]
-    # an atom takes precedence over a critical value at the same place (e.g. z(m -> inf) = atom);
-    # break points closer than _BREAK_MERGE are one
-    cand = np.array([c for c in cand if all(abs(c - la) > _BREAK_MERGE for la in log_atoms)])
+    return np.array([c for c in cand if all(abs(c - la) > _BREAK_MERGE for la in log_atoms)])
+
+
+def _break_points(cand, log_atoms) -> np.ndarray:
+    """Candidates and atoms in log x, ascending; break points closer than :data:`_BREAK_MERGE` are one."""
     breaks = np.unique(np.concatenate([cand, log_atoms]))
     if breaks.size > 1:
         breaks = breaks[np.concatenate([[True], np.diff(breaks) > _BREAK_MERGE])]
-    cmass = 1.0 - sum(p for _, p in atoms)
-    if breaks.size == 0:
-        raise ValueError(f"{getattr(law, 'name', law)}: no real critical point of z(m) and no atom; "
-                         "cannot locate the support")
-    log_top = float(breaks[-1])
-    beta = 1.0 / sys.kappa if sys.linear and sys.kappa > 0 else math.nan
-    if cmass <= _ATOMIC_MASS:
-        lam = max(a for a, _ in atoms)
-        return _Edges((), (), math.nan, math.nan, math.nan, lam, math.log(lam), False, True, w0, beta,
-                      tuple(cand))
-    nsys = sys.with_log_c(log_top)
-    # classify each interval between break points by solving at interior points
-    lows = np.concatenate([[-np.inf], breaks[:-1]])
-    highs = breaks
+    return breaks
+
+
+def _supported_intervals(nsys, lows, highs, log_atoms, log_top) -> list:
+    """Per interval (lows[i], highs[i]) of log x between break points, whether it carries continuous mass:
+    probes at interior points, then the ladder of decades below the top where the coarse probes found none."""
     probes = []
     for a, b in zip(lows, highs, strict=True):
         if np.isneginf(a):
@@ -132,6 +123,11 @@ def _compute_edges(law) -> _Edges:
             for i, (a, b) in enumerate(zip(lows, highs, strict=True))]
     if any(fine):
         supported = [s or f for s, f in zip(supported, _probe_bands(nsys, fine, log_top), strict=True)]
+    return supported
+
+
+def _merge_bands(lows, highs, supported, log_atoms) -> list:
+    """Adjacent supported intervals joined into bands, except across an atom."""
     log_atom_set = set(log_atoms)
     bands: list[list[float]] = []
     for i, (a, b) in enumerate(zip(lows, highs, strict=True)):
@@ -141,6 +137,33 @@ def _compute_edges(law) -> _Edges:
             bands[-1][1] = b
         else:
             bands.append([a, b])
+    return bands
+
+
+@_quiet
+def _compute_edges(law) -> _Edges:
+    """Critical values -> break points -> intervals classified by probing -> bands (docs/design.md §4.7)."""
+    atoms = _law_atoms(law)
+    w0 = sum(p for a, p in atoms if a == 0.0)
+    sys = _System(_factors(law), w0)
+    log_atoms = [math.log(a) for a, _ in atoms if a > 0]
+    cand = _candidates(_critical_values(sys), log_atoms)
+    breaks = _break_points(cand, log_atoms)
+    cmass = 1.0 - sum(p for _, p in atoms)
+    if breaks.size == 0:
+        raise ValueError(f"{getattr(law, 'name', law)}: no real critical point of z(m) and no atom; "
+                         "cannot locate the support")
+    log_top = float(breaks[-1])
+    beta = 1.0 / sys.kappa if sys.linear and sys.kappa > 0 else math.nan
+    if cmass <= _ATOMIC_MASS:
+        lam = max(a for a, _ in atoms)
+        return _Edges((), (), math.nan, math.nan, math.nan, lam, math.log(lam), False, True, w0, beta,
+                      tuple(cand))
+    # classify each interval between break points by solving at interior points
+    lows = np.concatenate([[-np.inf], breaks[:-1]])
+    highs = breaks
+    supported = _supported_intervals(sys.with_log_c(log_top), lows, highs, log_atoms, log_top)
+    bands = _merge_bands(lows, highs, supported, log_atoms)
     if not bands:
         raise RuntimeError(f"{getattr(law, 'name', law)}: continuous mass {cmass:.3g} but no band was "
                            "found; the support could not be certified")

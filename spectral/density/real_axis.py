@@ -10,7 +10,7 @@ import numpy as np
 from .continuation import _continue, _le0, _switch_modes
 from .newton import _im_g_ok, _m_noise, _newton
 from .threads import _quiet
-from .tolerances import _ETA_LAST
+from .tolerances import _ETA_LAST, _INTERP_CLOSE, _JUMP_NOISE
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def _solve_real(sys, u, stride=32, breaks=()) -> _RealSolution:
         mn = sys.m_of(pn, B)
         one_pm = sys.one_plus(1.0, pn, B)
         noise_m = _m_noise(sys, ev)
-        close = np.abs(mn - m0) <= 0.25 * np.abs(m[right] - m[left]) + 30 * noise_m
+        close = np.abs(mn - m0) <= _INTERP_CLOSE * np.abs(m[right] - m[left]) + _JUMP_NOISE * noise_m
         good = cv & close & _im_g_ok(one_pm, target, noise=noise_m) & np.isfinite(mn)
         if sys.k:
             good &= np.all(np.isfinite(zn), axis=0)

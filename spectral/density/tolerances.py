@@ -76,6 +76,37 @@ _RATIO_FLOOR = 1e-12
 _STEP_GIVE_UP_REAL = 1e-3
 #: A point whose step in log eta fell below this has failed (no certified path).
 _STEP_DEAD = 1e-7
+#: The unknown switches to delta = m - m0 within this x |m0| of m0 ...
+_MODE_B_ENTER = 0.25
+#: ... and back to m beyond this x |m0| (hysteresis: no switching back and forth).
+_MODE_B_LEAVE = 0.5
+#: The start at eta_0 is accepted when m is within this (relative) of m_1 / z (inside Newton's basin).
+_START_RTOL = 0.5
+#: First step in log eta: a factor 4 in eta.
+_FIRST_STEP = math.log(4.0)
+#: Within this many e-folds of eta ~ x the path turns from z ~ i eta to z ~ x: a long step across it has landed
+#: a deep product on another sheet (tanh / orthogonal depth 10^4, sheets 2 pi / 10^4 apart) ...
+_TURN_EFOLDS = 6.0
+#: ... so steps there are at most this many e-folds.
+_TURN_STEP = 4.0
+#: The last step from eta <= e^-this x (1e-16 x, the rounding of x) may end next to a square-root edge
+#: (:data:`_EDGE_MOVE`).
+_EDGE_EFOLDS = 36.0
+#: A failed last step from eta above e^-this x first lowers its target ...
+_RETRY_EFOLDS = 37.0
+#: ... by this many e-folds.
+_LOWER_EFOLDS = 6.0
+#: The step in log eta is scaled towards a corrector/predictor ratio of this (Euler error ~ h^2) ...
+_STEP_RATIO = 0.05
+#: ... by a factor within these bounds ...
+_STEP_GROWTH = (0.5, 4.0)
+#: ... and stays within these (in e-folds).
+_STEP_RANGE = (0.02, 1e5)
+#: A rejected step is cut by this factor.
+_STEP_CUT = 0.25
+#: A node interpolated between two anchors is accepted when Newton moves it by less than this x the anchors'
+#: difference (plus :data:`_JUMP_NOISE` x its attainable accuracy): continuity in x on the physical sheet.
+_INTERP_CLOSE = 0.25
 #: Vertical continuations of the density grid stop at eta = this x x before the last step to the real axis.
 _ETA_LAST = 1e-10
 
@@ -86,6 +117,8 @@ _ZETA_REAL_RTOL = 1e-9
 _ROOT_REAL_RTOL = 1e-9
 #: A critical point within this of a pole 1 + b m = 0 is the pole itself, not an edge.
 _POLE_DISTANCE = 1e-14
+#: Halvings of a grid cell bracketing a sign change of d log z (a cell of the scan down to its rounding).
+_BISECTIONS = 60
 #: z(m) has a finite limit at m = +-inf when its degree in m (sum of exponents) is 0 within this.
 _DEGREE_ZERO = 1e-9
 #: A critical value is real (a candidate edge on the positive axis) when |Im log z| < this.
