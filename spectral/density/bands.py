@@ -11,7 +11,7 @@ import numpy as np
 from .grid import _band_nodes
 from .real_axis import _solve_real
 from .soft_edge import _soft_edge, _soft_edge_critical
-from .tolerances import _SOFT_NOISE_CAP, _SOFT_QUIET
+from .tolerances import _LOW_CHECK_DIVISOR, _MIN_BAND_NODES, _NOISE_MULTIPLE, _SOFT_NOISE_CAP, _SOFT_QUIET
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,8 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     """Nodes on every band of the edges ``e`` (``points`` in all, at least 32 a band) and M(x + i0) there."""
     log_c = e.log_lambda_max
     nb = len(e.log_bands)
-    counts = [max(32, points // nb)] * nb
-    counts[-1] = max(32, points - sum(counts[:-1]))
+    counts = [max(_MIN_BAND_NODES, points // nb)] * nb
+    counts[-1] = max(_MIN_BAND_NODES, points - sum(counts[:-1]))
     us, ws, sols = [], [], []
     floor_u = None
     soft_edges = []
@@ -61,9 +61,10 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
         if fast:
             # the lowest nodes must carry no mass (else: the soft edge by the search on the band's grid)
             # (up to the rounding level of -Im m / pi there, capped at _SOFT_NOISE_CAP of the mass)
-            low = np.argsort(u)[: max(3, u.size // 200)]
+            low = np.argsort(u)[: max(3, u.size // _LOW_CHECK_DIVISOR)]
             xr_low = -np.imag(sol.m[low]) / math.pi
-            tol_low = _SOFT_QUIET * cmass_exact + np.minimum(4 * sol.acc[low] / math.pi, _SOFT_NOISE_CAP * cmass_exact)
+            noise_low = np.minimum(_NOISE_MULTIPLE * sol.acc[low] / math.pi, _SOFT_NOISE_CAP * cmass_exact)
+            tol_low = _SOFT_QUIET * cmass_exact + noise_low
             if not (np.all(sol.ok[low]) and np.all(np.abs(xr_low) <= tol_low)):
                 soft = _soft_edge(sys, hi - log_c)
                 u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, soft)

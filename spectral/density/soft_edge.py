@@ -11,6 +11,7 @@ from .grid import _band_nodes
 from .real_axis import _solve_real
 from .system import _wrap
 from .tolerances import (
+    _NOISE_MULTIPLE,
     _SOFT_CUT,
     _SOFT_DIFF_STEP,
     _SOFT_EDGE_BRACKET,
@@ -89,7 +90,7 @@ def _soft_edge_critical(sys, hi_u, mass):
         # where it is lowest (it grows as 1/|g| towards the critical point, where the one-step estimate of a
         # real soft tail of ~1e-11 would pass for noise: depth 2000)
         xr_noise = float(np.min(noise[: i + 1] * np.abs(dmz[: i + 1] / g[: i + 1]))) / math.pi
-    quiet = np.abs(xr) <= _SOFT_QUIET * mass + min(4 * xr_noise, _SOFT_NOISE_CAP * mass)
+    quiet = np.abs(xr) <= _SOFT_QUIET * mass + min(_NOISE_MULTIPLE * xr_noise, _SOFT_NOISE_CAP * mass)
     if not quiet[0]:
         return None
     k = int(np.argmin(quiet)) - 1 if not np.all(quiet) else i
@@ -125,7 +126,7 @@ def _soft_edge(sys, hi_u, n=96):
         u, w, xr, acc = u[order], w[order], xr[order], acc[order]
         k_peak = int(np.nanargmax(xr))
         mass = float(np.nansum(w * xr))
-        thr = _SOFT_CUT * mass + np.minimum(4 * acc / math.pi, _SOFT_NOISE_CAP * mass)
+        thr = _SOFT_CUT * mass + np.minimum(_NOISE_MULTIPLE * acc / math.pi, _SOFT_NOISE_CAP * mass)
         low = np.flatnonzero(xr[:k_peak] <= thr[:k_peak])
         if low.size and np.all(xr[: max(1, u.size // 20)] <= thr[: max(1, u.size // 20)]):
             break

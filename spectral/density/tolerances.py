@@ -181,3 +181,26 @@ _JUMP_BELOW = 1e-15
 #: Brent in log x first (deep tails span hundreds of decades), to this tolerance, then bracketed in x
 #: within 2 x this.
 _PPF_LOG_XTOL = 1e-9
+
+# ---------------------------------------------------------------------------------------------- grid sizes (§5.4, §5.7)
+#: Every band gets at least this many nodes (a narrow band must still be resolved).
+_MIN_BAND_NODES = 32
+#: A band reaching 0: the top piece [b/20, b] in log x (s^2 map, spectrally accurate at a square-root edge) ...
+_TOP_PIECE = math.log(1.0 / 20.0)
+#: ... holds this fraction of the band's nodes, ...
+_TOP_NODE_FRACTION = 0.62
+#: ... and Gauss--Legendre in log x covers this many e-folds below it (the tail continues further down).
+_LOG_SPAN = 40.0
+#: After a sharp soft edge, the lowest max(3, n / this) nodes must carry no mass.
+_LOW_CHECK_DIVISOR = 200
+#: Rounding levels enter the tests as this multiple of the attainable accuracy.
+_NOISE_MULTIPLE = 4
+#: The tail reaches e^this beyond where the estimated remainder falls below ``tail_tol`` ...
+_TAIL_MARGIN = 4.0
+#: ... with max(this, points / _TAIL_NODE_DIVISOR) Gauss--Legendre nodes ...
+_TAIL_MIN_NODES = 64
+_TAIL_NODE_DIVISOR = 8
+#: ... anchored every this many nodes: over the thousands of e-folds of a tail m approaches m_0 and the unknown
+#: switches to delta, and interpolating over 32 such nodes has let Newton settle on another sheet
+#: (tanh / Gaussian depth 256: total mass 2.7).
+_TAIL_STRIDE = 8
