@@ -11,6 +11,7 @@ import numpy as np
 from .grid import _band_nodes
 from .real_axis import _solve_real
 from .soft_edge import _soft_edge, _soft_edge_critical
+from .tolerances import _LOW_CHECK_DIVISOR, _MIN_BAND_NODES, _NOISE_MULTIPLE, _SOFT_NOISE_CAP, _SOFT_QUIET
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,8 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     """Nodes on every band of the edges ``e`` (``points`` in all, at least 32 a band) and M(x + i0) there."""
     log_c = e.log_lambda_max
     nb = len(e.log_bands)
-    counts = [max(32, points // nb)] * nb
-    counts[-1] = max(32, points - sum(counts[:-1]))
+    counts = [max(_MIN_BAND_NODES, points // nb)] * nb
+    counts[-1] = max(_MIN_BAND_NODES, points - sum(counts[:-1]))
     us, ws, sols = [], [], []
     floor_u = None
     soft_edges = []
@@ -59,11 +60,12 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
         sol = _solve_real(sys, u, breaks=(soft[1],) if fast else ())
         if fast:
             # the lowest nodes must carry no mass (else: the soft edge by the search on the band's grid)
-            # (up to the rounding level of -Im m / pi there, capped at 1e-9 of the mass)
-            low = np.argsort(u)[: max(3, u.size // 200)]
-            xr_low = -np.imag(sol[0][low]) / math.pi
-            tol_low = 1e-13 * cmass_exact + np.minimum(4 * sol[4][low] / math.pi, 1e-9 * cmass_exact)
-            if not (np.all(sol[1][low]) and np.all(np.abs(xr_low) <= tol_low)):
+            # (up to the rounding level of -Im m / pi there, capped at _SOFT_NOISE_CAP of the mass)
+            low = np.argsort(u)[: max(3, u.size // _LOW_CHECK_DIVISOR)]
+            xr_low = -np.imag(sol.m[low]) / math.pi
+            noise_low = np.minimum(_NOISE_MULTIPLE * sol.acc[low] / math.pi, _SOFT_NOISE_CAP * cmass_exact)
+            tol_low = _SOFT_QUIET * cmass_exact + noise_low
+            if not (np.all(sol.ok[low]) and np.all(np.abs(xr_low) <= tol_low)):
                 soft = _soft_edge(sys, hi - log_c)
                 u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, soft)
                 sol = _solve_real(sys, u)
@@ -75,5 +77,7 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
         ws.append(w)
         sols.append(sol)
     u, wv = np.concatenate(us), np.concatenate(ws)
-    m, ok, res, fb, acc = (np.concatenate([sol[i] for sol in sols]) for i in range(5))
+    m = np.concatenate([sol.m for sol in sols])
+    ok, res = np.concatenate([sol.ok for sol in sols]), np.concatenate([sol.res for sol in sols])
+    fb, acc = np.concatenate([sol.fb for sol in sols]), np.concatenate([sol.acc for sol in sols])
     return _BandGrid(_Nodes(u, wv, m, -np.imag(m) / math.pi, ok, res, fb, acc), floor_u, soft_edges)
