@@ -32,6 +32,9 @@ _EXPORTS = {
     "recommendation": ("recommend", "Recommendation", "spectrum_summary"),
     "sweeps": ("sweep", "open_sweep"),
     "transforms": ("dks", "tat", "transform_activation", "Transform", "kernel_stats"),
+    "architecture": ("Dense", "Nonlinearity", "Residual", "LayerNorm", "RMSNorm", "Repeat", "Sequential",
+                     "ArchitectureLaw", "ResidualBlockLaw", "SpecError", "spec_from_json", "spec_to_json",
+                     "load_spec", "spec_mean_field"),
 }
 #: submodules reachable as attributes (``sp.plotting``), imported on first use like the names above
 _MODULES = ("plotting",)
