@@ -148,7 +148,8 @@ def plain_network(spec: Sequential):
     layers = tuple(Layer(a.activation, d.weights, d.sigma_w2, d.sigma_b2, d.width) for d, a in pairs)
     if q1 <= 0:
         return None
-    return Network(layers=layers, q0=q1, width=spec.width)
+    rectangular = any(d.width is not None for d, _ in pairs)
+    return Network(layers=layers, q0=q1, width=spec.width if rectangular else None)
 
 
 def spec_jacobian_law(spec: Sequential):
