@@ -13,7 +13,7 @@ from spectral.product import JacobianLaw
 
 #: float moments from the series vs closed forms / mpmath: the series run in double precision (~1e-13 each)
 REL_FLOAT = 1e-10
-#: the reference moments of the issue are printed to 8-9 significant digits
+#: issue 13's reference moments are printed to 8-9 significant digits
 REL_PRINTED = 5e-9
 #: exact rationals vs the 30-digit mpmath recursion
 MP_REL = 1e-20
@@ -66,7 +66,7 @@ def _block_moments_mp(a, alpha, beta):
 
 
 def test_reference_tanh_block_moments():
-    """X = D W (tanh, Gaussian sigma_w2 = 1, pre-activation variance 1), alpha = beta = 1: the issue's values,
+    """X = D W (tanh, Gaussian sigma_w2 = 1, pre-activation variance 1), alpha = beta = 1: issue 13's reference values,
     and an independent mpmath derivation (E[sech^(4k)] by quadrature, NC-partition moments of D^2 W W^T,
     cumulant recursion)."""
     spec = sp.Sequential([sp.Residual([sp.Dense("gaussian", 1.0), sp.Nonlinearity("tanh")], alpha=1, beta=1)])

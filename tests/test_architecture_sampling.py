@@ -77,7 +77,7 @@ LARGE_CASE_TIMEOUT = 1800
 @pytest.mark.parametrize("weights", ["gaussian", "orthogonal"])
 @pytest.mark.parametrize("depth", [64, 256])
 def test_validate_residual_large(act, weights, depth):
-    """The issue's cases: alpha = 1, beta = 1/sqrt(L), L up to 256, N = 512, 16 networks; the theory with beta
+    """Issue 13's cases: alpha = 1, beta = 1/sqrt(L), L up to 256, N = 512, 16 networks; the theory with beta
     10% larger fails on the same samples (measured at L = 256: tanh/orthogonal |z| <= 0.32, wrong theory |z| = 38;
     relu/Gaussian passes)."""
     spec = _resnet(act, weights, depth)
