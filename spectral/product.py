@@ -554,5 +554,12 @@ def _two_power_moments(n: int, big_c: Fraction, facs) -> list:
 
 
 def jacobian_law(net: Network) -> JacobianLaw:
-    """The spectral law of :math:`J J^T` for ``net`` (free multiplicative composition of the layers)."""
+    """The spectral law of :math:`J J^T` for ``net`` (free multiplicative composition of the layers); ``net`` may
+    also be a spec (:class:`spectral.Sequential`: :func:`spectral.architecture.spec_jacobian_law`)."""
+    from .architecture.layers import Sequential  # imported here: the architecture package imports this module
+
+    if isinstance(net, Sequential):
+        from .architecture.jacobian import spec_jacobian_law
+
+        return spec_jacobian_law(net)
     return JacobianLaw(net)

@@ -292,7 +292,7 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
 
     Parameters
     ----------
-    net : spectral.product.Network
+    net : spectral.product.Network, or a spec (spectral.Sequential; see spectral.architecture.validation)
     width, n_samples, seed, mode, backend, stable, q0
         Passed to :func:`spectral.montecarlo.sample_jacobians` (``n_samples >= 2`` for standard errors).
     moments : int
@@ -317,6 +317,18 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
     ValueError
         ``moments < 1``, ``z_threshold`` not finite and > 0, ``n_samples < 2``, and the sampler's checks.
     """
+    from .architecture.layers import Sequential  # imported here: the architecture package imports this module
+
+    if isinstance(net, Sequential):  # a spec: plain chains are Networks, others go to the spec validation
+        from .architecture.jacobian import plain_network
+
+        plain, width = plain_network(net), net.width or width
+        if plain is None:
+            from .architecture.validation import validate_spec
+
+            return validate_spec(net, width=width, n_samples=n_samples, seed=seed, mode=mode, backend=backend,
+                                 moments=moments, z_threshold=z_threshold, samples=samples, **sample_kwargs)
+        net = plain
     t0 = time.perf_counter()
     _check_options(moments, z_threshold, distribution)
     if samples is None:
