@@ -36,8 +36,8 @@ typically; the worst of a batch by a few :math:`\sigma`.
 The estimate is :math:`\sum_l (r_{D,l} + r_{0,l} + r_{W,l})`, plus the edge term when any layer is
 Gaussian or has zeros in :math:`D`, plus :data:`FLUCTUATION_SIGMAS` :math:`\sigma`; it is an
 asymptotic estimate, and :data:`AUTO_DIRECT_MARGIN` covers what it misses.  It only chooses the cheaper
-product: the sampler checks the realised range of every network computed directly and recomputes any that lost accuracy with
-the stable product (same draws).
+product: the sampler checks the realised range of every network computed directly and recomputes any
+that lost accuracy with the stable product (same draws).
 
 References
 ----------
