@@ -48,6 +48,7 @@ Phys. 103 (1986).  V. Kargin, "On the largest Lyapunov exponent for products of 
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -68,11 +69,17 @@ AUTO_DIRECT_MARGIN = 8.0
 FLUCTUATION_SIGMAS = 2.0
 
 
+@functools.lru_cache(maxsize=1)
+def _nodes() -> tuple[np.ndarray, np.ndarray]:
+    """Probabilists' Gauss-Hermite nodes and weights normalised to sum 1 (computed once)."""
+    z, w = np.polynomial.hermite_e.hermegauss(QUADRATURE_NODES)
+    return z, w / w.sum()
+
+
 def activation_log_spread(act, q: float) -> float:
     r""":math:`r_D = \tfrac12 \log(E[d^2] E[d^{-2} | d \ne 0])` for :math:`d = \phi'(\sqrt q z)` (0 for
     constant :math:`|d|`, :math:`+\infty` if :math:`d` never vanishes yet :math:`E[d^{-2}]` overflows)."""
-    z, w = np.polynomial.hermite_e.hermegauss(QUADRATURE_NODES)
-    w = w / w.sum()
+    z, w = _nodes()
     d2 = np.asarray(act.dphi(math.sqrt(max(q, 0.0)) * z), dtype=float) ** 2
     nz = d2 > 0
     if not np.any(nz):
@@ -89,8 +96,7 @@ def activation_log_spread(act, q: float) -> float:
 def zero_atom_log_spread(act, q: float, n_out: int) -> float:
     r""":math:`r_0 = \tfrac12 \log((1 - \pi_0)(1 + \pi_0 N))`, :math:`\pi_0 = P(\phi'(\sqrt q z) = 0)`
     (0 when :math:`\phi'` has no zeros of positive probability)."""
-    z, w = np.polynomial.hermite_e.hermegauss(QUADRATURE_NODES)
-    w = w / w.sum()
+    z, w = _nodes()
     d = np.asarray(act.dphi(math.sqrt(max(q, 0.0)) * z), dtype=float)
     pi0 = float(w[d == 0].sum())
     if pi0 <= 0.0 or pi0 >= 1.0:
