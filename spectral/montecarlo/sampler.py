@@ -215,7 +215,8 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
                 full, _ = _assemble(ls, rk, dims[-1])
                 redone += [i for j, i in enumerate(idx) if _log_spread(full[j]) > -math.log(DIRECT_SPREAD_LIMIT)]
             if redone:
-                step = max(1, math.ceil(len(redone) / max(1, workers)))
+                cap_stable = max(1, available_memory(be) // (_bytes_per_network(specs, True) * max(1, workers)))
+                step = min(size, cap_stable, max(1, math.ceil(len(redone) / max(1, workers))))
                 outs += run_all([redone[i:i + step] for i in range(0, len(redone), step)], True)
                 why += (f"; {len(redone)} of {n} networks exceeded {-math.log(DIRECT_SPREAD_LIMIT):.1f} nats "
                         "and were recomputed by the stable product from the same draws")
