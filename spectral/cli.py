@@ -386,8 +386,9 @@ def _add_sampling_flags(p: argparse.ArgumentParser, *, samples_default: int = 16
     g.add_argument("--seed", type=int_flag("--seed", minimum=0), default=0, help="random seed >= 0 (default: 0)")
     if stable:
         g.add_argument("--stable", default="auto", choices=("auto", "yes", "no"),
-                       help="stable product QR keeping log-scales (deep networks); auto decides from the spread of "
-                            "the first network's singular values (default: auto)")
+                       help="stable product QR keeping log-scales (deep networks); auto decides from the estimated "
+                            "log-range of the singular values, and networks the direct product loses are "
+                            "recomputed stably (default: auto)")
 
 
 _STABLE = {"auto": None, "yes": True, "no": False}
