@@ -26,7 +26,7 @@ moment statistics (two-sample z-scores; random streams differ between backends).
 
 Usage::
 
-    python benchmarks/bench_montecarlo.py [--N 512] [--L 32] [--n 16] [--weights gaussian orthogonal]
+    python benchmarks/bench_montecarlo.py [--grid 256x8 256x128 512x32 1024x8] [--n 2] [--weights ...]
                                           [--stable auto direct stable] [--gpu-sizes ...] [--quick]
 """
 
@@ -195,8 +195,8 @@ def _blas_line():
                      if d.get("user_api") == "blas") or "no BLAS found by threadpoolctl"
 
 
-def cpu_section(a):
-    n_mat, depth, n = a.N, a.L, a.n
+def cpu_section(a, n_mat, depth):
+    n = a.n
     flops = 2.0 * depth * n_mat ** 3 * n
     print(f"CPU: {n_cpus()} usable cores, load average {os.getloadavg()[0]:.1f}; BLAS: {_blas_line()}")
     print(f"N={n_mat}, L={depth}, {n} networks, critical tanh (sigma_w2={SIGMA_W2}); "
@@ -228,13 +228,25 @@ def cpu_section(a):
                 summary.append(min(t_naive, t_torch or math.inf) / sec)
     print(f"  slowest sampler row vs the faster baseline: {min(summary):.2f}x; "
           f"load average at the end {os.getloadavg()[0]:.1f}")
+    return min(summary)
+
+
+def _grid(text):
+    """``"256x8"`` -> (256, 8)."""
+    try:
+        n_mat, depth = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"grid entries are NxL, e.g. 256x8, got {text!r}") from None
+    if n_mat < 2 or depth < 1:
+        raise argparse.ArgumentTypeError(f"grid entries need N >= 2 and L >= 1, got {text!r}")
+    return n_mat, depth
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--N", type=int, default=512)
-    p.add_argument("--L", type=int, default=32)
-    p.add_argument("--n", type=int, default=16, help="networks per run")
+    p.add_argument("--grid", type=_grid, nargs="+", default=[(256, 8), (256, 128), (512, 32), (1024, 8)],
+                   help="N x L cases (default: a representative subset of N = 256..1024, L = 8..128)")
+    p.add_argument("--n", type=int, default=2, help="networks per run (2: one per worker on 2 cores)")
     p.add_argument("--weights", nargs="+", default=["gaussian", "orthogonal"], choices=["gaussian", "orthogonal"])
     p.add_argument("--modes", nargs="+", default=["network", "free"], choices=["network", "free"])
     p.add_argument("--stable", nargs="+", default=["auto", "direct", "stable"], choices=list(STABLE))
@@ -243,8 +255,9 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="N=128, L=8, 4 networks (smoke test)")
     a = p.parse_args(argv)
     if a.quick:
-        a.N, a.L, a.n, a.gpu_sizes = 128, 8, 4, [256]
-    cpu_section(a)
+        a.grid, a.n, a.gpu_sizes = [(128, 8)], 4, [256]
+    worst = [cpu_section(a, n_mat, depth) for n_mat, depth in a.grid]
+    print(f"CPU: slowest sampler row vs the faster baseline over all cases: {min(worst):.2f}x")
     rows, info = gpu_rows(a.gpu_sizes, a.gpu_depth, a.n)
     if rows is None:
         print(f"GPU: skipped ({info})")

@@ -13,15 +13,19 @@ from pathlib import Path
 import mpmath as mp
 import sympy
 
-from spectral.activations import ACTIVATIONS, X
+from spectral.activations import ACTIVATIONS, X, activation
 
 DPS = 40
 QS = ["1e-6", "0.001", "0.3", "1", "5", "100"]
 FIXED_POINTS = [("tanh", "1.05", "2.01e-5"), ("tanh", "1", "1e-6"), ("tanh", "4", "0.1"),
-                ("hard_tanh", "1.5", "0.05"), ("erf", "3", "0.5"), ("sigmoid", "1", "0.1"),
+                ("hard_tanh", "1.5", "0.05"), ("erf", "3", "0.5"), ("erf_scaled", "3", "0.5"),
+                ("erf(2)", "1", "0.1"), ("sigmoid", "1", "0.1"),
                 ("gelu", "1.5", "0.1"), ("softplus", "0.5", "0.1"), ("selu", "1", "0"), ("elu", "1.2", "0.01"),
                 ("swish", "1.8", "0.2"), ("sin", "2", "0.3")]
-CRITICAL = [("tanh", "1.05"), ("tanh", "2"), ("erf", "1.5"), ("hard_tanh", "1.2")]
+CRITICAL = [("tanh", "1.05"), ("tanh", "2"), ("erf", "1.5"), ("erf_scaled", "1.5"), ("erf(b=1/2)", "4"),
+            ("hard_tanh", "1.2")]
+#: Parametrised spellings checked besides the registry defaults (erf(b x), softplus(beta)).
+SPELLED = ["erf(2)", "erf(b=1/2)", "softplus(beta=3)", "elu(alpha=1/2)"]
 
 
 def expectation(f, q, breaks):
@@ -70,7 +74,7 @@ def illinois(F, a, b):
 
 
 def funcs(name):
-    act = ACTIVATIONS[name]()
+    act = activation(name)
     phi = sympy.lambdify(X, act.expr, "mpmath")
     dphi = sympy.lambdify(X, sympy.diff(act.expr, X), "mpmath")
     return act, phi, dphi
@@ -80,7 +84,7 @@ def main():
     out = {"source": f"mpmath {mp.__version__}, {DPS} digits; reference_data/meanfield.py",
            "expectations": [], "fixed_points": [], "critical": []}
     with mp.workdps(DPS):
-        for name in ACTIVATIONS:
+        for name in [*ACTIVATIONS, *SPELLED]:
             act, phi, dphi = funcs(name)
             br = act.breakpoints
             for q in QS:

@@ -33,6 +33,11 @@ _EXPORTS = {
     "sweeps": ("sweep", "open_sweep"),
     "transforms": ("dks", "tat", "transform_activation", "Transform", "kernel_stats"),
     "inspection": ("inspect", "InspectReport"),
+    "architecture": ("Dense", "Nonlinearity", "Residual", "LayerNorm", "RMSNorm", "Repeat", "Sequential",
+                     "ArchitectureLaw", "ResidualBlockLaw", "SpecError", "spec_from_json", "spec_to_json",
+                     "load_spec", "spec_mean_field", "architecture_law", "FreeMultiplicativeBrownian",
+                     "brownian_time", "scaled_resnet", "pre_ln_resnet", "post_ln_resnet", "deepnorm_resnet",
+                     "full_resnet", "sample_spec", "SpecSamples", "SpecValidationReport"),
 }
 #: submodules reachable as attributes (``sp.plotting``), imported on first use like the names above
 _MODULES = ("plotting",)

@@ -8,25 +8,30 @@ piecewise-constant :math:`\phi'` (``pieces``; these give the Bernoulli-type laws
 
 Registry (:data:`ACTIVATIONS`, every entry callable with its defaults):
 
-==============  =========================================================  ===========================
-name            :math:`\phi(x)`                                            parameters (default)
-==============  =========================================================  ===========================
+==============  ====================================================================  ====================
+name            :math:`\phi(x)`                                                       parameters (default)
+==============  ====================================================================  ====================
 linear          :math:`x`
 relu            :math:`\max(0, x)` (= ``leaky_relu(alpha=0)``)
-leaky_relu      :math:`x` for :math:`x \ge 0`, :math:`\alpha x` otherwise   alpha (1/100)
+leaky_relu      :math:`x` for :math:`x \ge 0`, :math:`\alpha x` otherwise              alpha (1/100)
 hard_tanh       :math:`\max(-1, \min(1, x))`
 tanh            :math:`\tanh x`
-erf             :math:`\operatorname{erf}(\sqrt{\pi}\,x/2)` (scaled so that :math:`\phi'(0) = 1`, like tanh)
+erf             :math:`\operatorname{erf}(b x)` (as in PyTorch, JAX, neural-tangents)  b (1)
+erf_scaled      :math:`\operatorname{erf}(\sqrt{\pi}\,x/2)` = ``erf(b=sqrt(pi)/2)``
 sigmoid         :math:`1/(1+e^{-x})`
-selu            :math:`\lambda x` (:math:`x\ge0`), :math:`\lambda\alpha(e^x-1)` (Klambauer et al. 2017)
-elu             :math:`x` (:math:`x\ge0`), :math:`\alpha(e^x-1)`                alpha (1)
+selu            :math:`\lambda x` (:math:`x\ge0`), :math:`\lambda\alpha(e^x-1)`
+elu             :math:`x` (:math:`x\ge0`), :math:`\alpha(e^x-1)`                       alpha (1)
 gelu            :math:`x\,\Phi(x)` (exact, not the tanh approximation)
 swish (silu)    :math:`x/(1+e^{-x})`
-softplus        :math:`\log(1+e^x)`
+softplus        :math:`\log(1+e^{\beta x})/\beta`                                      beta (1)
 sin             :math:`\sin x`
-==============  =========================================================  ===========================
+==============  ====================================================================  ====================
 
-:func:`activation` resolves a name (``"leaky_relu(0.1)"``, ``"leaky_relu(alpha=0.1)"``; decimal strings
+selu has Klambauer et al.'s (2017) constants; ``erf_scaled`` has :math:`\phi'(0) = 1` like tanh.  The user guide's
+table of activations (``docs/guide/activations.md``) adds :math:`\phi'`, the closed forms and the critical lines.
+
+:func:`activation` resolves a name (``"leaky_relu(0.1)"``, ``"leaky_relu(alpha=0.1)"``, ``"elu(alpha=1/2)"``,
+``"erf(2)"``, ``"erf(b=sqrt(pi)/2)"``, ``"softplus(beta=2)"``; decimal strings
 are kept exact as :class:`fractions.Fraction`), an :class:`Activation`, a Python callable or a sympy
 expression.  ``relu`` is built by the same code as ``leaky_relu`` with :math:`\alpha = 0`, so the two agree
 in every downstream result.
@@ -305,23 +310,66 @@ def _tanh():
     return Activation("tanh", phi, dphi, ddphi, expr=sympy.tanh(X), family="tanh")
 
 
-_ERF_A = math.sqrt(math.pi) / 2.0
+#: The slope of ``erf_scaled`` = erf(b x): b = sqrt(pi)/2 correctly rounded, for which phi'(0) = 2b/sqrt(pi) = 1
+#: (like tanh).  (``math.sqrt(math.pi) / 2`` is one ulp below it.)
+ERF_SCALED_B = 0.886226925452758
+#: A float b within this many ulps of ERF_SCALED_B is erf_scaled: sqrt(pi)/2 computed in floats by any route.
+_ERF_SCALED_ULPS = 4
 
 
-def _erf():
+def _positive_param(name, value, example):
+    """A parameter that must be a finite real number > 0 (erf's b, softplus's beta)."""
+    value = _check_real(name, value)
+    if not float(value) > 0:
+        raise ValueError(f"{name} must be a finite real number > 0, got {value}; e.g. {example}")
+    return value
+
+
+def _sym_param(value):
+    """The sympy value of a parameter: exact for int/Fraction, a Float otherwise."""
+    if isinstance(value, Fraction):
+        return sympy.Rational(value.numerator, value.denominator)
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    return sympy.Float(value, 17)
+
+
+def _erf(b=1):
+    r""":math:`\phi(x) = \operatorname{erf}(b x)` (PyTorch, JAX, neural-tangents ``Erf`` at b = 1),
+    :math:`\phi'(x) = \frac{2b}{\sqrt\pi} e^{-b^2 x^2}`, :math:`\phi''(x) = -2b^2 x\, \phi'(x)`.
+
+    ``b`` equal (to rounding) to :data:`ERF_SCALED_B` = :math:`\sqrt\pi/2` gives ``erf_scaled``, whichever way
+    it was spelled, so that ``erf(sqrt(pi)/2)``, ``erf(b=sqrt(pi)/2)`` and ``erf_scaled`` are one activation.
+    """
+    b = _positive_param("b", b, "erf(1) for erf(x), erf(b=sqrt(pi)/2) for erf_scaled")
+    bf = float(b)
+    scaled = abs(bf - ERF_SCALED_B) <= _ERF_SCALED_ULPS * math.ulp(ERF_SCALED_B)
+    # erf_scaled: phi'(0) = 1 and b^2 = pi/4 exactly, so that sigma_w^2 = 1 is exactly the isometry point
+    c = 1.0 if scaled else 2.0 * bf / math.sqrt(math.pi)
+    b2 = math.pi / 4.0 if scaled else bf * bf
+
     def phi(x):
         xp, x = _ns(x)
-        return _special(xp, "erf")(_ERF_A * x)
+        return _special(xp, "erf")(bf * x)
 
     def dphi(x):
         xp, x = _ns(x)
-        return xp.exp(-(math.pi / 4.0) * x * x)
+        return c * xp.exp(-b2 * x * x)
 
     def ddphi(x):
         xp, x = _ns(x)
-        return -(math.pi / 2.0) * x * xp.exp(-(math.pi / 4.0) * x * x)
+        return (-2.0 * b2 * c) * x * xp.exp(-b2 * x * x)
 
-    return Activation("erf", phi, dphi, ddphi, expr=sympy.erf(sympy.sqrt(sympy.pi) * X / 2), family="erf")
+    if scaled:
+        b, eb, name = ERF_SCALED_B, sympy.sqrt(sympy.pi) / 2, "erf(b=sqrt(pi)/2)"
+    else:
+        eb, name = _sym_param(b), f"erf(b={b})"
+    return Activation(name, phi, dphi, ddphi, expr=sympy.erf(eb * X), params=(("b", b),), family="erf")
+
+
+def _erf_scaled():
+    r""":math:`\operatorname{erf}(\sqrt\pi\, x/2)`, scaled so that :math:`\phi'(0) = 1` (= ``erf(b=sqrt(pi)/2)``)."""
+    return _erf(ERF_SCALED_B)
 
 
 def _sigmoid_act():
@@ -409,20 +457,31 @@ def _swish():
     return Activation("swish", phi, dphi, ddphi, expr=X / (1 + sympy.exp(-X)), family="swish")
 
 
-def _softplus():
+def _softplus(beta=1):
+    r""":math:`\phi(x) = \log(1 + e^{\beta x})/\beta` (PyTorch's ``Softplus(beta)``), :math:`\phi'(x) =
+    \sigma(\beta x)`, :math:`\phi''(x) = \beta\sigma(\beta x)\sigma(-\beta x)`."""
+    beta = _positive_param("beta", beta, "softplus(2) or softplus(beta=1/2)")
+    bf = float(beta)
+
     def phi(x):
         xp, x = _ns(x)
-        return xp.log1p(xp.exp(-xp.abs(x))) + xp.where(x > 0, x, 0.0 * x)
+        y = bf * x
+        return (xp.log1p(xp.exp(-xp.abs(y))) + xp.where(y > 0, y, 0.0 * y)) / bf
 
     def dphi(x):
         xp, x = _ns(x)
-        return _sigmoid(xp, x)
+        return _sigmoid(xp, bf * x)
 
     def ddphi(x):
         xp, x = _ns(x)
-        return _sigmoid(xp, x) * _sigmoid(xp, -x)
+        return bf * _sigmoid(xp, bf * x) * _sigmoid(xp, -bf * x)
 
-    return Activation("softplus", phi, dphi, ddphi, expr=sympy.log(1 + sympy.exp(X)), family="softplus")
+    if beta == 1:
+        return Activation("softplus", phi, dphi, ddphi, expr=sympy.log(1 + sympy.exp(X)), params=(("beta", beta),),
+                          family="softplus")
+    eb = _sym_param(beta)
+    return Activation(f"softplus(beta={beta})", phi, dphi, ddphi, expr=sympy.log(1 + sympy.exp(eb * X)) / eb,
+                      params=(("beta", beta),), family="softplus")
 
 
 def _sin():
@@ -449,6 +508,7 @@ ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "hard_tanh": _hard_tanh,
     "tanh": _tanh,
     "erf": _erf,
+    "erf_scaled": _erf_scaled,
     "sigmoid": _sigmoid_act,
     "selu": _selu,
     "elu": _elu,
@@ -461,7 +521,7 @@ ACTIVATIONS: dict[str, Callable[..., Activation]] = {
 ALIASES = {"silu": "swish", "hardtanh": "hard_tanh", "leakyrelu": "leaky_relu", "identity": "linear",
            "logistic": "sigmoid"}
 
-_PARAMS = {"leaky_relu": ("alpha",), "elu": ("alpha",)}
+_PARAMS = {"leaky_relu": ("alpha",), "elu": ("alpha",), "erf": ("b",), "softplus": ("beta",)}
 _SPEC_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*(?:\((.*)\))?\s*$")
 
 
@@ -742,7 +802,8 @@ _TRANSFORM_EXAMPLES = {"transformed": "transformed(tanh, input_scale=0.5, output
 
 def _split_top(text: str) -> list[str]:
     """Split at the commas outside parentheses: ``"leaky_relu(0.1), zeta=1.5"`` -> two parts."""
-    parts, depth, cur = [], 0, []
+    parts, depth = [], 0
+    cur: list[str] = []
     for ch in text:
         if ch == "," and depth == 0:
             parts.append("".join(cur).strip())
@@ -778,5 +839,6 @@ def _from_transform_spelling(key: str, argtext: str, params: dict) -> Activation
     from . import transforms  # builds and solves transformed activations; imports this module
 
     if key == "transformed":
-        return transforms.transform_activation(parts[0], **{k: float(v) for k, v in kwargs.items()})
+        affine: dict[str, Any] = {k: float(v) for k, v in kwargs.items()}  # only _AFFINE_KEYS (checked above)
+        return transforms.transform_activation(parts[0], **affine)
     return getattr(transforms, key)(parts[0], **kwargs).activation

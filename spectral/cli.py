@@ -32,7 +32,16 @@ import warnings
 import numpy as np
 
 from . import limits
-from .cli_flags import MAX_SYMBOLIC_DEPTH, check_limits, exact_flag, int_flag, probability, real_flag, symbolic_depth
+from .cli_flags import (
+    MAX_SYMBOLIC_DEPTH,
+    add_spec_flag,
+    check_limits,
+    exact_flag,
+    int_flag,
+    probability,
+    real_flag,
+    symbolic_depth,
+)
 from .jsonout import dumps
 from .outpath import RULE as OUT_RULE
 from .parsing import SYNTAX, parse_real
@@ -377,8 +386,9 @@ def _add_sampling_flags(p: argparse.ArgumentParser, *, samples_default: int = 16
     g.add_argument("--seed", type=int_flag("--seed", minimum=0), default=0, help="random seed >= 0 (default: 0)")
     if stable:
         g.add_argument("--stable", default="auto", choices=("auto", "yes", "no"),
-                       help="stable product QR keeping log-scales (deep networks); auto decides from the spread of "
-                            "the first network's singular values (default: auto)")
+                       help="stable product QR keeping log-scales (deep networks); auto decides from the estimated "
+                            "log-range of the singular values, and networks the direct product loses are "
+                            "recomputed stably (default: auto)")
 
 
 _STABLE = {"auto": None, "yes": True, "no": False}
@@ -448,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("meanfield", "mean-field fixed point, chi_1, depth scales, phase")
     _add_network_flags(p, depth=False, weights=False)
     _add_json(p)
+    add_spec_flag(p)
     p.set_defaults(func=cmd_meanfield)
 
     p = command("moments", "moments m_1..m_k of J J^T")
@@ -464,6 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int_flag("--width"), default=None,
                    help="also predict the spread across networks of width N (key finite_width)")
     _add_json(p)
+    add_spec_flag(p)
     p.set_defaults(func=cmd_moments)
 
     p = command("symbolic", "closed-form S-transform, spectral curve P(m, z) = 0, exact edges and moments "
@@ -504,6 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--singular-values", action="store_true", help="density of the singular values s of J instead")
     _add_allow_uncertified(p)
     _add_json(p)
+    add_spec_flag(p)
     p.set_defaults(func=cmd_density)
 
     p = command("validate", "sampled networks vs the theory: moment z-scores, KS, Wasserstein, atom (exit "
@@ -512,6 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sampling_flags(p)
     _add_allow_uncertified(p)
     _add_json(p)
+    add_spec_flag(p)
     p.set_defaults(func=cmd_validate)
 
     from spectral.sweeps.cli import add_sweep_parser
@@ -523,6 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sampling_flags(p)
     p.add_argument("--out", default=None, help=f"write the eigenvalues to this .npz file; {OUT_RULE}")
     _add_json(p)
+    add_spec_flag(p)
     p.set_defaults(func=cmd_sample)
 
     from spectral.recommend_cli import add_recommend_parser
@@ -548,6 +563,15 @@ def _parse(parser: argparse.ArgumentParser, argv: list) -> argparse.Namespace:
     return args
 
 
+def _run(args) -> int:
+    if getattr(args, "spec", None) is not None:  # a JSON spec replaces the network flags
+        from .architecture.cli_spec import run_spec_command
+
+        return run_spec_command(args, sys.modules[__name__])
+    check_limits(args)
+    return int(args.func(args) or 0)
+
+
 def main(argv=None) -> int:
     """Run the command line; return the exit status (see the module docstring).
 
@@ -567,8 +591,7 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     cmd = args.command
     try:
-        check_limits(args)
-        return int(args.func(args) or 0)
+        return _run(args)
     except NotCertified as exc:
         print(f"NOT CERTIFIED: {exc}", file=sys.stderr)
         return EXIT_UNCERTIFIED

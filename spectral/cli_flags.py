@@ -11,7 +11,8 @@ import argparse
 from . import limits
 from .parsing import parse_depth, parse_exact, parse_real
 
-__all__ = ["MAX_SYMBOLIC_DEPTH", "real_flag", "int_flag", "exact_flag", "symbolic_depth", "probability", "check_limits"]
+__all__ = ["MAX_SYMBOLIC_DEPTH", "real_flag", "int_flag", "exact_flag", "symbolic_depth", "probability", "check_limits",
+           "add_spec_flag"]
 
 #: Largest integer depth of ``symbolic``: the physical-sheet check of the edges runs in double precision and
 #: the scale sigma_w^(2L) leaves the float range beyond about 1000 layers (relu/orthogonal at sigma_w2 = 1.05
@@ -87,6 +88,14 @@ def probability(text):
     if not 0 < v <= 1:
         raise argparse.ArgumentTypeError(f"must be a probability in (0, 1] or auto, got {text!r}")
     return text
+
+
+def add_spec_flag(p: argparse.ArgumentParser) -> None:
+    """``--spec FILE``: a JSON network spec (residual blocks, normalisations; spectral.architecture.json_spec)
+    instead of the network flags (giving both is refused)."""
+    p.add_argument("--spec", default=None, metavar="FILE",
+                   help="JSON network spec (layers: dense, activation, residual, layernorm, rmsnorm, repeat) "
+                        "replacing the network flags")
 
 
 # ------------------------------------------------------------------------------------------- limits

@@ -392,8 +392,7 @@ def _top_mass(count_means, count_variances, n: int) -> tuple[float, float]:
 
     m, v = float(sum(count_means)), float(sum(count_variances))
     if v <= 0:
-        frac = max(0.0, n - m) / n
-        return frac, 0.0
+        return max(0.0, n - m) / n, 0.0
     k = np.arange(0, n + 1)
     pmf = norm.cdf(k + 0.5, m, math.sqrt(v)) - norm.cdf(k - 0.5, m, math.sqrt(v))
     frac = (n - k) / n

@@ -67,7 +67,7 @@ def _check_q_array(q) -> np.ndarray:
     return qa
 
 
-def gaussian_nodes(q, breakpoints: Sequence[float] = (), order: int = _ORDER):
+def gaussian_nodes(q, breakpoints: Sequence[float] | np.ndarray = (), order: int = _ORDER):
     r"""Nodes and weights of the composite rule for :math:`E[f(\sqrt q z)] \approx \sum_i w_i f(x_i)`.
 
     Parameters
@@ -214,12 +214,33 @@ def _mpconv(v):
     return mpmath.mpf(v)
 
 
+def _erf_b2(act: Activation) -> float:
+    """b^2 of the erf family, phi(x) = erf(b x) (pi/4 exactly for erf_scaled: then 4b^2/pi = 1 in floats)."""
+    from .activations import ERF_SCALED_B
+
+    b = act.param_dict["b"]
+    return math.pi / 4.0 if isinstance(b, float) and b == ERF_SCALED_B else float(b) ** 2
+
+
+def _erf_b2_mp(act: Activation):
+    """b^2 at the working mpmath precision (sqrt(pi)/2 exactly for erf_scaled, the given value otherwise)."""
+    from fractions import Fraction
+
+    from .activations import ERF_SCALED_B
+
+    b = act.param_dict["b"]
+    if isinstance(b, float) and b == ERF_SCALED_B:
+        return mpmath.pi / 4
+    return (mpmath.mpf(b.numerator) / b.denominator) ** 2 if isinstance(b, Fraction) else mpmath.mpf(b) ** 2
+
+
 def dphi_moments(act, q: float, n: int, *, precision: int | None = None):
     r"""Moments :math:`\mu_k = E[\phi'(\sqrt q\, z)^{2k}]`, :math:`k = 1, \dots, n`, of the law of :math:`D^2`.
 
     Closed forms: piecewise-constant :math:`\phi'` gives a finite sum over its pieces (hard-tanh
-    :math:`\mu_k = \operatorname{erf}(1/\sqrt{2q})`); erf (:math:`\phi' = e^{-\pi x^2/4}`) gives
-    :math:`\mu_k = (1 + \pi k q)^{-1/2}`.  Otherwise quadrature (float) or mpmath (``precision``).
+    :math:`\mu_k = \operatorname{erf}(1/\sqrt{2q})`); erf(b x) (:math:`\phi' = \frac{2b}{\sqrt\pi}
+    e^{-b^2 x^2}`) gives :math:`\mu_k = (4b^2/\pi)^k (1 + 4 k b^2 q)^{-1/2}`.  Otherwise quadrature (float)
+    or mpmath (``precision``).
 
     Returns
     -------
@@ -238,11 +259,13 @@ def dphi_moments(act, q: float, n: int, *, precision: int | None = None):
     if act.family == "erf":
         if precision is not None:
             with mpmath.workdps(precision + 10):
-                qm = mpmath.mpf(q)
-                out = [1 / mpmath.sqrt(1 + mpmath.pi * k * qm) for k in range(1, n + 1)]
+                qm, b2 = mpmath.mpf(q), _erf_b2_mp(act)
+                out = [(4 * b2 / mpmath.pi) ** k / mpmath.sqrt(1 + 4 * k * b2 * qm) for k in range(1, n + 1)]
             with mpmath.workdps(precision):
                 return [+v for v in out]
-        return 1.0 / np.sqrt(1.0 + np.pi * np.arange(1, n + 1) * float(q))
+        b2 = _erf_b2(act)
+        k = np.arange(1, n + 1)
+        return (4.0 * b2 / np.pi) ** k / np.sqrt(1.0 + 4.0 * b2 * k * float(q))
     if act.family == "sin":
         return _cos_even_moments(q, n, precision)
     if precision is not None:
@@ -293,8 +316,8 @@ def phi_second_moment(act, q, *, precision: int | None = None):
 
     Closed forms (float): linear :math:`q`; leaky relu :math:`(1+\alpha^2) q/2` (relu: :math:`q/2`);
     hard-tanh :math:`q(\operatorname{erf}(t/\sqrt2) - 2t\varphi(t)) + \operatorname{erfc}(t/\sqrt2)`,
-    :math:`t = 1/\sqrt q`; erf (:math:`\phi(x) = \operatorname{erf}(a x)`, :math:`a = \sqrt\pi/2`)
-    :math:`\frac{2}{\pi}\arcsin\frac{2a^2 q}{1 + 2a^2 q}`.  Otherwise quadrature; vectorized over ``q``.
+    :math:`t = 1/\sqrt q`; erf (:math:`\phi(x) = \operatorname{erf}(b x)`)
+    :math:`\frac{2}{\pi}\arcsin\frac{2b^2 q}{1 + 2b^2 q}`.  Otherwise quadrature; vectorized over ``q``.
     """
     act = _resolve(act)
     if precision is not None:
@@ -314,8 +337,8 @@ def phi_second_moment(act, q, *, precision: int | None = None):
     elif fam == "sin":
         out = -0.5 * np.expm1(-2.0 * qa)
     elif fam == "erf" and np.all(qa >= 0):
-        a2 = math.pi / 4
-        out = (2 / math.pi) * np.arcsin(2 * a2 * qa / (1 + 2 * a2 * qa))
+        c = 2 * _erf_b2(act) * qa
+        out = (2 / math.pi) * np.arcsin(c / (1 + c))
     else:
         out = gaussian_expectation(lambda x: np.asarray(act.phi(x), dtype=float) ** 2, qa, kinks=_breakpoints(act))
     return float(out) if np.ndim(out) == 0 else out
@@ -336,9 +359,10 @@ def phi_second_moment_slope(act, q):
         alpha = float(act.param_dict.get("alpha", 0.0)) if fam != "linear" else 1.0
         out = np.full(qa.shape, 0.5 * (1.0 + alpha * alpha))
     elif fam == "erf":
-        b = math.pi / 2 * qa  # 2 a^2 q with a^2 = pi/4
-        u = b / (1 + b)
-        out = (2 / math.pi) * (math.pi / 2) / (1 + b) ** 2 / np.sqrt(1 - u * u)
+        # d/dq (2/pi) asin(u), u = c/(1+c), c = 2 b^2 q: u' = 2b^2/(1+c)^2 and sqrt(1-u^2) = sqrt(1+2c)/(1+c)
+        b2 = _erf_b2(act)
+        c = 2 * b2 * qa
+        out = (2 / math.pi) * 2 * b2 / ((1 + c) * np.sqrt(1 + 2 * c))
     elif fam == "sin":
         out = np.exp(-2.0 * qa)
     else:
@@ -369,7 +393,8 @@ def dphi_squared_mean(act, q):
         zero = qa == 0
         qpos = np.where(zero, 1.0, qa)
         if act.family == "erf":
-            out = 1.0 / np.sqrt(1.0 + np.pi * qpos)
+            b2 = _erf_b2(act)
+            out = (4.0 * b2 / np.pi) / np.sqrt(1.0 + 4.0 * b2 * qpos)
         elif act.family == "sin":
             out = 0.5 * (1.0 + np.exp(-2.0 * qpos))
         else:

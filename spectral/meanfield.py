@@ -44,8 +44,8 @@ fixed point (:math:`\mathcal V'(q) > 1`; e.g. gelu, :math:`\sigma_w^2 = 2`: :mat
 :math:`\chi_1 = 0.913`).  :func:`critical_point` keeps only roots that satisfy the rule (the smallest such
 :math:`q^*`) and :func:`phase_diagram` evaluates :math:`\chi_1` by it, so the two agree; where no root
 does, the error states the range of the given variance that has critical points (gelu:
-:math:`1.95581 \le \sigma_w^2 < 2`, swish: :math:`1.96699 \le \sigma_w^2 < 2`, tanh and erf:
-:math:`\sigma_w^2 \ge 1`).
+:math:`1.95581 \le \sigma_w^2 < 2`, swish: :math:`1.96699 \le \sigma_w^2 < 2`, tanh and erf_scaled:
+:math:`\sigma_w^2 \ge 1`, erf(b x): :math:`\sigma_w^2 \ge \pi/(4b^2)`).
 
 References: B. Poole et al., *Exponential expressivity in deep neural networks through transient chaos*,
 NeurIPS 2016; S. Schoenholz et al., *Deep information propagation*, ICLR 2017; J. Pennington, S.

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -320,8 +321,8 @@ def length_mode_check(net: Network, sampled, *, width: int, alpha: float = CHECK
     x = np.asarray(sampled, dtype=float).ravel()
     n = x.size
     mean = float(np.mean(x)) if n else math.nan
-    out = {"passed": None, "predicted": predicted, "t": None, "threshold": None, "mean": mean, "stderr": None,
-           "ratio": mean / predicted if n and predicted else None}
+    out: dict[str, Any] = {"passed": None, "predicted": predicted, "t": None, "threshold": None, "mean": mean,
+                           "stderr": None, "ratio": mean / predicted if n and predicted else None}
     depth = len(net.layers)
     if predicted is None:
         out["detail"] = "not checked: no length-mode prediction for this network (length_mode_terms)"
@@ -333,7 +334,7 @@ def length_mode_check(net: Network, sampled, *, width: int, alpha: float = CHECK
     elif tail > TAIL_LIMIT:
         out["detail"] = (f"not checked: {tail:.3g} of the neuron expectations lies beyond the largest of "
                          f"{width} pre-activations (> {TAIL_LIMIT}); the prediction needs a wider network")
-    if "detail" in out:
+    if "detail" in out or predicted is None:
         return out
     se = float(np.std(x, ddof=1)) / math.sqrt(n)
     thr = float(student.ppf(1.0 - alpha / 2.0, n - 1))

@@ -153,8 +153,10 @@ class Network:
     weights: str = "orthogonal"
     sigma_w2: Any = 1.05
     sigma_b2: Any = 2.01e-5
-    depth: int | None = None
-    layers: tuple[Layer, ...] | None = None
+    # None on input means "derive it" (depth from layers, layers from the shared parameters); after
+    # construction both are always set, which is what every reader of a Network relies on.
+    depth: int = None  # type: ignore[assignment]
+    layers: tuple[Layer, ...] = None  # type: ignore[assignment]
     q0: float | None = None
     width: int | None = None
 
@@ -258,7 +260,8 @@ class Network:
                 cache[key] = crit.sigma_b2
             new_layers.append(dataclasses.replace(layer, sigma_b2=cache[key]))
         if self.uniform:
-            return dataclasses.replace(self, sigma_b2=new_layers[0].sigma_b2, layers=None)
+            # layers=None: rebuilt from the shared parameters by __post_init__
+            return dataclasses.replace(self, sigma_b2=new_layers[0].sigma_b2, layers=None)  # type: ignore[arg-type]
         return dataclasses.replace(self, layers=tuple(new_layers))
 
     @classmethod
@@ -359,15 +362,17 @@ class JacobianLaw(FreeProduct):
         dims = network.widths
         self.dims = dims
         layers = network.layers
-        n_last = dims[-1] if dims else None
+        n_last: Any = dims[-1] if dims else None  # an int wherever it is used (when dims is set)
         act_keys: dict = {}  # id(activation) -> _activation_key(activation)
         d2_cache: dict = {}  # (activation key, q) -> DerivativeLaw
         w_cache: dict = {}  # (weights, sigma_w2, n_in, n_out) -> weight law
         w_by_name: dict = {}  # weight laws with equal names are the same law: keep the first
         counts: dict = {}  # (kind, identity, scale) -> [law, multiplicity], in order of first appearance
-        d2_laws, w_laws, runs = [], [], []
+        d2_laws: list = []
+        w_laws: list = []
+        runs: list = []
         # runs of consecutive layers with the same Layer object, q and widths share everything below
-        sig = [(id(layer), self.q[i], dims[i] if dims else None, dims[i + 1] if dims else None)
+        sig: list[tuple[Any, ...]] = [(id(layer), self.q[i], dims[i] if dims else None, dims[i + 1] if dims else None)
                for i, layer in enumerate(layers)]
         i = 0
         n_layers = len(layers)
@@ -389,7 +394,7 @@ class JacobianLaw(FreeProduct):
                 # q* = 0 (ordered phase without bias): the law of D^2 is the limit q -> 0+, a point mass at
                 # phi'(0)^2 (both one-sided values for a kink at 0), which q = 1e-300 reproduces exactly
                 d_law = d2_cache[key] = DerivativeLaw(act, key[1] if key[1] > 0 else 1e-300, p_symbol=sym)
-            n_in, n_out = sig[i][2], sig[i][3]
+            n_in, n_out = sig[i][2], sig[i][3]  # ints when dims is set (the only case they are used)
             wkey = (layer.weights, layer.sigma_w2, n_in, n_out)
             w_law = w_cache.get(wkey)
             if w_law is None:
@@ -428,7 +433,8 @@ class JacobianLaw(FreeProduct):
     def mean_fields(self):
         from . import meanfield
 
-        out, cache = [], {}
+        out: list = []
+        cache: dict[tuple, Any] = {}  # a MeanField, or None where the layer has no fixed point
         for i, run in self._layer_runs:
             layer = self.network.layers[i]
             key = (_activation_key(layer.activation), float(layer.sigma_w2), float(layer.sigma_b2))
@@ -443,7 +449,7 @@ class JacobianLaw(FreeProduct):
     @property
     def symbol_values(self) -> dict:
         """Numeric values of the sympy symbols used by exact moments (hard-tanh's p)."""
-        out = {}
+        out: dict = {}
         for i, _ in self._layer_runs:
             out.update(self.d2_laws[i].symbol_values)
         return out
@@ -548,5 +554,12 @@ def _two_power_moments(n: int, big_c: Fraction, facs) -> list:
 
 
 def jacobian_law(net: Network) -> JacobianLaw:
-    """The spectral law of :math:`J J^T` for ``net`` (free multiplicative composition of the layers)."""
+    """The spectral law of :math:`J J^T` for ``net`` (free multiplicative composition of the layers); ``net`` may
+    also be a spec (:class:`spectral.Sequential`: :func:`spectral.architecture.spec_jacobian_law`)."""
+    from .architecture.layers import Sequential  # imported here: the architecture package imports this module
+
+    if isinstance(net, Sequential):
+        from .architecture.jacobian import spec_jacobian_law
+
+        return spec_jacobian_law(net)
     return JacobianLaw(net)

@@ -208,10 +208,11 @@ def default_networks(act, depth: int) -> dict:
     """The common defaults of the module docstring as :class:`Network` objects (None where one does not exist,
     e.g. no critical point)."""
     act = activation(act)
-    out = {"pytorch": Network(activation=act, weights="gaussian", sigma_w2=1.0 / 3.0, sigma_b2=0.0, depth=depth),
-           "xavier": Network(activation=act, weights="gaussian", sigma_w2=1.0, sigma_b2=0.0, depth=depth),
-           "kaiming": Network(activation=act, weights="gaussian", sigma_w2=_kaiming_gain2(act), sigma_b2=0.0,
-                              depth=depth)}
+    out: dict[str, Network | None] = {
+        "pytorch": Network(activation=act, weights="gaussian", sigma_w2=1.0 / 3.0, sigma_b2=0.0, depth=depth),
+        "xavier": Network(activation=act, weights="gaussian", sigma_w2=1.0, sigma_b2=0.0, depth=depth),
+        "kaiming": Network(activation=act, weights="gaussian", sigma_w2=_kaiming_gain2(act), sigma_b2=0.0,
+                           depth=depth)}
     try:
         if _homogeneous(act):
             s, b = 1.0 / float(_g.dphi_squared_mean(act, 1.0)), 0.0
@@ -357,9 +358,11 @@ def _recommend_transform(base, depth, method, zeta, tau, eta, edges, objective, 
 def _objective(summary: SpectrumSummary, objective: str, with_outlier: bool = False) -> float:
     if objective == "spread":
         return summary.spread
+    # lambda_max and condition are None only when the edges were not computed; the callers compute them
+    # for these two objectives
     if objective == "lambda-ratio":
-        return summary.lambda_max / summary.m1
-    return summary.condition_with_outlier if with_outlier else summary.condition
+        return summary.lambda_max / summary.m1  # type: ignore[operator]
+    return summary.condition_with_outlier if with_outlier else summary.condition  # type: ignore[return-value]
 
 
 def _recommend_critical(base, depth, weights, objective, tau_min, edges, with_outlier=False):

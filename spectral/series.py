@@ -503,6 +503,7 @@ class Series:
             rhs = -mat[1:, 0] * b[0]
             b[1:] = _lower_solve(mat[1:, 1:], rhs)
             return self._new(b)
+        ja: Any  # an array for float fields, a list of exact coefficients otherwise
         if isinstance(a, np.ndarray):
             ja = a * np.arange(n)
         else:
@@ -539,6 +540,7 @@ class Series:
         """exp a (the constant term must have an exp in the field: 0 for exact fields)."""
         f, a, n = self.field, self.c, self.n
         b = f.zeros(n)
+        ja: Any  # an array for float fields, a list of exact coefficients otherwise
         if isinstance(a, np.ndarray):
             b = b.astype(np.result_type(a, b))
             ja = a * np.arange(n)
@@ -568,7 +570,7 @@ class Series:
             baby.append(baby[-1] * gn)
         giant = baby[-1] * gn  # g^s
         nblocks = -(-n // s)
-        result = None
+        result: Any = None  # set by the first block (nblocks >= 1)
         for j in reversed(range(nblocks)):
             block = Series(f.zeros(n), f)
             for i in range(s):

@@ -47,7 +47,7 @@ def test_generic_quadrature_vectorized_over_q_and_split_at_kinks():
 
 def test_closed_forms_equal_quadrature():
     """The closed forms (erf, hard-tanh, sin, relu family) agree with the generic rule."""
-    for name in ("erf", "hard_tanh", "sin", "relu", "leaky_relu", "linear"):
+    for name in ("erf", "erf_scaled", "erf(b=1/3)", "hard_tanh", "sin", "relu", "leaky_relu", "linear"):
         act = activation(name)
         for q in (0.02, 0.7, 4.0):
             quad = gaussian.gaussian_expectation(lambda x, a=act: np.asarray(a.phi(x), float) ** 2, q,
@@ -78,7 +78,11 @@ def test_quadrature_law_of_d2_reproduces_moments():
 
 def test_erf_moments_closed_form():
     q = 0.37
-    np.testing.assert_allclose(gaussian.dphi_moments("erf", q, 4), 1 / np.sqrt(1 + np.pi * np.arange(1, 5) * q),
+    k = np.arange(1, 5)
+    # erf(x): mu_k = (4/pi)^k (1 + 4kq)^(-1/2); erf_scaled = erf(sqrt(pi) x/2): (1 + pi k q)^(-1/2)
+    np.testing.assert_allclose(gaussian.dphi_moments("erf", q, 4), (4 / np.pi) ** k / np.sqrt(1 + 4 * k * q),
+                               rtol=1e-15)
+    np.testing.assert_allclose(gaussian.dphi_moments("erf_scaled", q, 4), 1 / np.sqrt(1 + np.pi * k * q),
                                rtol=1e-15)
     # hard-tanh: mu_k = P(|x| < 1) for every k
     p = math.erf(1 / math.sqrt(2 * q))

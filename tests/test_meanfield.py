@@ -115,10 +115,13 @@ def test_c_map_at_one_and_kinked_two_dimensional_quadrature():
     assert mf.c_map("relu", c, m.q_star, 1.5, 0.1) == pytest.approx((1.5 * k + 0.1) / m.q_star, rel=1e-12)
 
 
-def test_chi2_closed_form_for_erf():
-    m = mf.mean_field("erf", 1.5, 0.2)
+@pytest.mark.parametrize("spec,b2", [("erf", 1.0), ("erf_scaled", math.pi / 4), ("erf(2)", 4.0)])
+def test_chi2_closed_form_for_erf(spec, b2):
+    """phi = erf(b x): phi'' = -(4 b^3/sqrt(pi)) x exp(-b^2 x^2), so chi_2 = sigma_w^2 (16 b^6/pi) q
+    (1 + 4b^2 q)^(-3/2)."""
+    m = mf.mean_field(spec, 1.5, 0.2)
     q = m.q_star
-    assert m.chi2 == pytest.approx(1.5 * math.pi**2 / 4 * q * (1 + math.pi * q) ** -1.5, rel=1e-12)
+    assert m.chi2 == pytest.approx(1.5 * 16 * b2**3 / math.pi * q * (1 + 4 * b2 * q) ** -1.5, rel=1e-12)
 
 
 def test_every_registry_activation_has_a_mean_field():
@@ -168,9 +171,9 @@ def test_critical_point_arguments():
 
 
 #: sigma_w2 values inside each activation's critical range (gelu: [1.95581, 2), swish: [1.96699, 2),
-#: selu: [0.47677, 1.81162], elu: [1, 2), tanh and erf: sigma_w2 >= 1)
+#: selu: [0.47677, 1.81162], elu: [1, 2), tanh and erf_scaled: sigma_w2 >= 1, erf: sigma_w2 >= pi/4)
 CRITICAL_SW = {"gelu": (1.9559, 1.96, 1.98, 1.99), "swish": (1.968, 1.98, 1.99), "tanh": (1.05, 2.0, 4.0),
-               "erf": (1.05, 1.5, 3.0), "selu": (0.5, 1.0, 1.5), "elu": (1.05, 1.5, 1.9)}
+               "erf": (0.8, 1.5, 3.0), "erf_scaled": (1.05, 1.5, 3.0), "selu": (0.5, 1.0, 1.5), "elu": (1.05, 1.5, 1.9)}
 
 
 @pytest.mark.parametrize("act", list(CRITICAL_SW))

@@ -505,6 +505,18 @@ def test_unknown_activation_and_negative_candidates():
     assert r.law.nonnegative and min(r.edges_numeric) == 0.0
 
 
+@pytest.mark.parametrize(("act", "slope2"), [("erf", 4 / sp.pi), ("erf(2)", 16 / sp.pi)])
+def test_q_star_zero_point_mass_of_erf_bx(act, slope2):
+    """erf(b x) has phi'(0)^2 = 4b^2/pi (not 1): at q* = 0 (sigma_w^2 4b^2/pi < 1, sigma_b^2 = 0) the orthogonal
+    network is one atom at (sigma_w^2 4b^2/pi)^L and the Gaussian one's top edge is (L+1)^(L+1)/L^L m_1."""
+    from spectral.symbolic import symbolic_network
+
+    orth = symbolic_network(act, "orthogonal", "1/10", 4, 0)
+    assert len(orth.atoms) == 1 and sp.simplify(orth.atoms[0][0] - (sp.Rational(1, 10) * slope2) ** 4) == 0
+    gauss = symbolic_network(act, "gaussian", "1/10", 2, 0)
+    assert sp.simplify(gauss.edges[-1] - sp.Rational(27, 4) * (sp.Rational(1, 10) * slope2) ** 2) == 0
+
+
 def test_too_deep_integer_depth_is_refused_naming_depth():
     # sigma_w^(2L) = 1.05^3000 leaves the float range used by the physical-sheet check of the edges
     with pytest.raises(ValueError, match="depth=1500: .*symbolic depth such as 'L'"):
@@ -512,7 +524,7 @@ def test_too_deep_integer_depth_is_refused_naming_depth():
     assert symbolic_network("relu", "orthogonal", "1.05", "L").depth == L  # the symbolic depth covers it
 
 
-@pytest.mark.parametrize("act", ["tanh", "erf", "sin"])
+@pytest.mark.parametrize("act", ["tanh", "erf_scaled", "sin"])
 def test_q_star_zero_gives_the_exact_point_mass_law(act):
     """sigma_b2 = 0 in the ordered phase (q* = 0): D^2 = phi'(0)^2 = 1 exactly, so an orthogonal network is
     one atom at sigma_w^(2L) and a Gaussian one the scaled Fuss-Catalan law (top edge (L+1)^(L+1)/L^L m_1)."""

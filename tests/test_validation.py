@@ -231,11 +231,15 @@ def test_hard_tanh_top_atom_at_finite_width(n_samples):
 
 def test_length_outlier_checked_and_removed():
     net = Network.critical("tanh", sigma_w2=1.05, depth=32, weights="orthogonal")
-    r = validate(net, width=64, n_samples=6, seed=0, backend="numpy")
+    r = validate(net, width=128, n_samples=6, seed=0, backend="numpy")
     d = r.to_dict()
     assert [o["kind"] for o in d["outliers"]] == ["length"]
     assert len(d["outliers_sampled"]) == 6 and "outlier" in d["checks"]
     assert d["checks"]["outlier"]["passed"], d["checks"]["outlier"]["detail"]
+    # at L/N = 0.5 the prediction is outside its stated range: no check is claimed, and the report says why
+    wide = validate(net, width=64, n_samples=6, seed=0, backend="numpy").to_dict()
+    assert "outlier" not in wide["checks"]
+    assert wide["outliers"][0]["check"].startswith("not checked: L/N = 0.5")
     free = validate(net, width=64, n_samples=4, seed=0, backend="numpy", mode="free", distribution=False)
     assert free.to_dict()["outliers"] == [] and free.to_dict()["outliers_sampled"] is None
 

@@ -11,7 +11,15 @@ import numpy as np
 from .grid import _band_nodes
 from .real_axis import _solve_real
 from .soft_edge import _soft_edge, _soft_edge_critical
-from .tolerances import _WIDE_BAND_LOG_RATIO, CERTIFICATE_TOL
+from .tolerances import (
+    _LOW_CHECK_DIVISOR,
+    _MIN_BAND_NODES,
+    _NOISE_MULTIPLE,
+    _SOFT_NOISE_CAP,
+    _SOFT_QUIET,
+    _WIDE_BAND_LOG_RATIO,
+    CERTIFICATE_TOL,
+)
 
 
 @dataclass(frozen=True)
@@ -62,12 +70,13 @@ def _hidden_soft_edge_possible(sys, lo, hi) -> bool:
 
 
 def _low_nodes_quiet(u, sol, cmass_exact) -> bool:
-    """The lowest nodes of a soft-edge grid carry no mass: certified, and x rho there within 1e-13 of the mass
-    (or the rounding level of -Im m / pi, capped at 1e-9 of the mass)."""
-    low = np.argsort(u)[: max(3, u.size // 200)]
-    xr_low = -np.imag(sol[0][low]) / math.pi
-    tol_low = 1e-13 * cmass_exact + np.minimum(4 * sol[4][low] / math.pi, 1e-9 * cmass_exact)
-    return bool(np.all(sol[1][low]) and np.all(np.abs(xr_low) <= tol_low))
+    """The lowest nodes of a soft-edge grid carry no mass: certified, and x rho there within
+    :data:`_SOFT_QUIET` of the mass (or the rounding level of -Im m / pi, capped at :data:`_SOFT_NOISE_CAP` of
+    the mass)."""
+    low = np.argsort(u)[: max(3, u.size // _LOW_CHECK_DIVISOR)]
+    xr_low = -np.imag(sol.m[low]) / math.pi
+    noise_low = np.minimum(_NOISE_MULTIPLE * sol.acc[low] / math.pi, _SOFT_NOISE_CAP * cmass_exact)
+    return bool(np.all(sol.ok[low]) and np.all(np.abs(xr_low) <= _SOFT_QUIET * cmass_exact + noise_low))
 
 
 def _hidden_soft_edge(sys, lo_u, hi_u, cmass_exact):
@@ -85,7 +94,7 @@ def _hidden_soft_edge(sys, lo_u, hi_u, cmass_exact):
 def _holds_the_mass(w, sol, cmass_exact) -> bool:
     """The continuous mass on the certified nodes within the certificate: a soft edge found above the band's
     lower end is used only then (else the band's own grid serves, as without the soft edge)."""
-    xr = np.where(sol[1], -np.imag(sol[0]) / math.pi, 0.0)
+    xr = np.where(sol.ok, -np.imag(sol.m) / math.pi, 0.0)
     return abs(float(np.sum(w * xr)) - cmass_exact) <= CERTIFICATE_TOL
 
 
@@ -93,8 +102,8 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     """Nodes on every band of the edges ``e`` (``points`` in all, at least 32 a band) and M(x + i0) there."""
     log_c = e.log_lambda_max
     nb = len(e.log_bands)
-    counts = [max(32, points // nb)] * nb
-    counts[-1] = max(32, points - sum(counts[:-1]))
+    counts = [max(_MIN_BAND_NODES, points // nb)] * nb
+    counts[-1] = max(_MIN_BAND_NODES, points - sum(counts[:-1]))
     us, ws, sols = [], [], []
     floor_u = None
     soft_edges = []
@@ -129,5 +138,7 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
         ws.append(w)
         sols.append(sol)
     u, wv = np.concatenate(us), np.concatenate(ws)
-    m, ok, res, fb, acc = (np.concatenate([sol[i] for sol in sols]) for i in range(5))
+    m = np.concatenate([sol.m for sol in sols])
+    ok, res = np.concatenate([sol.ok for sol in sols]), np.concatenate([sol.res for sol in sols])
+    fb, acc = np.concatenate([sol.fb for sol in sols]), np.concatenate([sol.acc for sol in sols])
     return _BandGrid(_Nodes(u, wv, m, -np.imag(m) / math.pi, ok, res, fb, acc), floor_u, soft_edges)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .tolerances import _EPS, _TINY
+from .tolerances import _EPS, _GUARD, _JUMP_BELOW, _PPF_LOG_XTOL, _TINY
 
 if TYPE_CHECKING:
     from .result import DensityResult
@@ -47,7 +47,7 @@ class _Cdf:
                     anti = PchipInterpolator(u, g).antiderivative()
                     a0 = float(anti(u[0]))
                     span = float(anti(u[-1])) - a0 + 0.5 * g[-1] * (math.log(hi) - u[-1])
-                    w_end = (bm - below) / max(span, 1e-300)
+                    w_end = (bm - below) / max(span, _GUARD)
 
                     def cum(v, anti=anti, a0=a0, below=below, w_end=w_end):
                         return below + (anti(v) - a0) * w_end
@@ -72,11 +72,11 @@ class _Cdf:
             val[mid] = cum(v[mid])
             c_first, c_last = float(cum(u[0])), float(cum(u[-1]))
             # between the last node and the band top: linear in u up to the band mass
-            val[top] = c_last + (bm - c_last) * (v[top] - u[-1]) / max(math.log(hi) - u[-1], 1e-300)
+            val[top] = c_last + (bm - c_last) * (v[top] - u[-1]) / max(math.log(hi) - u[-1], _GUARD)
             if beta:  # power-law tail below the first listed node
                 val[first] = c_first * np.exp(beta * (v[first] - u[0]))
             elif lo > 0:
-                val[first] = c_first * (v[first] - math.log(lo)) / max(u[0] - math.log(lo), 1e-300)
+                val[first] = c_first * (v[first] - math.log(lo)) / max(u[0] - math.log(lo), _GUARD)
             else:
                 val[first] = c_first
             out[inside] = c0 + val
@@ -111,7 +111,7 @@ class _Cdf:
                 out[i] = self.lam
                 continue
             a, b = pts[j - 1], pts[j]
-            if float(self(np.array(b * (1 - 1e-15)))) < qi:
+            if float(self(np.array(b * (1 - _JUMP_BELOW)))) < qi:
                 out[i] = b  # q falls in the jump at b (an atom) or on a flat piece ending at b
                 continue
             f = lambda t, qi=qi: float(self(np.array(t))) - qi  # noqa: E731
@@ -120,11 +120,11 @@ class _Cdf:
                 if f(math.exp(ua)) >= 0:
                     out[i] = math.exp(ua) if a > 0 else 0.0
                     continue
-                u = brentq(lambda t, f=f: f(math.exp(t)), ua, ub, xtol=1e-9)
-                lo, hi = math.exp(u - 2e-9), math.exp(u + 2e-9)
+                u = brentq(lambda t, f=f: f(math.exp(t)), ua, ub, xtol=_PPF_LOG_XTOL)
+                lo, hi = math.exp(u - 2 * _PPF_LOG_XTOL), math.exp(u + 2 * _PPF_LOG_XTOL)
                 if a < lo and hi < b and f(lo) < 0 <= f(hi):
                     a, b = lo, hi
-            out[i] = brentq(f, a, b, xtol=1e-300, rtol=4 * _EPS)
+            out[i] = brentq(f, a, b, xtol=_GUARD, rtol=4 * _EPS)
         return out.reshape(q.shape)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from .factors import _record
 from .result import DensityResult
 from .tail import _Tail
+from .tolerances import _LIST_MIN_X, _NEGATIVE_FLOOR, _NEGATIVE_NOISE_CAP, _NOISE_MULTIPLE
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,9 @@ def _certificate(name, e, atoms, cmass_exact, series: _Series, tail: _Tail, soft
     top_xr = float(np.max(np.where(ok & np.isfinite(xrho), np.abs(xrho), 0.0), initial=0.0))
     # (or at the rounding level of m itself, 4 x its attainable accuracy, capped at 1e-4 of the maximum:
     # within 1e-9 of a square-root edge d log z / dm -> 0 and m is known to ~1e-8 only, while x rho ~ 1e-9)
-    tiny_neg = ok & (xrho < 0) & (xrho >= -np.maximum(1e-10 * top_xr, np.minimum(4 * acc / math.pi,
-                                                                                 1e-4 * top_xr)))
+    noise = np.minimum(_NOISE_MULTIPLE * acc / math.pi, _NEGATIVE_NOISE_CAP * top_xr)
+    floor = np.maximum(_NEGATIVE_FLOOR * top_xr, noise)
+    tiny_neg = ok & (xrho < 0) & (xrho >= -floor)
     xrho = np.where(tiny_neg, 0.0, xrho)
     ok = ok & ~(xrho < 0)
     order = np.argsort(u, kind="stable")
@@ -90,7 +92,7 @@ def _certificate(name, e, atoms, cmass_exact, series: _Series, tail: _Tail, soft
         r_all = xrho / xs / scale
     # normal floats only, and rho itself in range (rho ~ x^(beta - 1) overflows near x = 1e-264 at depth 256):
     # such nodes count in the mass bookkeeping like those below the float range, but are not listed
-    listed = (xs * scale >= 1e-300) & (np.isfinite(r_all) | ~ok)
+    listed = (xs * scale >= _LIST_MIN_X) & (np.isfinite(r_all) | ~ok)
     x_out = xs[listed] * scale
     r_out = np.where(ok[listed], r_all[listed], np.nan)
     tail_mass = float(cum[listed][0] - 0.5 * contrib[listed][0]) if np.any(listed) else cmass

@@ -9,6 +9,29 @@ import numpy as np
 
 from .newton import _im_g_ok, _m_noise, _newton
 from .threads import _quiet
+from .tolerances import (
+    _EDGE_EFOLDS,
+    _EDGE_MOVE,
+    _FIRST_STEP,
+    _GUARD,
+    _JUMP_ABS,
+    _JUMP_NOISE,
+    _JUMP_REL,
+    _LOWER_EFOLDS,
+    _MODE_B_ENTER,
+    _MODE_B_LEAVE,
+    _RATIO_FLOOR,
+    _RETRY_EFOLDS,
+    _START_RTOL,
+    _STEP_CUT,
+    _STEP_DEAD,
+    _STEP_GIVE_UP_REAL,
+    _STEP_GROWTH,
+    _STEP_RANGE,
+    _STEP_RATIO,
+    _TURN_EFOLDS,
+    _TURN_STEP,
+)
 
 
 @dataclass(frozen=True)
@@ -58,8 +81,8 @@ def _switch_modes(sys, p, B, idx):
         return
     pi, bi = p[idx], B[idx]
     m = sys.m_of(pi, bi)
-    to_b = ~bi & (np.abs(m - sys.m0) < 0.25 * abs(sys.m0))
-    to_a = bi & (np.abs(pi) > 0.5 * abs(sys.m0))
+    to_b = ~bi & (np.abs(m - sys.m0) < _MODE_B_ENTER * abs(sys.m0))
+    to_a = bi & (np.abs(pi) > _MODE_B_LEAVE * abs(sys.m0))
     pi = np.where(to_b, m - sys.m0, np.where(to_a, m, pi))
     p[idx] = pi
     B[idx] = (bi | to_b) & ~to_a
@@ -75,12 +98,12 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
     m, zeta = sys.init(logz)
     B = np.zeros(n, bool)
     p, zeta, conv, res, ev = _newton(sys, m, B, zeta, logz)
-    ok0 = conv & (np.abs(p * np.exp(logz + sys.log_c - sys.log_m1) - 1) < 0.5)
+    ok0 = conv & (np.abs(p * np.exp(logz + sys.log_c - sys.log_m1) - 1) < _START_RTOL)
     dred = ev["dred"].copy()
     cj = [c * 1.0 for c in ev["cj"]]  # scaled dM_j/dzeta at the current point
     sj = [s * 1.0 for s in ev["sj"]]
     le = np.full(n, float(le0))
-    h = np.full(n, math.log(4.0))
+    h = np.full(n, _FIRST_STEP)
     done = ~ok0
     failed = ~ok0
     fallback = np.zeros(n, bool)
@@ -98,8 +121,8 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
         # eta ~ x is where the path turns from z ~ i eta to z ~ x: a long step across it has landed a deep
         # product (log z = ... + 10^4 log(...), sheets 2 pi / 10^4 apart) on another sheet, certified (tanh /
         # orthogonal depth 10^4 near x = e^-6 of the top); steps at most 4 e-folds within 6 e-folds of u
-        near = (le_new < u[act] + 6.0) & (le[act] > u[act] - 6.0) & (sgn[act] != 0)
-        le_new = np.where(near, np.maximum(le_new, np.minimum(u[act] + 6.0, le[act] - 4.0)), le_new)
+        near = (le_new < u[act] + _TURN_EFOLDS) & (le[act] > u[act] - _TURN_EFOLDS) & (sgn[act] != 0)
+        le_new = np.where(near, np.maximum(le_new, np.minimum(u[act] + _TURN_EFOLDS, le[act] - _TURN_STEP)), le_new)
         le_new = np.maximum(le_new, le_target[act])
         le_new = np.where(at_target & real_axis[act], -np.inf, le_new)
         lz_old = _path_logz(u[act], sgn[act], le[act])
@@ -124,15 +147,15 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
         pn, zn, cv, rs, evn = _newton(sys, pp, ba, zp, lz_new, maxit=12, max_halvings=3)
         with np.errstate(all="ignore"):
             # continuity, up to the attainable accuracy of p (noise / |dlogz/dp|: large next to an edge)
-            jump = np.abs(pn - pp) <= 0.3 * np.abs(dp) + 1e-10 * np.abs(pa) + \
-                30 * evn["noise"] / np.abs(evn["dred"])
+            jump = np.abs(pn - pp) <= _JUMP_REL * np.abs(dp) + _JUMP_ABS * np.abs(pa) + \
+                _JUMP_NOISE * evn["noise"] / np.abs(evn["dred"])
             one_pm = sys.one_plus(1.0, pn, ba)
             base_ok = cv & _im_g_ok(one_pm, lz_new, noise=_m_noise(sys, evn)) & np.isfinite(pn)
             # last step from eta <= 1e-16 |x| next to a square-root edge: the Euler predictor is off by
             # O(1) there, but the sheets through the edge differ by O(sqrt(eta)) only, Im G <= 0 picks the
             # physical one, and any other sheet is far away: accept a move below 1e-4 |p|
-            edge_ok = np.isneginf(le_new) & (le_target[act] <= u[act] - 36.0) & \
-                (np.abs(pn - pa) <= 1e-4 * np.abs(pa))
+            edge_ok = np.isneginf(le_new) & (le_target[act] <= u[act] - _EDGE_EFOLDS) & \
+                (np.abs(pn - pa) <= _EDGE_MOVE * np.abs(pa))
             good = base_ok & (jump | edge_ok)
         if sys.k:
             good &= np.all(np.isfinite(zn), axis=0)
@@ -150,21 +173,21 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
         le[ia] = np.where(was_final[good], le[ia], le_new[good])
         # step control from the corrector/predictor ratio (Euler error ~ h^2)
         with np.errstate(all="ignore"):
-            q = np.abs(pn - pp)[good] / (np.abs(dp[good]) + 1e-300)
-        grow = np.clip(np.sqrt(0.05 / np.maximum(q, 1e-12)), 0.5, 4.0)
-        h[ia] = np.clip(h[ia] * grow, 0.02, 1e5)
+            q = np.abs(pn - pp)[good] / (np.abs(dp[good]) + _GUARD)
+        grow = np.clip(np.sqrt(_STEP_RATIO / np.maximum(q, _RATIO_FLOOR)), *_STEP_GROWTH)
+        h[ia] = np.clip(h[ia] * grow, *_STEP_RANGE)
         done[ia[was_final[good] | (~real_axis[ia] & (le[ia] <= le_target[ia]))]] = True
         ib = act[~good]
         # a failed last step to eta = 0 (close to an edge): go down to a smaller eta first
-        lower = ib[was_final[~good] & (le_target[ib] > u[ib] - 37.0)]
-        le_target[lower] -= 6.0
+        lower = ib[was_final[~good] & (le_target[ib] > u[ib] - _RETRY_EFOLDS)]
+        le_target[lower] -= _LOWER_EFOLDS
         ib = np.setdiff1d(ib, lower, assume_unique=True)
-        h[ib] *= 0.25
+        h[ib] *= _STEP_CUT
         fallback[ib] = True
         # a point that cannot reach eta = 0 keeps its tiny-eta value (flagged as fallback)
-        give_up_real = ib[(h[ib] < 1e-3) & (le[ib] <= le_target[ib])]
+        give_up_real = ib[(h[ib] < _STEP_GIVE_UP_REAL) & (le[ib] <= le_target[ib])]
         done[give_up_real] = True
-        dead = ib[(h[ib] < 1e-7)]
+        dead = ib[(h[ib] < _STEP_DEAD)]
         failed[dead] = True
         done[dead] = True
     m = sys.m_of(p, B)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .factors import ImplicitFactor
 from .threads import _quiet
-from .tolerances import _EPS
+from .tolerances import _BISECTIONS, _DEGREE_ZERO, _EPS, _GUARD, _POLE_DISTANCE, _ROOT_REAL_RTOL, _ZETA_REAL_RTOL
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def _zeta_real(f: ImplicitFactor, w, branch=None):
     t_hi = np.full(w.shape, 37.0)
     if branch is None:
         lo_b, hi_b = f.bounds
-        t_lo = np.full(w.shape, math.log(4 * _EPS * max(abs(lo_b), abs(hi_b), 1e-300)))
+        t_lo = np.full(w.shape, math.log(4 * _EPS * max(abs(lo_b), abs(hi_b), _GUARD)))
         t_hi = np.full(w.shape, 700.0)
         pos = w > 0
 
@@ -61,7 +61,7 @@ def _zeta_real(f: ImplicitFactor, w, branch=None):
         t_hi = np.where(up, t_hi, t)
     z = zeta_of(0.5 * (t_lo + t_hi))
     mv = np.real(f.m(z.astype(complex)))
-    return np.where(np.abs(mv - w) <= 1e-9 * np.abs(w) + 1e-300, z, np.nan)
+    return np.where(np.abs(mv - w) <= _ZETA_REAL_RTOL * np.abs(w) + _GUARD, z, np.nan)
 
 
 def _real_eval(sys, m, branches=None):
@@ -92,14 +92,14 @@ def _critical_linear(sys):
     if num.size < 2:
         return np.array([])
     r = P.polyroots(num)
-    r = r[np.abs(r.imag) <= 1e-9 * np.maximum(1.0, np.abs(r))].real
+    r = r[np.abs(r.imag) <= _ROOT_REAL_RTOL * np.maximum(1.0, np.abs(r))].real
     for _ in range(3):  # polish with Newton on the logarithmic derivative
         with np.errstate(all="ignore"):
             g = sys.e_m / r + np.sum(sys.e * sys.b / (1 + np.outer(r, sys.b)), axis=1)
             dg = -sys.e_m / r**2 - np.sum(sys.e * sys.b**2 / (1 + np.outer(r, sys.b)) ** 2, axis=1)
             step = np.where(np.isfinite(g / dg), g / dg, 0.0)
         r = r - step
-    return r[(r != 0) & np.all(np.abs(1 + np.outer(r, sys.b)) > 1e-14, axis=1)]
+    return r[(r != 0) & np.all(np.abs(1 + np.outer(r, sys.b)) > _POLE_DISTANCE, axis=1)]
 
 
 def _branch_sets(sys):
@@ -111,6 +111,41 @@ def _branch_sets(sys):
     return sets
 
 
+def _sign_changes(ok, slope) -> np.ndarray:
+    """Grid cells [i, i + 1] where ``slope`` changes sign between two finite (``ok``) ends (a zero on the grid
+    itself ends the cell before it: MP as an explicit factor, m_c = 1)."""
+    sign = np.sign(slope)
+    return np.flatnonzero(ok[:-1] & ok[1:] & ((sign[:-1] * sign[1:] <= 0) & (sign[:-1] != 0)))
+
+
+def _bisect(slope_at, a, b, sa):
+    """Midpoint of the bracket [a, b] of a sign change of ``slope_at`` (``sa``: its value at a) after
+    :data:`_BISECTIONS` halvings, fewer where the slope stops being finite."""
+    for _ in range(_BISECTIONS):
+        c = 0.5 * (a + b)
+        sc = slope_at(c)
+        if not np.isfinite(sc):
+            break
+        if np.sign(sc) == np.sign(sa):
+            a, sa = c, sc
+        else:
+            b = c
+    return 0.5 * (a + b)
+
+
+def _finite_at_infinity(sys) -> bool:
+    """z(m) has a finite limit at m = +-inf: its degree in m is 0 and no linear factor is constant."""
+    degree = sys.e_m + float(np.sum(sys.e))
+    return bool(abs(degree) < _DEGREE_ZERO and np.all(sys.b != 0))
+
+
+def _limits_at_infinity(sys, ends, n) -> list:
+    """(end, log z(m -> +-inf)) for the positive ends of an implicit factor's spectrum (or its atoms), which
+    zeta tends to as m -> +-inf; ``n`` its multiplicity."""
+    base = sys.const + np.sum(sys.e * np.log(sys.b.astype(complex)))
+    return [(v, complex(base + n * math.log(v))) for v in ends if v > 0]
+
+
 def _critical_zeta_scan(sys):
     """One implicit factor: scan its real branches in zeta (m = M(zeta)/s explicit, no nested solves).
 
@@ -120,7 +155,7 @@ def _critical_zeta_scan(sys):
     f = sys.imp[0]
     n, s = float(f.multiplicity), float(f.scale)
     lo, hi = f.bounds
-    span = max(hi - lo, abs(hi), 1e-300)
+    span = max(hi - lo, abs(hi), _GUARD)
     mag = np.logspace(-13, 9, 2201)
     pieces = [hi + span * mag, lo - span * mag]
     if f.values is not None:
@@ -137,39 +172,26 @@ def _critical_zeta_scan(sys):
         # d log z / d zeta along the branch: (partial_m log z) dm/dzeta + n / zeta
         return ev["logz"], np.real(ev["a"]) * dmz + n / zeta, m
 
+    def slope_at(c):
+        return logz_and_slope(np.array([c]))[1][0]
+
     out_m, out_lz = [], []
     top = None
     for ip, zeta in enumerate(pieces):
         zeta = np.sort(zeta)
         lz, g, m = logz_and_slope(zeta)
-        ok = np.isfinite(g) & np.isfinite(lz)
-        sign = np.sign(g)
-        for i in np.flatnonzero(ok[:-1] & ok[1:] & ((sign[:-1] * sign[1:] <= 0) & (sign[:-1] != 0))):
-            a, b, ga = zeta[i], zeta[i + 1], g[i]
-            for _ in range(60):
-                c = 0.5 * (a + b)
-                _, gc, _ = logz_and_slope(np.array([c]))
-                if not np.isfinite(gc[0]):
-                    break
-                if np.sign(gc[0]) == np.sign(ga):
-                    a, ga = c, gc[0]
-                else:
-                    b = c
-            lzc, _, mc = logz_and_slope(np.array([0.5 * (a + b)]))
+        for i in _sign_changes(np.isfinite(g) & np.isfinite(lz), g):
+            lzc, _, mc = logz_and_slope(np.array([_bisect(slope_at, zeta[i], zeta[i + 1], g[i])]))
             out_m.append(float(mc[0]))
             out_lz.append(complex(lzc[0]))
             if ip == 0:  # outer branch zeta > hi, m from 0+: the last sign change met from zeta = inf
                 top = complex(lzc[0])
-    degree = sys.e_m + float(np.sum(sys.e))
-    if abs(degree) < 1e-9 and np.all(sys.b != 0):
-        ends = f.values if f.values is not None else (lo, hi)
-        base = sys.const + np.sum(sys.e * np.log(sys.b.astype(complex)))
-        for v in ends:
-            if v > 0:
-                out_m.append(np.inf)
-                out_lz.append(complex(base + n * math.log(v)))
-                if top is None and v == hi:
-                    top = complex(base + n * math.log(v))
+    if _finite_at_infinity(sys):
+        for v, lz_inf in _limits_at_infinity(sys, f.values if f.values is not None else (lo, hi), n):
+            out_m.append(np.inf)
+            out_lz.append(lz_inf)
+            if top is None and v == hi:
+                top = lz_inf
     return _CriticalValues(np.array(out_m), np.array(out_lz, dtype=complex), top)
 
 
@@ -185,39 +207,24 @@ def _critical_scan(sys):
         grids += [c + abs(c) * mag[:600], c - abs(c) * mag[:600]]
     out_m, out_lz = [], []
     for br in _branch_sets(sys):
+
+        def slope_at(c, br=br):
+            return _real_eval(sys, np.array([c]), br)[1][0]
+
         for g in grids:
             g = np.sort(g)
             _, d = _real_eval(sys, g, br)
-            ok = np.isfinite(d)
-            sign = np.sign(d)
-            # (a zero on the grid itself ends the interval before it: MP as an explicit factor, m_c = 1)
-            idx = np.flatnonzero(ok[:-1] & ok[1:] & ((sign[:-1] * sign[1:] <= 0) & (sign[:-1] != 0)))
-            for i in idx:
-                a, b = g[i], g[i + 1]
-                da = d[i]
-                for _ in range(60):
-                    c = 0.5 * (a + b)
-                    _, dc = _real_eval(sys, np.array([c]), br)
-                    if not np.isfinite(dc[0]):
-                        break
-                    if np.sign(dc[0]) == np.sign(da):
-                        a, da = c, dc[0]
-                    else:
-                        b = c
-                mc = 0.5 * (a + b)
+            for i in _sign_changes(np.isfinite(d), d):
+                mc = _bisect(slope_at, g[i], g[i + 1], d[i])
                 lz, _ = _real_eval(sys, np.array([mc]), br)
                 out_m.append(mc)
                 out_lz.append(complex(np.atleast_1d(lz)[0]))
     # finite limits z(m -> +-inf), reached with zeta_j -> an atom of an atomic factor (non-square-root
     # edges, e.g. where Belinschi's atom mass is exactly 0)
-    degree = sys.e_m + float(np.sum(sys.e))
-    if abs(degree) < 1e-9 and np.all(sys.b != 0) and sys.k == 1 and sys.imp[0].values is not None:
-        f = sys.imp[0]
-        base = sys.const + np.sum(sys.e * np.log(sys.b.astype(complex)))
-        for v in f.values:
-            if v > 0:
-                out_m.append(np.inf)
-                out_lz.append(complex(base + f.multiplicity * math.log(v)))
+    if _finite_at_infinity(sys) and sys.k == 1 and sys.imp[0].values is not None:
+        for _v, lz_inf in _limits_at_infinity(sys, sys.imp[0].values, sys.imp[0].multiplicity):
+            out_m.append(np.inf)
+            out_lz.append(lz_inf)
     return _CriticalValues(np.array(out_m), np.array(out_lz, dtype=complex))
 
 
@@ -230,8 +237,7 @@ def _critical_linear_values(sys) -> _CriticalValues:
     pos = np.flatnonzero((mc > 0) & np.isfinite(lz))
     if pos.size:  # the physical branch m in (0, inf) from z = +inf stops at its first critical point
         top = complex(lz[pos[np.argmin(mc[pos])]])
-    degree = sys.e_m + float(np.sum(sys.e))
-    if abs(degree) < 1e-9 and np.all(sys.b != 0):  # z(m) has a finite limit at m = +-inf
+    if _finite_at_infinity(sys):  # z(m) has a finite limit at m = +-inf
         lz_inf = sys.const + np.sum(sys.e * np.log(sys.b.astype(complex)))
         mc, lz = np.append(mc, np.inf), np.append(lz, lz_inf)
     return _CriticalValues(mc, lz, top)

@@ -14,6 +14,7 @@ from .pipeline import _certified_density, _check_points, density
 from .result import DensityResult, _warn_uncertified
 from .solve import solve_m_transform
 from .threads import _thread_policy
+from .tolerances import _ATOM_RTOL, _ATOM_SHIFT, _ATOMIC_MASS, _GUARD
 
 
 @_thread_policy
@@ -28,7 +29,7 @@ def pdf(law, x):
     if np.any(np.isnan(x)):
         raise ValueError("x must not contain NaN")
     out = np.zeros(x.shape)
-    if _continuous_mass(law) <= 1e-15:
+    if _continuous_mass(law) <= _ATOMIC_MASS:
         return out
     _warn_uncertified(_certified_density(law), "pdf", stacklevel=4)
     e = edges(law)
@@ -38,7 +39,7 @@ def pdf(law, x):
     if np.any(inside):
         xp = x[inside]
         for a, _p in _law_atoms(law):  # the continuous part at an atom location: its one-sided limit
-            xp = np.where(np.abs(xp - a) <= 1e-13 * max(abs(a), 1e-300), xp * (1 - 1e-11), xp)
+            xp = np.where(np.abs(xp - a) <= _ATOM_RTOL * max(abs(a), _GUARD), xp * (1 - _ATOM_SHIFT), xp)
         m = solve_m_transform(law, xp + 0j)
         out[inside] = np.maximum(-np.imag(m) / math.pi / xp, 0.0) if np.all(np.isfinite(m)) \
             else -np.imag(m) / math.pi / xp

@@ -14,7 +14,16 @@ from .critical import _critical_values
 from .factors import _continuous_mass, _factors, _law_atoms
 from .system import _System, _wrap
 from .threads import _quiet, _thread_policy
-from .tolerances import _BAND_PROBE_DEPTHS, _FINE_PROBE_DEPTHS
+from .tolerances import (
+    _ATOMIC_MASS,
+    _BAND_PROBE_DEPTHS,
+    _BREAK_MERGE,
+    _FINE_PROBE_DEPTHS,
+    _PROBE_ETA,
+    _PROBE_MASS,
+    _REAL_CRITICAL,
+    _TOP_RTOL,
+)
 
 
 @dataclass(frozen=True)
@@ -57,56 +66,47 @@ def _system(law, log_c=None) -> _System:
 
 
 def _probe_bands(nsys, probes, log_top) -> list:
-    """Per interval, whether any of its probe points (log x) carries continuous mass: -Im m > 1e-9 |m| at
-    eta = 1e-12 x, reached by a certified continuation."""
+    """Per interval, whether any of its probe points (log x) carries continuous mass: -Im m > :data:`_PROBE_MASS` |m| at
+    eta = :data:`_PROBE_ETA` x, reached by a certified continuation."""
     tests_u = np.array([x - log_top for us in probes for x in us])
     owner = np.array([i for i, us in enumerate(probes) for _ in us], dtype=int)
     if tests_u.size == 0:
         return [False] * len(probes)
     n = tests_u.size
-    path = _continue(nsys, tests_u, np.ones(n), tests_u + math.log(1e-12), _le0(nsys), np.ones(n, bool))
+    path = _continue(nsys, tests_u, np.ones(n), tests_u + math.log(_PROBE_ETA), _le0(nsys), np.ones(n, bool))
     m, ok = path.m, path.ok
     with np.errstate(invalid="ignore"):
-        inside = ok & (-m.imag > 1e-9 * np.abs(m))
+        inside = ok & (-m.imag > _PROBE_MASS * np.abs(m))
     return [bool(np.any(inside[owner == i])) for i in range(len(probes))]
 
 
-@_quiet
-def _compute_edges(law) -> _Edges:
-    atoms = _law_atoms(law)
-    w0 = sum(p for a, p in atoms if a == 0.0)
-    sys = _System(_factors(law), w0)
-    crit = _critical_values(sys)
+def _candidates(crit, log_atoms) -> np.ndarray:
+    """log x of the real positive critical values of z(m) that can be edges: at most the top of the physical
+    branch, and not at an atom (an atom takes precedence over a critical value at the same place, e.g.
+    z(m -> inf) = atom)."""
     mc, lz, top = crit.m, crit.logz, crit.top
     if mc.size:
-        real_pos = np.isfinite(lz.real) & (np.abs(_wrap(lz).imag) < 1e-7)
+        real_pos = np.isfinite(lz.real) & (np.abs(_wrap(lz).imag) < _REAL_CRITICAL)
         cand = np.unique(np.real(lz[real_pos]))
     else:
         cand = np.array([])
-    if top is not None and abs(_wrap(np.array([top]))[0].imag) < 1e-7:
+    if top is not None and abs(_wrap(np.array([top]))[0].imag) < _REAL_CRITICAL:
         # nothing continuous above the top edge of the physical branch: drop higher candidates
-        cand = cand[cand <= top.real + 1e-12 * max(1.0, abs(top.real))]
-    log_atoms = [math.log(a) for a, _ in atoms if a > 0]
-    # an atom takes precedence over a critical value at the same place (e.g. z(m -> inf) = atom);
-    # break points closer than 1e-10 (relative) are one
-    cand = np.array([c for c in cand if all(abs(c - la) > 1e-10 for la in log_atoms)])
+        cand = cand[cand <= top.real + _TOP_RTOL * max(1.0, abs(top.real))]
+    return np.array([c for c in cand if all(abs(c - la) > _BREAK_MERGE for la in log_atoms)])
+
+
+def _break_points(cand, log_atoms) -> np.ndarray:
+    """Candidates and atoms in log x, ascending; break points closer than :data:`_BREAK_MERGE` are one."""
     breaks = np.unique(np.concatenate([cand, log_atoms]))
     if breaks.size > 1:
-        breaks = breaks[np.concatenate([[True], np.diff(breaks) > 1e-10])]
-    cmass = 1.0 - sum(p for _, p in atoms)
-    if breaks.size == 0:
-        raise ValueError(f"{getattr(law, 'name', law)}: no real critical point of z(m) and no atom; "
-                         "cannot locate the support")
-    log_top = float(breaks[-1])
-    beta = 1.0 / sys.kappa if sys.linear and sys.kappa > 0 else math.nan
-    if cmass <= 1e-15:
-        lam = max(a for a, _ in atoms)
-        return _Edges((), (), math.nan, math.nan, math.nan, lam, math.log(lam), False, True, w0, beta,
-                      tuple(cand))
-    nsys = sys.with_log_c(log_top)
-    # classify each interval between break points by solving at interior points
-    lows = np.concatenate([[-np.inf], breaks[:-1]])
-    highs = breaks
+        breaks = breaks[np.concatenate([[True], np.diff(breaks) > _BREAK_MERGE])]
+    return breaks
+
+
+def _supported_intervals(nsys, lows, highs, log_atoms, log_top) -> list:
+    """Per interval (lows[i], highs[i]) of log x between break points, whether it carries continuous mass:
+    probes at interior points, then the ladder of decades below the top where the coarse probes found none."""
     probes = []
     for a, b in zip(lows, highs, strict=True):
         if np.isneginf(a):
@@ -123,6 +123,11 @@ def _compute_edges(law) -> _Edges:
             for i, (a, b) in enumerate(zip(lows, highs, strict=True))]
     if any(fine):
         supported = [s or f for s, f in zip(supported, _probe_bands(nsys, fine, log_top), strict=True)]
+    return supported
+
+
+def _merge_bands(lows, highs, supported, log_atoms) -> list:
+    """Adjacent supported intervals joined into bands, except across an atom."""
     log_atom_set = set(log_atoms)
     bands: list[list[float]] = []
     for i, (a, b) in enumerate(zip(lows, highs, strict=True)):
@@ -132,6 +137,33 @@ def _compute_edges(law) -> _Edges:
             bands[-1][1] = b
         else:
             bands.append([a, b])
+    return bands
+
+
+@_quiet
+def _compute_edges(law) -> _Edges:
+    """Critical values -> break points -> intervals classified by probing -> bands (docs/design.md §4.7)."""
+    atoms = _law_atoms(law)
+    w0 = sum(p for a, p in atoms if a == 0.0)
+    sys = _System(_factors(law), w0)
+    log_atoms = [math.log(a) for a, _ in atoms if a > 0]
+    cand = _candidates(_critical_values(sys), log_atoms)
+    breaks = _break_points(cand, log_atoms)
+    cmass = 1.0 - sum(p for _, p in atoms)
+    if breaks.size == 0:
+        raise ValueError(f"{getattr(law, 'name', law)}: no real critical point of z(m) and no atom; "
+                         "cannot locate the support")
+    log_top = float(breaks[-1])
+    beta = 1.0 / sys.kappa if sys.linear and sys.kappa > 0 else math.nan
+    if cmass <= _ATOMIC_MASS:
+        lam = max(a for a, _ in atoms)
+        return _Edges((), (), math.nan, math.nan, math.nan, lam, math.log(lam), False, True, w0, beta,
+                      tuple(cand))
+    # classify each interval between break points by solving at interior points
+    lows = np.concatenate([[-np.inf], breaks[:-1]])
+    highs = breaks
+    supported = _supported_intervals(sys.with_log_c(log_top), lows, highs, log_atoms, log_top)
+    bands = _merge_bands(lows, highs, supported, log_atoms)
     if not bands:
         raise RuntimeError(f"{getattr(law, 'name', law)}: continuous mass {cmass:.3g} but no band was "
                            "found; the support could not be certified")
@@ -147,7 +179,7 @@ def _compute_edges(law) -> _Edges:
 
 def support(law):
     """(lo, hi) of the continuous part of the law (None if it has none); lo = 0 when it reaches 0."""
-    if _continuous_mass(law) <= 1e-15:
+    if _continuous_mass(law) <= _ATOMIC_MASS:
         return None
     e = edges(law)
     return (e.lo, e.hi)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .tolerances import _WIDE_BAND_LOG_RATIO
+from .tolerances import _LOG_SPAN, _SOFT_PIECE_MIN, _TOP_NODE_FRACTION, _TOP_PIECE, _WIDE_BAND_LOG_RATIO
 
 _GL_CACHE: dict = {}
 
@@ -21,7 +21,7 @@ def _gl(n, a, b):
     return 0.5 * (b - a) * t + 0.5 * (b + a), 0.5 * (b - a) * w
 
 
-def _band_nodes(lo_u, hi_u, n, soft=None, span=40.0, log_map=False):
+def _band_nodes(lo_u, hi_u, n, soft=None, span=_LOG_SPAN, log_map=False):
     """Nodes u = log(x / scale) and weights w (mass = sum w * x rho) on one band given in log x.
 
     Returns (u, w, floor): ``floor`` is the lowest u covered by the nodes of a band reaching 0 (the tail
@@ -35,16 +35,16 @@ def _band_nodes(lo_u, hi_u, n, soft=None, span=40.0, log_map=False):
     """
     if np.isneginf(lo_u) and soft is not None:
         cut, edge = soft
-        n_low = max(16, n // 16) if edge - cut > 1e-3 else 0
+        n_low = max(16, n // 16) if edge - cut > _SOFT_PIECE_MIN else 0
         ua, wa = _gl(n_low, cut, edge) if n_low else (np.array([]), np.array([]))
-        if edge - hi_u > math.log(1.0 / 20.0):  # a narrow band: the cosine map in x (as for a gap band)
+        if edge - hi_u > _TOP_PIECE:  # a narrow band: the cosine map in x (as for a gap band)
             ub, wb, _ = _band_nodes(edge, hi_u, n - n_low)
         else:
             ub, wb = _cosine_nodes(edge, hi_u, n - n_low)
         return np.concatenate([ua, ub]), np.concatenate([wa, wb]), None
     if np.isneginf(lo_u):
-        c = math.log(1.0 / 20.0)
-        nb = int(0.62 * n)
+        c = _TOP_PIECE
+        nb = int(_TOP_NODE_FRACTION * n)
         s, ws = _gl(nb, 0.0, 1.0)
         xb = 1.0 - (1.0 - math.exp(c)) * s**2     # relative to the band top
         ua, wa = _gl(n - nb, c - span, c)

@@ -5,7 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from .threads import _quiet
-from .tolerances import _EPS
+from .tolerances import (
+    _ARMIJO,
+    _CONVERGED_ABS,
+    _CONVERGED_NOISE,
+    _EPS,
+    _GUARD,
+    _IM_G_SLACK_CAP,
+    _IM_G_TOL,
+    _STALL_ABS,
+    _STALL_NOISE,
+)
 
 
 @_quiet
@@ -20,7 +30,7 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
     zeta = zeta.copy()
     ev = sys.evaluate(p, B, zeta, target)
     res = ev["res"]
-    conv = np.isfinite(res) & (res <= 16 * ev["noise"] + 1e-14)
+    conv = np.isfinite(res) & (res <= _CONVERGED_NOISE * ev["noise"] + _CONVERGED_ABS)
     dead = np.zeros(p.shape, bool)
     for _ in range(maxit):
         act = np.flatnonzero(~conv & ~dead)
@@ -39,7 +49,7 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
         r_new = ev_new["res"]
         pending = np.arange(act.size)
         for _bt in range(11):
-            bad = ~(np.isfinite(r_new[pending]) & (r_new[pending] < r0[pending] * (1 - 1e-4 * lam[pending])))
+            bad = ~(np.isfinite(r_new[pending]) & (r_new[pending] < r0[pending] * (1 - _ARMIJO * lam[pending])))
             pending = pending[bad]
             if pending.size == 0 or _bt == 10:
                 break
@@ -77,9 +87,9 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
             else:
                 val[act] = ev_new[key]
         res = ev["res"]
-        conv = np.isfinite(res) & (res <= 16 * ev["noise"] + 1e-14)
+        conv = np.isfinite(res) & (res <= _CONVERGED_NOISE * ev["noise"] + _CONVERGED_ABS)
         # stalled at the rounding level: accept if within 256 x the attainable accuracy
-        stalled = act[small & np.isfinite(r_new) & (r_new <= 256 * ev_new["noise"] + 1e-13)]
+        stalled = act[small & np.isfinite(r_new) & (r_new <= _STALL_NOISE * ev_new["noise"] + _STALL_ABS)]
         conv[stalled] = True
         if np.all(small | conv[act] | dead[act]):
             break
@@ -87,16 +97,16 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
     return p, zeta, conv, res, ev
 
 
-def _im_g_ok(one_pm, logz, tol=1e-10, noise=0.0):
+def _im_g_ok(one_pm, logz, tol=_IM_G_TOL, noise=0.0):
     """Certificate Im G <= 0 with G = (1+m)/z, tested as Im((1+m) e^{-i arg z}) <= tol |1+m|.
 
     ``noise``: the attainable accuracy of m (:func:`_m_noise`); a sign within 4 x that of the real axis
-    (capped at 1e-8 |1+m|) is not decided by rounding and passes (next to a soft edge of a deep product
-    Im m is ~1e-12 while m is known to ~1e-10).
+    (capped at :data:`_IM_G_SLACK_CAP` |1+m|) is not decided by rounding and passes (next to a soft edge of a
+    deep product Im m is ~1e-12 while m is known to ~1e-10).
     """
     v = one_pm * np.exp(-1j * logz.imag)
-    slack = np.minimum(4 * np.nan_to_num(noise, nan=0.0), 1e-8 * np.abs(one_pm))
-    return v.imag <= tol * np.abs(one_pm) + slack + 1e-300
+    slack = np.minimum(4 * np.nan_to_num(noise, nan=0.0), _IM_G_SLACK_CAP * np.abs(one_pm))
+    return v.imag <= tol * np.abs(one_pm) + slack + _GUARD
 
 
 def _m_noise(sys, ev):

@@ -25,7 +25,7 @@ from .limit import _limit_spread, _point_mass_limit
 from .result import DensityResult, _warn_uncertified
 from .tail import _solve_tail
 from .threads import _quiet, _thread_policy
-from .tolerances import _DIRECT_LIMIT_SPREAD
+from .tolerances import _ATOMIC_MASS, _DIRECT_LIMIT_SPREAD, _TAIL_TOL, _USER_TOL_MAX
 
 #: Errors of the solver that leave a partial answer (the point-mass limit, or an uncertified result) rather
 #: than a bad input: no band, no critical point, overflow in a continuation.
@@ -40,7 +40,7 @@ def _check_points(points):
     return int(points)
 
 
-def density(law, points=2000, *, tail_tol=1e-12):
+def density(law, points=2000, *, tail_tol=_TAIL_TOL):
     """Density of the continuous part on an adaptive grid, with atoms and certificate diagnostics.
 
     Warns with :class:`UncertifiedDensityWarning` (naming the failing checks) when the result is not
@@ -72,11 +72,11 @@ def density(law, points=2000, *, tail_tol=1e-12):
 
 
 @_thread_policy
-def _certified_density(law, points=2000, tail_tol=1e-12) -> DensityResult:
+def _certified_density(law, points=2000, tail_tol=_TAIL_TOL) -> DensityResult:
     """:func:`density` without the warning (cached per law)."""
     points = _check_points(points)
-    if not (0 < float(tail_tol) <= 1e-3):
-        raise ValueError(f"tail_tol must lie in (0, 1e-3], got {tail_tol!r}")
+    if not (0 < float(tail_tol) <= _USER_TOL_MAX):
+        raise ValueError(f"tail_tol must lie in (0, {_USER_TOL_MAX:g}], got {tail_tol!r}")
     return _cached(law, ("density", points, float(tail_tol)),
                    lambda: _density(law, points, float(tail_tol)))
 
@@ -139,7 +139,7 @@ def _solve_density(law, points, tail_tol) -> DensityResult:
     cmass_exact = _continuous_mass(law)
     series = _series_m12(law)
     name = getattr(law, "name", "")
-    if cmass_exact <= 1e-15:
+    if cmass_exact <= _ATOMIC_MASS:
         return _atoms_only(name, atoms, series, points)
     e = edges(law)
     sys = _system(law, e.log_lambda_max)

@@ -3,21 +3,41 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from .continuation import _continue, _le0, _switch_modes
 from .newton import _im_g_ok, _m_noise, _newton
 from .threads import _quiet
-from .tolerances import _INTERP_IM_REL
+from .tolerances import _ETA_LAST, _INTERP_CLOSE, _INTERP_IM_REL, _JUMP_NOISE
 
 
-def _solve_vertical(sys, u):
-    """Vertical continuation to x = e^u + i0; returns m, ok, residual, fallback, the accuracy of m and zeta."""
+@dataclass(frozen=True)
+class _RealSolution:
+    """M(x + i0) at nodes x = e^u: ``m``, ``ok`` (certified), ``res`` (residual), ``fb`` (refined or solved
+    by its own vertical continuation), ``acc`` (attainable accuracy of m); ``zeta`` (the implicit unknowns)
+    where the nodes were all continued vertically."""
+
+    m: np.ndarray
+    ok: np.ndarray
+    res: np.ndarray
+    fb: np.ndarray
+    acc: np.ndarray
+    zeta: np.ndarray | None = None
+
+    def take(self, idx) -> _RealSolution:
+        """The solution at the nodes ``idx``."""
+        return _RealSolution(self.m[idx], self.ok[idx], self.res[idx], self.fb[idx], self.acc[idx],
+                             None if self.zeta is None else self.zeta[:, idx])
+
+
+def _solve_vertical(sys, u) -> _RealSolution:
+    """Vertical continuation to x = e^u + i0 at every node."""
     n = u.size
-    path = _continue(sys, u, np.ones(n), u + math.log(1e-10), _le0(sys), np.ones(n, bool))
+    path = _continue(sys, u, np.ones(n), u + math.log(_ETA_LAST), _le0(sys), np.ones(n, bool))
     ev = sys.evaluate(path.p, path.mode, path.zeta, u + 0j)
-    return path.m, path.ok, path.res, path.fallback, _m_noise(sys, ev), path.zeta
+    return _RealSolution(path.m, path.ok, path.res, path.fallback, _m_noise(sys, ev), path.zeta)
 
 
 def _lagrange_weights(k, x, four):
@@ -34,7 +54,7 @@ def _lagrange_weights(k, x, four):
 
 
 @_quiet
-def _solve_real(sys, u, stride=32, breaks=()):
+def _solve_real(sys, u, stride=32, breaks=()) -> _RealSolution:
     """M(x + i0) at x = e^u (one band, u ascending): vertical continuation (docs/design.md §4.3) at every
     ``stride``-th node and at both ends of the band (anchors); the nodes in between start Newton on the
     real axis from the interpolation of their two certified anchors and are accepted only if Newton
@@ -45,13 +65,13 @@ def _solve_real(sys, u, stride=32, breaks=()):
     fallback and the attainable accuracy of m (its rounding level, :func:`_m_noise`)."""
     n = u.size
     if n <= 4 * stride or sys.k == 0:  # explicit factors: vertical continuation is cheap everywhere
-        return _solve_vertical(sys, u)[:5]
+        return _solve_vertical(sys, u)
     order = np.argsort(u, kind="stable")
     if np.any(order != np.arange(n)):
         out = _solve_real(sys, u[order], stride, breaks)
         inv = np.empty(n, int)
         inv[order] = np.arange(n)
-        return tuple(a[inv] for a in out)
+        return out.take(inv)
     piece = np.searchsorted(np.sort(np.asarray(breaks, float)), u, side="left")
     anchor = np.zeros(n, bool)
     for q in np.unique(piece):
@@ -65,7 +85,8 @@ def _solve_real(sys, u, stride=32, breaks=()):
     res = np.full(n, np.nan)
     fb = np.zeros(n, bool)
     acc = np.full(n, np.inf)
-    ma, oka, ra, fba, acca, za = _solve_vertical(sys, u[ia])
+    va = _solve_vertical(sys, u[ia])
+    ma, oka, ra, fba, acca, za = va.m, va.ok, va.res, va.fb, va.acc, va.zeta
     m[ia], zeta[:, ia], ok[ia], res[ia], fb[ia], acc[ia] = ma, za, oka, ra, fba, acca
     rest = np.flatnonzero(~anchor)
     inside = np.zeros(rest.size, bool)
@@ -101,17 +122,18 @@ def _solve_real(sys, u, stride=32, breaks=()):
         mn = sys.m_of(pn, B)
         one_pm = sys.one_plus(1.0, pn, B)
         noise_m = _m_noise(sys, ev)
-        close = np.abs(mn - m0) <= 0.25 * np.abs(m[right] - m[left]) + 30 * noise_m
+        close = np.abs(mn - m0) <= _INTERP_CLOSE * np.abs(m[right] - m[left]) + _JUMP_NOISE * noise_m
         # and x rho not collapsed to rounding level: below a soft edge the real solution of another sheet
         # (Im m ~ 0) lies within the anchors' spread of Re m (selu/orthogonal depth 10: x rho 2e-19 for 3e-5
         # at 20 nodes, mass off by 7e-6)
-        close &= np.abs(mn.imag) >= _INTERP_IM_REL * np.abs(m0.imag) - 30 * noise_m
+        close &= np.abs(mn.imag) >= _INTERP_IM_REL * np.abs(m0.imag) - _JUMP_NOISE * noise_m
         good = cv & close & _im_g_ok(one_pm, target, noise=noise_m) & np.isfinite(mn)
         if sys.k:
             good &= np.all(np.isfinite(zn), axis=0)
         m[ri[good]], ok[ri[good]], res[ri[good]], acc[ri[good]] = mn[good], True, rn[good], noise_m[good]
         rest = rest[~ok[rest]]
     if rest.size:
-        mr, okr, rr, fbr, accr, _z = _solve_vertical(sys, u[rest])
+        vr = _solve_vertical(sys, u[rest])
+        mr, okr, rr, fbr, accr = vr.m, vr.ok, vr.res, vr.fb, vr.acc
         m[rest], ok[rest], res[rest], fb[rest], acc[rest] = mr, okr, rr, fbr | True, accr
-    return m, ok, res, fb, acc
+    return _RealSolution(m, ok, res, fb, acc)

@@ -10,6 +10,20 @@ import numpy as np
 from .grid import _band_nodes
 from .real_axis import _solve_real
 from .system import _wrap
+from .tolerances import (
+    _NOISE_MULTIPLE,
+    _SOFT_CUT,
+    _SOFT_DIFF_STEP,
+    _SOFT_EDGE_BRACKET,
+    _SOFT_EDGE_LEVEL,
+    _SOFT_NEAR_REAL,
+    _SOFT_NEWTON_RTOL,
+    _SOFT_NOISE_CAP,
+    _SOFT_PIECE_WIDTH,
+    _SOFT_QUIET,
+    _SOFT_SCAN_RTOL,
+    _SOFT_SHARP,
+)
 
 
 def _soft_edge_critical(sys, hi_u, mass):
@@ -45,7 +59,7 @@ def _soft_edge_critical(sys, hi_u, mass):
     with np.errstate(all="ignore"):
         zs = lo + (hi - lo) * np.logspace(-6, 0, 361)[:-1]
         lz, g, m, dmz, noise = along(zs)
-        ok = np.isfinite(lz) & np.isfinite(g) & (np.abs(lz.imag) < 1e-3)
+        ok = np.isfinite(lz) & np.isfinite(g) & (np.abs(lz.imag) < _SOFT_NEAR_REAL)
         down = np.flatnonzero(ok[:-1] & ok[1:] & (g.real[:-1] > 0) & (g.real[1:] <= 0))
         if down.size == 0:
             return None
@@ -55,19 +69,19 @@ def _soft_edge_critical(sys, hi_u, mass):
             return None
         z = zs[i] + (zs[i + 1] - zs[i]) * g.real[i] / (g.real[i] - g.real[i + 1]) + 0j
         for _ in range(100):  # Newton, central differences (roots come in near-conjugate pairs: slow at first)
-            h = 1e-7 * abs(z)
+            h = _SOFT_DIFF_STEP * abs(z)
             gg = along(np.array([z, z + h, z - h]))[1]
             dz = gg[0] * 2 * h / (gg[1] - gg[2])
             if not np.isfinite(dz):
                 return None
             z = z - dz
-            if abs(dz) <= 1e-10 * abs(z):  # log z is flat there: Re log z_c to ~1e-14
+            if abs(dz) <= _SOFT_NEWTON_RTOL * abs(z):  # log z is flat there: Re log z_c to ~1e-14
                 break
         else:
             return None
         lzc = complex(along(z)[0][0])
-        if not (abs(z - zs[i]) < 0.5 * (zs[i + 1] - zs[i - 1] if i else zs[i + 1]) + 1e-3 * abs(zs[i])
-                and abs(lzc.imag) <= 1e-5 and lzc.real < hi_u):
+        if not (abs(z - zs[i]) < 0.5 * (zs[i + 1] - zs[i - 1] if i else zs[i + 1]) + _SOFT_SCAN_RTOL * abs(zs[i])
+                and abs(lzc.imag) <= _SOFT_SHARP and lzc.real < hi_u):
             return None
         edge = lzc.real
         # x rho at the real-x solution one Newton step from the segment point (log z -> Re log z)
@@ -76,12 +90,12 @@ def _soft_edge_critical(sys, hi_u, mass):
         # where it is lowest (it grows as 1/|g| towards the critical point, where the one-step estimate of a
         # real soft tail of ~1e-11 would pass for noise: depth 2000)
         xr_noise = float(np.min(noise[: i + 1] * np.abs(dmz[: i + 1] / g[: i + 1]))) / math.pi
-    quiet = np.abs(xr) <= 1e-13 * mass + min(4 * xr_noise, 1e-9 * mass)
+    quiet = np.abs(xr) <= _SOFT_QUIET * mass + min(_NOISE_MULTIPLE * xr_noise, _SOFT_NOISE_CAP * mass)
     if not quiet[0]:
         return None
     k = int(np.argmin(quiet)) - 1 if not np.all(quiet) else i
     # a piece at least 3e-3 wide below the edge (its lowest nodes are the caller's check of the edge)
-    k = min(k, max(0, int(np.searchsorted(lz.real[: i + 1], edge - 2e-3)) - 1))
+    k = min(k, max(0, int(np.searchsorted(lz.real[: i + 1], edge - _SOFT_PIECE_WIDTH)) - 1))
     u_q = float(lz.real[k])
     return u_q - 0.5 * (edge - u_q), edge
 
@@ -105,7 +119,8 @@ def _soft_edge(sys, hi_u, n=96, max_span=math.inf):
         if span > max_span and span > 40.0:  # not below the band's own lower end
             return None
         u, w, _ = _band_nodes(-np.inf, hi_u, n, span=span)
-        m, ok, _res, _fb, acc = _solve_real(sys, u)
+        sol = _solve_real(sys, u)
+        m, ok, acc = sol.m, sol.ok, sol.acc
         xr = np.where(ok, -np.imag(m) / math.pi, np.nan)
         if not np.any(np.isfinite(xr)) or not np.nanmax(xr) > 0:
             return None
@@ -113,7 +128,7 @@ def _soft_edge(sys, hi_u, n=96, max_span=math.inf):
         u, w, xr, acc = u[order], w[order], xr[order], acc[order]
         k_peak = int(np.nanargmax(xr))
         mass = float(np.nansum(w * xr))
-        thr = 1e-14 * mass + np.minimum(4 * acc / math.pi, 1e-9 * mass)
+        thr = _SOFT_CUT * mass + np.minimum(_NOISE_MULTIPLE * acc / math.pi, _SOFT_NOISE_CAP * mass)
         low = np.flatnonzero(xr[:k_peak] <= thr[:k_peak])
         if low.size and np.all(xr[: max(1, u.size // 20)] <= thr[: max(1, u.size // 20)]):
             break
@@ -121,7 +136,7 @@ def _soft_edge(sys, hi_u, n=96, max_span=math.inf):
         return None
     i_cut = int(low.max())
     cut = float(u[i_cut])
-    big = 1e-6 * float(xr[k_peak])
+    big = _SOFT_EDGE_LEVEL * float(xr[k_peak])
 
     def first_big():  # above the cut (uncertified nodes far below it must not stop the search)
         return i_cut + 1 + int(np.flatnonzero(np.nan_to_num(xr[i_cut + 1: k_peak + 1], nan=np.inf) >= big)[0])
@@ -130,10 +145,11 @@ def _soft_edge(sys, hi_u, n=96, max_span=math.inf):
         j = first_big()
         if j == 0 or not np.all(np.isfinite(xr[j - 1: j + 1])):
             return cut, cut
-        if rnd >= 2 and u[j] - u[j - 1] <= 5e-3:
+        if rnd >= 2 and u[j] - u[j - 1] <= _SOFT_EDGE_BRACKET:
             break
         uu = np.linspace(u[j - 1], u[j], 18)[1:-1]
-        mm, okk, _res, _fb, _acc = _solve_real(sys, uu)
+        sol = _solve_real(sys, uu)
+        mm, okk = sol.m, sol.ok
         xx = np.where(okk, -np.imag(mm) / math.pi, np.nan)
         u, xr = np.concatenate([u[:j], uu, u[j:]]), np.concatenate([xr[:j], xx, xr[j:]])
         k_peak += uu.size

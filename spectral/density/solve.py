@@ -12,6 +12,7 @@ from .continuation import _continue, _le0
 from .edges import _system, edges
 from .factors import _continuous_mass, _law_atoms
 from .threads import _thread_policy
+from .tolerances import _ATOMIC_MASS, _ETA_LAST, _USER_TOL_MAX
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class MSolution:
 
 
 @_thread_policy
-def solve_m_transform(law, z, *, full_output=False, rtol_eta=1e-10):
+def solve_m_transform(law, z, *, full_output=False, rtol_eta=_ETA_LAST):
     r"""Solve :math:`z = (1+m)/(m S_J(m))` for :math:`m = M(z)` on the physical branch (vectorized).
 
     Parameters
@@ -55,11 +56,11 @@ def solve_m_transform(law, z, *, full_output=False, rtol_eta=1e-10):
     z = np.asarray(z, dtype=complex)
     if not np.all(np.isfinite(z)):
         raise ValueError("z must be finite (got inf or nan); M(z) -> 0 as |z| -> infinity")
-    if not (0 < rtol_eta < 1e-3):
-        raise ValueError(f"rtol_eta must lie in (0, 1e-3), got {rtol_eta!r}")
+    if not (0 < rtol_eta < _USER_TOL_MAX):
+        raise ValueError(f"rtol_eta must lie in (0, {_USER_TOL_MAX:g}), got {rtol_eta!r}")
     shape = z.shape
     zf = z.ravel()
-    if _continuous_mass(law) <= 1e-15:  # purely atomic: M(z) = sum p a / (z - a)
+    if _continuous_mass(law) <= _ATOMIC_MASS:  # purely atomic: M(z) = sum p a / (z - a)
         a = np.array([x for x, _ in _law_atoms(law)])
         w = np.array([q for _, q in _law_atoms(law)])
         with np.errstate(divide="ignore", invalid="ignore"):

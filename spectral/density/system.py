@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .factors import ExplicitFactor, ImplicitFactor, LinearFactor
-from .tolerances import _EPS, _TWO_PI
+from .tolerances import _EPS, _EXPONENT_ZERO, _GUARD, _MERGE_RTOL, _SINGULAR_RTOL, _TWO_PI
 
 
 def _wrap(v):
@@ -18,16 +18,16 @@ def _wrap(v):
 
 
 def _merge_terms(pairs):
-    """Merge (b, e) pairs with equal b (relative 1e-13); drop vanishing exponents."""
+    """Merge (b, e) pairs with equal b (relative :data:`_MERGE_RTOL`); drop vanishing exponents."""
     out: list[list[float]] = []
     for b, e in pairs:
         for item in out:
-            if abs(item[0] - b) <= 1e-13 * max(abs(b), abs(item[0])):
+            if abs(item[0] - b) <= _MERGE_RTOL * max(abs(b), abs(item[0])):
                 item[1] += e
                 break
         else:
             out.append([b, e])
-    return [(b, e) for b, e in out if abs(e) > 1e-12]
+    return [(b, e) for b, e in out if abs(e) > _EXPONENT_ZERO]
 
 
 class _System:
@@ -68,7 +68,7 @@ class _System:
         self.w0 = float(w0)
         self.m0 = -(1.0 - self.w0)
         r = 1.0 + self.b * self.m0
-        self.singular = np.abs(r) <= 1e-12 * np.maximum(1.0, np.abs(self.b * self.m0))
+        self.singular = np.abs(r) <= _SINGULAR_RTOL * np.maximum(1.0, np.abs(self.b * self.m0))
         self.rB = np.where(self.singular, 0.0, r)
         self.log_c = float(log_c)
         self.ntot = float(sum(abs(float(f.multiplicity)) for f in factors))
@@ -92,7 +92,7 @@ class _System:
     def one_plus(self, b, p, B):
         """1 + b m in the point's own variable (exact cancellation at m0 in mode B)."""
         r = 1.0 + b * self.m0
-        if abs(r) <= 1e-12 * max(1.0, abs(b * self.m0)):
+        if abs(r) <= _SINGULAR_RTOL * max(1.0, abs(b * self.m0)):
             r = 0.0
         return np.where(B, r, 1.0) + b * p
 
@@ -133,7 +133,7 @@ class _System:
             v = self.one_plus(s, p, B)
             g = f.g1(zj) if f.g1 is not None else 1.0 + f.m(zj)
             c = f.dm(zj)
-            scale = np.minimum(np.abs(v), np.abs(s * m)) + 1e-300
+            scale = np.minimum(np.abs(v), np.abs(s * m)) + _GUARD
             fj.append((g - v) / scale)
             bj.append(n / zj)
             cj.append(c / scale)

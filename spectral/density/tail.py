@@ -12,6 +12,7 @@ import numpy as np
 from .bands import _BandGrid, _Nodes
 from .grid import _gl
 from .real_axis import _solve_real
+from .tolerances import _TAIL_MARGIN, _TAIL_MIN_NODES, _TAIL_NODE_DIVISOR, _TAIL_STRIDE
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,15 @@ def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol) -> _Tail:
     info = dict(tail_exponent=beta, tail_remainder=0.0, tail_uncertified=0)
     if not est > tail_tol:
         return _Tail(nodes, 0.0, info)
-    T = math.log(est / tail_tol) + 4.0
-    nt = max(64, points // 8)
+    T = math.log(est / tail_tol) + _TAIL_MARGIN
+    nt = max(_TAIL_MIN_NODES, points // _TAIL_NODE_DIVISOR)
     tt, wt = _gl(nt, 0.0, T)
     ut = grid.floor_u - tt / beta
     # anchors every 8th node: the tail spans thousands of e-folds in which m approaches m_0 and the
     # solver switches to delta = m - m_0; interpolating m over 32 such nodes has let Newton settle on
     # another sheet (tanh/Gaussian depth 256: total mass 2.7)
-    mt, okt, rest, fbt, acct = _solve_real(sys, ut, stride=8)
+    st = _solve_real(sys, ut, stride=_TAIL_STRIDE)
+    mt, okt, rest, fbt, acct = st.m, st.ok, st.res, st.fb, st.acc
     xrt = -np.imag(mt) / math.pi
     good_t = np.flatnonzero(okt & (xrt > 0))
     if good_t.size:

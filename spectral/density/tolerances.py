@@ -26,6 +26,185 @@ _DIRECT_LIMIT_SPREAD = 1e-12
 _BAND_PROBE_DEPTHS = (30.0, 7.0, 0.7)
 _FINE_PROBE_DEPTHS = tuple(10.0 ** -k for k in range(1, 11))
 
+# ---------------------------------------------------------------------------------------------- guards
+#: Floor added to a denominator or a bound that may be 0: keeps 0/0 and log(0) out, changes no nonzero value.
+_GUARD = 1e-300
+
+#: A law whose atoms carry all but this much mass is purely atomic (1 - sum of masses at rounding level).
+_ATOMIC_MASS = 1e-15
+
+# ---------------------------------------------------------------------------------------------- system (§5.2)
+#: Linear-factor coefficients b equal within this relative distance are one entry of the table (the same b
+#: reaches the table through different float paths: scales times ratios).
+_MERGE_RTOL = 1e-13
+#: A merged exponent below this is 0 (exponents +n and -n of a depth-n product cancel to rounding).
+_EXPONENT_ZERO = 1e-12
+#: 1 + b m0 within this (relative to max(1, |b m0|)) is exactly 0: the factor vanishes at m0 and mode B
+#: evaluates it as b delta without cancellation.
+_SINGULAR_RTOL = 1e-12
+
+# ---------------------------------------------------------------------------------------------- Newton (§4.4)
+#: Converged when the residual is within this multiple of the attainable accuracy (rounding of log z) ...
+_CONVERGED_NOISE = 16
+#: ... plus this absolute floor (log z of order 1 is known to ~1e-16; a few ulps of headroom).
+_CONVERGED_ABS = 1e-14
+#: Backtracking accepts a step that decreases the residual by this fraction of the step length (Armijo).
+_ARMIJO = 1e-4
+#: A Newton iteration stalled at the rounding level is accepted within this multiple of the attainable
+#: accuracy ...
+_STALL_NOISE = 256
+#: ... plus this absolute floor.
+_STALL_ABS = 1e-13
+#: Im G <= 0 is tested as Im((1 + m) e^{-i arg z}) <= this x |1 + m| (rounding of m on the real axis).
+_IM_G_TOL = 1e-10
+#: The slack for the rounding of m in that test is capped at this x |1 + m| (a sign beyond it is decided).
+_IM_G_SLACK_CAP = 1e-8
+
+# ---------------------------------------------------------------------------------------------- continuation (§4.3)
+#: A corrector within this fraction of the predictor's step of the predictor continues the same sheet ...
+_JUMP_REL = 0.3
+#: ... or within this relative distance of the previous point (steps below the rounding of p) ...
+_JUMP_ABS = 1e-10
+#: ... or within this multiple of the attainable accuracy of p (large next to an edge, where dlogz/dp -> 0).
+_JUMP_NOISE = 30
+#: The last step to eta = 0 next to a square-root edge is accepted for a move below this x |p|: the sheets
+#: through the edge differ by O(sqrt(eta)), any other sheet is O(1) away.
+_EDGE_MOVE = 1e-4
+#: The corrector/predictor ratio is floored here before the step-size update (an exact predictor).
+_RATIO_FLOOR = 1e-12
+#: A point whose step in log eta fell below this keeps its tiny-eta value instead of the real axis.
+_STEP_GIVE_UP_REAL = 1e-3
+#: A point whose step in log eta fell below this has failed (no certified path).
+_STEP_DEAD = 1e-7
+#: The unknown switches to delta = m - m0 within this x |m0| of m0 ...
+_MODE_B_ENTER = 0.25
+#: ... and back to m beyond this x |m0| (hysteresis: no switching back and forth).
+_MODE_B_LEAVE = 0.5
+#: The start at eta_0 is accepted when m is within this (relative) of m_1 / z (inside Newton's basin).
+_START_RTOL = 0.5
+#: First step in log eta: a factor 4 in eta.
+_FIRST_STEP = math.log(4.0)
+#: Within this many e-folds of eta ~ x the path turns from z ~ i eta to z ~ x: a long step across it has landed
+#: a deep product on another sheet (tanh / orthogonal depth 10^4, sheets 2 pi / 10^4 apart) ...
+_TURN_EFOLDS = 6.0
+#: ... so steps there are at most this many e-folds.
+_TURN_STEP = 4.0
+#: The last step from eta <= e^-this x (1e-16 x, the rounding of x) may end next to a square-root edge
+#: (:data:`_EDGE_MOVE`).
+_EDGE_EFOLDS = 36.0
+#: A failed last step from eta above e^-this x first lowers its target ...
+_RETRY_EFOLDS = 37.0
+#: ... by this many e-folds.
+_LOWER_EFOLDS = 6.0
+#: The step in log eta is scaled towards a corrector/predictor ratio of this (Euler error ~ h^2) ...
+_STEP_RATIO = 0.05
+#: ... by a factor within these bounds ...
+_STEP_GROWTH = (0.5, 4.0)
+#: ... and stays within these (in e-folds).
+_STEP_RANGE = (0.02, 1e5)
+#: A rejected step is cut by this factor.
+_STEP_CUT = 0.25
+#: A node interpolated between two anchors is accepted when Newton moves it by less than this x the anchors'
+#: difference (plus :data:`_JUMP_NOISE` x its attainable accuracy): continuity in x on the physical sheet.
+_INTERP_CLOSE = 0.25
+#: Vertical continuations of the density grid stop at eta = this x x before the last step to the real axis.
+_ETA_LAST = 1e-10
+
+# ---------------------------------------------------------------------------------------------- edges (§4.7, §5.3)
+#: Real z(m) = M^{-1}(w) solved by bisection is accepted when |M(zeta) - w| <= this x |w|.
+_ZETA_REAL_RTOL = 1e-9
+#: A root of the critical polynomial is real when |Im r| <= this x max(1, |r|) (roots of a real polynomial).
+_ROOT_REAL_RTOL = 1e-9
+#: A critical point within this of a pole 1 + b m = 0 is the pole itself, not an edge.
+_POLE_DISTANCE = 1e-14
+#: Halvings of a grid cell bracketing a sign change of d log z (a cell of the scan down to its rounding).
+_BISECTIONS = 60
+#: z(m) has a finite limit at m = +-inf when its degree in m (sum of exponents) is 0 within this.
+_DEGREE_ZERO = 1e-9
+#: A critical value is real (a candidate edge on the positive axis) when |Im log z| < this.
+_REAL_CRITICAL = 1e-7
+#: Candidates above the top of the physical branch by more than this (relative) are dropped.
+_TOP_RTOL = 1e-12
+#: Break points (critical values, atoms) closer than this in log x are one.
+_BREAK_MERGE = 1e-10
+#: Bands are probed at eta = this x x ...
+_PROBE_ETA = 1e-12
+#: ... and carry continuous mass where -Im m > this x |m| there.
+_PROBE_MASS = 1e-9
+
+# ---------------------------------------------------------------------------------------------- grid, soft edge, tail
+#: A soft edge whose piece below it is narrower than this (in log x) gets no Gauss--Legendre nodes there.
+_SOFT_PIECE_MIN = 1e-3
+#: x rho below this x (continuous mass) is negligible at the soft edge (the cut: ~1e-12 of mass below it) ...
+_SOFT_QUIET = 1e-13
+#: ... on the band's own grid (search route) ...
+_SOFT_CUT = 1e-14
+#: ... up to 4 x its rounding level, capped at this x the mass.
+_SOFT_NOISE_CAP = 1e-9
+#: The soft edge is where x rho first exceeds this x its maximum.
+_SOFT_EDGE_LEVEL = 1e-6
+#: Its bracket is refined until it is narrower than this (in log x).
+_SOFT_EDGE_BRACKET = 5e-3
+#: The piece below a sharp soft edge is at least this wide in log x (its lowest nodes check the edge).
+_SOFT_PIECE_WIDTH = 2e-3
+#: A point of that segment is nearly real when |Im log z| < this.
+_SOFT_NEAR_REAL = 1e-3
+#: Central differences for Newton on d log z / d zeta use the step this x |zeta|.
+_SOFT_DIFF_STEP = 1e-7
+#: ... and stop when the Newton step is below this x |zeta| (log z is flat there: Re log z_c to ~1e-14).
+_SOFT_NEWTON_RTOL = 1e-10
+#: The critical point must lie within this x |zeta| (plus half a scan cell) of the scan's sign change.
+_SOFT_SCAN_RTOL = 1e-3
+#: The critical point is sharp (a soft edge) when |Im log z_c| <= this.
+_SOFT_SHARP = 1e-5
+#: Default continuous mass left below the deepest tail node (bounded by the power-law remainder).
+_TAIL_TOL = 1e-12
+#: ``tail_tol`` and ``rtol_eta`` must lie below this (a looser tail, or a last stop at eta ~ x, is no density).
+_USER_TOL_MAX = 1e-3
+
+# ---------------------------------------------------------------------------------------------- certificate, listing
+#: -Im m / pi slightly below 0 is 0 within this x the largest x rho ...
+_NEGATIVE_FLOOR = 1e-10
+#: ... or within 4 x the attainable accuracy of m, capped at this x the largest x rho (next to a square-root
+#: edge m is known to ~1e-8 while x rho ~ 1e-9).
+_NEGATIVE_NOISE_CAP = 1e-4
+#: Nodes below this x are kept in the mass bookkeeping but not listed (normal floats only).
+_LIST_MIN_X = 1e-300
+
+# ---------------------------------------------------------------------------------------------- distribution functions
+#: pdf at an atom location (within this relative distance) is the one-sided limit of the continuous part ...
+_ATOM_RTOL = 1e-13
+#: ... taken at x (1 - this).
+_ATOM_SHIFT = 1e-11
+#: A quantile falls in the jump at b when F(b (1 - this)) < q (one ulp below b).
+_JUMP_BELOW = 1e-15
+#: Brent in log x first (deep tails span hundreds of decades), to this tolerance, then bracketed in x
+#: within 2 x this.
+_PPF_LOG_XTOL = 1e-9
+
+# ---------------------------------------------------------------------------------------------- grid sizes (§5.4, §5.7)
+#: Every band gets at least this many nodes (a narrow band must still be resolved).
+_MIN_BAND_NODES = 32
+#: A band reaching 0: the top piece [b/20, b] in log x (s^2 map, spectrally accurate at a square-root edge) ...
+_TOP_PIECE = math.log(1.0 / 20.0)
+#: ... holds this fraction of the band's nodes, ...
+_TOP_NODE_FRACTION = 0.62
+#: ... and Gauss--Legendre in log x covers this many e-folds below it (the tail continues further down).
+_LOG_SPAN = 40.0
+#: After a sharp soft edge, the lowest max(3, n / this) nodes must carry no mass.
+_LOW_CHECK_DIVISOR = 200
+#: Rounding levels enter the tests as this multiple of the attainable accuracy.
+_NOISE_MULTIPLE = 4
+#: The tail reaches e^this beyond where the estimated remainder falls below ``tail_tol`` ...
+_TAIL_MARGIN = 4.0
+#: ... with max(this, points / _TAIL_NODE_DIVISOR) Gauss--Legendre nodes ...
+_TAIL_MIN_NODES = 64
+_TAIL_NODE_DIVISOR = 8
+#: ... anchored every this many nodes: over the thousands of e-folds of a tail m approaches m_0 and the unknown
+#: switches to delta, and interpolating over 32 such nodes has let Newton settle on another sheet
+#: (tanh / Gaussian depth 256: total mass 2.7).
+_TAIL_STRIDE = 8
+
 #: A band away from 0 wider than this in log x (a factor e^7 ~ 1100) gets the cosine map in u = log x where
 #: its ends are edges of the product: the cosine map in x leaves its lower decades without nodes (leaky relu
 #: at depth 8: a band over 9 decades, mass 0.81).

@@ -8,14 +8,12 @@ The first layer's pre-activation variance follows from the spec's per-coordinate
 :math:`q_{in}`: :math:`q^1 = \sigma_{w,1}^2 \rho_1 q_{in} + \sigma_{b,1}^2` (:math:`\rho_1` of
 :func:`spectral.product.variance_factor`), and the q-map carries it on.
 
-Residual and normalization entries need the general spec engine :mod:`spectral.architecture`; while that
-module is not part of the installed package they raise NotImplementedError.  When it is, the specs that are
-not plain chains go through it (``from_json``, then :func:`spectral.jacobian_law`).
+Specs with residual and normalization entries go through the general spec engine :mod:`spectral.architecture`
+(:func:`spectral.spec_from_json`, then :func:`spectral.jacobian_law`).
 """
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +21,7 @@ from ..product import Layer, Network, jacobian_law, variance_factor
 
 __all__ = ["Prediction", "predict", "plain_network"]
 
-_NEEDS_ARCHITECTURE = "residual/normalization prediction needs spectral.architecture"
+_NEEDS_ARCHITECTURE = "not a plain chain (read by spectral.architecture)"
 
 
 @dataclass(frozen=True)
@@ -97,9 +95,7 @@ def predict(spec: dict) -> Prediction:
     try:
         net = plain_network(spec)
     except NotImplementedError:
-        if importlib.util.find_spec("spectral.architecture") is None:  # the general engine, not yet installed
-            raise
-        from .. import architecture
+        from ..architecture import spec_from_json
 
-        return Prediction(law=jacobian_law(architecture.from_json(spec)), network=None)
+        return Prediction(law=jacobian_law(spec_from_json(spec)), network=None)
     return Prediction(law=jacobian_law(net), network=net)

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from ..density.grid import _gl
-from ..density.tolerances import _EPS
+from ..density.tolerances import _EPS, _GUARD
 
 
 class _SmoothD2:
@@ -36,7 +36,7 @@ class _SmoothD2:
         e = act.expr.subs(sym, zs)
         fs = [sympy.lambdify(zs, sympy.diff(e, zs, k), modules=["numpy", "scipy"]) for k in (1, 2, 3)]
         rq = math.sqrt(q)
-        t_max = math.sqrt(2 * 46.0)
+        t_max = math.sqrt(2 * _GAUSS_CUT)
 
         def ev(k, x):
             return np.asarray(fs[k](x), dtype=complex if np.iscomplexobj(x) else float) * np.ones_like(x)
@@ -44,11 +44,11 @@ class _SmoothD2:
         def dprime(x):
             return 2 * rq * ev(0, rq * x) * ev(1, rq * x)
 
-        grid = np.linspace(-t_max, t_max, 4001)
+        grid = np.linspace(-t_max, t_max, _SCAN_POINTS)
         dg = ev(0, rq * grid) ** 2
-        even = bool(np.max(np.abs(dg - dg[::-1])) <= 1e-13 * np.max(dg))
-        scale_b = 0.25 * float(np.max(np.abs(dprime(grid)))) + 1e-300
-        amp = min(0.3, 0.5 / rq)
+        even = bool(np.max(np.abs(dg - dg[::-1])) <= _EVEN_RTOL * np.max(dg))
+        scale_b = _DEFORM_SCALE * float(np.max(np.abs(dprime(grid)))) + _GUARD
+        amp = min(_DEFORM_AMP, _DEFORM_AMP_Q / rq)
         crit = _critical_points(dprime, grid)
         # d varies on the scale 1/sqrt(q) in t: the panels of the deformed contour follow it (tanh at q = 4.2:
         # 6e-10 next to the spectrum with 0.5-wide panels)
@@ -91,14 +91,14 @@ class _SmoothD2:
                 norm = abs(np.sum(wt) - 1)
             else:
                 norm = max(norm, abs(complex(np.sum(wt)) - 1), abs(complex(np.dot(wt, d)) / self.mean - 1))
-        if norm > 1e-10:
+        if norm > _NORM_TOL:
             raise ValueError(f"the quadrature for D^2 failed its normalisation check ({norm:.1e})")
         self.crit_values = np.array([float(np.real(ev(0, rq * np.array([c]))[0] ** 2)) for c in crit])
         hi = max([hi] + list(self.crit_values))  # the maximum of d sits at a critical point
         # the spectrum of D^2 reaches inf d, which is approached as |h| -> inf (beyond the nodes)
         tails = np.real(ev(0, rq * np.array([-t_max, t_max])) ** 2)
         if np.all(np.abs(np.real(ev(0, rq * np.array([-4 * t_max, 4 * t_max])) ** 2)) < tails):
-            lo = 0.0 if np.all(np.abs(np.real(ev(0, rq * np.array([-1e3, 1e3])) ** 2)) < 1e-10 * hi) else lo
+            lo = 0.0 if np.all(np.abs(np.real(ev(0, rq * np.array([-_FAR_H, _FAR_H])) ** 2)) < _ZERO_TAIL * hi) else lo
         self.bounds = (lo, hi)
         self.span = hi - lo
         self._last = (None, None)
@@ -106,10 +106,10 @@ class _SmoothD2:
     def _tier(self, z):
         lo, hi = self.bounds
         dist = np.where(z.real < lo, np.abs(z - lo), np.where(z.real > hi, np.abs(z - hi), np.abs(z.imag)))
-        tier = np.where(dist < 0.15 * self.span, 1, 0)
+        tier = np.where(dist < _NEAR_TIER * self.span, 1, 0)
         if self.crit_values.size:
             dc = np.min(np.abs(z[:, None] - self.crit_values[None, :]), axis=1)
-            tier = np.where(dc < 0.1 * self.span, 2, tier)
+            tier = np.where(dc < _GRADED_TIER * self.span, 2, tier)
         return tier
 
     def _eval(self, zeta):
@@ -154,19 +154,49 @@ class _SmoothD2:
 def _critical_points(dprime, grid):
     """Zeros of d' on the grid (sign changes refined by bisection), plus 0 if d'(0) = 0."""
     g = dprime(grid)
-    crit = [0.0] if abs(float(dprime(np.array([0.0]))[0])) < 1e-12 else []
+    crit = [0.0] if abs(float(dprime(np.array([0.0]))[0])) < _CRIT_ZERO else []
     for i in np.flatnonzero(np.sign(g[:-1]) * np.sign(g[1:]) < 0):
         a, b = grid[i], grid[i + 1]
         sa = np.sign(dprime(np.array([a]))[0])
-        for _ in range(60):
+        for _ in range(_BISECTIONS):
             c = 0.5 * (a + b)
             if np.sign(dprime(np.array([c]))[0]) == sa:
                 a = c
             else:
                 b = c
         crit.append(0.5 * (a + b))
-    return sorted(set(round(c, 13) for c in crit))
+    return sorted(set(round(c, _CRIT_DIGITS) for c in crit))
 
+
+#: h ~ N(0, 1) is integrated over |h| <= sqrt(2 x this): the Gaussian weight beyond is e^-46 ~ 1e-20.
+_GAUSS_CUT = 46.0
+#: Points of the t-grid on which d is tested for evenness and d' scanned for sign changes.
+_SCAN_POINTS = 4001
+#: d is even (and folded onto h > 0) when d(t) and d(-t) agree to this relative to max d.
+_EVEN_RTOL = 1e-13
+#: B = this x max |d'| sets where the contour deformation -A tanh(d'/B) saturates.
+_DEFORM_SCALE = 0.25
+#: A = min(this, _DEFORM_AMP_Q / sqrt(q)): how far the contour moves off the real h-axis (the singularities of
+#: phi'(sqrt(q) h) come closer to it as 1/sqrt(q)).
+_DEFORM_AMP = 0.3
+_DEFORM_AMP_Q = 0.5
+#: Each tier's weights must sum to 1 and reproduce m_1 to this, else the quadrature is refused.
+_NORM_TOL = 1e-10
+#: The spectrum of D^2 reaches 0 when d at |h| = _FAR_H is below this x max d (d -> 0 at infinity).
+_ZERO_TAIL = 1e-10
+_FAR_H = 1e3
+#: zeta within this x (spread of the spectrum) of it uses the deformed contour ...
+_NEAR_TIER = 0.15
+#: ... and within this x the spread of a critical value of d the graded panels.
+_GRADED_TIER = 0.1
+#: d'(0) below this is 0 (an even activation's critical point at 0).
+_CRIT_ZERO = 1e-12
+#: Bisection halvings of a sign change of d' (a grid cell down to its rounding).
+_BISECTIONS = 60
+#: Critical points equal to this many decimals are one.
+_CRIT_DIGITS = 13
+#: Panel break points closer than this are one.
+_BREAK_MIN = 1e-15
 
 #: Gauss–Legendre nodes of the plain rule for D^2 far from its spectrum (times 2 sqrt(q) when that is above 1).
 _REAL_TIER_NODES = 192
@@ -189,7 +219,7 @@ def _d2_at(ev, rq, q, crit):
 def _flip_levels(scale_b, ddc, panel):
     """Halvings of a panel down to a quarter of the width B / |d''(c)| over which the contour deformation
     -A tanh(d'/B) changes side at a critical point c (at most :data:`_GRADED_LEVELS`)."""
-    width = scale_b / max(abs(float(ddc)), 1e-300)
+    width = scale_b / max(abs(float(ddc)), _GUARD)
     return int(min(_GRADED_LEVELS, max(0, math.ceil(math.log2(panel / (0.25 * width))))))
 
 
@@ -206,7 +236,7 @@ def _graded_nodes(crit, t_max, symmetric, order=16, levels=None, panel=None):
     if symmetric:
         brk |= {-b for b in brk}
     brk = np.array(sorted(b for b in brk if -t_max <= b <= t_max))
-    brk = brk[np.concatenate([[True], np.diff(brk) > 1e-15])]
+    brk = brk[np.concatenate([[True], np.diff(brk) > _BREAK_MIN])]
     x, w = np.polynomial.legendre.leggauss(order)
     a, b = brk[:-1, None], brk[1:, None]
     return (0.5 * (b - a) * x + 0.5 * (b + a)).ravel(), (0.5 * (b - a) * w).ravel()

@@ -51,12 +51,15 @@ to 16).  Measured against mpmath products: :math:`|\Delta \log s| \le 6 \times 1
 400-1000 (``tests/test_montecarlo.py``).  Cost per layer about 4 times the direct product with Gaussian
 weights, close to it with Haar weights (``benchmarks/README.md``).
 
-``stable=None`` computes the first network directly and switches to the stable product for all networks
-when its smallest nonzero singular value is below :data:`DIRECT_SPREAD_LIMIT` times the largest
-(the result says so in ``method``).  The pilot draws from a stream of its own, built from network 0's
-child seed, and a redo of network 0 with the stable product starts that stream afresh: for a given seed
-the networks (weights, biases, inputs) are the same whatever ``stable`` resolves to, and only the
-rounding of the two products differs.
+``stable=None`` decides before any draw, from the theory's log-range of the nonzero singular values
+(:func:`spectral.montecarlo.log_range.estimated_log_range`: the spread of the Lyapunov exponents per layer,
+from the law of :math:`D^2` and, for Gaussian weights, the chi-square exponents, plus the edge of the last
+one): the direct product when the estimate is at most :data:`~spectral.montecarlo.sampler.AUTO_DIRECT_LOG_RANGE`
+nats, else the stable product.  After a direct run every network whose realised log-range exceeds
+:math:`-\log` :data:`DIRECT_SPREAD_LIMIT` is recomputed by the stable product; each network draws from a
+stream built from its own child seed, restarted for the recomputation, so for a given seed the networks
+(weights, biases, inputs) are the same whatever ``stable`` resolves to, and only the rounding of the two
+products differs (the result says which in ``method``).
 
 Zero eigenvalues are structural: :math:`\operatorname{rank} J = \min(N_0, \min_l N_l,
 \min_l \#\{i : \phi_l'(h^l_i) \ne 0\})` almost surely (the weights put the kernels in general position),

@@ -24,16 +24,28 @@ from ..product import Network
 from ..stable_product import StableProduct
 from .direct import DirectProduct
 from .layers import _factor, _inputs, _layer_specs, _resolve_widths
+from .log_range import AUTO_DIRECT_MARGIN, estimated_log_range
 from .samples import JacobianSamples
 
 MODES = ("network", "free")
 
-#: ``stable=None`` switches to the stable product when the first network's smallest nonzero singular
-#: value is below this fraction of its largest: there the direct SVD's absolute error
+#: A directly computed network whose smallest nonzero singular value is below this fraction of its largest
+#: is recomputed by the stable product (``stable=None``): there the direct SVD's absolute error
 #: :math:`\sim N\varepsilon s_{\max}` is a relative error :math:`\gtrsim 10^{-5}` on the smallest values.
 DIRECT_SPREAD_LIMIT = 1e-8
 
+#: ``stable=None`` takes the direct product when the a-priori estimate
+#: (:func:`spectral.montecarlo.log_range.estimated_log_range`) is at most this many nats: the direct limit
+#: :math:`-\log` :data:`DIRECT_SPREAD_LIMIT` less the margin for the worst network of a batch.
+AUTO_DIRECT_LOG_RANGE = -math.log(DIRECT_SPREAD_LIMIT) - AUTO_DIRECT_MARGIN
+
 _EPS = float(np.finfo(np.float64).eps)
+
+
+def _log_spread(row: np.ndarray) -> float:
+    """Largest minus smallest finite entry of one network's log singular values (0 if none)."""
+    fin = row[np.isfinite(row)]
+    return float(fin.max() - fin.min()) if fin.size else 0.0
 
 
 def _run_chunk(be: Backend, streams, specs, mode, q1, stable, progress):
@@ -115,8 +127,10 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
         Network ``i`` uses child ``i`` of ``SeedSequence(seed)``: identical results for any chunking or
         thread count on a given backend, and the same networks for ``stable`` None, True or False.
     stable : bool or None
-        Force the stable product (True), the direct SVD (False), or decide from the first network
-        (None; see :data:`DIRECT_SPREAD_LIMIT`).
+        Force the stable product (True), the direct SVD (False), or decide before drawing (None): the
+        direct product when the a-priori log-range estimate is at most :data:`AUTO_DIRECT_LOG_RANGE`; every
+        network it computes whose realised log-range exceeds :math:`-\log` :data:`DIRECT_SPREAD_LIMIT` is
+        then recomputed by the stable product from the same draws.
     q0 : float or None
         First-layer pre-activation variance (default ``net.q0`` or the fixed point q*).
     threads : int or None
@@ -151,7 +165,6 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     n = int(n_samples)
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     children = seq.spawn(n)
-    streams = [SampleStream(be, child) for child in children]
     t0 = time.perf_counter()
     show = sys.stderr.isatty() if progress is None else bool(progress)
 
@@ -171,47 +184,54 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     why = "forced by stable=True" if stable else "forced by stable=False" if stable is False else ""
     with cpu_workers(be, threads) as workers:
         decided = stable
-        if stable is None:  # pilot: network 0, direct, on a stream of its own child seed
-            pilot = [SampleStream(be, children[0])]
-            ls0, r0, qe0, d0 = _run_chunk(be, pilot, specs, mode, q_seq[0], False, tick)
-            full, _ = _assemble(ls0, r0, dims[-1])
-            fin = full[0][np.isfinite(full[0])]
-            spread = float(fin[0] - fin[-1]) if fin.size else 0.0
-            decided = spread > -math.log(DIRECT_SPREAD_LIMIT)
-            why = (f"auto: first network's log-spread of nonzero singular values {spread:.1f} nats "
-                   f"{'>' if decided else '<='} {-math.log(DIRECT_SPREAD_LIMIT):.1f}")
-            if not decided:
-                results[0] = (ls0, r0, qe0, d0)
-        todo = [i for i in range(n) if i not in results]
+        if stable is None:  # a-priori: the theory's log-range against what the direct product holds
+            est = estimated_log_range(specs)
+            decided = est > AUTO_DIRECT_LOG_RANGE
+            why = (f"auto: estimated log-range of the nonzero singular values {est:.1f} nats "
+                   f"{'>' if decided else '<='} {AUTO_DIRECT_LOG_RANGE:.1f}")
+        todo = list(range(n))
         per = _bytes_per_network(specs, decided)
         cap = max(1, available_memory(be) // (per * max(1, workers)))
         if chunk_size is not None:
-            if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-                raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
             size = chunk_size
         else:
             size = min(cap, max(1, math.ceil(len(todo) / max(1, workers))))
         chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
 
-        def work(idx):
-            return idx, _run_chunk(be, [streams[i] for i in idx], specs, mode, q_seq[0], decided, tick)
+        def work(idx, use_stable=decided):
+            return idx, _run_chunk(be, [SampleStream(be, children[i]) for i in idx], specs, mode, q_seq[0],
+                                   use_stable, tick)
 
-        if workers > 1 and len(chunks) > 1:
-            with ThreadPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
-                outs = list(pool.map(work, chunks))
-        else:
-            outs = [work(c) for c in chunks]
+        def run_all(chunk_list, use_stable):
+            if workers > 1 and len(chunk_list) > 1:
+                with ThreadPoolExecutor(max_workers=min(workers, len(chunk_list))) as pool:
+                    return list(pool.map(lambda c: work(c, use_stable), chunk_list))
+            return [work(c, use_stable) for c in chunk_list]
+
+        outs = run_all(chunks, decided)
+        redone = []
+        if stable is None and not decided:  # the estimate chose direct: check every network, redo the lost ones
+            for idx, (ls, rk, _qe, _dg) in outs:
+                full, _ = _assemble(ls, rk, dims[-1])
+                redone += [i for j, i in enumerate(idx) if _log_spread(full[j]) > -math.log(DIRECT_SPREAD_LIMIT)]
+            if redone:
+                cap_stable = max(1, available_memory(be) // (_bytes_per_network(specs, True) * max(1, workers)))
+                step = min(size, cap_stable, max(1, math.ceil(len(redone) / max(1, workers))))
+                outs += run_all([redone[i:i + step] for i in range(0, len(redone), step)], True)
+                why += (f"; {len(redone)} of {n} networks exceeded {-math.log(DIRECT_SPREAD_LIMIT):.1f} nats "
+                        "and were recomputed by the stable product from the same draws")
     if bar is not None:
         bar.close()
-    for idx, (ls, rk, qe, dg) in outs:
+    for idx, (ls, rk, qe, dg) in outs:  # recomputed networks come later and replace their direct results
         for j, i in enumerate(idx):
             results[i] = (ls[j:j + 1], rk[j:j + 1], None if qe is None else qe[j:j + 1], dg)
+    decided = bool(decided or redone)
     ls = np.concatenate([results[i][0] for i in range(n)], axis=0)
     rk = np.concatenate([results[i][1] for i in range(n)], axis=0)
     log_s, zeroed_max = _assemble(ls, rk, dims[-1])
     seconds = time.perf_counter() - t0
 
-    diag: dict = {"threads": workers, "chunk_size": size, "chunks": len(chunks) + (1 if stable is None else 0),
+    diag: dict = {"threads": workers, "chunk_size": size, "chunks": len(chunks),
                   "structural_zeros_max_log_rel": zeroed_max}
     if mode == "network":
         qe = np.concatenate([results[i][2] for i in range(n)], axis=0)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..activations import activation as make_activation
 from ..activations import split_activations
 
 __all__ = ["SweepGrid", "Task", "parse_axis", "split_activations", "WEIGHTS"]
@@ -151,6 +152,8 @@ class SweepGrid:
     def from_spec(cls, *, activation, weights, sigma_w2, depth, sigma_b2=None, width=None) -> SweepGrid:
         """Build a grid from axis text (see the module docstring) or sequences of values."""
         acts = split_activations(activation) if isinstance(activation, str) else [str(a) for a in activation]
+        # stored under the registry's canonical name (e.g. "erf(b=1)" for "erf"): saved data is unambiguous
+        acts = [make_activation(a).name for a in acts]
         ws = [w.strip() for w in weights.split(",") if w.strip()] if isinstance(weights, str) else list(weights)
         return cls(activation=tuple(acts), weights=tuple(ws), sigma_w2=parse_axis(sigma_w2, float, "sigma_w2"),
                    depth=parse_axis(depth, int, "depth"),

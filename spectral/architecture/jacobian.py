@@ -1,0 +1,165 @@
+r"""Spec -> spectral law of :math:`J J^T`.
+
+The Jacobian of a spec is the product of its entries' Jacobians, :math:`J = A_n \cdots A_1`
+(:mod:`spectral.architecture.meanfield` lists them): Dense :math:`W`, activation :math:`D = \operatorname{diag}
+\phi'(h)`, normalisation :math:`c^{1/2}` times a projection, residual block :math:`\alpha I + \beta X`.
+Each is invariant under rotations of its input and output (or diagonal and free from the rotation invariant
+ones), so at infinite width :math:`S_{JJ^T}(y) = \prod_i S_{A_i^T A_i}(s_i y)`, the law of a factor living in
+an :math:`N_a`-dimensional space entering with scale :math:`s_i = N_L/N_a` (as in :mod:`spectral.product`).
+Residual blocks enter through :class:`~spectral.architecture.residual_law.ResidualBlockLaw`.
+
+A plain chain ``[Dense, Nonlinearity] * L`` is exactly :class:`spectral.Network`: :func:`spec_jacobian_law`
+returns :class:`spectral.product.JacobianLaw` for it (same law object as for plain networks, with its exact
+atoms and rectangular layers), started at the first pre-activation variance of the spec.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..laws import Atomic, FreeProduct, HaarOrthogonal, MarchenkoPastur, SpectralLaw
+from .layers import Dense, Nonlinearity, Repeat, Sequential
+from .meanfield import Factor, Propagation, SpecError, propagate
+from .residual_law import ResidualBlockLaw, _exact
+
+__all__ = ["ArchitectureLaw", "spec_jacobian_law", "architecture_law", "plain_network"]
+
+
+def _weight_law(weights, s2, n_in, n_out) -> SpectralLaw:
+    """Law of :math:`W^T W` in the input space (as spectral.product: Marchenko--Pastur, Haar, partial isometry)."""
+    s2 = s2 if isinstance(s2, int | Fraction) else _exact(s2)
+    ratio = Fraction(n_in, n_out) if n_in is not None else Fraction(1)
+    if weights == "gaussian":
+        return MarchenkoPastur(ratio=ratio, variance=s2 / ratio)
+    if ratio <= 1:
+        return HaarOrthogonal(s2)
+    keep = 1 / ratio
+    return Atomic((0, s2), (1 - keep, keep), name=f"partial_isometry({s2}, {keep})")
+
+
+def _act_key(act):
+    return (act.name, act.family, id(act) if act.family == "custom" else 0)
+
+
+class _Builder:
+    """Laws of factors, shared between equal factors (same ensemble and parameters, same q)."""
+
+    def __init__(self):
+        self.cache: dict = {}
+
+    def key(self, f: Factor):
+        if f.kind == "dense":
+            return ("dense", *f.data)
+        if f.kind == "derivative":
+            act, q = f.data
+            return ("derivative", _act_key(act), 1.0 if act.pieces and _q_free(act) else q)
+        if f.kind == "scale":
+            return ("scale", f.data[0])
+        alpha, beta, branch, _ = f.data
+        return ("residual", alpha, beta, f.dim, tuple(self.key(g) for g in branch))
+
+    def law(self, f: Factor) -> SpectralLaw:
+        k = self.key(f)
+        if k in self.cache:
+            return self.cache[k]
+        if f.kind == "dense":
+            law = _weight_law(*f.data)
+        elif f.kind == "derivative":
+            from ..laws import DerivativeLaw
+
+            law = DerivativeLaw(f.data[0], k[2], p_symbol=f"p_{len(self.cache) + 1}" if self.cache else "p")
+        elif f.kind == "scale":
+            law = HaarOrthogonal(_exact(f.data[0]))
+        else:
+            alpha, beta, branch, _ = f.data
+            law = ResidualBlockLaw(self.product(branch, f.dim, f.path), alpha, beta)
+        self.cache[k] = law
+        return law
+
+    def product(self, factors, n_last, path) -> FreeProduct:
+        counts: dict = {}
+        for f in factors:
+            scale = Fraction(n_last, f.dim) if (n_last is not None and f.dim is not None) else 1
+            key = (self.key(f), scale)
+            entry = counts.setdefault(key, [self.law(f), 0, scale])
+            entry[1] += 1
+        return FreeProduct([(law, mult, scale) for law, mult, scale in counts.values()])
+
+
+def _q_free(act) -> bool:
+    """phi'^2(sqrt(q) z) has a q-independent law (piecewise-constant phi' with kinks only at 0)."""
+    return all(b in (float("-inf"), 0.0, float("inf")) for lo, hi, _ in act.pieces for b in (float(lo), float(hi)))
+
+
+class ArchitectureLaw(FreeProduct):
+    r"""Law of :math:`J J^T` for a spec: the free product of its factors' laws (module docstring).
+
+    Attributes: ``spec``, ``propagation`` (mean field and factors), ``factor_laws`` (one law per Jacobian
+    factor, in order; residual blocks as :class:`ResidualBlockLaw`).
+    """
+
+    def __init__(self, spec: Sequential, propagation: Propagation | None = None):
+        prop = propagation or propagate(spec)
+        if prop.width_in != prop.width_out:
+            raise SpecError("layers", f"the spec maps width {prop.width_in} to {prop.width_out}: give equal input and "
+                            "output widths (rectangular plain chains are spectral.Network)")
+        self.spec = spec
+        self.propagation = prop
+        builder = _Builder()
+        self.factor_laws = tuple(builder.law(f) for f in prop.factors)
+        inner = builder.product(prop.factors, prop.width_out, "layers")
+        super().__init__(inner.factors, name=f"JJ^T[spec: {len(prop.factors)} factors, depth {spec.depth}]")
+
+    @property
+    def blocks(self) -> tuple:
+        """The residual block laws, in order."""
+        return tuple(law for law in self.factor_laws if isinstance(law, ResidualBlockLaw))
+
+
+def architecture_law(spec: Sequential) -> ArchitectureLaw:
+    """The law of :math:`J J^T` of ``spec`` by the generic composition (never the plain-network shortcut)."""
+    return ArchitectureLaw(spec)
+
+
+def _flat(entries):
+    for e in entries:
+        if isinstance(e, Repeat):
+            for _ in range(e.times):
+                yield from _flat(e.layers)
+        else:
+            yield e
+
+
+def plain_network(spec: Sequential):
+    """The :class:`spectral.Network` equal to ``spec`` when it is a plain chain ``[Dense, Nonlinearity] * L``
+    (``q0``: the first pre-activation variance), else None."""
+    from ..product import Layer, Network, variance_factor
+
+    flat = list(_flat(spec.layers))
+    if len(flat) % 2 or not flat:
+        return None
+    pairs = list(zip(flat[::2], flat[1::2], strict=True))
+    if not all(isinstance(d, Dense) and isinstance(a, Nonlinearity) for d, a in pairs):
+        return None
+    first = pairs[0][0]
+    n_out = first.width if first.width is not None else spec.width
+    rho = float(variance_factor(first.weights, spec.width, n_out))
+    q1 = float(first.sigma_w2) * rho * float(spec.input_q) + float(first.sigma_b2)
+    layers = tuple(Layer(a.activation, d.weights, d.sigma_w2, d.sigma_b2, d.width) for d, a in pairs)
+    if q1 <= 0:
+        return None
+    rectangular = any(d.width is not None for d, _ in pairs)
+    return Network(layers=layers, q0=q1, width=spec.width if rectangular else None)
+
+
+def spec_jacobian_law(spec: Sequential):
+    """Law of :math:`J J^T` for ``spec``: :class:`spectral.product.JacobianLaw` for plain chains, else
+    :class:`ArchitectureLaw`."""
+    if not isinstance(spec, Sequential):
+        raise TypeError(f"spec must be a spectral.Sequential, got {type(spec).__name__}")
+    net = plain_network(spec)
+    if net is not None:
+        from ..product import JacobianLaw
+
+        return JacobianLaw(net)
+    return ArchitectureLaw(spec)
