@@ -66,22 +66,25 @@ def test_validate_residual_small(act, weights):
     assert not bad.passed and bad.verdict == "failed"
 
 
-#: seconds one large case may take: L = 256, N = 512, 16 networks measured 281 s (relu, Gaussian) and 722 s
-#: (tanh, orthogonal: one QR per Dense) on 2 shared CPU cores
-LARGE_CASE_TIMEOUT = 1800
+#: seconds one large case may take on 2 shared CPU cores (an orthogonal Dense costs one QR of N x N per network)
+LARGE_CASE_TIMEOUT = 900
+
+#: Issue 13's large cases, sized for CI: the depth 256, width 512 case with Gaussian weights (4 networks), and
+#: both activations and ensembles at depth 64, width 256 (8 networks).  The full matrix (L = 64 and 256, N = 512,
+#: 16 networks, both activations and ensembles) passed when measured: tanh/orthogonal at L = 256 |z| <= 0.32
+#: (722 s), relu/Gaussian 281 s; that is too long for the suite's 10-minute budget.
+LARGE_CASES = [("relu", "gaussian", 256, 512, 4), ("tanh", "gaussian", 64, 256, 8),
+               ("tanh", "orthogonal", 64, 256, 8), ("relu", "orthogonal", 64, 256, 8)]
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(LARGE_CASE_TIMEOUT)
-@pytest.mark.parametrize("act", ["tanh", "relu"])
-@pytest.mark.parametrize("weights", ["gaussian", "orthogonal"])
-@pytest.mark.parametrize("depth", [64, 256])
-def test_validate_residual_large(act, weights, depth):
-    """Issue 13's cases: alpha = 1, beta = 1/sqrt(L), L up to 256, N = 512, 16 networks; the theory with beta
-    10% larger fails on the same samples (measured at L = 256: tanh/orthogonal |z| <= 0.32, wrong theory |z| = 38;
-    relu/Gaussian passes)."""
+@pytest.mark.parametrize(("act", "weights", "depth", "width", "n"), LARGE_CASES)
+def test_validate_residual_large(act, weights, depth, width, n):
+    """alpha = 1, beta = 1/sqrt(L): validate passes, and the theory with beta 10% larger fails on the same
+    samples."""
     spec = _resnet(act, weights, depth)
-    r = sp.validate(spec, width=512, n_samples=16)
+    r = sp.validate(spec, width=width, n_samples=n, seed=0)
     assert r.passed, str(r)
     wrong = sp.jacobian_law(_resnet(act, weights, depth, beta_scale=1.1))
     assert not sp.validate(spec, theory=wrong, samples=r.samples).passed
