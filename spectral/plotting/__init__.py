@@ -35,6 +35,7 @@ from __future__ import annotations
 from ..depth_scaling import DensityFailedWarning, DepthScaling, depth_scaling
 from .depth import figure_depth, plot_depth_scaling
 from .phase import figure_phase, plot_phase_diagram
+from .recommend import figure_recommend, plot_recommend_spectra, plot_tradeoff
 from .spectrum import figure_spectrum, plot_singular_values, singular_value_figure
 from .style import STYLE, panel_title
 from .validation import figure_validation, plot_validation
@@ -52,6 +53,9 @@ __all__ = [
     "figure_validation",
     "figure_phase",
     "figure_depth",
+    "figure_recommend",
+    "plot_tradeoff",
+    "plot_recommend_spectra",
     "panel_title",
     "DensityFailedWarning",
 ]
