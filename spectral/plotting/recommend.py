@@ -17,7 +17,8 @@ Artists carry a ``gid``: ``"tradeoff"`` (Line2D: x the budget variable, y the ob
 candidates), ``"tradeoff_infeasible"`` (candidates below the budget whose objective is known),
 ``"infeasible"`` (axvspan patch up to the budget), ``"budget"`` (vertical line at the budget), ``"choice"``
 (Line2D at the recommendation), ``"spread_bar"`` (bars of the no-trade-off panel); on the right panel those of
-:func:`spectral.plotting.plot_singular_values`.
+:func:`spectral.plotting.plot_singular_values`, and ``"out_of_view"`` (a note naming the spectra that lie
+entirely below the view).
 """
 
 from __future__ import annotations
@@ -209,8 +210,13 @@ def plot_recommend_spectra(rec, *, points: int = 300, ax=None, title: str | None
     with mpl.rc_context(STYLE):
         ax = _new_axes(ax)
         if results:
+            view = _spectra_view(results, outs)
             plot_singular_values(results, labels=labels, xscale="log", ax=ax, colors=colors, outliers=outs,
-                                 title=title, legend_loc=legend_loc, xlim=_spectra_view(results, outs))
+                                 title=title, legend_loc=legend_loc, xlim=view)
+            hidden = [lab for lab, r in zip(labels, results, strict=True) if _curve(r, "singular").top < view[0]]
+            if hidden:  # a whole spectrum below the view (e.g. pytorch's vanishing one): said, not dropped
+                ax.text(0.02, 0.98, f"below the view (s < {_fmt_num(view[0], 2)}): " + ", ".join(hidden),
+                        transform=ax.transAxes, ha="left", va="top", fontsize=7, gid="out_of_view")
         if failed:
             ax.text(0.98, 0.02, "density failed: " + ", ".join(failed), transform=ax.transAxes, ha="right",
                     va="bottom", fontsize=7, color="C3")
@@ -218,15 +224,15 @@ def plot_recommend_spectra(rec, *, points: int = 300, ax=None, title: str | None
 
 
 def _spectra_view(results, outs) -> tuple[float, float]:
-    """x range of the spectra panel: the smallest 1% quantile (or outlier) of the curves, at most
-    :data:`_MAX_DECADES` below the largest edge, to 1.5 x that edge."""
+    """x range of the spectra panel: the smallest 1% quantile of the curves, at most :data:`_MAX_DECADES` below
+    the largest edge (and always below every marked outlier), to 1.5 x that edge."""
     curves = [_curve(r, "singular") for r in results]
     top = max((c.top for c in curves if math.isfinite(c.top) and c.top > 0), default=1.0)
     lows = [_continuous_quantile(c, 0.01) for c in curves]
-    lows += [float(o["singular_value"]) for o_list in outs if o_list for o in o_list]
     lows = [v for v in lows if math.isfinite(v) and v > 0]
     lo = max(min(lows, default=top * 1e-3) / 2.0, top * 10.0 ** (-_MAX_DECADES))
-    return lo, 1.5 * top
+    marks = [float(o["singular_value"]) for o_list in outs if o_list for o in o_list]
+    return min([lo, *(0.5 * s for s in marks if s > 0)]), 1.5 * top
 
 
 def figure_recommend(rec, *, budget: float | None = None, points: int = 300, figsize=None) -> Figure:
