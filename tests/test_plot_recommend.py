@@ -121,3 +121,13 @@ def test_cli_plot_recommend_out_rule(tmp_path):
     assert proc.returncode == 2 and "does not exist" in proc.stderr
     proc = _cli("--depth", "4", "--out", str(tmp_path / "rec.txt"))
     assert proc.returncode == 2 and ".png" in proc.stderr
+
+
+def test_cli_plot_recommend_uncertified_density_exits_3_unless_allowed(tmp_path):
+    """tanh, L = 16 on a 100-point grid: the Kaiming default's density misses its mass check (off by 0.019)."""
+    out = tmp_path / "rec.png"
+    proc = _cli("--depth", "16", "--points", "100", "--out", str(out))
+    assert proc.returncode == 3, proc.stderr
+    assert "NOT CERTIFIED" in proc.stderr and "2.77778" in proc.stderr and out.exists()
+    proc = _cli("--depth", "16", "--points", "100", "--allow-uncertified", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr

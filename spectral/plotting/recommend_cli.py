@@ -4,7 +4,9 @@
 The command has its own parser (like ``plot sweep``): its flags are those of ``spectral recommend``
 (:func:`spectral.recommend_cli.add_recommend_parser`, checked by the same rules), not the network flags of the
 other ``plot`` kinds.  ``--out`` follows the one rule of :mod:`spectral.outpath`, checked before the
-recommendation is computed.
+recommendation is computed.  As for every figure command, a density that cannot be certified (drawn dashed,
+"(uncertified)" in the legend) prints ``NOT CERTIFIED: <reason>`` and exits 3 unless ``--allow-uncertified``,
+and a density that fails (left out of the panel, named in it) exits 3; the figure is written in both cases.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 def parse_plot_recommend(argv, prog: str = "spectral plot", parser_class=argparse.ArgumentParser):
     """Parse ``["recommend", ...]`` (the words after ``spectral plot``) into the namespace
     :func:`cmd_plot_recommend` takes (``command = "plot"``, ``kind = "recommend"``)."""
+    from ..cli import _add_allow_uncertified
     from ..outpath import RULE
     from ..recommend_cli import add_recommend_parser
 
@@ -29,6 +32,7 @@ def parse_plot_recommend(argv, prog: str = "spectral plot", parser_class=argpars
     p.add_argument("--out", required=True, help=f"figure file: .png, .pdf or .svg; {RULE}")
     p.add_argument("--points", type=int, default=300, help="grid points of each density, >= 16 (default: 300)")
     p.add_argument("--dpi", type=int, default=150, help="resolution of raster figures, 10..1200 (default: 150)")
+    _add_allow_uncertified(p)
     p.set_defaults(func=cmd_plot_recommend)
     args = parser.parse_args(list(argv))
     args.command = "plot"
@@ -38,12 +42,13 @@ def parse_plot_recommend(argv, prog: str = "spectral plot", parser_class=argpars
 
 
 def cmd_plot_recommend(args) -> int:
-    """Compute the recommendation as ``spectral recommend`` does, draw it, write ``--out``; exit status 0."""
+    """Compute the recommendation as ``spectral recommend`` does, draw it, write ``--out``; the exit status
+    (0, or 3 for an uncertified or failed density: module docstring)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from .. import limits
-    from ..cli import CLIError
+    from ..cli import EXIT_UNCERTIFIED, CLIError, _certificate_status, _certificate_watch
     from ..outpath import check_out_path
     from ..recommend_cli import _EDGES, _check
     from ..recommendation import recommend
@@ -64,9 +69,13 @@ def cmd_plot_recommend(args) -> int:
                     min_curvature=args.min_curvature, edges=_EDGES[args.edges], vary_slope=args.vary_slope,
                     min_c0=args.min_c0, with_outlier=args.with_outlier)
     budget = None if args.transform is not None else (args.min_c0 if args.vary_slope else args.min_curvature)
-    fig = figure_recommend(rec, budget=budget, points=args.points)
+    with _certificate_watch() as watch:
+        fig = figure_recommend(rec, budget=budget, points=args.points)
     fig.savefig(out, dpi=args.dpi, bbox_inches="tight", format=out.suffix[1:].lower())
     payload = {"kind": "recommend", "out": str(out.resolve()), "method": rec.method,
                "parameters": {k: float(v) for k, v in rec.parameters.items()}}
+    if watch.reasons:
+        payload["not_certified"] = watch.reasons
     print(json.dumps(payload, indent=2) if args.json else f"figure (recommend) written to {out.resolve()}")
-    return 0
+    status = _certificate_status(args, watch.reasons)
+    return EXIT_UNCERTIFIED if watch.failures else status  # a density left out of the panel is never status 0
