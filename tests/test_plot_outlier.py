@@ -120,3 +120,13 @@ def test_cli_plot_spectrum_with_width_draws_the_overlays(tmp_path):
                            "--samples", "2", "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_size > 0
+
+
+def test_validation_figure_shades_the_finite_width_band():
+    fig = P.figure_validation("tanh", "orthogonal", 1.05, depth=8, width=WIDTH, n_samples=4, points=200)
+    ax = fig.axes[0]
+    (band,) = _gid(ax.patches, "finite_width_band")
+    fw = finite_width(_net(8), WIDTH)
+    lo, hi = _x_extent(band)
+    assert lo == pytest.approx(math.exp(0.5 * (fw["log_m1_mean"] - fw["log_m1_sd"])), rel=POSITION_RTOL)
+    assert hi == pytest.approx(math.exp(0.5 * (fw["log_m1_mean"] + fw["log_m1_sd"])), rel=POSITION_RTOL)
