@@ -131,3 +131,15 @@ def test_cli_plot_recommend_uncertified_density_exits_3_unless_allowed(tmp_path)
     assert "NOT CERTIFIED" in proc.stderr and "2.77778" in proc.stderr and out.exists()
     proc = _cli("--depth", "16", "--points", "100", "--allow-uncertified", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
+
+
+def test_absent_default_is_named_in_the_panel():
+    from spectral.recommendation import default_networks
+
+    rec = recommend("softplus", depth=4, transform="dks")
+    absent = [k for k, v in default_networks("softplus", 4).items() if v is None]
+    assert absent == ["orthogonal-critical"]  # softplus has no critical point at sigma_b2 = 2.01e-5
+    right = P.figure_recommend(rec, points=100).axes[1]
+    (note,) = _gid(right.texts, "absent_default")
+    assert "orthogonal-critical" in note.get_text()
+    assert len(_gid(right.lines, "density")) == 4  # dks and the three defaults that exist

@@ -18,7 +18,8 @@ candidates), ``"tradeoff_infeasible"`` (candidates below the budget whose object
 ``"infeasible"`` (axvspan patch up to the budget), ``"budget"`` (vertical line at the budget), ``"choice"``
 (Line2D at the recommendation), ``"spread_bar"`` (bars of the no-trade-off panel); on the right panel those of
 :func:`spectral.plotting.plot_singular_values`, and ``"out_of_view"`` (a note naming the spectra that lie
-entirely below the view).
+entirely below the view) and ``"absent_default"`` (the defaults that do not exist for this activation, e.g.
+orthogonal-critical without a critical point).
 """
 
 from __future__ import annotations
@@ -192,8 +193,9 @@ def plot_recommend_spectra(rec, *, points: int = 300, ax=None, title: str | None
     """
     from ..recommendation import default_networks
 
-    nets = [(label, net) for label, net in default_networks(_base_activation(rec), rec.summary.depth).items()
-            if net is not None]
+    defaults = default_networks(_base_activation(rec), rec.summary.depth)
+    nets = [(label, net) for label, net in defaults.items() if net is not None]
+    absent = [label for label, net in defaults.items() if net is None]  # e.g. no critical point: said in the panel
     nets.append((rec.method if rec.method in ("dks", "tat") else "recommended", rec.network))  # drawn on top
     results, labels, outs, failed, colors = [], [], [], [], []
     for k, (label, net) in enumerate(nets):
@@ -220,6 +222,9 @@ def plot_recommend_spectra(rec, *, points: int = 300, ax=None, title: str | None
         if failed:
             ax.text(0.98, 0.02, "density failed: " + ", ".join(failed), transform=ax.transAxes, ha="right",
                     va="bottom", fontsize=7, color="C3")
+        if absent:
+            ax.text(0.02, 0.91, "no such network: " + ", ".join(absent), transform=ax.transAxes, ha="left",
+                    va="top", fontsize=7, gid="absent_default")
     return ax
 
 
