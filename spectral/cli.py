@@ -502,7 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cli_figures.cmd_demo)
 
     p = command("plot", "figures: spectrum (singular-value densities over depth), validation (samples vs "
-                        "theory), phase (chi_1 diagram), depth (variance, lambda_max, conditioning vs depth)")
+                        "theory), phase (chi_1 diagram), depth (variance, lambda_max, conditioning vs depth); "
+                        "'plot recommend' takes the flags of 'recommend' (see 'plot recommend --help')")
     cli_figures.add_plot_flags(p)
     _add_allow_uncertified(p)
     _add_json(p)
@@ -558,6 +559,10 @@ def _parse(parser: argparse.ArgumentParser, argv: list) -> argparse.Namespace:
         from spectral.plotting.sweep import parse_plot_sweep
 
         return parse_plot_sweep(argv[1:], prog=f"{PROG} plot")
+    if argv[:2] == ["plot", "recommend"]:  # the flags of 'recommend' plus --out (no network to describe)
+        from spectral.plotting.recommend_cli import parse_plot_recommend
+
+        return parse_plot_recommend(argv[1:], prog=f"{PROG} plot", parser_class=_Parser)
     args = parser.parse_args(argv)
     args.command_line = " ".join([PROG, *argv])
     return args

@@ -25,6 +25,12 @@ sampled networks are normalised like the continuous part: the area of the bars i
 eigenvalues that are not structural zeros, and the sampled fraction at zero is drawn as a hollow marker
 on the atom axis, next to the theory spike.
 
+Finite networks: in network mode the predicted length-mode singular value (:mod:`spectral.outliers`) is a
+triangle on the x axis with its value, and with a width the finite-width band of :math:`\sqrt{\hat m_1}`
+across networks (:mod:`spectral.finite_width`) is shaded (:mod:`spectral.plotting.overlays`).
+:func:`figure_recommend` draws a :class:`~spectral.recommendation.Recommendation`: its trade-off against the
+nonlinearity budget and its spectrum against the defaults.
+
 References: J. Pennington, S. Schoenholz, S. Ganguli, *Resurrecting the sigmoid in deep learning through
 dynamical isometry: theory and practice*, NeurIPS 2017 (the singular-value figures); B. Poole et al.,
 NeurIPS 2016 and S. Schoenholz et al., ICLR 2017 (phase diagrams).
@@ -35,6 +41,7 @@ from __future__ import annotations
 from ..depth_scaling import DensityFailedWarning, DepthScaling, depth_scaling
 from .depth import figure_depth, plot_depth_scaling
 from .phase import figure_phase, plot_phase_diagram
+from .recommend import figure_recommend, plot_recommend_spectra, plot_tradeoff
 from .spectrum import figure_spectrum, plot_singular_values, singular_value_figure
 from .style import STYLE, panel_title
 from .validation import figure_validation, plot_validation
@@ -52,6 +59,9 @@ __all__ = [
     "figure_validation",
     "figure_phase",
     "figure_depth",
+    "figure_recommend",
+    "plot_tradeoff",
+    "plot_recommend_spectra",
     "panel_title",
     "DensityFailedWarning",
 ]

@@ -25,6 +25,7 @@ from .curves import (
     _samples_label,
     _view,
 )
+from .overlays import draw_finite_width_band, draw_outliers, finite_width_band, network_outliers
 from .style import (
     _XLABEL,
     _YLABEL,
@@ -44,7 +45,7 @@ from .style import (
 def plot_singular_values(results, *, labels=None, samples=None, variable: str = "singular", xscale: str = "linear",
                          ax=None, colors=None, cmap: str | None = None, xlim=None, ylim=None, bins: int = 60,
                          annotate_atoms: bool = True, title: str | None = None, legend: bool = True,
-                         legend_loc: str = "best"):
+                         legend_loc: str = "best", outliers=None, bands=None):
     r"""Densities of several networks (or depths) on one axes: the dynamical-isometry figure.
 
     Parameters
@@ -78,6 +79,13 @@ def plot_singular_values(results, *, labels=None, samples=None, variable: str = 
     title : str, optional
     legend : bool
     legend_loc : str
+    outliers : sequence, optional
+        Aligned with ``results``: lists of outlier records ``{"singular_value", "eigenvalue", "kind"}``
+        (:func:`spectral.outliers.length_outliers`; ``None`` or empty entries allowed), each drawn as a
+        triangle on the x axis in the curve's colour with its value (:mod:`spectral.plotting.overlays`).
+    bands : sequence, optional
+        Aligned with ``results``: finite-width bands (:func:`spectral.plotting.overlays.finite_width_band`;
+        ``None`` entries allowed), shaded in the curve's colour.
 
     Returns
     -------
@@ -89,7 +97,9 @@ def plot_singular_values(results, *, labels=None, samples=None, variable: str = 
     -----
     Artists carry a ``gid`` for inspection: ``"density"`` (Line2D, the plotted x and y), ``"atom"`` (Line2D,
     x = [loc, loc], y = [0, mass] on the atom axis), ``"atom_label"`` (the mass text), ``"samples"``
-    (StepPatch, values = histogram heights) and ``"atom_sampled"`` (sampled fraction of zeros).
+    (StepPatch, values = histogram heights), ``"atom_sampled"`` (sampled fraction of zeros), ``"outlier"``
+    (Line2D at the predicted outlier), ``"outlier_label"`` (its value), ``"finite_width_band"`` (axvspan patch
+    over the band) and ``"finite_width_center"``.
     """
     variable = _check_variable(variable)
     log = _check_xscale(xscale)
@@ -100,6 +110,8 @@ def plot_singular_values(results, *, labels=None, samples=None, variable: str = 
             raise ValueError(f"samples has {len(samples)} entries for {len(items)} results (use None entries)")
     else:
         samples = [None] * len(items)
+    outliers = _aligned(outliers, items, "outliers")
+    bands = _aligned(bands, items, "bands")
     cols = list(colors) if colors is not None else _colors(len(items), cmap)
     if len(cols) < len(items):
         raise ValueError(f"colors has {len(cols)} entries for {len(items)} results")
@@ -109,6 +121,9 @@ def plot_singular_values(results, *, labels=None, samples=None, variable: str = 
         curves = [_curve(res, variable) for _, res in items]
         svals = [None if smp is None else _sample_values(smp, variable) for smp in samples]
         lo, hi = _view(curves, [v for v, _ in filter(None, svals)], log, xlim)
+        if xlim is None:  # the outliers lie below the bulk: widen the view to show them
+            low = [o["singular_value"] if variable == "singular" else o["eigenvalue"] for o in _flat(outliers)]
+            lo = min([lo, *(0.5 * x for x in low)]) if log else lo
         if log:
             ax.set_xscale("log")
             curves = [_per_decade(c) for c in curves]
@@ -130,6 +145,12 @@ def plot_singular_values(results, *, labels=None, samples=None, variable: str = 
             elif text is not None:  # no continuous part (e.g. linear orthogonal): legend entry only
                 ax.plot([], [], color=col, label=text, gid="density")
             _draw_atoms(ax, c.atoms, col, seen, label_atoms=annotate_atoms, zero_at=x0)
+        for k, (outs, band, col) in enumerate(zip(outliers, bands, cols, strict=True)):
+            if outs:
+                marked = sum(1 for o in outliers[:k] if o)
+                draw_outliers(ax, outs, variable, col, label=not marked, level=marked)
+            if band is not None:
+                draw_finite_width_band(ax, band, variable, col, label=all(b is None for b in bands[:k]))
         ax.set_xlim(lo, hi)
         ax.set_ylim(*(ylim if ylim is not None else (0.0, _auto_ylim(curves, max(lo, 0.0) if not log else lo,
                                                                      hi, log))))
@@ -150,11 +171,25 @@ def plot_singular_values(results, *, labels=None, samples=None, variable: str = 
     return ax
 
 
+def _aligned(values, items, name: str) -> list:
+    """``values`` as a list aligned with the plotted results (all None when not given)."""
+    if values is None:
+        return [None] * len(items)
+    values = list(values)
+    if len(values) != len(items):
+        raise ValueError(f"{name} has {len(values)} entries for {len(items)} results (use None entries)")
+    return values
+
+
+def _flat(outliers) -> list:
+    return [o for outs in outliers if outs for o in outs]
+
+
 def singular_value_figure(panels, *, variable: str = "singular", points: int = 400, width: int | None = None,
                           n_samples: int = 4, mode: str = "network", backend: str = "auto", seed: int = 0,
                           cmap: str = "viridis", xscale: str = "linear", xlim=None, ncols: int | None = None,
                           figsize=None, sharey: bool = False, title: str | None = None,
-                          legend_loc: str = "best") -> Figure:
+                          legend_loc: str = "best", outliers: bool = True) -> Figure:
     r"""Singular-value densities of several networks per panel, optionally with sampled networks overlaid.
 
     Parameters
@@ -181,6 +216,10 @@ def singular_value_figure(panels, *, variable: str = "singular", points: int = 4
     title : str, optional
     legend_loc : str
         Legend position in each panel (matplotlib ``loc``).
+    outliers : bool
+        In ``mode="network"``, mark each network's predicted length-mode singular value
+        (:func:`spectral.outliers.length_outliers`, where one is predicted); with ``width``, also shade the
+        finite-width band of :math:`\sqrt{\hat m_1}` across networks (:mod:`spectral.plotting.overlays`).
 
     Returns
     -------
@@ -205,7 +244,7 @@ def singular_value_figure(panels, *, variable: str = "singular", points: int = 4
         fig = Figure(figsize=figsize or (4.2 * ncols, 3.3 * nrows), layout="constrained")
         axs = np.atleast_1d(fig.subplots(nrows, ncols, sharey=sharey, squeeze=False)).ravel()
         for ax, (ptitle, nets) in zip(axs, items, strict=False):
-            results, labels, samples, failed = [], [], [], []
+            results, labels, samples, failed, outs, bands = [], [], [], [], [], []
             by_depth = len({(_act_name(m), m.weights, float(m.sigma_w2)) for m in nets}) == 1
             for net in nets:
                 label = f"$L = {net.depth}$" if by_depth else (
@@ -218,6 +257,8 @@ def singular_value_figure(panels, *, variable: str = "singular", points: int = 4
                     continue
                 results.append(res)
                 labels.append(label)
+                outs.append(network_outliers(net, mode) if outliers else None)
+                bands.append(finite_width_band(net, width, mode) if outliers and width is not None else None)
                 if width is not None:
                     from ..montecarlo import sample_jacobians
 
@@ -227,7 +268,7 @@ def singular_value_figure(panels, *, variable: str = "singular", points: int = 4
                 ptitle = panel_title(nets[0]) if by_depth else None
             plot_singular_values(results, labels=labels, samples=samples if width is not None else None,
                                  variable=variable, xscale=xscale, ax=ax, cmap=cmap, xlim=xlim, title=ptitle,
-                                 legend_loc=legend_loc)
+                                 legend_loc=legend_loc, outliers=outs, bands=bands)
             if failed:
                 ax.text(0.98, 0.02, "density failed: " + ", ".join(failed), transform=ax.transAxes, ha="right",
                         va="bottom", fontsize=7, color="C3")
@@ -241,7 +282,7 @@ def singular_value_figure(panels, *, variable: str = "singular", points: int = 4
 def figure_spectrum(activation="tanh", weights=("orthogonal", "gaussian"), sigma_w2=1.05, sigma_b2=0.0, *,
                     critical: bool = True, depths=(2, 8, 32, 128), variable: str = "singular", points: int = 400,
                     width: int | None = None, n_samples: int = 4, mode: str = "network", backend: str = "auto",
-                    seed: int = 0, xscale: str = "linear", xlim=None, figsize=None) -> Figure:
+                    seed: int = 0, xscale: str = "linear", xlim=None, figsize=None, outliers: bool = True) -> Figure:
     r"""``spectral plot spectrum``: singular-value densities at several depths, one panel per weight law.
 
     Parameters
@@ -263,6 +304,9 @@ def figure_spectrum(activation="tanh", weights=("orthogonal", "gaussian"), sigma
         Overlay sampled networks when ``width`` is given (see :func:`singular_value_figure`).
     xscale : {"linear", "log"}
     xlim, figsize : optional
+    outliers : bool
+        Mark the predicted length-mode outlier (network mode) and, with ``width``, shade the finite-width band
+        (see :func:`singular_value_figure`).
 
     Returns
     -------
@@ -273,4 +317,5 @@ def figure_spectrum(activation="tanh", weights=("orthogonal", "gaussian"), sigma
     depths = [int(d) for d in np.atleast_1d(depths)]
     panels = [[sources.network_for(activation, w, s2, sigma_b2, d, critical) for d in depths] for s2 in s2s for w in ws]
     return singular_value_figure(panels, variable=variable, points=points, width=width, n_samples=n_samples,
-                                 mode=mode, backend=backend, seed=seed, xscale=xscale, xlim=xlim, figsize=figsize)
+                                 mode=mode, backend=backend, seed=seed, xscale=xscale, xlim=xlim, figsize=figsize,
+                                 outliers=outliers)

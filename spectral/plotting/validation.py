@@ -24,6 +24,7 @@ from .curves import (
     _samples_label,
     _view,
 )
+from .overlays import draw_finite_width_band, finite_width_band
 from .style import (
     _XLABEL,
     _YLABEL,
@@ -41,7 +42,7 @@ from .style import (
 
 def plot_validation(samples, theory, *, report=None, variable: str = "singular", xscale: str = "linear", ax=None,
                     bins: int = 60, color="C0", sample_color="0.55", xlim=None, ylim=None, title: str | None = None,
-                    n_z: int = 4, legend_loc: str = "best"):
+                    n_z: int = 4, legend_loc: str = "best", band=None):
     r"""Histogram of sampled networks with the theory density, its atoms and the test statistics.
 
     Parameters
@@ -65,6 +66,10 @@ def plot_validation(samples, theory, *, report=None, variable: str = "singular",
     n_z : int
         Number of moment z-scores shown.
     legend_loc : str
+    band : dict, optional
+        The finite-width band of :math:`\sqrt{\hat m_1}` across networks
+        (:func:`spectral.plotting.overlays.finite_width_band`), shaded in the theory's colour
+        (``gid="finite_width_band"``).
 
     Returns
     -------
@@ -110,6 +115,8 @@ def plot_validation(samples, theory, *, report=None, variable: str = "singular",
                                     label="_atom_sampled", zorder=5)
                 view &= ~((edges[:-1] <= loc) & (loc <= edges[1:]))  # its bin does not set the y range
         _draw_outliers(ax, rep.get("outliers") or (), variable, color)
+        if band is not None:
+            draw_finite_width_band(ax, band, variable, color)
         ax.set_xlim(lo, hi)
         if ylim is None:
             ylim = (0.0, max(_auto_ylim([c], lo if log else max(lo, 0.0), hi, log),
@@ -180,7 +187,8 @@ def figure_validation(activation="tanh", weights="orthogonal", sigma_w2=1.05, si
         The network (as for :func:`figure_spectrum`, one weight law and one depth).
     width, n_samples, mode, backend, seed :
         Passed to :func:`spectral.validation.validate` (or, if that module is unavailable,
-        :func:`spectral.montecarlo.sample_jacobians`; the legend then shows no statistics).
+        :func:`spectral.montecarlo.sample_jacobians`; the legend then shows no statistics); the finite-width
+        band of :math:`\sqrt{\hat m_1}` at ``width`` is shaded.
     variable : {"singular", "eigen"}
     points, bins : int
     figsize : optional
@@ -199,10 +207,11 @@ def figure_validation(activation="tanh", weights="orthogonal", sigma_w2=1.05, si
     if samples is None:
         samples = sample_jacobians(net, width=width, n_samples=n_samples, mode=mode, backend=backend, seed=seed,
                                    progress=False)
+    band = finite_width_band(net, width, mode)
     with mpl.rc_context(STYLE):
         ax = _new_axes(None, figsize=figsize or (5.6, 3.8))
         plot_validation(samples, theory, report=report, variable=variable, ax=ax, bins=bins,
-                        title=panel_title(net) + f", $L = {net.depth}$")
+                        title=panel_title(net) + f", $L = {net.depth}$", band=band)
     return ax.figure
 
 
