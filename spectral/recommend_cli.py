@@ -14,9 +14,10 @@ import argparse
 import json
 import math
 
-__all__ = ["add_recommend_parser", "cmd_recommend"]
+__all__ = ["add_recommend_parser", "cmd_recommend", "check_args", "EDGES"]
 
-_EDGES = {"auto": "auto", "yes": True, "no": False}
+#: --edges choices and what recommend() receives for each
+EDGES = {"auto": "auto", "yes": True, "no": False}
 
 
 def add_recommend_parser(subparsers) -> argparse.ArgumentParser:
@@ -50,7 +51,7 @@ def add_recommend_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--with-outlier", action="store_true",
                    help="with --objective condition: include the length-mode outlier of a finite network with "
                         "biases, x_0.99 / min(x_0.01, s_len^2)")
-    p.add_argument("--edges", default="auto", choices=tuple(_EDGES),
+    p.add_argument("--edges", default="auto", choices=tuple(EDGES),
                    help="compute lambda_max and the condition number (auto: not for smooth transformed "
                         "activations, whose edge search takes minutes)")
     p.add_argument("--spec", default=None, help="architecture spec file (residual blocks): not available yet")
@@ -73,7 +74,7 @@ def _clean(value):
     return f if math.isfinite(f) else None
 
 
-def _check(args):
+def check_args(args):
     from .cli import CLIError
 
     if args.spec is not None:
@@ -139,10 +140,10 @@ def cmd_recommend(args) -> int:
     from .cli import table
     from .recommendation import recommend
 
-    _check(args)
+    check_args(args)
     rec = recommend(args.activation, depth=args.depth, weights=args.weights, objective=args.objective,
                     transform=args.transform, zeta=args.zeta, tau=args.tau, eta=args.eta,
-                    min_curvature=args.min_curvature, edges=_EDGES[args.edges], vary_slope=args.vary_slope,
+                    min_curvature=args.min_curvature, edges=EDGES[args.edges], vary_slope=args.vary_slope,
                     min_c0=args.min_c0, with_outlier=args.with_outlier)
     payload = rec.to_dict()
     if args.json:

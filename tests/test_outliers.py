@@ -71,7 +71,7 @@ QUAD_REL = 1e-9
 
 # (activation, sigma_w2, depth, width, networks, q0): L/N <= 0.125 and tails <= 0.125, the stated range; q0 = 0.1
 # starts the q-map away from q* = 0.026 (per-layer beta_l, gamma_l along the relaxing q^l)
-SAMPLED = [("tanh", 1.05, 32, 256, 16, None), ("tanh", 1.3, 8, 256, 16, None), ("erf", 1.1, 32, 256, 16, None),
+SAMPLED = [("tanh", 1.05, 32, 256, 16, None), ("tanh", 1.3, 8, 256, 16, None), ("erf_scaled", 1.1, 32, 256, 16, None),
            ("tanh", 1.05, 32, 256, 12, 0.1)]
 
 

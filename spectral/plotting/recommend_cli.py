@@ -50,7 +50,7 @@ def cmd_plot_recommend(args) -> int:
     from .. import limits
     from ..cli import EXIT_UNCERTIFIED, CLIError, _certificate_status, _certificate_watch
     from ..outpath import check_out_path
-    from ..recommend_cli import _EDGES, _check
+    from ..recommend_cli import EDGES, check_args
     from ..recommendation import recommend
     from .recommend import figure_recommend
 
@@ -63,10 +63,10 @@ def cmd_plot_recommend(args) -> int:
         raise CLIError(f"--depth must be <= {limits.MAX_DENSITY_DEPTH:,} for the figure's densities (their cost "
                        f"grows with depth), got {args.depth}; 'spectral recommend' gives the numbers")
     checked = argparse.Namespace(**{**vars(args), "spec": args.recommend_spec})
-    _check(checked)
+    check_args(checked)
     rec = recommend(args.activation, depth=args.depth, weights=args.weights, objective=args.objective,
                     transform=args.transform, zeta=args.zeta, tau=args.tau, eta=args.eta,
-                    min_curvature=args.min_curvature, edges=_EDGES[args.edges], vary_slope=args.vary_slope,
+                    min_curvature=args.min_curvature, edges=EDGES[args.edges], vary_slope=args.vary_slope,
                     min_c0=args.min_c0, with_outlier=args.with_outlier)
     budget = None if args.transform is not None else (args.min_c0 if args.vary_slope else args.min_curvature)
     with _certificate_watch() as watch:
