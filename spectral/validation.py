@@ -100,7 +100,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -109,6 +109,11 @@ from .finite_width import expected_atom, finite_width_atom, finite_width_top_ato
 from .jsonout import jsonable
 from .montecarlo import JacobianSamples, sample_jacobians
 from .product import Network, jacobian_law
+
+if TYPE_CHECKING:  # the architecture package imports this module: its names only for annotations
+    from .architecture.layers import Sequential
+    from .architecture.sampling import SpecSamples
+    from .architecture.validation import SpecValidationReport
 
 __all__ = ["ValidationReport", "validate", "finite_width_atom", "KOLMOGOROV_999"]
 
@@ -284,10 +289,11 @@ def _widths(w):
 
 
 # ==================================================================================== validate
-def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0, mode: str = "network",
-             backend: str = "auto", *, stable: bool | None = None, q0: float | None = None, moments: int = 4,
-             z_threshold: float = 4.0, distribution: bool = True, samples: JacobianSamples | None = None,
-             **sample_kwargs) -> ValidationReport:
+def validate(net: Network | Sequential, width: int | None = 1024, n_samples: int = 16, seed=0,
+             mode: str = "network", backend: str = "auto", *, stable: bool | None = None, q0: float | None = None,
+             moments: int = 4, z_threshold: float = 4.0, distribution: bool = True,
+             samples: JacobianSamples | SpecSamples | None = None,
+             **sample_kwargs) -> ValidationReport | SpecValidationReport:
     r"""Sample networks and compare them with the free-probability theory (see the module docstring).
 
     Parameters
@@ -321,17 +327,24 @@ def validate(net: Network, width: int | None = 1024, n_samples: int = 16, seed=0
 
     if isinstance(net, Sequential):  # a spec: plain chains are Networks, others go to the spec validation
         from .architecture.jacobian import plain_network
+        from .architecture.sampling import SpecSamples as _SpecSamples
 
         plain, width = plain_network(net), net.width or width
         if plain is None:
             from .architecture.validation import validate_spec
 
+            if samples is not None and not isinstance(samples, _SpecSamples):
+                raise TypeError("samples for a residual or normalized spec must come from spectral.sample_spec, "
+                                f"got {type(samples).__name__}")
             return validate_spec(net, width=width, n_samples=n_samples, seed=seed, mode=mode, backend=backend,
                                  moments=moments, z_threshold=z_threshold, samples=samples, **sample_kwargs)
         net = plain
     t0 = time.perf_counter()
     _check_options(moments, z_threshold, distribution)
     if samples is None:
+        if not isinstance(net, Network):
+            raise TypeError(f"net must be a spectral.Network or a spec (spectral.Sequential), got "
+                            f"{type(net).__name__}")
         if isinstance(n_samples, int | np.integer) and not isinstance(n_samples, bool) and n_samples < 2:
             raise ValueError(f"n_samples must be >= 2 for standard errors across networks, got {n_samples!r}")
         samples = sample_jacobians(net, width=width, n_samples=n_samples, mode=mode, backend=backend, seed=seed,
