@@ -54,9 +54,13 @@ SHEET_TOL = 1e-9
 #: the vertical path starts this many times (sqrt of the spectrum's top + |z|) above the point
 PATH_HEIGHT = 8.0
 #: ratio of successive heights on the path (Newton converges in a few steps from the predictor)
-PATH_RATIO = 0.7
+PATH_RATIO = 0.5
 #: the path's last nonzero height relative to (sqrt of the spectrum's top), before the point itself
-PATH_FLOOR = 1e-12
+PATH_FLOOR = 1e-10
+#: steps of the path at most (about 40 at PATH_RATIO; failed steps are retried shorter)
+PATH_MAXSTEPS = 300
+#: a point whose step ratio has grown past this is given up (the path cannot be followed there)
+PATH_MIN_SHRINK = 0.999
 #: points solved and kept as warm starts (the latest ones)
 CACHE_SIZE = 20000
 #: guards a division by zero
@@ -103,9 +107,9 @@ class BlockTransform:
         E = np.zeros((n, k), complex)
         J = np.zeros((n, k, k), complex)
         if self.alpha2 > 0:
-            h = w / (1.0 + m) - w
+            h = -w * m / (1.0 + m)  # w/(1+m) - w without cancellation when m is small
             E[:, 0] = (z - w) * (z + h) - self.alpha2
-            dh_dw = 1.0 / (1.0 + m) - 1.0
+            dh_dw = -m / (1.0 + m)
             dh_dm = -w / (1.0 + m) ** 2
             J[:, 0, 0] = -(z + h) + (z - w) * dh_dw
             J[:, 0, 1] = (z - w) * dh_dm
@@ -180,7 +184,7 @@ class BlockTransform:
     def _sheet(self, z, x):
         """The physical branch's sign conditions (module docstring), z in the closed upper half-plane."""
         w, m = x[:, 0], x[:, 1]
-        tol = SHEET_TOL * (np.abs(z) + self.scale)
+        tol = SHEET_TOL * (np.abs(z) + np.abs(w) + self.scale)
         ok = w.imag >= z.imag - tol
         g = (1.0 + m) / w
         ok &= g.imag <= SHEET_TOL * np.abs(g)
@@ -200,31 +204,27 @@ class BlockTransform:
         return np.stack(cols, axis=1)
 
     def _path(self, z):
-        """Continuation down z + i d, d geometric from PATH_HEIGHT (|z| + scale) to 0 (module docstring)."""
-        top = PATH_HEIGHT * (np.abs(z) + self.scale)
-        floor = PATH_FLOOR * self.scale
-        nsteps = int(math.ceil(math.log(floor / (PATH_HEIGHT * self.scale)) / math.log(PATH_RATIO)))
-        d = top
-        zc = z + 1j * d
-        x, ok = self._newton(zc, self._far_start(zc))
-        prev = None
-        for step in range(nsteps + 1):
-            d_new = d * PATH_RATIO if step < nsteps else np.zeros_like(d)
-            d_new = np.where(d_new < floor * np.maximum(1.0, np.abs(z) / self.scale), 0.0, d_new)
-            zn = z + 1j * d_new
-            guess = x if prev is None else x + (x - prev[0]) * ((d_new - d) / (d - prev[1] + _TINY))[:, None]
-            guess = np.where(np.isfinite(guess), guess, x)
-            xn, okn = self._newton(zn, guess)
-            retry = ~okn
-            if np.any(retry):
-                xr, okr = self._newton(zn[retry], x[retry])
-                xn[retry], okn[retry] = xr, okr
-            # a failed intermediate step keeps the last solved point; only the final point's checks count
-            xn = np.where(okn[:, None], xn, x)
-            prev = (x, d)
-            x, d, ok = xn, np.where(okn, d_new, d), okn
-            if np.all(d_new == 0):
+        """Continuation down z + i d from d = PATH_HEIGHT (|z| + scale) to 0 (module docstring): each point's
+        height shrinks by its own ratio, PATH_RATIO after a solved step and closer to 1 after a failed one."""
+        d = PATH_HEIGHT * (np.abs(z) + self.scale)
+        floor = PATH_FLOOR * self.scale * np.maximum(1.0, np.abs(z) / self.scale)
+        x, ok = self._newton(z + 1j * d, self._far_start(z + 1j * d))
+        q = np.full(len(z), PATH_RATIO)
+        live = ok & (d > 0)
+        for _ in range(PATH_MAXSTEPS):
+            idx = np.flatnonzero(live)
+            if idx.size == 0:
                 break
+            d_try = d[idx] * q[idx]
+            d_try = np.where(d_try < floor[idx], 0.0, d_try)
+            xn, okn = self._newton(z[idx] + 1j * d_try, x[idx])
+            good, bad = idx[okn], idx[~okn]
+            x[good], d[good] = xn[okn], d_try[okn]
+            q[good] = np.maximum(q[good] ** 2, PATH_RATIO)
+            q[bad] = np.sqrt(q[bad])
+            live[bad[q[bad] > PATH_MIN_SHRINK]] = False
+            live[good[d[good] == 0]] = False
+        ok &= d == 0
         return x, ok
 
     def _solve(self, z):
