@@ -39,7 +39,7 @@ import math
 
 import numpy as np
 
-__all__ = ["BlockTransform", "block_solver_factors"]
+__all__ = ["BlockTransform", "block_solver_factors", "support_edges"]
 
 #: Newton stops at this relative step (quadratic convergence: one more step reaches rounding)
 NEWTON_RTOL = 1e-13
@@ -61,6 +61,12 @@ PATH_FLOOR = 1e-10
 PATH_MAXSTEPS = 300
 #: a point whose step ratio has grown past this is given up (the path cannot be followed there)
 PATH_MIN_SHRINK = 0.999
+#: real points scanned for the support's edges inside the Weyl interval
+EDGE_SCAN = 400
+#: bisections refining each edge (interval / 2^60: below rounding)
+EDGE_BISECTIONS = 60
+#: |Im M(x + i0)| above this is inside the support (M's rounding is ~1e-14)
+EDGE_IM_TOL = 1e-12
 #: points solved and kept as warm starts (the latest ones)
 CACHE_SIZE = 20000
 #: guards a division by zero
@@ -296,17 +302,42 @@ class BlockTransform:
         return self._eval(zeta)[1]
 
 
+def support_edges(tr, lo, hi):
+    r"""The outer edges of the spectrum of :math:`BB^T` inside the Weyl interval [lo, hi]: where
+    :math:`\operatorname{Im} M(x + i0)` (:math:`-\pi x\rho(x)`) leaves 0, located on EDGE_SCAN points and refined by
+    EDGE_BISECTIONS bisections (:math:`\rho \sim \sqrt{|x - x_\pm|}` at a soft edge, so the threshold EDGE_IM_TOL
+    moves the edge by its square, far below rounding)."""
+    x = np.linspace(lo, hi, EDGE_SCAN)
+    inside = np.abs(tr.m(x + 0j).imag) > EDGE_IM_TOL
+    if not np.any(inside):
+        return lo, hi
+    i, j = np.flatnonzero(inside)[[0, -1]]
+    a = np.array([x[i - 1] if i > 0 else lo, x[j]])  # outside / inside at the lower edge, inside at the upper
+    b = np.array([x[i], x[j + 1] if j + 1 < len(x) else hi])
+    if i == 0:
+        a[0] = b[0] = lo
+    if j + 1 == len(x):
+        a[1] = b[1] = hi
+    out_lo, in_lo, in_hi, out_hi = a[0], b[0], a[1], b[1]
+    for _ in range(EDGE_BISECTIONS):
+        mid = np.array([0.5 * (out_lo + in_lo), 0.5 * (in_hi + out_hi)])
+        ins = np.abs(tr.m(mid + 0j).imag) > EDGE_IM_TOL
+        out_lo, in_lo = (out_lo, mid[0]) if ins[0] else (mid[0], in_lo)
+        in_hi, out_hi = (mid[1], out_hi) if ins[1] else (in_hi, mid[1])
+    return float(out_lo), float(out_hi)
+
+
 def block_solver_factors(law):
     r"""``FactorizedLaw`` of a :class:`~spectral.architecture.residual_law.ResidualBlockLaw` for the density
     solver: one implicit factor with :math:`M_{BB^T}` above, its spectrum inside
     :math:`[(\alpha - \beta s)_+^2, (\alpha + \beta s)^2]` (Weyl's inequalities for singular values,
-    :math:`s^2` the top of the spectrum of :math:`X X^T`)."""
+    :math:`s^2` the top of the spectrum of :math:`X X^T`), narrowed to its outer edges (:func:`support_edges`)."""
     from ..density import FactorizedLaw, ImplicitFactor, lambda_max
 
     tr = BlockTransform(law.branch_law, law.alpha, law.beta)
     s = math.sqrt(lambda_max(law.branch_law))
     a, b = float(law.alpha), float(law.beta)
-    lo, hi = max(0.0, a - b * s) ** 2, (a + b * s) ** 2
+    lo, hi = support_edges(tr, max(0.0, a - b * s) ** 2, (a + b * s) ** 2)
     m1, m2 = (float(x) for x in law.moments(2))
     factor = ImplicitFactor(m=tr.m, dm=tr.dm, mean=m1, bounds=(lo, hi), g1=tr.g1, offset=m2 / m1,
                             spread=m2 / m1**2 - 1)
