@@ -5,7 +5,7 @@ import pytest
 
 import spectral as sp
 from spectral.architecture import architecture_law
-from spectral.architecture.block_density import BlockTransform, block_solver_factors
+from spectral.architecture.block_density import EDGE_IM_TOL, BlockTransform, block_solver_factors
 
 #: M from the subordination solve vs the truncated moment series (60 terms, |zeta| well outside the support)
 REL_M = 1e-9
@@ -33,3 +33,28 @@ def test_block_m_transform_matches_series(branch, alpha, beta):
     np.testing.assert_allclose(tr.dm(zeta), fd, rtol=REL_DM)
     assert fl.moments12 == pytest.approx(tuple(m[:2]))
     assert fl.factors[0].bounds[0] >= 0
+
+
+#: mass, m_1 and m_2 of a certified block density against the moment series: the solver's certificate tolerance
+TOL_CERT = 1e-6
+
+
+def test_single_tanh_block_density_is_certified():
+    """B = I + D W (tanh, Gaussian sigma_w^2 = 1, q = 1): m_1 = 1.4644029, m_2 = 3.41479087 (issue 13)."""
+    block = architecture_law(sp.Sequential([sp.Residual([sp.Dense("gaussian", 1.0), sp.activation("tanh")],
+                                                        alpha=1.0, beta=1.0)])).blocks[0]
+    res = block.density(200)
+    assert res.certified, res.reason
+    m1, m2 = block.moments(2)
+    assert abs(res.mass - 1) <= TOL_CERT
+    assert abs(res.diagnostics["m1"] - m1) <= TOL_CERT * m1 and abs(res.diagnostics["m2"] - m2) <= TOL_CERT * m2
+    assert m1 == pytest.approx(1.4644029, abs=1e-7) and m2 == pytest.approx(3.41479087, abs=1e-8)
+    # the support lies strictly inside Weyl's interval [0, (1 + s)^2] and the density vanishes outside it
+    lo, hi = res.support
+    assert 0 < lo < hi < fl_hi(block)
+    assert np.all(np.abs(block.solver_factors().factors[0].m(np.array([0.5 * lo, 1.1 * hi]) + 0j).imag) <= EDGE_IM_TOL)
+
+
+def fl_hi(block):
+    s = np.sqrt(sp.density.lambda_max(block.branch_law))
+    return (float(block.alpha) + float(block.beta) * s) ** 2

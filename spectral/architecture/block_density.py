@@ -4,18 +4,33 @@ With :math:`\nu = \mu_1 \boxplus \mu_2`, :math:`\mu_1 = \frac12(\delta_\alpha + 
 :math:`\mu_2` the symmetrized singular-value law of :math:`\beta X`
 (:mod:`spectral.architecture.residual_law`), the Cauchy transforms are
 
-.. math:: G_1(w) = \frac{w}{w^2 - \alpha^2}, \qquad G_2(w) = \frac{1 + M_X(w^2/\beta^2)}{w},
+.. math:: G_1(w) = \frac{w}{w^2 - \alpha^2}, \qquad G_2(w) = \frac{1 + m}{w},\quad m = M_X(w^2/\beta^2),
 
-:math:`M_X` the moment transform of :math:`X X^T` (from :func:`spectral.density.solve_m_transform`).
-Subordination, :math:`F_\nu(z) = F_1(\omega_1) = F_2(\omega_2)`, :math:`\omega_1 + \omega_2 = z + F_\nu(z)`
-(:math:`F = 1/G`), with :math:`F_1(u) = u - \alpha^2/u` reduces to one equation for :math:`w = \omega_2(z)`:
+:math:`M_X` the moment transform of :math:`X X^T`.  Subordination, :math:`F_\nu(z) = F_1(\omega_1) = F_2(\omega_2)`,
+:math:`\omega_1 + \omega_2 = z + F_\nu(z)` (:math:`F = 1/G`), with :math:`F_1(u) = u - \alpha^2/u` reduces to one
+equation for :math:`w = \omega_2(z)`; :math:`m` solves the branch's own equation
+:math:`w^2/\beta^2 = (1+m)/(m S_X(m))` with :math:`S_X = \prod_j S_j(s_j m)^{n_j}` its solver factors, an implicit
+factor :math:`j` contributing :math:`S_j(y) = (1+y)/(y\,\zeta_j)` with its own unknown :math:`M_j(\zeta_j) = y`.
+One Newton solve on all unknowns :math:`x = (w, m, \zeta_1, \dots)`:
 
-.. math:: (z - w)\,(z + F_2(w) - w) = \alpha^2,
+.. math::
+    E_1 = (z - w)\bigl(z + \tfrac{w}{1+m} - w\bigr) - \alpha^2, \qquad
+    E_2 = \log\tfrac{1+m}{m} - \textstyle\sum_j n_j \log S_j(s_j m) - 2\log w + \log\beta^2, \qquad
+    E_{2+j} = M_j(\zeta_j) - s_j m
 
-solved by the Denjoy--Wolff iteration :math:`w \leftarrow z - \alpha^2/(z + F_2(w) - w)` (an analytic self-map
-of the upper half-plane, Belinschi & Bercovici 2007) and polished by Newton.  Then
-:math:`G_\nu(z) = G_2(w)` and, :math:`\nu` being symmetric,
-:math:`M_{BB^T}(\zeta) = \sqrt\zeta\, G_\nu(\sqrt\zeta) - 1` with the root in the upper half-plane.
+(:math:`\alpha = 0`: :math:`w = z` and :math:`E_1` is dropped).  Then :math:`G_\nu(z) = (1+m)/w` and, :math:`\nu`
+being symmetric, :math:`M_{BB^T}(\zeta) = \sqrt\zeta\, G_\nu(\sqrt\zeta) - 1` with the root in the upper
+half-plane; :math:`dM/d\zeta` by implicit differentiation of the same system (:math:`\partial E/\partial z` is
+:math:`E_1`'s only).
+
+Starting points: a point near one solved before (the solver's continuation asks for nearby points call after
+call) starts from that solution; any other point, or one whose Newton solution fails the sheet checks, is
+continued down a vertical path :math:`z + i d`, :math:`d` from far above the spectrum (where
+:math:`w \approx z`, :math:`m \approx a_1\beta^2/w^2`, :math:`\zeta_j \approx \text{mean}_j/(s_j m)`) geometrically
+to 0.  Sheet checks (the physical branch, Belinschi & Bercovici 2007): :math:`\operatorname{Im}\omega_2(z) \ge
+\operatorname{Im} z`, :math:`\operatorname{Im} G_\nu(z) \le 0`, and :math:`\operatorname{Im} G_X(u)`,
+:math:`\operatorname{Im}\zeta_j` on the side of :math:`u = w^2/\beta^2` the subordination maps preserve.
+A point that fails them after the path is NaN, which the solver reports as not certified.
 """
 
 from __future__ import annotations
@@ -24,23 +39,47 @@ import math
 
 import numpy as np
 
-__all__ = ["BlockTransform", "block_solver_factors"]
+__all__ = ["BlockTransform", "block_solver_factors", "support_edges"]
 
-#: Denjoy-Wolff steps before Newton (each costs one M_X solve); convergence is geometric away from the real
-#: axis, and Newton finishes from there.
-DW_FIRST = 8
-#: Denjoy-Wolff steps for the points whose Newton polish did not reach RESIDUAL_TOL.
-DW_ITERATIONS = 60
-#: relative change of a Denjoy-Wolff step taken as converged
-DW_RTOL = 1e-8
-#: |(z - w)(z + h(w)) - alpha^2| relative to alpha^2 + |z|^2 accepted as solved (rounding of the M_X solve).
+#: Newton stops at this relative step (quadratic convergence: one more step reaches rounding)
+NEWTON_RTOL = 1e-13
+#: Newton iterations per point before giving up (from a warm start 3-5 suffice)
+NEWTON_MAXIT = 30
+#: scaled residual accepted as solved (rounding of the D^2 quadrature is ~1e-14 relative)
 RESIDUAL_TOL = 1e-10
-#: Newton steps after the iteration (quadratic convergence from the iterate).
-NEWTON_STEPS = 8
-#: Newton stops at this relative step.
-NEWTON_RTOL = 1e-14
-#: zeta = 0 is evaluated at this z (M is continuous there; the solver asks for the limit)
+#: a previous point starts Newton when |sqrt(zeta) - sqrt(zeta_prev)| <= WARM_RADIUS (|sqrt(zeta)| + edge)
+WARM_RADIUS = 0.05
+#: sheet checks allow this relative rounding on the imaginary parts
+SHEET_TOL = 1e-9
+#: the vertical path starts this many times (sqrt of the spectrum's top + |z|) above the point
+PATH_HEIGHT = 8.0
+#: ratio of successive heights on the path (Newton converges in a few steps from the predictor)
+PATH_RATIO = 0.5
+#: the path's last nonzero height relative to (sqrt of the spectrum's top), before the point itself
+PATH_FLOOR = 1e-10
+#: steps of the path at most (about 40 at PATH_RATIO; failed steps are retried shorter)
+PATH_MAXSTEPS = 300
+#: a point whose step ratio has grown past this is given up (the path cannot be followed there)
+PATH_MIN_SHRINK = 0.999
+#: real points scanned for the support's edges inside the Weyl interval
+EDGE_SCAN = 400
+#: bisections refining each edge (interval / 2^60: below rounding)
+EDGE_BISECTIONS = 60
+#: |Im M(x + i0)| above this is inside the support (M's rounding is ~1e-14)
+EDGE_IM_TOL = 1e-12
+#: points solved and kept as warm starts (the latest ones)
+CACHE_SIZE = 20000
+#: guards a division by zero
 _TINY = 1e-300
+#: zeta = 0 is evaluated at z = i Z_ZERO (M is continuous there; the solver asks for the limit; w ~ 1/z stays in
+#: range)
+Z_ZERO = 1e-100
+
+
+def _unit(f):
+    """The kind of a solver factor record: 'linear', 'explicit' or 'implicit'."""
+    name = type(f).__name__
+    return {"LinearFactor": "linear", "ExplicitFactor": "explicit", "ImplicitFactor": "implicit"}[name]
 
 
 class BlockTransform:
@@ -48,99 +87,210 @@ class BlockTransform:
     docstring); ``branch_law`` is the law of :math:`X X^T`."""
 
     def __init__(self, branch_law, alpha, beta):
+        from ..density import lambda_max
+
         self.branch_law = branch_law
         self.alpha2 = float(alpha) ** 2
         self.beta2 = float(beta) ** 2
+        rec = branch_law.solver_factors()
+        self.factors = rec.factors
+        self.kinds = [_unit(f) for f in self.factors]
+        self.implicit = [f for f, k in zip(self.factors, self.kinds, strict=True) if k == "implicit"]
+        self.a1 = float(branch_law.moments(1)[0])
+        hi = math.sqrt(lambda_max(branch_law) * self.beta2) + math.sqrt(self.alpha2)
+        self.scale = hi  # the top of the singular values of B
         self._last = None
+        self._cache_z = np.zeros(0, complex)
+        self._cache_x = np.zeros((0, 2 + len(self.implicit)), complex)
+        self.stats = {"calls": 0, "points": 0, "warm": 0, "path": 0, "failed": 0}
 
-    def _g2(self, w, deriv=True):
-        """:math:`G_2(w)` and (``deriv``) :math:`G_2'(w)`; :math:`M_X'` from :math:`z = (1+m)/(m S(m))`
-        differentiated, without a second solve."""
-        from ..density import solve_m_transform
+    # ---- the system -------------------------------------------------------------------------------------
+    def _system(self, z, x):
+        """Residuals E (n, k) and Jacobian J (n, k, k) at unknowns x (n, k) (k = 2 + implicit factors), and
+        dE/dz (n, k)."""
+        n, k = x.shape
+        w, m = x[:, 0], x[:, 1]
+        E = np.zeros((n, k), complex)
+        J = np.zeros((n, k, k), complex)
+        if self.alpha2 > 0:
+            h = -w * m / (1.0 + m)  # w/(1+m) - w without cancellation when m is small
+            E[:, 0] = (z - w) * (z + h) - self.alpha2
+            dh_dw = -m / (1.0 + m)
+            dh_dm = -w / (1.0 + m) ** 2
+            J[:, 0, 0] = -(z + h) + (z - w) * dh_dw
+            J[:, 0, 1] = (z - w) * dh_dm
+        else:
+            E[:, 0] = w - z
+            J[:, 0, 0] = 1.0
+        e2 = np.log1p(m) - np.log(m) - 2.0 * np.log(w) + math.log(self.beta2)
+        d2m = 1.0 / (1.0 + m) - 1.0 / m
+        J[:, 1, 0] = -2.0 / w
+        j = 0
+        for f, kind in zip(self.factors, self.kinds, strict=True):
+            nf, s = float(f.multiplicity), float(f.scale)
+            y = s * m
+            if kind == "linear":
+                e2 -= nf * math.log(f.c)
+                for b, e in f.terms:
+                    e2 -= nf * e * np.log1p(b * y)
+                    d2m -= nf * e * b * s / (1.0 + b * y)
+            elif kind == "explicit":
+                e2 -= nf * f.log_s(y)
+                d2m -= nf * s * f.dlog_s(y)
+            else:
+                zj = x[:, 2 + j]
+                e2 -= nf * (np.log1p(y) - np.log(y) - np.log(zj))
+                d2m -= nf * s * (1.0 / (1.0 + y) - 1.0 / y)
+                J[:, 1, 2 + j] = nf / zj
+                E[:, 2 + j] = f.m(zj) - y
+                J[:, 2 + j, 2 + j] = f.dm(zj)
+                J[:, 2 + j, 1] = -s
+                j += 1
+        E[:, 1] = e2 - 2j * math.pi * np.round(e2.imag / (2 * math.pi))  # the equation holds for exp(E_2)
+        J[:, 1, 1] = d2m
+        Ez = np.zeros((n, k), complex)
+        if self.alpha2 > 0:
+            Ez[:, 0] = (z + h) + (z - w)
+        else:
+            Ez[:, 0] = -1.0
+        return E, J, Ez
 
+    def _scaled(self, z, E):
+        """Residual norms made relative: E_1 by alpha^2 + |z|^2, E_{2+j} by the size of s_j m."""
+        r = np.abs(E[:, 1])
+        r = np.maximum(r, np.abs(E[:, 0]) / (self.alpha2 + np.abs(z) ** 2 + _TINY))
+        return r
+
+    def _newton(self, z, x):
+        x = x.copy()
+        ok = np.zeros(len(z), bool)
+        active = np.ones(len(z), bool)
+        for _ in range(NEWTON_MAXIT):
+            idx = np.flatnonzero(active)
+            if idx.size == 0:
+                break
+            E, J, _ = self._system(z[idx], x[idx])
+            try:
+                step = np.linalg.solve(J, E[..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                step = np.full_like(E, np.nan)
+            xn = x[idx] - step
+            good = np.all(np.isfinite(xn), axis=1)
+            x[idx[good]] = xn[good]
+            conv = good & (np.max(np.abs(step) / (np.abs(xn) + _TINY), axis=1) <= NEWTON_RTOL)
+            ok[idx[conv]] = True
+            active[idx[conv | ~good]] = False
+        E, _, _ = self._system(z, x)
+        res = self._scaled(z, E)
+        for j in range(len(self.implicit)):
+            res = np.maximum(res, np.abs(E[:, 2 + j]) / (np.abs(x[:, 1]) + _TINY))
+        ok = np.all(np.isfinite(x), axis=1) & (res <= RESIDUAL_TOL)
+        return x, ok & self._sheet(z, x)
+
+    def _sheet(self, z, x):
+        """The physical branch's sign conditions (module docstring), z in the closed upper half-plane."""
+        w, m = x[:, 0], x[:, 1]
+        tol = SHEET_TOL * (np.abs(z) + np.abs(w) + self.scale)
+        ok = w.imag >= z.imag - tol
+        g = (1.0 + m) / w
+        ok &= g.imag <= SHEET_TOL * np.abs(g)
         u = w * w / self.beta2
-        mx = np.asarray(solve_m_transform(self.branch_law, u))
-        g = (1.0 + mx) / w
-        if not deriv:
-            return g, None
-        s = self.branch_law.s_transform(mx)
-        ds = self.branch_law.s_transform_derivative(mx)
-        dmx = 1.0 / (-1.0 / (mx * mx * s) - (1.0 + mx) * ds / (mx * s * s))
-        dg = 2.0 * dmx / self.beta2 - (1.0 + mx) / (w * w)
-        return g, dg
+        gx = (1.0 + m) / u
+        ok &= gx.imag * np.sign(u.imag) <= SHEET_TOL * np.abs(gx)
+        for j in range(len(self.implicit)):
+            zj = x[:, 2 + j]
+            ok &= zj.imag * np.sign(u.imag) >= -SHEET_TOL * np.abs(zj)
+        return ok
+
+    def _far_start(self, z):
+        """Unknowns where |z| is large: w = z - alpha^2/z, m = a_1 beta^2/w^2, zeta_j = mean_j/(s_j m)."""
+        w = z - self.alpha2 / z if self.alpha2 > 0 else z.copy()
+        m = self.a1 * self.beta2 / (w * w)
+        cols = [w, m] + [f.mean / (float(f.scale) * m) for f in self.implicit]
+        return np.stack(cols, axis=1)
+
+    def _path(self, z):
+        """Continuation down z + i d from d = PATH_HEIGHT (|z| + scale) to 0 (module docstring): each point's
+        height shrinks by its own ratio, PATH_RATIO after a solved step and closer to 1 after a failed one."""
+        d = PATH_HEIGHT * (np.abs(z) + self.scale)
+        floor = PATH_FLOOR * self.scale * np.maximum(1.0, np.abs(z) / self.scale)
+        x, ok = self._newton(z + 1j * d, self._far_start(z + 1j * d))
+        q = np.full(len(z), PATH_RATIO)
+        live = ok & (d > 0)
+        for _ in range(PATH_MAXSTEPS):
+            idx = np.flatnonzero(live)
+            if idx.size == 0:
+                break
+            d_try = d[idx] * q[idx]
+            d_try = np.where(d_try < floor[idx], 0.0, d_try)
+            xn, okn = self._newton(z[idx] + 1j * d_try, x[idx])
+            good, bad = idx[okn], idx[~okn]
+            x[good], d[good] = xn[okn], d_try[okn]
+            q[good] = np.maximum(q[good] ** 2, PATH_RATIO)
+            q[bad] = np.sqrt(q[bad])
+            live[bad[q[bad] > PATH_MIN_SHRINK]] = False
+            live[good[d[good] == 0]] = False
+        ok &= d == 0
+        return x, ok
 
     def _solve(self, z):
-        with np.errstate(all="ignore"):
-            return self._solve_unguarded(z)
+        """Unknowns x at z (closed upper half-plane), warm where a solved point is near, else by the path."""
+        n = len(z)
+        x = np.full((n, 2 + len(self.implicit)), np.nan, complex)
+        ok = np.zeros(n, bool)
+        if self._cache_z.size:
+            from scipy.spatial import cKDTree
 
-    def _residual(self, z, w):
-        g, dg = self._g2(w)
-        h = 1.0 / g - w
-        dh = -dg / (g * g) - 1.0
-        f = (z - w) * (z + h) - self.alpha2
-        fw = -(z + h) + (z - w) * dh
-        return g, dg, h, f, fw
-
-    def _iterate(self, z, w, n):
-        """``n`` Denjoy--Wolff steps (each one M_X evaluation)."""
-        for _ in range(n):
-            g, _ = self._g2(w, deriv=False)
-            w_new = z - self.alpha2 / (z + 1.0 / g - w)
-            w_new = np.where(w_new.imag < 0, w_new.real + 0j, w_new)
-            w_new = np.where(np.isfinite(w_new) & (w_new != 0), w_new, w)
-            done = np.abs(w_new - w) <= DW_RTOL * np.abs(w)
-            w = w_new
-            if np.all(done):
-                break
-        return w
-
-    def _newton(self, z, w):
-        for _ in range(NEWTON_STEPS):
-            _, _, _, f, fw = self._residual(z, w)
-            step = f / fw
-            w_new = w - step
-            w_new = np.where(w_new.imag < 0, w_new.real + 0j, w_new)
-            w = np.where(np.isfinite(w_new) & (w_new != 0), w_new, w)
-            if np.all(np.abs(step) <= NEWTON_RTOL * np.abs(w)):
-                break
-        return w
-
-    def _solve_unguarded(self, z):
-        a2 = self.alpha2
-        w = z.copy()
-        if a2 > 0:
-            w = self._newton(z, self._iterate(z, w, DW_FIRST))
-            _, _, _, f, _ = self._residual(z, w)
-            bad = ~(np.abs(f) <= RESIDUAL_TOL * (a2 + np.abs(z) ** 2))
-            if np.any(bad):  # slow geometric convergence near the real axis: iterate further from where we are
-                wb = self._newton(z[bad], self._iterate(z[bad], z[bad].copy(), DW_ITERATIONS))
-                w = w.copy()
-                w[bad] = wb
-        g, dg, h, _, fw = self._residual(z, w)
-        if a2 > 0:
-            fz = (z + h) + (z - w)
-            dwdz = -fz / fw
-        else:
-            dwdz = np.ones_like(z)
-        return g, dg * dwdz
+            tree = cKDTree(np.column_stack([self._cache_z.real, self._cache_z.imag]))
+            dist, near = tree.query(np.column_stack([z.real, z.imag]))
+            warm = dist <= WARM_RADIUS * (np.abs(z) + self.scale)
+            if np.any(warm):
+                xw, okw = self._newton(z[warm], self._cache_x[near[warm]])
+                x[warm], ok[warm] = xw, okw
+                self.stats["warm"] += int(okw.sum())
+        cold = ~ok
+        if np.any(cold):
+            xc, okc = self._path(z[cold])
+            x[cold], ok[cold] = xc, okc
+            self.stats["path"] += int(cold.sum())
+        self.stats["failed"] += int((~ok).sum())
+        x[~ok] = np.nan
+        if np.any(ok):
+            self._cache_z = np.concatenate([self._cache_z, z[ok]])[-CACHE_SIZE:]
+            self._cache_x = np.concatenate([self._cache_x, x[ok]])[-CACHE_SIZE:]
+        return x
 
     def _eval(self, zeta):
         zeta = np.asarray(zeta, dtype=complex)
         key = (zeta.shape, zeta.tobytes())
         if self._last is not None and self._last[0] == key:
             return self._last[1]
-        z = np.sqrt(zeta)
-        z = np.where(z.imag < 0, -z, z)  # the root in the closed upper half-plane (z G_nu(z) is even)
-        flat = np.where(z == 0, _TINY, z).ravel()
-        g, dg = self._solve(flat)
-        m = flat * g - 1.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dm = (g + flat * dg) / (2.0 * flat)
-        out = (m.reshape(zeta.shape), dm.reshape(zeta.shape), (flat * g).reshape(zeta.shape))
+        self.stats["calls"] += 1
+        self.stats["points"] += zeta.size
+        flat = zeta.ravel()
+        lower = flat.imag < 0
+        zq = np.where(lower, np.conj(flat), flat)  # M(conj zeta) = conj M(zeta)
+        z = np.sqrt(zq)  # first quadrant: z G_nu(z) is even in z
+        z = np.where(z == 0, Z_ZERO * 1j, z)
+        with np.errstate(all="ignore"):
+            x = np.full((len(z), 2 + len(self.implicit)), np.nan, complex)
+            fin = np.isfinite(z)
+            if np.any(fin):
+                x[fin] = self._solve(z[fin])
+            E, J, Ez = self._system(z, np.where(np.isfinite(x), x, 1.0))
+            dx = -np.linalg.solve(J, Ez[..., None])[..., 0]
+            w, m = x[:, 0], x[:, 1]
+            zg = z * (1.0 + m) / w  # z G_nu(z) = 1 + M
+            dzg = (1.0 + m) / w + z * (dx[:, 1] / w - (1.0 + m) * dx[:, 0] / (w * w))
+            dm = dzg / (2.0 * z)
+        zg = np.where(lower, np.conj(zg), zg).reshape(zeta.shape)
+        dm = np.where(lower, np.conj(dm), dm).reshape(zeta.shape)
+        out = (zg - 1.0, dm, zg)
         self._last = (key, out)
         return out
 
     def m(self, zeta):
+        """:math:`M_{BB^T}(\\zeta)` (NaN where no solution passed the sheet checks)."""
         return self._eval(zeta)[0]
 
     def g1(self, zeta):
@@ -148,20 +298,46 @@ class BlockTransform:
         return self._eval(zeta)[2]
 
     def dm(self, zeta):
+        """:math:`M'_{BB^T}(\\zeta)` by implicit differentiation of the Newton system."""
         return self._eval(zeta)[1]
+
+
+def support_edges(tr, lo, hi):
+    r"""The outer edges of the spectrum of :math:`BB^T` inside the Weyl interval [lo, hi]: where
+    :math:`\operatorname{Im} M(x + i0)` (:math:`-\pi x\rho(x)`) leaves 0, located on EDGE_SCAN points and refined by
+    EDGE_BISECTIONS bisections (:math:`\rho \sim \sqrt{|x - x_\pm|}` at a soft edge, so the threshold EDGE_IM_TOL
+    moves the edge by its square, far below rounding)."""
+    x = np.linspace(lo, hi, EDGE_SCAN)
+    inside = np.abs(tr.m(x + 0j).imag) > EDGE_IM_TOL
+    if not np.any(inside):
+        return lo, hi
+    i, j = np.flatnonzero(inside)[[0, -1]]
+    a = np.array([x[i - 1] if i > 0 else lo, x[j]])  # outside / inside at the lower edge, inside at the upper
+    b = np.array([x[i], x[j + 1] if j + 1 < len(x) else hi])
+    if i == 0:
+        a[0] = b[0] = lo
+    if j + 1 == len(x):
+        a[1] = b[1] = hi
+    out_lo, in_lo, in_hi, out_hi = a[0], b[0], a[1], b[1]
+    for _ in range(EDGE_BISECTIONS):
+        mid = np.array([0.5 * (out_lo + in_lo), 0.5 * (in_hi + out_hi)])
+        ins = np.abs(tr.m(mid + 0j).imag) > EDGE_IM_TOL
+        out_lo, in_lo = (out_lo, mid[0]) if ins[0] else (mid[0], in_lo)
+        in_hi, out_hi = (mid[1], out_hi) if ins[1] else (in_hi, mid[1])
+    return float(out_lo), float(out_hi)
 
 
 def block_solver_factors(law):
     r"""``FactorizedLaw`` of a :class:`~spectral.architecture.residual_law.ResidualBlockLaw` for the density
     solver: one implicit factor with :math:`M_{BB^T}` above, its spectrum inside
     :math:`[(\alpha - \beta s)_+^2, (\alpha + \beta s)^2]` (Weyl's inequalities for singular values,
-    :math:`s^2` the top of the spectrum of :math:`X X^T`)."""
+    :math:`s^2` the top of the spectrum of :math:`X X^T`), narrowed to its outer edges (:func:`support_edges`)."""
     from ..density import FactorizedLaw, ImplicitFactor, lambda_max
 
     tr = BlockTransform(law.branch_law, law.alpha, law.beta)
     s = math.sqrt(lambda_max(law.branch_law))
     a, b = float(law.alpha), float(law.beta)
-    lo, hi = max(0.0, a - b * s) ** 2, (a + b * s) ** 2
+    lo, hi = support_edges(tr, max(0.0, a - b * s) ** 2, (a + b * s) ** 2)
     m1, m2 = (float(x) for x in law.moments(2))
     factor = ImplicitFactor(m=tr.m, dm=tr.dm, mean=m1, bounds=(lo, hi), g1=tr.g1, offset=m2 / m1,
                             spread=m2 / m1**2 - 1)

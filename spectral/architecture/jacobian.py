@@ -110,6 +110,18 @@ class ArchitectureLaw(FreeProduct):
         inner = builder.product(prop.factors, prop.width_out, "layers")
         super().__init__(inner.factors, name=f"JJ^T[spec: {len(prop.factors)} factors, depth {spec.depth}]")
 
+    def solver_factors(self):
+        """The density solver's view: served for a spec whose Jacobian is one residual block (or has none);
+        products of several blocks are refused, their continuation inside the solver is not yet fast enough
+        to finish (a block's M is one Newton solve per point, docs/design.md §6)."""
+        n_blocks = sum(1 for law in self.factor_laws if isinstance(law, ResidualBlockLaw))
+        if n_blocks and len(self.factor_laws) > 1:
+            raise NotImplementedError(
+                f"the density of a product of {len(self.factor_laws)} factors with {n_blocks} residual block(s) is "
+                "not available yet (one block alone is: architecture_law(spec).blocks[0].density()); its moments "
+                "and the Brownian large-depth limit are")
+        return super().solver_factors()
+
     @property
     def blocks(self) -> tuple:
         """The residual block laws, in order."""

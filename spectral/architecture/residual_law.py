@@ -88,6 +88,13 @@ class ResidualBlockLaw(SpectralLaw):
         self._cache[key] = out
         return out
 
+    def solver_factors(self):
+        """The density solver's view (docs/design.md §6): one implicit factor, :math:`M_{BB^T}` by subordination
+        (:mod:`spectral.architecture.block_density`)."""
+        from .block_density import block_solver_factors
+
+        return block_solver_factors(self)
+
     def exact_atoms(self):
         z = sum((p for a, p in self.branch_law.exact_atoms() if a == 0), 0)
         if float(self.alpha) == 0:
