@@ -55,6 +55,22 @@ class FreeMultiplicativeBrownian(SpectralLaw):
         y = np.asarray(y, dtype=complex)
         return -float(self.s) * (y + 0.5)
 
+    def solver_factors(self):
+        r"""One explicit factor for the density solver: :math:`\log S(y) = -s(y + 1/2)`, :math:`(\log S)' = -s`;
+        no atoms; :math:`(m_1, m_2)` from the closed-form moments."""
+        from ..density import ExplicitFactor, FactorizedLaw
+
+        s = float(self.s)
+
+        def log_s(y):
+            return -s * (np.asarray(y, dtype=complex) + 0.5)
+
+        def dlog_s(y):
+            return np.full(np.shape(y), -s, dtype=complex)
+
+        m12 = self.moments(2)
+        return FactorizedLaw((ExplicitFactor(log_s, dlog_s),), (), self.name, (float(m12[0]), float(m12[1])))
+
     def _s_series(self, field, n):
         s = field.convert(self.s)
         c = [field.exp(-s / 2)]
