@@ -15,26 +15,23 @@ Usage::
 
 ``--quick`` runs 4 configurations with one seed (the CI part, tests/test_validation.py, slow mark).
 
-Results (13 configurations x 3 seeds = 39 runs, 12-16 networks each, N 64-400, L/N 0.01-0.25; the 2-core
-machine, about 35 minutes, most of it in the density solver for tanh and erf):
+Results of the latest run (13 configurations x 2 seeds = 26 runs, 12-16 networks each, N 64-400, L/N
+0.01-0.25; the 2-core machine, about 12 minutes), with the length-mode check of spectral.outliers and the
+densities certified since the wide-spectrum grid:
 
-* False failures under the true theory: 0 of 39.  (Before Gaussian layers were excluded from the length-mode
-  record, tanh/Gaussian/L = 16/N = 64 failed the outlier check in its 3 runs: the bulk's hard edge reaches
-  below the predicted value there.)  KS / bound: median 0.39, max 0.70; the bootstrap effective sample size
-  exceeded n N in every run, so the i.i.d. bound applied (conservative).  12 runs (leaky_relu orthogonal,
-  selu, tanh Gaussian) were "incomplete": the theory density was not certified, so no KS was made.
-* Power, sigma_w^2 off by 2% (same sigma_b^2): failed in 14 of 39 runs -- every run of hard_tanh orthogonal
-  (network and free) and tanh orthogonal, erf orthogonal 2 of 3, leaky_relu orthogonal 2 of 3, relu
-  orthogonal L/N = 0.25 1 of 3; missed where the shift of m_1
-  (about 2L% for relu-like layers) is below ~4 standard errors of the mean over 12-16 networks (relu
-  Gaussian L = 4: shift 8%, se 3%).  More networks raise it: 24 networks of hard_tanh L = 10 fail
-  (tests/test_validation.py::test_power_against_a_wrong_theory).
-* Power, orthogonal theory against Gaussian samples: failed in 14 of 18 runs (missed: leaky_relu free L/N =
-  0.0625 in 1 of 3 seeds, selu free in 3 of 3, where the distribution check was unavailable).
-* Finite-width prediction of the sd of log m1_hat across networks: sampled / predicted median 1.03, range
-  0.58-1.57 (tanh and erf orthogonal rows from a run before the Haar weight-noise correction, which lowers
-  their prediction) (12-16 networks: the sd of an sd estimate is about 20%); leaky_relu orthogonal network mode is
-  low in all seeds (0.58-0.88), not explained.
+* False failures under the true theory: 0 of 26, and no run incomplete (the previous run, 39 runs, had 0
+  false failures and 12 incomplete runs whose theory density was not certified: leaky_relu orthogonal,
+  selu, tanh Gaussian).  KS / bound: median 0.31, max 0.63; the bootstrap effective sample size reached n N
+  in every run, so the i.i.d. bound applied (conservative).
+* Power, sigma_w^2 off by 2% (same sigma_b^2): failed in 8 of 26 runs (hard_tanh orthogonal network and
+  free, tanh orthogonal, leaky_relu orthogonal, relu orthogonal); missed where the shift of m_1 (about 2L%
+  for relu-like layers) is below ~4 standard errors of the mean over 12-16 networks.  More networks raise it:
+  24 networks of hard_tanh L = 10 fail (tests/test_validation.py::test_power_against_a_wrong_theory).
+* Power, orthogonal theory against Gaussian samples: failed in 12 of 12 runs (14 of 18 before, when the
+  distribution check was unavailable for selu).
+* Finite-width prediction of the sd of log m1_hat across networks: sampled / predicted median 0.98, range
+  0.58-1.27 (12-16 networks: the sd of an sd estimate is about 20%); leaky_relu orthogonal network mode stays
+  low (0.58), not explained.
 """
 
 from __future__ import annotations
