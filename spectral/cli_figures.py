@@ -196,7 +196,9 @@ def cmd_plot(args) -> int:
     bad = [w for w in weights if w not in ("gaussian", "orthogonal")]
     if bad:
         raise CLIError(f"--weights must be gaussian, orthogonal or a comma-separated list of them, got {bad[0]!r}")
-    activations = _split_activations(args.activation)
+    from .activations import split_activations
+
+    activations = split_activations(args.activation)
     if not activations:
         raise CLIError(f"--activation must name an activation, got {args.activation!r}")
     if args.kind != "phase" and len(activations) != 1:
@@ -237,17 +239,3 @@ def _figure(plotting, args, activations, weights, critical, sigma_b2):
         fig = plotting.figure_depth(activations[0], args.sigma_w2, sigma_b2, critical=critical,
                                     weights=weights, depths=args.depths or (1, 2, 4, 8, 16, 32, 64, 128))
     return fig
-
-
-def _split_activations(text: str) -> list:
-    """Split 'tanh,relu,leaky_relu(0.1, ...)' at top-level commas."""
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        depth += (ch == "(") - (ch == ")")
-        if ch == "," and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    parts.append(cur.strip())
-    return [p for p in parts if p]

@@ -99,7 +99,7 @@ def _is_sympy_number(value) -> bool:
     return type(value).__module__.startswith("sympy") and bool(getattr(value, "is_number", False))
 
 
-def _check_width(name, value):
+def check_width(name, value):
     """A width: None or an integer >= 1 (numpy integers accepted, stored as int)."""
     if value is None:
         return None
@@ -132,7 +132,7 @@ class Layer:
             raise ValueError(f"weights must be one of {WEIGHTS}, got {self.weights!r}")
         object.__setattr__(self, "sigma_w2", _check_var("sigma_w2", self.sigma_w2, positive=True))
         object.__setattr__(self, "sigma_b2", _check_var("sigma_b2", self.sigma_b2, positive=False))
-        object.__setattr__(self, "width", _check_width("width", self.width))
+        object.__setattr__(self, "width", check_width("width", self.width))
         object.__setattr__(self, "activation", _resolve_activation(self.activation))
 
 
@@ -191,7 +191,7 @@ class Network:
             object.__setattr__(self, "layers", (layer,) * d)
         if self.q0 is not None:
             object.__setattr__(self, "q0", _check_var("q0", self.q0, positive=True))
-        object.__setattr__(self, "width", _check_width("width", self.width))
+        object.__setattr__(self, "width", check_width("width", self.width))
 
     # ---------------------------------------------------------------- structure
     @property

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..parsing import parse_exact
+from ..product import check_width
 
 __all__ = ["Dense", "Nonlinearity", "Residual", "LayerNorm", "RMSNorm", "Repeat", "Sequential", "WEIGHTS",
            "as_entry", "as_entries"]
@@ -52,14 +53,6 @@ def _number(name: str, value, *, low: float = 0.0, allow_low: bool = True):
     return value
 
 
-def _width(name: str, value):
-    if value is None:
-        return None
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
-    return int(value)
-
-
 @dataclass(frozen=True)
 class Dense:
     """Linear layer :math:`h = W x + b` (see the module docstring); ``width``: output width (None: unchanged)."""
@@ -74,7 +67,7 @@ class Dense:
             raise ValueError(f"weights must be one of {WEIGHTS}, got {self.weights!r}")
         object.__setattr__(self, "sigma_w2", _number("sigma_w2", self.sigma_w2, allow_low=False))
         object.__setattr__(self, "sigma_b2", _number("sigma_b2", self.sigma_b2))
-        object.__setattr__(self, "width", _width("width", self.width))
+        object.__setattr__(self, "width", check_width("width", self.width))
 
 
 @dataclass(frozen=True)
@@ -155,7 +148,7 @@ class Sequential:
         if not self.layers:
             raise ValueError("layers must contain at least one entry")
         object.__setattr__(self, "input_q", _number("input_q", self.input_q, allow_low=False))
-        object.__setattr__(self, "width", _width("width", self.width))
+        object.__setattr__(self, "width", check_width("width", self.width))
 
     @property
     def depth(self) -> int:
