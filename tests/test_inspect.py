@@ -227,6 +227,23 @@ def test_lanczos_quadrature_matches_dense():
     assert float(theta.max()) == pytest.approx(float(torch.linalg.eigvalsh(a).max()), rel=_QUADRATURE_RTOL)
 
 
+@pytest.mark.parametrize("double_vjp", [True, False])
+def test_operator_product_is_j_jt(double_vjp):
+    """Both ways of applying J (vjp of the map v -> J^T v, and forward-mode jvp) give J J^T v to rounding."""
+    width = 48
+    model = mlp(width, 3, act=nn.GELU, init=nn.init.xavier_normal_)
+    x = draw_inputs(1, width, 1.0, 0, "cpu", torch.float32)[0]
+    with torch.no_grad():
+        j = torch.func.jacrev(model)(x).to(torch.float64)
+    v = torch.randn(width, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    op = _Operator(model, x)
+    op.double_vjp = double_vjp
+    exact = j @ (j.T @ v)
+    # float32 inside: a few ulps of float32 relative to |J J^T v|
+    assert float(torch.linalg.vector_norm(op(v) - exact) / torch.linalg.vector_norm(exact)) < 1e-5
+    assert op.double_vjp is double_vjp
+
+
 def test_dense_and_matrix_free_agree():
     width, depth = 128, 4
     model = mlp(width, depth, act=nn.Tanh, init=nn.init.xavier_normal_)
