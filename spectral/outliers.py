@@ -222,11 +222,15 @@ def bulk_edges(law, res=None) -> tuple[float, float] | None:
     :math:`\lambda_{\max}`; None where the density solver cannot give them.  The quantile is read from
     :func:`spectral.density.cdf` on a logarithmic grid of :data:`_QUANTILE_GRID` points over 12 decades
     below :math:`\lambda_{\max}` (relative resolution 7%, ample for a separation test); ``res``: the law's
-    density when already computed (for its :math:`\lambda_{\max}`)."""
+    density when already computed (for its :math:`\lambda_{\max}`).  None also where that density is not
+    certified."""
     try:
         from . import density
 
-        top = float((law.density() if res is None else res).lambda_max)
+        res = law.density() if res is None else res
+        if not res.certified:  # an uncertified CDF gives no quantile worth reporting
+            return None
+        top = float(res.lambda_max)
         xs = top * np.logspace(-12.0, 0.0, _QUANTILE_GRID)
         cdf = np.asarray(density.cdf(law, xs), dtype=float)
     except (RuntimeError, ValueError, ArithmeticError, NotImplementedError):

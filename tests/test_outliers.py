@@ -13,6 +13,7 @@ from spectral.montecarlo import sample_jacobians
 from spectral.outliers import (
     MODEL_REL,
     TAIL_LIMIT,
+    bulk_edges,
     length_mode,
     length_mode_check,
     length_mode_tail,
@@ -20,7 +21,7 @@ from spectral.outliers import (
     length_outliers,
     length_singular_value,
 )
-from spectral.product import Network
+from spectral.product import Network, jacobian_law
 
 
 def test_length_mode_is_exp_minus_depth_over_xi_q():
@@ -206,3 +207,17 @@ def test_no_prediction_where_the_expectations_do_not_converge():
     t = length_mode_terms(Network.critical("tanh", sigma_w2=2.0, depth=16, weights="orthogonal"))
     assert t.growth > 1
     assert length_singular_value(Network.critical("tanh", sigma_w2=2.0, depth=16, weights="orthogonal")) is None
+
+
+def test_uncertified_density_gives_no_bulk_edges():
+    """An uncertified density's CDF is not read for a quantile: the condition numbers are undefined (None)."""
+    from dataclasses import dataclass
+
+    @dataclass
+    class _Uncertified:  # the two fields bulk_edges reads of a DensityResult
+        certified: bool = False
+        lambda_max: float = 4.0
+
+    law = jacobian_law(Network(activation="tanh", weights="orthogonal", sigma_w2=1.5, sigma_b2=0.1, depth=4))
+    assert bulk_edges(law, _Uncertified()) is None
+    assert bulk_edges(law, law.density()) is not None  # the same law, certified: edges are given
