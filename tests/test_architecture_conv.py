@@ -172,27 +172,32 @@ def test_delta_orthogonal_net_is_width_c_dense_net_at_finite_c(act):
                                                           ("delta_orthogonal", "tanh", 1.5, 2),
                                                           ("delta_orthogonal", "relu", 2.0, 2)])
 def test_sampled_conv_nets_match_the_mapped_law(weights, act, s2, L):
-    """c = 64, n = 4 (N = 256), 24 networks: |z| < 4 for m_1..m_4 against the mapped dense law."""
+    """c = 64, n = 4 (N = 256, L/c = 0.03), 24 networks: |z| < 4 for m_1..m_4 against the mapped dense law
+    (measured max |z|: 1.15, 1.11, 0.73, 0.66 in the order of the parameters)."""
     spec = conv_net(weights, act, s2, L)
     law = sp.jacobian_law(spec)
     assert type(law).__name__ == "JacobianLaw"
     s = sample_spec(spec, n_samples=24, seed=0)
     z = z_scores(s, law.moments(4))
     assert np.all(np.abs(z) < Z), z
+    report = sp.validate(spec, samples=s)  # the spec validation path gives the same z-scores
+    assert report.checks["moments"][0] and report.width == 256
+    np.testing.assert_allclose(report.z_scores, z, rtol=1e-9)
     np.testing.assert_allclose(law.moments(4), sp.architecture_law(spec).moments(4), rtol=1e-10)
 
 
-@pytest.mark.parametrize(("act", "s2", "L"), [("relu", 2.0, 2), ("tanh", 1.5, 1)])
-def test_ks_against_the_mapped_law(act, s2, L):
-    """KS of the sampled eigenvalues of Gaussian-kernel conv nets (c = 64, n = 4, 24 networks) passes against
-    the mapped law at the 1e-3 Kolmogorov level; for relu it fails against the orthogonal-weight law (the
-    wrong mapping for a Gaussian kernel; the tanh one-layer orthogonal law has no certified density)."""
-    spec = conv_net("gaussian", act, s2, L)
+@pytest.mark.parametrize(("act", "s2"), [("relu", 2.0), ("tanh", 1.5)])
+def test_ks_against_the_mapped_law(act, s2):
+    """KS of the sampled eigenvalues of one-layer Gaussian-kernel conv nets (c = 64, n = 4, 24 networks)
+    passes against the mapped law at the 1e-3 Kolmogorov level; for relu it fails against the orthogonal-weight
+    law (the wrong mapping for a Gaussian kernel; the tanh one is not certified by the solver).  Two-layer nets
+    take 2-25 s of density each: their figures are in docs/guide/conv.md."""
+    spec = conv_net("gaussian", act, s2, 1)
     s = sample_spec(spec, n_samples=24, seed=0)
     good = distribution_check(s, sp.jacobian_law(spec))
     assert good.passed, good
     assert math.isclose(good.atom, 0.5 if act == "relu" else 0.0, abs_tol=1e-12)
     if act == "relu":
-        wrong = sp.jacobian_law(sp.Sequential([sp.Dense("orthogonal", s2), sp.activation(act)] * L, input_q=1.0))
+        wrong = sp.jacobian_law(sp.Sequential([sp.Dense("orthogonal", s2), sp.activation(act)], input_q=1.0))
         bad = distribution_check(s, wrong)
         assert not bad.passed and bad.ks > 3 * bad.bound, bad

@@ -194,6 +194,8 @@ def gaussian_layer_moments(e: Conv) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------------------------- distribution
+#: Sampled eigenvalues within this relative distance of a nonzero atom of the law are put on it (rounding).
+_ATOM_SNAP = 1e-8
 #: Accuracy budget of the theory CDF (the density certificate's tolerance), added to the KS bound.
 _CDF_TOL = 1e-6
 #: Eigenvalues below this fraction of the largest are the rank deficit: rounding leaves (N eps)^2 < 1e-24 of the
@@ -231,18 +233,30 @@ def distribution_check(samples, law) -> DistributionCheck:
     if why is not None:
         raise ValueError(f"the law's CDF cannot be used: {why}")
     cdf, _ = theory_cdf(law)
-    atom = float(sum(p for a, p in law.density().atoms if float(a) == 0.0))
+    atoms = [(float(a), float(p)) for a, p in law.density().atoms]
+    atom = sum(p for a, p in atoms if a == 0.0)
     lam = samples.eigenvalues
     keep = lam > _ZERO_REL * lam[:, :1]
     counts = keep.sum(axis=1)
     zero_fraction = 1.0 - float(counts.mean()) / lam.shape[1]
     r = int(counts.min())
     top = np.stack([row[m][:r] for row, m in zip(lam, keep, strict=True)])  # the r largest of each network
+    for a, _p in atoms:  # eigenvalues at a nonzero atom carry rounding: put them on it
+        if a > 0:
+            top[np.abs(top - a) <= _ATOM_SNAP * a] = a
     pooled = np.sort(top.ravel())
+    xs = np.unique(pooled)
+    mass = {a: p for a, p in atoms}
     a_r = 1.0 - r / lam.shape[1]
-    f = (np.maximum(np.asarray(cdf(pooled), dtype=float), a_r) - a_r) / (1.0 - a_r)
-    e_hi = np.arange(1, pooled.size + 1) / pooled.size
-    ks = float(max(np.max(np.abs(e_hi - f)), np.max(np.abs(e_hi - 1.0 / pooled.size - f))))
+
+    def f_plus(f):
+        return (np.maximum(f, a_r) - a_r) / (1.0 - a_r)
+
+    f_hi = np.asarray(cdf(xs), dtype=float)
+    f_lo = f_hi - np.array([mass.get(float(x), 0.0) for x in xs])
+    e_hi = np.searchsorted(pooled, xs, side="right") / pooled.size
+    e_lo = np.searchsorted(pooled, xs, side="left") / pooled.size
+    ks = float(max(np.max(np.abs(e_hi - f_plus(f_hi))), np.max(np.abs(e_lo - f_plus(f_lo)))))
     n_eff = bootstrap_n_eff(top)
     n_eff = float(np.clip(n_eff, top.shape[0], pooled.size))
     bound = KOLMOGOROV_999 / math.sqrt(n_eff) + _CDF_TOL
