@@ -60,8 +60,10 @@ real Gaussian Dense layer of width :math:`c k` (:math:`E m_2 = \sigma_w^4(2 + 1/
 
 *Networks.*  The corrections are :math:`O(L/c)` per moment, of the size of a width-:math:`c` dense network's
 (delta-orthogonal: exactly those, by the block structure above; the :math:`n` positions average the noise,
-not the bias): e.g. relu, :math:`L = 3`, :math:`c = 32` moves :math:`m_4` by about 2% (measured in
-``tests/test_architecture_conv.py``).  Validate conv nets at :math:`L/c \lesssim 0.1`.
+not the bias): at :math:`c = 16`, :math:`L = 3` the sampled :math:`m_2, m_3, m_4` sit 16%, 33%, 55% (relu,
+:math:`\sigma_w^2 = 2`) and 14%, 28%, 47% (tanh, 1.5) above the infinite-:math:`c` law, and agree with
+width-16 dense orthogonal nets (``tests/test_architecture_conv.py``); at :math:`c = 64`, :math:`L = 2` every
+:math:`|z| < 2` with 24 networks (docs/guide/conv.md).  Validate conv nets at :math:`L/c \lesssim 0.05`.
 """
 
 from __future__ import annotations
