@@ -43,7 +43,9 @@ the mean field every position has the same pre-activation variance :math:`q` (th
 :math:`c k` inputs of equal mean square: :math:`q' = \sigma_w^2 q + \sigma_b^2`, Dense's q-map).  So the
 :math:`M_n`-valued computation is the scalar one: **the law of** :math:`J J^T` **of a conv net is the law of
 the dense net with each Conv replaced by its mapped Dense layer** (:func:`dense_equivalent`), exactly at
-infinite :math:`c` and any fixed :math:`n`, :math:`k`.
+infinite :math:`c` and any fixed :math:`n`, :math:`k`.  A residual block :math:`\alpha I + \beta X` with Conv
+entries in its branch is a polynomial in the same :math:`W_l`, :math:`D_l` and :math:`I`, so the argument
+maps it onto the dense block law too (sampled: ``tests/test_architecture_conv.py``).
 
 Finite channels
 ---------------

@@ -206,14 +206,9 @@ def _norm(e, path, state, factors):
 
 
 def _residual(e: Residual, path, copy, state, steps, factors):
-    if not any(isinstance(x, Dense) for x in _flat(e.branch)):
-        raise SpecError(f"{path}.residual.branch", "a residual branch needs a Dense layer (its Jacobian must be "
-                        "rotation invariant for the block law)")
-    conv = next((i for i, x in enumerate(e.branch) if isinstance(x, Conv)), None)
-    if conv is not None or any(isinstance(x, Conv) for x in _flat(e.branch)):
-        where = f"{path}.residual.branch" + (f"[{conv}].conv" if conv is not None else "")
-        raise SpecError(where, "a Conv inside a residual branch is not mapped onto a law yet (its block law is not "
-                        "validated); use Conv entries on the main path")
+    if not any(isinstance(x, Dense | Conv) for x in _flat(e.branch)):
+        raise SpecError(f"{path}.residual.branch", "a residual branch needs a Dense layer or a Conv (its "
+                        "Jacobian must be rotation invariant for the block law)")
     sub = _State(state.q, state.mu, state.gaussian, state.width)
     branch_factors: list = []
     _walk(e.branch, f"{path}.residual.branch", copy, sub, steps, branch_factors)
