@@ -33,7 +33,7 @@ _EXPORTS = {
     "sweeps": ("sweep", "open_sweep"),
     "transforms": ("dks", "tat", "transform_activation", "Transform", "kernel_stats"),
     "inspection": ("inspect", "InspectReport"),
-    "architecture": ("Dense", "Nonlinearity", "Residual", "LayerNorm", "RMSNorm", "Repeat", "Sequential",
+    "architecture": ("Dense", "Conv", "Nonlinearity", "Residual", "LayerNorm", "RMSNorm", "Repeat", "Sequential",
                      "ArchitectureLaw", "ResidualBlockLaw", "SpecError", "spec_from_json", "spec_to_json",
                      "load_spec", "spec_mean_field", "architecture_law", "FreeMultiplicativeBrownian",
                      "brownian_time", "scaled_resnet", "pre_ln_resnet", "post_ln_resnet", "deepnorm_resnet",

@@ -94,7 +94,7 @@ def add_spec_flag(p: argparse.ArgumentParser) -> None:
     """``--spec FILE``: a JSON network spec (residual blocks, normalisations; spectral.architecture.json_spec)
     instead of the network flags (giving both is refused)."""
     p.add_argument("--spec", default=None, metavar="FILE",
-                   help="JSON network spec (layers: dense, activation, residual, layernorm, rmsnorm, repeat) "
+                   help="JSON network spec (layers: dense, conv, activation, residual, layernorm, rmsnorm, repeat) "
                         "replacing the network flags")
 
 

@@ -165,11 +165,13 @@ def plain_network(spec: Sequential):
 
 
 def spec_jacobian_law(spec: Sequential):
-    """Law of :math:`J J^T` for ``spec``: :class:`spectral.product.JacobianLaw` for plain chains, else
-    :class:`ArchitectureLaw`."""
+    """Law of :math:`J J^T` for ``spec``: :class:`spectral.product.JacobianLaw` for plain chains (Conv entries
+    mapped onto Dense ones, :func:`spectral.architecture.conv.dense_equivalent`), else :class:`ArchitectureLaw`."""
     if not isinstance(spec, Sequential):
         raise TypeError(f"spec must be a spectral.Sequential, got {type(spec).__name__}")
-    net = plain_network(spec)
+    from .conv import dense_equivalent
+
+    net = plain_network(dense_equivalent(spec))  # a conv net has its mapped dense net's law (architecture.conv)
     if net is not None:
         from ..product import JacobianLaw
 

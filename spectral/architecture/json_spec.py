@@ -4,6 +4,10 @@ An object with ``"input_q"`` (mean square of the input coordinates; default 1), 
 width, for sampling) and ``"layers"``, a list whose entries each have exactly one key::
 
     {"dense": {"weights": "gaussian" | "orthogonal", "sigma_w2": s, "sigma_b2": b (default 0), "width": n}}
+    {"conv": {"weights": "gaussian" | "delta_orthogonal", "sigma_w2": s, "sigma_b2": b (default 0),
+              "channels": c, "kernel": k, "spatial": n}}
+                                                 (circular 1-D convolution on width c * n, 1 <= k <= n;
+                                                 spectral.architecture.conv)
     {"activation": "tanh"}                       (any spelling spectral.activations.activation reads)
     {"residual": {"alpha": a (default 1), "beta": b, "branch": [entries]}}
     {"layernorm": {}}    {"rmsnorm": {}}
@@ -20,7 +24,7 @@ import json
 from fractions import Fraction
 from pathlib import Path
 
-from .layers import Dense, LayerNorm, Nonlinearity, Repeat, Residual, RMSNorm, Sequential
+from .layers import Conv, Dense, LayerNorm, Nonlinearity, Repeat, Residual, RMSNorm, Sequential
 from .meanfield import SpecError
 
 __all__ = ["spec_from_json", "spec_to_json", "load_spec", "ENTRY_KEYS"]
@@ -28,6 +32,7 @@ __all__ = ["spec_from_json", "spec_to_json", "load_spec", "ENTRY_KEYS"]
 #: allowed keys of each entry kind (the value of "activation" is a string, of the norms an empty object)
 ENTRY_KEYS = {
     "dense": ({"weights", "sigma_w2"}, {"sigma_b2", "width"}),
+    "conv": ({"weights", "sigma_w2", "channels", "kernel", "spatial"}, {"sigma_b2"}),
     "residual": ({"beta", "branch"}, {"alpha"}),
     "repeat": ({"times", "layers"}, set()),
     "layernorm": (set(), set()),
@@ -78,6 +83,9 @@ def _entry(obj, path):
     _keys(body, where, *ENTRY_KEYS[kind])
     if kind == "dense":
         return _build(where, Dense, body["weights"], body["sigma_w2"], body.get("sigma_b2", 0.0), body.get("width"))
+    if kind == "conv":
+        return _build(where, Conv, body["weights"], body["sigma_w2"], body.get("sigma_b2", 0.0), body["channels"],
+                      body["kernel"], body["spatial"])
     if kind == "layernorm":
         return LayerNorm()
     if kind == "rmsnorm":
@@ -123,6 +131,9 @@ def _dump(e) -> dict:
         if e.width is not None:
             body["width"] = e.width
         return {"dense": body}
+    if isinstance(e, Conv):
+        return {"conv": {"weights": e.weights, "sigma_w2": _num(e.sigma_w2), "sigma_b2": _num(e.sigma_b2),
+                         "channels": e.channels, "kernel": e.kernel, "spatial": e.spatial}}
     if isinstance(e, Nonlinearity):
         return {"activation": e.activation.name}
     if isinstance(e, LayerNorm):

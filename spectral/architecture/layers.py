@@ -4,6 +4,9 @@ A spec is a :class:`Sequential` of entries acting on the vector :math:`x \in \ma
 
 * :class:`Dense` -- :math:`x \mapsto W x + b`, :math:`W_{ij} \sim N(0, \sigma_w^2/N_{in})` or
   :math:`W = \sigma_w Q` (Haar orthogonal), :math:`b_i \sim N(0, \sigma_b^2)`;
+* :class:`Conv` -- circular 1-D convolution of :math:`x` read as ``channels`` x ``spatial`` (channel-major,
+  :math:`x_{a n + i}` = channel :math:`a`, position :math:`i`), Gaussian or delta-orthogonal kernels
+  (:mod:`spectral.architecture.conv` states the kernels and the mapping of its law onto Dense's);
 * :class:`Nonlinearity` -- :math:`x \mapsto \phi(x)` coordinate-wise (a :class:`spectral.activations.Activation`
   is accepted wherever an entry is expected);
 * :class:`Residual` -- :math:`x \mapsto \alpha x + \beta f(x)`, ``f`` the ``branch`` (a list of entries whose
@@ -28,10 +31,12 @@ import numpy as np
 from ..parsing import parse_exact
 from ..product import check_width
 
-__all__ = ["Dense", "Nonlinearity", "Residual", "LayerNorm", "RMSNorm", "Repeat", "Sequential", "WEIGHTS",
+__all__ = ["Dense", "Conv", "Nonlinearity", "Residual", "LayerNorm", "RMSNorm", "Repeat", "Sequential", "WEIGHTS",
            "as_entry", "as_entries"]
 
 WEIGHTS = ("gaussian", "orthogonal")
+#: kernels of a Conv entry: i.i.d. Gaussian taps, or delta-orthogonal (Xiao et al. 2018)
+CONV_WEIGHTS = ("gaussian", "delta_orthogonal")
 
 
 def _number(name: str, value, *, low: float = 0.0, allow_low: bool = True):
@@ -68,6 +73,52 @@ class Dense:
         object.__setattr__(self, "sigma_w2", _number("sigma_w2", self.sigma_w2, allow_low=False))
         object.__setattr__(self, "sigma_b2", _number("sigma_b2", self.sigma_b2))
         object.__setattr__(self, "width", check_width("width", self.width))
+
+
+def _size(name: str, value, low: int = 1) -> int:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer >= {low}, got {type(value).__name__} {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Conv:
+    r"""Circular 1-D convolution, ``channels`` in and out, ``spatial`` positions, ``kernel`` taps (stride 1,
+    circular padding): :math:`y_{a,i} = \sum_{b,t} K_{a b t}\, x_{b, i + t - \lfloor k/2 \rfloor}` (positions mod
+    ``spatial``) plus a bias :math:`b_a \sim N(0, \sigma_b^2)` per channel.
+
+    ``weights``: "gaussian", :math:`K_{abt} \sim N(0, \sigma_w^2/(c k))` (fan-in :math:`c k`); or
+    "delta_orthogonal" (Xiao et al. 2018), :math:`K_{\cdot\cdot t} = \sigma_w H` (:math:`H` Haar orthogonal
+    :math:`c \times c`) at the centre tap :math:`t = \lfloor k/2 \rfloor` and 0 elsewhere.  The entry acts on
+    vectors of width ``channels * spatial``; ``1 <= kernel <= spatial``.
+    """
+
+    weights: str = "gaussian"
+    sigma_w2: Any = 1.0
+    sigma_b2: Any = 0.0
+    channels: int = 1
+    kernel: int = 1
+    spatial: int = 1
+
+    def __post_init__(self):
+        if not isinstance(self.weights, str) or self.weights not in CONV_WEIGHTS:
+            raise ValueError(f"weights must be one of {CONV_WEIGHTS}, got {self.weights!r}")
+        object.__setattr__(self, "sigma_w2", _number("sigma_w2", self.sigma_w2, allow_low=False))
+        object.__setattr__(self, "sigma_b2", _number("sigma_b2", self.sigma_b2))
+        object.__setattr__(self, "channels", _size("channels", self.channels))
+        object.__setattr__(self, "spatial", _size("spatial", self.spatial))
+        k = _size("kernel", self.kernel)
+        if k > self.spatial:
+            raise ValueError(f"kernel must be <= spatial ({self.spatial}) for a circular convolution, got {k}: "
+                             "use a smaller kernel or more positions")
+        object.__setattr__(self, "kernel", k)
+
+    @property
+    def width(self) -> int:
+        """Width of the vectors it maps: ``channels * spatial``."""
+        return self.channels * self.spatial
 
 
 @dataclass(frozen=True)
@@ -137,7 +188,8 @@ class Repeat:
 @dataclass(frozen=True)
 class Sequential:
     """A whole network: ``layers`` (entries) applied in order to an input :math:`x^0` whose coordinates have
-    mean square ``input_q`` (> 0); ``width``: the input width :math:`N_0` for sampling (optional)."""
+    mean square ``input_q`` (> 0); ``width``: the input width :math:`N_0` for sampling (optional; default
+    ``channels * spatial`` of the first Conv entry, if any)."""
 
     layers: tuple = ()
     input_q: Any = 1.0
@@ -148,15 +200,16 @@ class Sequential:
         if not self.layers:
             raise ValueError("layers must contain at least one entry")
         object.__setattr__(self, "input_q", _number("input_q", self.input_q, allow_low=False))
-        object.__setattr__(self, "width", check_width("width", self.width))
+        width = check_width("width", self.width)
+        object.__setattr__(self, "width", width if width is not None else _conv_width(self.layers))
 
     @property
     def depth(self) -> int:
-        """Number of Dense layers on the main path, counting repeats (residual branches not counted)."""
+        """Number of Dense and Conv layers on the main path, counting repeats (residual branches not counted)."""
         return _count_dense(self.layers)
 
 
-ENTRY_TYPES = (Dense, Nonlinearity, LayerNorm, RMSNorm, Residual, Repeat)
+ENTRY_TYPES = (Dense, Conv, Nonlinearity, LayerNorm, RMSNorm, Residual, Repeat)
 
 
 def as_entry(x, where: str = "entry"):
@@ -184,10 +237,21 @@ def as_entries(xs, where: str = "layers") -> tuple:
     return tuple(as_entry(x, f"{where}[{i}]") for i, x in enumerate(xs))
 
 
+def _conv_width(entries) -> int | None:
+    for e in entries:
+        if isinstance(e, Conv):
+            return e.width
+        inner = e.layers if isinstance(e, Repeat) else e.branch if isinstance(e, Residual) else ()
+        w = _conv_width(inner)
+        if w is not None:
+            return w
+    return None
+
+
 def _count_dense(entries) -> int:
     n = 0
     for e in entries:
-        if isinstance(e, Dense):
+        if isinstance(e, Dense | Conv):
             n += 1
         elif isinstance(e, Repeat):
             n += e.times * _count_dense(e.layers)

@@ -6,6 +6,10 @@ this module tracks their second moment :math:`q = \|x\|^2/N` and mean :math:`\mu
 
 * Dense: :math:`q' = \sigma_w^2 \rho\, q + \sigma_b^2`, :math:`\mu' = 0`, Gaussian output (``rho`` from
   :func:`spectral.product.variance_factor`; 1 for square layers);
+* Conv: as a square Dense layer, :math:`q' = \sigma_w^2 q + \sigma_b^2` (each output sums :math:`c k` inputs of
+  mean square :math:`q` with weights of variance :math:`\sigma_w^2/(c k)`, or is :math:`\sigma_w H` times one
+  position), :math:`\mu' = 0`; its Jacobian factor is the mapped Dense factor
+  (:mod:`spectral.architecture.conv`); the input width must be ``channels * spatial``;
 * Nonlinearity (input :math:`N(0, q)`): :math:`q' = E[\phi(\sqrt q z)^2]`, :math:`\mu' = E[\phi(\sqrt q z)]`;
   Jacobian factor :math:`D^2 = \phi'(\sqrt q z)^2`;
 * Residual: :math:`q' = \alpha^2 q + \beta^2 q_f + 2\alpha\beta\mu\mu_f` (the branch output is
@@ -24,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .layers import Dense, LayerNorm, Nonlinearity, Repeat, Residual, RMSNorm, Sequential
+from .layers import Conv, Dense, LayerNorm, Nonlinearity, Repeat, Residual, RMSNorm, Sequential
 
 __all__ = ["SpecError", "Step", "Factor", "Propagation", "propagate", "spec_mean_field"]
 
@@ -111,11 +115,12 @@ def propagate(spec: Sequential) -> Propagation:
     if spec.width is None and _uses_widths(spec.layers):
         raise SpecError("width", "the spec has dense layers with a width: give the input width (Sequential(width=...) "
                         'or "width" in the JSON spec)')
-    state = _State(float(spec.input_q), 0.0, True, spec.width)
+    width = spec.width  # a spec with Conv entries has one (channels * spatial of the first)
+    state = _State(float(spec.input_q), 0.0, True, width)
     steps: list = []
     factors: list = []
     _walk(spec.layers, "layers", (), state, steps, factors)
-    return Propagation(tuple(steps), tuple(factors), state.q, state.mu, spec.width, state.width)
+    return Propagation(tuple(steps), tuple(factors), state.q, state.mu, width, state.width)
 
 
 def _walk(entries, where, copy, state, steps, factors):
@@ -129,6 +134,9 @@ def _walk(entries, where, copy, state, steps, factors):
         if isinstance(e, Dense):
             _dense(e, path, state, factors)
             kind = "dense"
+        elif isinstance(e, Conv):
+            _conv(e, path, state, factors)
+            kind = "conv"
         elif isinstance(e, Nonlinearity):
             _nonlinearity(e, path, state, factors)
             kind = "activation"
@@ -152,6 +160,18 @@ def _dense(e: Dense, path, state, factors):
     factors.append(Factor("dense", (e.weights, e.sigma_w2, n_in, n_out), n_in, path))
     state.q = float(e.sigma_w2) * rho * state.q + float(e.sigma_b2)
     state.mu, state.gaussian, state.width = 0.0, True, n_out
+
+
+def _conv(e: Conv, path, state, factors):
+    from .conv import mapped_dense
+
+    if state.width is not None and state.width != e.width:
+        raise SpecError(f"{path}.conv", f"its input has width {state.width}, but channels * spatial = "
+                        f"{e.channels} * {e.spatial} = {e.width}: make them equal")
+    d = mapped_dense(e)
+    factors.append(Factor("dense", (d.weights, d.sigma_w2, None, None), e.width, path))
+    state.q = float(e.sigma_w2) * state.q + float(e.sigma_b2)
+    state.mu, state.gaussian, state.width = 0.0, True, e.width
 
 
 def _nonlinearity(e: Nonlinearity, path, state, factors):
@@ -186,9 +206,9 @@ def _norm(e, path, state, factors):
 
 
 def _residual(e: Residual, path, copy, state, steps, factors):
-    if not any(isinstance(x, Dense) for x in _flat(e.branch)):
-        raise SpecError(f"{path}.residual.branch", "a residual branch needs a Dense layer (its Jacobian must be "
-                        "rotation invariant for the block law)")
+    if not any(isinstance(x, Dense | Conv) for x in _flat(e.branch)):
+        raise SpecError(f"{path}.residual.branch", "a residual branch needs a Dense layer or a Conv (its "
+                        "Jacobian must be rotation invariant for the block law)")
     sub = _State(state.q, state.mu, state.gaussian, state.width)
     branch_factors: list = []
     _walk(e.branch, f"{path}.residual.branch", copy, sub, steps, branch_factors)

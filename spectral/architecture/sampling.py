@@ -3,15 +3,18 @@ r"""Sampled Jacobians of any spec: the real forward pass, and the free model.
 Network mode draws the weights and biases, runs the input :math:`x^0` (coordinates :math:`N(0, q_0)`) through
 the spec and accumulates :math:`J = \partial x^{out}/\partial x^0` entry by entry on a batch of networks:
 
-* Dense: :math:`J \leftarrow W J`; Nonlinearity: :math:`J \leftarrow \operatorname{diag}\phi'(h) J`;
+* Dense: :math:`J \leftarrow W J`; Conv: the circular convolution of :math:`x` (rolls,
+  :func:`spectral.architecture.conv.conv_apply`) and :math:`J \leftarrow W J` with its matrix
+  (:func:`~spectral.architecture.conv.conv_matrix`); Nonlinearity: :math:`J \leftarrow \operatorname{diag}\phi'(h) J`;
 * LayerNorm, :math:`y = (x - \bar x)/s`: :math:`J \leftarrow s^{-1}(J - \bar J - y\, y^T J/N)`
   (:math:`\bar J` the column means); RMSNorm, :math:`y = x/r`: :math:`J \leftarrow r^{-1}(J - y\, y^T J/N)`;
 * Residual: the branch runs on :math:`(x, J)` and returns :math:`(f(x), X J)`, then
   :math:`J \leftarrow \alpha J + \beta X J`.
 
-The free model draws every :math:`D = \operatorname{diag}\phi'(\sqrt{q} z)` independently of the weights at
-the mean-field :math:`q` of its activation and replaces each normalisation by its scale :math:`c^{1/2} I` (the
-projections remove one or two directions, nothing in the bulk).
+The free model draws every Conv as its mapped Dense layer
+(:func:`spectral.architecture.conv.mapped_dense`), every :math:`D = \operatorname{diag}\phi'(\sqrt{q} z)`
+independently of the weights at the mean-field :math:`q` of its activation and replaces each normalisation by
+its scale :math:`c^{1/2} I` (the projections remove one or two directions, nothing in the bulk).
 
 After each top-level entry :math:`J` is divided by its largest entry and the log of the factor kept, so depth
 never overflows; singular values come from one SVD of :math:`J` (absolute error :math:`\sim N\varepsilon
@@ -31,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .._backend import cpu_workers, get_backend, normal_batch, qr, spawn_streams, to_numpy
-from .layers import Dense, LayerNorm, Nonlinearity, Repeat, Residual, RMSNorm, Sequential
+from .layers import Conv, Dense, LayerNorm, Nonlinearity, Repeat, Residual, RMSNorm, Sequential
 from .meanfield import propagate
 
 __all__ = ["SpecSamples", "sample_spec", "MODES"]
@@ -129,6 +132,8 @@ class _Run:
             if float(e.sigma_b2) > 0:
                 x = x + normal_batch(self.streams, (n_out,)) * math.sqrt(float(e.sigma_b2))
             return x, xp.matmul(w, j)
+        if isinstance(e, Conv):
+            return self.conv(e, x, j)
         if isinstance(e, Nonlinearity):
             act = e.activation
             return act.phi(x), act.dphi(x)[..., None] * j
@@ -149,6 +154,17 @@ class _Run:
             a, b = float(e.alpha), float(e.beta)
             return a * x + b * f, a * j + b * xj
         raise TypeError(f"not a spec entry: {e!r}")  # pragma: no cover - validated on construction
+
+    def conv(self, e: Conv, x, j):
+        from .conv import conv_apply, conv_matrix, sample_kernels
+
+        xp = self.xp
+        kern = sample_kernels(xp, self.streams, e)
+        y = conv_apply(xp, kern, x, e.spatial)
+        if float(e.sigma_b2) > 0:  # one bias per channel, shared by its positions (channel-major layout)
+            bias = normal_batch(self.streams, (e.channels,)) * math.sqrt(float(e.sigma_b2))
+            y = y + xp.repeat(bias, e.spatial, axis=-1)
+        return y, xp.matmul(conv_matrix(xp, kern, e.spatial), j)
 
     # ------------------------------------------------------------------ free model
     def factors(self, factors, j):
@@ -220,10 +236,10 @@ def sample_spec(spec: Sequential, width: int | None = None, n_samples: int = 16,
                 threads: int | None = None) -> SpecSamples:
     """Sample ``n_samples`` networks of ``spec`` and return the singular values of their Jacobians.
 
-    ``width``: input width :math:`N_0` (default ``spec.width``; one of them is needed); ``mode``: "network"
-    (real forward pass) or "free" (the free model); ``seed``: network ``i`` uses child ``i`` of
-    ``SeedSequence(seed)``, the same networks for any ``chunk_size``; ``threads``: CPU workers over the batch
-    (BLAS single-threaded inside them; default the usable cores).
+    ``width``: input width :math:`N_0` (default ``spec.width``, which a spec with a Conv entry has; one of
+    them is needed); ``mode``: "network" (real forward pass) or "free" (the free model); ``seed``: network
+    ``i`` uses child ``i`` of ``SeedSequence(seed)``, the same networks for any ``chunk_size``; ``threads``:
+    CPU workers over the batch (BLAS single-threaded inside them; default the usable cores).
     """
     from ..montecarlo import DIRECT_SPREAD_LIMIT
 
