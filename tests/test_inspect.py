@@ -291,11 +291,11 @@ def test_residual_and_norm_entries_are_read():
 
 
 def _assert_agree_without_band(report, depth, width):
-    """Specs beyond plain chains have no finite-width band from spectral.finite_width yet: the shape check (KS)
-    must pass and m_1 agree within 4 sqrt(L/N) in log (Hanin & Nica: Var log m_1 = O(L/N), with a per-layer
-    constant <= 1 for tanh branches and normalized layers at these variances)."""
+    """Specs beyond plain chains have no finite-width formula (their m_1 band is sampled, and must pass): the
+    shape check (KS) must pass too, and m_1 agree within 4 sqrt(L/N) in log (Hanin & Nica: Var log m_1 =
+    O(L/N), with a per-layer constant <= 1 for tanh branches and normalized layers at these variances)."""
     assert report.predicted is not None, report.unavailable
-    assert report.checks["ks"][0], str(report)
+    assert report.checks["m1"][0] and report.checks["ks"][0], str(report)
     assert abs(math.log(report.measured["m1"] / report.predicted["m1"])) < _Z * math.sqrt(depth / width), str(report)
 
 
@@ -317,6 +317,36 @@ def test_layernorm_mlp_predicted_and_measured_agree():
         mods += [nn.Linear(width, width), nn.LayerNorm(width), nn.Tanh()]
     report = sp.inspect(nn.Sequential(*mods), (width,), n_inputs=8)
     _assert_agree_without_band(report, 4, width)
+
+
+def test_spec_band_sampled_for_layernorm_mlp():
+    """A spec without a finite-width formula gets its m_1 band by sampling networks of the spec: the correct
+    theory passes, and the same band around the law of a spec whose readout has sigma_w^2 30x too large
+    (log m_1 off by 3.4, ~6.5 band widths; a LayerNorm would undo a wrong scale of the layers before it)
+    fails."""
+    from dataclasses import replace
+
+    from spectral.inspection.compare import compare
+    from spectral.inspection.predict import predict
+
+    width = 64
+    torch.manual_seed(1)
+    mods = []
+    for _ in range(4):
+        mods += [nn.Linear(width, width), nn.LayerNorm(width), nn.Tanh()]
+    model = nn.Sequential(*mods, nn.Linear(width, width))
+    report = sp.inspect(model, (width,), n_inputs=4, distribution=False)
+    assert "m1" not in report.unavailable and report.checks["m1"][0], str(report)
+    assert "sampled from" in report.checks["m1"][1]
+    spec = read_model(model, width).spec
+    readout = spec["layers"][-1]["dense"]
+    wrong = {**spec, "layers": [*spec["layers"][:-1], {"dense": {**readout, "sigma_w2": 30 * readout["sigma_w2"]}}]}
+    good, bad = predict(spec), predict(wrong)
+    meas = measure(model, width, n_inputs=4)
+    assert compare(good, meas, distribution=False)["checks"]["m1"][0]
+    # the wrong law with the correct spec's sampled band: only the prediction differs
+    result = compare(replace(bad, spec=good.spec), meas, distribution=False)
+    assert not result["checks"]["m1"][0], result["checks"]["m1"]
 
 
 def test_report_json_and_figure(tmp_path):

@@ -233,13 +233,16 @@ def _with_width(spec, width) -> Sequential:
 
 def sample_spec(spec: Sequential, width: int | None = None, n_samples: int = 16, mode: str = "network",
                 backend: str = "auto", seed=0, *, chunk_size: int | None = None,
-                threads: int | None = None) -> SpecSamples:
+                threads: int | None = None, require_resolved: bool = True) -> SpecSamples:
     """Sample ``n_samples`` networks of ``spec`` and return the singular values of their Jacobians.
 
     ``width``: input width :math:`N_0` (default ``spec.width``, which a spec with a Conv entry has; one of
     them is needed); ``mode``: "network" (real forward pass) or "free" (the free model); ``seed``: network
     ``i`` uses child ``i`` of ``SeedSequence(seed)``, the same networks for any ``chunk_size``; ``threads``:
-    CPU workers over the batch (BLAS single-threaded inside them; default the usable cores).
+    CPU workers over the batch (BLAS single-threaded inside them; default the usable cores);
+    ``require_resolved``: raise when the singular values spread beyond what one SVD resolves (True), or return
+    them anyway (False: the moments :math:`m_k`, sums dominated by the largest values, stay accurate, but the
+    smallest values are rounding; a LayerNorm's projection, for one, leaves such a structural zero).
     """
     from ..montecarlo import DIRECT_SPREAD_LIMIT
 
@@ -265,7 +268,7 @@ def sample_spec(spec: Sequential, width: int | None = None, n_samples: int = 16,
         else:
             results = [work(s0) for s0 in starts]
     spread = max(r[2] for r in results)
-    if spread > -math.log(DIRECT_SPREAD_LIMIT):
+    if require_resolved and spread > -math.log(DIRECT_SPREAD_LIMIT):
         raise ValueError(f"the singular values of J spread over {spread:.1f} nats (beyond "
                          f"{-math.log(DIRECT_SPREAD_LIMIT):.1f}): one SVD of J cannot resolve the smallest; "
                          "use fewer layers, or a plain chain (spectral.Network uses the stable product)")

@@ -10,7 +10,12 @@ deviation ``log_m1_sd`` (:func:`spectral.finite_width.finite_width`, plain chain
 matrix-free path), :math:`z = (\log \bar m_1 - \texttt{log\_m1\_mean})/\sqrt{\texttt{log\_m1\_sd}^2 +
 (se/\bar m_1)^2}` and the check passes when :math:`|z| <` ``z_threshold`` (4, as ``validate``).  Averaging one
 network over inputs can only shrink the spread of a single input's :math:`\hat m_1`, so the band is
-conservative.  Without a finite-width prediction (specs other than plain chains) the check is unavailable.
+conservative.  Specs other than plain chains (residual blocks, normalisations) have no finite-width formula:
+their ``log_m1_sd`` is the standard deviation of :math:`\log \hat m_1` over :data:`SPEC_BAND_NETWORKS`
+networks of the same spec and widths sampled by :func:`spectral.architecture.sample_spec` (its relative error
+is about :math:`1/\sqrt{2(K-1)} = 18\%`, well inside the threshold's margin), centred on the log-normal mean
+:math:`\log m_1 - \frac12 \texttt{log\_m1\_sd}^2` of the theory, as for plain chains; at widths beyond
+:data:`SPEC_BAND_MAX_WIDTH` (where sampling costs more than the measurement) the check is unavailable.
 
 *Shape (KS).*  The measured eigenvalues are rescaled by :math:`m_1^{th}/\bar m_1` (the scale is the m_1
 check's business: a single network's common random scale, ``log_m1_sd``, would otherwise dominate) and
@@ -45,7 +50,7 @@ from ..distribution_stats import KOLMOGOROV_999, distribution_stats, theory_cdf,
 from ..montecarlo import JacobianSamples
 from ..outliers import BULK_QUANTILE, RATIO_RANGE, bulk_edges, condition_numbers, length_outliers
 
-__all__ = ["compare", "CDF_TOL", "Z_THRESHOLD"]
+__all__ = ["compare", "CDF_TOL", "Z_THRESHOLD", "SPEC_BAND_NETWORKS", "SPEC_BAND_MAX_WIDTH"]
 
 #: Accuracy budget of the theory CDF (the density certificate's tolerance), added to the KS bound.
 CDF_TOL = 1e-6
@@ -54,6 +59,13 @@ CDF_TOL = 1e-6
 _GRID_BOTTOM = 1e-12 * (1 + 1e-9)
 #: Pass threshold on |z| of the m_1 check (validate's default: Gaussian false-alarm rate 6.3e-5).
 Z_THRESHOLD = 4.0
+#: Networks sampled for the finite-width band of a spec without a formula: the sd's relative error is ~18%.
+SPEC_BAND_NETWORKS = 16
+#: Widest layer for which that band is sampled: 16 SVDs of 1024 x 1024 per layer take seconds; wider models
+#: take the matrix-free path because dense Jacobians are too costly, and so would the band's networks.
+SPEC_BAND_MAX_WIDTH = 1024
+#: Seed of the band's networks (fixed: the band is a property of the spec, not of the model's draw).
+SPEC_BAND_SEED = 20261202
 
 
 def _predicted(prediction, distribution: bool, unavailable: dict, notes: list) -> tuple[dict, list]:
@@ -109,23 +121,44 @@ def _measured(meas, law, notes) -> dict:
     return out
 
 
+def _spec_band(prediction, meas) -> dict | None:
+    """Sampled finite-width band of log m_1 for a spec without a formula (module docstring); None when the
+    model is too wide or the spec cannot be sampled."""
+    from ..architecture import sample_spec
+
+    if max(meas.widths) > SPEC_BAND_MAX_WIDTH:
+        return None
+    samples = sample_spec(prediction.spec, width=int(meas.widths[0]), n_samples=SPEC_BAND_NETWORKS,
+                          seed=SPEC_BAND_SEED, require_resolved=False)  # m_1 needs only the largest values
+    log_m1 = np.log(samples.per_network_moments(1)[:, 0])
+    sd = float(np.std(log_m1, ddof=1))
+    theory = float(np.asarray(prediction.law.moments(1), dtype=float)[0])
+    return {"log_m1_mean": math.log(theory) - 0.5 * sd ** 2, "log_m1_sd": sd, "networks": SPEC_BAND_NETWORKS}
+
+
 def _m1_check(prediction, measured, meas, checks, unavailable, z_threshold):
     net = prediction.network
-    if net is None:
-        unavailable["m1"] = "no finite-width band for this spec (spectral.finite_width covers plain chains)"
-        return None
-    from ..finite_width import finite_width
+    fw = None
+    if net is not None:
+        from ..finite_width import finite_width
 
-    fw = finite_width(net, None)
+        fw = finite_width(net, None)
+        band, source = fw, "finite-width band"
+    elif prediction.spec is not None and (band := _spec_band(prediction, meas)) is not None:
+        source = f"band sampled from {band['networks']} networks of the spec"
+    else:
+        unavailable["m1"] = (f"no finite-width band for this spec: no formula, and a model wider than "
+                             f"{SPEC_BAND_MAX_WIDTH} is not sampled for one")
+        return None
     m1, se = measured["m1"], float(meas.moments_se[0])
     if not m1 > 0:
         checks["m1"] = (False, f"measured m_1 = {m1:.4g} is not positive")
         return fw
-    sd = math.sqrt(fw["log_m1_sd"] ** 2 + (se / m1) ** 2)
-    z = (math.log(m1) - fw["log_m1_mean"]) / sd if sd > 0 else math.inf
+    sd = math.sqrt(band["log_m1_sd"] ** 2 + (se / m1) ** 2)
+    z = (math.log(m1) - band["log_m1_mean"]) / sd if sd > 0 else math.inf
     checks["m1"] = (abs(z) < z_threshold,
-                    f"log m_1 measured {math.log(m1):.4g} vs predicted {fw['log_m1_mean']:.4g} +- {sd:.3g} "
-                    f"(finite-width band; z = {z:.2f}, threshold {z_threshold:g})")
+                    f"log m_1 measured {math.log(m1):.4g} vs predicted {band['log_m1_mean']:.4g} +- {sd:.3g} "
+                    f"({source}; z = {z:.2f}, threshold {z_threshold:g})")
     return fw
 
 

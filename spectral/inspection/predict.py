@@ -27,10 +27,13 @@ _NEEDS_ARCHITECTURE = "not a plain chain (read by spectral.architecture)"
 @dataclass(frozen=True)
 class Prediction:
     """``law`` (moments, density, lambda_max) and ``network``: the :class:`spectral.Network` of a plain
-    chain (for finite-width bands and outliers), None for specs read by :mod:`spectral.architecture`."""
+    chain (for finite-width bands and outliers), None for specs read by :mod:`spectral.architecture`, whose
+    :class:`spectral.Sequential` is ``spec`` (sampled for their finite-width band)."""
 
     law: Any
     network: Network | None
+    #: the architecture spec (:class:`spectral.Sequential`) of a spec that is not a plain chain, else None
+    spec: Any = None
 
 
 def _expand(entries, path):
@@ -97,5 +100,6 @@ def predict(spec: dict) -> Prediction:
     except NotImplementedError:
         from ..architecture import spec_from_json
 
-        return Prediction(law=jacobian_law(spec_from_json(spec)), network=None)
+        arch = spec_from_json(spec)
+        return Prediction(law=jacobian_law(arch), network=None, spec=arch)
     return Prediction(law=jacobian_law(net), network=net)
