@@ -104,4 +104,9 @@ def test_plot_spec_is_for_the_spectrum_only(spec_file, tmp_path, capsys):
     assert main(["plot", "phase", "--spec", spec_file, "--out", str(tmp_path / "f.png")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "'plot spectrum' only" in err[0]
+    wide = tmp_path / "wide.json"
+    wide.write_text(json.dumps(PLOT_SPEC))  # input width 16
+    assert main(["plot", "spectrum", "--spec", str(wide), "--width", "32", "--out", str(tmp_path / "f.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--width 32 conflicts with the spec's input width 16" in err[0]
     assert not (tmp_path / "f.png").exists()

@@ -463,3 +463,30 @@ def test_spec_panel_draws_the_density_when_the_solver_gives_it():
     assert line.get_linestyle() == "-" and not _gid(ax.texts, "theory_note")
     assert not _gid(ax.lines, "brownian_limit")
     assert "skip" in fig.axes[1].get_title() and _gid(fig.axes[1].lines, "density")
+
+
+def test_spec_panel_with_an_uncertified_density_draws_it_dashed_beside_the_limit(monkeypatch):
+    """The solver answers but cannot certify: the curve is dashed, the Brownian limit is drawn beside it, the note
+    and the warning say 'not certified' with the solver's reason (here a stand-in that carries no checks)."""
+    from spectral.architecture import ArchitectureLaw, scaled_resnet
+    from spectral.density import UncertifiedDensityWarning
+    from spectral.plotting import spec_spectrum
+
+    real = spec_spectrum._density
+    stand_in = _mp_result(atom=0)
+
+    def fake(law, variable, points):
+        if isinstance(law, ArchitectureLaw):
+            return stand_in, stand_in.reason
+        return real(law, variable, points)
+
+    monkeypatch.setattr(spec_spectrum, "_density", fake)
+    with pytest.warns(UncertifiedDensityWarning, match="theory curve uncertified .*drawn dashed; also drawn"):
+        (panel,) = P.spec_panels(scaled_resnet(8), compare=False, width=None, points=200)
+    assert panel.theory == "uncertified" and panel.samples is None
+    ax = P.plot_spec_panel(panel, xscale="linear")
+    (line,) = _gid(ax.lines, "density")
+    assert line.get_linestyle() == "--" and "uncertified" in line.get_label()
+    assert _gid(ax.lines, "brownian_limit")
+    (note,) = _gid(ax.texts, "theory_note")
+    assert note.get_text().startswith("theory curve not certified")

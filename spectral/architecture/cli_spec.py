@@ -176,6 +176,9 @@ def _plot(args, cli, spec):
     from ..plotting.spec_spectrum import DEFAULT_SPEC_WIDTH, spec_panels, spec_panels_figure
 
     out = check_out_path(args.out, "--out", FIGURE_SUFFIXES)  # before any computation
+    if spec.width is not None and args.width is not None and args.width != spec.width:
+        raise cli.CLIError(f"--width {args.width} conflicts with the spec's input width {spec.width}; drop --width "
+                           "(or the spec's \"width\")")
     width = spec.width or args.width or DEFAULT_SPEC_WIDTH
     with cli._certificate_watch() as watch:
         panels = spec_panels(spec, variable=args.variable, width=width, n_samples=args.samples, mode=args.mode,

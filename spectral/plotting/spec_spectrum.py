@@ -85,8 +85,10 @@ class SpecPanel:
             text = f"{self.title}: theory curve certified"
         else:
             text = f"{self.title}: theory curve {self.theory} ({self.reason})"
-            text += (f"; drawn instead: the Brownian large-depth limit, {self.limit.describe()}"
-                     if self.limit_density is not None else f"; no Brownian limit ({self.limit_reason})")
+            text += "" if self.density is None else "; drawn dashed"
+            text += (f"; {'drawn instead' if self.density is None else 'also drawn'}: the Brownian large-depth "
+                     f"limit, {self.limit.describe()}" if self.limit_density is not None
+                     else f"; no Brownian limit ({self.limit_reason})")
         if self.samples is not None:
             text += f"; histogram: {self.samples.n_samples} sampled networks of width {self.samples.widths[0]}"
         elif self.samples_reason:
