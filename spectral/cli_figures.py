@@ -181,8 +181,8 @@ def add_plot_flags(p: argparse.ArgumentParser) -> None:
                    help="resolution of raster figures, 10..1200 (default: 150)")
     p.add_argument("--spec", default=None, metavar="FILE",
                    help="spectrum: JSON network spec (residual blocks, normalisation) replacing the network flags; "
-                        "drawn against the same network without skip connections, with sampled networks (width: "
-                        "--width, else the spec's, else 128)")
+                        "drawn against the same network without skip connections, with sampled networks (width: the "
+                        "spec's, else --width, else 128)")
 
 
 def cmd_plot(args) -> int:

@@ -146,7 +146,9 @@ def _density(law, variable, points):
             warnings.simplefilter("ignore", UncertifiedDensityWarning)
             res = (law.singular_values() if variable == "singular" else law).density(points)
     except (NotImplementedError, RuntimeError, ValueError, ArithmeticError) as exc:
-        return None, str(exc)
+        # a law the solver cannot take says why in the NotImplementedError the solver wraps
+        cause = exc.__cause__
+        return None, str(cause if isinstance(cause, NotImplementedError) else exc)
     return res, (None if res.certified else res.reason)
 
 
