@@ -80,7 +80,7 @@ def test_plot_spectrum_spec_says_why_the_theory_is_missing(tmp_path, capsys):
     cap = capsys.readouterr()
     first, second = cap.out.splitlines()[:2]
     assert first.startswith("spec: 2 residual blocks: theory curve unavailable") and "not available" in first
-    assert "no Brownian limit" in first and "width 16" in first
+    assert "no Brownian limit" in first and "width 16" in first and "m_1 of JJ^T: exact 1.562, sampled" in first
     assert second.startswith("the same network without skip connections: theory curve certified")
     err = cap.err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("NOT CERTIFIED: spec: 2 residual blocks")

@@ -58,7 +58,7 @@ class SpecPanel:
     ``density``: the law's density (None when unavailable); ``reason``: why it is unavailable or uncertified;
     ``limit``: the :class:`~spectral.architecture.brownian.BrownianLimit` drawn in its place (None when it does
     not apply: ``limit_reason``); ``samples``: sampled networks (None when sampling failed:
-    ``samples_reason``)."""
+    ``samples_reason``); ``m1``: the exact :math:`m_1` of :math:`JJ^T` (the moments need no density)."""
 
     title: str
     role: str
@@ -71,6 +71,7 @@ class SpecPanel:
     limit_reason: str | None = None
     samples: Any = None
     samples_reason: str | None = None
+    m1: float | None = None
 
     @property
     def theory(self) -> str:
@@ -93,10 +94,19 @@ class SpecPanel:
             text += f"; histogram: {self.samples.n_samples} sampled networks of width {self.samples.widths[0]}"
         elif self.samples_reason:
             text += f"; no samples ({self.samples_reason})"
-        return text
+        check = self.moment_check()
+        return text + (f"; {check}" if check else "")
+
+    def moment_check(self) -> str | None:
+        """'m_1 of JJ^T: exact X, sampled Y +- se' (None without the exact m_1 or the samples)."""
+        if self.m1 is None or self.samples is None:
+            return None
+        mean, se = self.samples.moments(1)
+        return f"m_1 of JJ^T: exact {self.m1:.4g}, sampled {float(mean[0]):.4g} +- {float(se[0]):.2g}"
 
     def to_dict(self) -> dict:
-        out: dict = {"title": self.title, "role": self.role, "theory": self.theory, "reason": self.reason}
+        out: dict = {"title": self.title, "role": self.role, "theory": self.theory, "reason": self.reason,
+                     "m1": self.m1}
         if self.limit is not None and self.limit_density is not None:
             out["brownian_limit"] = {"s": self.limit.s, "scale": self.limit.scale,
                                      "moment_gap": self.limit.moment_gap,
@@ -203,7 +213,9 @@ def spec_panel(spec, title: str, *, role: str = "spec", variable: str = "singula
     if res is None or not res.certified:
         lim, lim_res, lim_reason = _limit(law, variable, points)
     smp, smp_reason = (None, None) if width is None else _sample(spec, width, n_samples, mode, backend, seed)
-    panel = SpecPanel(title, role, spec, variable, res, reason, lim, lim_res, lim_reason, smp, smp_reason)
+    m1 = float(law.moments(1)[0])
+    panel = SpecPanel(title, role, spec, variable, res, reason, lim, lim_res, lim_reason, smp, smp_reason,
+                      m1 if math.isfinite(m1) else None)
     if panel.theory != "certified":
         warnings.warn(panel.summary(), UncertifiedDensityWarning, stacklevel=2)
     return panel
@@ -290,6 +302,10 @@ def plot_spec_panel(panel: SpecPanel, *, xscale: str | None = None, ax=None, col
         if note:
             ax.text(0.02, 0.97, note, transform=ax.transAxes, ha="left", va="top", fontsize=7, color="C3",
                     gid="theory_note", bbox={"boxstyle": "round", "fc": "white", "ec": "C3", "alpha": 0.85})
+        check = panel.moment_check()
+        if check:
+            ax.text(0.98, 0.02, check.replace("m_1", "$m_1$").replace("JJ^T", "$JJ^T$"), transform=ax.transAxes,
+                    ha="right", va="bottom", fontsize=7, color="0.35", gid="moments")
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc=legend_loc, fontsize=8)
     return ax
