@@ -137,15 +137,18 @@ def _entries_without_skips(entries) -> tuple:
     return tuple(out)
 
 
+def _count_blocks(entries) -> int:
+    """Residual blocks on the main path (repeats counted)."""
+    from ..architecture.layers import Repeat, Residual
+
+    return sum(1 if isinstance(e, Residual) else e.times * _count_blocks(e.layers) if isinstance(e, Repeat) else 0
+               for e in entries)
+
+
 def without_skips(spec):
     r"""``spec`` with every residual block :math:`\alpha x + \beta f(x)` replaced by its branch :math:`f`
     (inside repeats too): the same network without skip connections (and without :math:`\beta`)."""
     return dataclasses.replace(spec, layers=_entries_without_skips(spec.layers))
-
-
-def has_skips(spec) -> bool:
-    """True when ``spec`` contains a residual block."""
-    return without_skips(spec) != spec
 
 
 def _density(law, variable, points):
@@ -225,10 +228,7 @@ def spec_panels(spec, *, compare: bool = True, **kwargs) -> list[SpecPanel]:
     """The panels of :func:`figure_spec_spectrum`: the spec, then (``compare``, when the spec has residual
     blocks) the same network without skip connections (:func:`without_skips`).  ``kwargs``: see
     :func:`spec_panel`."""
-    from ..architecture.jacobian import spec_jacobian_law
-
-    law = spec_jacobian_law(spec)
-    blocks = len(getattr(law, "blocks", ()))
+    blocks = _count_blocks(spec.layers)
     name = f"spec: {blocks} residual block{'s' * (blocks != 1)}" if blocks else "spec (no residual block)"
     panels = [spec_panel(spec, name, role="spec", **kwargs)]
     if compare and blocks:
