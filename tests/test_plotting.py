@@ -398,6 +398,25 @@ def test_without_skips_replaces_blocks_by_their_branches():
     assert P.without_skips(chain) == chain
 
 
+def test_as_chain_is_the_same_network():
+    """Dense-tanh-Dense blocks become [Dense, tanh], [Dense, identity] pairs: a spectral.Network with the same law
+    (exact moments equal through the two routes); a spec with a normalisation is left as it is."""
+    from fractions import Fraction
+
+    import spectral as sp
+    from spectral.architecture import architecture_law, pre_ln_resnet, scaled_resnet
+    from spectral.plotting.spec_spectrum import as_chain
+
+    plain = P.without_skips(scaled_resnet(3, "relu", sigma_w2=Fraction(2)))
+    chain = as_chain(plain)
+    assert [e.activation.name for e in chain.layers[1::2]] == ["relu", "linear"] * 3
+    law = jacobian_law(chain)
+    assert isinstance(law, sp.JacobianLaw)
+    assert law.moments(4, exact=True) == architecture_law(plain).moments(4, exact=True)
+    ln = P.without_skips(pre_ln_resnet(2))
+    assert as_chain(ln) == ln
+
+
 def test_brownian_stand_in_applies_or_says_why():
     """The limit is c x Biane's motion at s = 2 sum (m_1(B)/alpha^2 - 1), c = prod alpha^2 x point masses; it is
     offered only within MAX_MOMENT_GAP of the exact m_1, m_2, and refused with the reason otherwise."""

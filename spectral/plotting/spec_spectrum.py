@@ -15,7 +15,9 @@ Each panel draws, for one spec:
 
 The comparison ("plain") is the spec with every residual block :math:`x \mapsto \alpha x + \beta f(x)` replaced
 by its branch :math:`f` (:func:`without_skips`): the same layers and widths, without the skip connections and
-without :math:`\beta`; it is what the skip connections change.
+without :math:`\beta`; it is what the skip connections change.  When it is a chain of Dense layers and
+activations it is drawn as a :class:`spectral.Network` (:func:`as_chain`), whose sampler resolves the many
+decades such a chain spreads over.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from ..density import UncertifiedDensityWarning
 from .curves import _auto_ylim, _bin_edges, _curve, _draw_atoms, _histogram, _per_decade, _sample_values, _view
 from .style import _XLABEL, _YLABEL, _YLABEL_LOG, STYLE, _check_variable, _new_axes
 
-__all__ = ["SpecPanel", "without_skips", "spec_panel", "spec_panels", "plot_spec_panel", "spec_panels_figure",
-           "figure_spec_spectrum", "DEFAULT_SPEC_WIDTH", "AUTO_LOG_SPREAD"]
+__all__ = ["SpecPanel", "without_skips", "as_chain", "spec_panel", "spec_panels", "plot_spec_panel",
+           "spec_panels_figure", "figure_spec_spectrum", "DEFAULT_SPEC_WIDTH", "AUTO_LOG_SPREAD"]
 
 #: sampled input width when neither the caller nor the spec gives one: the histogram is the only check left
 #: where the theory is unavailable, and 128 keeps one SVD per network cheap
@@ -151,6 +153,42 @@ def without_skips(spec):
     return dataclasses.replace(spec, layers=_entries_without_skips(spec.layers))
 
 
+def _flat(entries):
+    from ..architecture.layers import Repeat
+
+    for e in entries:
+        if isinstance(e, Repeat):
+            for _ in range(e.times):
+                yield from _flat(e.layers)
+        else:
+            yield e
+
+
+def as_chain(spec):
+    """``spec`` as ``[Dense, Nonlinearity]`` pairs -- an identity activation after a Dense layer that no activation
+    follows -- when it holds only Dense layers and activations, each activation after a Dense layer: the same
+    network, now a :class:`spectral.Network` (its law and its stable-product sampler, which resolves spectra
+    spread over more decades than one SVD of :math:`J`); else ``spec`` unchanged."""
+    from ..architecture.layers import Dense, Nonlinearity
+
+    flat = list(_flat(spec.layers))
+    pairs: list = []
+    for e in flat:
+        if isinstance(e, Dense):
+            if pairs and isinstance(pairs[-1], Dense):
+                pairs.append(Nonlinearity("linear"))
+            pairs.append(e)
+        elif isinstance(e, Nonlinearity) and pairs and isinstance(pairs[-1], Dense):
+            pairs.append(e)
+        else:
+            return spec
+    if not pairs:
+        return spec
+    if isinstance(pairs[-1], Dense):
+        pairs.append(Nonlinearity("linear"))
+    return dataclasses.replace(spec, layers=tuple(pairs))
+
+
 def _density(law, variable, points):
     """(DensityResult, None) or (None, reason): the solver's answer, its warning held back (reported once,
     naming the panel)."""
@@ -232,8 +270,8 @@ def spec_panels(spec, *, compare: bool = True, **kwargs) -> list[SpecPanel]:
     name = f"spec: {blocks} residual block{'s' * (blocks != 1)}" if blocks else "spec (no residual block)"
     panels = [spec_panel(spec, name, role="spec", **kwargs)]
     if compare and blocks:
-        panels.append(spec_panel(without_skips(spec), "the same network without skip connections", role="plain",
-                                 **kwargs))
+        panels.append(spec_panel(as_chain(without_skips(spec)), "the same network without skip connections",
+                                 role="plain", **kwargs))
     return panels
 
 
