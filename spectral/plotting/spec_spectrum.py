@@ -294,7 +294,7 @@ def plot_spec_panel(panel: SpecPanel, *, xscale: str | None = None, ax=None, col
 
     ``xscale``: "linear", "log" (densities per decade) or None (log when the spectrum spans more than
     :data:`AUTO_LOG_SPREAD`).  Artists carry a ``gid``: ``"density"``, ``"brownian_limit"``, ``"samples"``,
-    ``"theory_note"``.
+    ``"theory_note"``; the title's second line compares the exact and the sampled :math:`m_1`.
     """
     variable = panel.variable
     color = color or _COLORS.get(panel.role, "C0")
@@ -336,14 +336,12 @@ def plot_spec_panel(panel: SpecPanel, *, xscale: str | None = None, ax=None, col
         ax.set_xlim(lo, hi)
         ax.set_xlabel(_XLABEL[variable])
         ax.set_ylabel(_YLABEL_LOG[variable] if log else _YLABEL[variable])
-        ax.set_title(panel.title, fontsize=10)
+        check = panel.moment_check()  # second title line: above the data, whatever the spectrum's shape
+        ax.set_title(panel.title + ("\n" + check.replace("m_1", "$m_1$").replace("JJ^T", "$JJ^T$").replace("+-", "±")
+                                    if check else ""), fontsize=10)
         if note:
             ax.text(0.02, 0.97, note, transform=ax.transAxes, ha="left", va="top", fontsize=7, color="C3",
                     gid="theory_note", bbox={"boxstyle": "round", "fc": "white", "ec": "C3", "alpha": 0.85})
-        check = panel.moment_check()
-        if check:
-            ax.text(0.98, 0.02, check.replace("m_1", "$m_1$").replace("JJ^T", "$JJ^T$"), transform=ax.transAxes,
-                    ha="right", va="bottom", fontsize=7, color="0.35", gid="moments")
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc=legend_loc, fontsize=8)
     return ax
