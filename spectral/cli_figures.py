@@ -165,7 +165,8 @@ def add_plot_flags(p: argparse.ArgumentParser) -> None:
                         "2,8,32,128 / 1,2,...,128)")
     p.add_argument("--variable", default="singular", choices=("singular", "eigen"),
                    help="singular values of J or eigenvalues of J J^T (default: singular)")
-    p.add_argument("--xscale", default="linear", choices=("linear", "log"))
+    p.add_argument("--xscale", default=None, choices=("linear", "log"),
+                   help="x axis (default: linear; with --spec, log for a panel whose spectrum spans decades)")
     _add_sampling_flags(p, samples_default=4, width_default=None, stable=False,
                    width_help="overlay sampled networks of this width (spectrum; validation default 256)")
     p.add_argument("--sigma-w2-range", type=_range("--sigma-w2-range", 0.0), default=[0.5, 4.0],
@@ -178,6 +179,10 @@ def add_plot_flags(p: argparse.ArgumentParser) -> None:
                    help="phase: add contours of the J J^T variance at this depth")
     p.add_argument("--dpi", type=int_flag("--dpi", minimum=10, maximum=1200), default=150,
                    help="resolution of raster figures, 10..1200 (default: 150)")
+    p.add_argument("--spec", default=None, metavar="FILE",
+                   help="spectrum: JSON network spec (residual blocks, normalisation) replacing the network flags; "
+                        "drawn against the same network without skip connections, with sampled networks (width: the "
+                        "spec's, else --width, else 128)")
 
 
 def cmd_plot(args) -> int:
@@ -223,7 +228,7 @@ def _figure(plotting, args, activations, weights, critical, sigma_b2):
         fig = plotting.figure_spectrum(activations[0], weights, args.sigma_w2, sigma_b2, critical=critical,
                                        depths=args.depths or (2, 8, 32, 128), variable=args.variable,
                                        width=args.width, n_samples=args.samples, mode=args.mode,
-                                       backend=args.backend, seed=args.seed, xscale=args.xscale)
+                                       backend=args.backend, seed=args.seed, xscale=args.xscale or "linear")
     elif args.kind == "validation":
         if args.samples < 2:
             raise CLIError(f"--samples must be >= 2 (standard errors across networks), got {args.samples}")

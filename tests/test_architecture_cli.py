@@ -62,3 +62,51 @@ def test_validate_and_sample(spec_file, tmp_path, capsys):
     out = tmp_path / "eig.npz"
     assert main(["sample", "--spec", spec_file, "--width", "32", "--samples", "3", "--out", str(out)]) == 0
     assert np.load(out)["eigenvalues"].shape == (3, 32)
+
+
+#: two linear residual blocks (cheap): the solver refuses the product's density today, the Brownian limit is more
+#: than 5% off its moments (s = 1: m_1 = e^(1/2) against 1.25^2), the plain network (two Gaussian layers) is certified
+PLOT_SPEC = {"width": 16, "layers": [{"repeat": {"times": 2, "layers": [
+    {"residual": {"alpha": 1, "beta": 0.5, "branch": [{"dense": {"weights": "gaussian", "sigma_w2": 1}}]}}]}}]}
+
+
+def test_plot_spectrum_spec_says_why_the_theory_is_missing(tmp_path, capsys):
+    """The figure is written with the samples; stdout says per panel that the theory curve is unavailable and why,
+    stderr has one NOT CERTIFIED line, the status is 3 (0 with --allow-uncertified)."""
+    spec = tmp_path / "res.json"
+    spec.write_text(json.dumps(PLOT_SPEC))
+    out = tmp_path / "fig.png"
+    assert main(["plot", "spectrum", "--spec", str(spec), "--out", str(out), "--samples", "2"]) == 3
+    cap = capsys.readouterr()
+    first, second = cap.out.splitlines()[:2]
+    assert first.startswith("spec: 2 residual blocks: theory curve unavailable") and "not available" in first
+    assert "no Brownian limit" in first and "width 16" in first and "m_1 of JJ^T: exact 1.562, sampled" in first
+    assert second.startswith("the same network without skip connections: theory curve certified")
+    err = cap.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("NOT CERTIFIED: spec: 2 residual blocks")
+    assert out.stat().st_size > 5_000
+    assert main(["plot", "spectrum", "--spec", str(spec), "--out", str(out), "--samples", "2", "--json",
+                 "--allow-uncertified"]) == 0
+    panels = json.loads(capsys.readouterr().out)["panels"]
+    assert [p["theory"] for p in panels] == ["unavailable", "certified"]
+    assert panels[0]["brownian_limit"] is None and "5%" in panels[0]["brownian_limit_reason"]
+    assert panels[0]["samples"] == {"n_samples": 2, "width": 16, "mode": "network"}
+
+
+@pytest.mark.parametrize("extra", [["--depths", "2,8"], ["--activation", "relu"], ["--resol", "5"], ["--depth=3"]])
+def test_plot_flags_with_spec_refused(spec_file, tmp_path, capsys, extra):
+    assert main(["plot", "spectrum", "--spec", spec_file, "--out", str(tmp_path / "f.png"), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--spec replaces the network flags" in err[0]
+
+
+def test_plot_spec_is_for_the_spectrum_only(spec_file, tmp_path, capsys):
+    assert main(["plot", "phase", "--spec", spec_file, "--out", str(tmp_path / "f.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'plot spectrum' only" in err[0]
+    wide = tmp_path / "wide.json"
+    wide.write_text(json.dumps(PLOT_SPEC))  # input width 16
+    assert main(["plot", "spectrum", "--spec", str(wide), "--width", "32", "--out", str(tmp_path / "f.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--width 32 conflicts with the spec's input width 16" in err[0]
+    assert not (tmp_path / "f.png").exists()

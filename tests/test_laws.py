@@ -8,11 +8,13 @@ from pathlib import Path
 import mpmath
 import numpy as np
 import pytest
+import sympy
 
 from spectral.laws import (
     Atomic,
     Bernoulli,
     Empirical,
+    FreeMultiplicativeBrownian,
     FreeProduct,
     FreeSum,
     HaarOrthogonal,
@@ -20,10 +22,23 @@ from spectral.laws import (
     Semicircle,
     example_laws,
 )
-from spectral.series import FractionField
+from spectral.series import FractionField, SympyField
 
 REF = json.loads((Path(__file__).parents[1] / "reference_data" / "moments.json").read_text())
 LAWS = example_laws()
+#: laws whose exact moments are transcendental in their parameters (sympy numbers, not Fractions)
+TRANSCENDENTAL = (FreeMultiplicativeBrownian,)
+
+
+def _exact_field(law):
+    return SympyField() if isinstance(law, TRANSCENDENTAL) else FractionField()
+
+
+def _mp(x):
+    """An exact moment (Fraction or sympy number) as an mpmath number at the working precision."""
+    if isinstance(x, Fraction):
+        return mpmath.mpf(x.numerator) / x.denominator
+    return mpmath.mpf(str(sympy.N(x, mpmath.mp.dps + 10)))
 
 
 def _points(law, n=8, seed=0):
@@ -76,11 +91,14 @@ def test_float_mpmath_exact_agree(law):
     f = law.moments(15)
     mp = law.moments(15, precision=40)
     ex = law.moments(15, exact=True)
-    assert all(isinstance(x, Fraction) for x in ex)
+    if isinstance(law, TRANSCENDENTAL):  # exact numbers: no free symbol, not a float
+        assert all(isinstance(x, sympy.Expr) and not x.free_symbols and not x.has(sympy.Float) for x in ex)
+    else:
+        assert all(isinstance(x, Fraction) for x in ex)
     np.testing.assert_allclose(f, [float(x) for x in ex], rtol=1e-12)
     with mpmath.workdps(60):
         for a, b in zip(mp, ex, strict=True):
-            assert abs(a - mpmath.mpf(b.numerator) / b.denominator) <= mpmath.mpf(10) ** -35 * abs(a)
+            assert abs(a - _mp(b)) <= mpmath.mpf(10) ** -35 * abs(a)
 
 
 @pytest.mark.parametrize("law", LAWS, ids=lambda x: x.name)
@@ -89,7 +107,8 @@ def test_free_cumulants_roundtrip(law):
     kap = law.free_cumulants(10, exact=True)
     from spectral.laws import moments_from_free_cumulants
 
-    assert moments_from_free_cumulants(kap, FractionField()) == ex
+    back = moments_from_free_cumulants(kap, _exact_field(law))
+    assert all(sympy.simplify(sympy.sympify(a) - sympy.sympify(b)) == 0 for a, b in zip(back, ex, strict=True))
 
 
 def test_marchenko_pastur_narayana_and_reference():
@@ -188,3 +207,28 @@ def test_moment_argument_validation():
         MarchenkoPastur(ratio=-1)
     with pytest.raises(ValueError, match="precision"):
         law.moments(3, precision=10, exact=True)
+
+
+def test_free_multiplicative_brownian_closed_forms():
+    """Biane's law at s = 1/2 (the registry instance): exact m_1 = e^(s/2), m_2 = (1+s) e^s,
+    m_3 = (1 + 3s + 3s^2/2) e^(3s/2) as sympy identities; the solver's support equals the closed-form edges
+    x_pm = ((2 + s pm sqrt(s(s+4)))/2) e^(pm sqrt(s(s+4))/2) and its density (certified) has mass 1 and the
+    first two moments (trapezoid on the solver's grid: the square-root edges cost ~1e-4, so 2e-3)."""
+    from spectral.density import support
+
+    s = sympy.Rational(1, 2)
+    law = FreeMultiplicativeBrownian(Fraction(1, 2))
+    ex = law.moments(3, exact=True)
+    closed = [sympy.exp(s / 2), (1 + s) * sympy.exp(s), (1 + 3 * s + 3 * s**2 / 2) * sympy.exp(3 * s / 2)]
+    assert all(sympy.simplify(a - b) == 0 for a, b in zip(ex, closed, strict=True))
+    r = np.sqrt(0.5 * 4.5)
+    edges = ((2.5 - r) / 2 * np.exp(-r / 2), (2.5 + r) / 2 * np.exp(r / 2))
+    assert law.support() == pytest.approx(edges, rel=1e-14)
+    assert support(law) == pytest.approx(edges, rel=1e-10)
+    res = law.density(points=400)
+    assert res.certified
+    x, rho = np.asarray(res.x), np.asarray(res.density)
+    m = [np.trapezoid(x**k * rho, x) for k in (0, 1, 2)]
+    assert m == pytest.approx([1.0, np.exp(0.25), 1.5 * np.exp(0.5)], rel=2e-3)
+    with pytest.raises(TypeError, match="float"):
+        FreeMultiplicativeBrownian(0.5).moments(2, exact=True)

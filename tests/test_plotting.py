@@ -376,3 +376,137 @@ def test_validation_nonzero_atom_sampled_mass():
     assert sampled == [(0.0, pytest.approx(0.05)), (1.1, pytest.approx(0.88))]
     # the atom's histogram bin does not set the y range: the continuous part stays readable
     assert ax.get_ylim()[1] < 10
+
+
+# ------------------------------------------------------------------ specs: residual spectra (plot spectrum --spec)
+def _block_spec(n_blocks, beta, branch=None):
+    import spectral as sp
+
+    branch = branch or [sp.Dense("gaussian", sigma_w2=1.0), sp.Nonlinearity("tanh"), sp.Dense("gaussian", sigma_w2=1.0)]
+    block = sp.Residual(branch, alpha=1.0, beta=beta)
+    return sp.Sequential([sp.Repeat(n_blocks, block)] if n_blocks > 1 else [block])
+
+
+def test_without_skips_replaces_blocks_by_their_branches():
+    import spectral as sp
+    from spectral.architecture import scaled_resnet
+
+    plain = P.without_skips(scaled_resnet(3))
+    (rep,) = plain.layers
+    assert rep.times == 3 and [type(e).__name__ for e in rep.layers] == ["Dense", "Nonlinearity", "Dense"]
+    chain = sp.Sequential([sp.Dense("orthogonal", sigma_w2=1.0), sp.Nonlinearity("tanh")])
+    assert P.without_skips(chain) == chain
+
+
+def test_as_chain_is_the_same_network():
+    """Dense-tanh-Dense blocks become [Dense, tanh], [Dense, identity] pairs: a spectral.Network with the same law
+    (exact moments equal through the two routes); a spec with a normalisation is left as it is."""
+    from fractions import Fraction
+
+    import spectral as sp
+    from spectral.architecture import architecture_law, pre_ln_resnet, scaled_resnet
+    from spectral.plotting.spec_spectrum import as_chain
+
+    plain = P.without_skips(scaled_resnet(3, "relu", sigma_w2=Fraction(2)))
+    chain = as_chain(plain)
+    assert [e.activation.name for e in chain.layers[1::2]] == ["relu", "linear"] * 3
+    law = jacobian_law(chain)
+    assert isinstance(law, sp.JacobianLaw)
+    assert law.moments(4, exact=True) == architecture_law(plain).moments(4, exact=True)
+    ln = P.without_skips(pre_ln_resnet(2))
+    assert as_chain(ln) == ln
+
+
+def test_brownian_stand_in_applies_or_says_why():
+    """The limit is c x Biane's motion at s = 2 sum (m_1(B)/alpha^2 - 1), c = prod alpha^2 x point masses; it is
+    offered only within MAX_MOMENT_GAP of the exact m_1, m_2, and refused with the reason otherwise."""
+    import spectral as sp
+    from spectral.architecture import architecture_law, brownian_time, full_resnet, post_ln_resnet, scaled_resnet
+    from spectral.architecture.brownian import MAX_MOMENT_GAP, brownian_limit
+
+    law = architecture_law(scaled_resnet(8))
+    lim = brownian_limit(law)
+    assert lim.s == pytest.approx(brownian_time(law), rel=1e-12) and lim.scale == 1.0
+    assert lim.law.moments(1)[0] == pytest.approx(math.exp(lim.s / 2), rel=1e-12)
+    assert lim.moment_gap == pytest.approx(max(abs(lim.law.moments(2) / law.moments(2) - 1)), rel=1e-12)
+    assert lim.moment_gap < MAX_MOMENT_GAP
+    post = architecture_law(post_ln_resnet(16, beta=0.25))  # LayerNorm scales: point masses, into c
+    lim = brownian_limit(post)
+    assert lim.law.moments(1)[0] == pytest.approx(lim.scale * math.exp(lim.s / 2), rel=1e-12)
+    assert lim.scale < 1.0 and lim.moment_gap < MAX_MOMENT_GAP
+    with pytest.raises(ValueError, match="more than 5%"):
+        brownian_limit(architecture_law(full_resnet(8)))  # a_1 = O(1), not O(1/L)
+    with pytest.raises(ValueError, match="not a point mass|neither"):
+        brownian_limit(architecture_law(sp.Sequential([sp.Dense("gaussian", sigma_w2=1.0),
+                                                       *scaled_resnet(8).layers])))
+    with pytest.raises(ValueError, match="none"):
+        brownian_limit(architecture_law(sp.Sequential([sp.Dense("gaussian", sigma_w2=1.0)])))
+
+
+def test_spec_panel_without_theory_draws_samples_brownian_limit_and_note():
+    """Several blocks: the solver refuses the density today; the panel draws the sampled histogram (area = 1),
+    the Brownian limit (its line is the limit's density) and a note saying why, and warns."""
+    from spectral.architecture import scaled_resnet
+    from spectral.density import UncertifiedDensityWarning
+
+    with pytest.warns(UncertifiedDensityWarning, match="theory curve unavailable .*Brownian large-depth limit"):
+        (panel,) = P.spec_panels(scaled_resnet(8), compare=False, width=32, n_samples=2, points=200)
+    assert panel.theory == "unavailable" and "not available" in panel.reason
+    assert panel.to_dict()["brownian_limit"]["s"] == pytest.approx(panel.limit.s)
+    ax = P.plot_spec_panel(panel, xscale="linear")
+    assert not _gid(ax.lines, "density")
+    (line,) = _gid(ax.lines, "brownian_limit")
+    ref = panel.limit.law.singular_values().density(200)
+    np.testing.assert_allclose(line.get_xdata(), ref.x)
+    np.testing.assert_allclose(line.get_ydata(), ref.density, rtol=1e-9)
+    (bars,) = _gid(ax.patches, "samples")
+    assert np.sum(bars.get_data().values * np.diff(bars.get_data().edges)) == pytest.approx(1.0, abs=1e-9)
+    (note,) = _gid(ax.texts, "theory_note")
+    assert note.get_text().startswith("theory curve unavailable") and "Brownian" in note.get_text()
+    assert panel.m1 == pytest.approx(jacobian_law(scaled_resnet(8)).moments(1)[0], rel=1e-14)
+    assert f"exact {panel.m1:.4g}, sampled" in ax.get_title()
+
+
+def test_spec_panel_draws_the_density_when_the_solver_gives_it():
+    """One residual block: law.density() is certified, so the same code draws it (solid, no note, no stand-in).
+    The slow test of this file: ~8 s of CPU for the block's density (one Newton solve per point), so the plain
+    panel is left to the other tests."""
+    spec = _block_spec(1, 0.5)
+    panels = P.spec_panels(spec, compare=False, width=32, n_samples=2, points=200)
+    assert [p.theory for p in panels] == ["certified"] and panels[0].limit is None
+    fig = P.spec_panels_figure(panels, xscale="linear")
+    ax = fig.axes[0]
+    (line,) = _gid(ax.lines, "density")
+    ref = panels[0].density  # law.density() of the spec's own law (computed once: it is the slow part)
+    assert ref.law.startswith(jacobian_law(spec).name) and "singular" in ref.law
+    np.testing.assert_allclose(line.get_xdata(), ref.x)
+    np.testing.assert_allclose(line.get_ydata(), ref.density, rtol=1e-9)
+    assert line.get_linestyle() == "-" and not _gid(ax.texts, "theory_note")
+    assert not _gid(ax.lines, "brownian_limit") and _gid(ax.patches, "samples")
+
+
+def test_spec_panel_with_an_uncertified_density_draws_it_dashed_beside_the_limit(monkeypatch):
+    """The solver answers but cannot certify: the curve is dashed, the Brownian limit is drawn beside it, the note
+    and the warning say 'not certified' with the solver's reason (here a stand-in that carries no checks)."""
+    from spectral.architecture import ArchitectureLaw, scaled_resnet
+    from spectral.density import UncertifiedDensityWarning
+    from spectral.plotting import spec_spectrum
+
+    real = spec_spectrum._density
+    stand_in = _mp_result(atom=0)
+
+    def fake(law, variable, points):
+        if isinstance(law, ArchitectureLaw):
+            return stand_in, stand_in.reason
+        return real(law, variable, points)
+
+    monkeypatch.setattr(spec_spectrum, "_density", fake)
+    with pytest.warns(UncertifiedDensityWarning, match="theory curve uncertified .*drawn dashed; also drawn"):
+        (panel,) = P.spec_panels(scaled_resnet(8), compare=False, width=None, points=200)
+    assert panel.theory == "uncertified" and panel.samples is None
+    ax = P.plot_spec_panel(panel, xscale="linear")
+    (line,) = _gid(ax.lines, "density")
+    assert line.get_linestyle() == "--" and "uncertified" in line.get_label()
+    assert _gid(ax.lines, "brownian_limit")
+    (note,) = _gid(ax.texts, "theory_note")
+    assert note.get_text().startswith("theory curve not certified")

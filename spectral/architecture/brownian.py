@@ -1,108 +1,95 @@
-r"""Biane's free positive multiplicative Brownian motion: the large-depth law of residual networks.
+r"""The large-depth limit of residual networks: Biane's free positive multiplicative Brownian motion.
 
-For residual blocks :math:`B_l = I + \beta_l X_l` whose branch second moments :math:`a_{1,l} = \beta_l^2
-m_1(X_l X_l^T)` are :math:`O(1/L)`, each :math:`B_l B_l^T` has
-:math:`\log S_l(y) = -a_{1,l}(1 + 2y) + O(L^{-2})` (its mean is :math:`1 + a_{1,l}`, its variance
-:math:`2a_{1,l} + O(L^{-2})`), so :math:`S_J = \prod_l S_l \to e^{-s(y + 1/2)}` with
-:math:`s = 2\sum_l a_{1,l}`: the law of the free positive multiplicative Brownian motion at time :math:`s`
-(Biane 1997; Tarnowski, Warchoł, Jastrzębski, Tabor & Nowak 2019, arXiv 1809.08848).  The limit depends on
-the activation only through :math:`\sum_l a_{1,l}` (universality).
-
-Lagrange inversion, :math:`m_k = \frac1k[y^{k-1}]((1+y)/S(y))^k`, gives
-
-.. math:: m_k = \frac{e^{ks/2}}{k} \sum_{j=0}^{k-1} \binom{k}{j} \frac{(ks)^{k-1-j}}{(k-1-j)!},
-
-so :math:`m_1 = e^{s/2}`, :math:`m_2 = (1+s)e^s`; the support is :math:`[x_-, x_+]`,
-:math:`x_\pm = \frac{2 + s \pm \sqrt{s(s+4)}}{2} e^{\pm\sqrt{s(s+4)}/2}`.
+The law itself is :class:`spectral.laws.FreeMultiplicativeBrownian` (re-exported here); this module gives the
+time :math:`s` that a spec's residual blocks reach, and the limit law that stands in for a spec whose own
+density is not available.  For blocks :math:`B_l = \alpha_l(I + (\beta_l/\alpha_l) X_l)` with branch second
+moments :math:`a_{1,l} = \beta_l^2 m_1(X_l X_l^T)` and :math:`a_{1,l}/\alpha_l^2 = O(1/L)`,
+:math:`S_{\prod_l B_l} \to c^{-1} e^{-s(y + 1/2)}` with :math:`s = 2\sum_l a_{1,l}/\alpha_l^2` and
+:math:`c = \prod_l \alpha_l^2` (Tarnowski, Warchoł, Jastrzębski, Tabor & Nowak 2019, arXiv 1809.08848):
+the law of :math:`c` times the Brownian motion at time :math:`s`.  Factors of the spec that are point masses
+(normalisation scales, orthogonal layers) multiply :math:`c`.
 """
 
 from __future__ import annotations
 
 import math
-from fractions import Fraction
+from dataclasses import dataclass
 
-import numpy as np
+from ..laws import FreeProduct, HaarOrthogonal, SpectralLaw
+from ..laws.brownian import FreeMultiplicativeBrownian
+from .residual_law import ResidualBlockLaw
 
-from ..laws import SpectralLaw
-from ..series import FloatField, Series
+__all__ = ["FreeMultiplicativeBrownian", "brownian_time", "BrownianLimit", "brownian_limit", "MAX_MOMENT_GAP"]
 
-__all__ = ["FreeMultiplicativeBrownian", "brownian_time"]
-
-
-class FreeMultiplicativeBrownian(SpectralLaw):
-    r"""Law of the free positive multiplicative Brownian motion at time ``s`` > 0:
-    :math:`S(y) = e^{-s(y + 1/2)}` (module docstring)."""
-
-    closed_form_s = True
-
-    def __init__(self, s):
-        if isinstance(s, bool) or not isinstance(s, int | float | Fraction) or not (math.isfinite(float(s))
-                                                                                     and float(s) > 0):
-            raise ValueError(f"s (the time of the Brownian motion) must be a finite number > 0, got {s!r}")
-        self.s = s
-        self.name = f"free_multiplicative_brownian(s={s})"
-
-    def _params(self):
-        return (self.s,)
-
-    def _s(self, y):
-        return np.exp(-float(self.s) * (y + 0.5))
-
-    def _ds(self, y):
-        return -float(self.s) * self._s(y)
-
-    def log_s_transform(self, y):
-        y = np.asarray(y, dtype=complex)
-        return -float(self.s) * (y + 0.5)
-
-    def solver_factors(self):
-        r"""One explicit factor for the density solver: :math:`\log S(y) = -s(y + 1/2)`, :math:`(\log S)' = -s`;
-        no atoms; :math:`(m_1, m_2)` from the closed-form moments."""
-        from ..density import ExplicitFactor, FactorizedLaw
-
-        s = float(self.s)
-
-        def log_s(y):
-            return -s * (np.asarray(y, dtype=complex) + 0.5)
-
-        def dlog_s(y):
-            return np.full(np.shape(y), -s, dtype=complex)
-
-        m12 = self.moments(2)
-        return FactorizedLaw((ExplicitFactor(log_s, dlog_s),), (), self.name, (float(m12[0]), float(m12[1])))
-
-    def _s_series(self, field, n):
-        s = field.convert(self.s)
-        c = [field.exp(-s / 2)]
-        for j in range(1, n):
-            c.append(field.normalize(c[-1] * (-s) / j))
-        return Series(c, field)
-
-    def _moment_series(self, field, n):
-        s = field.convert(self.s) if not isinstance(field, FloatField) else float(self.s)
-        out = []
-        for k in range(1, n + 1):
-            ks = s * k
-            tot = field.convert(0)
-            for j in range(k):
-                e = k - 1 - j
-                tot = tot + field.convert(math.comb(k, j)) * field.power(ks, e) / math.factorial(e)
-            out.append(field.normalize(field.exp(ks / 2) * tot / k))
-        return out
-
-    def _m(self, z):
-        from ..density import solve_m_transform
-
-        return np.asarray(solve_m_transform(self, z))
-
-    def support(self):
-        s = float(self.s)
-        r = math.sqrt(s * (s + 4))
-        return ((2 + s - r) / 2 * math.exp(-r / 2), (2 + s + r) / 2 * math.exp(r / 2))
+#: the largest relative gap between the limit's m_1, m_2 and the spec's exact ones at which the limit is offered
+#: in place of the spec's density: beyond it the blocks' a_1 are not small and the curve would mislead
+MAX_MOMENT_GAP = 0.05
 
 
 def brownian_time(law) -> float:
     r""":math:`s = 2\sum_l (m_1(B_l B_l^T) - \alpha_l^2)` over the residual blocks of an
     :class:`~spectral.architecture.jacobian.ArchitectureLaw` (:math:`m_1 - \alpha^2 = \beta^2 a_1`): the time
-    of the Brownian motion its deep limit approaches."""
+    of the Brownian motion its deep limit approaches (blocks with :math:`\alpha = 1`)."""
     return 2.0 * sum(float(b.moments(1)[0]) - float(b.alpha) ** 2 for b in law.blocks)
+
+
+@dataclass(frozen=True)
+class BrownianLimit:
+    r"""The large-depth limit of a spec: ``law`` is :math:`c` times Biane's motion at time ``s``;
+    ``moment_gap``: the largest relative gap between its :math:`m_1, m_2` and the spec's exact ones."""
+
+    law: SpectralLaw
+    s: float
+    scale: float
+    moment_gap: float
+
+    def describe(self) -> str:
+        scale = "" if self.scale == 1.0 else f" times {self.scale:.4g}"
+        return (f"free multiplicative Brownian motion at s = {self.s:.4g}{scale} (its m_1, m_2 within "
+                f"{100 * self.moment_gap:.2g}% of the exact ones)")
+
+
+def brownian_limit(law, *, max_gap: float = MAX_MOMENT_GAP) -> BrownianLimit:
+    r"""The Brownian large-depth limit standing in for the law of a spec (module docstring).
+
+    Parameters
+    ----------
+    law : ArchitectureLaw
+        The law of a spec (:func:`spectral.architecture.architecture_law`).
+    max_gap : float
+        Offered only when its :math:`m_1` and :math:`m_2` are within this relative gap of the exact ones
+        (default :data:`MAX_MOMENT_GAP`).
+
+    Raises
+    ------
+    ValueError
+        Saying why the limit does not apply: no residual block, a block with :math:`\alpha = 0`, a factor
+        outside the blocks that is not a point mass (a Gaussian layer or an activation on the main path), or
+        moments further than ``max_gap`` from the exact ones.
+    """
+    blocks = getattr(law, "blocks", ())
+    if not blocks:
+        raise ValueError("the Brownian limit needs residual blocks; this network has none")
+    scale, s = 1.0, 0.0
+    for f in law.factor_laws:
+        if isinstance(f, ResidualBlockLaw):
+            a2 = float(f.alpha) ** 2
+            if a2 == 0:
+                raise ValueError("a residual block with alpha = 0 has no skip connection: no Brownian limit")
+            s += 2.0 * (float(f.moments(1)[0]) / a2 - 1.0)
+            scale *= a2
+        elif isinstance(f, HaarOrthogonal):
+            scale *= float(f.scale)
+        else:
+            raise ValueError(f"the Brownian limit covers residual blocks and point masses only; the factor "
+                             f"{f.name} on the main path is neither")
+    if not s > 0:
+        raise ValueError(f"the blocks' branches carry no variance (s = {s:g}): no Brownian limit")
+    bm = FreeMultiplicativeBrownian(s)
+    limit = bm if scale == 1.0 else FreeProduct([(bm, 1), (HaarOrthogonal(scale), 1)])
+    exact, approx = law.moments(2), limit.moments(2)
+    gap = max(abs(float(b) / float(a) - 1.0) for a, b in zip(exact, approx, strict=True))
+    if not (math.isfinite(gap) and gap <= max_gap):
+        raise ValueError(f"the Brownian limit at s = {s:.4g} is {100 * gap:.3g}% off the exact m_1, m_2 (more than "
+                         f"{100 * max_gap:g}%): the blocks' branch variances are not small")
+    return BrownianLimit(limit, s, scale, gap)

@@ -1,7 +1,14 @@
-"""The command line's ``--spec FILE``: meanfield, moments, density, validate and sample for a JSON spec.
+"""The command line's ``--spec FILE``: meanfield, moments, density, validate, sample and ``plot spectrum`` for a
+JSON spec.
 
 The spec replaces the network flags; giving both is refused (exit status 2, one line), as is any flag that has
-no meaning for a spec.  Errors in the file name the entry (``layers[1].repeat.layers[0]``).
+no meaning for a spec (for ``plot``: the depth list and the phase-diagram flags).  Errors in the file name the
+entry (``layers[1].repeat.layers[0]``).
+
+``plot spectrum --spec FILE`` draws the spec against the same network without skip connections
+(:mod:`spectral.plotting.spec_spectrum`); a panel whose theory curve is unavailable or uncertified says so in
+the panel and in one line of the output, shows the Brownian large-depth limit where it applies, and the run
+prints ``NOT CERTIFIED`` and exits 3 (0 with ``--allow-uncertified``); the figure is written either way.
 """
 
 from __future__ import annotations
@@ -14,21 +21,26 @@ __all__ = ["NETWORK_FLAGS", "conflicting_flags", "run_spec_command"]
 
 #: the flags a spec replaces
 NETWORK_FLAGS = ("--activation", "--weights", "--sigma-w2", "--sigma-b2", "--critical", "--depth")
+#: the flags of ``plot`` that a spec replaces too (depth lists, the phase diagram's ranges)
+PLOT_FLAGS = ("--depths", "--sigma-w2-range", "--sigma-b2-range", "--resolution", "--contour-depth")
 #: the other long options of the commands that take --spec (so that an abbreviation is matched to one of them)
 _OTHER_FLAGS = ("--spec", "--samples", "--seed", "--stable", "--singular-values", "--json", "--width", "--points",
-                "--k", "--precision", "--exact", "--allow-uncertified", "--out", "--mode", "--backend")
+                "--k", "--precision", "--exact", "--allow-uncertified", "--out", "--mode", "--backend", "--variable",
+                "--xscale", "--dpi")
 
 
-def conflicting_flags(command_line: str) -> list[str]:
-    """The network flags typed on ``command_line`` (exact or as an unambiguous abbreviation)."""
+def conflicting_flags(command_line: str, command: str | None = None) -> list[str]:
+    """The network flags typed on ``command_line`` (exact or as an unambiguous abbreviation); for
+    ``command="plot"`` also :data:`PLOT_FLAGS`."""
+    flags = NETWORK_FLAGS + (PLOT_FLAGS if command == "plot" else ())
     found = []
     for tok in command_line.split():
         if not tok.startswith("--") or len(tok) < 3:
             continue
         name = tok.split("=", 1)[0]
-        hits = [f for f in NETWORK_FLAGS if f.startswith(name)]
-        if hits and (name in NETWORK_FLAGS or not any(o.startswith(name) for o in _OTHER_FLAGS)):
-            found.append(hits[0])
+        hits = [f for f in flags if f.startswith(name)]
+        if hits and (name in flags or not any(o.startswith(name) for o in _OTHER_FLAGS)):
+            found.append(name if name in flags else hits[0])
     return sorted(set(found))
 
 
@@ -37,9 +49,12 @@ def run_spec_command(args, cli) -> int:
     status helpers)."""
     from .json_spec import load_spec
 
-    bad = conflicting_flags(getattr(args, "command_line", ""))
+    bad = conflicting_flags(getattr(args, "command_line", ""), args.command)
     if bad:
         raise cli.CLIError(f"--spec replaces the network flags; drop {', '.join(bad)} (or drop --spec)")
+    if args.command == "plot" and args.kind != "spectrum":
+        raise cli.CLIError(f"--spec draws 'plot spectrum' only, not 'plot {args.kind}'; use 'spectral plot spectrum "
+                           "--spec FILE --out FIG' or drop --spec")
     spec = load_spec(args.spec)
     return _COMMANDS[args.command](args, cli, spec)
 
@@ -151,5 +166,31 @@ def _sample(args, cli, spec):
     return 0
 
 
+def _plot(args, cli, spec):
+    """``plot spectrum --spec``: the spec against the same network without skip connections (module docstring)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ..cli_figures import FIGURE_SUFFIXES
+    from ..outpath import check_out_path
+    from ..plotting.spec_spectrum import DEFAULT_SPEC_WIDTH, spec_panels, spec_panels_figure
+
+    out = check_out_path(args.out, "--out", FIGURE_SUFFIXES)  # before any computation
+    if spec.width is not None and args.width is not None and args.width != spec.width:
+        raise cli.CLIError(f"--width {args.width} conflicts with the spec's input width {spec.width}; drop --width "
+                           "(or the spec's \"width\")")
+    width = spec.width or args.width or DEFAULT_SPEC_WIDTH
+    with cli._certificate_watch() as watch:
+        panels = spec_panels(spec, variable=args.variable, width=width, n_samples=args.samples, mode=args.mode,
+                             backend=args.backend, seed=args.seed)
+        fig = spec_panels_figure(panels, xscale=args.xscale)
+    fig.savefig(out, dpi=args.dpi, bbox_inches="tight", format=out.suffix[1:].lower())
+    payload = {"kind": "spectrum", "out": str(out.resolve()), "spec_depth": spec.depth,
+               "panels": [p.to_dict() for p in panels]}
+    lines = [p.summary() for p in panels] + [f"figure (spectrum, spec) written to {out.resolve()}"]
+    cli._emit(args, payload, "\n".join(lines))
+    return cli._certificate_status(args, watch.reasons)
+
+
 _COMMANDS = {"meanfield": _meanfield, "moments": _moments, "density": _density, "validate": _validate,
-             "sample": _sample}
+             "sample": _sample, "plot": _plot}

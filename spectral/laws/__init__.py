@@ -4,7 +4,8 @@ Conventions are in :mod:`spectral.laws.base`.  One concept per module: :mod:`~sp
 (:class:`SpectralLaw`, the conventions, free cumulants), :mod:`~spectral.laws.ensembles` (Marchenko--Pastur,
 Haar, semicircle, atomic laws), :mod:`~spectral.laws.derivative` (the law of :math:`D^2`) with its contour
 quadrature :mod:`~spectral.laws.d2_quadrature`, :mod:`~spectral.laws.products` (free products and sums),
-:mod:`~spectral.laws.registry`.  Every law hands itself to the density solver through
+:mod:`~spectral.laws.brownian` (Biane's free positive multiplicative Brownian motion, the large-depth law of
+residual networks), :mod:`~spectral.laws.registry`.  Every law hands itself to the density solver through
 :meth:`SpectralLaw.solver_factors` (docs/design.md §6); the solver imports no law.
 """
 
@@ -20,6 +21,7 @@ from .base import (
     free_cumulants_from_moments,
     moments_from_free_cumulants,
 )
+from .brownian import FreeMultiplicativeBrownian
 from .derivative import DerivativeLaw
 from .ensembles import Atomic, Bernoulli, Empirical, HaarOrthogonal, MarchenkoPastur, Semicircle
 from .products import FreeProduct, FreeSum, _binomial_lagrange, _binomial_lagrange_int, _DimensionChange
@@ -36,6 +38,7 @@ __all__ = [
     "DerivativeLaw",
     "FreeProduct",
     "FreeSum",
+    "FreeMultiplicativeBrownian",
     "LAWS",
     "example_laws",
     "moments_from_free_cumulants",

@@ -6,6 +6,7 @@ from fractions import Fraction
 from typing import Any
 
 from .base import SpectralLaw
+from .brownian import FreeMultiplicativeBrownian
 from .derivative import DerivativeLaw
 from .ensembles import Atomic, Bernoulli, Empirical, HaarOrthogonal, MarchenkoPastur, Semicircle
 from .products import FreeProduct, FreeSum
@@ -20,6 +21,7 @@ LAWS: dict[str, Any] = {
     "derivative": DerivativeLaw,
     "free_product": FreeProduct,
     "free_sum": FreeSum,
+    "free_multiplicative_brownian": FreeMultiplicativeBrownian,
 }
 
 
@@ -36,4 +38,5 @@ def example_laws() -> list[SpectralLaw]:
         Bernoulli(Fraction(3, 4), value=2),
         Atomic((Fraction(1, 100), 1), (Fraction(1, 2), Fraction(1, 2))),
         Atomic((1, 2, 4), (Fraction(1, 4), Fraction(1, 2), Fraction(1, 4))),
+        FreeMultiplicativeBrownian(Fraction(1, 2)),
     ]

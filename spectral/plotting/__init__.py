@@ -29,7 +29,10 @@ Finite networks: in network mode the predicted length-mode singular value (:mod:
 triangle on the x axis with its value, and with a width the finite-width band of :math:`\sqrt{\hat m_1}`
 across networks (:mod:`spectral.finite_width`) is shaded (:mod:`spectral.plotting.overlays`).
 :func:`figure_recommend` draws a :class:`~spectral.recommendation.Recommendation`: its trade-off against the
-nonlinearity budget and its spectrum against the defaults.
+nonlinearity budget and its spectrum against the defaults.  :func:`figure_spec_spectrum` draws a network spec
+(residual blocks, normalisation) against the same network without skip connections; where the spec's density
+is unavailable or uncertified the panel says so and shows the Brownian large-depth limit where it applies
+(:mod:`spectral.plotting.spec_spectrum`).
 
 References: J. Pennington, S. Schoenholz, S. Ganguli, *Resurrecting the sigmoid in deep learning through
 dynamical isometry: theory and practice*, NeurIPS 2017 (the singular-value figures); B. Poole et al.,
@@ -42,6 +45,14 @@ from ..depth_scaling import DensityFailedWarning, DepthScaling, depth_scaling
 from .depth import figure_depth, plot_depth_scaling
 from .phase import figure_phase, plot_phase_diagram
 from .recommend import figure_recommend, plot_recommend_spectra, plot_tradeoff
+from .spec_spectrum import (
+    SpecPanel,
+    figure_spec_spectrum,
+    plot_spec_panel,
+    spec_panels,
+    spec_panels_figure,
+    without_skips,
+)
 from .spectrum import figure_spectrum, plot_singular_values, singular_value_figure
 from .style import STYLE, panel_title
 from .validation import figure_validation, plot_validation
@@ -56,6 +67,12 @@ __all__ = [
     "singular_value_figure",
     "depth_scaling",
     "figure_spectrum",
+    "figure_spec_spectrum",
+    "spec_panels",
+    "spec_panels_figure",
+    "plot_spec_panel",
+    "SpecPanel",
+    "without_skips",
     "figure_validation",
     "figure_phase",
     "figure_depth",
