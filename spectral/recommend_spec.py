@@ -298,9 +298,7 @@ def spec_summary(spec: Sequential, *, label: str = "", edges="auto"):
         try:
             lam, cond, cert, _ = bulk_edges(law)
         except (RuntimeError, ValueError, ArithmeticError, NotImplementedError) as exc:
-            why = (f"the density of a spec with {n_blocks} residual block(s) among other factors is not available "
-                   "yet: the summary holds the moments only" if n_blocks else f"not available: {exc}")
-            notes.append(f"lambda_max and condition: {why}")
+            notes.append(f"lambda_max and condition not available, the summary holds the moments only: {exc}")
         if cert is False:
             notes.append("density not certified everywhere: the quantiles are indicative")
     elif edges == "auto":
