@@ -301,7 +301,9 @@ def spec_summary(spec: Sequential, *, label: str = "", edges="auto"):
             notes.append(f"lambda_max and condition not available, the summary holds the moments only: {exc}")
         if cert is False:
             notes.append("density not certified everywhere: the quantiles are indicative")
-    elif edges == "auto":
+    elif edges is False:
+        notes.append("lambda_max and condition not computed (edges=False): the summary holds the moments only")
+    else:
         notes.append("lambda_max and condition not computed (smooth transformed D^2: the edge search can take "
                      "minutes at large depth)" + (f"; the density of a spec with {n_blocks} residual block(s) among "
                      "other factors is not available yet either: the summary holds the moments only" if n_blocks
