@@ -44,9 +44,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .activations import Activation, activation
 from .architecture import Dense, LayerNorm, Nonlinearity, Repeat, Residual, RMSNorm, Sequential
+
+if TYPE_CHECKING:
+    from .transforms import Transform
 
 __all__ = ["SpecTransform", "dks_form", "spec_subnet_max", "transform_spec", "network_maps", "spec_summary",
            "recommend_spec", "Q_TOL"]
@@ -110,7 +114,7 @@ def dks_form(spec: Sequential, act: Activation | None = None) -> tuple[Sequentia
         changes.append(f"input_q {spec.input_q} -> 1")
 
     def conv(entries, where):
-        out = []
+        out: list = []
         for i, e in enumerate(entries):
             path = f"{where}[{i}]"
             if isinstance(e, Dense):
@@ -205,7 +209,7 @@ class SpecTransform:
     spec's :math:`M`), ``activation`` (:math:`\\hat\\phi` under its ``transformed(...)`` spelling), ``spec`` (the
     transformed spec), ``changes`` (what :func:`dks_form` changed), ``maps`` (:class:`NetworkMaps` achieved)."""
 
-    transform: object
+    transform: Transform
     activation: Activation
     spec: Sequential
     changes: tuple
@@ -316,7 +320,7 @@ def spec_summary(spec: Sequential, *, label: str = "", edges="auto"):
 # ------------------------------------------------------------------------------ defaults and the recommendation
 def _with_dense(spec: Sequential, weights: str, sigma_w2: float, sigma_b2: float) -> Sequential:
     def conv(entries):
-        out = []
+        out: list = []
         for e in entries:
             if isinstance(e, Dense):
                 out.append(Dense(weights, sigma_w2, sigma_b2, e.width))

@@ -259,3 +259,21 @@ def test_cli_spec_refusals_exit_2(tmp_path, capsys):
                           str(tmp_path / "f.png")), "plain chains only")]:
         code, _, err = _cli(capsys, *argv)
         assert code == 2 and match in err and len(err.strip().splitlines()) == 1, (argv, err)
+
+
+def test_a_plain_chain_spec_gives_the_chain_route():
+    """A spec [Dense, leaky_relu] x L is a plain chain: its M is the chain's, its law the chain's JacobianLaw, so
+    the transform, the moments and the density-based edge agree with recommend(act, depth) to rounding."""
+    from spectral.recommend_spec import spec_summary
+    from spectral.recommendation import spectrum_summary
+
+    depth = 10
+    spec = Sequential([Repeat(depth, [Dense("orthogonal", 1.0), Nonlinearity("leaky_relu")])])
+    st = transform_spec(spec, "tat", eta=0.5)
+    chain = sp.recommend("leaky_relu", depth=depth, transform="tat", eta=0.5, edges=False)
+    for key, value in chain.parameters.items():
+        assert st.transform.parameters[key] == pytest.approx(value, rel=1e-12, abs=1e-15), key
+    mine, theirs = spec_summary(st.spec, edges=True), spectrum_summary(chain.network, edges=True)
+    assert mine.m1 == pytest.approx(theirs.m1, rel=1e-12) and mine.spread == pytest.approx(theirs.spread, rel=1e-12)
+    assert mine.lambda_max is not None and mine.lambda_max == pytest.approx(theirs.lambda_max, rel=1e-9)
+    assert mine.condition == pytest.approx(theirs.condition, rel=1e-9)
