@@ -474,6 +474,10 @@ def _tat_smooth(base, tau, depth, subnet_max):
 @lru_cache(maxsize=64)
 def _tat_leaky(eta, depth, subnet_max):
     smax = subnet_max or chain(depth)
+    reach = smax(0.0, lambda c: leaky_relu_c_map(c, 0.0))  # slope 0 (ReLU) is the most nonlinear leaky ReLU
+    if eta > reach:
+        raise ValueError(f"eta = {eta:g} is not reachable for this network: its C_f(0) is at most {reach:.6g} (slope "
+                         f"0); use eta < {reach:.6g} or a deeper network")
     slope = _solve_increasing(lambda a: 1.0 - smax(0.0, lambda c: leaky_relu_c_map(c, a)), 1.0 - eta,
                               0.0, 1.0, "1 - eta")
     params = {"input_scale": 1.0, "input_shift": 0.0, "output_scale": math.sqrt(2.0 / (1.0 + slope * slope)),

@@ -22,6 +22,7 @@ from spectral.architecture import (
     spec_from_json,
 )
 from spectral.recommend_spec import Q_TOL, dks_form, spec_subnet_max, transform_spec
+from spectral.transforms import leaky_relu_c_map
 
 ROOT = Path(__file__).parent.parent
 REF = json.loads((ROOT / "reference_data" / "transforms_spec.json").read_text())
@@ -128,8 +129,8 @@ def test_leaky_network_c0_is_eta():
     c = 0.0  # the network map at 0 by hand: dense -> 8 blocks (w^2 c + (1 - w^2) C(C(c))) -> C
     w2 = case["shortcut_weight"] ** 2
     for _ in range(case["blocks"]):
-        c = w2 * c + (1 - w2) * sp.transforms.leaky_relu_c_map(sp.transforms.leaky_relu_c_map(c, a), a)
-    c = sp.transforms.leaky_relu_c_map(c, a)
+        c = w2 * c + (1 - w2) * leaky_relu_c_map(leaky_relu_c_map(c, a), a)
+    c = leaky_relu_c_map(c, a)
     assert c == pytest.approx(kw["eta"], abs=1e-12) and st.maps.c_value_0 == pytest.approx(kw["eta"], abs=1e-12)
 
 
@@ -277,3 +278,11 @@ def test_a_plain_chain_spec_gives_the_chain_route():
     assert mine.m1 == pytest.approx(theirs.m1, rel=1e-12) and mine.spread == pytest.approx(theirs.spread, rel=1e-12)
     assert mine.lambda_max is not None and mine.lambda_max == pytest.approx(theirs.lambda_max, rel=1e-9)
     assert mine.condition == pytest.approx(theirs.condition, rel=1e-9)
+
+
+def test_unreachable_eta_names_the_reachable_range():
+    spec = spec_from_json(REF["cases"]["tat_leaky_relu_8x0.9"]["spec"])  # C_f(0) at most 0.607 (slope 0)
+    reach = spec_subnet_max(spec)(0.0, lambda c: leaky_relu_c_map(c, 0.0))
+    assert 0.5 < reach < 0.9
+    with pytest.raises(ValueError, match=rf"eta = 0.9 is not reachable.*at most {reach:.6g}"):
+        transform_spec(spec, "tat", eta=0.9)
