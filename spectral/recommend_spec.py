@@ -52,11 +52,12 @@ from .architecture import Dense, LayerNorm, Nonlinearity, Repeat, Residual, RMSN
 if TYPE_CHECKING:
     from .transforms import Transform
 
-__all__ = ["SpecTransform", "dks_form", "spec_subnet_max", "transform_spec", "network_maps", "spec_summary",
-           "recommend_spec", "Q_TOL"]
+__all__ = ["SpecTransform", "NetworkMaps", "dks_form", "spec_subnet_max", "transform_spec", "network_maps",
+           "spec_summary", "spec_defaults", "recommend_spec", "Q_TOL"]
 
-#: |q - 1| allowed at every activation input of the transformed spec: the transforms meet Q(1) = 1 to
-#: transforms.SOLVE_TOL (1e-9); a residual sum and a chain of L layers add at most L such errors.
+#: |q - 1| allowed at every activation input of the transformed spec: the solves meet Q(1) = 1 to ~1e-13
+#: (transforms.SOLVE_TOL = 1e-9 is their bound), and with Q'(1) = 1 the errors add along the network: 1e-7
+#: holds 100 layers even at the bound.
 Q_TOL = 1e-7
 
 
