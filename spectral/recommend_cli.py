@@ -173,16 +173,21 @@ def _defaults_table(rows) -> str:
 
 
 def cmd_recommend(args) -> int:
-    """Run ``spectral recommend``; return the exit status (0)."""
+    """Run ``spectral recommend``; return the exit status (0, or 3 when the spectrum is not certified)."""
     from .cli import table
     from .recommendation import recommend
 
     check_args(args, allow_spec=True)
     if args.spec is not None:
-        from .architecture import load_spec
+        import warnings
 
-        rec = recommend(spec=load_spec(args.spec), transform=args.transform, zeta=args.zeta, tau=args.tau,
-                        eta=args.eta, edges=EDGES[args.edges], objective=args.objective)
+        from .architecture import load_spec
+        from .recommend_spec import NotFreeWarning
+
+        with warnings.catch_warnings():  # carried by the note and the exit status 3 below
+            warnings.simplefilter("ignore", NotFreeWarning)
+            rec = recommend(spec=load_spec(args.spec), transform=args.transform, zeta=args.zeta, tau=args.tau,
+                            eta=args.eta, edges=EDGES[args.edges], objective=args.objective)
     else:
         rec = recommend(args.activation, depth=args.depth, weights=args.weights, objective=args.objective,
                         transform=args.transform, zeta=args.zeta, tau=args.tau, eta=args.eta,
@@ -191,7 +196,7 @@ def cmd_recommend(args) -> int:
     payload = rec.to_dict()
     if args.json:
         print(json.dumps(_clean(payload), indent=2))
-        return 0
+        return _status(rec)
     s = rec.summary
     rows = [("method", rec.method), ("activation", rec.activation.name), ("weights", s.weights),
             ("depth" if args.spec is None else "nonlinear layers", s.depth)]
@@ -213,4 +218,17 @@ def cmd_recommend(args) -> int:
             "default on its dense layers; untransformed activation)") + "\n" + "-" * 36 + "\n"
            + _defaults_table(payload["defaults"])]
     print("\n".join(out))
-    return 0
+    return _status(rec)
+
+
+def _status(rec) -> int:
+    """0, or 3 with ``NOT CERTIFIED: <reason>`` on stderr when the spectrum reported is not certified (a spec
+    whose law is not exact: :mod:`spectral.recommend_spec`)."""
+    import sys
+
+    from .cli import EXIT_UNCERTIFIED
+
+    reasons = [n for n in rec.summary.notes if n.startswith("NOT CERTIFIED")]
+    for reason in reasons:
+        print(reason, file=sys.stderr)
+    return EXIT_UNCERTIFIED if reasons else 0
