@@ -4,6 +4,8 @@ Three routes, one result (:class:`Recommendation`):
 
 * ``transform="dks"`` / ``"tat"``: the activation is replaced by its DKS or TAT transform for a plain chain
   (:mod:`spectral.transforms`), with orthogonal weights of variance 1 and no biases (the setting of ``dks``).
+  With ``spec=`` (an architecture: residual blocks with shortcut weights) the transform is solved for the
+  spec's kernel maps and its spectrum is the transformed spec's (:mod:`spectral.recommend_spec`).
 * ``transform=None``: the *spectral recommender*.  On the critical line :math:`\chi_1 = 1` (parametrised by
   :math:`q^*`: :math:`\sigma_w^2 = 1/E[\phi'(\sqrt{q^*} z)^2]`, :math:`\sigma_b^2 = q^* - \sigma_w^2
   E[\phi(\sqrt{q^*}z)^2] \ge 0`) it picks the point that minimises the chosen objective subject to a stated

@@ -29,7 +29,8 @@ Conditions (weights of variance 1, no biases, as in ``dks``):
 The network enters only through its *subnetwork maximizing function* :math:`M(x, r)` (TAT paper, appendix):
 ``subnet_max(x, r)`` returns the largest value over subnetworks of the composed local map ``r`` started at
 ``x``; :func:`chain` gives the plain chain's (``r`` applied ``depth`` times).  Architectures with residual
-blocks plug in by passing their own ``subnet_max`` (the call signature of ``dks``'s ``subnet_max_func``).
+blocks plug in by passing their own ``subnet_max`` (the call signature of ``dks``'s ``subnet_max_func``;
+:func:`spectral.recommend_spec.spec_subnet_max` derives it from an architecture spec).
 The solves follow ``dks``: ``scipy.optimize.root`` (hybr) from the same starting points in the same order
 (then 44 uniform draws after ``RandomState(123)``), the first success kept; the Gaussian expectations here
 are the project's composite rule (relative error about 1e-13, split at the moved kinks).
