@@ -38,7 +38,7 @@ FIGURES = HERE / "figures"
 FIGURE_DPI = 72
 # which displayed figure (0-based, in output order) stands for the notebook in the README table
 HEADLINE = {"quickstart": 1, "pennington2017_singular_values": 0, "phase_diagrams": 0, "validation": 0,
-            "inspect_torch": 0}
+            "inspect_torch": 0, "recommend": 0}
 # stored at the papers' sizes: these execute in about a minute on two shared cores (phase_diagrams: 65 s), the
 # others take several minutes at full size and are stored at SPECTRAL_QUICK=1 sizes
 FULL_SIZE = {"phase_diagrams"}

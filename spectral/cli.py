@@ -569,7 +569,8 @@ def _parse(parser: argparse.ArgumentParser, argv: list) -> argparse.Namespace:
 
 
 def _run(args) -> int:
-    if getattr(args, "spec", None) is not None:  # a JSON spec replaces the network flags
+    # a JSON spec replaces the network flags, unless the command reads its --spec itself (recommend)
+    if getattr(args, "spec", None) is not None and not getattr(args, "reads_spec", False):
         from .architecture.cli_spec import run_spec_command
 
         return run_spec_command(args, sys.modules[__name__])

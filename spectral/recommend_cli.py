@@ -4,8 +4,11 @@
 ``cmd_recommend(args)`` runs it (table by default, ``--json`` for the keys ``parameters``, ``m1``, ``spread``,
 ``lambda_max``, ``condition``, ``outlier``, ``condition_with_outlier``, ``defaults`` and more).  ``--vary-slope``
 makes the leaky-ReLU slope a design variable; ``--with-outlier`` puts the length-mode outlier into
-``--objective condition``.  Bad input raises :class:`spectral.cli.CLIError` or
-ValueError, which the main entry point prints as one line with exit status 2.
+``--objective condition``.  ``--spec FILE --transform dks|tat`` transforms the activation of an architecture
+spec (residual blocks with shortcut weights, :mod:`spectral.recommend_spec`); the flags that describe a plain
+chain are then refused, as is ``--spec`` without a transform (the spectral recommender covers plain chains).
+Bad input raises :class:`spectral.cli.CLIError` or ValueError, which the main entry point prints as one line
+with exit status 2.
 """
 
 from __future__ import annotations
@@ -14,10 +17,15 @@ import argparse
 import json
 import math
 
-__all__ = ["add_recommend_parser", "cmd_recommend", "check_args", "EDGES"]
+__all__ = ["add_recommend_parser", "cmd_recommend", "check_args", "EDGES", "CHAIN_FLAGS"]
 
 #: --edges choices and what recommend() receives for each
 EDGES = {"auto": "auto", "yes": True, "no": False}
+#: the flags that describe a plain chain or the spectral recommender: refused with --spec
+CHAIN_FLAGS = ("--activation", "--weights", "--depth", "--min-curvature", "--vary-slope", "--min-c0",
+               "--with-outlier")
+#: every long option of 'recommend' (to resolve the abbreviations argparse accepts)
+_ALL_FLAGS = (*CHAIN_FLAGS, "--objective", "--transform", "--zeta", "--tau", "--eta", "--edges", "--spec", "--json")
 
 
 def add_recommend_parser(subparsers) -> argparse.ArgumentParser:
@@ -54,9 +62,10 @@ def add_recommend_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--edges", default="auto", choices=tuple(EDGES),
                    help="compute lambda_max and the condition number (auto: not for smooth transformed "
                         "activations, whose edge search takes minutes)")
-    p.add_argument("--spec", default=None, help="architecture spec file (residual blocks): not available yet")
+    p.add_argument("--spec", default=None, help="JSON architecture spec (residual blocks with shortcut weights): "
+                                                "with --transform dks|tat, instead of --activation/--depth")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    p.set_defaults(func=cmd_recommend)
+    p.set_defaults(func=cmd_recommend, reads_spec=True)
     return p
 
 
@@ -74,12 +83,26 @@ def _clean(value):
     return f if math.isfinite(f) else None
 
 
-def check_args(args):
+def chain_flags_typed(command_line: str) -> list[str]:
+    """The :data:`CHAIN_FLAGS` typed on ``command_line`` (exact, or as the abbreviation argparse resolves)."""
+    found = []
+    for tok in command_line.split():
+        if not tok.startswith("--") or len(tok) < 3:
+            continue
+        name = tok.split("=", 1)[0]
+        hits = [f for f in _ALL_FLAGS if f == name] or [f for f in _ALL_FLAGS if f.startswith(name)]
+        if len(hits) == 1 and hits[0] in CHAIN_FLAGS:
+            found.append(hits[0])
+    return sorted(set(found))
+
+
+def check_args(args, *, allow_spec: bool = False):
+    """Refuse bad flag values (CLIError, exit 2); ``allow_spec``: whether ``--spec`` is accepted (``plot
+    recommend`` draws plain chains only)."""
     from .cli import CLIError
 
     if args.spec is not None:
-        raise CLIError("--spec needs architecture specs (residual blocks with shortcut weights), which are not "
-                       "available yet; use --activation/--depth for a plain chain")
+        _check_spec(args, allow_spec)
     if args.depth < 1:
         raise CLIError(f"--depth must be an integer >= 1, got {args.depth}")
     if args.weights not in ("gaussian", "orthogonal"):
@@ -93,6 +116,20 @@ def check_args(args):
     if not (math.isfinite(args.min_curvature) and args.min_curvature >= 0):
         raise CLIError(f"--min-curvature must be finite and >= 0, got {args.min_curvature}")
     _check_design(args)
+
+
+def _check_spec(args, allow_spec):
+    from .cli import CLIError
+
+    if not allow_spec:
+        raise CLIError("'plot recommend' draws plain chains only (--activation/--depth); for a spec use "
+                       "'spectral recommend --spec FILE --transform dks|tat'")
+    if args.transform is None:
+        raise CLIError("--spec needs --transform dks or tat: the spectral recommender (sigma_w2, sigma_b2) "
+                       "covers plain chains only (--activation/--depth)")
+    bad = chain_flags_typed(getattr(args, "command_line", ""))
+    if bad:
+        raise CLIError(f"--spec fixes the architecture and its activation; drop {', '.join(bad)} (or drop --spec)")
 
 
 def _check_design(args):
@@ -136,22 +173,39 @@ def _defaults_table(rows) -> str:
 
 
 def cmd_recommend(args) -> int:
-    """Run ``spectral recommend``; return the exit status (0)."""
+    """Run ``spectral recommend``; return the exit status (0, or 3 when the spectrum is not certified)."""
     from .cli import table
     from .recommendation import recommend
 
-    check_args(args)
-    rec = recommend(args.activation, depth=args.depth, weights=args.weights, objective=args.objective,
-                    transform=args.transform, zeta=args.zeta, tau=args.tau, eta=args.eta,
-                    min_curvature=args.min_curvature, edges=EDGES[args.edges], vary_slope=args.vary_slope,
-                    min_c0=args.min_c0, with_outlier=args.with_outlier)
+    check_args(args, allow_spec=True)
+    if args.spec is not None:
+        import warnings
+
+        from .architecture import load_spec
+        from .recommend_spec import NotFreeWarning
+
+        with warnings.catch_warnings():  # carried by the note and the exit status 3 below
+            warnings.simplefilter("ignore", NotFreeWarning)
+            rec = recommend(spec=load_spec(args.spec), transform=args.transform, zeta=args.zeta, tau=args.tau,
+                            eta=args.eta, edges=EDGES[args.edges], objective=args.objective)
+    else:
+        rec = recommend(args.activation, depth=args.depth, weights=args.weights, objective=args.objective,
+                        transform=args.transform, zeta=args.zeta, tau=args.tau, eta=args.eta,
+                        min_curvature=args.min_curvature, edges=EDGES[args.edges], vary_slope=args.vary_slope,
+                        min_c0=args.min_c0, with_outlier=args.with_outlier)
     payload = rec.to_dict()
     if args.json:
         print(json.dumps(_clean(payload), indent=2))
-        return 0
+        return _status(rec)
     s = rec.summary
     rows = [("method", rec.method), ("activation", rec.activation.name), ("weights", s.weights),
-            ("depth", s.depth)] + list(rec.parameters.items())
+            ("depth" if args.spec is None else "nonlinear layers", s.depth)]
+    if args.spec is not None:
+        rows += [("spec", args.spec), ("residual blocks", payload["residual_blocks"])]
+        rows += [(f"network {k} (through the spec)", "-" if v is None else v)
+                 for k, v in payload["network_maps"].items()]
+        rows += [("changed to the DKS/TAT form", c) for c in payload["changes"]]
+    rows += list(rec.parameters.items())
     spec = [("m1", s.m1), ("spread v = m2/m1^2 - 1", s.spread),
             ("lambda_max", "-" if s.lambda_max is None else s.lambda_max),
             ("condition x_0.99/x_0.01", "-" if s.condition is None else s.condition),
@@ -160,6 +214,21 @@ def cmd_recommend(args) -> int:
     spec += [("note", n) for n in s.notes]
     out = [table(rows, "recommendation"), table(spec, "spectrum of J J^T"),
            table([("objective", rec.objective), ("best means", rec.definition)], "objective"),
-           "defaults (same activation and depth)\n" + "-" * 36 + "\n" + _defaults_table(payload["defaults"])]
+           ("defaults (same activation and depth)" if args.spec is None else "defaults (the spec as given, and each "
+            "default on its dense layers; untransformed activation)") + "\n" + "-" * 36 + "\n"
+           + _defaults_table(payload["defaults"])]
     print("\n".join(out))
-    return 0
+    return _status(rec)
+
+
+def _status(rec) -> int:
+    """0, or 3 with ``NOT CERTIFIED: <reason>`` on stderr when the spectrum reported is not certified (a spec
+    whose law is not exact: :mod:`spectral.recommend_spec`)."""
+    import sys
+
+    from .cli import EXIT_UNCERTIFIED
+
+    reasons = [n for n in rec.summary.notes if n.startswith("NOT CERTIFIED")]
+    for reason in reasons:
+        print(reason, file=sys.stderr)
+    return EXIT_UNCERTIFIED if reasons else 0

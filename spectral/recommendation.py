@@ -4,6 +4,8 @@ Three routes, one result (:class:`Recommendation`):
 
 * ``transform="dks"`` / ``"tat"``: the activation is replaced by its DKS or TAT transform for a plain chain
   (:mod:`spectral.transforms`), with orthogonal weights of variance 1 and no biases (the setting of ``dks``).
+  With ``spec=`` (an architecture: residual blocks with shortcut weights) the transform is solved for the
+  spec's kernel maps and its spectrum is the transformed spec's (:mod:`spectral.recommend_spec`).
 * ``transform=None``: the *spectral recommender*.  On the critical line :math:`\chi_1 = 1` (parametrised by
   :math:`q^*`: :math:`\sigma_w^2 = 1/E[\phi'(\sqrt{q^*} z)^2]`, :math:`\sigma_b^2 = q^* - \sigma_w^2
   E[\phi(\sqrt{q^*}z)^2] \ge 0`) it picks the point that minimises the chosen objective subject to a stated
@@ -61,6 +63,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -70,8 +73,11 @@ from .meanfield import critical_point, mean_field
 from .outliers import length_singular_value
 from .product import Network, jacobian_law
 
+if TYPE_CHECKING:
+    from .architecture import Sequential
+
 __all__ = ["Recommendation", "SpectrumSummary", "recommend", "spectrum_summary", "default_networks", "network_c0",
-           "OBJECTIVES", "OBJECTIVE_DEFINITIONS", "DEFAULTS"]
+           "OBJECTIVES", "OBJECTIVE_DEFINITIONS", "DEFAULTS", "bulk_edges"]
 
 OBJECTIVES = ("spread", "condition", "lambda-ratio")
 OBJECTIVE_DEFINITIONS = {
@@ -154,7 +160,7 @@ def spectrum_summary(net: Network, *, label: str = "", edges="auto") -> Spectrum
     lam = cond = cert = lam_low = None
     if edges is True or (edges == "auto" and _edges_are_quick(net)):
         try:
-            lam, cond, cert, lam_low = _edges(law)
+            lam, cond, cert, lam_low = bulk_edges(law)
         except (RuntimeError, ValueError, ArithmeticError) as exc:
             notes.append(f"lambda_max and condition not available: {exc}")
         if cert is False:
@@ -175,7 +181,8 @@ def _with_outlier(cond: float, low: float | None, outlier: float | None) -> floa
     return cond * low / outlier
 
 
-def _edges(law):
+def bulk_edges(law):
+    """(lambda_max, x_0.99/x_0.01, certified, x_0.01) of ``law`` from the density engine."""
     from .density import UncertifiedDensityWarning, density_summary
 
     lam = float(law.lambda_max)
@@ -246,22 +253,25 @@ class Recommendation:
 
     ``parameters``: ``sigma_w2``, ``sigma_b2`` (spectral recommender; with ``q_star`` and
     ``network_curvature``) or ``input_scale``, ``input_shift``, ``output_scale``, ``output_shift`` (and
-    ``slope`` for leaky ReLU) for a transform; ``network``: the recommended :class:`Network`; ``summary``:
-    its :class:`SpectrumSummary`; ``defaults``: one dict per default (:data:`DEFAULTS`); ``tradeoff``: for
-    the spectral recommender, the candidates on the critical line with their objective and curvature;
-    ``objective``, ``definition``: what "best" means.
+    ``slope`` for leaky ReLU) for a transform; ``network``: the recommended :class:`Network` (for a spec: the
+    transformed :class:`spectral.Sequential`); ``summary``: its :class:`SpectrumSummary`; ``defaults``: one dict
+    per default (:data:`DEFAULTS`); ``tradeoff``: for the spectral recommender, the candidates on the critical
+    line with their objective and curvature;
+    ``objective``, ``definition``: what "best" means; ``extra``: further JSON-ready keys (for a spec: the
+    changes made, the network maps achieved, the transformed spec).
     """
 
     method: str
     activation: Activation
     parameters: dict
-    network: Network
+    network: Network | Sequential
     summary: SpectrumSummary
     defaults: list
     objective: str
     definition: str
     tradeoff: list = field(default_factory=list)
     transform: object = None
+    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-ready (the ``spectral recommend --json`` keys first)."""
@@ -271,7 +281,7 @@ class Recommendation:
                 "defaults": self.defaults, "method": self.method,
                 "activation": self.activation.name, "weights": s.weights, "depth": s.depth,
                 "objective": self.objective, "definition": self.definition, "notes": list(s.notes),
-                "tradeoff": self.tradeoff}
+                "tradeoff": self.tradeoff, **self.extra}
 
 
 def _check_depth(depth) -> int:
@@ -283,12 +293,14 @@ def _check_depth(depth) -> int:
 def recommend(act="tanh", *, depth: int = 100, weights: str = "orthogonal", objective: str = "spread",
               transform: str | None = None, zeta: float = 1.5, tau: float = 0.3, eta: float = 0.9,
               min_curvature: float = 0.3, edges="auto", subnet_max=None, vary_slope: bool = False,
-              min_c0: float = 0.9, with_outlier: bool = False) -> Recommendation:
-    r"""Recommend an initialization (or an activation transform) for a plain chain (module docstring).
+              min_c0: float = 0.9, with_outlier: bool = False, spec=None) -> Recommendation:
+    r"""Recommend an initialization (or an activation transform) for a plain chain (module docstring), or a
+    DKS/TAT transform for an architecture spec (``spec=``, :mod:`spectral.recommend_spec`).
 
     Parameters
     ----------
     act : activation spec
+        Ignored with ``spec`` (the spec's own activation is transformed).
     depth : int
         Number of layers L.
     weights : "orthogonal" | "gaussian"
@@ -306,7 +318,7 @@ def recommend(act="tanh", *, depth: int = 100, weights: str = "orthogonal", obje
     subnet_max : callable (x, r) -> float, optional
         Transforms only: the subnetwork maximizing function of another architecture (see
         :mod:`spectral.transforms`); the parameters are solved for it, but the spectrum reported is still the
-        plain chain's of ``depth`` layers until architecture specs exist (a note says so).
+        plain chain's of ``depth`` layers (a note says so); for an architecture pass ``spec`` instead.
     vary_slope : bool
         Leaky ReLU only: recommend the slope :math:`a` too (module docstring), with parameters ``slope``,
         ``sigma_w2`` :math:`= 2/(1+a^2)`, ``sigma_b2`` = 0 and ``network_c0`` :math:`= C_f(0)`.
@@ -314,7 +326,14 @@ def recommend(act="tanh", *, depth: int = 100, weights: str = "orthogonal", obje
         Nonlinearity budget of ``vary_slope``: the network's :math:`C_f(0) \ge` this.
     with_outlier : bool
         ``objective="condition"`` only: include the length-mode outlier (module docstring).
+    spec : spectral.Sequential or JSON spec (dict or text), optional
+        An architecture (residual blocks with shortcut weights): ``transform`` is then required (``"dks"`` or
+        ``"tat"``; the spectral recommender covers plain chains only, :mod:`spectral.recommend_spec` says why);
+        ``depth``, ``weights``, ``subnet_max``, ``vary_slope`` and ``with_outlier`` do not apply.
     """
+    if spec is not None:
+        return _recommend_for_spec(spec, transform, zeta, tau, eta, edges, objective,
+                                   subnet_max is not None or vary_slope or with_outlier)
     depth = _check_depth(depth)
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
@@ -336,6 +355,17 @@ def recommend(act="tanh", *, depth: int = 100, weights: str = "orthogonal", obje
     if subnet_max is not None:
         raise ValueError("subnet_max applies to transform='dks' or 'tat' only")
     return _recommend_critical(base, depth, weights, objective, float(min_curvature), edges, with_outlier)
+
+
+def _recommend_for_spec(spec, transform, zeta, tau, eta, edges, objective, chain_only_options):
+    from .recommend_spec import recommend_spec
+
+    if chain_only_options:
+        raise ValueError("with spec=..., subnet_max, vary_slope and with_outlier do not apply (the spec fixes "
+                         "the architecture and its activation)")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    return recommend_spec(spec, transform, zeta=zeta, tau=tau, eta=eta, edges=edges, objective=objective)
 
 
 def _recommend_transform(base, depth, method, zeta, tau, eta, edges, objective, subnet_max=None):

@@ -29,7 +29,8 @@ Conditions (weights of variance 1, no biases, as in ``dks``):
 The network enters only through its *subnetwork maximizing function* :math:`M(x, r)` (TAT paper, appendix):
 ``subnet_max(x, r)`` returns the largest value over subnetworks of the composed local map ``r`` started at
 ``x``; :func:`chain` gives the plain chain's (``r`` applied ``depth`` times).  Architectures with residual
-blocks plug in by passing their own ``subnet_max`` (the call signature of ``dks``'s ``subnet_max_func``).
+blocks plug in by passing their own ``subnet_max`` (the call signature of ``dks``'s ``subnet_max_func``;
+:func:`spectral.recommend_spec.spec_subnet_max` derives it from an architecture spec).
 The solves follow ``dks``: ``scipy.optimize.root`` (hybr) from the same starting points in the same order
 (then 44 uniform draws after ``RandomState(123)``), the first success kept; the Gaussian expectations here
 are the project's composite rule (relative error about 1e-13, split at the moved kinks).
@@ -474,6 +475,10 @@ def _tat_smooth(base, tau, depth, subnet_max):
 @lru_cache(maxsize=64)
 def _tat_leaky(eta, depth, subnet_max):
     smax = subnet_max or chain(depth)
+    reach = smax(0.0, lambda c: leaky_relu_c_map(c, 0.0))  # slope 0 (ReLU) is the most nonlinear leaky ReLU
+    if eta > reach:
+        raise ValueError(f"eta = {eta:g} is not reachable for this network: its C_f(0) is at most {reach:.6g} (slope "
+                         f"0); use eta < {reach:.6g} or a deeper network")
     slope = _solve_increasing(lambda a: 1.0 - smax(0.0, lambda c: leaky_relu_c_map(c, a)), 1.0 - eta,
                               0.0, 1.0, "1 - eta")
     params = {"input_scale": 1.0, "input_shift": 0.0, "output_scale": math.sqrt(2.0 / (1.0 + slope * slope)),
