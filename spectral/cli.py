@@ -474,6 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"--precision <= {limits.MAX_QUADRATURE_K_PRECISION:,}")
     p.add_argument("--width", type=int_flag("--width"), default=None,
                    help="also predict the spread across networks of width N (key finite_width)")
+    p.add_argument("--allow-uncertified", action="store_true",
+                   help="--spec: show the moments of a law that is not exact for the spec's network (activations "
+                        "meeting on the residual stream) and exit 0; without it such a run exits with status 3")
     _add_json(p)
     add_spec_flag(p)
     p.set_defaults(func=cmd_moments)

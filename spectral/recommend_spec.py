@@ -39,7 +39,9 @@ expansion of :math:`JJ^T` contains :math:`U_k D_k D_j U_j^T` where both shortcut
 free.  Sampled networks measure it: TAT tanh with two such blocks at :math:`w = 0.9` has :math:`m_2` 12%, 9%,
 7% above the law at :math:`N` = 128, 256, 512 (free-model samples agree with the law to 1-2%), while the same
 blocks with a dense layer first in the branch agree to 1%.  Such a spec (two or more blocks of this kind) gets
-a note and :class:`NotFreeWarning`; ``spectral recommend --spec`` prints its report and exits 3.
+a note and :class:`~spectral.architecture.freeness.NotFreeWarning` (the rule, which also covers an activation
+right after such a block, is :mod:`spectral.architecture.freeness`'s); ``spectral recommend --spec`` prints its
+report and exits 3.
 
 **The spectral recommender** (:math:`\sigma_w^2, \sigma_b^2`) is not offered for specs: on the critical line of a
 plain chain it picks one point of a one-parameter family, but a residual spec has a weight variance per dense
@@ -52,13 +54,13 @@ recommendation; ``recommend(spec=...)`` without a transform raises ValueError sa
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .activations import Activation, activation
 from .architecture import Dense, LayerNorm, Nonlinearity, Repeat, Residual, RMSNorm, Sequential
+from .architecture.freeness import NotFreeWarning, not_free_reason
 
 if TYPE_CHECKING:
     from .transforms import Transform
@@ -71,11 +73,6 @@ __all__ = ["NotFreeWarning", "stream_activations", "not_free_note", "SpecTransfo
 #: (transforms.SOLVE_TOL = 1e-9 is their bound), and with Q'(1) = 1 the errors add along the network: 1e-7
 #: holds 100 layers even at the bound.
 Q_TOL = 1e-7
-
-
-class NotFreeWarning(UserWarning):
-    """The spec's law treats as free two diagonal factors that are not (module docstring): its moments are not
-    certified."""
 
 
 # ------------------------------------------------------------------------------ the spec in DKS form
@@ -300,14 +297,9 @@ def stream_activations(spec: Sequential) -> tuple[list, int]:
 
 
 def not_free_note(spec: Sequential) -> str | None:
-    """The note for a spec with activations on the residual stream in two or more blocks (module docstring)."""
-    paths, copies = stream_activations(spec)
-    if copies < 2:
-        return None
-    return (f"NOT CERTIFIED: activations on the residual stream ({', '.join(paths)}) in {copies} blocks: their "
-            "D factors meet through the shortcut paths with correlated entries, which the free-probability law "
-            "treats as free, so m1, spread (and any edge) are not exact (sampled: m2 7-12% above at N = 128-512 "
-            "for two such blocks); start each branch with a dense layer for an exact law")
+    """The note for a spec whose law is not exact (:mod:`spectral.architecture.freeness`), else None."""
+    reason = not_free_reason(spec)
+    return None if reason is None else f"NOT CERTIFIED: {reason}"
 
 
 
@@ -362,9 +354,8 @@ def spec_summary(spec: Sequential, *, label: str = "", edges="auto"):
     acts = sorted({e.activation.name for _, e in _walk(spec.layers, "layers") if isinstance(e, Nonlinearity)})
     notes = []
     free_note = not_free_note(spec)
-    if free_note is not None:
+    if free_note is not None:  # the law warned (NotFreeWarning) when it was built
         notes.append(free_note)
-        warnings.warn(free_note, NotFreeWarning, stacklevel=2)
     if any(float(e.sigma_b2) for e in dense):
         notes.append("no length-mode outlier is predicted for specs (spectral.outliers covers plain chains)")
     lam = cond = cert = None

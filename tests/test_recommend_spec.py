@@ -213,7 +213,7 @@ def test_activations_on_the_residual_stream_are_not_certified():
     assert stream_activations(_post_spec("tanh", 3, 0.5)) == ([], 0)
     with pytest.warns(NotFreeWarning, match="residual stream"):
         rec = sp.recommend(spec=spec, transform="tat", edges=False, **kw)
-    assert rec.summary.notes[0].startswith("NOT CERTIFIED: activations on the residual stream")
+    assert rec.summary.notes[0].startswith("NOT CERTIFIED: ") and "residual stream" in rec.summary.notes[0]
     for k, z in enumerate(_z_scores(rec.network, rec.summary.m1, rec.summary.spread, mode="free"), start=1):
         assert abs(z) < Z_MAX, (k, z)
 
@@ -285,7 +285,7 @@ def test_cli_spec_json_contract(tmp_path, capsys):
     code, out, err = _cli(capsys, "recommend", "--spec", str(path), "--transform", "tat", "--eta", "0.5", "--json")
     assert code == 3 and json.loads(out)["parameters"]["slope"] == pytest.approx(
         REF["cases"]["tat_leaky_relu_8x0.9"]["parameters"]["negative_slope"], rel=DKS_REL)
-    assert err.startswith("NOT CERTIFIED: activations on the residual stream") and len(err.strip().splitlines()) == 1
+    assert err.startswith("NOT CERTIFIED: ") and "residual stream" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_spec_refusals_exit_2(tmp_path, capsys):

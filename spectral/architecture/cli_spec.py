@@ -77,7 +77,8 @@ def _moments(args, cli, spec):
 
     if args.width is not None:
         raise cli.CLIError("--width (finite-width prediction) is available for plain networks only, not with --spec")
-    law = jacobian_law(spec)
+    with cli._certificate_watch() as watch:  # a law that is not exact says so (NotFreeWarning): exit 3
+        law = jacobian_law(spec)
     k = max(args.k, 2)
     payload = {"spec_depth": spec.depth, "k": args.k}
     try:
@@ -97,18 +98,19 @@ def _moments(args, cli, spec):
         raise cli.CLIError(f"no such moments for this spec ({exc}); use float moments or --precision") from None
     if m is not None:
         payload["moments"] = [str(x) for x in m[: args.k]]
+    payload["certified"] = not watch.reasons
     rows = [("method", payload["method"])] + [(f"m_{i + 1}", v) for i, v in enumerate(payload["moments"])]
     cli._emit(args, payload, cli.table(rows, "moments of J J^T (spec)"))
-    return 0
+    return cli._certificate_status(args, watch.reasons)
 
 
 def _density(args, cli, spec):
     from ..density import density_summary
     from ..product import jacobian_law
 
-    law = jacobian_law(spec)
-    target = law.singular_values() if args.singular_values else law
     with cli._certificate_watch() as watch:
+        law = jacobian_law(spec)
+        target = law.singular_values() if args.singular_values else law
         try:
             res = target.density(points=args.points)
         except (RuntimeError, ValueError, NotImplementedError) as exc:

@@ -15,9 +15,12 @@ atoms and rectangular layers), started at the first pre-activation variance of t
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from fractions import Fraction
 
 from ..laws import Atomic, FreeProduct, HaarOrthogonal, MarchenkoPastur, SpectralLaw
+from .freeness import NotFreeWarning, not_free_reason
 from .layers import Dense, Nonlinearity, Repeat, Sequential
 from .meanfield import Factor, Propagation, SpecError, propagate
 from .residual_law import ResidualBlockLaw, _exact
@@ -95,7 +98,9 @@ class ArchitectureLaw(FreeProduct):
     r"""Law of :math:`J J^T` for a spec: the free product of its factors' laws (module docstring).
 
     Attributes: ``spec``, ``propagation`` (mean field and factors), ``factor_laws`` (one law per Jacobian
-    factor, in order; residual blocks as :class:`ResidualBlockLaw`).
+    factor, in order; residual blocks as :class:`ResidualBlockLaw`), ``not_free``: why the free law is not the
+    network's (:mod:`spectral.architecture.freeness`; then a :class:`NotFreeWarning` at construction and every
+    density uncertified), None when it is.
     """
 
     def __init__(self, spec: Sequential, propagation: Propagation | None = None):
@@ -105,6 +110,10 @@ class ArchitectureLaw(FreeProduct):
                             "output widths (rectangular plain chains are spectral.Network)")
         self.spec = spec
         self.propagation = prop
+        #: why the free law is not the network's (docs: spectral.architecture.freeness), None when it is
+        self.not_free = not_free_reason(spec)
+        if self.not_free:
+            warnings.warn(f"not exact: {self.not_free}", NotFreeWarning, stacklevel=3)
         builder = _Builder()
         self.factor_laws = tuple(builder.law(f) for f in prop.factors)
         inner = builder.product(prop.factors, prop.width_out, "layers")
@@ -120,7 +129,8 @@ class ArchitectureLaw(FreeProduct):
                 f"the density of a product of {len(self.factor_laws)} factors with {n_blocks} residual block(s) is "
                 "not available yet (one block alone is: architecture_law(spec).blocks[0].density()); its moments "
                 "and the Brownian large-depth limit are")
-        return super().solver_factors()
+        rec = super().solver_factors()
+        return dataclasses.replace(rec, caveat=self.not_free) if self.not_free else rec
 
     @property
     def blocks(self) -> tuple:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .jacobian import ArchitectureLaw
 from .layers import Sequential
 from .sampling import SpecSamples, sample_spec
 
@@ -132,6 +133,8 @@ def validate_spec(spec: Sequential, width: int | None = None, n_samples: int = 1
         notes.append(f"L/N = {ratio:.3g}: finite-width corrections (O(L/N)) may dominate")
     unavailable = {"distribution": "the density of a spec with residual blocks or normalisations is not available "
                                    "to the solver yet: KS/Wasserstein not computed"}
+    if isinstance(law, ArchitectureLaw) and law.not_free:
+        unavailable["exact theory"] = law.not_free
     passed = bool(checks) and all(v[0] for v in checks.values())
     return SpecValidationReport(samples.spec, samples.width, samples.n_samples, samples.mode, th, mean, se, z,
                                 float(z_threshold), passed, checks, tuple(notes), unavailable, samples,

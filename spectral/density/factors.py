@@ -73,7 +73,7 @@ class FactorizedLaw:
     :class:`ImplicitFactor`, each carrying its multiplicity :math:`n_j` and scale :math:`s_j`); ``atoms``:
     exact (location, mass) pairs of the law; ``name``: the law's name; ``moments12``: (m_1, m_2) from an
     independent source, the reference of the density's certificate (None: the solver asks the law's
-    ``log_moments`` / ``moments``).
+    ``log_moments`` / ``moments``); ``caveat``: why the law is not exact for what it models ("" when it is).
 
     Every :class:`spectral.laws.SpectralLaw` returns one from :meth:`~spectral.laws.SpectralLaw.solver_factors`
     (the only thing the solver asks of a law); a ``FactorizedLaw`` is also a law the solver accepts directly
@@ -84,6 +84,9 @@ class FactorizedLaw:
     atoms: tuple = ()
     name: str = "factorized"
     moments12: tuple | None = None
+    #: why the law itself (not the solver) is not exact for what it models, e.g. factors taken as free that are
+    #: not; non-empty, it fails the certificate of every density of the law with this reason
+    caveat: str = ""
 
     def solver_factors(self) -> FactorizedLaw:
         """The record itself (the hook every law implements)."""

@@ -12,6 +12,7 @@ certificate; where the solver fails or is not certified near isometry, the point
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -20,7 +21,7 @@ from .bands import _solve_bands
 from .cache import _cached
 from .certificate import _atoms_only, _certificate, _series_m12
 from .edges import _system, edges
-from .factors import _continuous_mass, _law_atoms
+from .factors import _continuous_mass, _law_atoms, _record
 from .limit import _limit_spread, _point_mass_limit
 from .result import DensityResult, _warn_uncertified
 from .tail import _solve_tail
@@ -78,7 +79,16 @@ def _certified_density(law, points=2000, tail_tol=_TAIL_TOL) -> DensityResult:
     if not (0 < float(tail_tol) <= _USER_TOL_MAX):
         raise ValueError(f"tail_tol must lie in (0, {_USER_TOL_MAX:g}], got {tail_tol!r}")
     return _cached(law, ("density", points, float(tail_tol)),
-                   lambda: _density(law, points, float(tail_tol)))
+                   lambda: _with_caveat(_record(law).caveat, _density(law, points, float(tail_tol))))
+
+
+def _with_caveat(caveat: str, res: DensityResult) -> DensityResult:
+    """``res``, failed with the law's own caveat (FactorizedLaw.caveat) when it has one."""
+    if not caveat:
+        return res
+    failure = res.diagnostics.get("failure")
+    diag = {**res.diagnostics, "failure": f"{failure}; {caveat}" if failure else caveat}
+    return dataclasses.replace(res, diagnostics=diag)
 
 
 
