@@ -64,7 +64,7 @@ def _solve_real(sys, u, stride=32, breaks=()) -> _RealSolution:
     with its own anchors at both ends; no interpolation crosses a break.  Returns m, ok, residual,
     fallback and the attainable accuracy of m (its rounding level, :func:`_m_noise`)."""
     n = u.size
-    if n <= 4 * stride or sys.k == 0:  # explicit factors: vertical continuation is cheap everywhere
+    if n <= 4 * stride:
         return _solve_vertical(sys, u)
     order = np.argsort(u, kind="stable")
     if np.any(order != np.arange(n)):
