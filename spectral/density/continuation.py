@@ -22,6 +22,7 @@ from .tolerances import (
     _MODE_B_LEAVE,
     _RATIO_FLOOR,
     _RETRY_EFOLDS,
+    _SINGLE_LAYER_NTOT,
     _START_RTOL,
     _STEP_CUT,
     _STEP_DEAD,
@@ -29,6 +30,7 @@ from .tolerances import (
     _STEP_GROWTH,
     _STEP_RANGE,
     _STEP_RATIO,
+    _STEP_RATIO_PATH_FREE,
     _TURN_EFOLDS,
     _TURN_STEP,
 )
@@ -75,6 +77,12 @@ def _path_logz(u, sgn, le):
     return out
 
 
+def _step_ratio(sys) -> float:
+    """Target corrector/predictor ratio of the step control: :data:`_STEP_RATIO_PATH_FREE` where the certified
+    values do not depend on the path (linear factors only, or a single layer), :data:`_STEP_RATIO` else."""
+    return _STEP_RATIO_PATH_FREE if sys.linear or sys.ntot <= _SINGLE_LAYER_NTOT else _STEP_RATIO
+
+
 def _switch_modes(sys, p, B, idx):
     """Point-wise choice of the unknown: delta = m - m0 within |m0|/4 of m0, m otherwise."""
     if sys.w0 >= 1.0:
@@ -109,6 +117,7 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
     fallback = np.zeros(n, bool)
     final = np.zeros(n, bool)   # reached eta = 0
     steps = 0
+    ratio = _step_ratio(sys)
     while True:
         act = np.flatnonzero(~done)
         if act.size == 0 or steps > max_steps:
@@ -174,7 +183,7 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
         # step control from the corrector/predictor ratio (Euler error ~ h^2)
         with np.errstate(all="ignore"):
             q = np.abs(pn - pp)[good] / (np.abs(dp[good]) + _GUARD)
-        grow = np.clip(np.sqrt(_STEP_RATIO / np.maximum(q, _RATIO_FLOOR)), *_STEP_GROWTH)
+        grow = np.clip(np.sqrt(ratio / np.maximum(q, _RATIO_FLOOR)), *_STEP_GROWTH)
         h[ia] = np.clip(h[ia] * grow, *_STEP_RANGE)
         done[ia[was_final[good] | (~real_axis[ia] & (le[ia] <= le_target[ia]))]] = True
         ib = act[~good]
