@@ -77,10 +77,16 @@ def _path_logz(u, sgn, le):
     return out
 
 
+def _path_free(sys) -> bool:
+    """True where the certified values do not depend on how each node is reached (measured on the 46-law
+    comparison): products of linear factors only, and single layers."""
+    return bool(sys.linear or sys.ntot <= _SINGLE_LAYER_NTOT)
+
+
 def _step_ratio(sys) -> float:
-    """Target corrector/predictor ratio of the step control: :data:`_STEP_RATIO_PATH_FREE` where the certified
-    values do not depend on the path (linear factors only, or a single layer), :data:`_STEP_RATIO` else."""
-    return _STEP_RATIO_PATH_FREE if sys.linear or sys.ntot <= _SINGLE_LAYER_NTOT else _STEP_RATIO
+    """Target corrector/predictor ratio of the step control: :data:`_STEP_RATIO_PATH_FREE` where the path does
+    not matter (:func:`_path_free`), :data:`_STEP_RATIO` else."""
+    return _STEP_RATIO_PATH_FREE if _path_free(sys) else _STEP_RATIO
 
 
 def _switch_modes(sys, p, B, idx):
