@@ -134,6 +134,15 @@ def print_rows(rows, label):
         print(line, flush=True)
 
 
+def print_shallow_deep(rows):
+    """Depth 1 against depth 1000 (issue: a shallow density must not cost more than a deep one)."""
+    cpu = {(r["case"], r["depth"]): r["spectral_cpu"] for r in rows}
+    for case in CASES:
+        if (case, 1) in cpu and (case, 1000) in cpu:
+            print(f"shallow / deep CPU, {case}: depth 1 / depth 1000 = {cpu[case, 1]:.3f} / {cpu[case, 1000]:.3f}"
+                  f" = {cpu[case, 1] / cpu[case, 1000]:.2f}")
+
+
 def cli_cpu(one_thread: bool):
     """(wall, CPU user+sys) of the depth-10^4 CLI density in a child process."""
     env = dict(os.environ)
@@ -163,6 +172,7 @@ def main(argv=None):
         with ctx:
             rows = [one_case(case, d, repeat, args.lilypads_budget) for case in CASES for d in depths]
         print_rows(rows, label)
+        print_shallow_deep(rows)
     if not (args.quick or args.no_cli):
         print("\n== CLI: spectral " + " ".join(CLI) + " ==")
         for one in (False, True):
