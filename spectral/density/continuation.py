@@ -61,19 +61,16 @@ def _le0(sys) -> float:
 
 def _path_logz(u, sgn, le):
     """log(sgn e^u + i e^le), stable for any magnitudes (le = -inf: the real axis from above)."""
-    u, sgn, le = np.broadcast_arrays(np.asarray(u, float), np.asarray(sgn, float), np.asarray(le, float))
-    out = np.empty(u.shape, complex)
+    u, sgn, le = (np.asarray(a, float) for a in (u, sgn, le))
+    if not (u.shape == sgn.shape == le.shape):
+        u, sgn, le = np.broadcast_arrays(u, sgn, le)
+    d = le - u
+    with np.errstate(all="ignore"):
+        # both forms everywhere, then the stable one per point (no gather/scatter: this runs twice a step)
+        out = np.where(d > 0, le + np.log(sgn * np.exp(-d) + 1j), u + np.log(sgn + 1j * np.exp(d)))
     zero = sgn == 0
-    out[zero] = le[zero] + 0.5j * math.pi
-    nz = ~zero
-    d = le[nz] - u[nz]
-    s = sgn[nz]
-    with np.errstate(over="ignore"):
-        big = d > 0
-        r = np.empty(d.shape, complex)
-        r[big] = le[nz][big] + np.log(s[big] * np.exp(-d[big]) + 1j)
-        r[~big] = u[nz][~big] + np.log(s[~big] + 1j * np.exp(d[~big]))
-    out[nz] = r
+    if zero.any():
+        out[zero] = le[zero] + 0.5j * math.pi
     return out
 
 
