@@ -17,15 +17,17 @@ certified mass is exact to 1e-6).  Last, the CPU time (user + system of the chil
 ``spectral density --activation tanh --weights orthogonal --sigma-w2 1.05 --critical --depth 10000``, with
 default threads and with one thread (OMP/OPENBLAS/MKL_NUM_THREADS=1).
 
-Measured (2-core machine shared with other jobs, so wall times run about 3x the CPU times; CPU seconds, best of
-3, default threads): spectral / plain Newton, relu/Gaussian: 0.154/0.052 (2.9x) at depth 1, 0.174/0.043 (4.0x)
-at 16, 0.303/0.045 (6.8x) at 10^4, the plain Newton's continuous mass off by 0.33 from depth 16 and by 0.5
-(all of it) from depth 64; tanh/orthogonal (256-node quadrature law of D^2 in the baseline): 0.840/0.546
-(1.5x) at depth 1, 0.425/0.618 (0.7x) at 16, 0.628/0.552 (1.1x) at 10^4, the plain Newton wrong at depth 1
-(a discrete quadrature law read on the axis) and from depth 64 on.  spectral / lilypads (plain-Python port):
-0.94x at depth 1, 0.92x at 4, 0.23x at 16; at depth 64 lilypads took 7.4 s CPU with 163 failed points, at 1000
-every point fails.  One BLAS thread changes none of these by more than the noise.  The CLI command at depth
-10^4: 3.4 s CPU with default threads (11.4 s wall), 2.8 s CPU with one thread (7.3 s wall).
+Measured (2-core machine shared with other jobs, load average 10-12, so wall times run 3-4x the CPU times; CPU
+seconds, best of 3, default threads; full table and the figures before these changes in benchmarks/README.md):
+spectral / plain Newton, relu/Gaussian: 0.075/0.072 (1.0x) at depth 1, 0.069/0.065 (1.1x) at 16, 0.134/0.079
+(1.7x) at 1000, 0.127/0.067 (1.9x) at 10^4 (before: 3.3x-5.7x), the plain Newton's continuous mass off by 0.33 from
+depth 16 and by 0.5 (all of it) from depth 1000; tanh/orthogonal (256-node quadrature law of D^2 in the
+baseline): 0.286/0.609 (0.5x) at depth 1, 0.578/0.672 (0.9x) at 16, 0.962/0.758 (1.3x) at 10^4, the plain Newton
+wrong at depth 1 (a discrete quadrature law read on the axis) and from depth 64 on.  Shallow / deep
+(tanh/orthogonal, depth 1 / 1000): 0.60 (default threads), 0.98 (one thread; before 3.5).  spectral / lilypads
+(plain-Python port): 0.35x at depth 1, 0.20x at 4, 0.06x at 16, 0.05x at 1000 (every lilypads point failed
+there); at depth 64 lilypads took over 60 s (40 s wall with one thread, 163 failed points).  The CLI command at
+depth 10^4: 3.2 s CPU with default threads, 3.0 s with one thread (before: 9.1 s, 8.9 s).
 """
 
 from __future__ import annotations
@@ -134,6 +136,15 @@ def print_rows(rows, label):
         print(line, flush=True)
 
 
+def print_shallow_deep(rows):
+    """Depth 1 against depth 1000 (issue: a shallow density must not cost more than a deep one)."""
+    cpu = {(r["case"], r["depth"]): r["spectral_cpu"] for r in rows}
+    for case in CASES:
+        if (case, 1) in cpu and (case, 1000) in cpu:
+            print(f"shallow / deep CPU, {case}: depth 1 / depth 1000 = {cpu[case, 1]:.3f} / {cpu[case, 1000]:.3f}"
+                  f" = {cpu[case, 1] / cpu[case, 1000]:.2f}")
+
+
 def cli_cpu(one_thread: bool):
     """(wall, CPU user+sys) of the depth-10^4 CLI density in a child process."""
     env = dict(os.environ)
@@ -163,6 +174,7 @@ def main(argv=None):
         with ctx:
             rows = [one_case(case, d, repeat, args.lilypads_budget) for case in CASES for d in depths]
         print_rows(rows, label)
+        print_shallow_deep(rows)
     if not (args.quick or args.no_cli):
         print("\n== CLI: spectral " + " ".join(CLI) + " ==")
         for one in (False, True):

@@ -11,6 +11,7 @@ and now.
 
 from __future__ import annotations
 
+import argparse
 import pickle
 import sys
 import time
@@ -80,7 +81,11 @@ def compare(old, new):
 
 
 def main(argv):
-    mode, path = argv
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("mode", choices=("save", "compare"), help="save a baseline, or compare against one")
+    ap.add_argument("path", help="pickle file of the baseline")
+    args = ap.parse_args(argv)
+    mode, path = args.mode, args.path
     warnings.simplefilter("ignore")
     results = {key: measure(key) for key in laws()}
     if mode == "save":

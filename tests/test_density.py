@@ -96,6 +96,42 @@ def test_tanh_orthogonal_depth_1000():
     assert len(res.diagnostics["soft_lower_edges"]) == 1
 
 
+@pytest.mark.parametrize("make", [NETWORKS["relu-gaussian"], NETWORKS["relu-orthogonal"],
+                                  lambda L: _critical("tanh", 1)],
+                         ids=["relu-gaussian-16", "relu-orthogonal-16", "tanh-orthogonal-1"])
+def test_path_free_products_match_the_conservative_path(make, monkeypatch):
+    """Products of linear factors and single layers take the wide step control and the 1/m seed
+    (continuation._path_free); their certified density is the one the conservative path (step ratio 0.05, seed
+    in m, used for every other product) gives, to 1e-10 of its maximum (the reorganisation rule of
+    benchmarks/compare_densities.py), with the same mass and moments."""
+    from spectral.density import continuation, real_axis
+    from spectral.density.edges import _system
+
+    law = jacobian_law(make(16))
+    assert continuation._path_free(_system(law))
+    fast = law.density(500)
+    monkeypatch.setattr(continuation, "_path_free", lambda sys: False)
+    monkeypatch.setattr(real_axis, "_path_free", lambda sys: False)
+    slow = jacobian_law(make(16)).density(500)
+    assert fast.certified and slow.certified
+    np.testing.assert_allclose(fast.x, slow.x, rtol=1e-12, atol=0)
+    assert np.max(np.abs(fast.density - slow.density)) <= 1e-10 * np.max(slow.density)
+    for key in ("m1", "m2"):
+        assert abs(fast.diagnostics[key] - slow.diagnostics[key]) <= 1e-10 * abs(slow.diagnostics[key])
+    assert abs(fast.mass - slow.mass) <= 1e-10
+
+
+def test_deep_smooth_products_keep_the_conservative_path():
+    """A deep product with the law of D^2 (tanh/orthogonal depth 16) is not path-free: on the 46-law comparison
+    the wide step control moved soft-edge grids (tanh/Gaussian depth 16) and densities (tanh/orthogonal depth
+    1000: 4e-10 of the maximum)."""
+    from spectral.density import continuation
+    from spectral.density.edges import _system
+
+    law = jacobian_law(_critical("tanh", 16))
+    assert not continuation._path_free(_system(law))
+
+
 def test_soft_edge_critical_point_matches_search():
     """The sharp soft lower edge from the near-real critical point of log z(zeta) agrees with the edge found by
     solving the density on the band's grid; a soft edge that is not sharp (depth 64) is left to that search."""

@@ -36,7 +36,9 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
         act = np.flatnonzero(~conv & ~dead)
         if act.size == 0:
             break
-        sub = {k: ([v[act] for v in val] if isinstance(val, list) else val[act]) for k, val in ev.items()}
+        every = act.size == p.size  # all points active (most iterations of a continuation): no gather/scatter
+        sub = ev if every else {k: ([v[act] for v in val] if isinstance(val, list) else val[act])
+                                for k, val in ev.items()}
         dp, dz = sys.step(sub)
         dz = np.array(dz).reshape(sys.k, act.size)
         p0, z0, r0, b0, t0 = p[act], zeta[:, act], res[act], B[act], target[act]
@@ -80,12 +82,15 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
             dead[act[pending]] = True
             small[pending] = False
         p[act], zeta[:, act] = p_new, z_new
-        for key, val in ev.items():
-            if isinstance(val, list):
-                for j in range(len(val)):
-                    val[j][act] = ev_new[key][j]
-            else:
-                val[act] = ev_new[key]
+        if every:
+            ev = ev_new
+        else:
+            for key, val in ev.items():
+                if isinstance(val, list):
+                    for j in range(len(val)):
+                        val[j][act] = ev_new[key][j]
+                else:
+                    val[act] = ev_new[key]
         res = ev["res"]
         conv = np.isfinite(res) & (res <= _CONVERGED_NOISE * ev["noise"] + _CONVERGED_ABS)
         # stalled at the rounding level: accept if within 256 x the attainable accuracy

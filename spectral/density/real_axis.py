@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .continuation import _continue, _le0, _switch_modes
+from .continuation import _continue, _le0, _path_free, _switch_modes
 from .newton import _im_g_ok, _m_noise, _newton
 from .threads import _quiet
 from .tolerances import _ETA_LAST, _INTERP_CLOSE, _INTERP_IM_REL, _JUMP_NOISE
@@ -64,7 +64,7 @@ def _solve_real(sys, u, stride=32, breaks=()) -> _RealSolution:
     with its own anchors at both ends; no interpolation crosses a break.  Returns m, ok, residual,
     fallback and the attainable accuracy of m (its rounding level, :func:`_m_noise`)."""
     n = u.size
-    if n <= 4 * stride or sys.k == 0:  # explicit factors: vertical continuation is cheap everywhere
+    if n <= 4 * stride:
         return _solve_vertical(sys, u)
     order = np.argsort(u, kind="stable")
     if np.any(order != np.arange(n)):
@@ -93,6 +93,7 @@ def _solve_real(sys, u, stride=32, breaks=()) -> _RealSolution:
     left, right = np.zeros(rest.size, int), np.zeros(rest.size, int)
     m0 = np.full(rest.size, np.nan + 0j)
     z0 = np.full((sys.k, rest.size), np.nan + 0j)
+    inverse = _path_free(sys)
     for q in np.unique(piece[rest]):
         good = ia[oka & (piece[ia] == q)]
         sel = np.flatnonzero(piece[rest] == q)
@@ -108,7 +109,10 @@ def _solve_real(sys, u, stride=32, breaks=()) -> _RealSolution:
         four = (j >= 1) & (j + 2 <= good.size - 1)
         k = np.where(four, k, np.stack([good[j], good[j], good[j + 1], good[j + 1]]))
         coef = _lagrange_weights(k.astype(float), rq.astype(float), four)
-        m0[sel] = np.sum(coef * m[k], axis=0)
+        # in 1/m where the path does not matter: smooth in the node index at an inverse-square-root edge too
+        # (m ~ 1/(1 - t) at the top of the law of D^2, a single layer), where m itself fails the checks below
+        # (tanh/orthogonal depth 1: 132 -> 86 nodes continued on their own)
+        m0[sel] = 1.0 / np.sum(coef / m[k], axis=0) if inverse else np.sum(coef * m[k], axis=0)
         for i in range(sys.k):
             z0[i, sel] = np.sum(coef * zeta[i][k], axis=0)
     keep = inside & np.isfinite(m0)

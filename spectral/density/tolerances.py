@@ -214,3 +214,15 @@ _WIDE_BAND_LOG_RATIO = 7.0
 #: has not collapsed below this fraction of the interpolant's (else: its own vertical continuation); the
 #: real solution of another sheet has x rho at rounding level, ~1e-14 of the interpolant's.
 _INTERP_IM_REL = 1e-3
+
+# --- speed of the continuation (fixed costs of a density) -------------------------------------------------
+#: Corrector/predictor ratio of the step control for products whose certified values do not depend on the
+#: path (linear factors only, which have no soft edge located from low-density values; or a single layer,
+#: whose sheets of log z are 2 pi apart): about half the steps of :data:`_STEP_RATIO` (relu/Gaussian depth 1000:
+#: 130 -> 60 steps; tanh/orthogonal depth 1, next to the inverse-square-root top edge of D^2: 179 -> 58), and
+#: the 46-law comparison (benchmarks/compare_densities.py) unchanged to 4e-11 of each density's maximum.
+#: Deeper products with implicit factors keep 0.05: there it moved soft-edge grids (tanh/Gaussian depth 16)
+#: and densities by 4e-10 (tanh/orthogonal depth 1000).
+_STEP_RATIO_PATH_FREE = 0.2
+#: A product with at most this total multiplicity of factors (one layer: D^2 and the weights) is a single layer.
+_SINGLE_LAYER_NTOT = 2.0
