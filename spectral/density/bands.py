@@ -9,13 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .grid import _band_nodes
-from .real_axis import _solve_real
+from .real_axis import _closed_form, _solve_real
 from .soft_edge import _soft_edge, _soft_edge_critical
 from .tolerances import (
     _LOW_CHECK_DIVISOR,
     _MIN_BAND_NODES,
     _NOISE_MULTIPLE,
     _SOFT_NOISE_CAP,
+    _BREAK_MERGE,
     _SOFT_QUIET,
     _WIDE_BAND_LOG_RATIO,
     CERTIFICATE_TOL,
@@ -98,8 +99,39 @@ def _holds_the_mass(w, sol, cmass_exact) -> bool:
     return abs(float(np.sum(w * xr)) - cmass_exact) <= CERTIFICATE_TOL
 
 
+def _closed_form_bands(sys, e, points) -> _BandGrid:
+    r"""Nodes of a :func:`~.real_axis._closed_form` law (the law of one factor, e.g. :math:`\sigma_w^2 D^2`):
+    every band split at the factor's ``critical_values`` inside it, where its density is singular
+    (:math:`\rho \sim |x - x_c|^{-1/2}` at a nondegenerate extremum of :math:`d(h)`, e.g. the top of
+    :math:`\tanh'^2`), and each piece given the cosine map (in log x when wider than
+    :data:`_WIDE_BAND_LOG_RATIO`), whose midpoint rule integrates such ends exactly in the limit (dx ~ t dt);
+    a band reaching 0 keeps the s^2 map to its top and the power-law tail.  Neither the soft edge nor the
+    hidden soft edge of a product applies: the density is the factor's own, evaluated directly."""
+    log_c = e.log_lambda_max
+    f = sys.imp[0]
+    crit_u = sorted(math.log(v) + sys.const - log_c for v in f.critical_values if v > 0)
+    pieces = []
+    for lo, hi in e.log_bands:
+        a, b = lo - log_c, hi - log_c
+        ends = [a] + [c for c in crit_u if a + _BREAK_MERGE < c < b - _BREAK_MERGE] + [b]
+        pieces += list(zip(ends[:-1], ends[1:], strict=True))
+    n = max(_MIN_BAND_NODES, points // len(pieces))
+    us, ws, floor_u = [], [], None
+    for a, b in pieces:
+        u, w, fl = _band_nodes(a, b, n, log_map=True)
+        us.append(u)
+        ws.append(w)
+        if fl is not None:
+            floor_u = fl
+    u, wv = np.concatenate(us), np.concatenate(ws)
+    sol = _solve_real(sys, u)
+    return _BandGrid(_Nodes(u, wv, sol.m, -np.imag(sol.m) / math.pi, sol.ok, sol.res, sol.fb, sol.acc), floor_u, [])
+
+
 def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     """Nodes on every band of the edges ``e`` (``points`` in all, at least 32 a band) and M(x + i0) there."""
+    if _closed_form(sys):
+        return _closed_form_bands(sys, e, points)
     log_c = e.log_lambda_max
     nb = len(e.log_bands)
     counts = [max(_MIN_BAND_NODES, points // nb)] * nb

@@ -53,6 +53,8 @@ class _SmoothD2:
         # d varies on the scale 1/sqrt(q) in t: the panels of the deformed contour follow it (tanh at q = 4.2:
         # 6e-10 next to the spectrum with 0.5-wide panels)
         panel = _PANEL_WIDTH / max(1.0, rq)
+        tails = _TailScale(crit or [float(grid[np.argmax(dg)])], ev(0, rq * np.array(crit or [0.0])) ** 2,
+                           dg[[0, -1]], scale_b)
         self.tiers = []
         for kind in ("real", "uniform", "graded"):
             if kind == "real":
@@ -74,9 +76,10 @@ class _SmoothD2:
             else:
                 dd = 2 * rq * f1 * f2                 # d'(t)
                 ddd = 2 * q * (f2**2 + f1 * f3)       # d''(t)
-                th = np.tanh(dd / scale_b)
+                g, gp = tails.argument(t, d, dd, ddd)
+                th = np.tanh(g)
                 h = t - 1j * amp * th
-                hp = 1 - 1j * amp * (1 - th**2) * ddd / scale_b
+                hp = 1 - 1j * amp * (1 - th**2) * gp
                 d = ev(0, rq * h) ** 2
             wt = w * np.exp(-0.5 * h * h) / math.sqrt(2 * math.pi) * hp
             if even and kind != "real":
@@ -149,6 +152,50 @@ class _SmoothD2:
 
     def noise(self, zeta):
         return self._eval(zeta)[3]
+
+
+class _TailScale:
+    r"""The argument :math:`g = d'(t)/B(t)` of the contour deformation :math:`\varepsilon = -A\tanh g` and
+    its derivative :math:`g'`.
+
+    Between the outermost critical points :math:`c_-, c_+` of d (or its maximum on the grid, where d has no
+    critical point) :math:`B` is the constant :math:`B_0 = ` :data:`_DEFORM_SCALE` :math:`\max|d'|`.  Beyond
+    them d tends monotonically to its limit :math:`d_\infty` at :math:`\pm\infty` (0 for tanh, erf, sigmoid;
+    1 for gelu on the right), and :math:`B = B_0 (d - d_\infty)/(d(c_\pm) - d_\infty)` follows it: with the
+    constant :math:`B_0`, :math:`|d'|/B_0` is tiny there, the contour stays on top of the poles
+    :math:`d(h) = \zeta` of a small :math:`\zeta` (they lie in the tails) and :math:`M(x + i0)` near the lower
+    end of the spectrum was wrong by orders of magnitude (tanh at :math:`q = 4.2`, :math:`x = 10^{-5}`:
+    :math:`x\rho` low by 99%); with the scaled B, g tends to the log-derivative
+    :math:`d'/(d - d_\infty)` times a constant, the deformation saturates at A, and the poles stay ~A off the
+    contour.  B is continuous, with :math:`B' = 0` at :math:`c_\pm` (a critical point), and only moves the
+    contour where no critical point lies: Cauchy's theorem is not touched.
+    """
+
+    def __init__(self, crit, d_crit, d_ends, scale_b):
+        self.lo, self.hi = float(min(crit)), float(max(crit))
+        self.d_lo, self.d_hi = float(d_crit[int(np.argmin(crit))]), float(d_crit[int(np.argmax(crit))])
+        self.inf_lo, self.inf_hi = float(d_ends[0]), float(d_ends[1])
+        self.scale_b = float(scale_b)
+
+    def argument(self, t, d, dd, ddd):
+        """(g, g') at real t, with d, d', d'' there."""
+        g, gp = dd / self.scale_b, ddd / self.scale_b
+        for side, dc, dinf in ((t < self.lo, self.d_lo, self.inf_lo),
+                               (t > self.hi, self.d_hi, self.inf_hi)):
+            span = dc - dinf
+            rel = np.real(d) - dinf
+            sel = side & (np.abs(rel) <= np.abs(span)) & (rel * span > 0)
+            if not np.any(sel):
+                continue
+            with np.errstate(all="ignore"):
+                ld = np.real(dd[sel]) / rel[sel]           # d' / (d - d_inf): finite where both are tiny
+                ldd = np.real(ddd[sel]) / rel[sel]
+            k = span / self.scale_b
+            g_t, gp_t = ld * k, (ldd - ld * ld) * k
+            good = np.isfinite(g_t) & np.isfinite(gp_t)
+            g[np.flatnonzero(sel)[good]] = g_t[good]
+            gp[np.flatnonzero(sel)[good]] = gp_t[good]
+        return g, gp
 
 
 def _critical_points(dprime, grid):
