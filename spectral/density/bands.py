@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grid import _band_nodes
+from .grid import _band_nodes, _tanh_sinh_nodes
 from .real_axis import _closed_form, _solve_real
 from .soft_edge import _soft_edge, _soft_edge_critical
 from .tolerances import (
@@ -103,13 +103,19 @@ def _closed_form_bands(sys, e, points) -> _BandGrid:
     r"""Nodes of a :func:`~.real_axis._closed_form` law (the law of one factor, e.g. :math:`\sigma_w^2 D^2`):
     every band split at the factor's ``critical_values`` inside it, where its density is singular
     (:math:`\rho \sim |x - x_c|^{-1/2}` at a nondegenerate extremum of :math:`d(h)`, e.g. the top of
-    :math:`\tanh'^2`), and each piece given the cosine map (in log x when wider than
-    :data:`_WIDE_BAND_LOG_RATIO`), whose midpoint rule integrates such ends exactly in the limit (dx ~ t dt);
-    a band reaching 0 keeps the s^2 map to its top and the power-law tail.  Neither the soft edge nor the
+    :math:`\tanh'^2`) and at its ``limit_values`` (a log-normal spike where d tends to a limit inside the
+    spectrum).  Each piece gets the cosine map (in log x when wider than :data:`_WIDE_BAND_LOG_RATIO`),
+    whose midpoint rule integrates an inverse square root at an end exactly in the limit (dx ~ t dt); a
+    piece next to a spike the tanh-sinh rule (:func:`~.grid._tanh_sinh_nodes`), whose nodes reach it
+    double-exponentially; a piece reaching 0 the s^2 map to its top and the power-law tail.  Neither the soft edge nor the
     hidden soft edge of a product applies: the density is the factor's own, evaluated directly."""
     log_c = e.log_lambda_max
     f = sys.imp[0]
-    crit_u = sorted(math.log(v) + sys.const - log_c for v in f.critical_values if v > 0)
+    def to_u(values):
+        return [math.log(v) + sys.const - log_c for v in values if v > 0]
+
+    crit_u = sorted(to_u(f.critical_values) + to_u(f.limit_values))
+    spikes = to_u(f.limit_values)
     pieces = []
     for lo, hi in e.log_bands:
         a, b = lo - log_c, hi - log_c
@@ -118,7 +124,11 @@ def _closed_form_bands(sys, e, points) -> _BandGrid:
     n = max(_MIN_BAND_NODES, points // len(pieces))
     us, ws, floor_u = [], [], None
     for a, b in pieces:
-        u, w, fl = _band_nodes(a, b, n, log_map=True)
+        fl = None
+        if any(abs(c - a) <= _BREAK_MERGE or abs(c - b) <= _BREAK_MERGE for c in spikes):
+            u, w = _tanh_sinh_nodes(a, b, n)
+        else:
+            u, w, fl = _band_nodes(a, b, n, log_map=True)
         us.append(u)
         ws.append(w)
         if fl is not None:

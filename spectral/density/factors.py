@@ -52,7 +52,8 @@ class ImplicitFactor:
     variance :math:`m_2/m_1^2 - 1`, computed without the cancellation of ``offset / mean - 1``;
     ``critical_values`` (optional) the points inside the spectrum where its density is singular (the
     critical values of :math:`d(h) = \phi'(\sqrt q h)^2` for :math:`D^2`), where a grid on the factor's own
-    spectrum must break.
+    spectrum must break; ``limit_values`` (optional) the finite limits of d at :math:`h \to \pm\infty` inside the
+    spectrum (gelu, swish), where its density has an integrable log-normal spike.
     """
 
     m: Callable
@@ -67,6 +68,7 @@ class ImplicitFactor:
     noise: Callable | None = None
     spread: float = math.nan
     critical_values: tuple = ()
+    limit_values: tuple = ()
 
 
 @dataclass(frozen=True, eq=False)

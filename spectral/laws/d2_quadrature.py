@@ -53,8 +53,9 @@ class _SmoothD2:
         # d varies on the scale 1/sqrt(q) in t: the panels of the deformed contour follow it (tanh at q = 4.2:
         # 6e-10 next to the spectrum with 0.5-wide panels)
         panel = _PANEL_WIDTH / max(1.0, rq)
-        tails = _TailScale(crit or [float(grid[np.argmax(dg)])], ev(0, rq * np.array(crit or [0.0])) ** 2,
-                           dg[[0, -1]], scale_b)
+        # without a critical point (monotone d: softplus) the two tails meet where |d'| is largest
+        pivot = crit or [float(grid[np.argmax(np.abs(dprime(grid)))])]
+        tails = _TailScale(pivot, ev(0, rq * np.array(pivot)) ** 2, dg[[0, -1]], scale_b)
         self.tiers = []
         for kind in ("real", "uniform", "graded"):
             if kind == "real":
@@ -63,12 +64,14 @@ class _SmoothD2:
                 # nodes, 3e-14 with 256)
                 t, w = _gl(int(math.ceil(_REAL_TIER_NODES * max(1.0, 2.0 * rq))), -t_max, t_max)
             elif kind == "graded":
-                t, w = _graded_nodes(crit, t_max, even, panel=panel)
+                t, w = _graded_nodes(pivot, t_max, even, panel=panel)
             else:
                 # the deformation flips side at each critical point c of d within |t - c| ~ B / |d''(c)|
-                # (0.04 for tanh at q = 4): panels there are graded down to a quarter of that width
-                t, w = _graded_nodes(crit, t_max, even, panel=panel,
-                                     levels=[_flip_levels(scale_b, ddc, panel) for ddc in _d2_at(ev, rq, q, crit)])
+                # (0.04 for tanh at q = 4): panels there are graded down to a quarter of that width (a pivot
+                # that is no critical point is a panel break: the tails' scale B has a kink there)
+                t, w = _graded_nodes(pivot, t_max, even, panel=panel,
+                                     levels=[_flip_levels(scale_b, ddc, panel) for ddc in _d2_at(ev, rq, q, crit)]
+                                     if crit else [0])
             f1, f2, f3 = ev(0, rq * t), ev(1, rq * t), ev(2, rq * t)
             d = f1**2
             if kind == "real":
@@ -103,6 +106,12 @@ class _SmoothD2:
         if np.all(np.abs(np.real(ev(0, rq * np.array([-4 * t_max, 4 * t_max])) ** 2)) < tails):
             lo = 0.0 if np.all(np.abs(np.real(ev(0, rq * np.array([-_FAR_H, _FAR_H])) ** 2)) < _ZERO_TAIL * hi) else lo
         self.bounds = (lo, hi)
+        # finite limits of d at h -> +-inf inside the spectrum (gelu, swish: phi' -> 1 from above): the density
+        # of D^2 has a log-normal spike there, exp(-log^2|x - d_inf| / (8 q c^2)) / |x - d_inf|
+        far = np.real(ev(0, rq * np.array([-_FAR_H, _FAR_H, -2 * _FAR_H, 2 * _FAR_H])) ** 2)
+        self.limit_values = np.array(sorted({float(far[k]) for k in (0, 1)
+                                             if abs(far[k] - far[k + 2]) <= _LIMIT_RTOL * hi
+                                             and lo + _LIMIT_RTOL * hi < far[k] < hi * (1 - _LIMIT_RTOL)}))
         self.span = hi - lo
         self._last = (None, None)
 
@@ -232,6 +241,9 @@ _NORM_TOL = 1e-10
 #: The spectrum of D^2 reaches 0 when d at |h| = _FAR_H is below this x max d (d -> 0 at infinity).
 _ZERO_TAIL = 1e-10
 _FAR_H = 1e3
+#: d has a limit at h -> +-inf when d(_FAR_H) and d(2 _FAR_H) agree to this x max d (phi' of a non-periodic
+#: activation is constant there to rounding), and it is inside the spectrum when this x max d from its ends.
+_LIMIT_RTOL = 1e-9
 #: zeta within this x (spread of the spectrum) of it uses the deformed contour ...
 _NEAR_TIER = 0.15
 #: ... and within this x the spread of a critical value of d the graded panels.

@@ -200,7 +200,8 @@ class DerivativeLaw(SpectralLaw):
         if smooth is not None:
             return ImplicitFactor(smooth.m, smooth.dm, float(self.mean), smooth.bounds, 1.0, 1.0, smooth.g1,
                                   offset=smooth.offset, noise=smooth.noise, spread=smooth.spread,
-                                  critical_values=tuple(float(v) for v in smooth.crit_values))
+                                  critical_values=tuple(float(v) for v in smooth.crit_values),
+                                  limit_values=tuple(float(v) for v in smooth.limit_values))
         warnings.warn(f"{self.name}: M(zeta) from a discrete quadrature law (no analytic expression of the "
                       "activation); densities next to the support of D^2 are approximate",
                       RuntimeWarning, stacklevel=4)
