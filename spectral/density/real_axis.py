@@ -96,6 +96,11 @@ def _solve_real(sys, u, stride=32, breaks=()) -> _RealSolution:
     fallback and the attainable accuracy of m (its rounding level, :func:`_m_noise`)."""
     if _closed_form(sys):
         return _solve_closed_form(sys, np.asarray(u, float))
+    return _solve_anchored(sys, u, stride, breaks)
+
+
+def _solve_anchored(sys, u, stride, breaks) -> _RealSolution:
+    """:func:`_solve_real` by continuation: anchors, interpolation and Newton, vertical continuation."""
     n = u.size
     if n <= 4 * stride or sys.k == 0:  # explicit factors: vertical continuation is cheap everywhere
         return _solve_vertical(sys, u)

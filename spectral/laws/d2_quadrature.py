@@ -55,20 +55,24 @@ class _SmoothD2:
         panel = _PANEL_WIDTH / max(1.0, rq)
         # without a critical point (monotone d: softplus) the two tails meet where |d'| is largest
         pivot = crit or [float(grid[np.argmax(np.abs(dprime(grid)))])]
-        tails = _TailScale(pivot, ev(0, rq * np.array(pivot)) ** 2, dg[[0, -1]], scale_b)
+        tail_scale = _TailScale(pivot, ev(0, rq * np.array(pivot)) ** 2, dg[[0, -1]], scale_b)
         self.tiers = []
-        for kind in ("real", "uniform", "graded"):
+        for kind in ("real", "uniform", "graded", "axis"):
             if kind == "real":
                 # the singularities of phi'(sqrt(q) h) come closer to the real h-axis as 1/sqrt(q): the plain
                 # rule keeps its ~1e-14 accuracy with nodes in proportion (tanh at q = 0.82: 6e-11 with 192
                 # nodes, 3e-14 with 256)
                 t, w = _gl(int(math.ceil(_REAL_TIER_NODES * max(1.0, 2.0 * rq))), -t_max, t_max)
             elif kind == "graded":
-                t, w = _graded_nodes(pivot, t_max, even, panel=panel)
-            else:
+                t, w = _graded_nodes(crit, t_max, even, panel=panel)
+            elif kind == "uniform":
                 # the deformation flips side at each critical point c of d within |t - c| ~ B / |d''(c)|
-                # (0.04 for tanh at q = 4): panels there are graded down to a quarter of that width (a pivot
-                # that is no critical point is a panel break: the tails' scale B has a kink there)
+                # (0.04 for tanh at q = 4): panels there are graded down to a quarter of that width
+                t, w = _graded_nodes(crit, t_max, even, panel=panel,
+                                     levels=[_flip_levels(scale_b, ddc, panel) for ddc in _d2_at(ev, rq, q, crit)])
+            else:
+                # the real axis: as "uniform", with the tails' scale (a pivot that is no critical point is a
+                # panel break: the scale has a kink there)
                 t, w = _graded_nodes(pivot, t_max, even, panel=panel,
                                      levels=[_flip_levels(scale_b, ddc, panel) for ddc in _d2_at(ev, rq, q, crit)]
                                      if crit else [0])
@@ -79,10 +83,13 @@ class _SmoothD2:
             else:
                 dd = 2 * rq * f1 * f2                 # d'(t)
                 ddd = 2 * q * (f2**2 + f1 * f3)       # d''(t)
-                g, gp = tails.argument(t, d, dd, ddd)
+                if kind == "axis":
+                    g, gp, a, ap = tail_scale.argument(t, d, dd, ddd, amp)
+                else:
+                    g, gp, a, ap = dd / scale_b, ddd / scale_b, 1.0, 0.0
                 th = np.tanh(g)
-                h = t - 1j * amp * th
-                hp = 1 - 1j * amp * (1 - th**2) * gp
+                h = t - 1j * amp * a * th
+                hp = 1 - 1j * amp * (ap * th + a * (1 - th**2) * gp)
                 d = ev(0, rq * h) ** 2
             wt = w * np.exp(-0.5 * h * h) / math.sqrt(2 * math.pi) * hp
             if even and kind != "real":
@@ -119,6 +126,8 @@ class _SmoothD2:
         lo, hi = self.bounds
         dist = np.where(z.real < lo, np.abs(z - lo), np.where(z.real > hi, np.abs(z - hi), np.abs(z.imag)))
         tier = np.where(dist < _NEAR_TIER * self.span, 1, 0)
+        # on the spectrum itself (the law of D^2 alone, docs/design.md §5.4): the tails' scale
+        tier = np.where((z.imag == 0) & (z.real >= lo) & (z.real <= hi), 3, tier)
         if self.crit_values.size:
             dc = np.min(np.abs(z[:, None] - self.crit_values[None, :]), axis=1)
             tier = np.where(dc < _GRADED_TIER * self.span, 2, tier)
@@ -186,9 +195,13 @@ class _TailScale:
         self.inf_lo, self.inf_hi = float(d_ends[0]), float(d_ends[1])
         self.scale_b = float(scale_b)
 
-    def argument(self, t, d, dd, ddd):
-        """(g, g') at real t, with d, d', d'' there."""
+    def argument(self, t, d, dd, ddd, amp):
+        r"""(g, g', a, a') at real t, with d, d', d'' there: the deformation is :math:`-A a \tanh g`, the factor
+        :math:`a = 1/(1 + A|L|/c)` (:math:`L = d'/(d - d_\infty)`, c = :data:`_TAIL_BRANCH_ANGLE`) keeping it
+        within c/|L| in the tails, where the other solutions of :math:`d(h) = \zeta` lie :math:`2\pi/|L|`
+        off the real axis (erf: L = -4 b^2 q t grows; 1 between the outermost critical points, and at them)."""
         g, gp = dd / self.scale_b, ddd / self.scale_b
+        a, ap = np.ones(t.shape), np.zeros(t.shape)
         for side, dc, dinf in ((t < self.lo, self.d_lo, self.inf_lo),
                                (t > self.hi, self.d_hi, self.inf_hi)):
             span = dc - dinf
@@ -201,10 +214,13 @@ class _TailScale:
                 ldd = np.real(ddd[sel]) / rel[sel]
             k = span / self.scale_b
             g_t, gp_t = ld * k, (ldd - ld * ld) * k
-            good = np.isfinite(g_t) & np.isfinite(gp_t)
-            g[np.flatnonzero(sel)[good]] = g_t[good]
-            gp[np.flatnonzero(sel)[good]] = gp_t[good]
-        return g, gp
+            cap = 1.0 + amp * np.abs(ld) / _TAIL_BRANCH_ANGLE
+            a_t = 1.0 / cap
+            ap_t = -(amp / _TAIL_BRANCH_ANGLE) * np.sign(ld) * (ldd - ld * ld) / cap**2
+            good = np.isfinite(g_t) & np.isfinite(gp_t) & np.isfinite(ap_t)
+            idx = np.flatnonzero(sel)[good]
+            g[idx], gp[idx], a[idx], ap[idx] = g_t[good], gp_t[good], a_t[good], ap_t[good]
+        return g, gp, a, ap
 
 
 def _critical_points(dprime, grid):
@@ -241,6 +257,9 @@ _NORM_TOL = 1e-10
 #: The spectrum of D^2 reaches 0 when d at |h| = _FAR_H is below this x max d (d -> 0 at infinity).
 _ZERO_TAIL = 1e-10
 _FAR_H = 1e3
+#: In the tails the real-axis contour keeps |Im h| below this / |d'/(d - d_inf)|: a quarter of the distance
+#: 2 pi / |L| to the other solutions of d(h) = zeta there.
+_TAIL_BRANCH_ANGLE = 0.5 * math.pi
 #: d has a limit at h -> +-inf when d(_FAR_H) and d(2 _FAR_H) agree to this x max d (phi' of a non-periodic
 #: activation is constant there to rounding), and it is inside the spectrum when this x max d from its ends.
 _LIMIT_RTOL = 1e-9
