@@ -55,7 +55,7 @@ class _SmoothD2:
         panel = _PANEL_WIDTH / max(1.0, rq)
         # without a critical point (monotone d: softplus) the two tails meet where |d'| is largest
         pivot = crit or [float(grid[np.argmax(np.abs(dprime(grid)))])]
-        tail_scale = _TailScale(pivot, ev(0, rq * np.array(pivot)) ** 2, dg[[0, -1]], scale_b)
+        tail_scale = _TailScale(pivot, ev(0, rq * np.array(pivot)) ** 2, dg[[0, -1]], scale_b, capped=bool(crit))
         self.tiers = []
         for kind in ("real", "uniform", "graded", "axis"):
             if kind == "real":
@@ -189,17 +189,22 @@ class _TailScale:
     contour where no critical point lies: Cauchy's theorem is not touched.
     """
 
-    def __init__(self, crit, d_crit, d_ends, scale_b):
+    def __init__(self, crit, d_crit, d_ends, scale_b, capped=True):
         self.lo, self.hi = float(min(crit)), float(max(crit))
         self.d_lo, self.d_hi = float(d_crit[int(np.argmin(crit))]), float(d_crit[int(np.argmax(crit))])
         self.inf_lo, self.inf_hi = float(d_ends[0]), float(d_ends[1])
         self.scale_b = float(scale_b)
+        # the amplitude cap needs L = 0 where the tails meet (a critical point): at a pivot that is none the
+        # two sides' L differ and the capped contour would break; a monotone d has exponential tails, whose
+        # other branches lie 2 pi / |L| ~ 2 pi / sqrt(q) > A off the axis anyway (softplus)
+        self.capped = capped
 
     def argument(self, t, d, dd, ddd, amp):
         r"""(g, g', a, a') at real t, with d, d', d'' there: the deformation is :math:`-A a \tanh g`, the factor
-        :math:`a = 1/(1 + A|L|/c)` (:math:`L = d'/(d - d_\infty)`, c = :data:`_TAIL_BRANCH_ANGLE`) keeping it
-        within c/|L| in the tails, where the other solutions of :math:`d(h) = \zeta` lie :math:`2\pi/|L|`
-        off the real axis (erf: L = -4 b^2 q t grows; 1 between the outermost critical points, and at them)."""
+        :math:`a = (1 + (A|L|/c)^4)^{-1/4}` (:math:`L = d'/(d - d_\infty)`, c = :data:`_TAIL_BRANCH_ANGLE`; 1
+        while :math:`A|L| < c`) keeping it within c/|L| in the tails, where the other solutions of
+        :math:`d(h) = \zeta` lie :math:`2\pi/|L|` off the real axis (erf: L = -4 b^2 q t grows; 1 between
+        the outermost critical points, and at them)."""
         g, gp = dd / self.scale_b, ddd / self.scale_b
         a, ap = np.ones(t.shape), np.zeros(t.shape)
         for side, dc, dinf in ((t < self.lo, self.d_lo, self.inf_lo),
@@ -214,9 +219,9 @@ class _TailScale:
                 ldd = np.real(ddd[sel]) / rel[sel]
             k = span / self.scale_b
             g_t, gp_t = ld * k, (ldd - ld * ld) * k
-            cap = 1.0 + amp * np.abs(ld) / _TAIL_BRANCH_ANGLE
-            a_t = 1.0 / cap
-            ap_t = -(amp / _TAIL_BRANCH_ANGLE) * np.sign(ld) * (ldd - ld * ld) / cap**2
+            r = amp * np.abs(ld) / _TAIL_BRANCH_ANGLE * self.capped
+            a_t = (1.0 + r**4) ** -0.25
+            ap_t = -((1.0 + r**4) ** -1.25) * r**3 * (amp / _TAIL_BRANCH_ANGLE) * np.sign(ld) * (ldd - ld * ld)
             good = np.isfinite(g_t) & np.isfinite(gp_t) & np.isfinite(ap_t)
             idx = np.flatnonzero(sel)[good]
             g[idx], gp[idx], a[idx], ap[idx] = g_t[good], gp_t[good], a_t[good], ap_t[good]
