@@ -5,13 +5,17 @@ UncertifiedDensityWarning from density, cdf and ppf -- never silently wrong and 
 
 The cases in CERTIFIED must be certified at every depth; those in PARTLY_CERTIFIED at every depth but the
 listed ones, where the refusal is pinned (not certified, with a reason).  The others are not all certified
-yet and are certified or refused.  The remaining refusals: leaky relu with Gaussian weights at depth 1 (a
+yet and are certified or refused.  Orthogonal weights at depth 1 give the law of sigma_w^2 D^2 itself, solved
+in closed form (docs/design.md §5.4): certified for every activation with an analytic phi' but gelu and swish
+on their critical lines (their D^2 quadrature fails its normalisation check at q* = 3.7, so the discrete
+law serves).  The remaining refusals: leaky relu with Gaussian weights at depth 1 (a
 few nodes within 1e-9 of the top edge of the lower band, where the continuation stops; the mass is right),
 with orthogonal weights at depth 2 (D^2 has two atoms of mass 1/2: the free product of two is singular at
 alpha^2, inside the band, which the grid does not resolve; mass off by 2e-3) and at depth 256 for slopes
 0.01, 0.05 and 0.5 (the real critical point at the lower edge lies closer to the atom alpha^2 than the
 edge scan resolves in floating point: the band starts too low and its lowest nodes are not certified).
-selu / elu with orthogonal weights: at depth 1 no band is found (the point-mass limit is served, m_2 off),
+selu / elu with orthogonal weights: at depth 1 D^2 is the discrete quadrature law (phi' has a kink), which
+has no continuous density to integrate (mass off by 1),
 at depth 2 the mass is off by 1e-2, and from depth 64 (selu off the critical line, elu) or 256 neither the
 soft lower edge found nor the band's own grid holds the mass (off by up to 0.9; elu at 64: 2 nodes not
 certified), its D^2 being the quadrature law of a non-analytic activation.  Sigmoid, softplus and gelu
@@ -46,10 +50,12 @@ OFF_CRITICAL = {"sigma_w2": 1.5, "sigma_b2": 0.1}
 DEPTHS_FAST = (4,)
 DEPTHS_SLOW = (1, 2, 8, 16, 32, 64, 256)
 
-#: (activation, weights, point) certified at every depth of the matrix.  Not yet: erf = erf(x) with orthogonal
-#: weights at sigma_w2 = 1.05 critical, depth 1 (q* = 0.197: the law of D^2 itself, mass off by 0.028; refused
-#: with its reason); erf_scaled at 1.05 has the spectrum of erf(x) at 1.05 pi/4 (h -> b h), certified at every depth.
+#: (activation, weights, point) certified at every depth of the matrix.  Among them erf = erf(x) with orthogonal
+#: weights at sigma_w2 = 1.05 critical, depth 1 (q* = 0.197, the law of D^2 itself: mass off by 0.028 on the
+#: product's grid, 1e-10 in closed form), and gelu/orthogonal off the critical line at depth 1 (mass off 2e-3 ->
+#: 8.9e-7, the smallest margin of the matrix: the one-sided inverse square root at gelu's local maximum of phi'^2).
 CERTIFIED = {
+    ("erf", "orthogonal", "critical"), ("gelu", "orthogonal", "off"),
     ("relu", "gaussian", "critical"), ("relu", "gaussian", "off"), ("relu", "orthogonal", "critical"),
     ("relu", "orthogonal", "off"), ("erf", "gaussian", "critical"), ("erf", "gaussian", "off"),
     ("erf_scaled", "gaussian", "critical"), ("erf_scaled", "orthogonal", "critical"), ("erf_scaled", "gaussian", "off"),
@@ -75,9 +81,9 @@ PARTLY_CERTIFIED = {
     ("selu", "orthogonal", "critical"): {1, 2, 256}, ("selu", "orthogonal", "off"): {1, 2, 64, 256},
     ("elu", "orthogonal", "off"): {1, 64, 256},
     ("sigmoid", "gaussian", "critical"): {16, 64, 256}, ("sigmoid", "gaussian", "off"): {256},
-    ("sigmoid", "orthogonal", "off"): {1, 256},
-    ("softplus", "gaussian", "off"): {64, 256}, ("softplus", "orthogonal", "off"): {1, 2, 4, 32, 64, 256},
-    ("gelu", "gaussian", "off"): {256}, ("gelu", "orthogonal", "off"): {1},
+    ("sigmoid", "orthogonal", "off"): {256},
+    ("softplus", "gaussian", "off"): {64, 256}, ("softplus", "orthogonal", "off"): {2, 4, 32, 64, 256},
+    ("gelu", "gaussian", "off"): {256},
 }
 
 
