@@ -24,7 +24,8 @@ class _SmoothD2:
     the weights carry :math:`h'(t) = 1 + i\varepsilon'(t)`.  Three tiers of nodes: far from the support
     a plain rule (192 nodes), near it the deformed contour on uniform panels, and next to a critical
     value of d (an edge of the spectrum of :math:`D^2`, where two poles pinch the contour) panels graded
-    geometrically towards the critical point.  An even d is folded onto h > 0.  Accuracy ~1e-14
+    geometrically towards the critical point; on the spectrum itself (real zeta) a fourth tier whose
+    deformation follows the tails (:class:`_TailScale`).  An even d is folded onto h > 0.  Accuracy ~1e-14
     (checked against mpmath in the tests).
     """
 
