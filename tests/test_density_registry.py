@@ -21,7 +21,9 @@ soft lower edge found nor the band's own grid holds the mass (off by up to 0.9; 
 certified), its D^2 being the quadrature law of a non-analytic activation.  Sigmoid, softplus and gelu
 off the critical line (and sigmoid on it with Gaussian weights): certified at the depths not listed; at
 the listed ones the mass is off (1e-6 to 0.9) or nodes are not certified, or (depth 256) the series m_2
-cannot be formed.
+cannot be formed.  Sigmoid with orthogonal weights on its critical line (sigma_w^2 = 120, q* = 62) beyond
+depth 1: the spectrum reaches hundreds of e-folds below the band's grid (mass off 0.43 at depth 2 to 0.99 at
+256).  Swish/orthogonal off the critical line at depths 32 and 256: mass off 3e-6 and 1.2e-3.
 
 Independent truth: the series moments m_1, m_2 (Lagrange inversion in spectral.laws).
 """
@@ -84,6 +86,7 @@ PARTLY_CERTIFIED = {
     ("sigmoid", "orthogonal", "off"): {256},
     ("softplus", "gaussian", "off"): {64, 256}, ("softplus", "orthogonal", "off"): {2, 4, 32, 64, 256},
     ("gelu", "gaussian", "off"): {256},
+    ("sigmoid", "orthogonal", "critical"): {2, 4, 8, 16, 32, 64, 256}, ("swish", "orthogonal", "off"): {32, 256},
 }
 
 
