@@ -6,7 +6,8 @@ of D^2; the D^2 quadrature at large q; the warnings of an uncertified density an
 Independent truths: the series moments m_1, m_2 (Lagrange inversion in spectral.laws, another algorithm),
 the exact point-mass limits (orthogonal: one atom at m_1 = (sigma_w^2 E D^2)^L; Gaussian: the Fuss-Catalan
 law, top edge (L+1)^(L+1)/L^L times the scale), mpmath quadrature of M(zeta) for D^2, and threadpoolctl's
-own report of the BLAS threads.
+own report of the BLAS threads; at depth 1 with orthogonal weights (the law of sigma_w^2 D^2 itself), the
+pushforward of N(0, 1) under d(h) = sech^4(sqrt(q) h).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import warnings
 import numpy as np
 import pytest
 from mp_references import tanh_d2_m_transform
+from scipy.stats import norm
 
 from spectral import density as D
 from spectral.laws.d2_quadrature import _SmoothD2
@@ -182,6 +184,42 @@ def test_smooth_d2_at_large_q_against_mpmath(sigma_w2):
     zs = [0.5 + 0.1j, 0.9 + 0.01j, 0.2 + 1e-3j, 2.0 + 0j, -0.5 + 0j]
     refs = tanh_d2_m_transform(lw.q, zs)
     assert np.max(np.abs(sm.m(np.array(zs)) / refs - 1)) < 1e-11
+
+
+@pytest.mark.parametrize("sigma_w2", [2.0, 4.0])
+def test_smooth_d2_on_the_real_axis_against_the_pushforward(sigma_w2):
+    """-Im M(y + i0)/pi of D^2 = sech^4(sqrt(q) h) (tanh) is y rho(y), rho the density of the pushforward of
+    N(0, 1): 2 phi(h_y)/|d'(h_y)|, h_y = arccosh(y^(-1/4))/sqrt(q).  Down to y = 1e-8, where the poles lie
+    in the Gaussian tails (it was 99% low at y = 1e-5, q = 4.2, before the tails' contour scale).  Tolerance
+    1e-7: the quadrature's ~1e-14 away from the tails, 1e-8 measured at y = 1e-8, q = 0.82."""
+    lw = _law("tanh", "orthogonal", sigma_w2, 1).d2_laws[0]
+    q = float(lw.q)
+    sm = _SmoothD2(lw.activation, q)
+    ys = np.array([1e-8, 1e-5, 1e-3, 0.1, 0.5, 0.9])
+    a = math.sqrt(q)
+    hy = np.arccosh(ys**-0.25) / a
+    exact = 2 * norm.pdf(hy) / (4 * a * np.tanh(a * hy))
+    assert np.max(np.abs(-sm.m(ys + 0j).imag / math.pi / exact - 1)) < 1e-7
+
+
+@pytest.mark.parametrize(("act", "sigma_w2"), [("tanh", 2.0), ("tanh", 4.0), ("erf_scaled", 2.0),
+                                                ("erf_scaled", 4.0), ("sin", 1.5)])
+def test_far_from_isometry_depth_1_orthogonal(act, sigma_w2):
+    """Orthogonal weights at depth 1: JJ^T = sigma_w^2 D^2, the law of D^2 itself, solved in closed form on a
+    grid broken at its singular points (docs/design.md §5.4); certified far from sigma_w^2 = 1 too."""
+    _assert_certified(_law(act, "orthogonal", sigma_w2, 1).density(2000))
+
+
+def test_depth_1_orthogonal_cdf_is_the_pushforward():
+    """tanh, sigma_w^2 = 4, depth 1, orthogonal: F(x) = P(sigma_w^2 sech^4(sqrt(q) h) <= x) = 2 Phi(-h_x).
+    Tolerance 3e-6: the CDF interpolates x rho (PCHIP in log x) between nodes, ~1e-6 next to the inverse
+    square root at the top (the mass itself is certified to 1e-6 by the quadrature)."""
+    law = _law("tanh", "orthogonal", 4.0, 1)
+    a = math.sqrt(float(law.d2_laws[0].q))
+    xs = 4.0 * np.array([1e-6, 1e-3, 0.1, 0.5, 0.9, 0.99])
+    exact = 2 * norm.cdf(-np.arccosh((xs / 4.0) ** -0.25) / a)
+    assert law.density(2000).certified
+    assert np.max(np.abs(law.cdf(xs) - exact)) < 3e-6
 
 
 # ------------------------------------------------------------------------------------------ never silently wrong

@@ -3,20 +3,24 @@ it: the density is either certified (mass 1 +- 1e-6, m_1 and m_2 within 1e-6 of 
 node) or refused -- served with ``certified`` False, a reason naming the failing checks, and an
 UncertifiedDensityWarning from density, cdf and ppf -- never silently wrong and never a traceback.
 
-The cases in CERTIFIED must be certified at every depth; those in PARTLY_CERTIFIED at every depth but the
-listed ones, where the refusal is pinned (not certified, with a reason).  The others are not all certified
-yet and are certified or refused.  The remaining refusals: leaky relu with orthogonal weights at depth 2
-(D^2 has two atoms of mass 1/2: the free product of two is singular at alpha^2, inside the band, which the
-grid does not resolve; mass off by 2e-3) and at depth 256 for slopes 0.01, 0.05 and 0.5 (the real critical
-point at the lower edge lies closer to the atom alpha^2 than the edge scan resolves in floating point: the
-band starts too low and its lowest nodes are not certified).
-selu / elu with orthogonal weights: at depth 1 no band is found (the point-mass limit is served, m_2 off),
-at depth 2 the mass is off by 1e-2, and from depth 64 (selu off the critical line, elu) or 256 neither the
-soft lower edge found nor the band's own grid holds the mass (off by up to 0.9; elu at 64: 2 nodes not
-certified), its D^2 being the quadrature law of a non-analytic activation.  Sigmoid, softplus and gelu
-off the critical line (and sigmoid on it with Gaussian weights): certified at the depths not listed; at
-the listed ones the mass is off (1e-6 to 0.9) or nodes are not certified, or (depth 256) the series m_2
-cannot be formed.
+The cases in CERTIFIED must be certified at every depth; those in PARTLY_CERTIFIED at every depth but the listed
+ones, where the refusal is pinned (not certified, with a reason).  The others are not all certified yet and are
+certified or refused.  Orthogonal weights at depth 1 give the law of sigma_w^2 D^2 itself, solved in closed form
+(docs/design.md §5.4): certified for every activation with an analytic phi' but gelu and swish on their critical
+lines (their D^2 quadrature fails its normalisation check at q* = 3.7, so the discrete law serves).  The
+remaining refusals: leaky relu with orthogonal weights at depth 2 (D^2 has two atoms of mass 1/2: the free
+product of two is singular at alpha^2, inside the band, which the grid does not resolve; mass off by 2e-3) and
+at depth 256 for slopes 0.01, 0.05 and 0.5 (the real critical point at the lower edge lies closer to the atom
+alpha^2 than the edge scan resolves in floating point: the band starts too low and its lowest nodes are not
+certified). selu / elu with orthogonal weights: at depth 1 D^2 is the discrete quadrature law (phi' has a kink),
+which has no continuous density to integrate (mass off by 1), at depth 2 the mass is off by 1e-2, and from depth
+64 (selu off the critical line, elu) or 256 neither the soft lower edge found nor the band's own grid holds the
+mass (off by up to 0.9; elu at 64: 2 nodes not certified), its D^2 being the quadrature law of a non-analytic
+activation.  Sigmoid, softplus and gelu off the critical line (and sigmoid on it with Gaussian weights):
+certified at the depths not listed; at the listed ones the mass is off (1e-6 to 0.9) or nodes are not certified,
+or (depth 256) the series m_2 cannot be formed.  Sigmoid with orthogonal weights on its critical line (sigma_w^2
+= 120, q* = 62) beyond depth 1: the spectrum reaches hundreds of e-folds below the band's grid (mass off 0.43 at
+depth 2 to 0.99 at 256).  Swish/orthogonal off the critical line at depths 32 and 256: mass off 3e-6 and 1.2e-3.
 
 Independent truth: the series moments m_1, m_2 (Lagrange inversion in spectral.laws).
 """
@@ -45,10 +49,12 @@ OFF_CRITICAL = {"sigma_w2": 1.5, "sigma_b2": 0.1}
 DEPTHS_FAST = (4,)
 DEPTHS_SLOW = (1, 2, 8, 16, 32, 64, 256)
 
-#: (activation, weights, point) certified at every depth of the matrix.  Not yet: erf = erf(x) with orthogonal
-#: weights at sigma_w2 = 1.05 critical, depth 1 (q* = 0.197: the law of D^2 itself, mass off by 0.028; refused
-#: with its reason); erf_scaled at 1.05 has the spectrum of erf(x) at 1.05 pi/4 (h -> b h), certified at every depth.
+#: (activation, weights, point) certified at every depth of the matrix.  Among them erf = erf(x) with orthogonal
+#: weights at sigma_w2 = 1.05 critical, depth 1 (q* = 0.197, the law of D^2 itself: mass off by 0.028 on the
+#: product's grid, 1e-10 in closed form), and gelu/orthogonal off the critical line at depth 1 (mass off 2e-3 ->
+#: 8.9e-7, the smallest margin of the matrix: the one-sided inverse square root at gelu's local maximum of phi'^2).
 CERTIFIED = {
+    ("erf", "orthogonal", "critical"), ("gelu", "orthogonal", "off"),
     ("relu", "gaussian", "critical"), ("relu", "gaussian", "off"), ("relu", "orthogonal", "critical"),
     ("relu", "orthogonal", "off"), ("erf", "gaussian", "critical"), ("erf", "gaussian", "off"),
     ("erf_scaled", "gaussian", "critical"), ("erf_scaled", "orthogonal", "critical"), ("erf_scaled", "gaussian", "off"),
@@ -76,9 +82,10 @@ PARTLY_CERTIFIED = {
     ("selu", "orthogonal", "critical"): {1, 2, 256}, ("selu", "orthogonal", "off"): {1, 2, 64, 256},
     ("elu", "orthogonal", "off"): {1, 64, 256},
     ("sigmoid", "gaussian", "critical"): {16, 64, 256}, ("sigmoid", "gaussian", "off"): {256},
-    ("sigmoid", "orthogonal", "off"): {1, 256},
-    ("softplus", "gaussian", "off"): {64, 256}, ("softplus", "orthogonal", "off"): {1, 2, 4, 32, 64, 256},
-    ("gelu", "gaussian", "off"): {256}, ("gelu", "orthogonal", "off"): {1},
+    ("sigmoid", "orthogonal", "off"): {256},
+    ("softplus", "gaussian", "off"): {64, 256}, ("softplus", "orthogonal", "off"): {2, 4, 32, 64, 256},
+    ("gelu", "gaussian", "off"): {256},
+    ("sigmoid", "orthogonal", "critical"): {2, 4, 8, 16, 32, 64, 256}, ("swish", "orthogonal", "off"): {32, 256},
 }
 
 

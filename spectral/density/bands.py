@@ -8,13 +8,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grid import _band_nodes
-from .real_axis import _solve_real
+from .grid import _band_nodes, _tanh_sinh_nodes
+from .real_axis import _closed_form, _solve_real
 from .soft_edge import _soft_edge, _soft_edge_critical
 from .tolerances import (
+    _BREAK_MERGE,
+    _CLOSED_FORM_MAX_SPAN,
+    _LOG_SPAN,
     _LOW_CHECK_DIVISOR,
     _MIN_BAND_NODES,
     _NOISE_MULTIPLE,
+    _SOFT_CUT,
     _SOFT_NOISE_CAP,
     _SOFT_QUIET,
     _WIDE_BAND_LOG_RATIO,
@@ -98,8 +102,68 @@ def _holds_the_mass(w, sol, cmass_exact) -> bool:
     return abs(float(np.sum(w * xr)) - cmass_exact) <= CERTIFICATE_TOL
 
 
+def _closed_form_pieces(sys, e):
+    """The pieces (a, b) in u of the bands of a one-factor law, split at its critical and limit values, and
+    the limit values (spikes) in u."""
+    log_c = e.log_lambda_max
+    f = sys.imp[0]
+
+    def to_u(values):
+        return [math.log(v) + sys.const - log_c for v in values if v > 0]
+
+    crit_u = sorted(to_u(f.critical_values) + to_u(f.limit_values))
+    pieces = []
+    for lo, hi in e.log_bands:
+        a, b = lo - log_c, hi - log_c
+        ends = [a] + [c for c in crit_u if a + _BREAK_MERGE < c < b - _BREAK_MERGE] + [b]
+        pieces += list(zip(ends[:-1], ends[1:], strict=True))
+    return pieces, to_u(f.limit_values)
+
+
+def _closed_form_bands(sys, e, points, cmass_exact) -> _BandGrid:
+    r"""Nodes of a :func:`~.real_axis._closed_form` law (the law of one factor, e.g. :math:`\sigma_w^2 D^2`):
+    every band split at the factor's ``critical_values`` inside it, where its density is singular
+    (:math:`\rho \sim |x - x_c|^{-1/2}` at a nondegenerate extremum of :math:`d(h)`, e.g. the top of
+    :math:`\tanh'^2`) and at its ``limit_values`` (a log-normal spike where d tends to a limit inside the
+    spectrum).  Each piece gets the cosine map (in log x when wider than :data:`_WIDE_BAND_LOG_RATIO`),
+    whose midpoint rule integrates an inverse square root at an end exactly in the limit (dx ~ t dt); a
+    piece next to a spike the tanh-sinh rule (:func:`~.grid._tanh_sinh_nodes`), whose nodes reach it
+    double-exponentially; a piece reaching 0 the s^2 map to its top and Gauss--Legendre in log x, over 40
+    e-folds, doubled (up to :data:`_CLOSED_FORM_MAX_SPAN`) while its lowest node carries more than
+    :data:`_SOFT_CUT` of the mass (the law of :math:`D^2` of erf at large q reaches 0 like
+    :math:`x^{1/(4 b^2 q)}`, over hundreds of e-folds), then the power-law tail.  Neither the soft edge nor
+    the hidden soft edge of a product applies: the density is the factor's own, evaluated directly."""
+    pieces, spikes = _closed_form_pieces(sys, e)
+    n = max(_MIN_BAND_NODES, points // len(pieces))
+    parts, floor_u = [], None
+    for a, b in pieces:
+        fl = None
+        if any(abs(c - a) <= _BREAK_MERGE or abs(c - b) <= _BREAK_MERGE for c in spikes):
+            u, w = _tanh_sinh_nodes(a, b, n)
+        elif np.isneginf(a):
+            span = _LOG_SPAN
+            while True:
+                u, w, fl = _band_nodes(a, b, n, span=span)
+                sol = _solve_real(sys, u)
+                low = int(np.argmin(u))
+                if (sol.ok[low] and -sol.m[low].imag / math.pi <= _SOFT_CUT * cmass_exact) or \
+                        2 * span > _CLOSED_FORM_MAX_SPAN:
+                    break
+                span *= 2
+        else:
+            u, w, fl = _band_nodes(a, b, n, log_map=True)
+        if fl is not None:
+            floor_u = fl
+        parts.append((u, w))
+    u, wv = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    sol = _solve_real(sys, u)
+    return _BandGrid(_Nodes(u, wv, sol.m, -np.imag(sol.m) / math.pi, sol.ok, sol.res, sol.fb, sol.acc), floor_u, [])
+
+
 def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     """Nodes on every band of the edges ``e`` (``points`` in all, at least 32 a band) and M(x + i0) there."""
+    if _closed_form(sys):
+        return _closed_form_bands(sys, e, points, cmass_exact)
     log_c = e.log_lambda_max
     nb = len(e.log_bands)
     counts = [max(_MIN_BAND_NODES, points // nb)] * nb

@@ -12,6 +12,7 @@ from .cache import _cached
 from .continuation import _continue, _le0
 from .critical import _critical_values
 from .factors import _continuous_mass, _factors, _law_atoms
+from .real_axis import _closed_form
 from .system import _System, _wrap
 from .threads import _quiet, _thread_policy
 from .tolerances import (
@@ -140,6 +141,16 @@ def _merge_bands(lows, highs, supported, log_atoms) -> list:
     return bands
 
 
+def _closed_form_band(sys) -> list:
+    """The band of a one-factor law (:func:`~.real_axis._closed_form`) in log x, from the factor's spectrum
+    (its ``bounds`` and the values of d at its critical points; lower end -inf where one is 0, a zero of
+    phi'), where the probes found none: log z = C + log zeta maps it exactly."""
+    f = sys.imp[0]
+    lo = min([float(f.bounds[0])] + [float(v) for v in f.critical_values])
+    hi = max([float(f.bounds[1])] + [float(v) for v in f.critical_values])
+    return [-math.inf if lo <= 0 else math.log(lo) + sys.const, math.log(hi) + sys.const]
+
+
 @_quiet
 def _compute_edges(law) -> _Edges:
     """Critical values -> break points -> intervals classified by probing -> bands (docs/design.md §4.7)."""
@@ -164,6 +175,8 @@ def _compute_edges(law) -> _Edges:
     highs = breaks
     supported = _supported_intervals(sys.with_log_c(log_top), lows, highs, log_atoms, log_top)
     bands = _merge_bands(lows, highs, supported, log_atoms)
+    if not bands and _closed_form(sys):
+        bands = [_closed_form_band(sys)]
     if not bands:
         raise RuntimeError(f"{getattr(law, 'name', law)}: continuous mass {cmass:.3g} but no band was "
                            "found; the support could not be certified")

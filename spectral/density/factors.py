@@ -49,7 +49,11 @@ class ImplicitFactor:
     :math:`\zeta = m_1/w + m_2/m_1 + O(w)` (used by the continuation predictor); ``noise`` (optional)
     the absolute rounding error of ``g1`` at :math:`\zeta` (a quadrature next to the spectrum sums large
     terms of both signs), added to the attainable accuracy of Newton; ``spread`` (optional) the relative
-    variance :math:`m_2/m_1^2 - 1`, computed without the cancellation of ``offset / mean - 1``.
+    variance :math:`m_2/m_1^2 - 1`, computed without the cancellation of ``offset / mean - 1``;
+    ``critical_values`` (optional) the points inside the spectrum where its density is singular (the
+    critical values of :math:`d(h) = \phi'(\sqrt q h)^2` for :math:`D^2`), where a grid on the factor's own
+    spectrum must break; ``limit_values`` (optional) the finite limits of d at :math:`h \to \pm\infty` inside the
+    spectrum (gelu, swish), where its density has an integrable log-normal spike.
     """
 
     m: Callable
@@ -63,6 +67,8 @@ class ImplicitFactor:
     offset: float = 0.0
     noise: Callable | None = None
     spread: float = math.nan
+    critical_values: tuple = ()
+    limit_values: tuple = ()
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,7 +7,14 @@ import math
 
 import numpy as np
 
-from .tolerances import _LOG_SPAN, _SOFT_PIECE_MIN, _TOP_NODE_FRACTION, _TOP_PIECE, _WIDE_BAND_LOG_RATIO
+from .tolerances import (
+    _LOG_SPAN,
+    _SOFT_PIECE_MIN,
+    _TANH_SINH_T,
+    _TOP_NODE_FRACTION,
+    _TOP_PIECE,
+    _WIDE_BAND_LOG_RATIO,
+)
 
 _GL_CACHE: dict = {}
 
@@ -65,3 +72,26 @@ def _cosine_nodes(a, b, n):
     """Cosine map u = a + (b - a)(1 - cos pi t)/2 with the midpoint rule in t (weights for du)."""
     t = (np.arange(n) + 0.5) / n
     return a + (b - a) * 0.5 * (1 - np.cos(math.pi * t)), (b - a) * 0.5 * math.pi * np.sin(math.pi * t) / n
+
+
+def _tanh_sinh_nodes(lo_u, hi_u, n):
+    r"""Nodes u and weights (mass = sum w x rho) of the tanh-sinh rule on [lo_u, hi_u] (in x, or in u = log x
+    when the piece is wider than :data:`_WIDE_BAND_LOG_RATIO`): :math:`y = \tanh(\tfrac{\pi}{2}\sinh t)`,
+    t on a uniform midpoint grid in [-T, T] (T = :data:`_TANH_SINH_T`).  The nodes approach both ends
+    double-exponentially (to ~1e-14 of the width), so an integrable singularity at an end -- an inverse square
+    root at an extremum of d(h), or the log-normal spike :math:`\exp(-\log^2|x - x_\infty|/2c)/|x - x_\infty|`
+    where d(h) tends to a limit inside the spectrum (gelu, swish) -- is integrated spectrally."""
+    step = 2.0 * _TANH_SINH_T / n
+    t = -_TANH_SINH_T + (np.arange(n) + 0.5) * step
+    v = 0.5 * math.pi * np.sinh(t)
+    # distances to the two ends as fractions of the width, without the cancellation of 1 -+ tanh
+    e = np.exp(-2.0 * np.abs(v))
+    near = e / (1.0 + e)
+    frac_lo = np.where(v < 0, near, 1.0 - near)
+    dfrac = 0.25 * math.pi * np.cosh(t) / np.cosh(v) ** 2 * step   # d((1 + tanh v)/2)/dt dt
+    if hi_u - lo_u > _WIDE_BAND_LOG_RATIO:
+        u = np.where(v < 0, lo_u + (hi_u - lo_u) * frac_lo, hi_u - (hi_u - lo_u) * (1.0 - frac_lo))
+        return u, (hi_u - lo_u) * dfrac
+    a = math.exp(lo_u - hi_u)
+    xs = np.where(v < 0, a + (1.0 - a) * frac_lo, 1.0 - (1.0 - a) * (1.0 - frac_lo))
+    return np.log(xs) + hi_u, (1.0 - a) * dfrac / xs

@@ -10,7 +10,7 @@ import numpy as np
 from .continuation import _continue, _le0, _path_free, _switch_modes
 from .newton import _im_g_ok, _m_noise, _newton
 from .threads import _quiet
-from .tolerances import _ETA_LAST, _INTERP_CLOSE, _INTERP_IM_REL, _JUMP_NOISE
+from .tolerances import _ETA_LAST, _EXPONENT_ZERO, _INTERP_CLOSE, _INTERP_IM_REL, _JUMP_NOISE
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,38 @@ class _RealSolution:
         """The solution at the nodes ``idx``."""
         return _RealSolution(self.m[idx], self.ok[idx], self.res[idx], self.fb[idx], self.acc[idx],
                              None if self.zeta is None else self.zeta[:, idx])
+
+
+def _closed_form(sys) -> bool:
+    r"""Whether the density equation is solved in closed form: one implicit factor of multiplicity 1 and
+    nothing else that depends on m (no explicit factor, no linear term, :math:`e_0 = 0`), so that
+    :math:`\log z = C + \log\zeta` and :math:`m = M(\zeta)/s` -- the law of the factor itself, scaled
+    (orthogonal weights at depth 1: :math:`JJ^T = \sigma_w^2 D^2`)."""
+    return (sys.k == 1 and not sys.gen and sys.b.size == 0 and abs(sys.e_m) <= _EXPONENT_ZERO
+            and abs(float(sys.imp[0].multiplicity) - 1.0) <= _EXPONENT_ZERO)
+
+
+def _solve_closed_form(sys, u) -> _RealSolution:
+    r""":math:`M(x + i0)` at x = e^u for a :func:`_closed_form` system: :math:`\zeta = e^{u + \log c - C}` on
+    the real axis, where the factor's :math:`M` is its boundary value from above (for :math:`D^2` the
+    deformed contour of its quadrature, docs/design.md §4.6); no continuation, no Newton.  Where the factor
+    has ``g1``, m is formed from :math:`1 + sm = g_1(\zeta)` (so -Im m / pi keeps its relative accuracy
+    where :math:`m \to -1` at small x, instead of the rounding of the sum for M).  A node is certified
+    when m is finite: z is real, so Im G <= 0 is the sign of x rho itself, which the certificate tests
+    against the band's largest x rho (docs/design.md §5.8) -- not against |1 + m|, which tends to 0 with
+    x (erf at depth 1: x rho ~ 1e-25 of |1 + m| ~ 1e-16 at x = 2e-16, the quadrature's rounding there);
+    ``res`` is the residual of log z (rounding only: the equation holds by construction)."""
+    f = sys.imp[0]
+    s = float(f.scale)
+    with np.errstate(all="ignore"):
+        zeta = np.exp(u + sys.log_c - sys.const).astype(complex)
+        m = (f.g1(zeta) - 1.0) / s if f.g1 is not None else f.m(zeta) / s
+        target = u + 0j
+        ev = sys.evaluate(m, np.zeros(u.shape, bool), zeta[None, :], target)
+        acc = _m_noise(sys, ev)
+        res = np.abs(ev["f0"])
+        ok = np.isfinite(m) & np.isfinite(res)
+    return _RealSolution(m, ok, res, np.zeros(u.shape, bool), acc, zeta[None, :])
 
 
 def _solve_vertical(sys, u) -> _RealSolution:
@@ -63,6 +95,13 @@ def _solve_real(sys, u, stride=32, breaks=()) -> _RealSolution:
     continuation.  ``breaks``: u values splitting the band into grid pieces (e.g. a soft edge), each
     with its own anchors at both ends; no interpolation crosses a break.  Returns m, ok, residual,
     fallback and the attainable accuracy of m (its rounding level, :func:`_m_noise`)."""
+    if _closed_form(sys):
+        return _solve_closed_form(sys, np.asarray(u, float))
+    return _solve_anchored(sys, u, stride, breaks)
+
+
+def _solve_anchored(sys, u, stride, breaks) -> _RealSolution:
+    """:func:`_solve_real` by continuation: anchors, interpolation and Newton, vertical continuation."""
     n = u.size
     if n <= 4 * stride:
         return _solve_vertical(sys, u)

@@ -205,6 +205,15 @@ _TAIL_NODE_DIVISOR = 8
 #: (tanh / Gaussian depth 256: total mass 2.7).
 _TAIL_STRIDE = 8
 
+#: The Gauss--Legendre piece in log x of a one-factor law's band reaching 0 is deepened (from _LOG_SPAN, by
+#: doubling) up to this many e-folds: x down to e^-640 of the top still holds normal floats' worth of mass
+#: bookkeeping (nodes below 1e-300 count but are not listed), and the solve there is one evaluation of M.
+_CLOSED_FORM_MAX_SPAN = 640.0
+
+#: The tanh-sinh rule of a piece of a one-factor law's spectrum runs over t in [-this, this]: its outermost
+#: nodes lie within ~1e-14 of the piece's width from the ends (pi/2 sinh 3.1 ~ 17.4, e^-34.8).
+_TANH_SINH_T = 3.1
+
 #: A band away from 0 wider than this in log x (a factor e^7 ~ 1100) gets the cosine map in u = log x where
 #: its ends are edges of the product: the cosine map in x leaves its lower decades without nodes (leaky relu
 #: at depth 8: a band over 9 decades, mass 0.81).

@@ -24,7 +24,8 @@ class _SmoothD2:
     the weights carry :math:`h'(t) = 1 + i\varepsilon'(t)`.  Three tiers of nodes: far from the support
     a plain rule (192 nodes), near it the deformed contour on uniform panels, and next to a critical
     value of d (an edge of the spectrum of :math:`D^2`, where two poles pinch the contour) panels graded
-    geometrically towards the critical point.  An even d is folded onto h > 0.  Accuracy ~1e-14
+    geometrically towards the critical point; on the spectrum itself (real zeta) a fourth tier whose
+    deformation follows the tails (:class:`_TailScale`).  An even d is folded onto h > 0.  Accuracy ~1e-14
     (checked against mpmath in the tests).
     """
 
@@ -53,8 +54,11 @@ class _SmoothD2:
         # d varies on the scale 1/sqrt(q) in t: the panels of the deformed contour follow it (tanh at q = 4.2:
         # 6e-10 next to the spectrum with 0.5-wide panels)
         panel = _PANEL_WIDTH / max(1.0, rq)
+        # without a critical point (monotone d: softplus) the two tails meet where |d'| is largest
+        pivot = crit or [float(grid[np.argmax(np.abs(dprime(grid)))])]
+        tail_scale = _TailScale(pivot, ev(0, rq * np.array(pivot)) ** 2, dg[[0, -1]], scale_b, capped=bool(crit))
         self.tiers = []
-        for kind in ("real", "uniform", "graded"):
+        for kind in ("real", "uniform", "graded", "axis"):
             if kind == "real":
                 # the singularities of phi'(sqrt(q) h) come closer to the real h-axis as 1/sqrt(q): the plain
                 # rule keeps its ~1e-14 accuracy with nodes in proportion (tanh at q = 0.82: 6e-11 with 192
@@ -62,11 +66,17 @@ class _SmoothD2:
                 t, w = _gl(int(math.ceil(_REAL_TIER_NODES * max(1.0, 2.0 * rq))), -t_max, t_max)
             elif kind == "graded":
                 t, w = _graded_nodes(crit, t_max, even, panel=panel)
-            else:
+            elif kind == "uniform":
                 # the deformation flips side at each critical point c of d within |t - c| ~ B / |d''(c)|
                 # (0.04 for tanh at q = 4): panels there are graded down to a quarter of that width
                 t, w = _graded_nodes(crit, t_max, even, panel=panel,
                                      levels=[_flip_levels(scale_b, ddc, panel) for ddc in _d2_at(ev, rq, q, crit)])
+            else:
+                # the real axis: as "uniform", with the tails' scale (a pivot that is no critical point is a
+                # panel break: the scale has a kink there)
+                t, w = _graded_nodes(pivot, t_max, even, panel=panel,
+                                     levels=[_flip_levels(scale_b, ddc, panel) for ddc in _d2_at(ev, rq, q, crit)]
+                                     if crit else [0])
             f1, f2, f3 = ev(0, rq * t), ev(1, rq * t), ev(2, rq * t)
             d = f1**2
             if kind == "real":
@@ -74,9 +84,13 @@ class _SmoothD2:
             else:
                 dd = 2 * rq * f1 * f2                 # d'(t)
                 ddd = 2 * q * (f2**2 + f1 * f3)       # d''(t)
-                th = np.tanh(dd / scale_b)
-                h = t - 1j * amp * th
-                hp = 1 - 1j * amp * (1 - th**2) * ddd / scale_b
+                if kind == "axis":
+                    g, gp, a, ap = tail_scale.argument(t, d, dd, ddd, amp)
+                else:
+                    g, gp, a, ap = dd / scale_b, ddd / scale_b, 1.0, 0.0
+                th = np.tanh(g)
+                h = t - 1j * amp * a * th
+                hp = 1 - 1j * amp * (ap * th + a * (1 - th**2) * gp)
                 d = ev(0, rq * h) ** 2
             wt = w * np.exp(-0.5 * h * h) / math.sqrt(2 * math.pi) * hp
             if even and kind != "real":
@@ -100,6 +114,12 @@ class _SmoothD2:
         if np.all(np.abs(np.real(ev(0, rq * np.array([-4 * t_max, 4 * t_max])) ** 2)) < tails):
             lo = 0.0 if np.all(np.abs(np.real(ev(0, rq * np.array([-_FAR_H, _FAR_H])) ** 2)) < _ZERO_TAIL * hi) else lo
         self.bounds = (lo, hi)
+        # finite limits of d at h -> +-inf inside the spectrum (gelu, swish: phi' -> 1 from above): the density
+        # of D^2 has a log-normal spike there, exp(-log^2|x - d_inf| / (8 q c^2)) / |x - d_inf|
+        far = np.real(ev(0, rq * np.array([-_FAR_H, _FAR_H, -2 * _FAR_H, 2 * _FAR_H])) ** 2)
+        self.limit_values = np.array(sorted({float(far[k]) for k in (0, 1)
+                                             if abs(far[k] - far[k + 2]) <= _LIMIT_RTOL * hi
+                                             and lo + _LIMIT_RTOL * hi < far[k] < hi * (1 - _LIMIT_RTOL)}))
         self.span = hi - lo
         self._last = (None, None)
 
@@ -107,6 +127,8 @@ class _SmoothD2:
         lo, hi = self.bounds
         dist = np.where(z.real < lo, np.abs(z - lo), np.where(z.real > hi, np.abs(z - hi), np.abs(z.imag)))
         tier = np.where(dist < _NEAR_TIER * self.span, 1, 0)
+        # on the spectrum itself (the law of D^2 alone, docs/design.md §5.4): the tails' scale
+        tier = np.where((z.imag == 0) & (z.real >= lo) & (z.real <= hi), 3, tier)
         if self.crit_values.size:
             dc = np.min(np.abs(z[:, None] - self.crit_values[None, :]), axis=1)
             tier = np.where(dc < _GRADED_TIER * self.span, 2, tier)
@@ -151,6 +173,62 @@ class _SmoothD2:
         return self._eval(zeta)[3]
 
 
+class _TailScale:
+    r"""The argument :math:`g = d'(t)/B(t)` of the contour deformation :math:`\varepsilon = -A\tanh g` and
+    its derivative :math:`g'`.
+
+    Between the outermost critical points :math:`c_-, c_+` of d (or its maximum on the grid, where d has no
+    critical point) :math:`B` is the constant :math:`B_0 = ` :data:`_DEFORM_SCALE` :math:`\max|d'|`.  Beyond
+    them d tends monotonically to its limit :math:`d_\infty` at :math:`\pm\infty` (0 for tanh, erf, sigmoid;
+    1 for gelu on the right), and :math:`B = B_0 (d - d_\infty)/(d(c_\pm) - d_\infty)` follows it: with the
+    constant :math:`B_0`, :math:`|d'|/B_0` is tiny there, the contour stays on top of the poles
+    :math:`d(h) = \zeta` of a small :math:`\zeta` (they lie in the tails) and :math:`M(x + i0)` near the lower
+    end of the spectrum was wrong by orders of magnitude (tanh at :math:`q = 4.2`, :math:`x = 10^{-5}`:
+    :math:`x\rho` low by 99%); with the scaled B, g tends to the log-derivative
+    :math:`d'/(d - d_\infty)` times a constant, the deformation saturates at A, and the poles stay ~A off the
+    contour.  B is continuous, with :math:`B' = 0` at :math:`c_\pm` (a critical point), and only moves the
+    contour where no critical point lies: Cauchy's theorem is not touched.
+    """
+
+    def __init__(self, crit, d_crit, d_ends, scale_b, capped=True):
+        self.lo, self.hi = float(min(crit)), float(max(crit))
+        self.d_lo, self.d_hi = float(d_crit[int(np.argmin(crit))]), float(d_crit[int(np.argmax(crit))])
+        self.inf_lo, self.inf_hi = float(d_ends[0]), float(d_ends[1])
+        self.scale_b = float(scale_b)
+        # the amplitude cap needs L = 0 where the tails meet (a critical point): at a pivot that is none the
+        # two sides' L differ and the capped contour would break; a monotone d has exponential tails, whose
+        # other branches lie 2 pi / |L| ~ 2 pi / sqrt(q) > A off the axis anyway (softplus)
+        self.capped = capped
+
+    def argument(self, t, d, dd, ddd, amp):
+        r"""(g, g', a, a') at real t, with d, d', d'' there: the deformation is :math:`-A a \tanh g`, the factor
+        :math:`a = (1 + (A|L|/c)^4)^{-1/4}` (:math:`L = d'/(d - d_\infty)`, c = :data:`_TAIL_BRANCH_ANGLE`; 1
+        while :math:`A|L| < c`) keeping it within c/|L| in the tails, where the other solutions of
+        :math:`d(h) = \zeta` lie :math:`2\pi/|L|` off the real axis (erf: L = -4 b^2 q t grows; 1 between
+        the outermost critical points, and at them)."""
+        g, gp = dd / self.scale_b, ddd / self.scale_b
+        a, ap = np.ones(t.shape), np.zeros(t.shape)
+        for side, dc, dinf in ((t < self.lo, self.d_lo, self.inf_lo),
+                               (t > self.hi, self.d_hi, self.inf_hi)):
+            span = dc - dinf
+            rel = np.real(d) - dinf
+            sel = side & (np.abs(rel) <= np.abs(span)) & (rel * span > 0)
+            if not np.any(sel):
+                continue
+            with np.errstate(all="ignore"):
+                ld = np.real(dd[sel]) / rel[sel]           # d' / (d - d_inf): finite where both are tiny
+                ldd = np.real(ddd[sel]) / rel[sel]
+            k = span / self.scale_b
+            g_t, gp_t = ld * k, (ldd - ld * ld) * k
+            r = amp * np.abs(ld) / _TAIL_BRANCH_ANGLE * self.capped
+            a_t = (1.0 + r**4) ** -0.25
+            ap_t = -((1.0 + r**4) ** -1.25) * r**3 * (amp / _TAIL_BRANCH_ANGLE) * np.sign(ld) * (ldd - ld * ld)
+            good = np.isfinite(g_t) & np.isfinite(gp_t) & np.isfinite(ap_t)
+            idx = np.flatnonzero(sel)[good]
+            g[idx], gp[idx], a[idx], ap[idx] = g_t[good], gp_t[good], a_t[good], ap_t[good]
+        return g, gp, a, ap
+
+
 def _critical_points(dprime, grid):
     """Zeros of d' on the grid (sign changes refined by bisection), plus 0 if d'(0) = 0."""
     g = dprime(grid)
@@ -185,6 +263,12 @@ _NORM_TOL = 1e-10
 #: The spectrum of D^2 reaches 0 when d at |h| = _FAR_H is below this x max d (d -> 0 at infinity).
 _ZERO_TAIL = 1e-10
 _FAR_H = 1e3
+#: In the tails the real-axis contour keeps |Im h| below this / |d'/(d - d_inf)|: a quarter of the distance
+#: 2 pi / |L| to the other solutions of d(h) = zeta there.
+_TAIL_BRANCH_ANGLE = 0.5 * math.pi
+#: d has a limit at h -> +-inf when d(_FAR_H) and d(2 _FAR_H) agree to this x max d (phi' of a non-periodic
+#: activation is constant there to rounding), and it is inside the spectrum when this x max d from its ends.
+_LIMIT_RTOL = 1e-9
 #: zeta within this x (spread of the spectrum) of it uses the deformed contour ...
 _NEAR_TIER = 0.15
 #: ... and within this x the spread of a critical value of d the graded panels.

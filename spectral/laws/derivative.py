@@ -199,7 +199,9 @@ class DerivativeLaw(SpectralLaw):
         smooth = smooth_d2(self.activation, float(self.q), self.name)
         if smooth is not None:
             return ImplicitFactor(smooth.m, smooth.dm, float(self.mean), smooth.bounds, 1.0, 1.0, smooth.g1,
-                                  offset=smooth.offset, noise=smooth.noise, spread=smooth.spread)
+                                  offset=smooth.offset, noise=smooth.noise, spread=smooth.spread,
+                                  critical_values=tuple(float(v) for v in smooth.crit_values),
+                                  limit_values=tuple(float(v) for v in smooth.limit_values))
         warnings.warn(f"{self.name}: M(zeta) from a discrete quadrature law (no analytic expression of the "
                       "activation); densities next to the support of D^2 are approximate",
                       RuntimeWarning, stacklevel=4)
