@@ -62,6 +62,10 @@ BLOCK_LOG_RANGE = 8.0
 BLOCK_RATE_MARGIN = 2.0
 #: Longest block (layers); beyond this the saving per layer is small and the estimate is extrapolated far.
 MAX_BLOCK_LAYERS = 16
+#: Largest spread (nats) of the scales for which :math:`M` of a QR step is formed by two diagonal scalings
+#: of :math:`R` with :math:`u = e^{\ell - \max \ell}` (no exponential per entry): :math:`e^{-600}
+#: \approx 10^{-261}` is still a normal float, so :math:`u` keeps full relative precision.
+FACTORED_SCALE_RANGE = 600.0
 #: First block of every network (no rate measured yet): one layer, i.e. the QR step after layer 1.
 FIRST_BLOCK_LAYERS = 1
 
@@ -162,13 +166,20 @@ class StableProduct:
         inc = _log(xp, xp.abs(rd))
         logd_new = inc + lp
         alive = xp.isfinite(logd_new)
-        # M_ij = R_ij / R_ii * exp(l_j - l_i), rows with a zero scale set to 0
-        diff = logd_p[..., None, :] - xp.where(alive, lp, 0.0)[..., :, None]
-        diff = xp.where(xp.isnan(diff), -xp.inf, diff)
-        ratio = xp.exp(xp.minimum(diff, 700.0))
         safe_rd = xp.where(alive, rd, 1.0)
-        mm = xp.where(alive[..., :, None], (r / safe_rd[..., :, None]) * ratio, 0.0)
-        mm = xp.where(xp.isnan(mm), 0.0, mm)
+        top = xp.max(logd_p, axis=-1, keepdims=True)
+        if bool(xp.all(alive)) and bool(xp.all(top[..., 0] - xp.min(logd_p, axis=-1) <= FACTORED_SCALE_RANGE)):
+            # M = diag(1 / (R_ii u_i)) R diag(u_j), u = exp(l - max l): two scaling passes over R
+            u = xp.exp(logd_p - top)
+            mm = r * u[..., None, :]
+            mm *= (1.0 / (rd * u[..., :m]))[..., :, None]
+        else:
+            # M_ij = R_ij / R_ii * exp(l_j - l_i), rows with a zero scale set to 0
+            diff = logd_p[..., None, :] - xp.where(alive, lp, 0.0)[..., :, None]
+            diff = xp.where(xp.isnan(diff), -xp.inf, diff)
+            ratio = xp.exp(xp.minimum(diff, 700.0))
+            mm = xp.where(alive[..., :, None], (r / safe_rd[..., :, None]) * ratio, 0.0)
+            mm = xp.where(xp.isnan(mm), 0.0, mm)
         q_new = qc * xp.where(alive, xp.sign(safe_rd), 1.0)[..., None, :]
         if t is None:
             # T_0 = I: P^T T = P^T, i.e. T' = M P^T (columns of M scattered back by perm)
