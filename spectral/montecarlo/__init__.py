@@ -26,14 +26,16 @@ Modes
 
 Weights: Gaussian :math:`W_{ij} \sim N(0, \sigma_w^2/N_{l-1})`, or :math:`W = \sigma_w Q` with
 :math:`Q` Haar distributed on the orthogonal group (square) or on the Stiefel manifold (rectangular:
-orthonormal rows when :math:`N_l < N_{l-1}`, orthonormal columns otherwise), sampled as the QR factor of
+orthonormal rows when :math:`N_l < N_{l-1}`, orthonormal columns otherwise): the law of the QR factor of
 a Gaussian matrix with the signs of :math:`\operatorname{diag} R` moved into :math:`Q` (Mezzadri 2007;
-without the sign correction the result is not Haar).
+without the sign correction the result is not Haar).  NumPy draws it in Householder form, reflectors from
+independent Gaussian vectors formed by ``dorgqr`` (Stewart 1980; about half the cost of the QR,
+:mod:`spectral.montecarlo.haar`); CuPy takes the QR.
 
 Products
 --------
-*Direct*: :math:`J` is formed by ``L`` batched matrix products (rescaled after every layer, the log-scale
-kept apart so nothing overflows) and its singular values are taken with ``svdvals``.  The absolute error
+*Direct*: :math:`J` is formed by ``L`` batched matrix products (rescaled by exact powers of 2 when its
+entries near the float range, the log-scale kept apart so nothing overflows) and its singular values are taken with ``svdvals``.  The absolute error
 of a singular value is about :math:`N \varepsilon s_{\max}`, so values far below the top lose their
 relative accuracy: at depth 200 the log-range is hundreds of nats and the bottom of the spectrum is noise.
 
@@ -44,7 +46,7 @@ relative accuracy: at depth 200 the log-range is hundreds of nats and the bottom
 zero-shift QR sweeps in log-scaled form (each sweep multiplies the coupling of scales
 :math:`\ell_i > \ell_j` by about :math:`e^{\ell_j - \ell_i}`) until the coupled clusters fit in the
 float range, and one-sided Jacobi SVD (LAPACK ``dgejsv``, high relative accuracy for graded matrices) of
-each cluster (:mod:`spectral.stable_product`).  The QR step is taken only once a block of layers has
+each cluster (the bidiagonal SVD for nearly flat clusters, where its error bound is as small) (:mod:`spectral.stable_product`).  The QR step is taken only once a block of layers has
 spread the scales by about :data:`~spectral.stable_product.BLOCK_LOG_RANGE` nats (estimated from the
 previous block; Gaussian layers of width >= 64 still get one nearly every layer, Haar layers blocks of up
 to 16).  Measured against mpmath products: :math:`|\Delta \log s| \le 6 \times 10^{-12}` at depth
