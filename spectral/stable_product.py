@@ -136,8 +136,9 @@ class StableProduct:
         if idx.shape[0]:
             self._step(idx)
 
-    def _step(self, idx):
-        """QR step for the networks ``idx`` (their blocks end here)."""
+    def _step(self, idx, *, last: bool = False):
+        """QR step for the networks ``idx`` (their blocks end here); ``last``: the final one, whose :math:`Q`
+        is never used (not formed: LAPACK ``dorgqr`` skipped)."""
         xp = self.xp
         full = idx.shape[0] == self.c.shape[0]
         c = self.c if full else self.c[idx]
@@ -155,11 +156,12 @@ class StableProduct:
         if bool(xp.any(zero_row)):
             rperm = xp.argsort(xp.astype(zero_row, xp.int8), axis=-1, stable=True)
             c = xp.take_along_axis(c, rperm[..., :, None], axis=-2)
-            qc, r = _qr(xp, c)
-            inv = xp.argsort(rperm, axis=-1, stable=True)
-            qc = xp.take_along_axis(qc, inv[..., :, None], axis=-2)
+            qc, r = _qr(xp, c, want_q=not last)
+            if not last:
+                inv = xp.argsort(rperm, axis=-1, stable=True)
+                qc = xp.take_along_axis(qc, inv[..., :, None], axis=-2)
         else:
-            qc, r = _qr(xp, c)
+            qc, r = _qr(xp, c, want_q=not last)
         m = r.shape[-2]
         rd = xp.linalg.diagonal(r)
         lp = logd_p[..., :m]
@@ -180,7 +182,7 @@ class StableProduct:
             ratio = xp.exp(xp.minimum(diff, 700.0))
             mm = xp.where(alive[..., :, None], (r / safe_rd[..., :, None]) * ratio, 0.0)
             mm = xp.where(xp.isnan(mm), 0.0, mm)
-        q_new = qc * xp.where(alive, xp.sign(safe_rd), 1.0)[..., None, :]
+        q_new = None if last else qc * xp.where(alive, xp.sign(safe_rd), 1.0)[..., None, :]
         if t is None:
             # T_0 = I: P^T T = P^T, i.e. T' = M P^T (columns of M scattered back by perm)
             inv_p = xp.argsort(perm, axis=-1, stable=True)
@@ -201,7 +203,9 @@ class StableProduct:
             self.c_log = xp.zeros_like(self.c_log)
             self.layers = xp.zeros_like(self.layers)
         else:
-            self.c[idx], self.logd[idx], self.t[idx], self.limit[idx] = q_new, logd_new, t_new, limit
+            if not last:
+                self.c[idx] = q_new
+            self.logd[idx], self.t[idx], self.limit[idx] = logd_new, t_new, limit
             self.c_log[idx] = 0.0
             self.layers[idx] = 0
 
@@ -210,7 +214,7 @@ class StableProduct:
         xp = self.xp
         idx = xp.nonzero(self.layers > 0)[0]
         if idx.shape[0]:
-            self._step(idx)
+            self._step(idx, last=True)
         out, diag = graded_log_singular_values(xp, self.logd, self.t, max_sweeps=self.max_sweeps)
         return out, {**diag, "longest_block_layers": self.longest, "widest_block_log_range": self.widest}
 
