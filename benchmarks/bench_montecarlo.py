@@ -18,7 +18,8 @@ sigma_b2, widths and weight law), measured in the same run:
   then ``torch.linalg.svdvals``, when torch imports (it is not a dependency: the script says when it is
   skipped); the faster of torch's default intra-op threads and one thread.
 
-Every timed function is called once on a small case first (imports, lazy initialisation, thread pools).
+Every timed function is called once on a small case first (imports, lazy initialisation, thread pools), and
+every row is the best of ``--repeat`` timings (the machine may be shared: the load average is printed).
 
 ``speed-up`` columns are baseline time / sampler time (>= 1: the sampler is at least as fast).  When CuPy
 and a GPU are present it also prints the CuPy / NumPy speed-up at N = 1024..4096 with the agreement of the
@@ -27,7 +28,7 @@ moment statistics (two-sample z-scores; random streams differ between backends).
 Usage::
 
     python benchmarks/bench_montecarlo.py [--grid 256x8 256x128 512x32 1024x8] [--n 2] [--weights ...]
-                                          [--stable auto direct stable] [--gpu-sizes ...] [--quick]
+                                          [--stable auto direct stable] [--repeat 2] [--gpu-sizes ...] [--quick]
 """
 
 from __future__ import annotations
@@ -114,17 +115,19 @@ def naive_loop(net, n_mat, n, seed=0):
     return time.perf_counter() - t
 
 
-def naive_best(net, n_mat, n):
-    """The naive loop with NumPy's default BLAS threads and with one BLAS thread: (seconds, layout)."""
+def naive_best(net, n_mat, n, repeat=1):
+    """The naive loop with NumPy's default BLAS threads and with one BLAS thread, best of ``repeat`` each:
+    (seconds, layout)."""
     naive_loop(net, 32, 1)  # warm-up
-    t_default = naive_loop(net, n_mat, n)
+    t_default = min(naive_loop(net, n_mat, n) for _ in range(repeat))
     with threadpool_limits(1, "blas"):
-        t_one = naive_loop(net, n_mat, n)
+        t_one = min(naive_loop(net, n_mat, n) for _ in range(repeat))
     return (t_default, "default BLAS threads") if t_default <= t_one else (t_one, "1 BLAS thread")
 
 
-def torch_best(net, n_mat, n):
-    """torch.func.jacrev baseline with torch's default threads and with one thread: (seconds, description)."""
+def torch_best(net, n_mat, n, repeat=1):
+    """torch.func.jacrev baseline with torch's default threads and with one thread, best of ``repeat`` each:
+    (seconds, description)."""
     try:
         import torch
     except Exception as exc:  # noqa: BLE001 - torch is optional
@@ -134,7 +137,8 @@ def torch_best(net, n_mat, n):
     best = (math.inf, "")
     for threads in sorted({default, 1}, reverse=True):
         torch.set_num_threads(threads)
-        best = min(best, (torch_jacrev(net, n_mat, n), f"torch {torch.__version__}, {threads} threads"))
+        sec = min(torch_jacrev(net, n_mat, n) for _ in range(repeat))
+        best = min(best, (sec, f"torch {torch.__version__}, {threads} threads"))
     torch.set_num_threads(default)
     return best
 
@@ -202,7 +206,7 @@ def cpu_section(a, n_mat, depth):
     print(f"N={n_mat}, L={depth}, {n} networks, critical tanh (sigma_w2={SIGMA_W2}); "
           f"{flops / 1e9:.1f} GFLOP of products")
     sample_jacobians(_net("orthogonal", 2), width=16, n_samples=2, backend="numpy", progress=False)  # warm-up
-    layouts = matmul_bound(n_mat, depth, n)
+    layouts = matmul_bound(n_mat, depth, n, repeat=max(2, a.repeat))
     bound = min(layouts.values())
     for name, sec in layouts.items():
         print(f"  bound, {name}: {sec:.2f} s ({flops / sec / 1e9:.1f} GFLOP/s)")
@@ -212,16 +216,17 @@ def cpu_section(a, n_mat, depth):
     summary = []
     for weights in a.weights:
         net = _net(weights, depth)
-        t_naive, how = naive_best(net, n_mat, n)
-        t_torch, msg = torch_best(net, n_mat, n)
+        t_naive, how = naive_best(net, n_mat, n, a.repeat)
+        t_torch, msg = torch_best(net, n_mat, n, a.repeat)
         print(f"  {weights:<11}baselines: naive loop {t_naive:.2f} s ({bound / t_naive:.2f} of bound, {how}); "
               + (f"torch.func.jacrev {t_torch:.2f} s ({bound / t_torch:.2f} of bound; {msg})" if t_torch
                  else msg))
         for mode in a.modes:
             for st in a.stable:
-                s = sample_jacobians(net, width=n_mat, n_samples=n, mode=mode, backend="numpy", seed=0,
-                                     stable=STABLE[st], progress=False)
-                sec = s.seconds
+                runs = [sample_jacobians(net, width=n_mat, n_samples=n, mode=mode, backend="numpy", seed=0,
+                                         stable=STABLE[st], progress=False) for _ in range(a.repeat)]
+                s = runs[0]
+                sec = min(r.seconds for r in runs)
                 vs_t = f"{t_torch / sec:10.2f}" if t_torch else f"{'-':>10}"
                 print(f"  {weights:<11}{mode:<9}{st:<8}{'stable' if s.stable else 'direct':<8}{sec:9.2f}"
                       f"{bound / sec:10.2f}{t_naive / sec:10.2f}{vs_t}")
@@ -252,6 +257,8 @@ def main(argv=None):
     p.add_argument("--stable", nargs="+", default=["auto", "direct", "stable"], choices=list(STABLE))
     p.add_argument("--gpu-sizes", type=int, nargs="*", default=[1024, 2048, 4096])
     p.add_argument("--gpu-depth", type=int, default=16)
+    p.add_argument("--repeat", type=int, default=2,
+                   help="timings per row, the best kept (the bound: at least 2); baselines: per thread layout")
     p.add_argument("--quick", action="store_true", help="N=128, L=8, 4 networks (smoke test)")
     a = p.parse_args(argv)
     if a.quick:

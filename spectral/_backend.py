@@ -168,14 +168,21 @@ def cpu_workers(backend: Backend, threads: int | None = None):
     workers = n_cpus() if threads is None else int(threads)
     if workers < 1:
         raise ValueError(f"threads must be >= 1 (or None for the CPU count), got {threads!r}")
-    # threadpoolctl limits only the BLAS libraries loaded when the context opens: SciPy ships its own
-    # OpenBLAS (used by the LAPACK calls of qr and the stable product), so load it first, or it would run
-    # two threads inside each worker (measured: QR 10-30x slower on 2 busy cores).
-    import scipy.linalg  # noqa: F401, PLC0415
-    from threadpoolctl import threadpool_limits  # noqa: PLC0415
-
-    with threadpool_limits(limits=1, user_api="blas"):
+    # threadpoolctl limits only the BLAS libraries loaded when its controller is made (once, here): SciPy
+    # ships its own OpenBLAS (used by the LAPACK calls of qr and the stable product), so it is loaded first,
+    # or it would run two threads inside each worker (measured: QR 10-30x slower on 2 busy cores).
+    with _blas_controller().limit(limits=1, user_api="blas"):
         yield workers
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    """The threadpoolctl controller of the loaded BLAS libraries, found once (scanning them took ~25 ms a call
+    with torch loaded, a fifth of a small sampling run); SciPy's OpenBLAS is loaded first so it is among them."""
+    import scipy.linalg  # noqa: F401, PLC0415
+    from threadpoolctl import ThreadpoolController  # noqa: PLC0415
+
+    return ThreadpoolController()
 
 
 def available_memory(backend: Backend) -> int:

@@ -153,11 +153,16 @@ def test_wasserstein_matches_independent_computations(case):
     ecdf = np.searchsorted(lam, x, side="right") / lam.size
     u = (np.arange(k_quant) + 0.5) / k_quant
     q = np.asarray(law.ppf(u), dtype=float)
-    for w1, floor in ((r.wasserstein, r.atom_expected), (r.wasserstein_infinite_width, 0.0)):
-        direct = h * float(np.sum(np.abs(ecdf - np.maximum(f, floor))))
+    # the finite-width W1 is against F_N with the finite-width top atom (location t, mean mass m_N) when
+    # validate predicts one: F_N = min(F, 1 - m_N) below t, quantile t above 1 - m_N
+    t_n = (r.atom_top["location"], r.atom_top["expected"]) if r.atom_top is not None else None
+    f_n = f if t_n is None else np.where(x < t_n[0], np.minimum(f, 1.0 - t_n[1]), f)
+    q_n = q if t_n is None else np.where(u < 1.0 - t_n[1], q, t_n[0])
+    for w1, floor, ff, qq in ((r.wasserstein, r.atom_expected, f_n, q_n), (r.wasserstein_infinite_width, 0.0, f, q)):
+        direct = h * float(np.sum(np.abs(ecdf - np.maximum(ff, floor))))
         assert w1 == pytest.approx(direct, abs=lib_err + 2 * h)
         # quantile function of max(F, floor): 0 below the floor
-        ref = wasserstein_distance(lam, np.where(u < floor, 0.0, q))
+        ref = wasserstein_distance(lam, np.where(u < floor, 0.0, qq))
         assert w1 == pytest.approx(ref, abs=lib_err + top / k_quant)
     assert r.wasserstein_relative == pytest.approx(r.wasserstein / r.moments_theory[0], rel=1e-15)
     assert r.to_dict()["wasserstein_infinite_width"] == r.wasserstein_infinite_width

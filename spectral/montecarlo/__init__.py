@@ -26,16 +26,19 @@ Modes
 
 Weights: Gaussian :math:`W_{ij} \sim N(0, \sigma_w^2/N_{l-1})`, or :math:`W = \sigma_w Q` with
 :math:`Q` Haar distributed on the orthogonal group (square) or on the Stiefel manifold (rectangular:
-orthonormal rows when :math:`N_l < N_{l-1}`, orthonormal columns otherwise), sampled as the QR factor of
+orthonormal rows when :math:`N_l < N_{l-1}`, orthonormal columns otherwise): the law of the QR factor of
 a Gaussian matrix with the signs of :math:`\operatorname{diag} R` moved into :math:`Q` (Mezzadri 2007;
-without the sign correction the result is not Haar).
+without the sign correction the result is not Haar).  NumPy draws it in Householder form, reflectors from
+independent Gaussian vectors formed by ``dorgqr`` (Stewart 1980; about half the cost of the QR,
+:mod:`spectral.montecarlo.haar`); CuPy takes the QR.
 
 Products
 --------
-*Direct*: :math:`J` is formed by ``L`` batched matrix products (rescaled after every layer, the log-scale
-kept apart so nothing overflows) and its singular values are taken with ``svdvals``.  The absolute error
-of a singular value is about :math:`N \varepsilon s_{\max}`, so values far below the top lose their
-relative accuracy: at depth 200 the log-range is hundreds of nats and the bottom of the spectrum is noise.
+*Direct*: :math:`J` is formed by ``L`` batched matrix products (rescaled by exact powers of 2 when its
+entries near the float range, the log-scale kept apart so nothing overflows) and its singular values are
+taken with ``svdvals``.  The absolute error of a singular value is about :math:`N \varepsilon s_{\max}`, so
+values far below the top lose their relative accuracy: at depth 200 the log-range is hundreds of nats and
+the bottom of the spectrum is noise.
 
 *Stable* (:class:`StableProduct`): the pivoted product QR of determinant quantum Monte Carlo
 (Loh & Gubernatis 1992; pre-pivoting by column norms, Bai, Lee, Li & Xu 2011),
@@ -44,12 +47,14 @@ relative accuracy: at depth 200 the log-range is hundreds of nats and the bottom
 zero-shift QR sweeps in log-scaled form (each sweep multiplies the coupling of scales
 :math:`\ell_i > \ell_j` by about :math:`e^{\ell_j - \ell_i}`) until the coupled clusters fit in the
 float range, and one-sided Jacobi SVD (LAPACK ``dgejsv``, high relative accuracy for graded matrices) of
-each cluster (:mod:`spectral.stable_product`).  The QR step is taken only once a block of layers has
-spread the scales by about :data:`~spectral.stable_product.BLOCK_LOG_RANGE` nats (estimated from the
-previous block; Gaussian layers of width >= 64 still get one nearly every layer, Haar layers blocks of up
-to 16).  Measured against mpmath products: :math:`|\Delta \log s| \le 6 \times 10^{-12}` at depth
-400-1000 (``tests/test_montecarlo.py``).  Cost per layer about 4 times the direct product with Gaussian
-weights, close to it with Haar weights (``benchmarks/README.md``).
+each cluster (the bidiagonal SVD for nearly flat clusters, where its error bound is as small;
+:mod:`spectral.stable_product`).  The QR step is taken only once a block of layers has spread the scales
+by about :data:`~spectral.stable_product.BLOCK_LOG_RANGE` nats (estimated from the previous block; Gaussian
+layers of width >= 64 still get one nearly every layer, Haar layers blocks of up to 16).  Measured against
+mpmath products: :math:`|\Delta \log s| \le 6 \times 10^{-12}` at depth 400-1000
+(``tests/test_montecarlo.py``).  Cost per layer about 3-4 times the direct product with Gaussian weights (a
+QR step per layer: LAPACK ``dgeqrf`` + ``dorgqr``, each about 1.5 matrix products), 1.1-1.6 times with Haar
+weights (``benchmarks/README.md``).
 
 ``stable=None`` decides before any draw, from the theory's log-range of the nonzero singular values
 (:func:`spectral.montecarlo.log_range.estimated_log_range`: the spread of the Lyapunov exponents per layer,

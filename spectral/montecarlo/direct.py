@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._backend import (
@@ -11,16 +13,22 @@ from .._backend import (
 from .._backend import log0 as _log
 from ..stable_product import StableProduct
 
+#: The direct product is rescaled (by a power of 2, exactly) only once its largest entry leaves
+#: [2^-RESCALE_EXPONENT, 2^RESCALE_EXPONENT]: one more layer cannot overflow from there (a layer's norm would
+#: have to exceed 2^(1023 - 256)), and the entries that matter stay far above the subnormal range.
+RESCALE_EXPONENT = 256
+
 
 class DirectProduct:
     r"""Accumulate :math:`J = A_L \cdots A_1` by matrix products and take ``svdvals`` at the end.
 
-    After each product the batch is divided by its largest entry and the log of that factor is kept,
-    so depth never overflows; accuracy is that of the SVD of the formed product (absolute error
-    :math:`\sim N\varepsilon s_{\max}` per singular value).
+    Whenever the largest entry of a network's product leaves :math:`[2^{-256}, 2^{256}]`
+    (:data:`RESCALE_EXPONENT`) it is multiplied by a power of 2 (exact: the products are those of the
+    unscaled matrices) and the log of the factor is kept, so depth never overflows; accuracy is that of
+    the SVD of the formed product (absolute error :math:`\sim N\varepsilon s_{\max}` per singular value).
     """
 
-    method = "direct: J formed by batched matrix products (rescaled per layer), singular values by svdvals"
+    method = "direct: J formed by batched matrix products (rescaled by powers of 2), singular values by svdvals"
 
     def __init__(self, xp):
         self.xp = xp
@@ -30,14 +38,16 @@ class DirectProduct:
     def push(self, a):
         xp = self.xp
         j = a if self.j is None else xp.matmul(a, self.j)
-        s = xp.max(xp.abs(j), axis=(-2, -1))
-        s = xp.where(s > 0, s, 1.0)
-        if self.j is None:
-            self.j = j / s[..., None, None]  # the caller's array: not divided in place
-        else:
-            j /= s[..., None, None]
-            self.j = j
-        self.log_scale = xp.log(s) if self.log_scale is None else self.log_scale + xp.log(s)
+        if self.log_scale is None:
+            self.log_scale = xp.zeros(j.shape[:-2], dtype=j.dtype)
+        top = xp.maximum(xp.max(j, axis=(-2, -1)), -xp.min(j, axis=(-2, -1)))
+        e = xp.floor(xp.log2(xp.where(top > 0, top, 1.0)))
+        far = xp.abs(e) > RESCALE_EXPONENT
+        if bool(xp.any(far)):
+            e = xp.where(far, e, 0.0)
+            j = j * (2.0 ** -e)[..., None, None]  # a new array (never the caller's); exact
+            self.log_scale = self.log_scale + e * math.log(2.0)
+        self.j = j
 
     def finish(self):
         """Log singular values, shape ``(B, min(N_L, N_0))``, descending (``-inf`` for exact zeros)."""

@@ -51,14 +51,11 @@ def _layer_specs(net: Network, dims) -> tuple[_LayerSpec, ...]:
 
 
 def _weights(xp, streams, spec: _LayerSpec):
-    """Weights of one layer for a batch (a fresh array, scaled in place)."""
+    """Weights of one layer for a batch, unscaled, and their scale: ``W = scale * w`` (``w`` a fresh array:
+    Gaussian N(0, 1) entries or a Haar partial isometry)."""
     if spec.weights == "orthogonal":
-        w = _haar_batch(xp, streams, spec.n_out, spec.n_in)
-        w *= math.sqrt(spec.sigma_w2)
-    else:
-        w = normal_batch(streams, (spec.n_out, spec.n_in))
-        w *= math.sqrt(spec.sigma_w2 / spec.n_in)
-    return w
+        return _haar_batch(xp, streams, spec.n_out, spec.n_in), math.sqrt(spec.sigma_w2)
+    return normal_batch(streams, (spec.n_out, spec.n_in)), math.sqrt(spec.sigma_w2 / spec.n_in)
 
 
 def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
@@ -71,23 +68,22 @@ def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
     Draw order per network stream: weights, then biases (network mode) or the Gaussian ``z`` of the
     free model -- fixed, so a network is reproducible from its stream alone.
     """
-    w = _weights(xp, streams, spec)
+    w, scale = _weights(xp, streams, spec)
     g = normal_batch(streams, (spec.n_out,))
     act = spec.activation
     if mode == "network":
         # conditional variance of h_i given x: sigma_w2 rho |x|^2 / N_in (rho: variance_factor)
         denom = spec.n_in / float(variance_factor(spec.weights, spec.n_in, spec.n_out))
         q_emp = spec.sigma_w2 * xp.sum(x * x, axis=-1) / denom + spec.sigma_b2
-        h = xp.matmul(w, x[..., None])[..., 0] + math.sqrt(spec.sigma_b2) * g
+        h = scale * xp.matmul(w, x[..., None])[..., 0] + math.sqrt(spec.sigma_b2) * g
         d = act.dphi(h)
         x_next = act.phi(h)
     else:
         d = act.dphi(math.sqrt(spec.q) * g)
         x_next, q_emp = None, None
-    w *= d[..., :, None]  # A = D W in place: W is not needed past this point
-    a = w
+    w *= (scale * d)[..., :, None]  # A = D W in place, the weight scale folded in: one pass
     nnz = xp.count_nonzero(d, axis=-1)
-    return a, x_next, nnz, q_emp
+    return w, x_next, nnz, q_emp
 
 
 def _inputs(xp, streams, spec: _LayerSpec, q1: float):

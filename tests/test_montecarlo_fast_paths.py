@@ -1,0 +1,120 @@
+"""The faster paths keep the law and the accuracy: Haar draws in Householder form (NumPy), checked by
+statistics whose law is known in closed form and against the sign-corrected QR of Gaussian matrices (the
+construction other backends use); the bidiagonal SVD of flat clusters in the stable product, against mpmath.
+
+Fixed seeds; KS tests at p > 1e-4 and z-scores |z| < 4 from standard errors across independent draws.
+"""
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from spectral._backend import get_backend, spawn_streams
+from spectral.montecarlo import haar_orthogonal
+from spectral.montecarlo.haar import _haar_batch
+
+P_MIN = 1e-4
+Z = 4.0
+
+
+def _qr_haar(n, m, size, seed):
+    """Sign-corrected QR of Gaussian matrices (Mezzadri 2007), independent of the Householder draw."""
+    rng = np.random.default_rng(seed)
+    big, small = max(n, m), min(n, m)
+    q, r = np.linalg.qr(rng.standard_normal((size, big, small)))
+    q = q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+    return q if n >= m else np.swapaxes(q, -1, -2)
+
+
+def test_entries_follow_the_beta_law_of_a_uniform_unit_vector():
+    """Every column of a Haar Q in O(n) (and every row) is uniform on the sphere: Q_ij^2 ~ Beta(1/2, (n-1)/2).
+    Entries on, above and below the diagonal, and the corners the reflectors touch first and last."""
+    n = 6
+    q = haar_orthogonal(n, size=6000, seed=11)
+    law = stats.beta(0.5, (n - 1) / 2).cdf
+    for i, j in [(0, 0), (n - 1, n - 1), (0, n - 1), (n - 1, 0), (2, 3)]:
+        assert stats.kstest(q[:, i, j] ** 2, law).pvalue > P_MIN, (i, j)
+    # rectangular: the k orthonormal vectors of length m are each uniform on S^{m-1}
+    for shape in [(3, 7), (7, 3)]:
+        r = haar_orthogonal(*shape, size=4000, seed=12)
+        law = stats.beta(0.5, (max(shape) - 1) / 2).cdf
+        assert stats.kstest(r[:, 0, 0] ** 2, law).pvalue > P_MIN, shape
+        assert stats.kstest(r[:, -1, -1] ** 2, law).pvalue > P_MIN, shape
+
+
+def test_determinant_and_trace_moments_of_haar_o_n():
+    """Haar on O(n): det = +1 or -1 with probability 1/2 each; tr Q has the moments of N(0, 1) up to order n
+    (Diaconis-Shahshahani 1994): E tr^2 = 1, E tr^4 = 3 (n >= 4); and E tr(Q^2) = 1."""
+    q = haar_orthogonal(6, size=6000, seed=13)
+    det = np.linalg.det(q)
+    np.testing.assert_allclose(np.abs(det), 1.0, atol=1e-12)
+    assert stats.binomtest(int(np.sum(det > 0)), det.size, 0.5).pvalue > P_MIN
+    tr = np.trace(q, axis1=-2, axis2=-1)
+    for power, expected in [(1, 0.0), (2, 1.0), (4, 3.0)]:
+        s = tr ** power
+        assert abs((s.mean() - expected) / (s.std(ddof=1) / math.sqrt(s.size))) < Z, power
+
+
+def test_householder_draw_has_the_law_of_the_sign_corrected_qr():
+    """Two-sample KS of the trace, a fixed entry and the smallest eigen-angle against the QR construction."""
+    n = 5
+    hh = haar_orthogonal(n, size=5000, seed=14)
+    ref = _qr_haar(n, n, 5000, seed=15)
+    for f in (lambda q: np.trace(q, axis1=-2, axis2=-1), lambda q: q[:, 1, 3],
+              lambda q: np.min(np.abs(np.angle(np.linalg.eigvals(q))), axis=-1)):
+        assert stats.ks_2samp(f(hh), f(ref)).pvalue > P_MIN
+    tall_hh, tall_ref = haar_orthogonal(6, 2, size=4000, seed=16), _qr_haar(6, 2, 4000, seed=17)
+    inner = lambda q: q[:, 0, 0] * q[:, 0, 1] + q[:, 1, 0] * q[:, 1, 1]  # noqa: E731
+    assert stats.ks_2samp(inner(tall_hh), inner(tall_ref)).pvalue > P_MIN
+
+
+def test_the_statistics_reject_a_construction_off_haar_by_signs():
+    """The checks above can fail: flipping rows of a Haar Q so that each starts positive (orthogonal still,
+    not Haar: what a missing sign correction does) moves E[tr Q] far from 0."""
+    be = get_backend("numpy")
+    q = _haar_batch(be.xp, spawn_streams(be, 18, 4000), 6, 6)
+    signed = q * np.sign(q[:, :, :1])
+    tr = np.trace(signed, axis1=-2, axis2=-1)
+    assert abs(tr.mean() / (tr.std(ddof=1) / math.sqrt(tr.size))) > 10
+
+
+def test_draws_are_seed_reproducible_and_independent_of_the_batch():
+    """Matrix i uses child i of SeedSequence(seed) only: the same for any batch size, different per child."""
+    a = haar_orthogonal(9, 4, size=2, seed=21)
+    b = haar_orthogonal(9, 4, size=5, seed=21)
+    np.testing.assert_array_equal(a, b[:2])
+    assert not np.allclose(b[0], b[1])
+    np.testing.assert_array_equal(haar_orthogonal(7, size=1, seed=3), haar_orthogonal(7, size=1, seed=3))
+
+
+# ------------------------------------------------------- the cluster SVD of the stable product (flat clusters)
+def _mp_log_svals(logd, x, dps=40):
+    import mpmath as mp
+
+    with mp.workdps(dps):
+        g = mp.matrix([[mp.e ** mp.mpf(float(logd[i])) * mp.mpf(float(x[i, j])) for j in range(x.shape[1])]
+                       for i in range(x.shape[0])])
+        return np.sort([float(mp.log(v)) for v in mp.svd_r(g, compute_uv=False)])[::-1]
+
+
+def test_flat_cluster_takes_the_bidiagonal_svd_and_keeps_relative_accuracy(monkeypatch):
+    """A cluster whose n eps s_1/s_min is below BIDIAGONAL_SVD_REL_TOL skips dgejsv (made to fail here) and
+    agrees with mpmath to 1e-12 in log s; a graded one (range 30 nats) still goes to dgejsv, same accuracy."""
+    from scipy.linalg import lapack
+
+    from spectral.stable_product import _jacobi_log_svals
+
+    rng = np.random.default_rng(31)
+    n = 12
+    x = np.triu(rng.standard_normal((n, n)) * 0.1, 1) + np.eye(n)
+    flat = np.sort(rng.uniform(-0.2, 0.2, n))[::-1] + 50.0
+    graded = np.linspace(30.0, 0.0, n)
+    ref_flat, ref_graded = _mp_log_svals(flat, x), _mp_log_svals(graded, x)
+    np.testing.assert_allclose(_jacobi_log_svals(graded, x), ref_graded, rtol=0, atol=1e-12)
+
+    def refuse(*_a, **_k):
+        raise AssertionError("dgejsv called on a flat cluster")
+
+    monkeypatch.setattr(lapack, "dgejsv", refuse)
+    np.testing.assert_allclose(_jacobi_log_svals(flat, x), ref_flat, rtol=0, atol=1e-12)
