@@ -329,3 +329,11 @@ def test_unreachable_eta_names_the_reachable_range():
     assert 0.5 < reach < 0.9
     with pytest.raises(ValueError, match=rf"eta = 0.9 is not reachable.*at most {reach:.6g}"):
         transform_spec(spec, "tat", eta=0.9)
+
+
+def test_figure_recommend_refuses_a_spec_recommendation():
+    from spectral.plotting import figure_recommend
+
+    rec = sp.recommend(spec=_post_spec("tanh", 2, 0.9), transform="tat", tau=0.3, edges=False)
+    with pytest.raises(ValueError, match="plot spectrum --spec"):
+        figure_recommend(rec)

@@ -263,12 +263,20 @@ def figure_recommend(rec, *, budget: float | None = None, points: int = 300, fig
     ------
     TypeError
         ``rec`` is not a Recommendation.
+    ValueError
+        ``rec`` recommends for a spec (no trade-off to draw).
     """
     from ..recommendation import Recommendation
 
     if not isinstance(rec, Recommendation):
         raise TypeError(f"rec must be a spectral.recommendation.Recommendation (from spectral.recommend), got "
                         f"{type(rec).__name__}")
+    from ..product import Network
+
+    if not isinstance(rec.network, Network):
+        raise ValueError("figure_recommend draws recommendations for plain chains; a spec's recommendation "
+                         "(recommend(spec=...)) has no trade-off to draw: plot its transformed spec with "
+                         "'spectral plot spectrum --spec FILE' (rec.to_dict()['spec'] is that spec)")
     with mpl.rc_context(STYLE):
         fig = Figure(figsize=figsize or (10.0, 3.8), layout="constrained")
         left, right = fig.subplots(1, 2)
