@@ -50,7 +50,7 @@ NEWTON_MAXIT = 30
 RESIDUAL_TOL = 1e-10
 #: a solved point starts Newton (with its tangent) when within this distance in (log|z|, arg z), z = sqrt(zeta):
 #: the outer continuation moves its points by a few percent per call
-WARM_RADIUS = 0.05
+WARM_RADIUS = 0.5
 #: a point with |z| above this multiple of the top singular value starts Newton from the large-|z| expansion
 FAR_START = 4.0
 #: sheet checks allow this relative rounding on the imaginary parts
