@@ -390,29 +390,38 @@ class BlockTransform:
         return self._eval(zeta)[1]
 
 
-def support_edges(tr, lo, hi):
+def support_edges(tr, lo, hi, geometric=False):
     r"""The outer edges of the spectrum of :math:`BB^T` inside the Weyl interval [lo, hi]: where
     :math:`\operatorname{Im} M(x + i0)` (:math:`-\pi x\rho(x)`) leaves 0, located on EDGE_SCAN points and refined by
     EDGE_BISECTIONS bisections (:math:`\rho \sim \sqrt{|x - x_\pm|}` at a soft edge, so the threshold EDGE_IM_TOL
-    moves the edge by its square, far below rounding)."""
-    x = np.linspace(lo, hi, EDGE_SCAN)
-    inside = np.abs(tr.m(x + 0j).imag) > EDGE_IM_TOL
+    moves the edge by its square, far below rounding).  ``geometric``: scan and bisect in :math:`\log x` (for
+    products, whose Weyl interval spans decades; needs lo > 0)."""
+    to = (np.log, np.exp) if geometric and lo > 0 else (lambda v: v, lambda v: v)
+    u = np.linspace(to[0](lo), to[0](hi), EDGE_SCAN)
+
+    def inside_at(v):
+        return np.abs(tr.m(to[1](v) + 0j).imag) > EDGE_IM_TOL
+
+    inside = inside_at(u)
     if not np.any(inside):
         return lo, hi
     i, j = np.flatnonzero(inside)[[0, -1]]
-    a = np.array([x[i - 1] if i > 0 else lo, x[j]])  # outside / inside at the lower edge, inside at the upper
-    b = np.array([x[i], x[j + 1] if j + 1 < len(x) else hi])
+    ulo, uhi = u[0], u[-1]
+    a = np.array([u[i - 1] if i > 0 else ulo, u[j]])  # outside / inside at the lower edge, inside at the upper
+    b = np.array([u[i], u[j + 1] if j + 1 < len(u) else uhi])
     if i == 0:
-        a[0] = b[0] = lo
-    if j + 1 == len(x):
-        a[1] = b[1] = hi
+        a[0] = b[0] = ulo
+    if j + 1 == len(u):
+        a[1] = b[1] = uhi
     out_lo, in_lo, in_hi, out_hi = a[0], b[0], a[1], b[1]
     for _ in range(EDGE_BISECTIONS):
         mid = np.array([0.5 * (out_lo + in_lo), 0.5 * (in_hi + out_hi)])
-        ins = np.abs(tr.m(mid + 0j).imag) > EDGE_IM_TOL
+        ins = inside_at(mid)
         out_lo, in_lo = (out_lo, mid[0]) if ins[0] else (mid[0], in_lo)
         in_hi, out_hi = (mid[1], out_hi) if ins[1] else (in_hi, mid[1])
-    return float(out_lo), float(out_hi)
+    edge_lo = lo if i == 0 else float(to[1](out_lo))
+    edge_hi = hi if j + 1 == len(u) else float(to[1](out_hi))
+    return edge_lo, edge_hi
 
 
 def block_solver_factors(law):
