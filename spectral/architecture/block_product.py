@@ -47,6 +47,9 @@ __all__ = ["ProductTransform", "product_solver_factor"]
 
 #: guards a division by zero
 _TINY = 1e-300
+#: rounding of M_P in units of eps (|zeta| |M'| + |1 + M|): the solve is backward stable in zeta, so next to a
+#: square-root edge of the product (where M' blows up) M_P itself is known only to eps |zeta M'|
+NOISE_EPS = 16 * np.finfo(float).eps
 
 
 class ProductTransform:
@@ -286,6 +289,11 @@ class ProductTransform:
         """:math:`1 + M_P(\\zeta)` from the first block's coupling (no cancellation near :math:`m = -1`)."""
         return self._eval(zeta)[2]
 
+    def noise(self, zeta):
+        """Absolute rounding error of :func:`g1` (NOISE_EPS)."""
+        m, dm, g1 = self._eval(zeta)
+        return NOISE_EPS * (np.abs(np.asarray(zeta)) * np.abs(dm) + np.abs(g1))
+
 
 def product_solver_factor(blocks):
     r"""One :class:`~spectral.density.ImplicitFactor` for the free product of ``blocks`` ((ResidualBlockLaw,
@@ -301,4 +309,5 @@ def product_solver_factor(blocks):
         m1, m2 = (float(v) for v in b.moments(2))
         spread += float(n) * (m2 / m1**2 - 1.0)
     offset = tr.m1 * (1.0 + spread)
-    return ImplicitFactor(m=tr.m, dm=tr.dm, mean=tr.m1, bounds=(lo, hi), g1=tr.g1, offset=offset, spread=spread)
+    return ImplicitFactor(m=tr.m, dm=tr.dm, mean=tr.m1, bounds=(lo, hi), g1=tr.g1, offset=offset, spread=spread,
+                          noise=tr.noise)
