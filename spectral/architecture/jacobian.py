@@ -6,7 +6,8 @@ The Jacobian of a spec is the product of its entries' Jacobians, :math:`J = A_n 
 Each is invariant under rotations of its input and output (or diagonal and free from the rotation invariant
 ones), so at infinite width :math:`S_{JJ^T}(y) = \prod_i S_{A_i^T A_i}(s_i y)`, the law of a factor living in
 an :math:`N_a`-dimensional space entering with scale :math:`s_i = N_L/N_a` (as in :mod:`spectral.product`).
-Residual blocks enter through :class:`~spectral.architecture.residual_law.ResidualBlockLaw`.
+Residual blocks enter through :class:`~spectral.architecture.residual_law.ResidualBlockLaw`; for the density
+solver all blocks of a spec together are one implicit factor (:mod:`spectral.architecture.block_product`).
 
 A plain chain ``[Dense, Nonlinearity] * L`` is exactly :class:`spectral.Network`: :func:`spec_jacobian_law`
 returns :class:`spectral.product.JacobianLaw` for it (same law object as for plain networks, with its exact
