@@ -337,7 +337,8 @@ def validate(net: Network | Sequential, width: int | None = 1024, n_samples: int
                 raise TypeError("samples for a residual or normalized spec must come from spectral.sample_spec, "
                                 f"got {type(samples).__name__}")
             return validate_spec(net, width=width, n_samples=n_samples, seed=seed, mode=mode, backend=backend,
-                                 moments=moments, z_threshold=z_threshold, samples=samples, **sample_kwargs)
+                                 moments=moments, z_threshold=z_threshold, distribution=distribution, samples=samples,
+                                 **sample_kwargs)
         net = plain
     t0 = time.perf_counter()
     _check_options(moments, z_threshold, distribution)

@@ -299,7 +299,8 @@ def _assert_agree_without_band(report, depth, width):
     assert abs(math.log(report.measured["m1"] / report.predicted["m1"])) < _Z * math.sqrt(depth / width), str(report)
 
 
-@pytest.mark.xfail(strict=True, reason="the density of a residual block is not yet served by the solver (no KS)")
+@pytest.mark.xfail(strict=True, reason="8 distinct residual blocks exceed MAX_DISTINCT_BLOCKS = 2 "
+                   "(docs/design.md §6.1): their density is refused, so no KS")
 def test_residual_tanh_predicted_and_measured_agree():
     width, depth = 128, 8
     torch.manual_seed(0)

@@ -41,23 +41,27 @@ import numpy as np
 
 __all__ = ["BlockTransform", "block_solver_factors", "support_edges"]
 
-#: Newton stops at this relative step (quadratic convergence: one more step reaches rounding)
-NEWTON_RTOL = 1e-13
-#: Newton iterations per point before giving up (from a warm start 3-5 suffice)
+#: Newton stops once its relative step is below this (quadratic convergence: the iterate it gives is then
+#: within ~1e-16 relative; the residual check below decides)
+NEWTON_RTOL = 1e-8
+#: Newton iterations per point before giving up (from a warm start 2-3 suffice)
 NEWTON_MAXIT = 30
 #: scaled residual accepted as solved (rounding of the D^2 quadrature is ~1e-14 relative)
 RESIDUAL_TOL = 1e-10
-#: a previous point starts Newton when |sqrt(zeta) - sqrt(zeta_prev)| <= WARM_RADIUS (|sqrt(zeta)| + edge)
-WARM_RADIUS = 0.05
+#: a solved point starts Newton (with its tangent) when within this distance in (log|z|, arg z), z = sqrt(zeta):
+#: the outer continuation moves its points by a few percent per call
+WARM_RADIUS = 0.5
+#: a point with |z| above this multiple of the top singular value starts Newton from the large-|z| expansion
+FAR_START = 4.0
 #: sheet checks allow this relative rounding on the imaginary parts
 SHEET_TOL = 1e-9
 #: the vertical path starts this many times (sqrt of the spectrum's top + |z|) above the point
 PATH_HEIGHT = 8.0
-#: ratio of successive heights on the path (Newton converges in a few steps from the predictor)
-PATH_RATIO = 0.5
+#: ratio of successive heights on the path (with the tangent predictor Newton converges in 2-3 steps)
+PATH_RATIO = 0.2
 #: the path's last nonzero height relative to (sqrt of the spectrum's top), before the point itself
 PATH_FLOOR = 1e-10
-#: steps of the path at most (about 40 at PATH_RATIO; failed steps are retried shorter)
+#: steps of the path at most (about 17 at PATH_RATIO; failed steps are retried shorter)
 PATH_MAXSTEPS = 300
 #: a point whose step ratio has grown past this is given up (the path cannot be followed there)
 PATH_MIN_SHRINK = 0.999
@@ -67,8 +71,10 @@ EDGE_SCAN = 400
 EDGE_BISECTIONS = 60
 #: |Im M(x + i0)| above this is inside the support (M's rounding is ~1e-14)
 EDGE_IM_TOL = 1e-12
-#: points solved and kept as warm starts (the latest ones)
+#: solved points kept as warm starts (the latest ones)
 CACHE_SIZE = 20000
+#: solved points searched by brute force before they join the k-d tree (rebuilding it costs ~10 ms)
+RECENT_SIZE = 1024
 #: guards a division by zero
 _TINY = 1e-300
 #: zeta = 0 is evaluated at z = i Z_ZERO (M is continuous there; the solver asks for the limit; w ~ 1/z stays in
@@ -80,6 +86,83 @@ def _unit(f):
     """The kind of a solver factor record: 'linear', 'explicit' or 'implicit'."""
     name = type(f).__name__
     return {"LinearFactor": "linear", "ExplicitFactor": "explicit", "ImplicitFactor": "implicit"}[name]
+
+
+def _predict(z0, x0, d0, z):
+    r"""Tangent predictor in logarithms, :math:`\log x = \log x_0 + (z_0 x_0'/x_0) \log(z/z_0)`: exact for the power
+    laws of large :math:`|z|` (:math:`w \sim z`, :math:`m \sim z^{-2}`, :math:`\zeta_j \sim z^2`), where a linear
+    step from :math:`z_0` to :math:`z_0/5` would change their signs."""
+    with np.errstate(all="ignore"):
+        return x0 * np.exp(d0 * z0[:, None] / x0 * np.log(z / z0)[:, None])
+
+
+def _solve_each(J, b):
+    """Solutions of J_i x_i = b_i; NaN for a singular J_i only (not the whole batch)."""
+    try:
+        return np.linalg.solve(J, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        out = np.full_like(b, np.nan)
+        for i in range(len(b)):
+            try:
+                out[i] = np.linalg.solve(J[i], b[i])
+            except np.linalg.LinAlgError:
+                pass
+        return out
+
+
+def _coords(z):
+    """(log|z|, arg z): the cache's metric, relative in |z| (z spans many decades)."""
+    return np.column_stack([np.log(np.abs(z) + _TINY), np.angle(z)])
+
+
+class _WarmStarts:
+    """Solved points (z, unknowns x, tangent dx/dz), the nearest one found by a k-d tree over the older points
+    and brute force over the RECENT_SIZE latest (so that a call costs no tree rebuild)."""
+
+    def __init__(self, k):
+        self.k = k
+        self.old = (np.zeros(0, complex), np.zeros((0, k), complex), np.zeros((0, k), complex))
+        self.new: list = []
+        self.n_new = 0
+        self.tree = None
+
+    def add(self, z, x, d):
+        self.new.append((z, x, d))
+        self.n_new += len(z)
+        if self.n_new > RECENT_SIZE:
+            parts = [self.old, *self.new]
+            self.old = tuple(np.concatenate([p[i] for p in parts])[-CACHE_SIZE:] for i in range(3))
+            self.new, self.n_new = [], 0
+            from scipy.spatial import cKDTree
+
+            self.tree = cKDTree(_coords(self.old[0]))
+
+    def nearest(self, z):
+        """Index arrays into one concatenated store: (distance, z0, x0, d0) of the nearest solved point."""
+        n = len(z)
+        best = np.full(n, np.inf)
+        z0 = np.full(n, np.nan + 0j)
+        x0 = np.full((n, self.k), np.nan + 0j)
+        d0 = np.full((n, self.k), np.nan + 0j)
+        c = _coords(z)
+        if self.tree is not None:
+            dist, i = self.tree.query(c)
+            best, z0, x0, d0 = dist, self.old[0][i], self.old[1][i], self.old[2][i]
+        if self.new:
+            zr = np.concatenate([p[0] for p in self.new])
+            cr = _coords(zr)
+            dd = np.hypot(c[:, None, 0] - cr[None, :, 0], c[:, None, 1] - cr[None, :, 1])
+            i = np.argmin(dd, axis=1)
+            dr = dd[np.arange(n), i]
+            closer = dr < best
+            if np.any(closer):
+                xr = np.concatenate([p[1] for p in self.new])
+                dr_ = np.concatenate([p[2] for p in self.new])
+                best = np.where(closer, dr, best)
+                z0 = np.where(closer, zr[i], z0)
+                x0 = np.where(closer[:, None], xr[i], x0)
+                d0 = np.where(closer[:, None], dr_[i], d0)
+        return best, z0, x0, d0
 
 
 class BlockTransform:
@@ -100,9 +183,8 @@ class BlockTransform:
         hi = math.sqrt(lambda_max(branch_law) * self.beta2) + math.sqrt(self.alpha2)
         self.scale = hi  # the top of the singular values of B
         self._last = None
-        self._cache_z = np.zeros(0, complex)
-        self._cache_x = np.zeros((0, 2 + len(self.implicit)), complex)
-        self.stats = {"calls": 0, "points": 0, "warm": 0, "path": 0, "failed": 0}
+        self._warm = _WarmStarts(2 + len(self.implicit))
+        self.stats = {"calls": 0, "points": 0, "far": 0, "warm": 0, "path": 0, "failed": 0}
 
     # ---- the system -------------------------------------------------------------------------------------
     def _system(self, z, x):
@@ -162,30 +244,30 @@ class BlockTransform:
         return r
 
     def _newton(self, z, x):
+        """Newton from x; returns the unknowns, ok (residual and sheet checks) and the tangent dx/dz there."""
         x = x.copy()
-        ok = np.zeros(len(z), bool)
-        active = np.ones(len(z), bool)
+        active = np.all(np.isfinite(x), axis=1)
         for _ in range(NEWTON_MAXIT):
             idx = np.flatnonzero(active)
             if idx.size == 0:
                 break
             E, J, _ = self._system(z[idx], x[idx])
-            try:
-                step = np.linalg.solve(J, E[..., None])[..., 0]
-            except np.linalg.LinAlgError:
-                step = np.full_like(E, np.nan)
+            step = _solve_each(J, E)
             xn = x[idx] - step
             good = np.all(np.isfinite(xn), axis=1)
             x[idx[good]] = xn[good]
+            x[idx[~good]] = np.nan
             conv = good & (np.max(np.abs(step) / (np.abs(xn) + _TINY), axis=1) <= NEWTON_RTOL)
-            ok[idx[conv]] = True
             active[idx[conv | ~good]] = False
-        E, _, _ = self._system(z, x)
+        fin = np.all(np.isfinite(x), axis=1)
+        xs = np.where(fin[:, None], x, 1.0)
+        E, J, Ez = self._system(z, xs)
         res = self._scaled(z, E)
         for j in range(len(self.implicit)):
-            res = np.maximum(res, np.abs(E[:, 2 + j]) / (np.abs(x[:, 1]) + _TINY))
-        ok = np.all(np.isfinite(x), axis=1) & (res <= RESIDUAL_TOL)
-        return x, ok & self._sheet(z, x)
+            res = np.maximum(res, np.abs(E[:, 2 + j]) / (np.abs(xs[:, 1]) + _TINY))
+        dxdz = -_solve_each(J, Ez)
+        ok = fin & (res <= RESIDUAL_TOL) & np.all(np.isfinite(dxdz), axis=1)
+        return x, ok & self._sheet(z, xs), dxdz
 
     def _sheet(self, z, x):
         """The physical branch's sign conditions (module docstring), z in the closed upper half-plane."""
@@ -210,11 +292,12 @@ class BlockTransform:
         return np.stack(cols, axis=1)
 
     def _path(self, z):
-        """Continuation down z + i d from d = PATH_HEIGHT (|z| + scale) to 0 (module docstring): each point's
-        height shrinks by its own ratio, PATH_RATIO after a solved step and closer to 1 after a failed one."""
+        """Continuation down z + i d from d = PATH_HEIGHT (|z| + scale) to 0 (module docstring) with the tangent
+        as predictor: each point's height shrinks by its own ratio, PATH_RATIO after a solved step and closer
+        to 1 after a failed one."""
         d = PATH_HEIGHT * (np.abs(z) + self.scale)
         floor = PATH_FLOOR * self.scale * np.maximum(1.0, np.abs(z) / self.scale)
-        x, ok = self._newton(z + 1j * d, self._far_start(z + 1j * d))
+        x, ok, dx = self._newton(z + 1j * d, self._far_start(z + 1j * d))
         q = np.full(len(z), PATH_RATIO)
         live = ok & (d > 0)
         for _ in range(PATH_MAXSTEPS):
@@ -223,42 +306,48 @@ class BlockTransform:
                 break
             d_try = d[idx] * q[idx]
             d_try = np.where(d_try < floor[idx], 0.0, d_try)
-            xn, okn = self._newton(z[idx] + 1j * d_try, x[idx])
+            pred = _predict(z[idx] + 1j * d[idx], x[idx], dx[idx], z[idx] + 1j * d_try)
+            xn, okn, dxn = self._newton(z[idx] + 1j * d_try, pred)
             good, bad = idx[okn], idx[~okn]
-            x[good], d[good] = xn[okn], d_try[okn]
+            x[good], dx[good], d[good] = xn[okn], dxn[okn], d_try[okn]
             q[good] = np.maximum(q[good] ** 2, PATH_RATIO)
             q[bad] = np.sqrt(q[bad])
             live[bad[q[bad] > PATH_MIN_SHRINK]] = False
             live[good[d[good] == 0]] = False
         ok &= d == 0
-        return x, ok
+        return x, ok, dx
 
     def _solve(self, z):
-        """Unknowns x at z (closed upper half-plane), warm where a solved point is near, else by the path."""
+        """Unknowns x and dx/dz at z (closed upper half-plane): from the large-|z| expansion far out, from the
+        nearest solved point (with its tangent) where one is near, else by the path."""
         n = len(z)
-        x = np.full((n, 2 + len(self.implicit)), np.nan, complex)
+        k = 2 + len(self.implicit)
+        x = np.full((n, k), np.nan, complex)
+        dx = np.full((n, k), np.nan, complex)
         ok = np.zeros(n, bool)
-        if self._cache_z.size:
-            from scipy.spatial import cKDTree
-
-            tree = cKDTree(np.column_stack([self._cache_z.real, self._cache_z.imag]))
-            dist, near = tree.query(np.column_stack([z.real, z.imag]))
-            warm = dist <= WARM_RADIUS * (np.abs(z) + self.scale)
-            if np.any(warm):
-                xw, okw = self._newton(z[warm], self._cache_x[near[warm]])
-                x[warm], ok[warm] = xw, okw
-                self.stats["warm"] += int(okw.sum())
+        far = np.abs(z) >= FAR_START * self.scale
+        if np.any(far):
+            x[far], ok[far], dx[far] = self._newton(z[far], self._far_start(z[far]))
+            self.stats["far"] += int(ok[far].sum())
+        todo = np.flatnonzero(~ok)
+        if todo.size:
+            dist, z0, x0, d0 = self._warm.nearest(z[todo])
+            near = dist <= WARM_RADIUS
+            if np.any(near):
+                i = todo[near]
+                pred = _predict(z0[near], x0[near], d0[near], z[i])
+                x[i], ok[i], dx[i] = self._newton(z[i], pred)
+                self.stats["warm"] += int(ok[i].sum())
         cold = ~ok
         if np.any(cold):
-            xc, okc = self._path(z[cold])
-            x[cold], ok[cold] = xc, okc
+            x[cold], ok[cold], dx[cold] = self._path(z[cold])
             self.stats["path"] += int(cold.sum())
         self.stats["failed"] += int((~ok).sum())
         x[~ok] = np.nan
+        dx[~ok] = np.nan
         if np.any(ok):
-            self._cache_z = np.concatenate([self._cache_z, z[ok]])[-CACHE_SIZE:]
-            self._cache_x = np.concatenate([self._cache_x, x[ok]])[-CACHE_SIZE:]
-        return x
+            self._warm.add(z[ok], x[ok], dx[ok])
+        return x, dx
 
     def _eval(self, zeta):
         zeta = np.asarray(zeta, dtype=complex)
@@ -274,11 +363,10 @@ class BlockTransform:
         z = np.where(z == 0, Z_ZERO * 1j, z)
         with np.errstate(all="ignore"):
             x = np.full((len(z), 2 + len(self.implicit)), np.nan, complex)
+            dx = np.full_like(x, np.nan)
             fin = np.isfinite(z)
             if np.any(fin):
-                x[fin] = self._solve(z[fin])
-            E, J, Ez = self._system(z, np.where(np.isfinite(x), x, 1.0))
-            dx = -np.linalg.solve(J, Ez[..., None])[..., 0]
+                x[fin], dx[fin] = self._solve(z[fin])
             w, m = x[:, 0], x[:, 1]
             zg = z * (1.0 + m) / w  # z G_nu(z) = 1 + M
             dzg = (1.0 + m) / w + z * (dx[:, 1] / w - (1.0 + m) * dx[:, 0] / (w * w))
@@ -302,29 +390,38 @@ class BlockTransform:
         return self._eval(zeta)[1]
 
 
-def support_edges(tr, lo, hi):
+def support_edges(tr, lo, hi, geometric=False):
     r"""The outer edges of the spectrum of :math:`BB^T` inside the Weyl interval [lo, hi]: where
     :math:`\operatorname{Im} M(x + i0)` (:math:`-\pi x\rho(x)`) leaves 0, located on EDGE_SCAN points and refined by
     EDGE_BISECTIONS bisections (:math:`\rho \sim \sqrt{|x - x_\pm|}` at a soft edge, so the threshold EDGE_IM_TOL
-    moves the edge by its square, far below rounding)."""
-    x = np.linspace(lo, hi, EDGE_SCAN)
-    inside = np.abs(tr.m(x + 0j).imag) > EDGE_IM_TOL
+    moves the edge by its square, far below rounding).  ``geometric``: scan and bisect in :math:`\log x` (for
+    products, whose Weyl interval spans decades; needs lo > 0)."""
+    to = (np.log, np.exp) if geometric and lo > 0 else (lambda v: v, lambda v: v)
+    u = np.linspace(to[0](lo), to[0](hi), EDGE_SCAN)
+
+    def inside_at(v):
+        return np.abs(tr.m(to[1](v) + 0j).imag) > EDGE_IM_TOL
+
+    inside = inside_at(u)
     if not np.any(inside):
         return lo, hi
     i, j = np.flatnonzero(inside)[[0, -1]]
-    a = np.array([x[i - 1] if i > 0 else lo, x[j]])  # outside / inside at the lower edge, inside at the upper
-    b = np.array([x[i], x[j + 1] if j + 1 < len(x) else hi])
+    ulo, uhi = u[0], u[-1]
+    a = np.array([u[i - 1] if i > 0 else ulo, u[j]])  # outside / inside at the lower edge, inside at the upper
+    b = np.array([u[i], u[j + 1] if j + 1 < len(u) else uhi])
     if i == 0:
-        a[0] = b[0] = lo
-    if j + 1 == len(x):
-        a[1] = b[1] = hi
+        a[0] = b[0] = ulo
+    if j + 1 == len(u):
+        a[1] = b[1] = uhi
     out_lo, in_lo, in_hi, out_hi = a[0], b[0], a[1], b[1]
     for _ in range(EDGE_BISECTIONS):
         mid = np.array([0.5 * (out_lo + in_lo), 0.5 * (in_hi + out_hi)])
-        ins = np.abs(tr.m(mid + 0j).imag) > EDGE_IM_TOL
+        ins = inside_at(mid)
         out_lo, in_lo = (out_lo, mid[0]) if ins[0] else (mid[0], in_lo)
         in_hi, out_hi = (mid[1], out_hi) if ins[1] else (in_hi, mid[1])
-    return float(out_lo), float(out_hi)
+    edge_lo = lo if i == 0 else float(to[1](out_lo))
+    edge_hi = hi if j + 1 == len(u) else float(to[1](out_hi))
+    return edge_lo, edge_hi
 
 
 def block_solver_factors(law):

@@ -6,7 +6,8 @@ The Jacobian of a spec is the product of its entries' Jacobians, :math:`J = A_n 
 Each is invariant under rotations of its input and output (or diagonal and free from the rotation invariant
 ones), so at infinite width :math:`S_{JJ^T}(y) = \prod_i S_{A_i^T A_i}(s_i y)`, the law of a factor living in
 an :math:`N_a`-dimensional space entering with scale :math:`s_i = N_L/N_a` (as in :mod:`spectral.product`).
-Residual blocks enter through :class:`~spectral.architecture.residual_law.ResidualBlockLaw`.
+Residual blocks enter through :class:`~spectral.architecture.residual_law.ResidualBlockLaw`; for the density
+solver all blocks of a spec together are one implicit factor (:mod:`spectral.architecture.block_product`).
 
 A plain chain ``[Dense, Nonlinearity] * L`` is exactly :class:`spectral.Network`: :func:`spec_jacobian_law`
 returns :class:`spectral.product.JacobianLaw` for it (same law object as for plain networks, with its exact
@@ -19,13 +20,18 @@ import dataclasses
 import warnings
 from fractions import Fraction
 
+from ..density import FactorizedLaw
 from ..laws import Atomic, FreeProduct, HaarOrthogonal, MarchenkoPastur, SpectralLaw
 from .freeness import NotFreeWarning, not_free_reason
 from .layers import Dense, Nonlinearity, Repeat, Sequential
 from .meanfield import Factor, Propagation, SpecError, propagate
 from .residual_law import ResidualBlockLaw, _exact
 
-__all__ = ["ArchitectureLaw", "spec_jacobian_law", "architecture_law", "plain_network"]
+__all__ = ["ArchitectureLaw", "spec_jacobian_law", "architecture_law", "plain_network", "MAX_DISTINCT_BLOCKS"]
+
+#: distinct residual blocks whose product the density solver is given (each one adds its D^2 law to every
+#: Newton step: 2 blocks cost 13 s CPU for 200 points, docs/design.md §6.1); more are refused, not left running
+MAX_DISTINCT_BLOCKS = 2
 
 
 def _weight_law(weights, s2, n_in, n_out) -> SpectralLaw:
@@ -120,17 +126,46 @@ class ArchitectureLaw(FreeProduct):
         super().__init__(inner.factors, name=f"JJ^T[spec: {len(prop.factors)} factors, depth {spec.depth}]")
 
     def solver_factors(self):
-        """The density solver's view: served for a spec whose Jacobian is one residual block (or has none);
-        products of several blocks are refused, their continuation inside the solver is not yet fast enough
-        to finish (a block's M is one Newton solve per point, docs/design.md §6)."""
-        n_blocks = sum(1 for law in self.factor_laws if isinstance(law, ResidualBlockLaw))
-        if n_blocks and len(self.factor_laws) > 1:
+        """The density solver's view (docs/design.md §6): the factors that are not residual blocks as they are,
+        and all residual blocks together as ONE implicit factor, their free product solved as one Newton system
+        (:mod:`spectral.architecture.block_product`); a single block alone is its own factor
+        (:mod:`spectral.architecture.block_density`).  Refused (NotImplementedError) when a block enters with a
+        dimension change (scale != 1) or has an atom, when a branch has an atom (relu), and for more than
+        MAX_DISTINCT_BLOCKS distinct blocks."""
+        blocks, others = [], []
+        for law, mult, scale in self.factors:
+            if isinstance(law, ResidualBlockLaw):
+                if float(mult) == 0:
+                    continue
+                if float(scale) != 1 or law.atoms:
+                    raise NotImplementedError(
+                        f"the density of a spec with residual block {law.name!r} entering with scale {scale} and "
+                        f"atoms {tuple(law.atoms)} is not available (blocks must keep the width and have no atom)")
+                blocks.append((law, mult))
+            else:
+                others.append((law, mult, scale))
+        if not blocks or (len(blocks) == 1 and float(blocks[0][1]) == 1 and not others):
+            rec = super().solver_factors()
+            return dataclasses.replace(rec, caveat=self.not_free) if self.not_free else rec
+        atomic = [b.name for b, _ in blocks if any(float(p) > 0 for _, p in b.branch_law.atoms)]
+        if atomic:
             raise NotImplementedError(
-                f"the density of a product of {len(self.factor_laws)} factors with {n_blocks} residual block(s) is "
-                "not available yet (one block alone is: architecture_law(spec).blocks[0].density()); its moments "
-                "and the Brownian large-depth limit are")
-        rec = super().solver_factors()
-        return dataclasses.replace(rec, caveat=self.not_free) if self.not_free else rec
+                f"the density of a product of residual blocks whose branch has an atom ({atomic[0]}: relu-type "
+                "activations, a kernel of X) is not served: at its singular point alpha^2 the continuation takes "
+                "minutes (measured 526 s for 16 identical relu blocks); a single such block alone is served")
+        if len(blocks) > MAX_DISTINCT_BLOCKS:
+            raise NotImplementedError(
+                f"the density of a product of {len(blocks)} distinct residual blocks is not served (at most "
+                f"{MAX_DISTINCT_BLOCKS}: each distinct block adds its own solve to every Newton step, docs/design.md "
+                "§6.1); identical blocks (e.g. post-LN) count once; the moments and the Brownian large-depth limit "
+                "are available")
+        from .block_product import product_solver_factor
+
+        factors = list(FreeProduct(others).solver_factors().factors) if others else []
+        factors.append(product_solver_factor(blocks))
+        m1, m2 = (float(v) for v in self.moments(2))
+        return FactorizedLaw(tuple(factors), tuple(self.atoms), self.name, moments12=(m1, m2),
+                             caveat=self.not_free or "")
 
     @property
     def blocks(self) -> tuple:

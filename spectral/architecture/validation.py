@@ -7,9 +7,13 @@ eigenvalues of one network are not); the check passes when every :math:`|z_k| <`
 The infinite-width moments differ from the width-:math:`N` means by :math:`O(L/N)`: the report states
 :math:`L/N` and notes it from 0.1 on, as :func:`spectral.validate` does.
 
-Distribution: the KS distance of the pooled eigenvalues to the theory CDF needs the density of the law
-(the residual block's through the solver hook); until the solver has it for a spec's law the check is
-reported *unavailable* (verdict "incomplete"), never passed silently.
+Distribution: the KS distance :math:`D = \sup_x |\hat F(x) - F(x)|` of the pooled eigenvalues to the theory CDF,
+against the bound :math:`K_{0.999}/\sqrt{n_{\text{eff}}} + 10^{-6}` (the Kolmogorov 0.999 quantile,
+:math:`n_{\text{eff}}` from a bootstrap over networks clipped to :math:`[n, nN]`,
+plus the CDF's certificate tolerance), as
+:func:`spectral.validate` does.  It needs a certified density of the law (residual blocks through the solver hook,
+docs/design.md §6.1); where the solver refuses the law or does not certify it, or the law has atoms, the check
+is reported *unavailable* (verdict "incomplete"), never passed silently.
 
 Plain chains (:func:`~spectral.architecture.jacobian.plain_network`) go to :func:`spectral.validate` with the
 equivalent :class:`spectral.Network`, which has every check.
@@ -28,6 +32,40 @@ from .layers import Sequential
 from .sampling import SpecSamples, sample_spec
 
 __all__ = ["SpecValidationReport", "validate_spec"]
+
+
+#: accuracy budget of the theory CDF added to the KS bound: the density certificate's tolerance (docs/design.md §7)
+CDF_TOL = 1e-6
+
+
+def _ks_check(samples: SpecSamples, law):
+    """((KS, bound, n_eff), None) for the pooled eigenvalues against the law's certified CDF, or (None, reason)."""
+    from ..distribution_stats import KOLMOGOROV_999, bootstrap_n_eff, theory_cdf, theory_certificate
+
+    try:
+        why = theory_certificate(law)
+    except (ValueError, NotImplementedError) as exc:
+        return None, f"the density solver does not serve this law ({exc})"
+    if why is not None:
+        return None, why
+    if any(float(p) > 0 for _, p in law.atoms):
+        return None, "the law has atoms (not handled by the spec KS check)"
+    cdf, why = theory_cdf(law)
+    if cdf is None:
+        return None, why
+    lam = samples.eigenvalues
+    pooled = np.sort(lam.ravel())
+    f = np.asarray(cdf(pooled), dtype=float)
+    if not np.all(np.isfinite(f)):
+        return None, "theory CDF not finite at some sampled eigenvalues"
+    total = pooled.size
+    e_hi = np.searchsorted(pooled, pooled, side="right") / total
+    e_lo = np.searchsorted(pooled, pooled, side="left") / total
+    ks = float(max(np.max(np.abs(e_hi - f)), np.max(np.abs(e_lo - f))))
+    n = lam.shape[0]
+    n_eff = bootstrap_n_eff(lam)
+    n_eff = float(total) if math.isnan(n_eff) else float(np.clip(n_eff, n, total))
+    return (ks, KOLMOGOROV_999 / math.sqrt(n_eff) + CDF_TOL, n_eff), None
 
 #: Relative rounding level of sampled moments: a standard error below it gives no z-score.
 SE_FLOOR = 1e-10
@@ -90,7 +128,8 @@ class SpecValidationReport:
 
 def validate_spec(spec: Sequential, width: int | None = None, n_samples: int = 16, seed=0, mode: str = "network",
                   backend: str = "auto", *, moments: int = 4, z_threshold: float = 4.0,
-                  theory: Any = None, samples: SpecSamples | None = None, **sample_kwargs) -> SpecValidationReport:
+                  theory: Any = None, samples: SpecSamples | None = None, distribution: bool = True,
+                  **sample_kwargs) -> SpecValidationReport:
     """Sample networks of ``spec`` and compare the moments of :math:`J J^T` with the theory (module docstring).
 
     ``theory``: a law to compare with instead of ``spectral.jacobian_law(spec)`` (e.g. to see a wrong theory
@@ -131,8 +170,13 @@ def validate_spec(spec: Sequential, width: int | None = None, n_samples: int = 1
     ratio = depth / samples.width
     if ratio >= FINITE_WIDTH_NOTE:
         notes.append(f"L/N = {ratio:.3g}: finite-width corrections (O(L/N)) may dominate")
-    unavailable = {"distribution": "the density of a spec with residual blocks or normalisations is not available "
-                                   "to the solver yet: KS/Wasserstein not computed"}
+    unavailable: dict = {}
+    dist, why = _ks_check(samples, law) if distribution else (None, "not requested (distribution=False)")
+    if dist is None:
+        unavailable["distribution"] = why
+    else:
+        ks, bound, n_eff = dist
+        checks["ks"] = (ks <= bound, f"KS = {ks:.4g} vs bound {bound:.4g} (n_eff = {n_eff:.4g})")
     if isinstance(law, ArchitectureLaw) and law.not_free:
         unavailable["exact theory"] = law.not_free
     passed = bool(checks) and all(v[0] for v in checks.values())
