@@ -360,7 +360,7 @@ def spec_summary(spec: Sequential, *, label: str = "", edges="auto"):
         notes.append("no length-mode outlier is predicted for specs (spectral.outliers covers plain chains)")
     lam = cond = cert = None
     n_blocks = _blocks(spec)
-    if edges is True or (edges == "auto" and _quick(spec)):
+    if edges is True or (edges == "auto" and _quick(spec) and not n_blocks and free_note is None):
         try:
             lam, cond, cert, _ = bulk_edges(law)
         except (RuntimeError, ValueError, ArithmeticError, NotImplementedError) as exc:
@@ -369,11 +369,16 @@ def spec_summary(spec: Sequential, *, label: str = "", edges="auto"):
             notes.append("density not certified everywhere: the quantiles are indicative")
     elif edges is False:
         notes.append("lambda_max and condition not computed (edges=False): the summary holds the moments only")
+    elif free_note is not None:
+        notes.append("lambda_max and condition not computed: the law is not exact for this spec (note above), "
+                     "the summary holds the moments only")
+    elif n_blocks:
+        notes.append(f"lambda_max and condition not computed: the density of a spec with {n_blocks} residual "
+                     "block(s) costs seconds to minutes or is refused (docs/design.md §6.1), the summary holds the "
+                     "moments only; ask for them with edges=True")
     else:
         notes.append("lambda_max and condition not computed (smooth transformed D^2: the edge search can take "
-                     "minutes at large depth)" + (f"; the density of a spec with {n_blocks} residual block(s) among "
-                     "other factors is not available yet either: the summary holds the moments only" if n_blocks
-                     else "; ask for them with edges=True"))
+                     "minutes at large depth); ask for them with edges=True")
     return SpectrumSummary(label, ", ".join(acts), weights, float(dense[0].sigma_w2) if dense else math.nan,
                            float(dense[0].sigma_b2) if dense else math.nan, _activations(spec), m1, m2 / m1**2 - 1,
                            lam, cond, cert, tuple(notes), None, cond)

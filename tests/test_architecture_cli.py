@@ -64,10 +64,13 @@ def test_validate_and_sample(spec_file, tmp_path, capsys):
     assert np.load(out)["eigenvalues"].shape == (3, 32)
 
 
-#: two linear residual blocks (cheap): the solver refuses the product's density today, the Brownian limit is more
-#: than 5% off its moments (s = 1: m_1 = e^(1/2) against 1.25^2), the plain network (two Gaussian layers) is certified
+#: two relu residual blocks: the solver refuses their product's density (a branch with an atom), the Brownian limit
+#: is more than 5% off its moments (s = 1/2: 5.09%; m_1 = (1 + beta^2/2)^2 = 1.265625 against e^(1/4)), the plain
+#: network (two Gaussian layers and a relu) is certified
 PLOT_SPEC = {"width": 16, "layers": [{"repeat": {"times": 2, "layers": [
-    {"residual": {"alpha": 1, "beta": 0.5, "branch": [{"dense": {"weights": "gaussian", "sigma_w2": 1}}]}}]}}]}
+    {"residual": {"alpha": 1, "beta": 0.5, "branch": [{"dense": {"weights": "gaussian", "sigma_w2": 1}},
+                                                      {"activation": "relu"},
+                                                      {"dense": {"weights": "gaussian", "sigma_w2": 1}}]}}]}}]}
 
 
 def test_plot_spectrum_spec_says_why_the_theory_is_missing(tmp_path, capsys):
@@ -79,8 +82,8 @@ def test_plot_spectrum_spec_says_why_the_theory_is_missing(tmp_path, capsys):
     assert main(["plot", "spectrum", "--spec", str(spec), "--out", str(out), "--samples", "2"]) == 3
     cap = capsys.readouterr()
     first, second = cap.out.splitlines()[:2]
-    assert first.startswith("spec: 2 residual blocks: theory curve unavailable") and "not available" in first
-    assert "no Brownian limit" in first and "width 16" in first and "m_1 of JJ^T: exact 1.562, sampled" in first
+    assert first.startswith("spec: 2 residual blocks: theory curve unavailable") and "not served" in first
+    assert "no Brownian limit" in first and "width 16" in first and "m_1 of JJ^T: exact 1.266, sampled" in first
     assert second.startswith("the same network without skip connections: theory curve certified")
     err = cap.err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("NOT CERTIFIED: spec: 2 residual blocks")

@@ -444,14 +444,15 @@ def test_brownian_stand_in_applies_or_says_why():
 
 
 def test_spec_panel_without_theory_draws_samples_brownian_limit_and_note():
-    """Several blocks: the solver refuses the density today; the panel draws the sampled histogram (area = 1),
-    the Brownian limit (its line is the limit's density) and a note saying why, and warns."""
+    """Eight distinct blocks: the solver refuses their density (MAX_DISTINCT_BLOCKS); the panel draws the
+    sampled histogram (area = 1), the Brownian limit (its line is the limit's density) and a note saying why,
+    and warns."""
     from spectral.architecture import scaled_resnet
     from spectral.density import UncertifiedDensityWarning
 
     with pytest.warns(UncertifiedDensityWarning, match="theory curve unavailable .*Brownian large-depth limit"):
         (panel,) = P.spec_panels(scaled_resnet(8), compare=False, width=32, n_samples=2, points=200)
-    assert panel.theory == "unavailable" and "not available" in panel.reason
+    assert panel.theory == "unavailable" and "not served" in panel.reason
     assert panel.to_dict()["brownian_limit"]["s"] == pytest.approx(panel.limit.s)
     ax = P.plot_spec_panel(panel, xscale="linear")
     assert not _gid(ax.lines, "density")
