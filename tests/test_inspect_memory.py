@@ -39,10 +39,14 @@ SCRIPT = textwrap.dedent("""
 
     torch.manual_seed(0)
     width, depth = 4096, 64
+    bound = width ** -0.5  # PyTorch's default init of Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn directly
     with torch.no_grad():
         mods = []
         for _ in range(depth):
-            mods += [torch.nn.Linear(width, width), torch.nn.ReLU()]
+            layer = torch.nn.utils.skip_init(torch.nn.Linear, width, width)
+            layer.weight.uniform_(-bound, bound)
+            layer.bias.uniform_(-bound, bound)
+            mods += [layer, torch.nn.ReLU()]
         model = torch.nn.Sequential(*mods)
     before = rss()
     m = measure(model, width, n_inputs=2, method="matrix-free", probes=1, steps=6)

@@ -17,6 +17,9 @@ from spectral.product import Network, jacobian_law
 from spectral.sweeps import open_sweep, parse_axis, sweep
 from spectral.sweeps.store import write_store
 
+#: one worker for all Dask tests: their clusters and stored sweeps are module fixtures (pyproject: loadgroup)
+pytestmark = pytest.mark.xdist_group("sweep")
+
 #: on the critical line m1 = chi1^L exactly; chi1 and m1 are evaluated by different code paths that agree to
 #: rounding (a few ulps per layer)
 M1_RTOL = 1e-12
@@ -224,7 +227,7 @@ def test_resume_skips_done_cells(base, address, tmp_path):
 
 def test_default_local_cluster_equals_address_with_other_chunking(address):
     kw = {"quantities": "m1,spread,lambda_max,condition", "points": 64, "critical": True, "progress": False}
-    grid = ("tanh,erf", "orthogonal", "1.5,3", "1,2,8")
+    grid = ("tanh,erf", "orthogonal", "1.5", "1,8")  # two activations and depths: chunking differs from the default
     local = sweep(*grid, n_workers=2, **kw)
     remote = sweep(*grid, scheduler=address, chunk_depths=1, **kw)
     assert local.attrs["scheduler"].startswith("LocalCluster(2 processes") and local.attrs["n_workers"] == 2

@@ -20,6 +20,9 @@ from spectral.plotting.sweep import add_plot_sweep_parser, figure_sweep
 from spectral.sweeps import open_sweep
 from spectral.sweeps.cli import add_sweep_parser
 
+#: one worker for all Dask tests: their clusters and stored sweeps are module fixtures (pyproject: loadgroup)
+pytestmark = pytest.mark.xdist_group("sweep")
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -100,7 +103,10 @@ def test_resume_command_and_table(store, capsys):
     (["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "--workers"),
     (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler"),
 ])
-def test_bad_input_exits_2_naming_the_flag(extra, flag, capsys):
+def test_bad_input_exits_2_naming_the_flag(extra, flag, capsys, monkeypatch):
+    import spectral.sweeps.engine as engine
+
+    monkeypatch.setattr(engine, "CONNECT_SECONDS", 1)  # nothing listens on port 1: no need to wait 10 s
     assert run(["sweep", "--critical", "--no-progress"] + extra) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and flag in err[0] and "Traceback" not in err[0]
