@@ -165,7 +165,54 @@ class _WarmStarts:
         return best, z0, x0, d0
 
 
-class BlockTransform:
+class _WarmSolver:
+    """The order in which a transform finds its unknowns at a batch of points in the closed upper half-plane:
+    from the large-|z| expansion beyond ``far_radius``, from the nearest solved point (with its tangent) within
+    WARM_RADIUS, then -- for a subclass with ``walks`` -- by walking from a farther solved point, else by the
+    vertical path.  A subclass sets ``K`` (unknowns), ``far_radius``, ``_warm`` and ``stats``, and implements
+    ``_newton``, ``_far_start``, ``_path`` (and ``_walk`` when it ``walks``)."""
+
+    walks = False
+
+    def _solve(self, z):
+        """Unknowns x and dx/dz at z (NaN where no solution passed the sheet checks)."""
+        n = len(z)
+        x = np.full((n, self.K), np.nan, complex)
+        dx = np.full((n, self.K), np.nan, complex)
+        ok = np.zeros(n, bool)
+        far = np.abs(z) >= self.far_radius
+        if np.any(far):
+            x[far], ok[far], dx[far] = self._newton(z[far], self._far_start(z[far]))
+            self.stats["far"] += int(ok[far].sum())
+        todo = np.flatnonzero(~ok)
+        if todo.size:
+            dist, z0, x0, d0 = self._warm.nearest(z[todo])
+            near = dist <= WARM_RADIUS
+            if np.any(near):
+                i = todo[near]
+                pred = _predict(z0[near], x0[near], d0[near], z[i])
+                x[i], ok[i], dx[i] = self._newton(z[i], pred)
+                self.stats["warm"] += int(ok[i].sum())
+            if self.walks and not ok.all():
+                # a cached point further away: walk to it in steps of WARM_RADIUS
+                sel = ~ok[todo] & np.isfinite(dist)
+                i = todo[sel]
+                if i.size:
+                    x[i], ok[i], dx[i] = self._walk(z[i], z0[sel], x0[sel], d0[sel], dist[sel])
+                    self.stats["walk"] += int(ok[i].sum())
+        cold = ~ok
+        if np.any(cold):
+            x[cold], ok[cold], dx[cold] = self._path(z[cold])
+            self.stats["path"] += int(cold.sum())
+        self.stats["failed"] += int((~ok).sum())
+        x[~ok] = np.nan
+        dx[~ok] = np.nan
+        if np.any(ok):
+            self._warm.add(z[ok], x[ok], dx[ok])
+        return x, dx
+
+
+class BlockTransform(_WarmSolver):
     """Vectorized :math:`M_{BB^T}(\\zeta)` and its derivative for :math:`B = \\alpha I + \\beta X` (module
     docstring); ``branch_law`` is the law of :math:`X X^T`."""
 
@@ -182,8 +229,10 @@ class BlockTransform:
         self.a1 = float(branch_law.moments(1)[0])
         hi = math.sqrt(lambda_max(branch_law) * self.beta2) + math.sqrt(self.alpha2)
         self.scale = hi  # the top of the singular values of B
+        self.K = 2 + len(self.implicit)
+        self.far_radius = FAR_START * self.scale
         self._last = None
-        self._warm = _WarmStarts(2 + len(self.implicit))
+        self._warm = _WarmStarts(self.K)
         self.stats = {"calls": 0, "points": 0, "far": 0, "warm": 0, "path": 0, "failed": 0}
 
     # ---- the system -------------------------------------------------------------------------------------
@@ -317,38 +366,6 @@ class BlockTransform:
         ok &= d == 0
         return x, ok, dx
 
-    def _solve(self, z):
-        """Unknowns x and dx/dz at z (closed upper half-plane): from the large-|z| expansion far out, from the
-        nearest solved point (with its tangent) where one is near, else by the path."""
-        n = len(z)
-        k = 2 + len(self.implicit)
-        x = np.full((n, k), np.nan, complex)
-        dx = np.full((n, k), np.nan, complex)
-        ok = np.zeros(n, bool)
-        far = np.abs(z) >= FAR_START * self.scale
-        if np.any(far):
-            x[far], ok[far], dx[far] = self._newton(z[far], self._far_start(z[far]))
-            self.stats["far"] += int(ok[far].sum())
-        todo = np.flatnonzero(~ok)
-        if todo.size:
-            dist, z0, x0, d0 = self._warm.nearest(z[todo])
-            near = dist <= WARM_RADIUS
-            if np.any(near):
-                i = todo[near]
-                pred = _predict(z0[near], x0[near], d0[near], z[i])
-                x[i], ok[i], dx[i] = self._newton(z[i], pred)
-                self.stats["warm"] += int(ok[i].sum())
-        cold = ~ok
-        if np.any(cold):
-            x[cold], ok[cold], dx[cold] = self._path(z[cold])
-            self.stats["path"] += int(cold.sum())
-        self.stats["failed"] += int((~ok).sum())
-        x[~ok] = np.nan
-        dx[~ok] = np.nan
-        if np.any(ok):
-            self._warm.add(z[ok], x[ok], dx[ok])
-        return x, dx
-
     def _eval(self, zeta):
         zeta = np.asarray(zeta, dtype=complex)
         key = (zeta.shape, zeta.tobytes())
@@ -362,7 +379,7 @@ class BlockTransform:
         z = np.sqrt(zq)  # first quadrant: z G_nu(z) is even in z
         z = np.where(z == 0, Z_ZERO * 1j, z)
         with np.errstate(all="ignore"):
-            x = np.full((len(z), 2 + len(self.implicit)), np.nan, complex)
+            x = np.full((len(z), self.K), np.nan, complex)
             dx = np.full_like(x, np.nan)
             fin = np.isfinite(z)
             if np.any(fin):

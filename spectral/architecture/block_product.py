@@ -39,6 +39,7 @@ from .block_density import (
     BlockTransform,
     _predict,
     _solve_each,
+    _WarmSolver,
     _WarmStarts,
     support_edges,
 )
@@ -52,9 +53,11 @@ _TINY = 1e-300
 NOISE_EPS = 16 * np.finfo(float).eps
 
 
-class ProductTransform:
+class ProductTransform(_WarmSolver):
     """Vectorized :math:`M_P(\\zeta)`, :math:`M_P'(\\zeta)` for ``blocks``: a list of (ResidualBlockLaw,
     multiplicity) (module docstring)."""
+
+    walks = True
 
     def __init__(self, blocks):
         from ..density import lambda_max
@@ -79,6 +82,7 @@ class ProductTransform:
             los.append(max(0.0, a - be * s) ** 2)
         self.weyl = (float(np.prod(np.array(los) ** self.n)), float(np.prod(np.array(his) ** self.n)))
         self.scale = self.weyl[1]
+        self.far_radius = FAR_START ** 2 * self.scale  # zeta = z^2 of the single block's far start
         self._last = None
         self._warm = _WarmStarts(self.K)
         self.stats = {"calls": 0, "points": 0, "far": 0, "warm": 0, "walk": 0, "path": 0, "failed": 0}
@@ -213,43 +217,6 @@ class ProductTransform:
             x[idx], dx[idx], zc[idx] = xn, dxn, zt
             ok[idx[~okn]] = False
         return x, ok, dx
-
-    def _solve(self, zeta):
-        n = len(zeta)
-        x = np.full((n, self.K), np.nan, complex)
-        dx = np.full((n, self.K), np.nan, complex)
-        ok = np.zeros(n, bool)
-        far = np.abs(zeta) >= FAR_START ** 2 * self.scale
-        if np.any(far):
-            x[far], ok[far], dx[far] = self._newton(zeta[far], self._far_start(zeta[far]))
-            self.stats["far"] += int(ok[far].sum())
-        todo = np.flatnonzero(~ok)
-        if todo.size:
-            dist, z0, x0, d0 = self._warm.nearest(zeta[todo])
-            near = dist <= WARM_RADIUS
-            if np.any(near):
-                i = todo[near]
-                pred = _predict(z0[near], x0[near], d0[near], zeta[i])
-                x[i], ok[i], dx[i] = self._newton(zeta[i], pred)
-                self.stats["warm"] += int(ok[i].sum())
-        far_warm = np.flatnonzero(~ok)
-        if far_warm.size and todo.size:
-            # a cached point further away: walk to it in steps of WARM_RADIUS in (log|zeta|, arg zeta)
-            sel = np.isin(todo, far_warm) & np.isfinite(dist)
-            i = todo[sel]
-            if i.size:
-                x[i], ok[i], dx[i] = self._walk(zeta[i], z0[sel], x0[sel], d0[sel], dist[sel])
-                self.stats["walk"] += int(ok[i].sum())
-        cold = ~ok
-        if np.any(cold):
-            x[cold], ok[cold], dx[cold] = self._path(zeta[cold])
-            self.stats["path"] += int(cold.sum())
-        self.stats["failed"] += int((~ok).sum())
-        x[~ok] = np.nan
-        dx[~ok] = np.nan
-        if np.any(ok):
-            self._warm.add(zeta[ok], x[ok], dx[ok])
-        return x, dx
 
     def _eval(self, zeta):
         zeta = np.asarray(zeta, dtype=complex)
