@@ -23,7 +23,7 @@ from fractions import Fraction
 from ..density import FactorizedLaw
 from ..laws import Atomic, FreeProduct, HaarOrthogonal, MarchenkoPastur, SpectralLaw
 from .freeness import NotFreeWarning, not_free_reason
-from .layers import Dense, Nonlinearity, Repeat, Sequential
+from .layers import Dense, Nonlinearity, Sequential, flat_entries
 from .meanfield import Factor, Propagation, SpecError, propagate
 from .residual_law import ResidualBlockLaw, _exact
 
@@ -178,21 +178,12 @@ def architecture_law(spec: Sequential) -> ArchitectureLaw:
     return ArchitectureLaw(spec)
 
 
-def _flat(entries):
-    for e in entries:
-        if isinstance(e, Repeat):
-            for _ in range(e.times):
-                yield from _flat(e.layers)
-        else:
-            yield e
-
-
 def plain_network(spec: Sequential):
     """The :class:`spectral.Network` equal to ``spec`` when it is a plain chain ``[Dense, Nonlinearity] * L``
     (``q0``: the first pre-activation variance), else None."""
     from ..product import Layer, Network, variance_factor
 
-    flat = list(_flat(spec.layers))
+    flat = list(flat_entries(spec.layers))
     if len(flat) % 2 or not flat:
         return None
     pairs = list(zip(flat[::2], flat[1::2], strict=True))

@@ -32,7 +32,7 @@ from ..parsing import parse_exact
 from ..product import check_width
 
 __all__ = ["Dense", "Conv", "Nonlinearity", "Residual", "LayerNorm", "RMSNorm", "Repeat", "Sequential", "WEIGHTS",
-           "as_entry", "as_entries"]
+           "as_entry", "as_entries", "flat_entries"]
 
 WEIGHTS = ("gaussian", "orthogonal")
 #: kernels of a Conv entry: i.i.d. Gaussian taps, or delta-orthogonal (Xiao et al. 2018)
@@ -183,6 +183,16 @@ class Repeat:
         object.__setattr__(self, "layers", as_entries(self.layers, "layers"))
         if not self.layers:
             raise ValueError("layers of Repeat must contain at least one entry")
+
+
+def flat_entries(entries):
+    """The entries in order with every :class:`Repeat` expanded (``times`` copies of its layers)."""
+    for e in entries:
+        if isinstance(e, Repeat):
+            for _ in range(e.times):
+                yield from flat_entries(e.layers)
+        else:
+            yield e
 
 
 @dataclass(frozen=True)

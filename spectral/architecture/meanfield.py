@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .layers import Conv, Dense, LayerNorm, Nonlinearity, Repeat, Residual, RMSNorm, Sequential
+from .layers import Conv, Dense, LayerNorm, Nonlinearity, Repeat, Residual, RMSNorm, Sequential, flat_entries
 
 __all__ = ["SpecError", "Step", "Factor", "Propagation", "propagate", "spec_mean_field"]
 
@@ -206,7 +206,7 @@ def _norm(e, path, state, factors):
 
 
 def _residual(e: Residual, path, copy, state, steps, factors):
-    if not any(isinstance(x, Dense | Conv) for x in _flat(e.branch)):
+    if not any(isinstance(x, Dense | Conv) for x in flat_entries(e.branch)):
         raise SpecError(f"{path}.residual.branch", "a residual branch needs a Dense layer or a Conv (its "
                         "Jacobian must be rotation invariant for the block law)")
     sub = _State(state.q, state.mu, state.gaussian, state.width)
@@ -220,14 +220,6 @@ def _residual(e: Residual, path, copy, state, steps, factors):
     state.q = a * a * state.q + b * b * sub.q + 2 * a * b * state.mu * sub.mu
     state.mu = a * state.mu + b * sub.mu
     state.gaussian = state.gaussian and sub.gaussian
-
-
-def _flat(entries):
-    for e in entries:
-        if isinstance(e, Repeat):
-            yield from _flat(e.layers)
-        else:
-            yield e
 
 
 def spec_mean_field(spec: Sequential) -> list[dict]:

@@ -153,25 +153,14 @@ def without_skips(spec):
     return dataclasses.replace(spec, layers=_entries_without_skips(spec.layers))
 
 
-def _flat(entries):
-    from ..architecture.layers import Repeat
-
-    for e in entries:
-        if isinstance(e, Repeat):
-            for _ in range(e.times):
-                yield from _flat(e.layers)
-        else:
-            yield e
-
-
 def as_chain(spec):
     """``spec`` as ``[Dense, Nonlinearity]`` pairs -- an identity activation after a Dense layer that no activation
     follows -- when it holds only Dense layers and activations, each activation after a Dense layer: the same
     network, now a :class:`spectral.Network` (its law and its stable-product sampler, which resolves spectra
     spread over more decades than one SVD of :math:`J`); else ``spec`` unchanged."""
-    from ..architecture.layers import Dense, Nonlinearity
+    from ..architecture.layers import Dense, Nonlinearity, flat_entries
 
-    flat = list(_flat(spec.layers))
+    flat = list(flat_entries(spec.layers))
     pairs: list = []
     for e in flat:
         if isinstance(e, Dense):
