@@ -65,7 +65,7 @@ from .architecture.freeness import NotFreeWarning, not_free_reason
 if TYPE_CHECKING:
     from .transforms import Transform
 
-__all__ = ["NotFreeWarning", "stream_activations", "not_free_note", "SpecTransform", "NetworkMaps", "dks_form",
+__all__ = ["NotFreeWarning", "not_free_note", "SpecTransform", "NetworkMaps", "dks_form",
            "spec_subnet_max", "transform_spec", "network_maps",
            "spec_summary", "spec_defaults", "recommend_spec", "Q_TOL"]
 
@@ -259,43 +259,6 @@ def transform_spec(spec: Sequential, method: str, *, zeta: float = 1.5, tau: flo
 
 
 # ------------------------------------------------------------------------------ the spectrum of a spec
-def _leading(entries, where) -> tuple[list, bool]:
-    """The activations of ``entries`` before the first dense layer (or nested block), and whether one came."""
-    found: list = []
-    for i, e in enumerate(entries):
-        if isinstance(e, Dense | Residual):
-            return found, True
-        if isinstance(e, Nonlinearity):
-            found.append(f"{where}[{i}]")
-        elif isinstance(e, Repeat):
-            inner, stop = _leading(e.layers, f"{where}[{i}].repeat.layers")
-            found += inner
-            if stop:
-                return found, True
-    return found, False
-
-
-def stream_activations(spec: Sequential) -> tuple[list, int]:
-    """(paths, copies): the activations that act on the residual stream -- those of a residual branch before
-    its first dense layer -- and how many block copies (repeats counted) hold one."""
-    paths: list = []
-
-    def count(entries, where):
-        n = 0
-        for i, e in enumerate(entries):
-            path = f"{where}[{i}]"
-            if isinstance(e, Repeat):
-                n += e.times * count(e.layers, f"{path}.repeat.layers")
-            elif isinstance(e, Residual):
-                first, _ = _leading(e.branch, f"{path}.residual.branch")
-                paths.extend(p for p in first if p not in paths)
-                n += bool(first) + count(e.branch, f"{path}.residual.branch")
-        return n
-
-    copies = count(spec.layers, "layers")
-    return paths, copies
-
-
 def not_free_note(spec: Sequential) -> str | None:
     """The note for a spec whose law is not exact (:mod:`spectral.architecture.freeness`), else None."""
     reason = not_free_reason(spec)

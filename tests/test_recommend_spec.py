@@ -23,12 +23,12 @@ from spectral.architecture import (
     spec_from_json,
     spec_to_json,
 )
+from spectral.architecture.freeness import shared_diagonals
 from spectral.recommend_spec import (
     Q_TOL,
     NotFreeWarning,
     dks_form,
     spec_subnet_max,
-    stream_activations,
     transform_spec,
 )
 from spectral.transforms import leaky_relu_c_map
@@ -209,8 +209,11 @@ def test_activations_on_the_residual_stream_are_not_certified():
     model's -- free-model samples agree with it -- but not the network's (recommend_spec's docstring)."""
     case, kw = _case("tat_tanh_2x0.9")
     spec = spec_from_json(case["spec"])
-    assert stream_activations(spec) == (["layers[1].repeat.layers[0].residual.branch[0]"], 2)
-    assert stream_activations(_post_spec("tanh", 3, 0.5)) == ([], 0)
+    # the two copies of the branch's leading activation and the activation after the blocks meet on the stream
+    # (spectral.architecture.freeness)
+    stream = "layers[1].repeat.layers[0].residual.branch[0]"
+    assert shared_diagonals(spec) == [(stream, stream, "layers[2]")]
+    assert shared_diagonals(_post_spec("tanh", 3, 0.5)) == []
     with pytest.warns(NotFreeWarning, match="residual stream"):
         rec = sp.recommend(spec=spec, transform="tat", edges=False, **kw)
     assert rec.summary.notes[0].startswith("NOT CERTIFIED: ") and "residual stream" in rec.summary.notes[0]
