@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grid import _band_nodes, _tanh_sinh_nodes
+from .grid import _band_nodes, _gl, _tanh_sinh_nodes
 from .real_axis import _closed_form, _solve_real
 from .soft_edge import _soft_edge, _soft_edge_critical
 from .tolerances import (
@@ -103,21 +103,27 @@ def _holds_the_mass(w, sol, cmass_exact) -> bool:
 
 
 def _closed_form_pieces(sys, e):
-    """The pieces (a, b) in u of the bands of a one-factor law, split at its critical and limit values, and
-    the limit values (spikes) in u."""
+    """The pieces (a, b) in u of the bands of a one-factor law, split at its critical, limit and jump values,
+    the limit values (spikes) in u, and the finite ends in u: its jump values and the ends that two bands share
+    (an atom inside the continuous spectrum), where the density is finite on the piece's side."""
     log_c = e.log_lambda_max
     f = sys.imp[0]
 
     def to_u(values):
         return [math.log(v) + sys.const - log_c for v in values if v > 0]
 
-    crit_u = sorted(to_u(f.critical_values) + to_u(f.limit_values))
+    crit_u = sorted(to_u(f.critical_values) + to_u(f.limit_values) + to_u(f.jump_values))
     pieces = []
     for lo, hi in e.log_bands:
         a, b = lo - log_c, hi - log_c
         ends = [a] + [c for c in crit_u if a + _BREAK_MERGE < c < b - _BREAK_MERGE] + [b]
         pieces += list(zip(ends[:-1], ends[1:], strict=True))
-    return pieces, to_u(f.limit_values)
+    shared = [hi - log_c for (_, hi), (lo, _) in zip(e.log_bands[:-1], e.log_bands[1:], strict=True) if hi == lo]
+    return pieces, to_u(f.limit_values), to_u(f.jump_values) + shared
+
+
+def _near_any(x, values) -> bool:
+    return any(abs(c - x) <= _BREAK_MERGE for c in values)
 
 
 def _closed_form_bands(sys, e, points, cmass_exact) -> _BandGrid:
@@ -132,14 +138,19 @@ def _closed_form_bands(sys, e, points, cmass_exact) -> _BandGrid:
     e-folds, doubled (up to :data:`_CLOSED_FORM_MAX_SPAN`) while its lowest node carries more than
     :data:`_SOFT_CUT` of the mass (the law of :math:`D^2` of erf at large q reaches 0 like
     :math:`x^{1/(4 b^2 q)}`, over hundreds of e-folds), then the power-law tail.  Neither the soft edge nor
-    the hidden soft edge of a product applies: the density is the factor's own, evaluated directly."""
-    pieces, spikes = _closed_form_pieces(sys, e)
+    the hidden soft edge of a product applies: the density is the factor's own, evaluated directly.  A piece
+    between two finite ends (a jump of a piecewise :math:`D^2`, an atom inside the spectrum) gets
+    Gauss--Legendre in log x: there the density is analytic up to both ends, where the cosine map's midpoint
+    rule converges only as :math:`n^{-2}` (selu at depth 1: mass off 7.7e-8 with 2000 nodes)."""
+    pieces, spikes, finite = _closed_form_pieces(sys, e)
     n = max(_MIN_BAND_NODES, points // len(pieces))
     parts, floor_u = [], None
     for a, b in pieces:
         fl = None
-        if any(abs(c - a) <= _BREAK_MERGE or abs(c - b) <= _BREAK_MERGE for c in spikes):
+        if _near_any(a, spikes) or _near_any(b, spikes):
             u, w = _tanh_sinh_nodes(a, b, n)
+        elif _near_any(a, finite) and _near_any(b, finite):
+            u, w = _gl(n, a, b)
         elif np.isneginf(a):
             span = _LOG_SPAN
             while True:

@@ -146,8 +146,8 @@ def _closed_form_band(sys) -> list:
     (its ``bounds`` and the values of d at its critical points; lower end -inf where one is 0, a zero of
     phi'), where the probes found none: log z = C + log zeta maps it exactly."""
     f = sys.imp[0]
-    lo = min([float(f.bounds[0])] + [float(v) for v in f.critical_values])
-    hi = max([float(f.bounds[1])] + [float(v) for v in f.critical_values])
+    lo = min([float(f.bounds[0])] + [float(v) for v in f.critical_values + f.jump_values])
+    hi = max([float(f.bounds[1])] + [float(v) for v in f.critical_values + f.jump_values])
     return [-math.inf if lo <= 0 else math.log(lo) + sys.const, math.log(hi) + sys.const]
 
 

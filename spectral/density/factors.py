@@ -53,7 +53,10 @@ class ImplicitFactor:
     ``critical_values`` (optional) the points inside the spectrum where its density is singular (the
     critical values of :math:`d(h) = \phi'(\sqrt q h)^2` for :math:`D^2`), where a grid on the factor's own
     spectrum must break; ``limit_values`` (optional) the finite limits of d at :math:`h \to \pm\infty` inside the
-    spectrum (gelu, swish), where its density has an integrable log-normal spike.
+    spectrum (gelu, swish), where its density has an integrable log-normal spike; ``jump_values`` (optional)
+    the points of its spectrum where its density jumps between finite values (the end of a continuous piece of
+    a piecewise :math:`D^2`: selu at :math:`\lambda^2\alpha^2`), where a grid must break and no map for a
+    square-root or inverse-square-root end applies.
     """
 
     m: Callable
@@ -69,6 +72,7 @@ class ImplicitFactor:
     spread: float = math.nan
     critical_values: tuple = ()
     limit_values: tuple = ()
+    jump_values: tuple = ()
 
 
 @dataclass(frozen=True, eq=False)

@@ -11,6 +11,7 @@ import numpy as np
 from ..density.factors import ImplicitFactor
 from ..series import MPField
 from .base import SpectralLaw, _as_complex, _check_positive, _exactify
+from .d2_piecewise import piecewise_d2
 from .d2_quadrature import smooth_d2
 from .ensembles import Atomic
 
@@ -76,6 +77,8 @@ class DerivativeLaw(SpectralLaw):
                 self._exact_atomic = self._symbolic_atomic(exact_vals, exact_probs, pieces)
         self.closed_form_s = bool(self._atomic is not None and self._atomic.closed_form_s)
         self._quad = None
+        # phi' constant or monotone on each piece (selu, elu): atoms plus closed-form continuous parts
+        self._piecewise = None if pieces else piecewise_d2(self.activation, float(q))
 
     def _exact_slope(self, d):
         for _, val in getattr(self.activation, "params", ()):
@@ -173,7 +176,8 @@ class DerivativeLaw(SpectralLaw):
 
     def exact_atoms(self):
         if self._atomic is None:
-            return ()
+            # selu / elu: phi' is constant on h > 0, an atom of mass 1/2 (exact) at lambda^2
+            return () if self._piecewise is None else tuple(self._piecewise.atoms)
         exact_ok = self._exact_atomic is not None and not self.symbol_values
         law = self._exact_atomic if exact_ok else self._atomic
         return law.exact_atoms()
@@ -196,6 +200,10 @@ class DerivativeLaw(SpectralLaw):
         return self._solver_record(self._implicit_solver_factor())
 
     def _implicit_solver_factor(self) -> ImplicitFactor:
+        pw = self._piecewise
+        if pw is not None:
+            return ImplicitFactor(pw.m, pw.dm, float(self.mean), pw.bounds, 1.0, 1.0, pw.g1, offset=pw.offset,
+                                  noise=pw.noise, spread=pw.spread, jump_values=pw.jumps)
         smooth = smooth_d2(self.activation, float(self.q), self.name)
         if smooth is not None:
             return ImplicitFactor(smooth.m, smooth.dm, float(self.mean), smooth.bounds, 1.0, 1.0, smooth.g1,
