@@ -419,6 +419,7 @@ class JacobianLaw(FreeProduct):
         self.weight_laws = tuple(w_laws)
         self._layer_runs = tuple(runs)  # (first layer, number of layers) of each run
         self._exact_atoms = None
+        self._singular: set = set()  # products of atoms whose Belinschi mass is exactly 0
         layer0 = network.layers[0]
         name = (f"JJ^T[{getattr(layer0.activation, 'name', layer0.activation)}, {layer0.weights}, "
                 f"sigma_w2={layer0.sigma_w2}, sigma_b2={layer0.sigma_b2}, depth={network.depth}]")
@@ -512,7 +513,10 @@ class JacobianLaw(FreeProduct):
 
         def walk(i, loc, deficit):
             if float(deficit) >= float(budget) * (1 - ATOM_MASS_SNAP):
-                return
+                if deficit == budget and i == len(options):
+                    self._singular.add(float(loc))
+                if deficit > budget or i == len(options):
+                    return
             if i == len(options):
                 found[loc] = found.get(loc, 0) + (budget - deficit) / n_last
                 return
@@ -521,6 +525,39 @@ class JacobianLaw(FreeProduct):
 
         walk(0, Fraction(1), Fraction(0))
         return sorted(found.items(), key=lambda t: float(t[0]))
+
+    def solver_factors(self):
+        """The free product's record (a piecewise D^2 through :meth:`DerivativeLaw.solver_factors_at`), with the
+        points where an atom's mass is exactly 0 (``singular_points``:
+        leaky relu or selu, orthogonal weights, depth 2, at the product of the atoms of mass 1/2), where the
+        density has an inverse-square-root singularity (docs/design.md §5.10)."""
+        out = []
+        for law, mult, scale in self.factors:
+            n = float(mult)
+            if n == 0:
+                continue
+            sub = law.solver_factors_at(n) if isinstance(law, DerivativeLaw) else law.solver_factors()
+            out += [dataclasses.replace(f, multiplicity=f.multiplicity * n, scale=f.scale * float(scale))
+                    for f in sub.factors]
+        rec = self._solver_record(*out)
+        self.exact_atoms()
+        return dataclasses.replace(rec, singular_points=tuple(sorted(self._singular)), floor=self._floor())
+
+    def _floor(self) -> float:
+        r"""A lower bound of the spectrum from the factors' supports, 0 where none is known: for square orthogonal
+        layers whose D^2 is atomic with no atom at 0, :math:`\prod_l \sigma_{w,l}^2 \min D_l^2` (the spectrum
+        of a free product of positive laws lies in the product of their supports)."""
+        layers = self.network.layers
+        if (self.dims and len(set(self.dims)) > 1) or any(layers[i].weights != "orthogonal" for i, _ in self._layer_runs):
+            return 0.0
+        out = 1.0
+        for i, run in self._layer_runs:
+            atoms = self.d2_laws[i].exact_atoms() if self.d2_laws[i].is_atomic else ()
+            lo = min((float(a) for a, p in atoms if float(p) > 0), default=0.0)
+            if lo <= 0:
+                return 0.0
+            out *= (float(layers[i].sigma_w2) * lo) ** run
+        return out
 
 
 def _two_power_moments(n: int, big_c: Fraction, facs) -> list:

@@ -11,7 +11,7 @@ import numpy as np
 from .cache import _cached
 from .continuation import _continue, _le0
 from .critical import _critical_values
-from .factors import _continuous_mass, _factors, _law_atoms
+from .factors import _continuous_mass, _factors, _law_atoms, _record
 from .real_axis import _closed_form
 from .system import _System, _wrap
 from .threads import _quiet, _thread_policy
@@ -158,8 +158,10 @@ def _compute_edges(law) -> _Edges:
     w0 = sum(p for a, p in atoms if a == 0.0)
     sys = _System(_factors(law), w0)
     log_atoms = [math.log(a) for a, _ in atoms if a > 0]
-    cand = _candidates(_critical_values(sys), log_atoms)
-    breaks = _break_points(cand, log_atoms)
+    # a zero-mass atom of the product breaks the bands as an atom does (an inverse-square-root singularity)
+    log_stops = log_atoms + [math.log(a) for a in _record(law).singular_points if a > 0]
+    cand = _candidates(_critical_values(sys), log_stops)
+    breaks = _break_points(cand, log_stops)
     cmass = 1.0 - sum(p for _, p in atoms)
     if breaks.size == 0:
         raise ValueError(f"{getattr(law, 'name', law)}: no real critical point of z(m) and no atom; "
@@ -173,8 +175,11 @@ def _compute_edges(law) -> _Edges:
     # classify each interval between break points by solving at interior points
     lows = np.concatenate([[-np.inf], breaks[:-1]])
     highs = breaks
-    supported = _supported_intervals(sys.with_log_c(log_top), lows, highs, log_atoms, log_top)
-    bands = _merge_bands(lows, highs, supported, log_atoms)
+    supported = _supported_intervals(sys.with_log_c(log_top), lows, highs, log_stops, log_top)
+    floor = _record(law).floor
+    if floor > 0:  # below the product of the factors' lower bounds there is no spectrum
+        supported = [s and b > math.log(floor) + _BREAK_MERGE for s, b in zip(supported, highs, strict=True)]
+    bands = _merge_bands(lows, highs, supported, log_stops)
     if not bands and _closed_form(sys):
         bands = [_closed_form_band(sys)]
     if not bands:

@@ -97,6 +97,12 @@ class FactorizedLaw:
     #: why the law itself (not the solver) is not exact for what it models, e.g. factors taken as free that are
     #: not; non-empty, it fails the certificate of every density of the law with this reason
     caveat: str = ""
+    #: points inside the spectrum where the density is singular though no atom sits there (an atom of the
+    #: free product whose mass is exactly 0: an inverse-square-root singularity), where bands must break
+    singular_points: tuple = ()
+    #: a lower bound of the spectrum known from the factors' supports (0: none), below which no interval is
+    #: probed for continuous mass
+    floor: float = 0.0
 
     def solver_factors(self) -> FactorizedLaw:
         """The record itself (the hook every law implements)."""

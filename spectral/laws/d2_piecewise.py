@@ -42,6 +42,8 @@ _POLE_STRIP = 4.0
 #: Newton iterations for t_* (log d is linear in t for selu / elu: one suffices) and its convergence.
 _NEWTON_ITERS = 40
 _NEWTON_TOL = 1e-13
+#: ... and the residual of log d(t_*) - log zeta at which t_* is used.
+_NEWTON_ACCEPT = 1e-10
 #: A node within this of t_* takes the integrand's limit there (the removable singularity).
 _NODE_COINCIDE = 1e-11
 #: Points of the t-grid on which d' is checked to keep one sign on a piece (else no monotone variable).
@@ -113,7 +115,8 @@ class _MonotonePiece:
         return -t * self.F(t) + phi * (-lpp / (2 * lp * lp))
 
     def pole(self, zeta):
-        """t_* with d(t_*) = zeta (Newton on log d from the real table), and where it is near the nodes."""
+        """t_* with d(t_*) = zeta (Newton on log d from the real table); where it is subtracted (converged, and
+        near the nodes or zeta below the piece's spectrum); where it is needed but Newton failed."""
         lz = np.log(zeta)
         order = np.argsort(self.log_d_grid)
         t = np.interp(lz.real, self.log_d_grid[order], self.grid[order]).astype(complex)
@@ -128,9 +131,12 @@ class _MonotonePiece:
             r = np.log(self.d(t)) - lz
             r = r - 2j * math.pi * np.round(r.imag / (2 * math.pi))
         dist = np.hypot(np.maximum(0.0, np.maximum(self.t_a - t.real, t.real - self.t_b)), t.imag)
-        near = np.isfinite(t) & (np.abs(r) <= 1e3 * _NEWTON_TOL * np.maximum(1.0, np.abs(lz))) & \
-            (dist <= _POLE_STRIP * self.panel)
-        return t, near
+        lo, hi = sorted(self.ends)
+        # below the spectrum the continuation is the subtracted form at any distance (the plain rule gives the
+        # function's other branch there, the integral itself)
+        below = (zeta.imag < 0) & (zeta.real > lo) & (zeta.real < hi)
+        conv = np.isfinite(t) & (np.abs(r) <= _NEWTON_ACCEPT * np.maximum(1.0, np.abs(lz)))
+        return t, conv & ((dist <= _POLE_STRIP * self.panel) | below), below & ~conv
 
     def transforms(self, zeta):
         r"""(:math:`\int\varphi\,d/(\zeta - d)`, :math:`\zeta\int\varphi/(\zeta - d)`, the derivative of the
@@ -143,7 +149,7 @@ class _MonotonePiece:
         g = zeta * (r @ phi)
         dm = -((r * r) @ (phi * d))
         err = 4 * _EPS * (np.abs(r) @ np.abs(phi * d) + np.abs(zeta) * (np.abs(r) @ np.abs(phi)))
-        ts, near = self.pole(zeta)
+        ts, near, lost = self.pole(zeta)
         if np.any(near):
             z, t = zeta[near], ts[near]
             rr = r[near]
@@ -164,6 +170,8 @@ class _MonotonePiece:
             g[near] = z * (tg @ w + Hs * L)
             dm[near] = -(td @ w) - Fs * (1.0 / (z - self.ends[1]) - 1.0 / (z - self.ends[0])) + Gp * L
             err[near] = 4 * _EPS * (np.abs(tm) @ w + np.abs(Fs * L) + np.abs(z) * (np.abs(tg) @ w + np.abs(Hs * L)))
+        # below the spectrum without t_*: no value (never the other branch)
+        m[lost], g[lost], dm[lost], err[lost] = np.nan, np.nan, np.nan, np.inf
         return m, g, dm, err
 
 
@@ -211,9 +219,14 @@ class _PiecewiseD2:
         self.spread = var / m1**2
         lows = [min(pc.ends) for pc in self.parts] + list(av)
         highs = [max(pc.ends) for pc in self.parts] + list(av)
-        # a continuous part cut at |t| = sqrt(2 _GAUSS_CUT) reaches the limit of d at infinity, 0 for selu / elu
-        self.bounds = (0.0 if any(pc.reaches_zero for pc in self.parts) else min(lows), max(highs))
-        self.jumps = tuple(sorted({max(pc.ends) for pc in self.parts}))
+        # the spectrum of the quadrature's law: a continuous part cut at |t| = sqrt(2 _GAUSS_CUT) stops at d
+        # there (selu / elu: d ~ e^-23 sqrt(q), weight e^-46 below), so that a product has a lower edge where
+        # its factor's spectrum ends (with the end at 0 its grid reached 0 and the nodes below the spectrum of
+        # the cut law failed: selu / orthogonal critical depth 4, 574 nodes under 1.4e-11)
+        self.bounds = (min(lows), max(highs))
+        self.reaches_zero = any(pc.reaches_zero for pc in self.parts)
+        # the ends of the continuous parts: a jump of the density (selu's top, lambda^2 alpha^2) or the cut
+        self.jumps = tuple(sorted({e for pc in self.parts for e in pc.ends}))
         self._last = (None, None)
 
     def _eval(self, zeta):
@@ -256,7 +269,7 @@ class _PiecewiseD2:
             lo, hi = sorted(pc.ends)
             inside = (x > lo) & (x < hi)
             if np.any(inside):
-                t, _ = pc.pole(x[inside].astype(complex))
+                t = pc.pole(x[inside].astype(complex))[0]
                 out[inside] += np.real(pc.F(t.real)) / x[inside]
         return out
 
