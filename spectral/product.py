@@ -511,12 +511,11 @@ class JacobianLaw(FreeProduct):
         found: dict = {}
         n_last = dims[-1]
 
+        self._singular.update(_zero_mass_products(options, budget))
+
         def walk(i, loc, deficit):
             if float(deficit) >= float(budget) * (1 - ATOM_MASS_SNAP):
-                if deficit == budget and i == len(options):
-                    self._singular.add(float(loc))
-                if deficit > budget or i == len(options):
-                    return
+                return
             if i == len(options):
                 found[loc] = found.get(loc, 0) + (budget - deficit) / n_last
                 return
@@ -527,28 +526,41 @@ class JacobianLaw(FreeProduct):
         return sorted(found.items(), key=lambda t: float(t[0]))
 
     def solver_factors(self):
-        """The free product's record (a piecewise D^2 through :meth:`DerivativeLaw.solver_factors_at`), with the
-        points where an atom's mass is exactly 0 (``singular_points``:
+        """The free product's record, with the points where an atom's mass is exactly 0 (``singular_points``:
         leaky relu or selu, orthogonal weights, depth 2, at the product of the atoms of mass 1/2), where the
         density has an inverse-square-root singularity (docs/design.md §5.10)."""
+        alone = self._one_orthogonal_layer()
         out = []
         for law, mult, scale in self.factors:
             n = float(mult)
             if n == 0:
                 continue
-            sub = law.solver_factors_at(n) if isinstance(law, DerivativeLaw) else law.solver_factors()
+            discrete = isinstance(law, DerivativeLaw) and law.is_piecewise and not alone
+            sub = law.discrete_solver_factors() if discrete else law.solver_factors()
             out += [dataclasses.replace(f, multiplicity=f.multiplicity * n, scale=f.scale * float(scale))
                     for f in sub.factors]
         rec = self._solver_record(*out)
         self.exact_atoms()
         return dataclasses.replace(rec, singular_points=tuple(sorted(self._singular)), floor=self._floor())
 
+    def _one_orthogonal_layer(self) -> bool:
+        r"""One square orthogonal layer: :math:`JJ^T = \sigma_w^2 D^2`, whose D^2 reaches the solver as its exact
+        law (the closed form of docs/design.md §5.4).  Deeper products and Gaussian weights keep the discrete
+        quadrature law of a piecewise D^2 (selu, elu): with the exact law selu / orthogonal on the critical line
+        is certified at depth 2 (mass error 6e-9) but its grid loses mass from depth 4 (1.2e-4; 7.9e-3 at depth
+        8, 0.85 at 256, m_1 right to 1e-7), elu / orthogonal off the critical line at depth 2 (1.1e-5), and
+        selu / Gaussian depth 1 costs 1.3 s instead of 0.14 s (docs/design.md §5.10)."""
+        layers = self.network.layers
+        square = not (self.dims and len(set(self.dims)) > 1)
+        return self.network.depth == 1 and layers[0].weights == "orthogonal" and square
+
     def _floor(self) -> float:
         r"""A lower bound of the spectrum from the factors' supports, 0 where none is known: for square orthogonal
         layers whose D^2 is atomic with no atom at 0, :math:`\prod_l \sigma_{w,l}^2 \min D_l^2` (the spectrum
         of a free product of positive laws lies in the product of their supports)."""
         layers = self.network.layers
-        if (self.dims and len(set(self.dims)) > 1) or any(layers[i].weights != "orthogonal" for i, _ in self._layer_runs):
+        square = not (self.dims and len(set(self.dims)) > 1)
+        if not square or any(layers[i].weights != "orthogonal" for i, _ in self._layer_runs):
             return 0.0
         out = 1.0
         for i, run in self._layer_runs:
@@ -558,6 +570,25 @@ class JacobianLaw(FreeProduct):
                 return 0.0
             out *= (float(layers[i].sigma_w2) * lo) ** run
         return out
+
+
+def _zero_mass_products(options, budget) -> set:
+    """Locations of the products of atoms (one option per layer group: (location, deficit)) whose Belinschi mass
+    is exactly 0 (deficit equal to the budget): leaky relu or selu with orthogonal weights at depth 2."""
+    out: set = set()
+
+    def walk(i, loc, deficit):
+        if deficit > budget:
+            return
+        if i == len(options):
+            if deficit == budget:
+                out.add(float(loc))
+            return
+        for a, d in options[i]:
+            walk(i + 1, loc * a, deficit + d)
+
+    walk(0, Fraction(1), Fraction(0))
+    return out
 
 
 def _two_power_moments(n: int, big_c: Fraction, facs) -> list:

@@ -8,17 +8,18 @@ ones, where the refusal is pinned (not certified, with a reason).  The others ar
 certified or refused.  Orthogonal weights at depth 1 give the law of sigma_w^2 D^2 itself, solved in closed form
 (docs/design.md §5.4): certified for every activation with an analytic phi' but gelu and swish on their critical
 lines (their D^2 quadrature fails its normalisation check at q* = 3.7, so the discrete law serves).  The
-remaining refusals: leaky relu with orthogonal weights at depth 2 (D^2 has two atoms of mass 1/2: the free
-product of two is singular at alpha^2, inside the band, which the grid does not resolve; mass off by 2e-3) and
-at depth 256 for slopes 0.01, 0.05 and 0.5 (the real critical point at the lower edge lies closer to the atom
-alpha^2 than the edge scan resolves in floating point: the band starts too low and its lowest nodes are not
-certified). selu / elu with orthogonal weights: at depth 1 D^2 is the discrete quadrature law (phi' has a kink),
-which has no continuous density to integrate (mass off by 1), at depth 2 the mass is off by 1e-2, and from depth
-64 (selu off the critical line, elu) or 256 neither the soft lower edge found nor the band's own grid holds the
-mass (off by up to 0.9; elu at 64: 2 nodes not certified), its D^2 being the quadrature law of a non-analytic
-activation.  Sigmoid, softplus and gelu off the critical line (and sigmoid on it with Gaussian weights):
-certified at the depths not listed; at the listed ones the mass is off (1e-6 to 0.9) or nodes are not certified,
-or (depth 256) the series m_2 cannot be formed.  Sigmoid with orthogonal weights on its critical line (sigma_w^2
+remaining refusals: leaky relu with orthogonal weights at depth 256 for slopes 0.01, 0.05 and 0.5 (the real
+critical point at the lower edge lies closer to the atom alpha^2 than the edge scan resolves in floating point:
+the band starts too low and its lowest nodes are not certified); depth 2 is certified (the free product of two
+two-atom laws of mass 1/2 has zero-mass atoms at its edges, where the bands now break, and no spectrum below
+the product of the factors' lower bounds).  selu / elu with
+orthogonal weights: depth 1 is the exact law of D^2, an atom of mass 1/2 plus the closed-form continuous part
+(certified); in products D^2 is the discrete quadrature law (phi' has a kink): selu at depth 2 has the mass off
+by 3e-5 (critical) and 4e-2 (off), and from depth 64 (selu off the critical line, elu) or 256 neither the soft
+lower edge found nor the band's own grid holds the mass (off by up to 0.9; elu at 64: 2 nodes not certified).
+Sigmoid, softplus and gelu off the critical line (and sigmoid on it with Gaussian weights): certified at the
+depths not listed; at the listed ones the mass is off (1e-6 to 0.9) or nodes are not certified, or (depth 256)
+the series m_2 cannot be formed.  Sigmoid with orthogonal weights on its critical line (sigma_w^2
 = 120, q* = 62) beyond depth 1: the spectrum reaches hundreds of e-folds below the band's grid (mass off 0.43 at
 depth 2 to 0.99 at 256).  Swish/orthogonal off the critical line at depths 32 and 256: mass off 3e-6 and 1.2e-3.
 
@@ -76,11 +77,16 @@ CERTIFIED = {
 
 #: (activation, weights, point) certified at every depth of the matrix except the listed ones (refused there).
 PARTLY_CERTIFIED = {
-    ("leaky_relu(0.01)", "orthogonal", "critical"): {2, 256}, ("leaky_relu(0.01)", "orthogonal", "off"): {2, 256},
-    ("leaky_relu(0.05)", "orthogonal", "critical"): {2, 256}, ("leaky_relu(0.05)", "orthogonal", "off"): {2, 256},
-    ("leaky_relu(0.5)", "orthogonal", "critical"): {2, 256}, ("leaky_relu(0.5)", "orthogonal", "off"): {2, 256},
-    ("selu", "orthogonal", "critical"): {1, 2, 256}, ("selu", "orthogonal", "off"): {1, 2, 64, 256},
-    ("elu", "orthogonal", "off"): {1, 64, 256},
+    # depth 2 certified since the product's zero-mass atoms (its edges sigma_w^4 alpha^4, sigma_w^4) break the
+    # bands and the factors' lower bound (sigma_w^2 alpha^2)^L removes the false band below the lower edge
+    # (mass error 3e-3 -> 5e-13)
+    ("leaky_relu(0.01)", "orthogonal", "critical"): {256}, ("leaky_relu(0.01)", "orthogonal", "off"): {256},
+    ("leaky_relu(0.05)", "orthogonal", "critical"): {256}, ("leaky_relu(0.05)", "orthogonal", "off"): {256},
+    ("leaky_relu(0.5)", "orthogonal", "critical"): {256}, ("leaky_relu(0.5)", "orthogonal", "off"): {256},
+    # depth 1 certified since D^2 is its exact law, an atom plus the closed-form continuous part (mass error 1 ->
+    # 3e-13; tests/test_d2_piecewise.py)
+    ("selu", "orthogonal", "critical"): {2, 256}, ("selu", "orthogonal", "off"): {2, 64, 256},
+    ("elu", "orthogonal", "off"): {64, 256},
     ("sigmoid", "gaussian", "critical"): {16, 64, 256}, ("sigmoid", "gaussian", "off"): {256},
     ("sigmoid", "orthogonal", "off"): {256},
     ("softplus", "gaussian", "off"): {64, 256}, ("softplus", "orthogonal", "off"): {2, 4, 32, 64, 256},

@@ -33,13 +33,6 @@ def _gaussian_interval_prob(lo, hi, q):
     return cdf(hi) - cdf(lo), False
 
 
-#: Products holding a piecewise D^2 (selu, elu) more often than this get its discrete quadrature law: with the
-#: exact law (atom + continuous part cut where the Gaussian weight is e^-46) selu / orthogonal on the critical
-#: line is certified at depths 1 and 2 (mass error 3e-13, 6e-9) but its grid loses mass from depth 4 (1.2e-4,
-#: 7.9e-3 at depth 8, 0.85 at 256; m_1 right to 1e-7), where the discrete law certifies depths 4 to 64.
-PIECEWISE_MAX_MULTIPLICITY = 1
-
-
 class DerivativeLaw(SpectralLaw):
     r"""Law of :math:`D^2 = \phi'(\sqrt q\, z)^2`, :math:`z \sim N(0,1)`.
 
@@ -206,12 +199,15 @@ class DerivativeLaw(SpectralLaw):
             return self._solver_record(*self._atomic.solver_factors().factors)
         return self._solver_record(self._implicit_solver_factor())
 
-    def solver_factors_at(self, multiplicity):
-        """The record for a product holding this law ``multiplicity`` times: :meth:`solver_factors`, except for a
-        piecewise D^2 (selu, elu) beyond :data:`PIECEWISE_MAX_MULTIPLICITY`, which gets the discrete quadrature
-        law (docs/design.md §5.10: with the exact law the deeper products' grids lose mass)."""
-        if self._piecewise is None or multiplicity <= PIECEWISE_MAX_MULTIPLICITY:
-            return self.solver_factors()
+    @property
+    def is_piecewise(self) -> bool:
+        """phi' constant or analytic and monotone on each piece (selu, elu): the law has an atom and a continuous
+        part in closed form (:mod:`spectral.laws.d2_piecewise`)."""
+        return self._piecewise is not None
+
+    def discrete_solver_factors(self):
+        """The record with the discrete quadrature law of D^2 (``n_nodes`` nodes) instead of the closed form of a
+        piecewise D^2: what a product of several layers uses (docs/design.md §5.10)."""
         return self._solver_record(self._implicit_solver_factor(exact=False))
 
     def _implicit_solver_factor(self, exact=True) -> ImplicitFactor:
@@ -225,10 +221,9 @@ class DerivativeLaw(SpectralLaw):
                                   offset=smooth.offset, noise=smooth.noise, spread=smooth.spread,
                                   critical_values=tuple(float(v) for v in smooth.crit_values),
                                   limit_values=tuple(float(v) for v in smooth.limit_values))
-        if pw is None:
-            warnings.warn(f"{self.name}: M(zeta) from a discrete quadrature law (no analytic expression of the "
-                          "activation); densities next to the support of D^2 are approximate",
-                          RuntimeWarning, stacklevel=4)
+        why = "no analytic expression of the activation" if pw is None else "D^2 of a piecewise phi' in a product"
+        warnings.warn(f"{self.name}: M(zeta) from a discrete quadrature law ({why}); densities next to the support "
+                      "of D^2 are approximate", RuntimeWarning, stacklevel=4)
         x, w = (np.asarray(a, dtype=float) for a in self._quadrature())
 
         def g1(zeta, x=x, w=w):
