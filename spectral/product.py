@@ -529,30 +529,9 @@ class JacobianLaw(FreeProduct):
         """The free product's record, with the points where an atom's mass is exactly 0 (``singular_points``:
         leaky relu or selu, orthogonal weights, depth 2, at the product of the atoms of mass 1/2), where the
         density has an inverse-square-root singularity (docs/design.md §5.10)."""
-        alone = self._one_orthogonal_layer()
-        out = []
-        for law, mult, scale in self.factors:
-            n = float(mult)
-            if n == 0:
-                continue
-            discrete = isinstance(law, DerivativeLaw) and law.is_piecewise and not alone
-            sub = law.discrete_solver_factors() if discrete else law.solver_factors()
-            out += [dataclasses.replace(f, multiplicity=f.multiplicity * n, scale=f.scale * float(scale))
-                    for f in sub.factors]
-        rec = self._solver_record(*out)
+        rec = super().solver_factors()
         self.exact_atoms()
         return dataclasses.replace(rec, singular_points=tuple(sorted(self._singular)), floor=self._floor())
-
-    def _one_orthogonal_layer(self) -> bool:
-        r"""One square orthogonal layer: :math:`JJ^T = \sigma_w^2 D^2`, whose D^2 reaches the solver as its exact
-        law (the closed form of docs/design.md §5.4).  Deeper products and Gaussian weights keep the discrete
-        quadrature law of a piecewise D^2 (selu, elu): with the exact law selu / orthogonal on the critical line
-        is certified at depth 2 (mass error 6e-9) but its grid loses mass from depth 4 (1.2e-4; 7.9e-3 at depth
-        8, 0.85 at 256, m_1 right to 1e-7), elu / orthogonal off the critical line at depth 2 (1.1e-5), and
-        selu / Gaussian depth 1 costs 1.3 s instead of 0.14 s (docs/design.md §5.10)."""
-        layers = self.network.layers
-        square = not (self.dims and len(set(self.dims)) > 1)
-        return self.network.depth == 1 and layers[0].weights == "orthogonal" and square
 
     def _floor(self) -> float:
         r"""A lower bound of the spectrum from the factors' supports, 0 where none is known: for square orthogonal

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import limits
 from ..density.edges import support as _density_support
+from ..density.factors import ImplicitFactor, LinearFactor
 from ..density.solve import solve_m_transform
 from ..series import FloatField, FractionField, Series, lagrange_coefficients
 from .base import (
@@ -56,6 +57,15 @@ class _DimensionChange(SpectralLaw):
     def solver_factors(self):
         """One :class:`~spectral.density.LinearFactor` (docs/design.md §6)."""
         return self._solver_record(self._linear_solver_factor())
+
+
+def _one_factor(records) -> bool:
+    """The product is one implicit factor of multiplicity 1 times constants (Haar: a linear factor without
+    terms): the law of that factor, scaled."""
+    implicit = [f for f in records if isinstance(f, ImplicitFactor)]
+    rest = [f for f in records if not isinstance(f, ImplicitFactor)]
+    return (len(implicit) == 1 and float(implicit[0].multiplicity) == 1.0
+            and all(isinstance(f, LinearFactor) and not f.terms for f in rest))
 
 
 def _mult(x) -> float:
@@ -115,17 +125,27 @@ class FreeProduct(SpectralLaw):
     # the density solver's view (docs/design.md §6)
     def solver_factors(self):
         """The factors' own records, flattened: each factor's multiplicity and scale multiply those of the
-        records it contributes; factors of multiplicity 0 are left out."""
+        records it contributes; factors of multiplicity 0 are left out.  A piecewise D^2 (selu, elu) enters with
+        its exact law only where the product is that law scaled (one orthogonal layer, docs/design.md §5.4),
+        else with its discrete quadrature law (``discrete_solver_factors``, docs/design.md §5.10)."""
+        out = self._flattened(exact_piecewise=True)
+        if not _one_factor(out):
+            out = self._flattened(exact_piecewise=False)
+        if not out:
+            raise ValueError(f"{self.name!r}: no factor with nonzero multiplicity")
+        return self._solver_record(*out)
+
+    def _flattened(self, exact_piecewise) -> list:
         out = []
         for law, mult, scale in self.factors:
             n = _mult(mult)
             if n == 0:
                 continue
-            for f in law.solver_factors().factors:
+            discrete = not exact_piecewise and getattr(law, "is_piecewise", False)
+            rec = law.discrete_solver_factors() if discrete else law.solver_factors()
+            for f in rec.factors:
                 out.append(dataclasses.replace(f, multiplicity=f.multiplicity * n, scale=f.scale * float(scale)))
-        if not out:
-            raise ValueError(f"{self.name!r}: no factor with nonzero multiplicity")
-        return self._solver_record(*out)
+        return out
 
     def _params(self):
         out = []
