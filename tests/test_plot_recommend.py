@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from spectral import plotting as P  # noqa: E402
+from spectral.cli import main  # noqa: E402
 from spectral.outliers import length_singular_value  # noqa: E402
 from spectral.recommendation import recommend  # noqa: E402
 
@@ -94,8 +95,17 @@ def test_figure_recommend_rejects_other_objects():
 
 
 def _cli(*args, timeout=600):
+    """``python -m spectral plot recommend ARGS`` in a fresh interpreter (the real entry point)."""
     return subprocess.run([sys.executable, "-m", "spectral", "plot", "recommend", *args], capture_output=True,
                           text=True, timeout=timeout)
+
+
+def _main(capsys, *args):
+    """``spectral.cli.main`` in this process (what ``python -m spectral`` runs, without an interpreter's start):
+    (exit status, stdout, stderr)."""
+    code = main(["plot", "recommend", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def test_cli_plot_recommend_writes_the_figure(tmp_path):
@@ -108,29 +118,30 @@ def test_cli_plot_recommend_writes_the_figure(tmp_path):
 
 @pytest.mark.parametrize("args", [("--bogus",), ("--objective", "nope"), ("--depth", "0"), ("--spec", "a.json"),
                                   ("--dpi", "5")])
-def test_cli_plot_recommend_bad_input_exits_2(tmp_path, args):
+def test_cli_plot_recommend_bad_input_exits_2(capsys, tmp_path, args):
     out = tmp_path / "rec.png"
-    proc = _cli("--depth", "4", *args, "--out", str(out)) if args[0] != "--depth" else _cli(*args, "--out", str(out))
-    assert proc.returncode == 2, proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    argv = ("--depth", "4", *args) if args[0] != "--depth" else args
+    code, _, err = _main(capsys, *argv, "--out", str(out))
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not out.exists()
 
 
-def test_cli_plot_recommend_out_rule(tmp_path):
-    proc = _cli("--depth", "4", "--out", str(tmp_path / "missing" / "rec.png"))
-    assert proc.returncode == 2 and "does not exist" in proc.stderr
-    proc = _cli("--depth", "4", "--out", str(tmp_path / "rec.txt"))
-    assert proc.returncode == 2 and ".png" in proc.stderr
+def test_cli_plot_recommend_out_rule(capsys, tmp_path):
+    code, _, err = _main(capsys, "--depth", "4", "--out", str(tmp_path / "missing" / "rec.png"))
+    assert code == 2 and "does not exist" in err
+    code, _, err = _main(capsys, "--depth", "4", "--out", str(tmp_path / "rec.txt"))
+    assert code == 2 and ".png" in err
 
 
-def test_cli_plot_recommend_uncertified_density_exits_3_unless_allowed(tmp_path):
+def test_cli_plot_recommend_uncertified_density_exits_3_unless_allowed(capsys, tmp_path):
     """tanh, L = 16 on a 100-point grid: the Kaiming default's density misses its mass check (off by 0.019)."""
     out = tmp_path / "rec.png"
-    proc = _cli("--depth", "16", "--points", "100", "--out", str(out))
-    assert proc.returncode == 3, proc.stderr
-    assert "NOT CERTIFIED" in proc.stderr and "2.77778" in proc.stderr and out.exists()
-    proc = _cli("--depth", "16", "--points", "100", "--allow-uncertified", "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
+    code, _, err = _main(capsys, "--depth", "16", "--points", "100", "--out", str(out))
+    assert code == 3, err
+    assert "NOT CERTIFIED" in err and "2.77778" in err and out.exists()
+    code, _, err = _main(capsys, "--depth", "16", "--points", "100", "--allow-uncertified", "--out", str(out))
+    assert code == 0, err
 
 
 def test_absent_default_is_named_in_the_panel():
