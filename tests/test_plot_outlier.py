@@ -40,12 +40,17 @@ def _net(depth):
     return Network.critical("tanh", sigma_w2=1.05, depth=depth, weights="orthogonal")
 
 
+#: the tests of the module fixture below share one worker under xdist: the figure is made once
+SHARED_FIGURE = pytest.mark.xdist_group("plot_outlier_figure")
+
+
 @pytest.fixture(scope="module")
 def fig_with_width():
     return P.figure_spectrum("tanh", "orthogonal", 1.05, depths=(DEPTH_NONE, DEPTH_OUTLIER), width=WIDTH,
                              n_samples=2, points=200)
 
 
+@SHARED_FIGURE
 def test_outlier_marker_at_the_predicted_singular_value(fig_with_width):
     ax = fig_with_width.axes[0]
     marks = _gid(ax.lines, "outlier")
@@ -60,6 +65,7 @@ def test_outlier_marker_at_the_predicted_singular_value(fig_with_width):
     assert "length mode (predicted)" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
+@SHARED_FIGURE
 def test_finite_width_band_spans_the_predicted_spread(fig_with_width):
     ax = fig_with_width.axes[0]
     bands = _gid(ax.patches, "finite_width_band")

@@ -33,6 +33,10 @@ def _x_extent(patch):
     return float(patch.get_x()), float(patch.get_x() + patch.get_width())
 
 
+#: the tests of the module fixtures below share one worker under xdist: the recommendation (about 10 s) is made once
+SHARED_TANH = pytest.mark.xdist_group("plot_recommend_tanh")
+
+
 @pytest.fixture(scope="module")
 def tanh_rec():
     return recommend("tanh", depth=DEPTH, min_curvature=BUDGET)
@@ -43,6 +47,7 @@ def tanh_fig(tanh_rec):
     return P.figure_recommend(tanh_rec, budget=BUDGET, points=200)
 
 
+@SHARED_TANH
 def test_tradeoff_panel_marks_the_choice_and_shades_the_infeasible_side(tanh_rec, tanh_fig):
     left = tanh_fig.axes[0]
     (curve,) = _gid(left.lines, "tradeoff")
@@ -61,6 +66,7 @@ def test_tradeoff_panel_marks_the_choice_and_shades_the_infeasible_side(tanh_rec
     assert float(_gid(left.lines, "budget")[0].get_xdata()[0]) == pytest.approx(BUDGET, rel=POSITION_RTOL)
 
 
+@SHARED_TANH
 def test_spectra_panel_has_recommendation_defaults_and_length_mode(tanh_rec, tanh_fig):
     right = tanh_fig.axes[1]
     texts = [t.get_text() for t in right.get_legend().get_texts()]
@@ -74,6 +80,7 @@ def test_spectra_panel_has_recommendation_defaults_and_length_mode(tanh_rec, tan
     assert right.get_xscale() == "log"
 
 
+@SHARED_TANH
 def test_budget_inferred_when_not_given(tanh_rec):
     fig = P.figure_recommend(tanh_rec, points=100)
     (shade,) = _gid(fig.axes[0].patches, "infeasible")
