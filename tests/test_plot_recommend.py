@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from axes_artists import by_gid, x_extent  # noqa: E402
 
 from spectral import plotting as P  # noqa: E402
 from spectral.cli import main  # noqa: E402
@@ -19,18 +20,6 @@ from spectral.recommendation import recommend  # noqa: E402
 POSITION_RTOL = 1e-12
 DEPTH = 16
 BUDGET = 0.3
-
-
-def _gid(artists, gid):
-    return [a for a in artists if a.get_gid() == gid]
-
-
-def _x_extent(patch):
-    """x range of an axvspan: a Rectangle (matplotlib >= 3.9) or a Polygon (older)."""
-    xy = np.asarray(patch.get_xy())
-    if xy.ndim == 2:
-        return float(xy[:, 0].min()), float(xy[:, 0].max())
-    return float(patch.get_x()), float(patch.get_x() + patch.get_width())
 
 
 #: the tests of the module fixtures below share one worker under xdist: the recommendation (about 10 s) is made once
@@ -50,20 +39,20 @@ def tanh_fig(tanh_rec):
 @SHARED_TANH
 def test_tradeoff_panel_marks_the_choice_and_shades_the_infeasible_side(tanh_rec, tanh_fig):
     left = tanh_fig.axes[0]
-    (curve,) = _gid(left.lines, "tradeoff")
+    (curve,) = by_gid(left.lines, "tradeoff")
     feasible = [r for r in tanh_rec.tradeoff if "spread" in r]
     xs, ys = np.asarray(curve.get_xdata()), np.asarray(curve.get_ydata())
     assert xs.size == len(feasible) and np.all(xs >= BUDGET * (1 - 1e-12))  # only candidates within the budget
     assert np.all(np.diff(xs) > 0)
-    (choice,) = _gid(left.lines, "choice")
+    (choice,) = by_gid(left.lines, "choice")
     cx, cy = float(choice.get_xdata()[0]), float(choice.get_ydata()[0])
     assert cx == pytest.approx(tanh_rec.parameters["network_curvature"], rel=POSITION_RTOL)
     assert cy == pytest.approx(tanh_rec.summary.spread, rel=1e-9)  # the recommended network's own spread
     assert cy == pytest.approx(float(ys.min()), rel=POSITION_RTOL)  # the choice is the smallest objective drawn
-    (shade,) = _gid(left.patches, "infeasible")
-    lo, hi = _x_extent(shade)
+    (shade,) = by_gid(left.patches, "infeasible")
+    lo, hi = x_extent(shade)
     assert hi == pytest.approx(BUDGET, rel=POSITION_RTOL) and lo < hi
-    assert float(_gid(left.lines, "budget")[0].get_xdata()[0]) == pytest.approx(BUDGET, rel=POSITION_RTOL)
+    assert float(by_gid(left.lines, "budget")[0].get_xdata()[0]) == pytest.approx(BUDGET, rel=POSITION_RTOL)
 
 
 @SHARED_TANH
@@ -72,9 +61,9 @@ def test_spectra_panel_has_recommendation_defaults_and_length_mode(tanh_rec, tan
     texts = [t.get_text() for t in right.get_legend().get_texts()]
     for label in ("recommended", "pytorch", "xavier", "kaiming", "orthogonal-critical"):
         assert any(t.startswith(label) for t in texts), texts
-    assert len(_gid(right.lines, "density")) == 5
+    assert len(by_gid(right.lines, "density")) == 5
     s = length_singular_value(tanh_rec.network)
-    marks = _gid(right.lines, "outlier")
+    marks = by_gid(right.lines, "outlier")
     assert s is not None and marks  # critical tanh with a bias, orthogonal, L = 16: a separated length mode
     assert any(float(m.get_xdata()[0]) == pytest.approx(s, rel=POSITION_RTOL) for m in marks)
     assert right.get_xscale() == "log"
@@ -83,15 +72,15 @@ def test_spectra_panel_has_recommendation_defaults_and_length_mode(tanh_rec, tan
 @SHARED_TANH
 def test_budget_inferred_when_not_given(tanh_rec):
     fig = P.figure_recommend(tanh_rec, points=100)
-    (shade,) = _gid(fig.axes[0].patches, "infeasible")
+    (shade,) = by_gid(fig.axes[0].patches, "infeasible")
     # the budget binds (the recommender solved C_f''(1) = 0.3 between two candidates): inferred exactly
-    assert _x_extent(shade)[1] == pytest.approx(BUDGET, rel=1e-9)
+    assert x_extent(shade)[1] == pytest.approx(BUDGET, rel=1e-9)
 
 
 def test_transform_has_no_tradeoff_and_draws_bars():
     rec = recommend("tanh", depth=4, transform="tat")
     fig = P.figure_recommend(rec, points=100)
-    bars = _gid(fig.axes[0].patches, "spread_bar")
+    bars = by_gid(fig.axes[0].patches, "spread_bar")
     assert len(bars) == 1 + sum("error" not in r for r in rec.defaults)
     assert bars[0].get_height() == pytest.approx(rec.summary.spread, rel=POSITION_RTOL)
 
@@ -158,6 +147,6 @@ def test_absent_default_is_named_in_the_panel():
     absent = [k for k, v in default_networks("softplus", 4).items() if v is None]
     assert absent == ["orthogonal-critical"]  # softplus has no critical point at sigma_b2 = 2.01e-5
     right = P.figure_recommend(rec, points=100).axes[1]
-    (note,) = _gid(right.texts, "absent_default")
+    (note,) = by_gid(right.texts, "absent_default")
     assert "orthogonal-critical" in note.get_text()
-    assert len(_gid(right.lines, "density")) == 4  # dks and the three defaults that exist
+    assert len(by_gid(right.lines, "density")) == 4  # dks and the three defaults that exist
