@@ -14,10 +14,9 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import os
-import warnings
 from pathlib import Path
+
+import figure_script
 
 import spectral as sp
 from spectral import plotting as splt
@@ -47,18 +46,7 @@ def build(quick: bool = False):
 
 
 def main(argv=None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output file (default: {DEFAULT_OUT})")
-    parser.add_argument("--dpi", type=int, default=110)
-    args = parser.parse_args(argv)
-    quick = os.environ.get("SPECTRAL_QUICK") == "1"
-    with warnings.catch_warnings():
-        warnings.simplefilter("default", RuntimeWarning)
-        fig = build(quick)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=args.dpi)
-    print(f"wrote {args.out}")
-    return args.out
+    return figure_script.main(build, DEFAULT_OUT, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -22,12 +22,10 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import os
 import warnings
 from pathlib import Path
 
-import numpy as np
+import figure_script
 from matplotlib.figure import Figure
 
 import spectral as sp
@@ -96,18 +94,7 @@ def build(quick: bool = False) -> Figure:
 
 
 def main(argv=None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output file (default: {DEFAULT_OUT})")
-    parser.add_argument("--dpi", type=int, default=110)
-    args = parser.parse_args(argv)
-    quick = os.environ.get("SPECTRAL_QUICK") == "1"
-    with warnings.catch_warnings(), np.errstate(divide="ignore"):
-        warnings.simplefilter("default", RuntimeWarning)
-        fig = build(quick)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=args.dpi)
-    print(f"wrote {args.out}")
-    return args.out
+    return figure_script.main(build, DEFAULT_OUT, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("*.py") if "jupytext:" i
 _spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "notebooks" / "build_notebooks.py")
 build_notebooks = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(build_notebooks)
+_spec = importlib.util.spec_from_file_location("figure_script", ROOT / "notebooks" / "figure_script.py")
+figure_script = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(figure_script)
 
 
 @pytest.fixture(autouse=True)
@@ -55,6 +58,32 @@ def test_readme_figure_script(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "notebooks" / "make_readme_figure.py"), "--out", str(out)],
                    check=True, env=env, cwd=tmp_path, timeout=600)
     assert out.stat().st_size > 10_000
+
+
+def test_figure_script_command_line(tmp_path, monkeypatch, capsys):
+    """The figure scripts' shared ``main``: ``--out`` / ``--dpi`` reach ``savefig``, ``SPECTRAL_QUICK`` reaches
+    ``build``, and the path written is printed and returned."""
+    from matplotlib.figure import Figure
+
+    asked = []
+
+    def build(quick):
+        asked.append(quick)
+        fig = Figure(figsize=(2.0, 1.0))
+        fig.subplots().plot([0, 1], [0, 1])
+        return fig
+
+    out = tmp_path / "sub" / "f.png"
+    assert figure_script.main(build, tmp_path / "default.png", "demo", ["--out", str(out), "--dpi", "50"]) == out
+    assert asked == [True]  # the autouse fixture sets SPECTRAL_QUICK=1
+    assert out.read_bytes()[:4] == b"\x89PNG" and capsys.readouterr().out == f"wrote {out}\n"
+    with open(out, "rb") as fh:  # 2 x 1 inches at 50 dpi
+        fh.seek(16)
+        assert (int.from_bytes(fh.read(4), "big"), int.from_bytes(fh.read(4), "big")) == (100, 50)
+    monkeypatch.setenv("SPECTRAL_QUICK", "0")
+    monkeypatch.chdir(tmp_path)
+    assert figure_script.main(build, tmp_path / "default.png", "demo", []) == tmp_path / "default.png"
+    assert asked == [True, False] and (tmp_path / "default.png").exists()
 
 
 def test_build_script_finds_the_notebooks():

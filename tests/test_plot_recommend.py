@@ -9,8 +9,10 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from axes_artists import by_gid, x_extent  # noqa: E402
 
 from spectral import plotting as P  # noqa: E402
+from spectral.cli import main  # noqa: E402
 from spectral.outliers import length_singular_value  # noqa: E402
 from spectral.recommendation import recommend  # noqa: E402
 
@@ -20,16 +22,8 @@ DEPTH = 16
 BUDGET = 0.3
 
 
-def _gid(artists, gid):
-    return [a for a in artists if a.get_gid() == gid]
-
-
-def _x_extent(patch):
-    """x range of an axvspan: a Rectangle (matplotlib >= 3.9) or a Polygon (older)."""
-    xy = np.asarray(patch.get_xy())
-    if xy.ndim == 2:
-        return float(xy[:, 0].min()), float(xy[:, 0].max())
-    return float(patch.get_x()), float(patch.get_x() + patch.get_width())
+#: the tests of the module fixtures below share one worker under xdist: the recommendation (about 10 s) is made once
+SHARED_TANH = pytest.mark.xdist_group("plot_recommend_tanh")
 
 
 @pytest.fixture(scope="module")
@@ -42,48 +36,51 @@ def tanh_fig(tanh_rec):
     return P.figure_recommend(tanh_rec, budget=BUDGET, points=200)
 
 
+@SHARED_TANH
 def test_tradeoff_panel_marks_the_choice_and_shades_the_infeasible_side(tanh_rec, tanh_fig):
     left = tanh_fig.axes[0]
-    (curve,) = _gid(left.lines, "tradeoff")
+    (curve,) = by_gid(left.lines, "tradeoff")
     feasible = [r for r in tanh_rec.tradeoff if "spread" in r]
     xs, ys = np.asarray(curve.get_xdata()), np.asarray(curve.get_ydata())
     assert xs.size == len(feasible) and np.all(xs >= BUDGET * (1 - 1e-12))  # only candidates within the budget
     assert np.all(np.diff(xs) > 0)
-    (choice,) = _gid(left.lines, "choice")
+    (choice,) = by_gid(left.lines, "choice")
     cx, cy = float(choice.get_xdata()[0]), float(choice.get_ydata()[0])
     assert cx == pytest.approx(tanh_rec.parameters["network_curvature"], rel=POSITION_RTOL)
     assert cy == pytest.approx(tanh_rec.summary.spread, rel=1e-9)  # the recommended network's own spread
     assert cy == pytest.approx(float(ys.min()), rel=POSITION_RTOL)  # the choice is the smallest objective drawn
-    (shade,) = _gid(left.patches, "infeasible")
-    lo, hi = _x_extent(shade)
+    (shade,) = by_gid(left.patches, "infeasible")
+    lo, hi = x_extent(shade)
     assert hi == pytest.approx(BUDGET, rel=POSITION_RTOL) and lo < hi
-    assert float(_gid(left.lines, "budget")[0].get_xdata()[0]) == pytest.approx(BUDGET, rel=POSITION_RTOL)
+    assert float(by_gid(left.lines, "budget")[0].get_xdata()[0]) == pytest.approx(BUDGET, rel=POSITION_RTOL)
 
 
+@SHARED_TANH
 def test_spectra_panel_has_recommendation_defaults_and_length_mode(tanh_rec, tanh_fig):
     right = tanh_fig.axes[1]
     texts = [t.get_text() for t in right.get_legend().get_texts()]
     for label in ("recommended", "pytorch", "xavier", "kaiming", "orthogonal-critical"):
         assert any(t.startswith(label) for t in texts), texts
-    assert len(_gid(right.lines, "density")) == 5
+    assert len(by_gid(right.lines, "density")) == 5
     s = length_singular_value(tanh_rec.network)
-    marks = _gid(right.lines, "outlier")
+    marks = by_gid(right.lines, "outlier")
     assert s is not None and marks  # critical tanh with a bias, orthogonal, L = 16: a separated length mode
     assert any(float(m.get_xdata()[0]) == pytest.approx(s, rel=POSITION_RTOL) for m in marks)
     assert right.get_xscale() == "log"
 
 
+@SHARED_TANH
 def test_budget_inferred_when_not_given(tanh_rec):
     fig = P.figure_recommend(tanh_rec, points=100)
-    (shade,) = _gid(fig.axes[0].patches, "infeasible")
+    (shade,) = by_gid(fig.axes[0].patches, "infeasible")
     # the budget binds (the recommender solved C_f''(1) = 0.3 between two candidates): inferred exactly
-    assert _x_extent(shade)[1] == pytest.approx(BUDGET, rel=1e-9)
+    assert x_extent(shade)[1] == pytest.approx(BUDGET, rel=1e-9)
 
 
 def test_transform_has_no_tradeoff_and_draws_bars():
     rec = recommend("tanh", depth=4, transform="tat")
     fig = P.figure_recommend(rec, points=100)
-    bars = _gid(fig.axes[0].patches, "spread_bar")
+    bars = by_gid(fig.axes[0].patches, "spread_bar")
     assert len(bars) == 1 + sum("error" not in r for r in rec.defaults)
     assert bars[0].get_height() == pytest.approx(rec.summary.spread, rel=POSITION_RTOL)
 
@@ -94,8 +91,17 @@ def test_figure_recommend_rejects_other_objects():
 
 
 def _cli(*args, timeout=600):
+    """``python -m spectral plot recommend ARGS`` in a fresh interpreter (the real entry point)."""
     return subprocess.run([sys.executable, "-m", "spectral", "plot", "recommend", *args], capture_output=True,
                           text=True, timeout=timeout)
+
+
+def _main(capsys, *args):
+    """``spectral.cli.main`` in this process (what ``python -m spectral`` runs, without an interpreter's start):
+    (exit status, stdout, stderr)."""
+    code = main(["plot", "recommend", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def test_cli_plot_recommend_writes_the_figure(tmp_path):
@@ -108,29 +114,30 @@ def test_cli_plot_recommend_writes_the_figure(tmp_path):
 
 @pytest.mark.parametrize("args", [("--bogus",), ("--objective", "nope"), ("--depth", "0"), ("--spec", "a.json"),
                                   ("--dpi", "5")])
-def test_cli_plot_recommend_bad_input_exits_2(tmp_path, args):
+def test_cli_plot_recommend_bad_input_exits_2(capsys, tmp_path, args):
     out = tmp_path / "rec.png"
-    proc = _cli("--depth", "4", *args, "--out", str(out)) if args[0] != "--depth" else _cli(*args, "--out", str(out))
-    assert proc.returncode == 2, proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    argv = ("--depth", "4", *args) if args[0] != "--depth" else args
+    code, _, err = _main(capsys, *argv, "--out", str(out))
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not out.exists()
 
 
-def test_cli_plot_recommend_out_rule(tmp_path):
-    proc = _cli("--depth", "4", "--out", str(tmp_path / "missing" / "rec.png"))
-    assert proc.returncode == 2 and "does not exist" in proc.stderr
-    proc = _cli("--depth", "4", "--out", str(tmp_path / "rec.txt"))
-    assert proc.returncode == 2 and ".png" in proc.stderr
+def test_cli_plot_recommend_out_rule(capsys, tmp_path):
+    code, _, err = _main(capsys, "--depth", "4", "--out", str(tmp_path / "missing" / "rec.png"))
+    assert code == 2 and "does not exist" in err
+    code, _, err = _main(capsys, "--depth", "4", "--out", str(tmp_path / "rec.txt"))
+    assert code == 2 and ".png" in err
 
 
-def test_cli_plot_recommend_uncertified_density_exits_3_unless_allowed(tmp_path):
+def test_cli_plot_recommend_uncertified_density_exits_3_unless_allowed(capsys, tmp_path):
     """tanh, L = 16 on a 100-point grid: the Kaiming default's density misses its mass check (off by 0.019)."""
     out = tmp_path / "rec.png"
-    proc = _cli("--depth", "16", "--points", "100", "--out", str(out))
-    assert proc.returncode == 3, proc.stderr
-    assert "NOT CERTIFIED" in proc.stderr and "2.77778" in proc.stderr and out.exists()
-    proc = _cli("--depth", "16", "--points", "100", "--allow-uncertified", "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
+    code, _, err = _main(capsys, "--depth", "16", "--points", "100", "--out", str(out))
+    assert code == 3, err
+    assert "NOT CERTIFIED" in err and "2.77778" in err and out.exists()
+    code, _, err = _main(capsys, "--depth", "16", "--points", "100", "--allow-uncertified", "--out", str(out))
+    assert code == 0, err
 
 
 def test_absent_default_is_named_in_the_panel():
@@ -140,6 +147,6 @@ def test_absent_default_is_named_in_the_panel():
     absent = [k for k, v in default_networks("softplus", 4).items() if v is None]
     assert absent == ["orthogonal-critical"]  # softplus has no critical point at sigma_b2 = 2.01e-5
     right = P.figure_recommend(rec, points=100).axes[1]
-    (note,) = _gid(right.texts, "absent_default")
+    (note,) = by_gid(right.texts, "absent_default")
     assert "orthogonal-critical" in note.get_text()
-    assert len(_gid(right.lines, "density")) == 4  # dks and the three defaults that exist
+    assert len(by_gid(right.lines, "density")) == 4  # dks and the three defaults that exist

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from axes_artists import by_gid  # noqa: E402
 from matplotlib.collections import QuadMesh  # noqa: E402
 from matplotlib.patches import StepPatch  # noqa: E402
 
@@ -32,10 +33,6 @@ def _mp_result(atom=0.25):
                          diagnostics={}, law="MP stand-in", points=401)
 
 
-def _gid(artists, gid):
-    return [a for a in artists if a.get_gid() == gid]
-
-
 def _atom_ax(ax):
     twin = ax._spectral_atom_axes
     assert twin.get_ylabel() == "atom mass"
@@ -56,7 +53,7 @@ def relu_laws():
 def test_singular_values_line_is_the_density(relu_laws):
     res = {f"L = {L}": law.singular_values().density(200) for L, law in relu_laws.items()}
     ax = P.plot_singular_values(res)
-    lines = _gid(ax.lines, "density")
+    lines = by_gid(ax.lines, "density")
     assert len(lines) == 2
     for line, r in zip(lines, res.values(), strict=True):
         np.testing.assert_array_equal(line.get_xdata(), r.x)
@@ -65,11 +62,11 @@ def test_singular_values_line_is_the_density(relu_laws):
     assert _legend_texts(ax) == ["L = 2", "L = 8"]
     assert "singular value" in ax.get_xlabel() and r"\rho_s" in ax.get_ylabel()
     # relu: one atom at 0 of mass 1/2 per curve, labelled once
-    spikes = _gid(_atom_ax(ax).lines, "atom")
+    spikes = by_gid(_atom_ax(ax).lines, "atom")
     assert len(spikes) == 2
     for s in spikes:
         assert list(s.get_xdata()) == [0.0, 0.0] and list(s.get_ydata()) == [0.0, 0.5]
-    labels = [t.get_text() for t in _gid(_atom_ax(ax).texts, "atom_label")]
+    labels = [t.get_text() for t in by_gid(_atom_ax(ax).texts, "atom_label")]
     assert labels == [r"$\delta$: 1/2"]
     # view: from just below 0, the atom visible; y range set by the bulk
     lo, hi = ax.get_xlim()
@@ -79,18 +76,18 @@ def test_singular_values_line_is_the_density(relu_laws):
 def test_eigenvalue_result_converted_to_singular_values():
     res = _mp_result(0.25)
     ax = P.plot_singular_values([res], labels=["MP"])
-    line = _gid(ax.lines, "density")[0]
+    line = by_gid(ax.lines, "density")[0]
     s = np.sqrt(res.x)
     np.testing.assert_allclose(line.get_xdata(), s)
     np.testing.assert_allclose(line.get_ydata(), 2 * s * res.density)
     # area of the continuous part is 1 - atom in either variable
     assert np.trapezoid(line.get_ydata(), line.get_xdata()) == pytest.approx(0.75, abs=2e-3)
-    spike = _gid(_atom_ax(ax).lines, "atom")[0]
+    spike = by_gid(_atom_ax(ax).lines, "atom")[0]
     assert list(spike.get_ydata()) == [0.0, 0.25]
-    assert _gid(_atom_ax(ax).texts, "atom_label")[0].get_text().endswith("1/4")
+    assert by_gid(_atom_ax(ax).texts, "atom_label")[0].get_text().endswith("1/4")
     # eigenvalue variable: plotted as given
     ax2 = P.plot_singular_values([res], labels=["MP"], variable="eigen")
-    np.testing.assert_array_equal(_gid(ax2.lines, "density")[0].get_ydata(), res.density)
+    np.testing.assert_array_equal(by_gid(ax2.lines, "density")[0].get_ydata(), res.density)
     assert "eigenvalue" in ax2.get_xlabel()
 
 
@@ -99,9 +96,9 @@ def test_nonzero_atom_and_uncertified_style():
                         support=(0.5, 1.5), lambda_max=2.25, mass=1.0, diagnostics={"n_uncertified_total": 3},
                         law="stand-in", points=3)
     ax = P.plot_singular_values([res], labels=["x"])
-    spike = _gid(_atom_ax(ax).lines, "atom")[0]
+    spike = by_gid(_atom_ax(ax).lines, "atom")[0]
     assert list(spike.get_xdata()) == [1.5, 1.5] and list(spike.get_ydata()) == [0.0, 0.3]
-    assert _gid(ax.lines, "density")[0].get_linestyle() == "--"
+    assert by_gid(ax.lines, "density")[0].get_linestyle() == "--"
     assert _legend_texts(ax) == ["x (uncertified)"]
     assert ax.get_xlim()[1] >= 1.5
 
@@ -115,7 +112,7 @@ def test_samples_histogram_area_and_zero_fraction():
     d = patch.get_data()
     h, edges = d.values, d.edges
     assert np.sum(h * np.diff(edges)) == pytest.approx(0.7)
-    (marker,) = _gid(_atom_ax(ax).lines, "atom_sampled")
+    (marker,) = by_gid(_atom_ax(ax).lines, "atom_sampled")
     assert marker.get_ydata()[0] == pytest.approx(0.3)
     assert any("sampled" in t for t in _legend_texts(ax))
 
@@ -124,13 +121,13 @@ def test_log_axis_shows_density_per_decade(relu_laws):
     r = relu_laws[8].singular_values().density(200)
     ax = P.plot_singular_values([r], labels=["L = 8"], xscale="log")
     assert ax.get_xscale() == "log"
-    line = _gid(ax.lines, "density")[0]
+    line = by_gid(ax.lines, "density")[0]
     np.testing.assert_allclose(line.get_ydata(), math.log(10) * r.x * r.density)
     lo, hi = ax.get_xlim()
     assert 0 < lo < 1e-2 and hi > r.support[1]
-    spike = _gid(_atom_ax(ax).lines, "atom")[0]
+    spike = by_gid(_atom_ax(ax).lines, "atom")[0]
     assert spike.get_xdata()[0] == pytest.approx(lo)  # atom at 0 drawn at the left edge
-    assert "at 0" in _gid(_atom_ax(ax).texts, "atom_label")[0].get_text()
+    assert "at 0" in by_gid(_atom_ax(ax).texts, "atom_label")[0].get_text()
 
 
 def test_bad_arguments():
@@ -168,14 +165,14 @@ def test_validation_legend_carries_statistics():
     assert "$z(m_1..m_4)$ = +0.3, -1.2, +2.0, +0.0" in texts
     assert "atom at 0: theory 1/2, sampled 0.5" in texts
     assert "checks passed" in texts
-    (patch,) = _gid(ax.patches, "samples")
+    (patch,) = by_gid(ax.patches, "samples")
     d = patch.get_data()
     h, edges = d.values, d.edges
     assert np.sum(h * np.diff(edges)) == pytest.approx(0.5)
-    line = _gid(ax.lines, "density")[0]
+    line = by_gid(ax.lines, "density")[0]
     np.testing.assert_allclose(line.get_ydata(), 2 * np.sqrt(res.x) * res.density)
-    assert list(_gid(_atom_ax(ax).lines, "atom")[0].get_ydata()) == [0.0, 0.5]
-    assert _gid(_atom_ax(ax).lines, "atom_sampled")[0].get_ydata()[0] == pytest.approx(0.5)
+    assert list(by_gid(_atom_ax(ax).lines, "atom")[0].get_ydata()) == [0.0, 0.5]
+    assert by_gid(_atom_ax(ax).lines, "atom_sampled")[0].get_ydata()[0] == pytest.approx(0.5)
 
 
 def test_validation_with_sampled_networks(relu_laws):
@@ -193,7 +190,7 @@ def test_validation_with_sampled_networks(relu_laws):
     texts = _legend_texts(ax)
     assert texts[0] == "sampled: 4 nets, $N = 64$"
     assert any(t.startswith("KS = ") and _fmt_num(d["ks"], 2) in t for t in texts)
-    (patch,) = _gid(ax.patches, "samples")
+    (patch,) = by_gid(ax.patches, "samples")
     d = patch.get_data()
     h, edges = d.values, d.edges
     nonzero = np.mean(np.isfinite(samples.log_singular_values))
@@ -215,16 +212,16 @@ def test_phase_diagram_data(tanh_diagram):
     assert mesh.get_gid() == "chi1"
     np.testing.assert_array_equal(np.ma.filled(mesh.get_array(), np.nan).reshape(pd.chi1.shape), pd.chi1)
     assert mesh.norm.vcenter == 1.0
-    (crit,) = _gid(ax.lines, "critical")
+    (crit,) = by_gid(ax.lines, "critical")
     ok = np.isfinite(pd.critical_sigma_b2) & (pd.critical_sigma_b2 <= 0.3)
     np.testing.assert_array_equal(crit.get_xdata(), pd.sigma_w2[ok])
     np.testing.assert_array_equal(crit.get_ydata(), pd.critical_sigma_b2[ok])
-    regions = " ".join(t.get_text() for t in _gid(ax.texts, "region"))
+    regions = " ".join(t.get_text() for t in by_gid(ax.texts, "region"))
     assert "ordered" in regions and "chaotic" in regions
     assert ax.get_xlabel().startswith("weight variance") and ax.get_ylabel().startswith("bias variance")
     assert any("critical line" in t for t in _legend_texts(ax))
     assert any("L = 8" in t for t in _legend_texts(ax))
-    assert _gid(ax.collections, "variance")
+    assert by_gid(ax.collections, "variance")
 
 
 @pytest.mark.parametrize("weights", ["orthogonal", "gaussian"])
@@ -241,7 +238,7 @@ def test_variance_grid_matches_law_moments(tanh_diagram, weights):
 def test_phase_diagram_without_fixed_point_region():
     pd = phase_diagram("relu", np.linspace(1.0, 3.0, 9), np.linspace(0.0, 0.2, 9))
     ax = P.plot_phase_diagram(pd)
-    regions = [t.get_text() for t in _gid(ax.texts, "region")]
+    regions = [t.get_text() for t in by_gid(ax.texts, "region")]
     assert any("ordered" in t for t in regions) and "no fixed point" in regions
 
 
@@ -262,7 +259,7 @@ def test_depth_scaling_relu_closed_forms():
     axes = P.plot_depth_scaling(list(out.values()))
     assert len(axes) == 3
     for ax, q in zip(axes, ("variance", "lambda_max", "condition"), strict=True):
-        lines = _gid(ax.lines, q)
+        lines = by_gid(ax.lines, q)
         assert len(lines) == 2
         np.testing.assert_array_equal(lines[0].get_ydata(), getattr(out["gaussian"], q))
         np.testing.assert_array_equal(lines[0].get_xdata(), depths)
@@ -280,17 +277,17 @@ def test_figure_builders_relu(tmp_path):
     assert len(axes) == 2
     for ax, w in zip(axes, ("gaussian", "orthogonal"), strict=True):
         assert w in ax.get_title()
-        assert len(_gid(ax.lines, "density")) == 2
-        assert len(_gid(ax.patches, "samples")) == 2
+        assert len(by_gid(ax.lines, "density")) == 2
+        assert len(by_gid(ax.patches, "samples")) == 2
         assert _legend_texts(ax)[:2] == ["$L = 2$", "$L = 4$"]
     fig.savefig(tmp_path / "spectrum.png")
     assert (tmp_path / "spectrum.png").stat().st_size > 1000
 
     fig = P.figure_depth("relu", 2.0, critical=False, depths=(1, 2, 4), points=100)
-    assert [len(_gid(ax.lines, "variance")) for ax in fig.axes[:1]] == [2]
+    assert [len(by_gid(ax.lines, "variance")) for ax in fig.axes[:1]] == [2]
 
     fig = P.figure_phase(["relu", "tanh"], resolution=8, depth=4)
-    assert sum(1 for a in fig.axes if _gid(a.lines, "critical")) == 2
+    assert sum(1 for a in fig.axes if by_gid(a.lines, "critical")) == 2
 
     fig = P.figure_validation("relu", "gaussian", 2.0, critical=False, depth=2, width=32, n_samples=3,
                               backend="numpy", points=100)
@@ -308,7 +305,7 @@ def test_failed_density_is_reported_not_drawn(monkeypatch):
     with pytest.warns(P.DensityFailedWarning, match="failed and is not drawn"):
         fig = P.singular_value_figure([[net]])
     ax = fig.axes[0]
-    assert not _gid(ax.lines, "density")
+    assert not by_gid(ax.lines, "density")
     assert any("density failed" in t.get_text() for t in ax.texts)
 
 
@@ -334,7 +331,7 @@ def test_uncertified_density_is_drawn_dashed_with_a_warning(monkeypatch):
     net = Network(activation="relu", weights="gaussian", sigma_w2=2.0, sigma_b2=0.0, depth=2)
     with pytest.warns(UncertifiedDensityWarning, match="L=2 is not certified: per-point check not made"):
         fig = P.singular_value_figure([[net]])
-    (line,) = _gid(fig.axes[0].lines, "density")
+    (line,) = by_gid(fig.axes[0].lines, "density")
     assert line.get_linestyle() == "--" and "(uncertified)" in line.get_label()
 
 
@@ -370,9 +367,9 @@ def test_validation_nonzero_atom_sampled_mass():
     s = np.concatenate([np.zeros(50), np.full(880, 1.1), np.sqrt(rng.uniform(0.01, 0.25, 70))])
     ax = P.plot_validation(s, res, bins=40)
     twin = _atom_ax(ax)
-    spikes = {tuple(line.get_xdata()): tuple(line.get_ydata()) for line in _gid(twin.lines, "atom")}
+    spikes = {tuple(line.get_xdata()): tuple(line.get_ydata()) for line in by_gid(twin.lines, "atom")}
     assert spikes == {(0.0, 0.0): (0.0, 0.05), (1.1, 1.1): (0.0, 0.9)}
-    sampled = sorted((line.get_xdata()[0], line.get_ydata()[0]) for line in _gid(twin.lines, "atom_sampled"))
+    sampled = sorted((line.get_xdata()[0], line.get_ydata()[0]) for line in by_gid(twin.lines, "atom_sampled"))
     assert sampled == [(0.0, pytest.approx(0.05)), (1.1, pytest.approx(0.88))]
     # the atom's histogram bin does not set the y range: the continuous part stays readable
     assert ax.get_ylim()[1] < 10
@@ -455,14 +452,14 @@ def test_spec_panel_without_theory_draws_samples_brownian_limit_and_note():
     assert panel.theory == "unavailable" and "not served" in panel.reason
     assert panel.to_dict()["brownian_limit"]["s"] == pytest.approx(panel.limit.s)
     ax = P.plot_spec_panel(panel, xscale="linear")
-    assert not _gid(ax.lines, "density")
-    (line,) = _gid(ax.lines, "brownian_limit")
+    assert not by_gid(ax.lines, "density")
+    (line,) = by_gid(ax.lines, "brownian_limit")
     ref = panel.limit.law.singular_values().density(200)
     np.testing.assert_allclose(line.get_xdata(), ref.x)
     np.testing.assert_allclose(line.get_ydata(), ref.density, rtol=1e-9)
-    (bars,) = _gid(ax.patches, "samples")
+    (bars,) = by_gid(ax.patches, "samples")
     assert np.sum(bars.get_data().values * np.diff(bars.get_data().edges)) == pytest.approx(1.0, abs=1e-9)
-    (note,) = _gid(ax.texts, "theory_note")
+    (note,) = by_gid(ax.texts, "theory_note")
     assert note.get_text().startswith("theory curve unavailable") and "Brownian" in note.get_text()
     assert panel.m1 == pytest.approx(jacobian_law(scaled_resnet(8)).moments(1)[0], rel=1e-14)
     assert f"exact {panel.m1:.4g}, sampled" in ax.get_title()
@@ -477,13 +474,13 @@ def test_spec_panel_draws_the_density_when_the_solver_gives_it():
     assert [p.theory for p in panels] == ["certified"] and panels[0].limit is None
     fig = P.spec_panels_figure(panels, xscale="linear")
     ax = fig.axes[0]
-    (line,) = _gid(ax.lines, "density")
+    (line,) = by_gid(ax.lines, "density")
     ref = panels[0].density  # law.density() of the spec's own law (computed once: it is the slow part)
     assert ref.law.startswith(jacobian_law(spec).name) and "singular" in ref.law
     np.testing.assert_allclose(line.get_xdata(), ref.x)
     np.testing.assert_allclose(line.get_ydata(), ref.density, rtol=1e-9)
-    assert line.get_linestyle() == "-" and not _gid(ax.texts, "theory_note")
-    assert not _gid(ax.lines, "brownian_limit") and _gid(ax.patches, "samples")
+    assert line.get_linestyle() == "-" and not by_gid(ax.texts, "theory_note")
+    assert not by_gid(ax.lines, "brownian_limit") and by_gid(ax.patches, "samples")
 
 
 def test_spec_panel_with_an_uncertified_density_draws_it_dashed_beside_the_limit(monkeypatch):
@@ -506,8 +503,8 @@ def test_spec_panel_with_an_uncertified_density_draws_it_dashed_beside_the_limit
         (panel,) = P.spec_panels(scaled_resnet(8), compare=False, width=None, points=200)
     assert panel.theory == "uncertified" and panel.samples is None
     ax = P.plot_spec_panel(panel, xscale="linear")
-    (line,) = _gid(ax.lines, "density")
+    (line,) = by_gid(ax.lines, "density")
     assert line.get_linestyle() == "--" and "uncertified" in line.get_label()
-    assert _gid(ax.lines, "brownian_limit")
-    (note,) = _gid(ax.texts, "theory_note")
+    assert by_gid(ax.lines, "brownian_limit")
+    (note,) = by_gid(ax.texts, "theory_note")
     assert note.get_text().startswith("theory curve not certified")

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .._backend import cpu_workers, get_backend, normal_batch, qr, spawn_streams, to_numpy
+from ..montecarlo.samples import SampledSpectrum
 from .layers import Conv, Dense, LayerNorm, Nonlinearity, Repeat, Residual, RMSNorm, Sequential
 from .meanfield import propagate
 
@@ -45,12 +46,13 @@ DEFAULT_CHUNK = 4
 
 
 @dataclass(frozen=True, eq=False)
-class SpecSamples:
+class SpecSamples(SampledSpectrum):
     r"""Singular values of :math:`J` for ``n_samples`` sampled networks of ``spec``.
 
     ``log_singular_values``: shape (n_samples, min(N_0, N_L)), descending; ``q_out``: the mean-field second
     moment of the output; ``diagnostics``: ``q_empirical`` (network mode: mean over networks of
-    :math:`\|x^{out}\|^2/N`), ``log_spread_max`` (largest log-spread of nonzero singular values).
+    :math:`\|x^{out}\|^2/N`), ``log_spread_max`` (largest log-spread of nonzero singular values).  Moments
+    and their standard errors: :class:`spectral.montecarlo.samples.SampledSpectrum`.
     """
 
     spec: Sequential
@@ -62,34 +64,6 @@ class SpecSamples:
     log_singular_values: np.ndarray
     seconds: float
     diagnostics: dict = field(default_factory=dict)
-
-    @property
-    def n_samples(self) -> int:
-        return int(self.log_singular_values.shape[0])
-
-    @property
-    def width(self) -> int:
-        return int(self.widths[-1])
-
-    @property
-    def eigenvalues(self) -> np.ndarray:
-        """Eigenvalues of :math:`J J^T`, shape (n_samples, N), descending."""
-        with np.errstate(over="ignore"):
-            return np.exp(2.0 * self.log_singular_values)
-
-    def per_network_moments(self, k: int) -> np.ndarray:
-        """:math:`m_j^{(i)} = N^{-1}\\sum_a \\lambda_a^j` of each network, shape (n_samples, k)."""
-        lam = self.eigenvalues
-        if not np.all(np.isfinite(lam)):
-            raise OverflowError("eigenvalues exceed the float range (deep network)")
-        return np.stack([np.mean(lam**j, axis=1) for j in range(1, int(k) + 1)], axis=1)
-
-    def moments(self, k: int = 4):
-        """Mean over networks of :math:`m_1..m_k` and its standard error (sd over networks / sqrt(n))."""
-        per = self.per_network_moments(k)
-        n = per.shape[0]
-        se = per.std(axis=0, ddof=1) / math.sqrt(n) if n > 1 else np.full(per.shape[1], np.nan)
-        return per.mean(axis=0), se
 
 
 def _haar(xp, streams, n_out, n_in):

@@ -57,8 +57,13 @@ def _zeta_real(f: ImplicitFactor, w, branch=None):
         t = 0.5 * (t_lo + t_hi)
         mv = np.real(f.m(zeta_of(t).astype(complex)))
         up = go_up(mv)
-        t_lo = np.where(up, t, t_lo)
-        t_hi = np.where(up, t_hi, t)
+        t_lo_next = np.where(up, t, t_lo)
+        t_hi_next = np.where(up, t_hi, t)
+        # a fixed point of the step (every interval down to adjacent floats or one point): the remaining steps
+        # would repeat it, so stopping here returns the same bits as running them all
+        if np.array_equal(t_lo_next, t_lo) and np.array_equal(t_hi_next, t_hi):
+            break
+        t_lo, t_hi = t_lo_next, t_hi_next
     z = zeta_of(0.5 * (t_lo + t_hi))
     mv = np.real(f.m(z.astype(complex)))
     return np.where(np.abs(mv - w) <= _ZETA_REAL_RTOL * np.abs(w) + _GUARD, z, np.nan)

@@ -29,6 +29,8 @@ class _SmoothD2:
     (checked against mpmath in the tests).
     """
 
+    _m_run = False  # the last evaluation asked for M alone (see :meth:`m`)
+
     def __init__(self, act, q):
         import sympy
 
@@ -160,16 +162,40 @@ class _SmoothD2:
         self._last = (zeta.copy(), val)
         return val
 
+    def _m_alone(self, zeta):
+        r""":math:`M(\zeta)` alone: the sums ``mm`` of :meth:`_eval` (the same bits), without the squares and
+        moduli of the resolvent that :math:`M'` and the rounding bound need, nor :math:`\zeta G`."""
+        zeta = np.asarray(zeta, dtype=complex)
+        key, val = self._last
+        if key is not None and key.shape == zeta.shape and np.array_equal(key, zeta):
+            return val[1]
+        zf = zeta.ravel()
+        mm = np.empty(zf.shape, complex)
+        tier = self._tier(zf)
+        for k, (d, w) in enumerate(self.tiers):
+            sel = tier == k
+            if np.any(sel):
+                mm[sel] = (1.0 / (zf[sel, None] - d[None, :])) @ (w * d)
+        return mm.reshape(zeta.shape)
+
     def g1(self, zeta):
+        self._m_run = False
         return self._eval(zeta)[0]
 
     def m(self, zeta):
+        # a second M in a row is a bisection on the real axis (the edge scan), which asks for nothing else: M
+        # alone; a first one is served in full, since M' at the same point usually follows (Newton)
+        if self._m_run:
+            return self._m_alone(zeta)
+        self._m_run = True
         return self._eval(zeta)[1]
 
     def dm(self, zeta):
+        self._m_run = False
         return self._eval(zeta)[2]
 
     def noise(self, zeta):
+        self._m_run = False
         return self._eval(zeta)[3]
 
 

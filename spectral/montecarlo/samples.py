@@ -13,48 +13,18 @@ from ..jsonout import jsonable
 from ..product import Network
 
 
-@dataclass(frozen=True, eq=False)
-class JacobianSamples:
-    r"""Eigenvalues of :math:`J J^T` for ``n_samples`` independently sampled networks.
+class SampledSpectrum:
+    r"""Moments of sampled spectra of :math:`J J^T`, shared by :class:`JacobianSamples` and
+    :class:`spectral.SpecSamples`.
 
-    Attributes
-    ----------
-    network : Network
-        The network spec (with ``q0`` when one was given).
-    widths : tuple of int
-        :math:`(N_0, \dots, N_L)`.
-    mode, backend : str
-        ``"network" | "free"``; ``"numpy" | "cupy"``.
-    seed : int or None
-    stable : bool
-        Whether the stable product was used; ``method`` says how and why.
-    q : tuple of float
-        Pre-activation variances :math:`q^l` of the theory (free mode draws :math:`D_l` with them; network
-        mode starts the forward pass at :math:`q^1`).
-    log_singular_values : ndarray, shape (n_samples, N_L)
-        :math:`\log s_i` of :math:`J`, descending; ``-inf`` for the :math:`N_L - \operatorname{rank} J`
-        structural zeros.
-    rank : ndarray of int, shape (n_samples,)
-    seconds : float
-    diagnostics : dict
-        ``q_conditional`` (network mode, shape (n_samples, L): variance of :math:`h^l` given the layer's
-        input, :math:`\sigma_w^2 \rho_l \|x^{l-1}\|^2/N_{l-1} + \sigma_b^2`), ``q_empirical`` (its mean over
-        networks),
-        ``log_s_error_bound``, chunking/threads, etc.
+    The class using it holds ``log_singular_values`` (shape (n_samples, n): :math:`\log s_i` of each network's
+    :math:`J`, descending, ``-inf`` for structural zeros) and ``widths`` (the last is the output width).
+    Network :math:`i` has the moments :math:`m_j^{(i)} = n^{-1}\sum_a \lambda_a^j`; the networks are independent,
+    so the standard error of their mean is the sd over networks :math:`/\sqrt{n_{samples}}`.
     """
 
-    network: Network
-    widths: tuple
-    mode: str
-    backend: str
-    seed: Any
-    stable: bool
-    method: str
-    q: tuple
     log_singular_values: np.ndarray
-    rank: np.ndarray
-    seconds: float
-    diagnostics: dict = field(default_factory=dict)
+    widths: tuple
 
     @property
     def n_samples(self) -> int:
@@ -64,10 +34,6 @@ class JacobianSamples:
     def width(self) -> int:
         """Output width :math:`N_L` (the size of :math:`J J^T`)."""
         return int(self.widths[-1])
-
-    @property
-    def depth(self) -> int:
-        return len(self.widths) - 1
 
     @property
     def singular_values(self) -> np.ndarray:
@@ -113,6 +79,54 @@ class JacobianSamples:
         n, width = ls.shape
         per = np.stack([logsumexp(2 * j * ls, axis=1) - math.log(width) for j in range(1, k + 1)], axis=1)
         return logsumexp(per, axis=0) - math.log(n)
+
+
+@dataclass(frozen=True, eq=False)
+class JacobianSamples(SampledSpectrum):
+    r"""Eigenvalues of :math:`J J^T` for ``n_samples`` independently sampled networks.
+
+    Attributes
+    ----------
+    network : Network
+        The network spec (with ``q0`` when one was given).
+    widths : tuple of int
+        :math:`(N_0, \dots, N_L)`.
+    mode, backend : str
+        ``"network" | "free"``; ``"numpy" | "cupy"``.
+    seed : int or None
+    stable : bool
+        Whether the stable product was used; ``method`` says how and why.
+    q : tuple of float
+        Pre-activation variances :math:`q^l` of the theory (free mode draws :math:`D_l` with them; network
+        mode starts the forward pass at :math:`q^1`).
+    log_singular_values : ndarray, shape (n_samples, N_L)
+        :math:`\log s_i` of :math:`J`, descending; ``-inf`` for the :math:`N_L - \operatorname{rank} J`
+        structural zeros.
+    rank : ndarray of int, shape (n_samples,)
+    seconds : float
+    diagnostics : dict
+        ``q_conditional`` (network mode, shape (n_samples, L): variance of :math:`h^l` given the layer's
+        input, :math:`\sigma_w^2 \rho_l \|x^{l-1}\|^2/N_{l-1} + \sigma_b^2`), ``q_empirical`` (its mean over
+        networks),
+        ``log_s_error_bound``, chunking/threads, etc.
+    """
+
+    network: Network
+    widths: tuple
+    mode: str
+    backend: str
+    seed: Any
+    stable: bool
+    method: str
+    q: tuple
+    log_singular_values: np.ndarray
+    rank: np.ndarray
+    seconds: float
+    diagnostics: dict = field(default_factory=dict)
+
+    @property
+    def depth(self) -> int:
+        return len(self.widths) - 1
 
     @property
     def atom_at_zero(self) -> float:

@@ -1,0 +1,41 @@
+"""Order of the suite under xdist: the modules holding the longest tests are handed out first.
+
+``--dist loadgroup`` gives each worker the next test in collection order when it runs low, so the wall time is
+the busier worker's: a long test collected last (alphabetical order puts ``test_validation`` and the README
+doctest there) runs while the other worker idles.  Moving the modules that hold the longest tests to the front
+leaves short tests for the end, where they even the workers out.  Modules move whole, in their own order: a
+module-scoped fixture is still made once per worker, and every test still runs exactly as written.
+"""
+
+from __future__ import annotations
+
+#: Test modules moved to the front, longest single test first (seconds: the slowest of the module's tests in
+#: the CI logs of the 2-core machine, --durations).  A module not listed keeps its place after these.
+SLOW_MODULES = (
+    "tests/test_notebooks.py",                   # 21-48 s: inspect_torch; five more notebooks at 5-13 s
+    "tests/test_architecture_block_density.py",  # 24-35 s: the two-block product density and validation
+    "tests/test_inspect_memory.py",              # 30 s: matrix-free memory at width 4096, depth 64
+    "tests/test_architecture_sampling.py",       # 18-21 s: residual validation relu-256
+    "tests/test_bookkeeping.py",                 # 10-15 s: 200 equal activations against 40 digits
+    "tests/test_plot_recommend.py",              # 11-15 s: the recommend figure and its CLI
+    "tests/test_validation.py",                  # 12 s: hard-tanh top atom, 48 networks of width 400
+    "tests/test_architecture_limits.py",         # 9-12 s: sampled presets
+    "tests/test_inspect.py",                     # 10-11 s: tanh distribution in band
+    "tests/test_recommend.py",                   # 6-8 s: condition objectives
+    "tests/test_density_samples.py",             # 6-8 s: sampled CDF references
+    "README.md",                                 # 6-7 s: the README doctest
+    "tests/test_symbolic.py",                    # 6-8 s: edges against the numeric density
+    "tests/test_widening.py",                    # 5-6 s: sampled issue cases
+)
+_RANK = {path: i for i, path in enumerate(SLOW_MODULES)}
+
+
+def _module_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Stable sort: listed modules first, in :data:`SLOW_MODULES` order; everything else after, as collected.
+    (``tryfirst`` is not needed: xdist only renames the items it groups, it does not reorder them.)"""
+    order = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (_RANK.get(_module_of(item.nodeid), len(SLOW_MODULES)), order[id(item)]))
