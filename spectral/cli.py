@@ -327,6 +327,19 @@ def _edge_values(res) -> list:
     return out
 
 
+def _below_float_range(value, log10):
+    """A quantile as printed: the float, or -- where it lies below the float range (the float is 0.0 but
+    its log10 is finite: deep products with Gaussian weights) -- the decimal string "m.mmmmme-NNNN" from its
+    log10 (also in JSON, beside the numeric ``log10_quantiles``)."""
+    if value != 0.0 or not isinstance(log10, int | float) or not math.isfinite(log10):
+        return value
+    e = math.floor(log10)
+    mant = 10.0 ** (log10 - e)
+    if mant >= 9.999995:  # rounds up to 10 in the printed digits
+        mant, e = 1.0, e + 1
+    return f"{mant:.6g}e{e}"
+
+
 def cmd_density(args) -> int:
     from spectral.density import density_summary
     from spectral.product import jacobian_law
@@ -348,7 +361,9 @@ def cmd_density(args) -> int:
                                  ("support", payload["support"] if payload["support"] else "-"),
                                  ("lambda_max", payload["lambda_max"])]
     rows += [(f"atom at {loc:.6g}", f"mass {mass:.6g}") for loc, mass in payload["atoms"]] or [("atoms", "none")]
-    rows += [(f"quantile {q}", v) for q, v in d.get("quantiles", {}).items()]
+    d["quantiles"] = {q: _below_float_range(v, d.get("log10_quantiles", {}).get(q))
+                      for q, v in d.get("quantiles", {}).items()}
+    rows += [(f"quantile {q}", v) for q, v in d["quantiles"].items()]
     checks = [("mass (continuous + atoms)", payload["mass"]), ("certified", res.certified)]
     labels = {"mass_error": "|mass - 1|", "m1": "m_1 from the density", "m1_series": "m_1 from the series",
               "m1_rel_err": "m_1 relative error", "m2": "m_2 from the density", "m2_series": "m_2 from the series",

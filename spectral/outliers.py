@@ -246,6 +246,8 @@ def bulk_edges(law, res=None) -> tuple[float, float] | None:
     above = np.nonzero(np.isfinite(cdf) & (cdf >= BULK_QUANTILE))[0]
     if not above.size:
         return None
+    if above[0] == 0:  # the quantile lies more than 12 decades down (deep Gaussian products: below 1e-300)
+        return float(density.ppf(law, np.array([BULK_QUANTILE]))[0]), top
     return float(xs[above[0]]), top
 
 

@@ -72,7 +72,7 @@ two probability distributions*, Integral Equations Operator Theory 46 (2003).
 from __future__ import annotations
 
 from .cdf_grid import _Cdf
-from .distribution import DensityMixin, SingularValueLaw, cdf, pdf, ppf, singular_values
+from .distribution import DensityMixin, SingularValueLaw, cdf, cdf_log, pdf, ppf, ppf_log, singular_values
 from .edges import _Edges, _system, edges, lambda_max, support
 from .factors import ExplicitFactor, FactorizedLaw, ImplicitFactor, LinearFactor, SolverFactors, _factors
 from .grid import _band_nodes
@@ -102,6 +102,8 @@ __all__ = [
     "pdf",
     "cdf",
     "ppf",
+    "ppf_log",
+    "cdf_log",
     "support",
     "lambda_max",
     "singular_values",

@@ -30,7 +30,9 @@ from .tolerances import (
 class _Nodes:
     """Solved nodes of the density grid, in u = log(x / scale): weights ``w`` (mass = sum w x rho), m = M(x + i0),
     ``xrho`` = -Im m / pi, ``ok`` (certified), ``res`` (Newton residual), ``fb`` (a continuation step was
-    refined), ``acc`` (attainable accuracy of m)."""
+    refined), ``acc`` (attainable accuracy of m), ``zeta`` (the implicit unknowns, where every band has them:
+    a march along the real axis can start from a node, :mod:`.sheet`) and ``delta`` = m - m0 (without the
+    cancellation of m - m0)."""
 
     u: np.ndarray
     w: np.ndarray
@@ -40,6 +42,8 @@ class _Nodes:
     res: np.ndarray
     fb: np.ndarray
     acc: np.ndarray
+    zeta: np.ndarray | None = None
+    delta: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -216,4 +220,12 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     m = np.concatenate([sol.m for sol in sols])
     ok, res = np.concatenate([sol.ok for sol in sols]), np.concatenate([sol.res for sol in sols])
     fb, acc = np.concatenate([sol.fb for sol in sols]), np.concatenate([sol.acc for sol in sols])
-    return _BandGrid(_Nodes(u, wv, m, -np.imag(m) / math.pi, ok, res, fb, acc), floor_u, soft_edges)
+    return _BandGrid(_Nodes(u, wv, m, -np.imag(m) / math.pi, ok, res, fb, acc, *_unknowns(sols)), floor_u,
+                     soft_edges)
+
+
+def _unknowns(sols):
+    """(zeta, m - m0) of all nodes of the bands' solutions, (None, None) where one band lacks them."""
+    if not all(sol.zeta is not None and sol.delta is not None for sol in sols):
+        return None, None
+    return np.concatenate([sol.zeta for sol in sols], axis=1), np.concatenate([sol.delta for sol in sols])

@@ -9,6 +9,8 @@ import numpy as np
 
 from .tolerances import _EPS, _GUARD, _JUMP_BELOW, _PPF_LOG_XTOL, _TINY
 
+_SMALLEST_NORMAL = float(np.finfo(float).tiny)
+
 if TYPE_CHECKING:
     from .result import DensityResult
 
@@ -18,8 +20,10 @@ class _Cdf:
 
     Continuous part: per band, the antiderivative in u = log x of a monotone cubic (PCHIP) interpolant
     of x rho(x) through the nodes (positive, so the cumulative is monotone), rescaled to the band's
-    quadrature mass; below the first listed node the power law of the tail; flat in gaps.  Atoms are
-    added as jumps (right-continuous).
+    quadrature mass; below the deepest node the power law of the tail; flat in gaps.  Atoms are
+    added as jumps (right-continuous).  The nodes are the result's ``log_x`` (every node, also those below
+    the float range) where it has them, else its listed ``x``; :meth:`continuous_u` and
+    :meth:`inverse_log` work in u throughout, so quantiles below the float range keep their value.
     """
 
     def __init__(self, res: DensityResult):
@@ -27,26 +31,34 @@ class _Cdf:
 
         self.atoms = res.atoms
         self.lam = res.lambda_max
-        self.pieces = []  # (lo, hi, c_before, band_mass, u_nodes, cumulative(v) on [u_0, u_last], beta)
-        if res.x.size:
+        # (lo, hi, c_before, band_mass, u_nodes, cumulative(v) on [u_0, u_last], beta, log lo, log hi)
+        self.pieces = []
+        all_nodes = res.log_x is not None and res.xrho is not None
+        if res.x.size or all_nodes:
             d = res.diagnostics
             c0 = 0.0
             beta = d.get("tail_exponent")
+            if all_nodes:
+                uu, gg = np.asarray(res.log_x, float), np.asarray(res.xrho, float)
+                rem = d.get("tail_remainder", 0.0)
+                below_all = float(rem) if rem is not None and math.isfinite(float(rem)) else 0.0
+            else:
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    gg = res.x * res.density
+                    uu = np.log(res.x)
+                below_all = d["tail_mass"]
             for (lo, hi), bm in zip(d["bands"], d["band_mass"], strict=True):
-                with np.errstate(over="ignore", invalid="ignore"):
-                    gx = res.x * res.density
-                sel = (res.x > lo) & (res.x < hi) & np.isfinite(res.density) & np.isfinite(gx)
-                x = res.x[sel]
-                u = np.log(x)
-                g = gx[sel]
+                ulo, uhi = (math.log(lo) if lo > 0 else -math.inf), math.log(hi)
+                sel = (uu > ulo) & (uu < uhi) & np.isfinite(gg)
+                u, g = uu[sel], gg[sel]
                 # PCHIP needs strictly increasing, finite nodes (log x can tie for nodes 1 ulp apart)
                 keep = np.concatenate([[True], np.diff(u) > 0]) if u.size else np.zeros(0, bool)
-                x, u, g = x[keep], u[keep], g[keep]
-                below = d["tail_mass"] if lo == 0 else 0.0
+                u, g = u[keep], g[keep]
+                below = below_all if lo == 0 else 0.0
                 if u.size >= 2:
                     anti = PchipInterpolator(u, g).antiderivative()
                     a0 = float(anti(u[0]))
-                    span = float(anti(u[-1])) - a0 + 0.5 * g[-1] * (math.log(hi) - u[-1])
+                    span = float(anti(u[-1])) - a0 + 0.5 * g[-1] * (uhi - u[-1])
                     w_end = (bm - below) / max(span, _GUARD)
 
                     def cum(v, anti=anti, a0=a0, below=below, w_end=w_end):
@@ -54,29 +66,35 @@ class _Cdf:
                 else:
                     def cum(v, below=below):
                         return np.full(np.shape(v), below)
-                self.pieces.append((lo, hi, c0, bm, u, cum, beta if lo == 0 else None))
+                self.pieces.append((lo, hi, c0, bm, u, cum, beta if lo == 0 else None, ulo, uhi))
                 c0 += bm
 
     def continuous(self, x):
         x = np.asarray(x, dtype=float)
-        out = np.zeros(x.shape)
-        for lo, hi, c0, bm, u, cum, beta in self.pieces:
-            out = np.where(x >= hi, c0 + bm, out)
-            inside = (x > lo) & (x < hi)
+        with np.errstate(divide="ignore"):
+            return self.continuous_u(np.log(np.where(x > 0, x, 0.0)))
+
+    def continuous_u(self, v):
+        """The continuous part of the cdf at x = e^v (v may lie far below the float range of x)."""
+        v = np.asarray(v, dtype=float)
+        out = np.zeros(v.shape)
+        for _lo, _hi, c0, bm, u, cum, beta, ulo, uhi in self.pieces:
+            out = np.where(v >= uhi, c0 + bm, out)
+            inside = (v > ulo) & (v < uhi)
             if not np.any(inside) or u.size == 0:
                 continue
-            v = np.log(x[inside])
-            val = np.empty(v.shape)
-            first, top = v < u[0], v > u[-1]
+            vi = v[inside]
+            val = np.empty(vi.shape)
+            first, top = vi < u[0], vi > u[-1]
             mid = ~first & ~top
-            val[mid] = cum(v[mid])
+            val[mid] = cum(vi[mid])
             c_first, c_last = float(cum(u[0])), float(cum(u[-1]))
             # between the last node and the band top: linear in u up to the band mass
-            val[top] = c_last + (bm - c_last) * (v[top] - u[-1]) / max(math.log(hi) - u[-1], _GUARD)
-            if beta:  # power-law tail below the first listed node
-                val[first] = c_first * np.exp(beta * (v[first] - u[0]))
-            elif lo > 0:
-                val[first] = c_first * (v[first] - math.log(lo)) / max(u[0] - math.log(lo), _GUARD)
+            val[top] = c_last + (bm - c_last) * (vi[top] - u[-1]) / max(uhi - u[-1], _GUARD)
+            if beta:  # power-law tail below the deepest node
+                val[first] = c_first * np.exp(beta * (vi[first] - u[0]))
+            elif ulo > -math.inf:
+                val[first] = c_first * (vi[first] - ulo) / max(u[0] - ulo, _GUARD)
             else:
                 val[first] = c_first
             out[inside] = c0 + val
@@ -94,7 +112,8 @@ class _Cdf:
 
         q = np.asarray(q, dtype=float)
         flat = q.ravel()
-        knots = [np.exp(pc[4]) for pc in self.pieces] + [[pc[0], pc[1]] for pc in self.pieces]
+        with np.errstate(under="ignore"):
+            knots = [np.exp(pc[4]) for pc in self.pieces] + [[pc[0], pc[1]] for pc in self.pieces]
         pts = np.unique(np.concatenate([np.concatenate(knots) if knots else np.array([]),
                                         [0.0, self.lam], [a for a, _ in self.atoms]]))
         fp = self(pts)
@@ -128,6 +147,34 @@ class _Cdf:
         return out.reshape(q.shape)
 
 
+    def inverse_log(self, q):
+        """log of :meth:`inverse` (natural), exact also for quantiles below the float range of x (solved in
+        u = log x on the continuous part, or in the power law below the deepest node); -inf for a quantile
+        in an atom at 0 (or q = 0)."""
+        from scipy.optimize import brentq
+
+        q = np.asarray(q, dtype=float)
+        with np.errstate(divide="ignore"):
+            out = np.log(self.inverse(q)).ravel()
+        flat = q.ravel()
+        atom0 = sum(p for a, p in self.atoms if a <= 0)
+        u_floor = math.log(_SMALLEST_NORMAL)
+        deep = (flat > atom0) & (flat < 1.0) & (float(self(np.array(_SMALLEST_NORMAL))) >= flat)
+        lows = [pc for pc in self.pieces if pc[4].size and pc[7] == -math.inf]
+        for i in np.flatnonzero(deep):
+            if not lows:
+                break
+            _lo, _hi, c0, _bm, u, cum, beta, _ulo, _uhi = lows[0]
+            qc = flat[i] - atom0  # the continuous cdf's level
+            c_first = c0 + float(cum(u[0]))
+            if c_first >= qc:  # below the deepest node: the power law of the tail
+                out[i] = u[0] + math.log(qc / c_first) / beta if beta and c_first > 0 else u[0]
+                continue
+            g = lambda v, qc=qc: float(self.continuous_u(np.array(v))) - qc  # noqa: E731
+            out[i] = brentq(g, float(u[0]), u_floor, xtol=_PPF_LOG_XTOL, rtol=4 * _EPS)
+        return out.reshape(q.shape)
+
+
 def _check_q(q):
     q = np.asarray(q, dtype=float)
     if np.any(~np.isfinite(q) | (q < 0) | (q > 1)):
@@ -137,3 +184,8 @@ def _check_q(q):
 
 def _grid_ppf(res: DensityResult, q):
     return _Cdf(res).inverse(_check_q(q))
+
+
+def _grid_ppf_log(res: DensityResult, q):
+    """Natural log of the quantiles of ``res`` (also below the float range)."""
+    return _Cdf(res).inverse_log(_check_q(q))

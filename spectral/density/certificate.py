@@ -117,4 +117,5 @@ def _certificate(name, e, atoms, cmass_exact, series: _Series, tail: _Tail, soft
         **tail.info,
     )
     return DensityResult(x_out, r_out, atoms, (e.lo, e.hi), e.lambda_max, total, diag, name, points,
-                         cum[listed], wv[listed] * xs[listed] * scale)
+                         cum[listed], wv[listed] * xs[listed] * scale, log_x=u + log_c,
+                         xrho=np.where(ok, xrho, np.nan), log_weights=wv)

@@ -72,6 +72,33 @@ def ppf(law, q, points=2000):
     return _Cdf(res).inverse(q)
 
 
+def cdf_log(law, t, points=2000):
+    """P(log lambda <= t) = :func:`cdf` at x = e^t, for any real t: also where e^t lies below the float range
+    (a deep product with Gaussian weights keeps most of its mass there), from the density's nodes in log x
+    (``DensityResult.log_x``).  An uncertified density warns (:class:`UncertifiedDensityWarning`)."""
+    t = np.asarray(t, dtype=float)
+    if np.any(np.isnan(t)):
+        raise ValueError("t must not contain NaN (t = log x; -inf for x = 0)")
+    res = _certified_density(law, _check_points(points))
+    _warn_uncertified(res, "cdf_log")
+    c = _Cdf(res)
+    out = c.continuous_u(t)
+    for a, p in c.atoms:
+        with np.errstate(divide="ignore"):
+            out = out + np.where(t >= (math.log(a) if a > 0 else -math.inf), p, 0.0)
+    return np.clip(out, 0.0, 1.0)
+
+
+def ppf_log(law, q, points=2000):
+    """Natural log of :func:`ppf`, exact also where the quantile lies below the float range (where
+    :func:`ppf` returns 0.0, the nearest float); -inf for q in an atom at 0.  An uncertified density warns
+    (:class:`UncertifiedDensityWarning`)."""
+    q = _check_q(q)
+    res = _certified_density(law, _check_points(points))
+    _warn_uncertified(res, "ppf_log")
+    return _Cdf(res).inverse_log(q)
+
+
 # ------------------------------------------------------------------------------------------ singular values
 @dataclass(frozen=True, eq=False)
 class SingularValueLaw:
@@ -110,8 +137,11 @@ class SingularValueLaw:
         sup = None if r.support is None else (math.sqrt(r.support[0]), math.sqrt(r.support[1]))
         w = None if r.weights is None else r.weights / np.where(s > 0, 2 * s, 1.0)
         atoms = tuple((math.sqrt(max(float(a), 0.0)), p) for a, p in r.atoms)  # the result's own (limit) atoms
+        # log s = log(lambda) / 2: the density of log s is twice that of log lambda, its weights half
         return DensityResult(s, 2 * s * r.density, atoms, sup, math.sqrt(r.lambda_max), r.mass, d,
-                             r.law + " [singular values]", points, r._cum, w)
+                             r.law + " [singular values]", points, r._cum, w,
+                             None if r.log_x is None else 0.5 * r.log_x, None if r.xrho is None else 2 * r.xrho,
+                             None if r.log_weights is None else 0.5 * r.log_weights)
 
     def pdf(self, s):
         s = np.asarray(s, float)
@@ -123,6 +153,12 @@ class SingularValueLaw:
 
     def ppf(self, q, points=2000):
         return np.sqrt(ppf(self.eig, q, points))
+
+    def cdf_log(self, t, points=2000):
+        return cdf_log(self.eig, 2 * np.asarray(t, float), points)
+
+    def ppf_log(self, q, points=2000):
+        return 0.5 * ppf_log(self.eig, q, points)
 
     def moments(self, k):
         raise NotImplementedError("moments of the singular values: use the eigenvalue law (m_k of s^2)")
@@ -151,6 +187,14 @@ class DensityMixin:
     def ppf(self, q):
         """Generalised inverse of the cdf (:func:`spectral.density.ppf`)."""
         return ppf(self, q)
+
+    def cdf_log(self, t):
+        """P(log lambda <= t), also below the float range of x (:func:`spectral.density.cdf_log`)."""
+        return cdf_log(self, t)
+
+    def ppf_log(self, q):
+        """Natural log of the quantiles, also below the float range (:func:`spectral.density.ppf_log`)."""
+        return ppf_log(self, q)
 
     @property
     def lambda_max(self):

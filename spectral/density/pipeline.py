@@ -134,8 +134,7 @@ def _density(law, points, tail_tol):
                 diag["limit_w2"] = diag["m1_series"] * math.sqrt(limit.spread)
             if not lim.certified:
                 diag["failure"] = failure
-            return DensityResult(lim.x, lim.density, lim.atoms, lim.support, lim.lambda_max, lim.mass, diag,
-                                 getattr(law, "name", ""), points, lim._cum, lim.weights)
+            return dataclasses.replace(lim, diagnostics=diag, law=getattr(law, "name", ""), points=points)
     if res is None:
         raise RuntimeError(f"{getattr(law, 'name', law)}: no density could be computed ({failure}) and the "
                            "law has no point-mass limit to hand over to")

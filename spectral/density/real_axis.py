@@ -9,6 +9,7 @@ import numpy as np
 
 from .continuation import _continue, _le0, _path_free, _switch_modes
 from .newton import _im_g_ok, _m_noise, _newton
+from .sheet import _repair_sheets, _winding
 from .threads import _quiet
 from .tolerances import _ETA_LAST, _EXPONENT_ZERO, _INTERP_CLOSE, _INTERP_IM_REL, _JUMP_NOISE
 
@@ -25,11 +26,15 @@ class _RealSolution:
     fb: np.ndarray
     acc: np.ndarray
     zeta: np.ndarray | None = None
+    sheet: np.ndarray | None = None
+    delta: np.ndarray | None = None
 
     def take(self, idx) -> _RealSolution:
         """The solution at the nodes ``idx``."""
         return _RealSolution(self.m[idx], self.ok[idx], self.res[idx], self.fb[idx], self.acc[idx],
-                             None if self.zeta is None else self.zeta[:, idx])
+                             None if self.zeta is None else self.zeta[:, idx],
+                             None if self.sheet is None else self.sheet[idx],
+                             None if self.delta is None else self.delta[idx])
 
 
 def _closed_form(sys) -> bool:
@@ -69,7 +74,13 @@ def _solve_vertical(sys, u) -> _RealSolution:
     n = u.size
     path = _continue(sys, u, np.ones(n), u + math.log(_ETA_LAST), _le0(sys), np.ones(n, bool))
     ev = sys.evaluate(path.p, path.mode, path.zeta, u + 0j)
-    return _RealSolution(path.m, path.ok, path.res, path.fallback, _m_noise(sys, ev), path.zeta)
+    return _RealSolution(path.m, path.ok, path.res, path.fallback, _m_noise(sys, ev), path.zeta,
+                         _winding(ev, u + 0j), _delta(sys, path.p, path.mode))
+
+
+def _delta(sys, p, B):
+    """m - m0 from the unknown p in its mode B (without the cancellation of m - m0 in mode B)."""
+    return np.where(B, p, p - sys.m0)
 
 
 def _lagrange_weights(k, x, four):
@@ -86,7 +97,7 @@ def _lagrange_weights(k, x, four):
 
 
 @_quiet
-def _solve_real(sys, u, stride=32, breaks=()) -> _RealSolution:
+def _solve_real(sys, u, stride=32, breaks=(), seed=None) -> _RealSolution:
     """M(x + i0) at x = e^u (one band, u ascending): vertical continuation (docs/design.md §4.3) at every
     ``stride``-th node and at both ends of the band (anchors); the nodes in between start Newton on the
     real axis from the interpolation of their two certified anchors and are accepted only if Newton
@@ -94,10 +105,21 @@ def _solve_real(sys, u, stride=32, breaks=()) -> _RealSolution:
     interpolant (continuity in x on the physical sheet); any other node gets its own vertical
     continuation.  ``breaks``: u values splitting the band into grid pieces (e.g. a soft edge), each
     with its own anchors at both ends; no interpolation crosses a break.  Returns m, ok, residual,
-    fallback and the attainable accuracy of m (its rounding level, :func:`_m_noise`)."""
+    fallback and the attainable accuracy of m (its rounding level, :func:`_m_noise`).  Nodes off the
+    physical sheet or not certified are then marched to along the real axis from a certified neighbour
+    (:func:`~.sheet._repair_sheets`); ``seed`` (u, zeta, m - m0) is a certified solution above every node that
+    the march may start from (the lowest node of the band above a tail)."""
     if _closed_form(sys):
         return _solve_closed_form(sys, np.asarray(u, float))
-    return _solve_anchored(sys, u, stride, breaks)
+    sol = _solve_anchored(sys, u, stride, breaks)
+    if sol.sheet is None or np.all(sol.ok & (sol.sheet == 0)):
+        return sol
+    order = np.argsort(u, kind="stable")
+    piece = np.searchsorted(np.sort(np.asarray(breaks, float)), u[order], side="left")
+    rep = _repair_sheets(sys, u[order], sol.take(order), piece, seed)
+    out = np.empty_like(order)
+    out[order] = np.arange(order.size)
+    return rep.take(out)
 
 
 def _solve_anchored(sys, u, stride, breaks) -> _RealSolution:
@@ -124,9 +146,12 @@ def _solve_anchored(sys, u, stride, breaks) -> _RealSolution:
     res = np.full(n, np.nan)
     fb = np.zeros(n, bool)
     acc = np.full(n, np.inf)
+    sheet = np.full(n, -1, int)
+    delta = np.full(n, np.nan + 0j)
     va = _solve_vertical(sys, u[ia])
     ma, oka, ra, fba, acca, za = va.m, va.ok, va.res, va.fb, va.acc, va.zeta
     m[ia], zeta[:, ia], ok[ia], res[ia], fb[ia], acc[ia] = ma, za, oka, ra, fba, acca
+    sheet[ia], delta[ia] = va.sheet, va.delta
     rest = np.flatnonzero(~anchor)
     inside = np.zeros(rest.size, bool)
     left, right = np.zeros(rest.size, int), np.zeros(rest.size, int)
@@ -174,9 +199,13 @@ def _solve_anchored(sys, u, stride, breaks) -> _RealSolution:
         if sys.k:
             good &= np.all(np.isfinite(zn), axis=0)
         m[ri[good]], ok[ri[good]], res[ri[good]], acc[ri[good]] = mn[good], True, rn[good], noise_m[good]
+        sheet[ri[good]] = _winding(ev, target)[good]
+        zeta[:, ri[good]] = zn[:, good]
+        delta[ri[good]] = _delta(sys, pn, B)[good]
         rest = rest[~ok[rest]]
     if rest.size:
         vr = _solve_vertical(sys, u[rest])
         mr, okr, rr, fbr, accr = vr.m, vr.ok, vr.res, vr.fb, vr.acc
         m[rest], ok[rest], res[rest], fb[rest], acc[rest] = mr, okr, rr, fbr | True, accr
-    return _RealSolution(m, ok, res, fb, acc)
+        sheet[rest], zeta[:, rest], delta[rest] = vr.sheet, vr.zeta, vr.delta
+    return _RealSolution(m, ok, res, fb, acc, zeta, sheet, delta)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .factors import ExplicitFactor, ImplicitFactor, LinearFactor
-from .tolerances import _EPS, _EXPONENT_ZERO, _GUARD, _MERGE_RTOL, _SINGULAR_RTOL, _TWO_PI
+from .tolerances import _EPS, _EXPONENT_ZERO, _GUARD, _MERGE_RTOL, _SINGULAR_RTOL, _SMALL_M_BRANCH, _TWO_PI
 
 
 def _wrap(v):
@@ -131,17 +131,33 @@ class _System:
             logz = logz + n * lzj
             noise = noise + abs(n) * (np.abs(lzj) + 1.0)
             v = self.one_plus(s, p, B)
+            sm = s * m
             g = f.g1(zj) if f.g1 is not None else 1.0 + f.m(zj)
             c = f.dm(zj)
-            scale = np.minimum(np.abs(v), np.abs(s * m)) + _GUARD
-            fj.append((g - v) / scale)
+            scale = np.minimum(np.abs(v), np.abs(sm)) + _GUARD
+            # M(zeta) = s m where s m is small against 1 + s m: 1 + M = 1 + s m would lose the digits of s m,
+            # which n log zeta multiplies by n (tanh / Gaussian depth 10^4: log z to 5e-8 only, x rho to 1e-4)
+            small = np.abs(sm) <= _SMALL_M_BRANCH * np.abs(v)
+            if np.any(small):
+                mz = f.m(zj)
+                fj.append(np.where(small, mz - sm, g - v) / scale)
+                gs = np.where(small, np.abs(mz) + np.abs(sm), np.abs(g) + np.abs(v))
+            else:
+                fj.append((g - v) / scale)
+                gs = np.abs(g) + np.abs(v)
             bj.append(n / zj)
             cj.append(c / scale)
             sj.append(s / scale)
             dred = dred + (n / zj) * s / c
-            noise = noise + abs(n) * (np.abs(g) + np.abs(v)) / scale
+            noise = noise + abs(n) * gs / scale
             if f.noise is not None:
-                noise = noise + abs(n) * f.noise(zj) / (scale * _EPS)
+                # the rounding of M is that of 1 + M times max|d| / |zeta| at most (the same sum, each term
+                # times d / zeta)
+                fn = f.noise(zj)
+                if np.any(small):
+                    fn = np.where(small, fn * np.minimum(1.0, max(abs(f.bounds[0]), abs(f.bounds[1])) / np.abs(zj)),
+                                  fn)
+                noise = noise + abs(n) * fn / (scale * _EPS)
         f0 = _wrap(logz - target)
         res = np.abs(f0) ** 2
         for fv in fj:

@@ -61,7 +61,11 @@ def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol) -> _Tail:
     # anchors every 8th node: the tail spans thousands of e-folds in which m approaches m_0 and the
     # solver switches to delta = m - m_0; interpolating m over 32 such nodes has let Newton settle on
     # another sheet (tanh/Gaussian depth 256: total mass 2.7)
-    st = _solve_real(sys, ut, stride=_TAIL_STRIDE)
+    # the lowest band node seeds the march along the real axis (sheet.py) for tail nodes off the physical sheet
+    seed = None
+    if nodes.zeta is not None and nodes.delta is not None and nodes.ok[k0]:
+        seed = (u[k0], nodes.zeta[:, k0], nodes.delta[k0])
+    st = _solve_real(sys, ut, stride=_TAIL_STRIDE, seed=seed)
     mt, okt, rest, fbt, acct = st.m, st.ok, st.res, st.fb, st.acc
     xrt = -np.imag(mt) / math.pi
     good_t = np.flatnonzero(okt & (xrt > 0))

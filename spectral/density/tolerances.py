@@ -235,3 +235,15 @@ _INTERP_IM_REL = 1e-3
 _STEP_RATIO_PATH_FREE = 0.2
 #: A product with at most this total multiplicity of factors (one layer: D^2 and the weights) is a single layer.
 _SINGLE_LAYER_NTOT = 2.0
+
+# ---------------------------------------------------------------------------------------------- sheet march
+#: A step of the march along the real axis (sheet.py) is halved down to this fraction of the distance between
+#: two nodes before the march stops: the solution varies on the scale of a node spacing or more, so a step
+#: 1e-6 of it that fails is a solver failure (the node stays uncertified), not a lack of resolution.
+_MARCH_MIN_STEP = 1e-6
+#: Growth of a step after an accepted one (as the continuation's step control, at most doubling).
+_MARCH_GROWTH = 2.0
+#: The equation of an implicit factor is taken as M(zeta) = s m instead of 1 + M(zeta) = 1 + s m where |s m| is
+#: below this fraction of |1 + s m|: the latter loses the digits of s m (more than 3 bits here), and n log zeta
+#: multiplies that loss by the multiplicity n (tanh / Gaussian depth 10^4: x rho known to 1e-4 only).
+_SMALL_M_BRANCH = 0.125
