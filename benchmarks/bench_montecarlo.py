@@ -14,6 +14,10 @@ sigma_b2, widths and weight law), measured in the same run:
 * the naive loop: per network, draw the weights (Haar: sign-corrected ``np.linalg.qr`` of a Gaussian),
   forward pass, J <- D_l W_l J, ``np.linalg.svd(J, compute_uv=False)``; the faster of NumPy's default
   BLAS threads and one BLAS thread;
+* the naive stable loop (:func:`naive_stable_loop`: per layer ``np.linalg.qr(D W Q)``, the graded product
+  of the R factors, the final SVD), what a user who needs the small singular values writes: the
+  like-for-like baseline of the stable product (the naive loop's SVD of the formed J returns rounding noise
+  for the bottom singular values at these depths); the faster of default BLAS threads and one;
 * ``torch.func.jacrev`` of the equivalent ``nn.Sequential`` (Linear + Tanh, weights drawn per network),
   then ``torch.linalg.svdvals``, when torch imports (it is not a dependency: the script says when it is
   skipped); the faster of torch's default intra-op threads and one thread.
@@ -96,18 +100,14 @@ def naive_loop(net, n_mat, n, seed=0):
     """What a user would write: per network draw, forward pass, form J, ``np.linalg.svd``; seconds."""
     layer = net.layers[0]
     act = layer.activation
-    sw, sb = math.sqrt(layer.sigma_w2), math.sqrt(layer.sigma_b2)
+    sb = math.sqrt(layer.sigma_b2)
     rng = np.random.default_rng(seed)
     t = time.perf_counter()
     for _ in range(n):
         x = rng.standard_normal(n_mat)
         j = np.eye(n_mat)
         for _ in range(net.depth):
-            if layer.weights == "orthogonal":
-                q, r = np.linalg.qr(rng.standard_normal((n_mat, n_mat)))
-                w = sw * q * np.sign(np.diag(r))
-            else:
-                w = rng.standard_normal((n_mat, n_mat)) * (sw / math.sqrt(n_mat))
+            w = _naive_weights(rng, layer, n_mat)
             h = w @ x + sb * rng.standard_normal(n_mat)
             x = act.phi(h)
             j = (act.dphi(h)[:, None] * w) @ j
@@ -115,13 +115,47 @@ def naive_loop(net, n_mat, n, seed=0):
     return time.perf_counter() - t
 
 
-def naive_best(net, n_mat, n, repeat=1):
+def _naive_weights(rng, layer, n_mat):
+    sw = math.sqrt(layer.sigma_w2)
+    if layer.weights == "orthogonal":
+        q, r = np.linalg.qr(rng.standard_normal((n_mat, n_mat)))
+        return sw * q * np.sign(np.diag(r))
+    return rng.standard_normal((n_mat, n_mat)) * (sw / math.sqrt(n_mat))
+
+
+def naive_stable_loop(net, n_mat, n, seed=0):
+    """What a user who needs the small singular values writes: per layer J = Q diag(e^l) T is updated by
+    Q, R = ``np.linalg.qr(D W Q)``, T <- (R_ij / |R_ii| e^(l_j - l_i)) T, l += log|diag R| (the graded
+    product, unpivoted), then ``np.linalg.svd`` of diag(e^(l - max l)) T; seconds."""
+    layer = net.layers[0]
+    act = layer.activation
+    sb = math.sqrt(layer.sigma_b2)
+    rng = np.random.default_rng(seed)
+    t = time.perf_counter()
+    for _ in range(n):
+        x = rng.standard_normal(n_mat)
+        q, logd, tri = np.eye(n_mat), np.zeros(n_mat), np.eye(n_mat)
+        for _ in range(net.depth):
+            w = _naive_weights(rng, layer, n_mat)
+            h = w @ x + sb * rng.standard_normal(n_mat)
+            x = act.phi(h)
+            q, r = np.linalg.qr((act.dphi(h)[:, None] * w) @ q)
+            rd = np.diag(r)
+            scale = np.exp(np.minimum(logd[None, :] - logd[:, None], 700.0))
+            tri = ((r / np.abs(rd)[:, None]) * scale) @ tri
+            logd = logd + np.log(np.abs(rd))
+        np.linalg.svd(np.exp(logd - logd.max())[:, None] * tri, compute_uv=False)
+    return time.perf_counter() - t
+
+
+def naive_best(net, n_mat, n, repeat=1, loop=None):
     """The naive loop with NumPy's default BLAS threads and with one BLAS thread, best of ``repeat`` each:
-    (seconds, layout)."""
-    naive_loop(net, 32, 1)  # warm-up
-    t_default = min(naive_loop(net, n_mat, n) for _ in range(repeat))
+    (seconds, layout).  ``loop``: :func:`naive_loop` (default) or :func:`naive_stable_loop`."""
+    loop = loop or naive_loop
+    loop(net, 32, 1)  # warm-up
+    t_default = min(loop(net, n_mat, n) for _ in range(repeat))
     with threadpool_limits(1, "blas"):
-        t_one = min(naive_loop(net, n_mat, n) for _ in range(repeat))
+        t_one = min(loop(net, n_mat, n) for _ in range(repeat))
     return (t_default, "default BLAS threads") if t_default <= t_one else (t_one, "1 BLAS thread")
 
 
@@ -212,15 +246,17 @@ def cpu_section(a, n_mat, depth):
         print(f"  bound, {name}: {sec:.2f} s ({flops / sec / 1e9:.1f} GFLOP/s)")
     print(f"  bound = {bound:.2f} s (best layout)")
     print(f"  {'weights':<11}{'mode':<9}{'stable':<8}{'method':<8}{'seconds':>9}{'of bound':>10}"
-          f"{'vs naive':>10}{'vs torch':>10}")
+          f"{'vs naive':>10}{'vs torch':>10}{'vs naive stable':>16}")
     summary = []
     for weights in a.weights:
         net = _net(weights, depth)
         t_naive, how = naive_best(net, n_mat, n, a.repeat)
         t_torch, msg = torch_best(net, n_mat, n, a.repeat)
+        t_nst, how_st = naive_best(net, n_mat, n, a.repeat, loop=naive_stable_loop)
         print(f"  {weights:<11}baselines: naive loop {t_naive:.2f} s ({bound / t_naive:.2f} of bound, {how}); "
               + (f"torch.func.jacrev {t_torch:.2f} s ({bound / t_torch:.2f} of bound; {msg})" if t_torch
-                 else msg))
+                 else msg)
+              + f"; naive stable loop {t_nst:.2f} s ({bound / t_nst:.2f} of bound, {how_st})")
         for mode in a.modes:
             for st in a.stable:
                 runs = [sample_jacobians(net, width=n_mat, n_samples=n, mode=mode, backend="numpy", seed=0,
@@ -229,7 +265,7 @@ def cpu_section(a, n_mat, depth):
                 sec = min(r.seconds for r in runs)
                 vs_t = f"{t_torch / sec:10.2f}" if t_torch else f"{'-':>10}"
                 print(f"  {weights:<11}{mode:<9}{st:<8}{'stable' if s.stable else 'direct':<8}{sec:9.2f}"
-                      f"{bound / sec:10.2f}{t_naive / sec:10.2f}{vs_t}")
+                      f"{bound / sec:10.2f}{t_naive / sec:10.2f}{vs_t}{t_nst / sec:16.2f}")
                 summary.append(min(t_naive, t_torch or math.inf) / sec)
     print(f"  slowest sampler row vs the faster baseline: {min(summary):.2f}x; "
           f"load average at the end {os.getloadavg()[0]:.1f}")
