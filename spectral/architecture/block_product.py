@@ -52,6 +52,11 @@ _TINY = 1e-300
 #: rounding of M_P in units of eps (|zeta| |M'| + |1 + M|): the solve is backward stable in zeta, so next to a
 #: square-root edge of the product (where M' blows up) M_P itself is known only to eps |zeta M'|
 NOISE_EPS = 16 * np.finfo(float).eps
+#: Newton stops at a point whose relative step, after STALL_AFTER iterations, shrank by less than STALL_RATIO:
+#: converging quadratically it shrinks far faster; below the support (1 + m ~ zeta/edge, m known to eps/|1 + m|)
+#: the steps stall at rounding, and the residual check decides as it would after NEWTON_MAXIT iterations
+STALL_AFTER = 3
+STALL_RATIO = 0.5
 #: the continuation's scale is m_1 exp(SCALE_SD sqrt(v)) (v = m_2/m_1^2 - 1 of the product) where that is below
 #: Weyl's bound: the top of the spectrum lies ~2 sd (in log) above m_1 for a block (semicircle-like) and for the
 #: Brownian limit of many; 4 leaves room.  It places the path's start and the far expansion only: the edges
@@ -239,7 +244,8 @@ class ProductTransform(_WarmSolver):
     def _newton(self, zeta, x):
         x = x.copy()
         active = np.all(np.isfinite(x), axis=1)
-        for _ in range(NEWTON_MAXIT):
+        last = np.full(len(x), np.inf)
+        for it in range(NEWTON_MAXIT):
             idx = np.flatnonzero(active)
             if idx.size == 0:
                 break
@@ -248,8 +254,11 @@ class ProductTransform(_WarmSolver):
             good = np.all(np.isfinite(xn), axis=1)
             x[idx[good]] = xn[good]
             x[idx[~good]] = np.nan
-            conv = good & (np.max(np.abs(step) / (np.abs(xn) + _TINY), axis=1) <= NEWTON_RTOL)
-            active[idx[conv | ~good]] = False
+            rel = np.max(np.abs(step) / (np.abs(xn) + _TINY), axis=1)
+            conv = good & (rel <= NEWTON_RTOL)
+            stall = (it >= STALL_AFTER) & (rel > STALL_RATIO * last[idx])
+            last[idx] = rel
+            active[idx[conv | ~good | stall]] = False
         fin = np.all(np.isfinite(x), axis=1)
         xs = np.where(fin[:, None], x, 1.0)
         sysm = self._pieces(zeta, xs)
