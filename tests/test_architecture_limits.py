@@ -111,7 +111,9 @@ def test_full_resnet_log_m1():
                                   lambda: post_ln_resnet(8, "tanh", beta=0.5), lambda: deepnorm_resnet(8),
                                   lambda: full_resnet(8, sigma_v2=0.5)],
                          ids=["scaled", "pre_ln", "post_ln", "deepnorm", "full_resnet"])
-def test_presets_sampled(make):
-    """Each ready-made spec: sampled networks (N = 128, 16 networks) agree with the theory, |z| < 4."""
-    r = sp.validate(make(), width=128, n_samples=16)
+def test_presets_sampled(make, request):
+    """Each ready-made spec: sampled networks (N = 128, 16 networks) agree with the theory, |z| < 4.  The scaled
+    resnet's 8 distinct blocks: the moments only here (their KS check is
+    tests/test_architecture_block_density.py::test_eight_distinct_blocks_density_and_ks)."""
+    r = sp.validate(make(), width=128, n_samples=16, distribution=request.node.callspec.id != "scaled")
     assert r.passed, str(r)
