@@ -12,6 +12,10 @@ in :math:`z_j = \sqrt{\zeta_j}` with unknowns :math:`x_j = (w_j, m_{X_j}, \zeta_
 system in :math:`(m, z_1, x_1, z_2, x_2, \dots)` (the outer equation written with :math:`\log\zeta_j = 2\log
 z_j`), so a point costs one evaluation of each block's :math:`D^2` law per Newton step, and the warm starts
 (:class:`~spectral.architecture.block_density._WarmStarts`, with the tangent) carry every block's unknowns.
+Its Jacobian is an arrowhead (the outer row couples m and every z_j, block j's rows only (z_j, x_j) and m):
+each Newton step and tangent eliminates every block by its own small solve onto m
+(:meth:`ProductTransform._arrow_solve`), linear in the blocks, and blocks of one structure are evaluated together
+(:mod:`spectral.architecture.block_stack`).
 The density solver sees the product as one implicit factor (one real branch to scan for its edges, not one per
 block).  Sheet checks: :math:`\operatorname{Im}G_P(\zeta) \le 0` and each block's own (its :math:`z_j` in the
 closed first quadrant, i.e. :math:`\zeta_j` in the closed upper half-plane with :math:`\zeta`).
