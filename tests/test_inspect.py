@@ -317,11 +317,13 @@ def test_residual_tanh_predicted_and_measured_agree():
     _assert_agree_without_band(report, depth, width)
 
 
+@pytest.mark.slow
 def test_residual_with_activation_last_is_reported_not_free():
     """Branch [Linear, Tanh]: the activation at the end of each branch makes consecutive blocks' D's meet, so the
     free law is not the network's (spectral.architecture.freeness): the law warns, and the report says the
     distribution check is unavailable and why -- it neither passes nor fails silently.  Two blocks suffice (the
-    D's of the first and the second meet); the solver still computes the density it then refuses to certify."""
+    D's of the first and the second meet); the solver still computes the density it then refuses to certify
+    (about 15 s of CPU)."""
     from spectral.architecture.freeness import NotFreeWarning
 
     width, depth = 64, 2
