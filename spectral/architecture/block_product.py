@@ -64,7 +64,8 @@ STALL_RATIO = 0.5
 #: the continuation's scale is m_1 exp(SCALE_SD sqrt(v)) (v = m_2/m_1^2 - 1 of the product) where that is below
 #: Weyl's bound: the top of the spectrum lies ~2 sd (in log) above m_1 for a block (semicircle-like) and for the
 #: Brownian limit of many; 4 leaves room.  It places the path's start and the far expansion only: the edges
-#: still come from the scan of Weyl's interval, and a start too low fails the sheet checks (NaN), never passes
+#: still come from the scan of Weyl's interval, and the sheet checks still guard the branch (a start too low
+#: makes points fail, NaN: not certified)
 SCALE_SD = 4.0
 
 
