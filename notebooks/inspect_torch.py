@@ -89,11 +89,12 @@ plt.show()
 #
 # A residual block written with `spectral.torch.Residual(branch, alpha, beta)` is read as a `residual` entry and
 # predicted by the general spec engine: its moments, and an $m_1$ band sampled from networks of the same spec
-# (no finite-width formula covers residual blocks). The density of a product of this many distinct blocks is
-# refused by the solver (too slow), so the shape check is unavailable and the verdict "incomplete". These branches
-# end with an activation, so the activations of consecutive blocks meet on the residual stream with no weight
-# between them: the law warns (`NotFreeWarning`) that it is the free model's, not exactly the network's (start and
-# end each branch with a `Linear` for an exact law). A module it cannot map is named in an error, or listed with
+# (no finite-width formula covers residual blocks). These branches end with an activation, so the activations of
+# consecutive blocks meet on the residual stream with no weight between them: the law warns (`NotFreeWarning`)
+# that it is the free model's, not exactly the network's, its density is not certified, and the shape check is
+# reported unavailable (verdict "incomplete"). Start and end each branch with a `Linear` for an exact law: then
+# the density of the product of the distinct blocks is certified and the shape (KS) check runs.
+# A module it cannot map is named in an error, or listed with
 # `strict=False`.
 
 # %%

@@ -111,7 +111,11 @@ def test_full_resnet_log_m1():
                                   lambda: post_ln_resnet(8, "tanh", beta=0.5), lambda: deepnorm_resnet(8),
                                   lambda: full_resnet(8, sigma_v2=0.5)],
                          ids=["scaled", "pre_ln", "post_ln", "deepnorm", "full_resnet"])
-def test_presets_sampled(make):
-    """Each ready-made spec: sampled networks (N = 128, 16 networks) agree with the theory, |z| < 4."""
-    r = sp.validate(make(), width=128, n_samples=16)
+def test_presets_sampled(make, request):
+    """Each ready-made spec: sampled networks (N = 128, 16 networks) agree with the theory, |z| < 4.  The scaled
+    and full resnets (8 distinct blocks each): the moments only here, as before their densities were served (the
+    KS check of 8 distinct blocks is tests/test_architecture_block_density.py::
+    test_eight_distinct_blocks_density_and_ks)."""
+    moments_only = request.node.callspec.id in ("scaled", "full_resnet")
+    r = sp.validate(make(), width=128, n_samples=16, distribution=not moments_only)
     assert r.passed, str(r)

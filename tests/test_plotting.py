@@ -440,12 +440,14 @@ def test_brownian_stand_in_applies_or_says_why():
         brownian_limit(architecture_law(sp.Sequential([sp.Dense("gaussian", sigma_w2=1.0)])))
 
 
-def test_spec_panel_without_theory_draws_samples_brownian_limit_and_note():
-    """Eight distinct blocks: the solver refuses their density (MAX_DISTINCT_BLOCKS); the panel draws the
-    sampled histogram (area = 1), the Brownian limit (its line is the limit's density) and a note saying why,
-    and warns."""
-    from spectral.architecture import scaled_resnet
+def test_spec_panel_without_theory_draws_samples_brownian_limit_and_note(monkeypatch):
+    """Eight distinct blocks, more than the solver is told to serve (MAX_DISTINCT_BLOCKS set to 2 here): the panel
+    draws the sampled histogram (area = 1), the Brownian limit (its line is the limit's density) and a note saying
+    why, and warns."""
+    from spectral.architecture import jacobian, scaled_resnet
     from spectral.density import UncertifiedDensityWarning
+
+    monkeypatch.setattr(jacobian, "MAX_DISTINCT_BLOCKS", 2)
 
     with pytest.warns(UncertifiedDensityWarning, match="theory curve unavailable .*Brownian large-depth limit"):
         (panel,) = P.spec_panels(scaled_resnet(8), compare=False, width=32, n_samples=2, points=200)

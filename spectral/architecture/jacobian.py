@@ -29,9 +29,10 @@ from .residual_law import ResidualBlockLaw, _exact
 
 __all__ = ["ArchitectureLaw", "spec_jacobian_law", "architecture_law", "plain_network", "MAX_DISTINCT_BLOCKS"]
 
-#: distinct residual blocks whose product the density solver is given (each one adds its D^2 law to every
-#: Newton step: 2 blocks cost 13 s CPU for 200 points, docs/design.md §6.1); more are refused, not left running
-MAX_DISTINCT_BLOCKS = 2
+#: distinct residual blocks whose product the density solver is given: the cost is linear in them (the arrowhead
+#: solve, docs/design.md §6.1), ~1 s CPU per block for 200 points (issue 13's Repeat(64, block): 73 s); more
+#: are refused at once, not left running for minutes
+MAX_DISTINCT_BLOCKS = 64
 
 
 def _weight_law(weights, s2, n_in, n_out) -> SpectralLaw:
@@ -156,9 +157,9 @@ class ArchitectureLaw(FreeProduct):
         if len(blocks) > MAX_DISTINCT_BLOCKS:
             raise NotImplementedError(
                 f"the density of a product of {len(blocks)} distinct residual blocks is not served (at most "
-                f"{MAX_DISTINCT_BLOCKS}: each distinct block adds its own solve to every Newton step, docs/design.md "
-                "§6.1); identical blocks (e.g. post-LN) count once; the moments and the Brownian large-depth limit "
-                "are available")
+                f"{MAX_DISTINCT_BLOCKS}: each distinct block adds its own D^2 quadrature to every Newton step, "
+                "docs/design.md §6.1); identical blocks (e.g. post-LN) count once; the moments and the Brownian "
+                "large-depth limit are available")
         from .block_product import product_solver_factor
 
         factors = list(FreeProduct(others).solver_factors().factors) if others else []

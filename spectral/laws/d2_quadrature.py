@@ -126,15 +126,7 @@ class _SmoothD2:
         self._last = (None, None)
 
     def _tier(self, z):
-        lo, hi = self.bounds
-        dist = np.where(z.real < lo, np.abs(z - lo), np.where(z.real > hi, np.abs(z - hi), np.abs(z.imag)))
-        tier = np.where(dist < _NEAR_TIER * self.span, 1, 0)
-        # on the spectrum itself (the law of D^2 alone, docs/design.md §5.4): the tails' scale
-        tier = np.where((z.imag == 0) & (z.real >= lo) & (z.real <= hi), 3, tier)
-        if self.crit_values.size:
-            dc = np.min(np.abs(z[:, None] - self.crit_values[None, :]), axis=1)
-            tier = np.where(dc < _GRADED_TIER * self.span, 2, tier)
-        return tier
+        return _tier_of(z, self.bounds[0], self.bounds[1], self.span, self.crit_values)
 
     def _eval(self, zeta):
         zeta = np.asarray(zeta, dtype=complex)
@@ -197,6 +189,19 @@ class _SmoothD2:
     def noise(self, zeta):
         self._m_run = False
         return self._eval(zeta)[3]
+
+
+def _tier_of(z, lo, hi, span, crit):
+    """The tier (0 plain, 1 uniform, 2 graded, 3 axis) serving each point z of a law with spectrum [lo, hi] of
+    width span and critical values crit (shape (..., c)); lo, hi, span broadcast against z."""
+    dist = np.where(z.real < lo, np.abs(z - lo), np.where(z.real > hi, np.abs(z - hi), np.abs(z.imag)))
+    tier = np.where(dist < _NEAR_TIER * span, 1, 0)
+    # on the spectrum itself (the law of D^2 alone, docs/design.md §5.4): the tails' scale
+    tier = np.where((z.imag == 0) & (z.real >= lo) & (z.real <= hi), 3, tier)
+    if crit.shape[-1]:
+        dc = np.min(np.abs(z[..., None] - crit[..., None, :]), axis=-1)
+        tier = np.where(dc < _GRADED_TIER * span, 2, tier)
+    return tier
 
 
 class _TailScale:
@@ -371,3 +376,69 @@ def smooth_d2(activation, q, name=""):
 
 
 _SMOOTH_CACHE: dict = {}
+
+
+class D2Stack:
+    r""":math:`M(\zeta)` and :math:`M'(\zeta)` of several :class:`_SmoothD2` laws at once (the residual blocks of
+    one network, docs/design.md §6.1): ``zeta`` of shape (laws, points), each row at its own law, one numpy
+    call per tier instead of one call per law.  The tiers and their nodes are each law's own (:meth:`_tier`,
+    ``tiers``), padded with weight 0 to a common length, so every value is its law's quadrature sum (to the
+    order of summation)."""
+
+    def __init__(self, quads):
+        self.quads = tuple(quads)
+        self.nodes = []
+        for k in range(len(self.quads[0].tiers)):
+            size = max(len(q.tiers[k][0]) for q in self.quads)
+            d = np.zeros((len(self.quads), size), complex)
+            wd = np.zeros((len(self.quads), size), complex)
+            for i, q in enumerate(self.quads):
+                dk, wk = q.tiers[k]
+                d[i, :len(dk)], wd[i, :len(dk)] = dk, wk * dk
+                d[i, len(dk):] = dk[-1]  # a node of the law itself: finite wherever the law's own sum is
+            self.nodes.append((d, wd))
+        ncrit = max(len(q.crit_values) for q in self.quads)
+        crit = np.full((len(self.quads), ncrit), np.inf)  # no critical value: never nearest
+        for i, q in enumerate(self.quads):
+            crit[i, :len(q.crit_values)] = q.crit_values
+        self.tier_args = (np.array([[q.bounds[0]] for q in self.quads]), np.array([[q.bounds[1]] for q in self.quads]),
+                          np.array([[q.span] for q in self.quads]), crit)
+
+    @classmethod
+    def of(cls, ms):
+        """The stack of the laws whose moment transforms are ``ms`` (an ImplicitFactor's ``m`` each), None
+        unless every one is a :class:`_SmoothD2`'s with the same tiers."""
+        quads = [getattr(m, "__self__", None) for m in ms]
+        if not quads or not all(isinstance(q, _SmoothD2) and m == q.m for q, m in zip(quads, ms, strict=True)):
+            return None
+        if len({len(q.tiers) for q in quads}) != 1:
+            return None
+        return cls(quads)
+
+    def m_dm(self, zeta):
+        """(M, M') at ``zeta`` (laws, points), row i at law i."""
+        zeta = np.asarray(zeta, dtype=complex)
+        tier = _tier_of(zeta, *self.tier_args)
+        m = np.empty(zeta.shape, complex)
+        dm = np.empty(zeta.shape, complex)
+        for k, (d, wd) in enumerate(self.nodes):
+            sel = tier == k
+            count = sel.sum(axis=1)
+            if not count.any():
+                continue
+            # each law's points of this tier packed to the front of its row (the rest: a far point, dropped)
+            rank = np.cumsum(sel, axis=1) - 1
+            bi, pi = np.nonzero(sel)
+            zk = np.full((len(self.quads), int(count.max())), _FAR_PAD, complex)
+            zk[bi, rank[bi, pi]] = zeta[bi, pi]
+            r = 1.0 / (zk[:, :, None] - d[:, None, :])
+            rw = r @ wd[:, :, None]
+            r *= r
+            r2w = r @ wd[:, :, None]
+            m[bi, pi] = rw[bi, rank[bi, pi], 0]
+            dm[bi, pi] = -r2w[bi, rank[bi, pi], 0]
+        return m, dm
+
+
+#: where D2Stack.m_dm puts the unused slots of a packed row (far from every spectrum of D^2: finite terms)
+_FAR_PAD = 1e6j

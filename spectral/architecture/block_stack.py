@@ -1,0 +1,165 @@
+r"""The subordination systems of many residual blocks at once: blocks of one structure stacked into arrays.
+
+A product of residual blocks (:mod:`spectral.architecture.block_product`) needs every distinct block's system
+(:mod:`spectral.architecture.block_density`, :math:`E_j(z_j, x_j) = 0` in :math:`x_j = (w_j, m_{X_j},
+\zeta_{D,j}, \dots)`) at every Newton step.  Blocks whose branches have the same structure -- the same kinds of
+solver factors in the same order, a linear factor with as many terms, :math:`\alpha > 0` or not -- differ only
+in their numbers (:math:`\alpha^2, \beta^2`, multiplicities, scales, coefficients, their :math:`D^2` laws), so a
+:class:`BlockGroup` holds them as arrays of shape (blocks, ...) and evaluates the residuals and Jacobians of all
+of them, shape (blocks, points, k) and (blocks, points, k, k), in a fixed number of numpy calls, the
+:math:`D^2` quadratures of all blocks in one call (:class:`spectral.laws.d2_quadrature.D2Stack`) where they are
+analytic.  The equations are :meth:`BlockTransform._system
+<spectral.architecture.block_density.BlockTransform._system>`'s, term by term.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .block_density import SHEET_TOL, BlockTransform
+
+__all__ = ["BlockGroup", "group_blocks"]
+
+#: guards a division by zero
+_TINY = 1e-300
+
+
+def _signature(tr: BlockTransform):
+    """What must agree for blocks to share a group: alpha > 0 or not, each factor's kind, a linear factor's
+    number of terms."""
+    kinds = tuple((k, len(f.terms) if k == "linear" else 0) for f, k in zip(tr.factors, tr.kinds, strict=True))
+    return (tr.alpha2 > 0, kinds)
+
+
+def group_blocks(transforms):
+    """The blocks' transforms grouped by structure: a list of (indices into ``transforms``, BlockGroup)."""
+    groups: dict = {}
+    for j, tr in enumerate(transforms):
+        groups.setdefault(_signature(tr), []).append(j)
+    return [(np.array(idx), BlockGroup([transforms[j] for j in idx])) for idx in groups.values()]
+
+
+class BlockGroup:
+    """Blocks of one structure (module docstring); ``trs``: their :class:`BlockTransform`."""
+
+    def __init__(self, trs):
+        from ..laws.d2_quadrature import D2Stack
+
+        self.trs = list(trs)
+        first = self.trs[0]
+        self.k = first.K
+        self.has_alpha = first.alpha2 > 0
+        self.kinds = list(first.kinds)
+
+        def col(values):
+            return np.array(values, dtype=float)[:, None]
+
+        self.alpha2 = col([t.alpha2 for t in self.trs])
+        self.log_beta2 = col([math.log(t.beta2) for t in self.trs])
+        self.beta2 = col([t.beta2 for t in self.trs])
+        self.scale = col([t.scale for t in self.trs])
+        self.a1 = col([t.a1 for t in self.trs])
+        # per factor position: multiplicities, scales and, for linear factors, log c and the terms (b, e)
+        self.factors = []
+        for i, kind in enumerate(self.kinds):
+            fs = [t.factors[i] for t in self.trs]
+            rec = {"n": col([float(f.multiplicity) for f in fs]), "s": col([float(f.scale) for f in fs])}
+            if kind == "linear":
+                rec["log_c"] = col([math.log(f.c) for f in fs])
+                rec["b"] = [col([float(f.terms[t][0]) for f in fs]) for t in range(len(fs[0].terms))]
+                rec["e"] = [col([float(f.terms[t][1]) for f in fs]) for t in range(len(fs[0].terms))]
+            elif kind == "explicit":
+                rec["fs"] = fs
+            else:
+                rec["fs"] = fs
+                rec["stack"] = D2Stack.of([f.m for f in fs])
+                rec["mean"] = col([float(f.mean) for f in fs])
+            self.factors.append(rec)
+
+    def _implicit(self, rec, zj):
+        """(M, M') of the group's implicit factors at zj (blocks, points)."""
+        if rec["stack"] is not None:
+            return rec["stack"].m_dm(zj)
+        m = np.stack([f.m(z) for f, z in zip(rec["fs"], zj, strict=True)])
+        dm = np.stack([f.dm(z) for f, z in zip(rec["fs"], zj, strict=True)])
+        return m, dm
+
+    def system(self, z, x):
+        """Residuals E (b, n, k), Jacobian J (b, n, k, k) and dE_1/dz (b, n) (the only nonzero entry of dE/dz)
+        at z (b, n), unknowns x (b, n, k): BlockTransform._system for every block of the group."""
+        b, n, k = x.shape
+        w, m = x[..., 0], x[..., 1]
+        E = np.zeros((b, n, k), complex)
+        J = np.zeros((b, n, k, k), complex)
+        if self.has_alpha:
+            h = -w * m / (1.0 + m)
+            E[..., 0] = (z - w) * (z + h) - self.alpha2
+            J[..., 0, 0] = -(z + h) + (z - w) * (-m / (1.0 + m))
+            J[..., 0, 1] = (z - w) * (-w / (1.0 + m) ** 2)
+            ez = (z + h) + (z - w)
+        else:
+            E[..., 0] = w - z
+            J[..., 0, 0] = 1.0
+            ez = np.full(z.shape, -1.0 + 0j)
+        e2 = np.log1p(m) - np.log(m) - 2.0 * np.log(w) + self.log_beta2
+        d2m = 1.0 / (1.0 + m) - 1.0 / m
+        J[..., 1, 0] = -2.0 / w
+        j = 0
+        for rec, kind in zip(self.factors, self.kinds, strict=True):
+            nf, s = rec["n"], rec["s"]
+            y = s * m
+            if kind == "linear":
+                e2 = e2 - nf * rec["log_c"]
+                for bt, et in zip(rec["b"], rec["e"], strict=True):
+                    e2 = e2 - nf * et * np.log1p(bt * y)
+                    d2m = d2m - nf * et * bt * s / (1.0 + bt * y)
+            elif kind == "explicit":
+                e2 = e2 - nf * np.stack([f.log_s(yi) for f, yi in zip(rec["fs"], y, strict=True)])
+                d2m = d2m - nf * s * np.stack([f.dlog_s(yi) for f, yi in zip(rec["fs"], y, strict=True)])
+            else:
+                zj = x[..., 2 + j]
+                e2 = e2 - nf * (np.log1p(y) - np.log(y) - np.log(zj))
+                d2m = d2m - nf * s * (1.0 / (1.0 + y) - 1.0 / y)
+                J[..., 1, 2 + j] = nf / zj
+                mj, dmj = self._implicit(rec, zj)
+                E[..., 2 + j] = mj - y
+                J[..., 2 + j, 2 + j] = dmj
+                J[..., 2 + j, 1] = -s
+                j += 1
+        E[..., 1] = e2 - 2j * math.pi * np.round(e2.imag / (2 * math.pi))  # the equation holds for exp(E_2)
+        J[..., 1, 1] = d2m
+        return E, J, ez
+
+    def scaled(self, z, x, E):
+        """BlockTransform._scaled and the implicit rows relative to |m_X|, the largest per block and point."""
+        r = np.maximum(np.abs(E[..., 1]), np.abs(E[..., 0]) / (self.alpha2 + np.abs(z) ** 2 + _TINY))
+        for j in range(2, self.k):
+            r = np.maximum(r, np.abs(E[..., j]) / (np.abs(x[..., 1]) + _TINY))
+        return r
+
+    def sheet(self, z, x):
+        """BlockTransform._sheet for every block and point."""
+        w, m = x[..., 0], x[..., 1]
+        tol = SHEET_TOL * (np.abs(z) + np.abs(w) + self.scale)
+        ok = w.imag >= z.imag - tol
+        g = (1.0 + m) / w
+        ok &= g.imag <= SHEET_TOL * np.abs(g)
+        u = w * w / self.beta2
+        gx = (1.0 + m) / u
+        su = np.sign(u.imag)
+        ok &= gx.imag * su <= SHEET_TOL * np.abs(gx)
+        for j in range(2, self.k):
+            zj = x[..., j]
+            ok &= zj.imag * su >= -SHEET_TOL * np.abs(zj)
+        return ok
+
+    def far_start(self, z):
+        """BlockTransform._far_start for every block: w = z - alpha^2/z, m = a_1 beta^2/w^2, zeta_j =
+        mean_j/(s_j m)."""
+        w = z - self.alpha2 / z if self.has_alpha else z.copy()
+        m = self.a1 * self.beta2 / (w * w)
+        cols = [w, m] + [rec["mean"] / (rec["s"] * m) for rec, kind in zip(self.factors, self.kinds, strict=True)
+                         if kind == "implicit"]
+        return np.stack(cols, axis=-1)
