@@ -28,8 +28,9 @@ local targets are then solved from :math:`M` exactly as for chains (:mod:`spectr
 
 **Spectrum**: the law of :math:`JJ^T` of the transformed spec (:func:`spectral.architecture.spec_jacobian_law`):
 :math:`m_1`, the spread :math:`v = m_2/m_1^2 - 1` from its moments, and :math:`\lambda_{max}` and the condition
-number when the density is available.  Densities of specs with residual blocks and other factors are refused by
-the density engine today; the summary then holds the moments only, with a note saying why.
+number when the density is computed.  The density of a spec with residual blocks costs about a second of CPU per
+distinct block (docs/design.md §6.1), so by default the summary of such a spec holds the moments only, with a note
+saying why; ``edges=True`` asks for the edges.
 
 **Activations on the residual stream** (a branch that starts with an activation, as in pre-activation
 ResNets, dks's "v2" blocks): the transform is exact, but the free-probability law of the spec is not.  With
@@ -337,8 +338,8 @@ def spec_summary(spec: Sequential, *, label: str = "", edges="auto"):
                      "the summary holds the moments only")
     elif n_blocks:
         notes.append(f"lambda_max and condition not computed: the density of a spec with {n_blocks} residual "
-                     "block(s) costs seconds to minutes or is refused (docs/design.md §6.1), the summary holds the "
-                     "moments only; ask for them with edges=True")
+                     "block(s) costs about a second of CPU per distinct block (docs/design.md §6.1), the summary "
+                     "holds the moments only; ask for them with edges=True")
     else:
         notes.append("lambda_max and condition not computed (smooth transformed D^2: the edge search can take "
                      "minutes at large depth); ask for them with edges=True")
