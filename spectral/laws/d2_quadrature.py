@@ -133,9 +133,15 @@ class _SmoothD2:
         tails = np.real(ev(0, rq * np.array([-t_max, t_max])) ** 2)
         if np.all(np.abs(np.real(ev(0, rq * np.array([-4 * t_max, 4 * t_max])) ** 2)) < tails):
             lo = 0.0 if np.all(np.abs(np.real(ev(0, rq * np.array([-_FAR_H, _FAR_H])) ** 2)) < _ZERO_TAIL * hi) else lo
-        if any(_power_law_to_zero(lambda t: np.real(ev(0, rq * np.array([t])) ** 2)[0], side * t_max, hi)
-               for side in (-1, 1)):
-            lo = 0.0
+        # complex zeta this close to 0 has its poles in the tails, where d' is tiny and the constant-scale
+        # contour lies on top of them: the tails' scale serves it too (only where the law reaches 0 like a
+        # power law, whose mass near 0 the products spread over hundreds of e-folds)
+        self.tail_zeta = 0.0
+        for side, c_side in ((-1, min(crit, default=0.0)), (1, max(crit, default=0.0))):
+            if _power_law_to_zero(lambda t: np.real(ev(0, rq * np.array([t])) ** 2)[0], side * t_max, hi):
+                lo = 0.0
+                self.tail_zeta = max(self.tail_zeta,
+                                     _TAIL_TIER * float(np.real(ev(0, rq * np.array([c_side])) ** 2)[0]))
         self.bounds = (lo, hi)
         # finite limits of d at h -> +-inf inside the spectrum (gelu, swish: phi' -> 1 from above): the density
         # of D^2 has a log-normal spike there, exp(-log^2|x - d_inf| / (8 q c^2)) / |x - d_inf|
@@ -162,7 +168,7 @@ class _SmoothD2:
             flat = ((z.imag == 0) & (dc < _FLAT_TIER * self.span)
                     & ((z.real - self.crit_values[near]) * self.crit_sides[near] > 0))
             tier = np.where(flat, 4 + near, tier)
-        return tier
+        return np.where((np.abs(z) < self.tail_zeta) & ~((tier >= 4) | axis), 3, tier)
 
     def _eval(self, zeta):
         zeta = np.asarray(zeta, dtype=complex)
@@ -362,6 +368,9 @@ _DEFORM_AMP = 0.3
 _DEFORM_AMP_Q = 0.5
 #: Each tier's weights must sum to 1 and reproduce m_1 to this, else the quadrature is refused.
 _NORM_TOL = 1e-10
+#: Complex zeta within this x d(c) of 0 (c the outermost critical point on a side where d reaches 0 like
+#: exp(-c t^2)) uses the tails' scale.
+_TAIL_TIER = 0.1
 #: log d at t_max over log d at t_max / 2 above this: d decays like exp(-c t^2) (4), not exp(-c |t|) (2).
 _POWER_LAW_RATIO = 3.0
 #: The spectrum of D^2 reaches 0 when d at |h| = _FAR_H is below this x max d (d -> 0 at infinity).
