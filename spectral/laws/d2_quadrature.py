@@ -69,6 +69,9 @@ class _SmoothD2:
         steep = _Steepening(crit, ddcs, scale_b, amp)
         flip = [_flip_levels(scale_b, ddc, panel) for ddc in ddcs]
         pinch = [_pinch_levels(ddc, dc, panel) for ddc, dc in zip(ddcs, ev(0, rq * np.array(crit)) ** 2, strict=True)]
+        # tiers 0-3, then 4 + i: real zeta on the regular side of critical value i (flattened there).  Only the
+        # real-axis tiers are steepened (_Steepening): off the real axis the contour stays the constant-scale
+        # one (steepened there too, gelu off the critical line at depth 256 lost 7 nodes to another sheet)
         for kind in ("real", "uniform", "graded", "axis", *range(len(crit))):
             if kind == "real":
                 # the singularities of phi'(sqrt(q) h) come closer to the real h-axis as 1/sqrt(q): the plain
@@ -103,8 +106,7 @@ class _SmoothD2:
                         f, fp = _flat_near(t, crit[kind], panel)
                         a, ap = a * f, ap * f + a * fp
                 else:
-                    beta, betap = steep.factor(t)
-                    g, gp, a, ap = dd * beta, ddd * beta + dd * betap, 1.0, 0.0
+                    g, gp, a, ap = dd / scale_b, ddd / scale_b, 1.0, 0.0
                 th = np.tanh(g)
                 h = t - 1j * amp * a * th
                 hp = 1 - 1j * amp * (ap * th + a * (1 - th**2) * gp)
@@ -162,6 +164,9 @@ class _SmoothD2:
         if self.crit_values.size:
             dist = np.abs(z[:, None] - self.crit_values[None, :])
             dc = np.min(dist, axis=1)
+            # on the spectrum next to a critical value the graded panels with the constant scale, but for zeta
+            # near 0 where the law reaches 0 like a power law (its poles in the tails: the tails' scale)
+            # on the spectrum the tails' scale serves next to the critical values too: its panels are graded there
             tier = np.where((dc < _GRADED_TIER * self.span) & ~axis, 2, tier)
             # real zeta just on the regular side of a critical value: the contour flattened there (_flat_near)
             near = np.argmin(dist, axis=1)
@@ -266,7 +271,11 @@ class _TailScale:
                 far = beyond[sel]
                 ld[far] = cut[1] + cut[2] * (t[sel][far] - cut[0])
                 lp[far] = cut[2]
+            # the gain of L: span / B_0 (continuous at the critical point), at least _TAIL_GAIN_MIN in
+            # magnitude (a local maximum of d far below its top: gelu at q = 0.19, d(c) = 0.017, gain 0.02,
+            # and the contour stayed within reach of the poles d(h) = zeta of the left tail: x rho 1e-4 off)
             k = span / self.scale_b
+            k = math.copysign(max(abs(k), _TAIL_GAIN_MIN), k)
             g_t, gp_t = ld * k, lp * k
             r = amp * np.abs(ld) / _TAIL_BRANCH_ANGLE * self.capped
             a_t = (1.0 + r**4) ** -0.25
@@ -379,6 +388,8 @@ _FAR_H = 1e3
 #: In the tails the real-axis contour keeps |Im h| below this / |d'/(d - d_inf)|: a quarter of the distance
 #: 2 pi / |L| to the other solutions of d(h) = zeta there.
 _TAIL_BRANCH_ANGLE = 0.5 * math.pi
+#: Smallest gain of L = d'/(d - d_inf) in the tails' argument g (see _TailScale.argument).
+_TAIL_GAIN_MIN = 0.25
 #: Where d - d_inf cancels in the tails (gelu's 1 + erf, swish's phi' - 1), the tails' scale reads L = d'/(d -
 #: d_inf) only while |d - d_inf| is above this x max(|d_inf|, |d(c) - d_inf|), and extrapolates it below: the
 #: rounding of d - d_inf (eps / this, relative) makes the contour rough (gelu, q = 10: weights off 6e-11 at 1e-8,
