@@ -8,11 +8,12 @@ Sources
 * ``q``: the root of sigma_w^2 E[phi'(sqrt(q) h)^2] = 1 (chi_1 = 1) near 3.7, by ``mpmath.findroot`` of the
   mpmath quadrature of the expectation.
 * ``m``: mpmath ``quad`` (tanh-sinh) of phi(h) d(h) / (zeta - d(h)) on the real h-line, split on a grid of
-  width 1/20 over [-10, 10] (the Gaussian mass beyond is below 1e-22), at the critical points of d and at
+  width 1/4 over [-10, 10] (the Gaussian mass beyond is below 1e-22), at the critical points of d and at
   the real solutions of d(h) = |zeta|, each with geometric splits down to 1e-14 (the poles of a zeta near a
   critical value, or near 0 where phi' has a simple zero, lie that close to them).
 * ``xrho``: x sum_r phi(h_r) / |d'(h_r)| over the real solutions h_r of d(h) = x (the pushforward of N(0, 1)
-  by d), found by bisection from a scan of the h-line refined at the critical points.
+  by d; d' = 2 sqrt(q) phi' phi'' in closed form), found by bisection from a scan of the h-line (step 1/50)
+  refined at the critical points.
 
 Run ``python reference_data/d2_critical_lines.py`` to regenerate ``d2_critical_lines.json``.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import mpmath as mp
 
-DPS = 30
+DPS = 20
 SIGMA_W2 = mp.mpf("1.98")
 H_MAX = 10
 
@@ -34,6 +35,13 @@ def dphi(name, x):
     return s * (1 + x * (1 - s))
 
 
+def ddphi(name, x):
+    if name == "gelu":
+        return mp.npdf(x) * (2 - x * x)
+    s = 1 / (1 + mp.exp(-x))
+    return s * (1 - s) * (2 + x * (1 - 2 * s))
+
+
 def law(name, q):
     rq = mp.sqrt(q)
 
@@ -41,15 +49,20 @@ def law(name, q):
         return dphi(name, rq * h) ** 2
 
     def dd(h):
-        return mp.diff(d, h)
+        return 2 * rq * dphi(name, rq * h) * ddphi(name, rq * h)
 
-    # critical points of d: zeros of d' (sign changes on a scan, refined)
-    hs = [mp.mpf(-H_MAX) + mp.mpf(k) / 200 for k in range(400 * H_MAX + 1)]
-    ds = [dd(h) for h in hs]
-    crit = [mp.findroot(dd, (hs[k], hs[k + 1]), solver="anderson")
-            for k in range(len(hs) - 1) if ds[k] * ds[k + 1] < 0]
-    # phi' has a simple zero where d has a double one (d' changes sign there too, found above)
-    return d, dd, crit
+    # critical points of d: zeros of d' = 2 sqrt(q) phi' phi'' (sign changes on a scan, refined by bisection)
+    hs = [mp.mpf(-H_MAX) + mp.mpf(k) / 50 for k in range(100 * H_MAX + 1)]
+    return d, dd, [bisect(dd, hs[k], hs[k + 1]) for k in range(len(hs) - 1) if dd(hs[k]) * dd(hs[k + 1]) < 0]
+
+
+def bisect(f, a, b):
+    fa = f(a)
+    for _ in range(int(3.5 * DPS)):
+        m = (a + b) / 2
+        fm = f(m)
+        a, b, fa = (m, b, fm) if fm * fa > 0 else (a, m, fa)
+    return (a + b) / 2
 
 
 def geometric(c):
@@ -58,26 +71,16 @@ def geometric(c):
 
 def roots(d, crit, y):
     """Real solutions of d(h) = y, by bisection from a scan refined at the critical points."""
-    pts = sorted(set([mp.mpf(-H_MAX) + mp.mpf(k) / 100 for k in range(200 * H_MAX + 1)]
+    pts = sorted(set([mp.mpf(-H_MAX) + mp.mpf(k) / 50 for k in range(100 * H_MAX + 1)]
                      + [p for c in crit for p in geometric(c)]))
     vals = [d(h) - y for h in pts]
-    out = []
-    for k in range(len(pts) - 1):
-        if vals[k] == 0:
-            out.append(pts[k])
-        elif vals[k] * vals[k + 1] < 0:
-            a, b, fa = pts[k], pts[k + 1], vals[k]
-            for _ in range(4 * DPS):
-                m = (a + b) / 2
-                fm = d(m) - y
-                a, b, fa = (m, b, fm) if fm * fa > 0 else (a, m, fa)
-            out.append((a + b) / 2)
-    return out
+    return [bisect(lambda h: d(h) - y, pts[k], pts[k + 1]) for k in range(len(pts) - 1)
+            if vals[k] * vals[k + 1] < 0]
 
 
 def m_transform(d, crit, zeta):
     zeta = mp.mpc(zeta)
-    pts = [mp.mpf(-H_MAX) + mp.mpf(k) / 20 for k in range(40 * H_MAX + 1)]
+    pts = [mp.mpf(-H_MAX) + mp.mpf(k) / 4 for k in range(8 * H_MAX + 1)]
     pts += [p for c in crit for p in geometric(c)]
     pts += [p for r in roots(d, crit, abs(zeta.real) if zeta.real > 0 else abs(zeta)) for p in geometric(r)]
     pts = sorted(set(p for p in pts if -H_MAX <= p <= H_MAX))

