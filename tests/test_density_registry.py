@@ -7,8 +7,8 @@ The cases in CERTIFIED must be certified at every depth; those in PARTLY_CERTIFI
 ones, where the refusal is pinned (not certified, with a reason).  The others are not all certified yet and are
 certified or refused.  Orthogonal weights at depth 1 give the law of sigma_w^2 D^2 itself, solved in closed form
 (docs/design.md §5.4): certified for every activation with an analytic phi' but gelu and swish on their critical
-lines (q* = 3.7: the log-normal spike of D^2 at its limit 1 puts mass within 1e-14 of 1, below what x resolves
-in floating point: gelu mass off 2e-6, m_1 6e-6; swish 1.5e-4) and gelu off it (q = 0.19: mass off 1.4e-6 --
+lines (q* = 3.74, 17.3: the log-normal spike of D^2 at its limit 1 puts mass within 1e-14 of 1, below what x
+resolves in floating point: gelu mass off 2e-6, m_1 6e-6; swish 1.5e-4) and gelu off it (q = 0.19: mass off 1.4e-6 --
 the poles of the left tail lie close to the contour, x rho 1e-6 off at x = 0.01; certified before with x rho 1e-4
 off there).  Gelu/orthogonal on the critical line at depth 4: mass off 3.5e-5; swish/Gaussian on it at depth 16:
 1.4e-6.  The remaining refusals: leaky relu with orthogonal weights at depth 2 (D^2 has two atoms of mass 1/2: the free
