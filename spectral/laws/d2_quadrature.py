@@ -303,7 +303,7 @@ def _tail_cut(derivs, c, end, d_c, d_inf):
     # a tail that keeps d - d_inf of one sign to the end has its digits (tanh, erf, sigmoid: relative
     # accuracy in the tails) and keeps the contour read from d; one that reaches d_inf or crosses it has cancelled
     scan = np.real(derivs(np.linspace(c, end, _SCAN_POINTS))[0]) - d_inf
-    if np.all(scan * (d_c - d_inf) > 0):
+    if not thr > 0 or np.all(scan * (d_c - d_inf) > 0):  # (a constant d, q = 0: no tail at all)
         return None
 
     def small(t):
@@ -314,6 +314,8 @@ def _tail_cut(derivs, c, end, d_c, d_inf):
         m = 0.5 * (a + b)
         a, b = (a, m) if small(m) else (m, b)
     d, dd, ddd = (float(np.real(v[0])) for v in derivs(np.array([a])))
+    if d == d_inf:
+        return None
     ld = dd / (d - d_inf)
     return a, ld, ddd / (d - d_inf) - ld * ld
 
