@@ -89,7 +89,7 @@ PARTLY_CERTIFIED = {
     ("leaky_relu(0.5)", "orthogonal", "critical"): {2, 256}, ("leaky_relu(0.5)", "orthogonal", "off"): {2, 256},
     ("selu", "orthogonal", "critical"): {1, 2, 256}, ("selu", "orthogonal", "off"): {1, 2, 64, 256},
     ("elu", "orthogonal", "off"): {1, 64, 256},
-    ("sigmoid", "gaussian", "critical"): {16, 64, 256}, ("sigmoid", "gaussian", "off"): {256},
+    ("sigmoid", "gaussian", "critical"): {16, 256}, ("sigmoid", "gaussian", "off"): {256},
     ("sigmoid", "orthogonal", "off"): {256},
     ("softplus", "gaussian", "off"): {64, 256}, ("softplus", "orthogonal", "off"): {2, 4, 32, 64, 256},
     ("gelu", "gaussian", "off"): {256}, ("gelu", "orthogonal", "off"): {1},
