@@ -54,20 +54,16 @@ def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol) -> _Tail:
     info = dict(tail_exponent=beta, tail_remainder=0.0, tail_uncertified=0)
     if not est > tail_tol:
         return _Tail(nodes, 0.0, info)
-    T = math.log(est / tail_tol) + _TAIL_MARGIN
     nt = max(_TAIL_MIN_NODES, points // _TAIL_NODE_DIVISOR)
-    tt, wt = _gl(nt, 0.0, T)
-    ut = grid.floor_u - tt / beta
-    # anchors every 8th node: the tail spans thousands of e-folds in which m approaches m_0 and the
-    # solver switches to delta = m - m_0; interpolating m over 32 such nodes has let Newton settle on
-    # another sheet (tanh/Gaussian depth 256: total mass 2.7)
     # the lowest band node seeds the march along the real axis (sheet.py) for tail nodes off the physical sheet
     seed = None
     if nodes.zeta is not None and nodes.delta is not None and nodes.ok[k0]:
         seed = (u[k0], nodes.zeta[:, k0], nodes.delta[k0])
-    st = _solve_real(sys, ut, stride=_TAIL_STRIDE, seed=seed)
-    mt, okt, rest, fbt, acct = st.m, st.ok, st.res, st.fb, st.acc
+    chunks = _tail_chunks(sys, grid.floor_u, beta, est, nt, tail_tol, seed)
+    ut, wt, mt, okt, rest, fbt, acct = (np.concatenate([c[k] for c in chunks]) for k in range(7))
     xrt = -np.imag(mt) / math.pi
+    nt = ut.size
+    beta = chunks[-1][7]
     good_t = np.flatnonzero(okt & (xrt > 0))
     if good_t.size:
         i1 = good_t[-1]
@@ -77,10 +73,56 @@ def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol) -> _Tail:
         xrt = np.where(np.arange(nt) > i1, 0.0, xrt)
     else:
         remainder = math.nan
-    merged = _Nodes(np.concatenate([ut, u]), np.concatenate([wt / beta, nodes.w]), np.concatenate([mt, nodes.m]),
+    merged = _Nodes(np.concatenate([ut, u]), np.concatenate([wt, nodes.w]), np.concatenate([mt, nodes.m]),
                     np.concatenate([xrt, xrho]), np.concatenate([okt, nodes.ok]),
                     np.concatenate([rest, nodes.res]), np.concatenate([fbt, nodes.fb]),
                     np.concatenate([acct, nodes.acc]))
     info.update(tail_remainder=remainder, tail_uncertified=int(nt - 1 - (good_t[-1] if good_t.size else -1)),
-                tail_log_x_min=float(ut[-1] + e.log_lambda_max))
+                tail_log_x_min=float(ut[-1] + e.log_lambda_max), tail_exponent=beta, tail_chunks=len(chunks))
     return _Tail(merged, remainder, info)
+
+
+def _tail_chunks(sys, u0, beta, est, nt, tail_tol, seed=None) -> list:
+    r"""The tail's nodes below ``u0``, solved: a chunk of ``nt`` Gauss--Legendre nodes in :math:`t`,
+    :math:`u = u_0 - t/\beta`, down to where the power law leaves ``tail_tol``; while every node of a chunk is
+    certified and the slope of :math:`\log x\rho` over its deepest nodes is below :data:`_TAIL_REFIT` times
+    the :math:`\beta` it assumed, another chunk from its lower end with that slope (at most
+    :data:`_TAIL_CHUNKS`).  ``seed`` (u, zeta, m - m0 of a certified node above the tail) starts the march along
+    the real axis for nodes off the physical sheet; a later chunk is seeded by the deepest node of the one before
+    when its implicit unknowns are known.  Each chunk: (u, w, m, ok, res, fb, acc, beta).
+
+    The law of :math:`D^2` of gelu reaches 0 like :math:`\varepsilon^{1/(2q)}/\sqrt{\log(1/\varepsilon)}`,
+    and the products' :math:`x\rho` flattens further down: at the critical point (q = 3.7), orthogonal depth 8,
+    the slope is 0.074 at the band's lowest nodes and 0.021 at :math:`x = e^{-435}`, where one chunk with
+    0.074 stopped (mass off by :math:`8\cdot10^{-6}`)."""
+    chunks = []
+    for _ in range(_TAIL_CHUNKS):
+        T = math.log(est / tail_tol) + _TAIL_MARGIN
+        tt, wt = _gl(nt, 0.0, T)
+        ut = u0 - tt / beta
+        # anchors every 8th node: the tail spans thousands of e-folds in which m approaches m_0 and the
+        # solver switches to delta = m - m_0; interpolating m over 32 such nodes has let Newton settle on
+        # another sheet (tanh/Gaussian depth 256: total mass 2.7)
+        st = _solve_real(sys, ut, stride=_TAIL_STRIDE, seed=seed)
+        chunks.append((ut, wt / beta, st.m, st.ok, st.res, st.fb, st.acc, beta))
+        if st.zeta is not None and st.delta is not None and st.ok[-1]:
+            seed = (ut[-1], st.zeta[:, -1], st.delta[-1])
+        xr = -np.imag(st.m) / math.pi
+        k = nt // _TAIL_SLOPE_DIVISOR
+        if not (np.all(st.ok) and xr[-1] > 0 and xr[-1 - k] > 0):
+            break
+        slope = math.log(xr[-1 - k] / xr[-1]) / (ut[-1 - k] - ut[-1])
+        est = xr[-1] / slope if slope > 0 else math.inf
+        if not (0 < slope < _TAIL_REFIT * beta and est > tail_tol):
+            break
+        u0, beta = u0 - T / beta, slope
+    return chunks
+
+
+#: A chunk of the tail is followed by another when the slope of log x rho over its deepest nodes is below this
+#: x the exponent it assumed (the power law flattens: its remainder bound would be low) ...
+_TAIL_REFIT = 0.8
+#: ... at most this many chunks ...
+_TAIL_CHUNKS = 8
+#: ... the slope taken over the deepest 1/this of the chunk's nodes.
+_TAIL_SLOPE_DIVISOR = 8

@@ -32,12 +32,18 @@ class _SmoothD2:
     _m_run = False  # the last evaluation asked for M alone (see :meth:`m`)
 
     def __init__(self, act, q):
+        # phi' evaluated far out (|h| = 1e3, the scans of the tails) overflows for exp-based activations
+        # (swish: exp(-x) at x = -4000): those values are inf/nan and read as such, never used as numbers
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self._build(act, q)
+
+    def _build(self, act, q):
         import sympy
 
         sym = sorted(act.expr.free_symbols, key=str)[0]
         zs = sympy.Symbol("zeta_h")
         e = act.expr.subs(sym, zs)
-        fs = [sympy.lambdify(zs, sympy.diff(e, zs, k), modules=["numpy", "scipy"]) for k in (1, 2, 3)]
+        fs = [_lambdify_stable(zs, sympy.diff(e, zs, k)) for k in (1, 2, 3)]
         rq = math.sqrt(q)
         t_max = math.sqrt(2 * _GAUSS_CUT)
 
@@ -53,32 +59,48 @@ class _SmoothD2:
         scale_b = _DEFORM_SCALE * float(np.max(np.abs(dprime(grid)))) + _GUARD
         amp = min(_DEFORM_AMP, _DEFORM_AMP_Q / rq)
         crit = _critical_points(dprime, grid)
+        self.crit_t = crit
         # d varies on the scale 1/sqrt(q) in t: the panels of the deformed contour follow it (tanh at q = 4.2:
         # 6e-10 next to the spectrum with 0.5-wide panels)
         panel = _PANEL_WIDTH / max(1.0, rq)
         # without a critical point (monotone d: softplus) the two tails meet where |d'| is largest
         pivot = crit or [float(grid[np.argmax(np.abs(dprime(grid)))])]
-        tail_scale = _TailScale(pivot, ev(0, rq * np.array(pivot)) ** 2, dg[[0, -1]], scale_b, capped=bool(crit))
+
+        def derivs(t):
+            f1, f2, f3 = ev(0, rq * t), ev(1, rq * t), ev(2, rq * t)
+            return f1**2, 2 * rq * f1 * f2, 2 * q * (f2**2 + f1 * f3)
+
+        tail_scale = _TailScale(pivot, ev(0, rq * np.array(pivot)) ** 2, dg[[0, -1]], scale_b, capped=bool(crit),
+                                derivs=derivs, t_max=t_max)
         self.tiers = []
-        for kind in ("real", "uniform", "graded", "axis"):
+        ddcs = _d2_at(ev, rq, q, crit)
+        steep = _Steepening(crit, ddcs, scale_b, amp)
+        flip = [_flip_levels(scale_b, ddc, panel) for ddc in ddcs]
+        pinch = [_pinch_levels(ddc, dc, panel) for ddc, dc in zip(ddcs, ev(0, rq * np.array(crit)) ** 2, strict=True)]
+        # tiers 0-3, then 4 + i: real zeta on the regular side of critical value i (flattened there).  Only the
+        # real-axis tiers are steepened (_Steepening): off the real axis the contour stays the constant-scale
+        # one (steepened there too, gelu off the critical line at depth 256 lost 7 nodes to another sheet)
+        for kind in ("real", "uniform", "graded", "axis", *range(len(crit))):
             if kind == "real":
                 # the singularities of phi'(sqrt(q) h) come closer to the real h-axis as 1/sqrt(q): the plain
                 # rule keeps its ~1e-14 accuracy with nodes in proportion (tanh at q = 0.82: 6e-11 with 192
                 # nodes, 3e-14 with 256)
                 t, w = _gl(int(math.ceil(_REAL_TIER_NODES * max(1.0, 2.0 * rq))), -t_max, t_max)
             elif kind == "graded":
-                t, w = _graded_nodes(crit, t_max, even, panel=panel)
+                t, w = _graded_nodes(crit, t_max, even, panel=panel, levels=pinch)
             elif kind == "uniform":
                 # the deformation flips side at each critical point c of d within |t - c| ~ B / |d''(c)|
                 # (0.04 for tanh at q = 4): panels there are graded down to a quarter of that width
-                t, w = _graded_nodes(crit, t_max, even, panel=panel,
-                                     levels=[_flip_levels(scale_b, ddc, panel) for ddc in _d2_at(ev, rq, q, crit)])
+                t, w = _graded_nodes(crit, t_max, even, panel=panel, levels=flip)
             else:
-                # the real axis: as "uniform", with the tails' scale (a pivot that is no critical point is a
-                # panel break: the scale has a kink there)
-                t, w = _graded_nodes(pivot, t_max, even, panel=panel,
-                                     levels=[_flip_levels(scale_b, ddc, panel) for ddc in _d2_at(ev, rq, q, crit)]
-                                     if crit else [0])
+                # the real axis: the tails' scale (a pivot that is no critical point is a panel break: the scale
+                # has a kink there), panels graded at the critical points as in "graded" (two real poles pinch
+                # the contour there); the points where the tails' scale stops reading d and extrapolates are
+                # panel breaks too (a jump in the contour's second derivative)
+                cuts = tail_scale.cuts
+                t, w = _graded_nodes(pivot + cuts, t_max, even, panel=panel,
+                                     levels=([max(a, b) for a, b in zip(flip, pinch, strict=True)] if crit else [0])
+                                     + [0] * len(cuts))
             f1, f2, f3 = ev(0, rq * t), ev(1, rq * t), ev(2, rq * t)
             d = f1**2
             if kind == "real":
@@ -86,8 +108,11 @@ class _SmoothD2:
             else:
                 dd = 2 * rq * f1 * f2                 # d'(t)
                 ddd = 2 * q * (f2**2 + f1 * f3)       # d''(t)
-                if kind == "axis":
-                    g, gp, a, ap = tail_scale.argument(t, d, dd, ddd, amp)
+                if kind == "axis" or isinstance(kind, int):
+                    g, gp, a, ap = tail_scale.argument(t, d, dd, ddd, amp, steep)
+                    if isinstance(kind, int):
+                        f, fp = _flat_near(t, crit[kind], panel)
+                        a, ap = a * f, ap * f + a * fp
                 else:
                     g, gp, a, ap = dd / scale_b, ddd / scale_b, 1.0, 0.0
                 th = np.tanh(g)
@@ -110,11 +135,23 @@ class _SmoothD2:
         if norm > _NORM_TOL:
             raise ValueError(f"the quadrature for D^2 failed its normalisation check ({norm:.1e})")
         self.crit_values = np.array([float(np.real(ev(0, rq * np.array([c]))[0] ** 2)) for c in crit])
+        # the side of each critical value where the density of D^2 is not singular: above a maximum of d
+        # (d'' < 0), below a minimum
+        self.crit_sides = -np.sign(np.real(ddcs)) if len(crit) else np.array([])
         hi = max([hi] + list(self.crit_values))  # the maximum of d sits at a critical point
         # the spectrum of D^2 reaches inf d, which is approached as |h| -> inf (beyond the nodes)
         tails = np.real(ev(0, rq * np.array([-t_max, t_max])) ** 2)
         if np.all(np.abs(np.real(ev(0, rq * np.array([-4 * t_max, 4 * t_max])) ** 2)) < tails):
             lo = 0.0 if np.all(np.abs(np.real(ev(0, rq * np.array([-_FAR_H, _FAR_H])) ** 2)) < _ZERO_TAIL * hi) else lo
+        # complex zeta this close to 0 has its poles in the tails, where d' is tiny and the constant-scale
+        # contour lies on top of them: the tails' scale serves it too (only where the law reaches 0 like a
+        # power law, whose mass near 0 the products spread over hundreds of e-folds)
+        self.tail_zeta = 0.0
+        for side, c_side in ((-1, min(crit, default=0.0)), (1, max(crit, default=0.0))):
+            if _power_law_to_zero(lambda t: np.real(ev(0, rq * np.array([t])) ** 2)[0], side * t_max, hi):
+                lo = 0.0
+                self.tail_zeta = max(self.tail_zeta,
+                                     _TAIL_TIER * float(np.real(ev(0, rq * np.array([c_side])) ** 2)[0]))
         self.bounds = (lo, hi)
         # finite limits of d at h -> +-inf inside the spectrum (gelu, swish: phi' -> 1 from above): the density
         # of D^2 has a log-normal spike there, exp(-log^2|x - d_inf| / (8 q c^2)) / |x - d_inf|
@@ -126,7 +163,8 @@ class _SmoothD2:
         self._last = (None, None)
 
     def _tier(self, z):
-        return _tier_of(z, self.bounds[0], self.bounds[1], self.span, self.crit_values)
+        return _tier_of(z, self.bounds[0], self.bounds[1], self.span, self.crit_values, self.crit_sides,
+                        self.tail_zeta)
 
     def _eval(self, zeta):
         zeta = np.asarray(zeta, dtype=complex)
@@ -191,17 +229,28 @@ class _SmoothD2:
         return self._eval(zeta)[3]
 
 
-def _tier_of(z, lo, hi, span, crit):
-    """The tier (0 plain, 1 uniform, 2 graded, 3 axis) serving each point z of a law with spectrum [lo, hi] of
-    width span and critical values crit (shape (..., c)); lo, hi, span broadcast against z."""
+def _tier_of(z, lo, hi, span, crit, sides, tail_zeta):
+    """The tier serving each point z of a law with spectrum [lo, hi] of width span, critical values crit and
+    their sides (shape (..., c)) and tails' reach tail_zeta: 0 plain, 1 uniform, 2 graded, 3 the tails' scale
+    (on the spectrum, docs/design.md §5.4, and near 0 where the law reaches 0 like a power law), 4 + j the
+    contour flattened on the regular side of critical value j (real zeta next to it).  lo, hi, span, tail_zeta
+    broadcast against z."""
     dist = np.where(z.real < lo, np.abs(z - lo), np.where(z.real > hi, np.abs(z - hi), np.abs(z.imag)))
     tier = np.where(dist < _NEAR_TIER * span, 1, 0)
-    # on the spectrum itself (the law of D^2 alone, docs/design.md §5.4): the tails' scale
-    tier = np.where((z.imag == 0) & (z.real >= lo) & (z.real <= hi), 3, tier)
+    axis = (z.imag == 0) & (z.real >= lo) & (z.real <= hi)
+    tier = np.where(axis, 3, tier)
     if crit.shape[-1]:
-        dc = np.min(np.abs(z[..., None] - crit[..., None, :]), axis=-1)
-        tier = np.where(dc < _GRADED_TIER * span, 2, tier)
-    return tier
+        dist_c = np.abs(z[..., None] - crit[..., None, :])
+        dc = np.min(dist_c, axis=-1)
+        # next to a critical value off the spectrum: the graded panels; on the spectrum the tails' scale serves
+        # there too (its panels are graded)
+        tier = np.where((dc < _GRADED_TIER * span) & ~axis, 2, tier)
+        near = np.argmin(dist_c, axis=-1)
+        c_near = np.take_along_axis(np.broadcast_to(crit[..., None, :], dist_c.shape), near[..., None], -1)[..., 0]
+        s_near = np.take_along_axis(np.broadcast_to(sides[..., None, :], dist_c.shape), near[..., None], -1)[..., 0]
+        flat = (z.imag == 0) & (dc < _FLAT_TIER * span) & ((z.real - c_near) * s_near > 0)
+        tier = np.where(flat, 4 + near, tier)
+    return np.where((np.abs(z) < tail_zeta) & ~((tier >= 4) | axis), 3, tier)
 
 
 class _TailScale:
@@ -221,7 +270,7 @@ class _TailScale:
     contour where no critical point lies: Cauchy's theorem is not touched.
     """
 
-    def __init__(self, crit, d_crit, d_ends, scale_b, capped=True):
+    def __init__(self, crit, d_crit, d_ends, scale_b, capped=True, derivs=None, t_max=None):
         self.lo, self.hi = float(min(crit)), float(max(crit))
         self.d_lo, self.d_hi = float(d_crit[int(np.argmin(crit))]), float(d_crit[int(np.argmax(crit))])
         self.inf_lo, self.inf_hi = float(d_ends[0]), float(d_ends[1])
@@ -230,34 +279,108 @@ class _TailScale:
         # two sides' L differ and the capped contour would break; a monotone d has exponential tails, whose
         # other branches lie 2 pi / |L| ~ 2 pi / sqrt(q) > A off the axis anyway (softplus)
         self.capped = capped
+        # per side: None, or (t*, L(t*), L'(t*)) beyond which L is extrapolated linearly (_tail_cut)
+        self.cut_lo = self.cut_hi = None
+        if derivs is not None:
+            self.cut_lo = _tail_cut(derivs, self.lo, -t_max, self.d_lo, self.inf_lo)
+            self.cut_hi = _tail_cut(derivs, self.hi, t_max, self.d_hi, self.inf_hi)
+        self.cuts = [c[0] for c in (self.cut_lo, self.cut_hi) if c is not None]
 
-    def argument(self, t, d, dd, ddd, amp):
+    def argument(self, t, d, dd, ddd, amp, steep=None):
         r"""(g, g', a, a') at real t, with d, d', d'' there: the deformation is :math:`-A a \tanh g`, the factor
         :math:`a = (1 + (A|L|/c)^4)^{-1/4}` (:math:`L = d'/(d - d_\infty)`, c = :data:`_TAIL_BRANCH_ANGLE`; 1
         while :math:`A|L| < c`) keeping it within c/|L| in the tails, where the other solutions of
         :math:`d(h) = \zeta` lie :math:`2\pi/|L|` off the real axis (erf: L = -4 b^2 q t grows; 1 between
-        the outermost critical points, and at them)."""
+        the outermost critical points, and at them).  Beyond a cut :math:`t^*` (where :math:`d - d_\infty`
+        has lost its digits to rounding) L is continued by :math:`L(t^*) + L'(t^*)(t - t^*)`."""
         g, gp = dd / self.scale_b, ddd / self.scale_b
         a, ap = np.ones(t.shape), np.zeros(t.shape)
-        for side, dc, dinf in ((t < self.lo, self.d_lo, self.inf_lo),
-                               (t > self.hi, self.d_hi, self.inf_hi)):
+        for side, dc, dinf, cut, sgn in ((t < self.lo, self.d_lo, self.inf_lo, self.cut_lo, -1.0),
+                                         (t > self.hi, self.d_hi, self.inf_hi, self.cut_hi, 1.0)):
             span = dc - dinf
             rel = np.real(d) - dinf
-            sel = side & (np.abs(rel) <= np.abs(span)) & (rel * span > 0)
+            beyond = np.zeros(t.shape, bool) if cut is None else side & (sgn * (t - cut[0]) > 0)
+            sel = (side & ~beyond & (np.abs(rel) <= np.abs(span)) & (rel * span > 0)) | beyond
             if not np.any(sel):
                 continue
             with np.errstate(all="ignore"):
                 ld = np.real(dd[sel]) / rel[sel]           # d' / (d - d_inf): finite where both are tiny
-                ldd = np.real(ddd[sel]) / rel[sel]
+                lp = np.real(ddd[sel]) / rel[sel] - ld * ld  # L'
+            if cut is not None:
+                far = beyond[sel]
+                ld[far] = cut[1] + cut[2] * (t[sel][far] - cut[0])
+                lp[far] = cut[2]
             k = span / self.scale_b
-            g_t, gp_t = ld * k, (ldd - ld * ld) * k
+            g_t, gp_t = ld * k, lp * k
             r = amp * np.abs(ld) / _TAIL_BRANCH_ANGLE * self.capped
             a_t = (1.0 + r**4) ** -0.25
-            ap_t = -((1.0 + r**4) ** -1.25) * r**3 * (amp / _TAIL_BRANCH_ANGLE) * np.sign(ld) * (ldd - ld * ld)
+            ap_t = -((1.0 + r**4) ** -1.25) * r**3 * (amp / _TAIL_BRANCH_ANGLE) * np.sign(ld) * lp
             good = np.isfinite(g_t) & np.isfinite(gp_t) & np.isfinite(ap_t)
             idx = np.flatnonzero(sel)[good]
             g[idx], gp[idx], a[idx], ap[idx] = g_t[good], gp_t[good], a_t[good], ap_t[good]
+        if steep is not None and steep.points:
+            beta, betap = steep.factor(t)
+            g, gp = g * beta * self.scale_b, (gp * beta + g * betap) * self.scale_b
         return g, gp, a, ap
+
+
+def _tail_cut(derivs, c, end, d_c, d_inf):
+    r"""Where the tail of d beyond the critical point c (towards ``end``) has lost its digits: the point t* at
+    which :math:`|d - d_\infty|` falls to :data:`_TAIL_CUT` :math:`\max(|d_\infty|, |d(c) - d_\infty|)`
+    (bisection; d is monotone there), with :math:`L = d'/(d - d_\infty)` and L' at t*; None when the tail
+    keeps its digits to ``end`` (:math:`d - d_\infty` keeps its sign).  Beyond t* the value of d is rounding
+    (gelu: :math:`\Phi(x) + x\varphi(x)` from :math:`1 + \operatorname{erf}` is exactly 0 for x < -8.6), and
+    the contour that followed it jumped back to the real axis: sum of the weights off by :math:`2\cdot10^{-6}`
+    at q = 3.7, :math:`4\cdot10^{-15}` with the cut."""
+    thr = _TAIL_CUT * max(abs(d_inf), abs(d_c - d_inf))
+    # a tail that keeps d - d_inf of one sign to the end has its digits (tanh, erf, sigmoid: relative
+    # accuracy in the tails) and keeps the contour read from d; one that reaches d_inf or crosses it has cancelled
+    scan = np.real(derivs(np.linspace(c, end, _SCAN_POINTS))[0]) - d_inf
+    if not thr > 0 or np.all(scan * (d_c - d_inf) > 0):  # (a constant d, q = 0: no tail at all)
+        return None
+
+    def small(t):
+        return abs(float(np.real(derivs(np.array([t]))[0][0])) - d_inf) <= thr
+
+    a, b = c, end
+    for _ in range(_BISECTIONS):
+        m = 0.5 * (a + b)
+        a, b = (a, m) if small(m) else (m, b)
+    d, dd, ddd = (float(np.real(v[0])) for v in derivs(np.array([a])))
+    if d == d_inf:
+        return None
+    ld = dd / (d - d_inf)
+    return a, ld, ddd / (d - d_inf) - ld * ld
+
+
+def _power_law_to_zero(d, end, hi) -> bool:
+    r"""Whether d tends to 0 towards ``end`` (= :math:`\pm t_{\max}`) like :math:`e^{-c t^2}`: then
+    :math:`P(D^2 < \varepsilon) \approx P(|h| > \sqrt{\log(1/\varepsilon)/c}) \sim \varepsilon^{1/(2c)}`, a
+    power law, and the spectrum of :math:`D^2` reaches 0 (gelu: :math:`\phi' \sim x\varphi(x)` as
+    :math:`x \to -\infty`, :math:`\varepsilon^{1/(2q)}`), however small d is at the last node.  Read from
+    :math:`\log d` at ``end`` / 2 and ``end``: a ratio near 4 (quadratic in t), not 2 (linear: the
+    exponential tails of softplus and swish, whose law reaches 0 faster than any power)."""
+    far, mid = d(end), d(0.5 * end)
+    if not (0 <= far < _ZERO_TAIL * hi and far < mid):
+        return False
+    return far == 0 or math.log(far / hi) / math.log(mid / hi) > _POWER_LAW_RATIO
+
+
+def _lambdify_stable(var, expr):
+    r"""NumPy function of a derivative of phi, with :math:`\operatorname{erf}(a)` written
+    :math:`2\Phi(\sqrt2 a) - 1` (scipy's ``ndtr``, complex arguments included): sympy then cancels the constants
+    of gelu's :math:`\phi' = \tfrac12(1 + \operatorname{erf}(x/\sqrt2)) + x\varphi(x)` into :math:`\Phi(x) +
+    x\varphi(x)`, which keeps its relative accuracy as x -> -inf.  From :math:`1 + \operatorname{erf}` it was
+    rounding below x = -8.6: the :math:`4\cdot10^{-6}` of the law of :math:`D^2` (q = 3.7) below
+    :math:`10^{-32}` read as an atom at 0, and the products' mass was off by that."""
+    import sympy
+    from scipy.special import ndtr
+
+    class _Ndtr(sympy.Function):
+        """The standard normal CDF, left unevaluated for lambdify."""
+
+    stable = expr.replace(sympy.erf, lambda a: 2 * _Ndtr(sympy.sqrt(2) * a) - 1)
+    return sympy.lambdify(var, stable, modules=[{"_Ndtr": ndtr}, "numpy", "scipy"])
 
 
 def _critical_points(dprime, grid):
@@ -291,12 +414,22 @@ _DEFORM_AMP = 0.3
 _DEFORM_AMP_Q = 0.5
 #: Each tier's weights must sum to 1 and reproduce m_1 to this, else the quadrature is refused.
 _NORM_TOL = 1e-10
+#: Complex zeta within this x d(c) of 0 (c the outermost critical point on a side where d reaches 0 like
+#: exp(-c t^2)) uses the tails' scale.
+_TAIL_TIER = 0.1
+#: log d at t_max over log d at t_max / 2 above this: d decays like exp(-c t^2) (4), not exp(-c |t|) (2).
+_POWER_LAW_RATIO = 3.0
 #: The spectrum of D^2 reaches 0 when d at |h| = _FAR_H is below this x max d (d -> 0 at infinity).
 _ZERO_TAIL = 1e-10
 _FAR_H = 1e3
 #: In the tails the real-axis contour keeps |Im h| below this / |d'/(d - d_inf)|: a quarter of the distance
 #: 2 pi / |L| to the other solutions of d(h) = zeta there.
 _TAIL_BRANCH_ANGLE = 0.5 * math.pi
+#: Where d - d_inf cancels in the tails (gelu's 1 + erf, swish's phi' - 1), the tails' scale reads L = d'/(d -
+#: d_inf) only while |d - d_inf| is above this x max(|d_inf|, |d(c) - d_inf|), and extrapolates it below: the
+#: rounding of d - d_inf (eps / this, relative) makes the contour rough (gelu, q = 10: weights off 6e-11 at 1e-8,
+#: 2e-14 at 1e-5).
+_TAIL_CUT = 1e-5
 #: d has a limit at h -> +-inf when d(_FAR_H) and d(2 _FAR_H) agree to this x max d (phi' of a non-periodic
 #: activation is constant there to rounding), and it is inside the spectrum when this x max d from its ends.
 _LIMIT_RTOL = 1e-9
@@ -304,6 +437,17 @@ _LIMIT_RTOL = 1e-9
 _NEAR_TIER = 0.15
 #: ... and within this x the spread of a critical value of d the graded panels.
 _GRADED_TIER = 0.1
+#: Critical points where the slope A |d''(c)| / B of the deformed contour is below this get a local scale
+#: (_Steepening) that makes it ...
+_KAPPA_MIN = 0.3
+#: ... this.
+_KAPPA_TARGET = 1.0
+#: Real zeta within this x the spread of a critical value, on its regular side, uses the contour flattened at
+#: that critical point (the pair of poles c +- i delta stays within delta <= sqrt(2e-3 span / |d''|) of c,
+#: outside the flattened wedge) ...
+_FLAT_TIER = 1e-3
+#: ... over this x the panel width around it.
+_FLAT_WIDTH = 1.0 / 16
 #: d'(0) below this is 0 (an even activation's critical point at 0).
 _CRIT_ZERO = 1e-12
 #: Bisection halvings of a sign change of d' (a grid cell down to its rounding).
@@ -320,6 +464,10 @@ _REAL_TIER_NODES = 192
 #: graded tier: two poles pinch the contour there, their distance shrinking with that of zeta to the edge).
 _GRADED_LEVELS = 20
 
+#: At most this many halvings towards a critical point (2^-40 of a panel: the poles of zeta ~1e-26 from a
+#: critical value 0 of d, where phi' has a simple zero).
+_PINCH_LEVELS = 40
+
 #: Width in t of the Gauss–Legendre panels (16 nodes) of the deformed contour for q <= 1 (divided by sqrt(q)
 #: above): the poles d(h) = zeta sit ~A = 0.3 off the contour, and a panel twice that wide keeps ~1e-14.
 _PANEL_WIDTH = 0.5
@@ -329,6 +477,66 @@ def _d2_at(ev, rq, q, crit):
     """Second derivative of d(t) = phi'(sqrt(q) t)^2 at the critical points: 2 q (phi''^2 + phi' phi^(3))."""
     c = np.asarray(crit, float)
     return 2 * q * (ev(1, rq * c) ** 2 + ev(0, rq * c) * ev(2, rq * c)) if c.size else np.array([])
+
+
+class _Steepening:
+    r"""The factor :math:`\beta(t)` of the contour deformation's argument :math:`g = d'(t)\beta(t)` off the real
+    axis (:math:`\beta = 1/B` alone before): :math:`\beta = 1/B + \sum_i (1/B_i - 1/B) e^{-((t - c_i)/A)^2}`
+    at the critical points :math:`c_i` where the contour's slope :math:`\kappa_i = A|d''(c_i)|/B` is below
+    :data:`_KAPPA_MIN`, :math:`B_i = A|d''(c_i)|/` :data:`_KAPPA_TARGET`.
+
+    Next to a critical point the solutions of :math:`d(h) = \zeta` lie at :math:`c \pm \delta`, and the
+    contour passes them at the height :math:`\kappa\delta`, inside the graded panel of width
+    :math:`\sim\delta`: 16 Gauss–Legendre nodes converge like :math:`(\kappa + \sqrt{1 + \kappa^2})^{-32}`,
+    :math:`4\cdot10^{-6}` at gelu's gentle local maximum of d (:math:`\kappa = 0.2` at q = 3.7; the density
+    of :math:`D^2` below it was off by :math:`10^{-8}`), 0.03 for swish's (:math:`\kappa = 0.056`).  g keeps
+    the sign and the zeros of d', so every real pole keeps its side of the contour."""
+
+    def __init__(self, crit, ddcs, scale_b, amp):
+        self.scale_b, self.width = float(scale_b), float(amp)
+        self.points = []
+        for c, ddc in zip(crit, ddcs, strict=True):
+            kappa = amp * abs(float(np.real(ddc))) / scale_b
+            if 0 < kappa < _KAPPA_MIN:
+                self.points.append((float(c), _KAPPA_TARGET / (amp * abs(float(np.real(ddc)))) - 1 / scale_b))
+
+    def factor(self, t):
+        """(beta, beta') at real t."""
+        beta, betap = np.full(t.shape, 1 / self.scale_b), np.zeros(t.shape)
+        for c, extra in self.points:
+            u = (t - c) / self.width
+            e = extra * np.exp(-u * u)
+            beta, betap = beta + e, betap - 2 * u / self.width * e
+        return beta, betap
+
+
+def _flat_near(t, c, panel):
+    r"""(a, a') of the factor :math:`a = 1 - e^{-u^2}`, :math:`u = (t - c)/w`, w = :data:`_FLAT_WIDTH` x panel,
+    that lays the contour onto the real axis at the critical point c.
+
+    For real :math:`\zeta` just on the regular side of the critical value d(c) (above a maximum of d), the
+    two solutions of :math:`d(h) = \zeta` next to c are :math:`c \pm i\delta`, :math:`\delta \approx
+    \sqrt{2|\zeta - d(c)|/|d''(c)|}`: the deformed contour passes within :math:`\delta` of them, where the
+    integrand is of size :math:`1/\delta^2` and complex, and the density (:math:`\operatorname{Im} M`, finite)
+    is the difference of terms of size :math:`\operatorname{Re} M \sim 1/\delta`: gelu at q = 3.7,
+    :math:`10^{-8}` above its local maximum of d, was off by :math:`2\cdot10^{-5}`, and read 0 closer.  On
+    the real axis the integrand is real there (no pole crosses: d < :math:`\zeta` near c), so the pair adds
+    nothing to :math:`\operatorname{Im} M`; the graded panels resolve its peak of width :math:`\delta`."""
+    w = _FLAT_WIDTH * panel
+    u = (t - c) / w
+    e = np.exp(-u * u)
+    return 1.0 - e, 2.0 * u / w * e
+
+
+def _pinch_levels(ddc, dc, panel):
+    r"""Halvings of a panel towards a critical point c of d for the graded tier: down to a quarter of the
+    distance :math:`\delta = \sqrt{2\varepsilon|d(c)|/|d''(c)|}` of the two poles :math:`d(h) = \zeta` that
+    pinch the contour at c when :math:`\zeta` is within rounding of d(c); at least :data:`_GRADED_LEVELS`, at
+    most :data:`_PINCH_LEVELS`.  With :data:`_GRADED_LEVELS` alone the poles of :math:`\zeta` within
+    :math:`10^{-13}` of gelu's local maximum of d (q = 3.7) were closer than the finest panel, and
+    :math:`\operatorname{Im} M` there was rounding (its density read 0 on one side of the critical value)."""
+    delta = math.sqrt(2 * _EPS * max(abs(float(np.real(dc))), _GUARD) / max(abs(float(np.real(ddc))), _GUARD))
+    return int(min(_PINCH_LEVELS, max(_GRADED_LEVELS, math.ceil(math.log2(4 * panel / delta)))))
 
 
 def _flip_levels(scale_b, ddc, panel):
@@ -399,10 +607,13 @@ class D2Stack:
             self.nodes.append((d, wd))
         ncrit = max(len(q.crit_values) for q in self.quads)
         crit = np.full((len(self.quads), ncrit), np.inf)  # no critical value: never nearest
+        sides = np.zeros((len(self.quads), ncrit))
         for i, q in enumerate(self.quads):
             crit[i, :len(q.crit_values)] = q.crit_values
+            sides[i, :len(q.crit_sides)] = q.crit_sides
         self.tier_args = (np.array([[q.bounds[0]] for q in self.quads]), np.array([[q.bounds[1]] for q in self.quads]),
-                          np.array([[q.span] for q in self.quads]), crit)
+                          np.array([[q.span] for q in self.quads]), crit, sides,
+                          np.array([[q.tail_zeta] for q in self.quads]))
 
     @classmethod
     def of(cls, ms):
