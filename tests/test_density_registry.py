@@ -10,8 +10,7 @@ certified or refused.  Orthogonal weights at depth 1 give the law of sigma_w^2 D
 lines (q* = 3.74, 17.3: the log-normal spike of D^2 at its limit 1 puts mass within 1e-14 of 1, below what x
 resolves in floating point: gelu mass off 2e-6, m_1 6e-6; swish 1.5e-4) and gelu off it (q = 0.19: mass off 1.4e-6 --
 the poles of the left tail lie close to the contour, x rho 1e-6 off at x = 0.01; certified before with x rho 1e-4
-off there).  Gelu/orthogonal on the critical line at depth 4: mass off 3.5e-5; swish/Gaussian on it at depth 16:
-1.4e-6.  The remaining refusals: leaky relu with orthogonal weights at depth 256 for slopes 0.01, 0.05 and 0.5
+off there).  The remaining refusals: leaky relu with orthogonal weights at depth 256 for slopes 0.01, 0.05 and 0.5
 (the real critical point at the lower edge lies closer to the atom alpha^2 than the edge scan resolves in
 floating point: the band starts too low and its lowest nodes are not certified); depth 2 is certified (the free
 product of two two-atom laws of mass 1/2 has zero-mass atoms at its edges, where the bands now break, and no
@@ -21,11 +20,10 @@ discrete quadrature law (phi' has a kink): selu at depth 2 has the mass off by 3
 and from depth 64 (selu off the critical line, elu) or 256 neither the soft lower edge found nor the band's own
 grid holds the mass (off by up to 0.9; elu at 64: 2 nodes not certified).  Sigmoid off the critical line at
 depth 256: the mass is off or the series m_2 cannot be formed.  Sigmoid with orthogonal weights on its critical
-line (sigma_w^2 = 120, q* = 62) beyond depth 1: the spectrum reaches hundreds of e-folds below the band's grid (mass off 0.43 at
-depth 2 to 0.99 at 256).  Swish/orthogonal on its critical line is certified at depth 4 only (its D^2 reaches 0
-through an exponential tail beyond the quadrature's last node, 3e-14: mass off 0.05 to 0.95 from depth 2).
-Swish/orthogonal off the critical line at depth 256: mass off 1.2e-3 (certified at 32 since the D^2 quadrature's
-changes for gelu; at 256 only with the steepened contour off the real axis too, which lost gelu's depth 256).
+line (sigma_w^2 = 120, q* = 62) beyond depth 1: the spectrum reaches hundreds of e-folds below the band's grid
+(mass off 0.43 at depth 2 to 0.99 at 256).  Swish/orthogonal on its critical line is certified at depth 4
+only (its D^2 reaches 0 through an exponential tail beyond the quadrature's last node, 3e-14: mass off 0.05 to
+0.95 from depth 2).
 
 Independent truth: the series moments m_1, m_2 (Lagrange inversion in spectral.laws).
 """
@@ -78,6 +76,14 @@ CERTIFIED = {
     # gelu on its critical line (q* = 3.74) was served by the discrete law of D^2 (its contour quadrature
     # failed its normalisation check: the rounding of 1 + erf)
     ("gelu", "gaussian", "critical"), ("swish", "gaussian", "off"),
+    # certified since the sheet check and the march along the real axis (docs/design.md §4.3), the D^2 quadrature
+    # of gelu and swish (§4.6) and the chunked tail (§5.7); mass error, worst of m_1, m_2 where measured:
+    # sigmoid/Gaussian critical at 16 (1e-12, 5e-12), 64 (1.9e-11) and 256 (8.4e-7, 8e-10: the tail's power-law
+    # remainder, 1.9e-6, decides it), softplus/Gaussian off at 64 and 256 (1e-11, 5e-10), gelu/Gaussian off at
+    # 256 (6e-9, 5e-10), gelu/Gaussian critical at every depth (depth 8: 4.5e-5 -> 7e-13), swish/Gaussian
+    # critical and off, swish/orthogonal off at 32 and 256 (6e-12, 5e-10)
+    ("sigmoid", "gaussian", "critical"), ("softplus", "gaussian", "off"), ("gelu", "gaussian", "off"),
+    ("swish", "gaussian", "critical"), ("swish", "orthogonal", "off"),
 }
 
 
@@ -93,19 +99,13 @@ PARTLY_CERTIFIED = {
     # 3e-13; tests/test_d2_piecewise.py)
     ("selu", "orthogonal", "critical"): {2, 256}, ("selu", "orthogonal", "off"): {2, 64, 256},
     ("elu", "orthogonal", "off"): {64, 256},
-    ("sigmoid", "gaussian", "critical"): set(), ("sigmoid", "gaussian", "off"): {256},
+    ("sigmoid", "gaussian", "off"): {256},
     ("sigmoid", "orthogonal", "off"): {256},
-    ("softplus", "gaussian", "off"): set(), ("softplus", "orthogonal", "off"): {2, 4, 32, 256},
-    ("gelu", "gaussian", "off"): set(), ("gelu", "orthogonal", "off"): {1},
-    ("gelu", "orthogonal", "critical"): {1, 4}, ("swish", "gaussian", "critical"): {16},
-    ("swish", "orthogonal", "off"): set(),
+    ("softplus", "orthogonal", "off"): {2, 4, 32, 256},
+    ("gelu", "orthogonal", "off"): {1},
+    ("gelu", "orthogonal", "critical"): {1},
     ("sigmoid", "orthogonal", "critical"): {2, 4, 8, 16, 32, 64, 256},
 }
-# Certified since the sheet check and the march along the real axis (docs/design.md §4.3; mass error, worst of
-# m_1, m_2): leaky_relu(0.05)/orthogonal critical depth 2 (2e-13, 6e-12), sigmoid/Gaussian critical 16 (1e-12,
-# 5e-12) and 256 (8.4e-7, 8e-10: the tail's power-law remainder, 1.9e-6, decides it), softplus/Gaussian off
-# 64 and 256 (1e-11, 5e-10), softplus/orthogonal off 64 (5e-11, 3e-12), gelu/Gaussian off 256 (6e-9, 5e-10),
-# swish/orthogonal off 256 (6e-12, 5e-10).
 
 
 def _network(act, weights, point, depth):
