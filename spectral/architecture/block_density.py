@@ -168,14 +168,60 @@ class _WarmStarts:
         return best, z0, x0, d0
 
 
+def block_sheet(z, x, scale, beta2, n_implicit):
+    """The physical branch's sign conditions of a block's unknowns x (..., k) at z (...) (module docstring):
+    w above z, G_nu and G_X of the right sign, each implicit factor's zeta_j on u's side.  ``scale``,
+    ``beta2`` broadcast against z (one block, or a group of blocks stacked along the first axis)."""
+    w, m = x[..., 0], x[..., 1]
+    tol = SHEET_TOL * (np.abs(z) + np.abs(w) + scale)
+    ok = w.imag >= z.imag - tol
+    g = (1.0 + m) / w
+    ok &= g.imag <= SHEET_TOL * np.abs(g)
+    u = w * w / beta2
+    gx = (1.0 + m) / u
+    su = np.sign(u.imag)
+    ok &= gx.imag * su <= SHEET_TOL * np.abs(gx)
+    for j in range(n_implicit):
+        zj = x[..., 2 + j]
+        ok &= zj.imag * su >= -SHEET_TOL * np.abs(zj)
+    return ok
+
+
 class _WarmSolver:
     """The order in which a transform finds its unknowns at a batch of points in the closed upper half-plane:
     from the large-|z| expansion beyond ``far_radius``, from the nearest solved point (with its tangent) within
     WARM_RADIUS, then -- for a subclass with ``walks`` -- by walking from a farther solved point, else by the
     vertical path.  A subclass sets ``K`` (unknowns), ``far_radius``, ``_warm`` and ``stats``, and implements
-    ``_newton``, ``_far_start``, ``_path`` (and ``_walk`` when it ``walks``)."""
+    ``_newton``, ``_far_start`` and ``scale`` (the height of the vertical path, :meth:`_path`), and ``_walk``
+    when it ``walks``."""
 
     walks = False
+
+    def _path(self, z):
+        """Continuation down z + i d from d = PATH_HEIGHT (|z| + scale) to 0 (module docstring) with the tangent
+        as predictor: each point's height shrinks by its own ratio, PATH_RATIO after a solved step and closer
+        to 1 after a failed one."""
+        d = PATH_HEIGHT * (np.abs(z) + self.scale)
+        floor = PATH_FLOOR * self.scale * np.maximum(1.0, np.abs(z) / self.scale)
+        x, ok, dx = self._newton(z + 1j * d, self._far_start(z + 1j * d))
+        q = np.full(len(z), PATH_RATIO)
+        live = ok & (d > 0)
+        for _ in range(PATH_MAXSTEPS):
+            idx = np.flatnonzero(live)
+            if idx.size == 0:
+                break
+            d_try = d[idx] * q[idx]
+            d_try = np.where(d_try < floor[idx], 0.0, d_try)
+            pred = _predict(z[idx] + 1j * d[idx], x[idx], dx[idx], z[idx] + 1j * d_try)
+            xn, okn, dxn = self._newton(z[idx] + 1j * d_try, pred)
+            good, bad = idx[okn], idx[~okn]
+            x[good], dx[good], d[good] = xn[okn], dxn[okn], d_try[okn]
+            q[good] = np.maximum(q[good] ** 2, PATH_RATIO)
+            q[bad] = np.sqrt(q[bad])
+            live[bad[q[bad] > PATH_MIN_SHRINK]] = False
+            live[good[d[good] == 0]] = False
+        ok &= d == 0
+        return x, ok, dx
 
     def _solve(self, z):
         """Unknowns x and dx/dz at z (NaN where no solution passed the sheet checks)."""
@@ -323,18 +369,7 @@ class BlockTransform(_WarmSolver):
 
     def _sheet(self, z, x):
         """The physical branch's sign conditions (module docstring), z in the closed upper half-plane."""
-        w, m = x[:, 0], x[:, 1]
-        tol = SHEET_TOL * (np.abs(z) + np.abs(w) + self.scale)
-        ok = w.imag >= z.imag - tol
-        g = (1.0 + m) / w
-        ok &= g.imag <= SHEET_TOL * np.abs(g)
-        u = w * w / self.beta2
-        gx = (1.0 + m) / u
-        ok &= gx.imag * np.sign(u.imag) <= SHEET_TOL * np.abs(gx)
-        for j in range(len(self.implicit)):
-            zj = x[:, 2 + j]
-            ok &= zj.imag * np.sign(u.imag) >= -SHEET_TOL * np.abs(zj)
-        return ok
+        return block_sheet(z, x, self.scale, self.beta2, len(self.implicit))
 
     def _far_start(self, z):
         """Unknowns where |z| is large: w = z - alpha^2/z, m = a_1 beta^2/w^2, zeta_j = mean_j/(s_j m)."""
@@ -342,32 +377,6 @@ class BlockTransform(_WarmSolver):
         m = self.a1 * self.beta2 / (w * w)
         cols = [w, m] + [f.mean / (float(f.scale) * m) for f in self.implicit]
         return np.stack(cols, axis=1)
-
-    def _path(self, z):
-        """Continuation down z + i d from d = PATH_HEIGHT (|z| + scale) to 0 (module docstring) with the tangent
-        as predictor: each point's height shrinks by its own ratio, PATH_RATIO after a solved step and closer
-        to 1 after a failed one."""
-        d = PATH_HEIGHT * (np.abs(z) + self.scale)
-        floor = PATH_FLOOR * self.scale * np.maximum(1.0, np.abs(z) / self.scale)
-        x, ok, dx = self._newton(z + 1j * d, self._far_start(z + 1j * d))
-        q = np.full(len(z), PATH_RATIO)
-        live = ok & (d > 0)
-        for _ in range(PATH_MAXSTEPS):
-            idx = np.flatnonzero(live)
-            if idx.size == 0:
-                break
-            d_try = d[idx] * q[idx]
-            d_try = np.where(d_try < floor[idx], 0.0, d_try)
-            pred = _predict(z[idx] + 1j * d[idx], x[idx], dx[idx], z[idx] + 1j * d_try)
-            xn, okn, dxn = self._newton(z[idx] + 1j * d_try, pred)
-            good, bad = idx[okn], idx[~okn]
-            x[good], dx[good], d[good] = xn[okn], dxn[okn], d_try[okn]
-            q[good] = np.maximum(q[good] ** 2, PATH_RATIO)
-            q[bad] = np.sqrt(q[bad])
-            live[bad[q[bad] > PATH_MIN_SHRINK]] = False
-            live[good[d[good] == 0]] = False
-        ok &= d == 0
-        return x, ok, dx
 
     def _eval(self, zeta):
         zeta = np.asarray(zeta, dtype=complex)

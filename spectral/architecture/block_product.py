@@ -32,11 +32,6 @@ from .block_density import (
     FAR_START,
     NEWTON_MAXIT,
     NEWTON_RTOL,
-    PATH_FLOOR,
-    PATH_HEIGHT,
-    PATH_MAXSTEPS,
-    PATH_MIN_SHRINK,
-    PATH_RATIO,
     RESIDUAL_TOL,
     SHEET_TOL,
     WARM_RADIUS,
@@ -281,29 +276,6 @@ class ProductTransform(_WarmSolver):
             zj = np.sqrt(self.means[idx][:, None] / m + self.offsets[idx][:, None])
             x[:, cols] = np.moveaxis(np.concatenate([zj[..., None], grp.far_start(zj)], axis=-1), 0, 1)
         return x
-
-    def _path(self, zeta):
-        d = PATH_HEIGHT * (np.abs(zeta) + self.scale)
-        floor = PATH_FLOOR * self.scale * np.maximum(1.0, np.abs(zeta) / self.scale)
-        x, ok, dx = self._newton(zeta + 1j * d, self._far_start(zeta + 1j * d))
-        q = np.full(len(zeta), PATH_RATIO)
-        live = ok & (d > 0)
-        for _ in range(PATH_MAXSTEPS):
-            idx = np.flatnonzero(live)
-            if idx.size == 0:
-                break
-            d_try = d[idx] * q[idx]
-            d_try = np.where(d_try < floor[idx], 0.0, d_try)
-            pred = _predict(zeta[idx] + 1j * d[idx], x[idx], dx[idx], zeta[idx] + 1j * d_try)
-            xn, okn, dxn = self._newton(zeta[idx] + 1j * d_try, pred)
-            good, bad = idx[okn], idx[~okn]
-            x[good], dx[good], d[good] = xn[okn], dxn[okn], d_try[okn]
-            q[good] = np.maximum(q[good] ** 2, PATH_RATIO)
-            q[bad] = np.sqrt(q[bad])
-            live[bad[q[bad] > PATH_MIN_SHRINK]] = False
-            live[good[d[good] == 0]] = False
-        ok &= d == 0
-        return x, ok, dx
 
     def _walk(self, zeta, z0, x0, d0, dist):
         """Continuation from solved points z0 to zeta along the straight line in log zeta (it stays in the closed

@@ -18,13 +18,9 @@ import math
 
 import numpy as np
 
-from .block_density import SHEET_TOL, BlockTransform
+from .block_density import _TINY, BlockTransform, block_sheet
 
 __all__ = ["BlockGroup", "group_blocks"]
-
-#: guards a division by zero
-_TINY = 1e-300
-
 
 def _signature(tr: BlockTransform):
     """What must agree for blocks to share a group: alpha > 0 or not, each factor's kind, a linear factor's
@@ -141,19 +137,7 @@ class BlockGroup:
 
     def sheet(self, z, x):
         """BlockTransform._sheet for every block and point."""
-        w, m = x[..., 0], x[..., 1]
-        tol = SHEET_TOL * (np.abs(z) + np.abs(w) + self.scale)
-        ok = w.imag >= z.imag - tol
-        g = (1.0 + m) / w
-        ok &= g.imag <= SHEET_TOL * np.abs(g)
-        u = w * w / self.beta2
-        gx = (1.0 + m) / u
-        su = np.sign(u.imag)
-        ok &= gx.imag * su <= SHEET_TOL * np.abs(gx)
-        for j in range(2, self.k):
-            zj = x[..., j]
-            ok &= zj.imag * su >= -SHEET_TOL * np.abs(zj)
-        return ok
+        return block_sheet(z, x, self.scale, self.beta2, self.k - 2)
 
     def far_start(self, z):
         """BlockTransform._far_start for every block: w = z - alpha^2/z, m = a_1 beta^2/w^2, zeta_j =
