@@ -107,6 +107,14 @@ class _Cdf:
             out = out + np.where(x >= a, p, 0.0)
         return np.clip(out, 0.0, 1.0)
 
+    def at_log(self, v):
+        """The cdf at x = e^v, for any real v (also below the float range of x): :meth:`__call__` in u = log x."""
+        v = np.asarray(v, dtype=float)
+        out = self.continuous_u(v)
+        for a, p in self.atoms:
+            out = out + np.where(v >= (math.log(a) if a > 0 else -math.inf), p, 0.0)
+        return np.clip(out, 0.0, 1.0)
+
     def inverse(self, q):
         from scipy.optimize import brentq
 

@@ -81,12 +81,7 @@ def cdf_log(law, t, points=2000):
         raise ValueError("t must not contain NaN (t = log x; -inf for x = 0)")
     res = _certified_density(law, _check_points(points))
     _warn_uncertified(res, "cdf_log")
-    c = _Cdf(res)
-    out = c.continuous_u(t)
-    for a, p in c.atoms:
-        with np.errstate(divide="ignore"):
-            out = out + np.where(t >= (math.log(a) if a > 0 else -math.inf), p, 0.0)
-    return np.clip(out, 0.0, 1.0)
+    return _Cdf(res).at_log(t)
 
 
 def ppf_log(law, q, points=2000):
