@@ -308,6 +308,12 @@ class SpectralLaw(DensityMixin):
             "for S = c prod (1 + b y)^e, ExplicitFactor for another closed-form S, ImplicitFactor for a law "
             "known through M(zeta))")
 
+    def product_solver_factors(self) -> FactorizedLaw:
+        """The record this law contributes as one factor of a free product of several (:class:`FreeProduct`):
+        :meth:`solver_factors`, unless its exact record serves only alone (a piecewise :math:`D^2`,
+        docs/design.md §5.10)."""
+        return self.solver_factors()
+
     def _solver_record(self, *factors) -> FactorizedLaw:
         """A :class:`FactorizedLaw` of ``factors`` with this law's atoms and name."""
         return FactorizedLaw(tuple(factors), tuple(self.atoms), self.name)

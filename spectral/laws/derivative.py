@@ -205,9 +205,11 @@ class DerivativeLaw(SpectralLaw):
         part in closed form (:mod:`spectral.laws.d2_piecewise`)."""
         return self._piecewise is not None
 
-    def discrete_solver_factors(self):
-        """The record with the discrete quadrature law of D^2 (``n_nodes`` nodes) instead of the closed form of a
-        piecewise D^2: what a product of several layers uses (docs/design.md §5.10)."""
+    def product_solver_factors(self):
+        """In a product of several factors a piecewise D^2 enters with its discrete quadrature law (``n_nodes``
+        nodes) instead of its closed form (docs/design.md §5.10); any other law with :meth:`solver_factors`."""
+        if not self.is_piecewise:
+            return self.solver_factors()
         return self._solver_record(self._implicit_solver_factor(exact=False))
 
     def _implicit_solver_factor(self, exact=True) -> ImplicitFactor:

@@ -127,7 +127,7 @@ class FreeProduct(SpectralLaw):
         """The factors' own records, flattened: each factor's multiplicity and scale multiply those of the
         records it contributes; factors of multiplicity 0 are left out.  A piecewise D^2 (selu, elu) enters with
         its exact law only where the product is that law scaled (one orthogonal layer, docs/design.md §5.4),
-        else with its discrete quadrature law (``discrete_solver_factors``, docs/design.md §5.10)."""
+        else with its discrete quadrature law (``product_solver_factors``, docs/design.md §5.10)."""
         out = self._flattened(exact_piecewise=True)
         if not _one_factor(out):
             out = self._flattened(exact_piecewise=False)
@@ -141,8 +141,7 @@ class FreeProduct(SpectralLaw):
             n = _mult(mult)
             if n == 0:
                 continue
-            discrete = not exact_piecewise and getattr(law, "is_piecewise", False)
-            rec = law.discrete_solver_factors() if discrete else law.solver_factors()
+            rec = law.solver_factors() if exact_piecewise else law.product_solver_factors()
             for f in rec.factors:
                 out.append(dataclasses.replace(f, multiplicity=f.multiplicity * n, scale=f.scale * float(scale)))
         return out
