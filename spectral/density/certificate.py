@@ -62,8 +62,12 @@ def _atoms_only(name, atoms, series: _Series, points) -> DensityResult:
                          np.array([]))
 
 
-def _certificate(name, e, atoms, cmass_exact, series: _Series, tail: _Tail, soft_edges, points) -> DensityResult:
-    """Mass bookkeeping on the solved nodes (tail included), the listed grid, and the certificate diagnostics."""
+def _certificate(name, e, atoms, cmass_exact, series: _Series, tail: _Tail, soft_edges, points,
+                 spike_mass=()) -> DensityResult:
+    """Mass bookkeeping on the solved nodes (tail included), the listed grid, and the certificate diagnostics;
+    ``spike_mass`` (u, mass): continuous mass at x = e^u (relative to lambda_max) that no node carries (next to
+    the spike of a one-factor law, docs/design.md §5.4), counted in the mass and moments and in the
+    cumulative above it."""
     atom_mass = sum(p for _, p in atoms)
     a1 = sum(a * p for a, p in atoms)
     a2 = sum(a * a * p for a, p in atoms)
@@ -88,6 +92,11 @@ def _certificate(name, e, atoms, cmass_exact, series: _Series, tail: _Tail, soft
     scale = math.exp(min(log_c, 709.0))
     cm1 = float(np.sum(contrib * xs)) * scale
     cm2 = float(np.sum(contrib * xs * xs)) * scale**2
+    for us, ms in spike_mass:
+        cum = cum + np.where(u > us, ms, 0.0)
+        cmass += ms
+        cm1 += ms * math.exp(us) * scale
+        cm2 += ms * math.exp(2 * us) * scale**2
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         r_all = xrho / xs / scale
     # normal floats only, and rho itself in range (rho ~ x^(beta - 1) overflows near x = 1e-264 at depth 256):
@@ -98,6 +107,7 @@ def _certificate(name, e, atoms, cmass_exact, series: _Series, tail: _Tail, soft
     tail_mass = float(cum[listed][0] - 0.5 * contrib[listed][0]) if np.any(listed) else cmass
     xabs = xs * scale
     band_mass = [float(np.sum(contrib[(xabs >= lo) & (xabs <= hi)])) + (remainder if lo == 0 else 0.0)
+                 + sum(ms for us, ms in spike_mass if lo <= math.exp(us) * scale <= hi)
                  for lo, hi in e.bands]
     total = cmass + atom_mass
     m1d, m2d = cm1 + a1, cm2 + a2
@@ -110,7 +120,7 @@ def _certificate(name, e, atoms, cmass_exact, series: _Series, tail: _Tail, soft
         worst_residual=float(np.max(res_ok)) if res_ok.size else math.nan,
         uncertified=np.flatnonzero(~ok[listed]), n_uncertified_total=n_unc,
         fallback=np.flatnonzero(fb[listed]), bands=[list(b) for b in e.bands], band_mass=band_mass, gap=e.gap,
-        soft_lower_edges=soft_edges,
+        soft_lower_edges=soft_edges, spike_remainder=sum(ms for _, ms in spike_mass),
         top_atom=e.top_atom, edges=(e.lo, e.hi), nodes=int(u.size),
         method="per band: cosine map (band away from 0) or Gauss-Legendre in log x + s^2 map to the top "
                "edge + power-law tail in log x (band reaching 0)",

@@ -56,7 +56,10 @@ class ImplicitFactor:
     spectrum (gelu, swish), where its density has an integrable log-normal spike; ``jump_values`` (optional)
     the points of its spectrum where its density jumps between finite values (the end of a continuous piece of
     a piecewise :math:`D^2`: selu at :math:`\lambda^2\alpha^2`), where a grid must break and no map for a
-    square-root or inverse-square-root end applies.
+    square-root or inverse-square-root end applies; ``pushforward`` (optional) the factor's law on its own
+    spectrum in closed form (:class:`~spectral.laws.d2_pushforward.D2PushForward`: ``xrho(y)`` =
+    :math:`-\operatorname{Im} M(y + i0)/\pi` and ``mass_between(y0, y1)``), which the law of the factor alone
+    (docs/design.md §5.4) uses instead of the boundary value of ``m`` where it has a spike at a limit value.
     """
 
     m: Callable
@@ -73,6 +76,7 @@ class ImplicitFactor:
     critical_values: tuple = ()
     limit_values: tuple = ()
     jump_values: tuple = ()
+    pushforward: object | None = None
 
 
 @dataclass(frozen=True, eq=False)

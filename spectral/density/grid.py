@@ -10,6 +10,8 @@ import numpy as np
 from .tolerances import (
     _LOG_SPAN,
     _SOFT_PIECE_MIN,
+    _SPIKE_OFFSET,
+    _SPIKE_SPLIT,
     _TANH_SINH_T,
     _TOP_NODE_FRACTION,
     _TOP_PIECE,
@@ -95,3 +97,24 @@ def _tanh_sinh_nodes(lo_u, hi_u, n):
     a = math.exp(lo_u - hi_u)
     xs = np.where(v < 0, a + (1.0 - a) * frac_lo, 1.0 - (1.0 - a) * (1.0 - frac_lo))
     return np.log(xs) + hi_u, (1.0 - a) * dfrac / xs
+
+
+def _spike_nodes(spike_u, other_u, n):
+    r"""Nodes u and weights (mass = sum w x rho) of a piece of a one-factor law's spectrum from its spike at
+    x_inf = e^spike_u (a limit value of :math:`D^2`, where the density is the log-normal
+    :math:`\exp(-\log^2|x - x_\infty|/2c)/|x - x_\infty|`) to its other end e^other_u, leaving out the
+    offsets below :data:`_SPIKE_OFFSET` (relative), whose mass the caller takes from the law itself:
+    Gauss--Legendre in :math:`v = \log|x - x_\infty|` up to :data:`_SPIKE_SPLIT` of the width (the spike
+    is smooth in v), then the tanh-sinh rule in x (an inverse square root at the other end).  The offsets are
+    formed as such, never as the difference of two x close to x_inf."""
+    x_inf, width = math.exp(spike_u), abs(math.exp(other_u) - math.exp(spike_u))
+    sign = 1.0 if other_u > spike_u else -1.0
+    n_log = n // 2
+    v, wv = _gl(n_log, math.log(_SPIKE_OFFSET * x_inf), math.log(_SPIKE_SPLIT * width))
+    off = np.exp(v)
+    u_log = spike_u + np.log1p(sign * off / x_inf)
+    w_log = wv * off / (x_inf + sign * off)          # dx / x = e^v dv / x
+    split_u = spike_u + math.log1p(sign * _SPIKE_SPLIT * width / x_inf)
+    lo, hi = sorted((split_u, other_u))
+    u_ts, w_ts = _tanh_sinh_nodes(lo, hi, n - n_log)
+    return np.concatenate([u_log, u_ts]), np.concatenate([w_log, w_ts])

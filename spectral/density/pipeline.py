@@ -154,4 +154,4 @@ def _solve_density(law, points, tail_tol) -> DensityResult:
     sys = _system(law, e.log_lambda_max)
     grid = _solve_bands(sys, e, points, cmass_exact)
     tail = _solve_tail(sys, e, grid, points, tail_tol)
-    return _certificate(name, e, atoms, cmass_exact, series, tail, grid.soft_edges, points)
+    return _certificate(name, e, atoms, cmass_exact, series, tail, grid.soft_edges, points, grid.spike_mass)

@@ -214,6 +214,14 @@ _CLOSED_FORM_MAX_SPAN = 640.0
 #: nodes lie within ~1e-14 of the piece's width from the ends (pi/2 sinh 3.1 ~ 17.4, e^-34.8).
 _TANH_SINH_T = 3.1
 
+#: Nodes next to a spike of a one-factor law (a limit value of D^2 inside its spectrum: gelu, swish) stop at this
+#: relative offset from it (2^-36 ~ 1.5e-11, 7e4 ulps: x resolves the offset to 1.5e-5 of itself); the mass
+#: closer to the spike is the push-forward's exact Gaussian remainder (gelu at q* = 3.74: 3e-5 of it).
+_SPIKE_OFFSET = 2.0**-36
+#: ... and Gauss--Legendre in log |x - x_inf| covers offsets up to this fraction of the piece's width, where the
+#: tanh-sinh rule in x takes over (the log-normal spike spans ~20 e-folds of the offset below it).
+_SPIKE_SPLIT = 2.0**-10
+
 #: A band away from 0 wider than this in log x (a factor e^7 ~ 1100) gets the cosine map in u = log x where
 #: its ends are edges of the product: the cosine map in x leaves its lower decades without nodes (leaky relu
 #: at depth 8: a band over 9 decades, mass 0.81).

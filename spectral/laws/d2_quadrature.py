@@ -60,6 +60,7 @@ class _SmoothD2:
         amp = min(_DEFORM_AMP, _DEFORM_AMP_Q / rq)
         crit = _critical_points(dprime, grid)
         self.crit_t = crit
+        self._phi12, self._q, self._t_max = (lambda x: ev(0, x), lambda x: ev(1, x)), q, t_max
         # d varies on the scale 1/sqrt(q) in t: the panels of the deformed contour follow it (tanh at q = 4.2:
         # 6e-10 next to the spectrum with 0.5-wide panels)
         panel = _PANEL_WIDTH / max(1.0, rq)
@@ -161,6 +162,13 @@ class _SmoothD2:
                                              and lo + _LIMIT_RTOL * hi < far[k] < hi * (1 - _LIMIT_RTOL)}))
         self.span = hi - lo
         self._last = (None, None)
+
+    def pushforward(self):
+        r"""The law of :math:`D^2` on its spectrum as the push-forward of the Gaussian
+        (:class:`~spectral.laws.d2_pushforward.D2PushForward`: exact density and interval masses, no contour)."""
+        from .d2_pushforward import D2PushForward
+
+        return D2PushForward(*self._phi12, self._q, self.crit_t, self._t_max)
 
     def _tier(self, z):
         return _tier_of(z, self.bounds[0], self.bounds[1], self.span, self.crit_values, self.crit_sides,

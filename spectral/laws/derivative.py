@@ -222,7 +222,10 @@ class DerivativeLaw(SpectralLaw):
             return ImplicitFactor(smooth.m, smooth.dm, float(self.mean), smooth.bounds, 1.0, 1.0, smooth.g1,
                                   offset=smooth.offset, noise=smooth.noise, spread=smooth.spread,
                                   critical_values=tuple(float(v) for v in smooth.crit_values),
-                                  limit_values=tuple(float(v) for v in smooth.limit_values))
+                                  limit_values=tuple(float(v) for v in smooth.limit_values),
+                                  # a spike at a limit value (gelu, swish): the law alone is served by the
+                                  # push-forward of the Gaussian (docs/design.md §5.4)
+                                  pushforward=smooth.pushforward() if len(smooth.limit_values) else None)
         why = "no analytic expression of the activation" if pw is None else "D^2 of a piecewise phi' in a product"
         warnings.warn(f"{self.name}: M(zeta) from a discrete quadrature law ({why}); densities next to the support "
                       "of D^2 are approximate", RuntimeWarning, stacklevel=4)
