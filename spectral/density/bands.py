@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grid import _band_nodes, _gl, _spike_nodes, _tanh_sinh_nodes
+from .grid import _band_nodes, _cosine_gl_nodes, _gl, _spike_nodes, _tanh_sinh_nodes
 from .real_axis import _closed_form, _solve_real
 from .soft_edge import _soft_edge, _soft_edge_critical
 from .tolerances import (
@@ -178,10 +178,9 @@ def _closed_form_bands(sys, e, points, cmass_exact) -> _BandGrid:
                         2 * span > _CLOSED_FORM_MAX_SPAN:
                     break
                 span *= 2
-        elif pf is not None:
-            # an inverse square root at a critical value on a piece wide in log x: the cosine map's midpoint rule
-            # in u converges as n^-2 there (gelu at q = 0.19, [6e-28, 0.025]: mass off 1.3e-6 with 666 nodes)
-            u, w = _tanh_sinh_nodes(a, b, n)
+        elif pf is not None and not np.isneginf(a):
+            # inverse square roots at the critical values that end the piece (docs/design.md §5.4)
+            u, w = _cosine_gl_nodes(a, b, n)
         else:
             u, w, fl = _band_nodes(a, b, n, log_map=True)
         if fl is not None:

@@ -105,7 +105,7 @@ def _spike_nodes(spike_u, other_u, n):
     :math:`\exp(-\log^2|x - x_\infty|/2c)/|x - x_\infty|`) to its other end e^other_u, leaving out the
     offsets below :data:`_SPIKE_OFFSET` (relative), whose mass the caller takes from the law itself:
     Gauss--Legendre in :math:`v = \log|x - x_\infty|` up to :data:`_SPIKE_SPLIT` of the width (the spike
-    is smooth in v), then the tanh-sinh rule in x (an inverse square root at the other end).  The offsets are
+    is smooth in v), then :func:`_cosine_gl_nodes` (an inverse square root at the other end).  The offsets are
     formed as such, never as the difference of two x close to x_inf."""
     x_inf, width = math.exp(spike_u), abs(math.exp(other_u) - math.exp(spike_u))
     sign = 1.0 if other_u > spike_u else -1.0
@@ -116,5 +116,21 @@ def _spike_nodes(spike_u, other_u, n):
     w_log = wv * off / (x_inf + sign * off)          # dx / x = e^v dv / x
     split_u = spike_u + math.log1p(sign * _SPIKE_SPLIT * width / x_inf)
     lo, hi = sorted((split_u, other_u))
-    u_ts, w_ts = _tanh_sinh_nodes(lo, hi, n - n_log)
+    u_ts, w_ts = _cosine_gl_nodes(lo, hi, n - n_log)
     return np.concatenate([u_log, u_ts]), np.concatenate([w_log, w_ts])
+
+
+def _cosine_gl_nodes(lo_u, hi_u, n):
+    r"""Nodes u and weights (mass = sum w x rho) of the cosine map on [lo_u, hi_u] (in x, or in u = log x when
+    the piece is wider than :data:`_WIDE_BAND_LOG_RATIO`) with Gauss--Legendre in t: an inverse square root
+    at an end, :math:`\rho\,dx \sim dt` there, is integrated spectrally (the midpoint rule converges as
+    :math:`n^{-2}` once the piece is wide in u: gelu at q = 0.19 on [6e-28, 0.025], mass off 1.3e-6 with 666
+    nodes; the tanh-sinh rule leaves out the mass within ~1e-14 of the width of each end: 4e-8 at
+    gelu's local maximum, q* = 3.74, on a piece 57 e-folds wide)."""
+    t, wt = _gl(n, 0.0, 1.0)
+    c, dc = 0.5 * (1 - np.cos(math.pi * t)), 0.5 * math.pi * np.sin(math.pi * t) * wt
+    if hi_u - lo_u > _WIDE_BAND_LOG_RATIO:
+        return lo_u + (hi_u - lo_u) * c, (hi_u - lo_u) * dc
+    a = math.exp(lo_u - hi_u)
+    xs = a + (1.0 - a) * c
+    return np.log(xs) + hi_u, (1.0 - a) * dc / xs
