@@ -11,6 +11,7 @@ import numpy as np
 from .continuation import _continue, _le0
 from .edges import _system, edges
 from .factors import _continuous_mass, _law_atoms
+from .real_axis import _closed_form, _solve_closed_form
 from .threads import _thread_policy
 from .tolerances import _ATOMIC_MASS, _ETA_LAST, _USER_TOL_MAX
 
@@ -87,6 +88,14 @@ def solve_m_transform(law, z, *, full_output=False, rtol_eta=_ETA_LAST):
     le0 = _le0(sys) + max(0.0, float(np.max(np.where(sgn != 0, u, -np.inf), initial=0.0)))
     path = _continue(sys, u, sgn, le_target, le0, real_axis)
     m, ok, res, fb, fin = path.m, path.ok, path.res, path.fallback, path.final
+    direct = real_axis & (x > 0)
+    if _closed_form(sys) and sys.imp[0].pushforward is not None and np.any(direct):
+        # the law of one factor with its push-forward (docs/design.md §5.4): M(x + i0) as on the density grid,
+        # not the continuation's contour value (gelu, q* = 3.74: x rho 8% off at x = 0.006)
+        sol = _solve_closed_form(sys, u[direct])
+        m, ok, res = m.copy(), ok.copy(), res.copy()
+        m[direct], ok[direct], res[direct] = sol.m, sol.ok, sol.res
+        fin = fin | direct
     m = np.where(lower, np.conj(m), m)
     out = np.where(ok, m, np.nan + 0j)
     if not np.all(ok):
