@@ -6,11 +6,12 @@ UncertifiedDensityWarning from density, cdf and ppf -- never silently wrong and 
 The cases in CERTIFIED must be certified at every depth; those in PARTLY_CERTIFIED at every depth but the listed
 ones, where the refusal is pinned (not certified, with a reason).  The others are not all certified yet and are
 certified or refused.  Orthogonal weights at depth 1 give the law of sigma_w^2 D^2 itself, solved in closed form
-(docs/design.md §5.4): certified for every activation with an analytic phi' but gelu and swish on their critical
-lines (q* = 3.74, 17.3: the log-normal spike of D^2 at its limit 1 puts mass within 1e-14 of 1, below what x
-resolves in floating point: gelu mass off 2e-6, m_1 6e-6; swish 1.5e-4) and gelu off it (q = 0.19: mass off 1.4e-6 --
-the poles of the left tail lie close to the contour, x rho 1e-6 off at x = 0.01; certified before with x rho 1e-4
-off there).  The remaining refusals: leaky relu with orthogonal weights at depth 256 for slopes 0.01, 0.05 and 0.5
+(docs/design.md §5.4): certified for every activation with an analytic phi'.  gelu and swish (whose D^2 has a
+log-normal spike at its limit 1, with mass within 1e-14 of 1, below what x resolves in floating point) are
+served there by the push-forward of the Gaussian: x rho from the roots of d(h) = x, the nodes next to the spike
+in log |x - x_inf| down to 2^-36 of it and the mass closer to it from the Gaussian tail (mass error before ->
+after: gelu critical 2e-6 -> 2.6e-10, m_1 5.8e-6 -> 5.2e-10; swish critical 1.5e-4 -> 7.8e-12; gelu off, q =
+0.19, 1.4e-6 -> 2.5e-13; swish off 3.4e-7 -> 2.2e-14).  The remaining refusals: leaky relu with orthogonal weights at depth 256 for slopes 0.01, 0.05 and 0.5
 (the real critical point at the lower edge lies closer to the atom alpha^2 than the edge scan resolves in
 floating point: the band starts too low and its lowest nodes are not certified); depth 2 is certified (the free
 product of two two-atom laws of mass 1/2 has zero-mass atoms at its edges, where the bands now break, and no
@@ -21,9 +22,9 @@ and from depth 64 (selu off the critical line, elu) or 256 neither the soft lowe
 grid holds the mass (off by up to 0.9; elu at 64: 2 nodes not certified).  Sigmoid off the critical line at
 depth 256: the mass is off or the series m_2 cannot be formed.  Sigmoid with orthogonal weights on its critical
 line (sigma_w^2 = 120, q* = 62) beyond depth 1: the spectrum reaches hundreds of e-folds below the band's grid
-(mass off 0.43 at depth 2 to 0.99 at 256).  Swish/orthogonal on its critical line is certified at depth 4
-only (its D^2 reaches 0 through an exponential tail beyond the quadrature's last node, 3e-14: mass off 0.05 to
-0.95 from depth 2).
+(mass off 0.43 at depth 2 to 0.99 at 256).  Swish/orthogonal on its critical line (q* = 17.3) is
+certified at every depth since its D^2 reaches 0 by the double zero of phi' (a power law; before, the band ended
+at the quadrature's lowest d, 3e-32: mass off 0.05 at depth 2, 0.59 to 0.95 from depth 16).
 
 Independent truth: the series moments m_1, m_2 (Lagrange inversion in spectral.laws).
 """
@@ -84,6 +85,14 @@ CERTIFIED = {
     # critical and off, swish/orthogonal off at 32 and 256 (6e-12, 5e-10)
     ("sigmoid", "gaussian", "critical"), ("softplus", "gaussian", "off"), ("gelu", "gaussian", "off"),
     ("swish", "gaussian", "critical"), ("swish", "orthogonal", "off"),
+    # depth 1 refused before (mass off 2e-6 critical, 1.4e-6 off): certified since the law of sigma_w^2 D^2 is
+    # the push-forward of the Gaussian with the spike's exact remainder (docs/design.md §5.4; mass error
+    # 2.6e-10 critical, 2.5e-13 off)
+    ("gelu", "orthogonal", "critical"), ("gelu", "orthogonal", "off"),
+    # certified at depths 1, 4 and 8 only before (mass off 0.05 at depth 2, 0.59 to 0.95 from 16): since the
+    # double zero of phi' at h = -0.31 makes the spectrum of D^2 reach 0 (a power law x^(1/2); docs/design.md
+    # §4.6), the products' bands reach 0 and get the grid in log x and the tail (mass error <= 2.6e-8, depth 64)
+    ("swish", "orthogonal", "critical"),
 }
 
 
@@ -102,8 +111,6 @@ PARTLY_CERTIFIED = {
     ("sigmoid", "gaussian", "off"): {256},
     ("sigmoid", "orthogonal", "off"): {256},
     ("softplus", "orthogonal", "off"): {2, 4, 32, 256},
-    ("gelu", "orthogonal", "off"): {1},
-    ("gelu", "orthogonal", "critical"): {1},
     ("sigmoid", "orthogonal", "critical"): {2, 4, 8, 16, 32, 64, 256},
 }
 
