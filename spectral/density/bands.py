@@ -149,7 +149,10 @@ def _closed_form_bands(sys, e, points, cmass_exact) -> _BandGrid:
     the hidden soft edge of a product applies: the density is the factor's own, evaluated directly.  A piece
     between two finite ends (a jump of a piecewise :math:`D^2`, an atom inside the spectrum) gets
     Gauss--Legendre in log x: there the density is analytic up to both ends, where the cosine map's midpoint
-    rule converges only as :math:`n^{-2}` (selu at depth 1: mass off 7.7e-8 with 2000 nodes)."""
+    rule converges only as :math:`n^{-2}` (selu at depth 1: mass off 7.7e-8 with 2000 nodes).  A factor with a
+    ``pushforward`` (gelu, swish): the piece next to a spike gets :func:`~.grid._spike_nodes`, its mass within
+    :data:`_SPIKE_OFFSET` of the spike comes from the push-forward (``spike_mass``), and its pieces between
+    critical values get :func:`~.grid._cosine_gl_nodes` (docs/design.md §5.4)."""
     pieces, spikes, finite = _closed_form_pieces(sys, e)
     n = max(_MIN_BAND_NODES, points // len(pieces))
     parts, floor_u, spike_mass = [], None, []
