@@ -109,6 +109,9 @@ def _spike_nodes(spike_u, other_u, n):
     formed as such, never as the difference of two x close to x_inf."""
     x_inf, width = math.exp(spike_u), abs(math.exp(other_u) - math.exp(spike_u))
     sign = 1.0 if other_u > spike_u else -1.0
+    if _SPIKE_SPLIT * width <= 2 * _SPIKE_OFFSET * x_inf:  # a piece too narrow for the log offsets
+        cut_u = spike_u + math.log1p(sign * _SPIKE_OFFSET)
+        return _cosine_gl_nodes(*sorted((cut_u, other_u)), n)
     n_log = n // 2
     v, wv = _gl(n_log, math.log(_SPIKE_OFFSET * x_inf), math.log(_SPIKE_SPLIT * width))
     off = np.exp(v)
