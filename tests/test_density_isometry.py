@@ -60,14 +60,12 @@ def test_isometry_sweep(act, weights, eps, depth):
     _assert_certified(res)
 
 
-#: Not certified today, with the failing check: sin at depth 1000 at sigma_w^2 - 1 = 1e-4 (orthogonal) and 1e-1
-#: (both ensembles).  Orthogonal: the mass is off (1.6e-4 and 0.34; the spectrum of D^2 = cos^2 ends beyond
-#: the quadrature's nodes); Gaussian 1e-1: the mass is right since the sheet check (6.5e-11) but two tail nodes
-#: near x = e^-38000 are not certified (x rho ~ 1e-16 there, and every solution Newton finds has Im m > 0);
-#: refused.  (1e-3 to 3e-2 with orthogonal weights are certified since the soft lower edge above the band's
-#: quadrature end is followed.)
-SIN_1000_REFUSED = {("orthogonal", 1e-4): "total mass", ("orthogonal", 1e-1): "total mass",
-                    ("gaussian", 1e-1): "grid points uncertified"}
+#: Not certified today, with the failing check (none left).  Certified since: sin at depth 1000, orthogonal
+#: at sigma_w^2 - 1 = 1e-4 (mass off 1.6e-4 -> 2e-10: the soft lower edge above the band's quadrature end was
+#: refused for x rho +-1.3e-9 below it, rounding of |m| ~ 97) and 1e-1 (0.34 -> 3e-11: D^2 = cos^2 reaches 0
+#: at the zeros of cos, and the band reaches 0 with its tail); Gaussian at 1e-1 (two tail nodes near
+#: x = e^-66000 whose x rho ~ 1e-22 is below the float resolution of m: 0 within a bounded budget).
+SIN_1000_REFUSED: dict = {}
 
 
 def _slow_sweep(refused):
