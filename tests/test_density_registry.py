@@ -12,7 +12,8 @@ resolves in floating point: gelu mass off 2e-6, m_1 6e-6; swish 1.5e-4) and gelu
 the poles of the left tail lie close to the contour, x rho 1e-6 off at x = 0.01; certified before with x rho 1e-4
 off there).  sin: D^2 = cos^2 reaches 0 at the zeros of cos (critical values 0 of the quadrature, docs/design.md
 §5.10); at depth 1 its certified cdf was 0 below 1.6e-5 and 1.5e-3 off in the bulk at sigma_w^2 = 1.05 before,
-7e-6 now (tests/test_density_isometry.py); the sin rows' states are unchanged.  The remaining refusals: leaky relu with orthogonal weights at depth 256 for slopes 0.01, 0.05 and 0.5
+7e-6 now (tests/test_density_isometry.py); the sin rows' states are unchanged.  The remaining refusals: leaky
+relu with orthogonal weights at depth 256 for slopes 0.01, 0.05 and 0.5
 (the real critical point at the lower edge lies closer to the atom alpha^2 than the edge scan resolves in
 floating point: the band starts too low and its lowest nodes are not certified); depth 2 is certified (the free
 product of two two-atom laws of mass 1/2 has zero-mass atoms at its edges, where the bands now break, and no
