@@ -8,25 +8,23 @@ ones, where the refusal is pinned (not certified, with a reason).  The others ar
 certified or refused.  Orthogonal weights at depth 1 give the law of sigma_w^2 D^2 itself, solved in closed form
 (docs/design.md §5.4): certified for every activation with an analytic phi' but gelu and swish on their critical
 lines (q* = 3.74, 17.3: the log-normal spike of D^2 at its limit 1 puts mass within 1e-14 of 1, below what x
-resolves in floating point: gelu mass off 2e-6, m_1 6e-6; swish 1.5e-4) and gelu off it (q = 0.19: mass off 1.4e-6 --
-the poles of the left tail lie close to the contour, x rho 1e-6 off at x = 0.01; certified before with x rho 1e-4
-off there).  sin: D^2 = cos^2 reaches 0 at the zeros of cos (critical values 0 of the quadrature, docs/design.md
-§5.10); at depth 1 its certified cdf was 0 below 1.6e-5 and 1.5e-3 off in the bulk at sigma_w^2 = 1.05 before,
-7e-6 now (tests/test_density_isometry.py); the sin rows' states are unchanged.  The remaining refusals: leaky
-relu with orthogonal weights at depth 256 for slopes 0.01, 0.05 and 0.5
-(the real critical point at the lower edge lies closer to the atom alpha^2 than the edge scan resolves in
+resolves in floating point: gelu mass off 2e-6, m_1 6e-6; swish 1.5e-4); gelu off it (q = 0.19) is certified since
+the zero of phi' is a critical value 0 of D^2 (mass off 1.4e-6 -> 9.3e-8).  sin: D^2 = cos^2 reaches 0 at the zeros
+of cos (critical values 0 of the quadrature, docs/design.md §5.10); at depth 1 its certified cdf was 0 below 1.6e-5
+and 1.5e-3 off in the bulk at sigma_w^2 = 1.05 before, 7e-6 now (tests/test_density_isometry.py); the sin rows'
+states are unchanged.  The remaining refusals: leaky relu with orthogonal weights at depth 256 for slopes 0.01, 0.05
+and 0.5 (the real critical point at the lower edge lies closer to the atom alpha^2 than the edge scan resolves in
 floating point: the band starts too low and its lowest nodes are not certified); depth 2 is certified (the free
 product of two two-atom laws of mass 1/2 has zero-mass atoms at its edges, where the bands now break, and no
-spectrum below the product of the factors' lower bounds).  selu / elu with orthogonal weights: depth 1 is the
-exact law of D^2, an atom of mass 1/2 plus the closed-form continuous part (certified); in products D^2 is the
-discrete quadrature law (phi' has a kink): selu at depth 2 has the mass off by 3e-5 (critical) and 4e-2 (off),
-and from depth 64 (selu off the critical line, elu) or 256 neither the soft lower edge found nor the band's own
-grid holds the mass (off by up to 0.9; elu at 64: 2 nodes not certified).  Sigmoid off the critical line at
-depth 256: the mass is off or the series m_2 cannot be formed.  Sigmoid with orthogonal weights on its critical
-line (sigma_w^2 = 120, q* = 62) beyond depth 1: the spectrum reaches hundreds of e-folds below the band's grid
-(mass off 0.43 at depth 2 to 0.99 at 256).  Swish/orthogonal on its critical line is certified at depth 4
-only (its D^2 reaches 0 through an exponential tail beyond the quadrature's last node, 3e-14: mass off 0.05 to
-0.95 from depth 2).
+spectrum below the product of the factors' lower bounds).  selu / elu with orthogonal weights: depth 1 is the exact
+law of D^2, an atom of mass 1/2 plus the closed-form continuous part (certified); in products D^2 is the discrete
+quadrature law (phi' has a kink): selu at depth 2 has the mass off by 3e-5 (critical) and 4e-2 (off), and from depth
+64 (selu off the critical line, elu) or 256 neither the soft lower edge found nor the band's own grid holds the mass
+(off by up to 0.9; elu at 64: 2 nodes not certified).  Sigmoid off the critical line at depth 256: the mass is off
+or the series m_2 cannot be formed.  Sigmoid with orthogonal weights on its critical line (sigma_w^2 = 120, q* = 62)
+beyond depth 1: the spectrum reaches hundreds of e-folds below the band's grid (mass off 0.43 at depth 2 to 0.99 at
+256).  Swish/orthogonal on its critical line is certified at depth 4 only (its D^2 reaches 0 through an exponential
+tail beyond the quadrature's last node, 3e-14: mass off 0.05 to 0.95 from depth 2).
 
 Independent truth: the series moments m_1, m_2 (Lagrange inversion in spectral.laws).
 """
@@ -87,6 +85,9 @@ CERTIFIED = {
     # critical and off, swish/orthogonal off at 32 and 256 (6e-12, 5e-10)
     ("sigmoid", "gaussian", "critical"), ("softplus", "gaussian", "off"), ("gelu", "gaussian", "off"),
     ("swish", "gaussian", "critical"), ("swish", "orthogonal", "off"),
+    # gelu/orthogonal off at depth 1 certified since a zero of phi' is a critical value 0 of D^2 (it was rounding,
+    # ~1e-30, and split the band there): mass error 1.4e-6 -> 9.3e-8, x rho within 1e-12 of the pushforward
+    ("gelu", "orthogonal", "off"),
 }
 
 
@@ -105,7 +106,6 @@ PARTLY_CERTIFIED = {
     ("sigmoid", "gaussian", "off"): {256},
     ("sigmoid", "orthogonal", "off"): {256},
     ("softplus", "orthogonal", "off"): {2, 4, 32, 256},
-    ("gelu", "orthogonal", "off"): {1},
     ("gelu", "orthogonal", "critical"): {1},
     ("sigmoid", "orthogonal", "critical"): {2, 4, 8, 16, 32, 64, 256},
 }
