@@ -11,7 +11,9 @@ log-normal spike at its limit 1, with mass within 1e-14 of 1, below what x resol
 served there by the push-forward of the Gaussian: x rho from the roots of d(h) = x, the nodes next to the spike
 in log |x - x_inf| down to 2^-36 of it and the mass closer to it from the Gaussian tail (mass error before ->
 after: gelu critical 2e-6 -> 2.6e-10, m_1 5.8e-6 -> 5.2e-10; swish critical 1.5e-4 -> 7.8e-12; gelu off, q =
-0.19, 1.4e-6 -> 2.5e-13; swish off 3.4e-7 -> 2.2e-14).  The remaining refusals: leaky relu with orthogonal
+0.19, 1.4e-6 -> 2.5e-13; swish off 3.4e-7 -> 2.2e-14).  sin: D^2 = cos^2 reaches 0 at the zeros
+of cos (critical values 0 of the quadrature, docs/design.md §5.10); at depth 1 its certified cdf was 0 below 1.6e-5
+and 1.5e-3 off in the bulk at sigma_w^2 = 1.05 before, 7e-6 now (tests/test_density_isometry.py).  The remaining refusals: leaky relu with orthogonal
 weights at depth 256 for slopes 0.01, 0.05 and 0.5
 (the real critical point at the lower edge lies closer to the atom alpha^2 than the edge scan resolves in
 floating point: the band starts too low and its lowest nodes are not certified); depth 2 is certified (the free

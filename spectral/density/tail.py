@@ -12,7 +12,16 @@ import numpy as np
 from .bands import _BandGrid, _Nodes
 from .grid import _gl
 from .real_axis import _solve_real
-from .tolerances import _TAIL_MARGIN, _TAIL_MIN_NODES, _TAIL_NODE_DIVISOR, _TAIL_STRIDE
+from .tolerances import (
+    _EPS,
+    _TAIL_MARGIN,
+    _TAIL_MIN_NODES,
+    _TAIL_NODE_DIVISOR,
+    _TAIL_RESIDUAL_NOISE,
+    _TAIL_RESOLUTION,
+    _TAIL_RESOLUTION_BUDGET,
+    _TAIL_STRIDE,
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,8 @@ def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol) -> _Tail:
     xrt = -np.imag(mt) / math.pi
     nt = ut.size
     beta = chunks[-1][7]
+    floor = _below_resolution(ut, wt, mt, rest, okt, xrt)
+    okt, xrt = okt | floor, np.where(floor, 0.0, xrt)
     good_t = np.flatnonzero(okt & (xrt > 0))
     if good_t.size:
         i1 = good_t[-1]
@@ -77,9 +88,36 @@ def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol) -> _Tail:
                     np.concatenate([xrt, xrho]), np.concatenate([okt, nodes.ok]),
                     np.concatenate([rest, nodes.res]), np.concatenate([fbt, nodes.fb]),
                     np.concatenate([acct, nodes.acc]))
+    info.update(tail_below_resolution=int(np.sum(floor)))
     info.update(tail_remainder=remainder, tail_uncertified=int(nt - 1 - (good_t[-1] if good_t.size else -1)),
                 tail_log_x_min=float(ut[-1] + e.log_lambda_max), tail_exponent=beta, tail_chunks=len(chunks))
     return _Tail(merged, remainder, info)
+
+
+def _below_resolution(u, w, m, res, ok, xr) -> np.ndarray:
+    r"""The uncertified tail nodes whose :math:`x\rho` is below the float resolution of m itself
+    (:data:`~.tolerances._TAIL_RESOLUTION` :math:`|m|/\pi`): their solution converged (residual within
+    :data:`~.tolerances._TAIL_RESIDUAL_NOISE` x eps |u|, u = log(x / scale)) to an m real to that resolution, and the
+    nearest certified nodes on both sides have :math:`0 \le x\rho` below it.  On the physical sheet Im m < 0,
+    and the neighbouring sheet's solution, one step :math:`2\pi/\kappa` further in arg(m - m0), has Im m > 0;
+    both are real to resolution there, and the sheet Newton lands on is not decided by the density.  Such a
+    node is taken as :math:`x\rho = 0`, with the error bound w x resolution; all of them only while those
+    bounds sum to at most :data:`~.tolerances._TAIL_RESOLUTION_BUDGET` (else none).  A node between certified
+    nodes above the resolution, or whose solution has Im m beyond it (another sheet with a density of its
+    own), stays uncertified."""
+    lim = _TAIL_RESOLUTION * np.abs(m) / math.pi
+    with np.errstate(invalid="ignore"):
+        real = np.isfinite(m) & (np.abs(np.imag(m)) / math.pi <= lim) & \
+            (res <= _TAIL_RESIDUAL_NOISE * _EPS * np.abs(u))
+    good = np.flatnonzero(ok)
+    out = np.zeros(ok.shape, bool)
+    for i in np.flatnonzero(~ok & real):
+        below, above = good[good < i], good[good > i]
+        if below.size and above.size and all(0.0 <= xr[j] <= lim[i] for j in (below[-1], above[0])):
+            out[i] = True
+    if not float(np.sum(w[out] * lim[out])) <= _TAIL_RESOLUTION_BUDGET:
+        return np.zeros(ok.shape, bool)
+    return out
 
 
 def _tail_chunks(sys, u0, beta, est, nt, tail_tol, seed=None) -> list:

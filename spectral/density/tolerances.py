@@ -255,3 +255,18 @@ _MARCH_GROWTH = 2.0
 #: below this fraction of |1 + s m|: the latter loses the digits of s m (more than 3 bits here), and n log zeta
 #: multiplies that loss by the multiplicity n (tanh / Gaussian depth 10^4: x rho known to 1e-4 only).
 _SMALL_M_BRANCH = 0.125
+
+# ------------------------------------------------------------------------------------- tail below resolution
+#: x rho = -Im m / pi at a tail node below this x |m| / pi is below the float resolution of m = M(x + i0) itself
+#: (m -> m0 = -1 down the tail; only m - m0 is carried finer).  There the physical solution (Im m < 0) and that of
+#: a neighbouring sheet (Im m > 0, winding L - 1: arg(m - m0) one step 2 pi / kappa further) are both real to
+#: that resolution, and Newton may find only the second (sin / Gaussian depth 1000, sigma_w^2 = 1.1: Im m =
+#: +2.9e-21 at x = e^-66185 between certified nodes with x rho 7e-22 and 2e-22).  Such a node carries at most
+#: its weight times this resolution of mass (:func:`~.tail._below_resolution`).
+_TAIL_RESOLUTION = 4 * _EPS
+#: ... and those nodes are taken as 0 only while their bound on the mass stays below this (a thousandth of the
+#: certificate's tolerance), else they stay uncertified.
+_TAIL_RESOLUTION_BUDGET = 1e-3 * CERTIFICATE_TOL
+#: A node's solution is converged when its residual in log z is within this x eps |log z| (the rounding of log z
+#: at that u, ~1e-11 at u = -6.6e4).
+_TAIL_RESIDUAL_NOISE = 16

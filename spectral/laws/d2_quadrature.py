@@ -136,10 +136,15 @@ class _SmoothD2:
         if norm > _NORM_TOL:
             raise ValueError(f"the quadrature for D^2 failed its normalisation check ({norm:.1e})")
         self.crit_values = np.array([float(np.real(ev(0, rq * np.array([c]))[0] ** 2)) for c in crit])
+        # a minimum of d = phi'^2 at rounding level is a zero of phi' (sin: cos at h = (pi/2 + k pi)/sqrt(q)),
+        # where the law of D^2 reaches 0 exactly, with an inverse square root (d has a double zero there)
+        self.crit_values = np.where(self.crit_values <= _PHI_PRIME_ZERO * float(np.max(np.real(dg))), 0.0,
+                                    self.crit_values)
         # the side of each critical value where the density of D^2 is not singular: above a maximum of d
         # (d'' < 0), below a minimum
         self.crit_sides = -np.sign(np.real(ddcs)) if len(crit) else np.array([])
         hi = max([hi] + list(self.crit_values))  # the maximum of d sits at a critical point
+        lo = min([lo] + list(self.crit_values))  # so does an interior minimum (sin: a zero of phi')
         # the spectrum of D^2 reaches inf d, which is approached as |h| -> inf (beyond the nodes)
         tails = np.real(ev(0, rq * np.array([-t_max, t_max])) ** 2)
         if np.all(np.abs(np.real(ev(0, rq * np.array([-4 * t_max, 4 * t_max])) ** 2)) < tails):
@@ -474,6 +479,10 @@ _BISECTIONS = 60
 _CRIT_DIGITS = 13
 #: Panel break points closer than this are one.
 _BREAK_MIN = 1e-15
+
+#: A critical value of d = phi'^2 below this x max d is a zero of phi' (its point c is located to ~1e-13, so d(c)
+#: is ~1e-26 relative at a simple zero of phi'; any genuine minimum of d this small would be one to rounding).
+_PHI_PRIME_ZERO = 1e-24
 
 #: Gauss–Legendre nodes of the plain rule for D^2 far from its spectrum (times 2 sqrt(q) when that is above 1).
 _REAL_TIER_NODES = 192
