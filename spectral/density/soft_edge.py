@@ -16,6 +16,7 @@ from .tolerances import (
     _SOFT_DIFF_STEP,
     _SOFT_EDGE_BRACKET,
     _SOFT_EDGE_LEVEL,
+    _SOFT_MAX_DOUBLINGS,
     _SOFT_NEAR_REAL,
     _SOFT_NEWTON_RTOL,
     _SOFT_NOISE_CAP,
@@ -110,12 +111,18 @@ def _soft_edge(sys, hi_u, n=96, max_span=math.inf):
     the grid reaches 40 e-folds below the band's top, deeper (twice, up to 640) while its lowest nodes carry
     mass or are not certified (the soft edge of depth 10^4 lies ~61 e-folds down; far below it, where
     x rho ~ e^-100, the continuation may fail); None when they still do at 640 (a power law at 0: the band
-    keeps its tail).  Deep products rise from that tail almost like a square-root edge (x rho from 1e-7 to 1e-3
+    keeps its tail), or, below a band's own lower end ``max_span`` e-folds down, at the first span that
+    reaches it (at most :data:`_SOFT_MAX_DOUBLINGS` doublings beyond 640).  Deep products rise from that tail almost like a square-root edge (x rho from 1e-7 to 1e-3
     of its maximum within 1e-3 in log x); ``edge``, where x rho first exceeds 1e-6 of its maximum, is
     located by refinements of the bracket (16 points each, at least two, until it is below 5e-3) and a
     quadratic fit of (x rho)^2 in u.
     """
-    for span in (40.0, 80.0, 160.0, 320.0, 640.0):
+    # below a band's own lower end (max_span finite) the doublings go on to that end: an orthogonal product of
+    # softplus at depth 256 spreads over ~1000 e-folds above its soft edge
+    spans = (40.0, 80.0, 160.0, 320.0, 640.0)
+    if math.isfinite(max_span):
+        spans += tuple(640.0 * 2.0**k for k in range(1, _SOFT_MAX_DOUBLINGS + 1) if 640.0 * 2.0 ** (k - 1) < max_span)
+    for span in spans:
         if span > max_span and span > 40.0:  # not below the band's own lower end
             return None
         u, w, _ = _band_nodes(-np.inf, hi_u, n, span=span)
