@@ -1,5 +1,6 @@
 """Reference values for the law of D^2 = phi'(sqrt(q) h)^2, h ~ N(0, 1), of sigmoid and softplus at the
-off-critical point of the registry (sigma_w^2 = 1.5, sigma_b^2 = 0.1): q*, and M(zeta) = E[D^2 / (zeta - D^2)]
+off-critical point of the registry (sigma_w^2 = 1.5, sigma_b^2 = 0.1), and of sigmoid on its critical line at
+sigma_w^2 = 120 (q* = 62, where d spans 151 e-folds over |h| < 9.6): q*, and M(zeta) = E[D^2 / (zeta - D^2)]
 at complex zeta close to 0, whose poles d(h) = zeta lie in the exponential tails of d (sigmoid: d ~ e^{-2|x|}
 on both sides; softplus: d ~ e^{2x} as x -> -inf), by mpmath at ``DPS`` digits -- independent of
 ``spectral.laws.d2_quadrature`` (no contour, no float evaluation of phi').
@@ -7,7 +8,8 @@ on both sides; softplus: d ~ e^{2x} as x -> -inf), by mpmath at ``DPS`` digits -
 Sources
 -------
 * ``q``: the fixed point q = sigma_w^2 E[phi(sqrt(q) h)^2] + sigma_b^2 of the mean-field variance map,
-  ``mpmath.findroot`` of the mpmath quadrature of the expectation.
+  ``mpmath.findroot`` of the mpmath quadrature of the expectation; on the critical line the root of
+  sigma_w^2 E[phi'(sqrt(q) h)^2] = 1 (chi_1 = 1).
 * ``m``: mpmath ``quad`` (tanh-sinh) of phi(h) d(h) / (zeta - d(h)) on the real h-line, split on a grid of
   width 1/4 over [-H_MAX, H_MAX] (the Gaussian mass beyond is below 1e-22) and at the real solutions of
   d(h) = |zeta| (bisection from a scan of step 1/50), each with geometric splits down to 1e-14 (the poles of
@@ -25,6 +27,7 @@ import mpmath as mp
 DPS = 20
 SIGMA_W2 = mp.mpf("1.5")
 SIGMA_B2 = mp.mpf("0.1")
+SIGMA_W2_CRITICAL = mp.mpf("120")
 H_MAX = 10
 
 
@@ -66,6 +69,7 @@ def m_transform(d, zeta):
 ZETAS = {
     "sigmoid": [(1e-3, 0.05), (3e-5, 0.5), (1e-6, 1.0), (1e-5, 0.01), (2e-4, 1.9), (1e-8, 0.2)],
     "softplus": [(1e-3, 0.06), (1e-6, 2.5), (1e-9, 0.5), (1e-12, 3.0), (5e-3, 0.01), (1e-5, 1.2)],
+    "sigmoid_critical": [(1e-3, 0.05), (1e-8, 0.5), (1e-20, 1.0), (1e-40, 0.01), (1e-60, 2.0), (3e-2, 0.001)],
 }
 
 
@@ -73,14 +77,21 @@ def main():
     out = {"source": f"mpmath {mp.__version__} at {DPS} digits; reference_data/d2_exponential_tails.py",
            "sigma_w2": float(SIGMA_W2), "sigma_b2": float(SIGMA_B2)}
     with mp.workdps(DPS):
-        for name in ("sigmoid", "softplus"):
-            phi, dphi = PHI[name], DPHI[name]
+        for name in ("sigmoid", "softplus", "sigmoid_critical"):
+            phi, dphi = PHI[name.split("_")[0]], DPHI[name.split("_")[0]]
 
             def fixed(q, phi=phi):
                 return SIGMA_W2 * mp.quad(lambda h: mp.npdf(h) * phi(mp.sqrt(q) * h) ** 2,
                                           [-mp.inf, -2, 0, 2, mp.inf]) + SIGMA_B2 - q
 
-            q = mp.findroot(fixed, mp.mpf("0.5") if name == "sigmoid" else mp.mpf("2.5"))
+            def chi(q, dphi=dphi):
+                split = [-mp.inf] + [mp.mpf(k) / 4 for k in range(-40, 41)] + [mp.inf]
+                return SIGMA_W2_CRITICAL * mp.quad(lambda h: mp.npdf(h) * dphi(mp.sqrt(q) * h) ** 2, split) - 1
+
+            if name == "sigmoid_critical":
+                q = mp.findroot(chi, mp.mpf("62"))
+            else:
+                q = mp.findroot(fixed, mp.mpf("0.5") if name == "sigmoid" else mp.mpf("2.5"))
             rq = mp.sqrt(q)
 
             def d(h, rq=rq, dphi=dphi):

@@ -27,7 +27,8 @@ from spectral.product import Network, jacobian_law
 REF = json.loads((Path(__file__).parent.parent / "reference_data" / "d2_exponential_tails.json").read_text())
 
 #: M(zeta) against mpmath, relative: the quadrature's ~1e-14 with room (measured 7e-16 at worst; with the
-#: constant-scale contour 3.7e-5 for softplus at |zeta| = 1e-3, where Im M was 6e-4 off, relative).
+#: constant-scale contour 3.7e-5 for softplus at |zeta| = 1e-3, where Im M was 6e-4 off, relative; 7e-9 for
+#: sigmoid at q* = 62).
 M_TOL = 1e-12
 
 
@@ -36,17 +37,22 @@ def _law(act, depth, weights="orthogonal"):
                                 sigma_b2=REF["sigma_b2"]))
 
 
-@pytest.mark.parametrize("act", ["sigmoid", "softplus"])
-def test_m_near_zero_against_mpmath(act):
-    """M(zeta) at complex zeta within the tails' reach (|zeta| from 1e-12 to 5e-3, arg from 0.01 to 3)."""
-    lw = _law(act, 1).d2_laws[0]
-    assert float(lw.q) == pytest.approx(REF[act]["q"], rel=1e-10)
+@pytest.mark.parametrize("case", ["sigmoid", "softplus", "sigmoid_critical"])
+def test_m_near_zero_against_mpmath(case):
+    """M(zeta) at complex zeta within the tails' reach (|zeta| from 1e-12 to 5e-3, arg from 0.01 to 3; on the
+    critical line, q* = 62, down to 1e-60, where the poles lie at |h| = 8.8)."""
+    act = case.split("_")[0]
+    net = (Network.critical(act, sigma_w2=120.0, depth=1, weights="orthogonal") if case.endswith("critical")
+           else Network(activation=act, weights="orthogonal", depth=1, sigma_w2=REF["sigma_w2"],
+                        sigma_b2=REF["sigma_b2"]))
+    lw = jacobian_law(net).d2_laws[0]
+    assert float(lw.q) == pytest.approx(REF[case]["q"], rel=1e-10)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         sm = _SmoothD2(lw.activation, float(lw.q))
-    rows = np.array(REF[act]["m"])
+    rows = np.array(REF[case]["m"])
     z, want = rows[:, 0] + 1j * rows[:, 1], rows[:, 2] + 1j * rows[:, 3]
-    assert np.all(np.abs(z) < sm.tail_zeta)  # the points are the tails' tier's
+    assert np.all(np.abs(z) < max(sm.tail_zeta, 0.05))  # the tails' tier (the last critical point: uniform)
     got = sm.m(z)
     assert np.max(np.abs(got / want - 1)) < M_TOL
 
