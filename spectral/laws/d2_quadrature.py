@@ -152,7 +152,7 @@ class _SmoothD2:
         for side, c_side in ((-1, min(crit, default=0.0)), (1, max(crit, default=0.0))):
             d_of = lambda t: np.real(ev(0, rq * np.array([t])) ** 2)[0]  # noqa: E731
             power = _power_law_to_zero(d_of, side * t_max, hi)
-            if power or _exponential_to_zero(d_of, side * t_max, hi):
+            if power or _exponential_to_zero(d_of, side * t_max, c_side, hi):
                 lo = 0.0 if power else lo
                 self.tail_zeta = max(self.tail_zeta,
                                      _TAIL_TIER * float(np.real(ev(0, rq * np.array([c_side])) ** 2)[0]))
@@ -370,15 +370,17 @@ def _power_law_to_zero(d, end, hi) -> bool:
     return far == 0 or math.log(far / hi) / math.log(mid / hi) > _POWER_LAW_RATIO
 
 
-def _exponential_to_zero(d, end, hi) -> bool:
+def _exponential_to_zero(d, end, c, hi) -> bool:
     r"""Whether d tends to 0 towards ``end`` (= :math:`\pm t_{\max}`) through an exponential tail over decades
     below its bulk, :math:`d \sim e^{-c|t|}` (sigmoid: :math:`\sigma'(x)^2 \sim e^{-2|x|}`; softplus on the
     left: :math:`\sigma(x)^2 \sim e^{2x}`), read as :math:`d(\text{end}) <` :data:`_EXP_TAIL` ``hi`` and d
-    decreasing from ``end`` / 2.  The law of :math:`D^2` reaches 0 then too, with a log-normal tail
+    decreasing from ``end`` / 2, beyond the outermost critical point c of d on that side, which lies at least
+    half-way from ``end`` to 0 (d is monotone from c on: a tail, not the last period of sin's
+    :math:`\cos^2`).  The law of :math:`D^2` reaches 0 then too, with a log-normal tail
     (:math:`P(D^2 < \varepsilon) \approx P(|h| > \log(1/\varepsilon)/c)`) that the quadrature's view ends at
     :math:`d(t_{\max})`; the poles :math:`d(h) = \zeta` of a small :math:`\zeta` lie in that tail."""
     far, mid = d(end), d(0.5 * end)
-    return bool(0 <= far < _EXP_TAIL * hi and far < mid)
+    return bool(abs(end - c) >= 0.5 * abs(end) and 0 <= far < _EXP_TAIL * hi and far < mid)
 
 
 def _lambdify_stable(var, expr):
