@@ -7,7 +7,8 @@ is below the float range.
 
 Independent truth: reference_data/d2_exponential_tails.json (mpmath at 20 digits: q from the mean-field fixed
 point, M(zeta) by tanh-sinh quadrature on the real h-line, split at the poles), the closed form of m_2 / m_1^2
-of a free product (relative variances add), and the series moments (the certificate).
+of a free product (relative variances add), the series moments (the certificate), and sampled networks (the
+pooled KS test of tests/test_density_samples.py).
 """
 
 from __future__ import annotations
@@ -20,11 +21,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from test_density_samples import FALSE_ALARM, _ks, pooled_ks_threshold
+
 from spectral import density as D
 from spectral.laws.d2_quadrature import _SmoothD2
+from spectral.montecarlo import sample_jacobians
 from spectral.product import Network, jacobian_law
 
 REF = json.loads((Path(__file__).parent.parent / "reference_data" / "d2_exponential_tails.json").read_text())
+
+#: Sampled networks for the KS test: width and count (the threshold of tests/test_density_samples.py with K = 500
+#: networks, 0.092, plus the finite-width bias 2 / width; measured KS 0.0076 and 0.0051).
+KS_WIDTH = 64
+KS_NETWORKS = 500
 
 #: M(zeta) against mpmath, relative: the quadrature's ~1e-14 with room (measured 7e-16 at worst; with the
 #: constant-scale contour 3.7e-5 for softplus at |zeta| = 1e-3, where Im M was 6e-4 off, relative; 7e-9 for
@@ -85,3 +94,28 @@ def test_m2_below_the_float_range():
         res = law.density(2000)
     assert res.certified, res.reason
     assert res.diagnostics["m2_rel_err"] < 1e-8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["sigmoid-orthogonal-critical-2", "softplus-orthogonal-off-4"])
+def test_cdf_matches_sampled_networks(case):
+    """The certified CDF against the eigenvalues of sampled networks (free mode), in log x: sigmoid on its
+    critical line (q* = 62) at depth 2, whose spectrum spans 100 e-folds (mass 0.57 before, every quantile below
+    the median wrong), and softplus off it at depth 4 (mass off 7e-3 before)."""
+    act, weights, point, depth = case.split("-")
+    net = (Network.critical(act, sigma_w2=120.0, depth=int(depth), weights=weights) if point == "critical"
+           else Network(activation=act, weights=weights, depth=int(depth), sigma_w2=REF["sigma_w2"],
+                        sigma_b2=REF["sigma_b2"]))
+    law = jacobian_law(net)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", D.UncertifiedDensityWarning)
+        res = law.density(2000)
+        assert res.certified, res.reason
+        samples = sample_jacobians(net, width=KS_WIDTH, n_samples=KS_NETWORKS, mode="free", seed=20251202,
+                                   threads=1)
+        log_x = np.sort(2.0 * samples.log_singular_values.ravel())
+        cdf = np.asarray(law.cdf_log(log_x))
+    assert np.all(np.isfinite(log_x))
+    stat = _ks(log_x, cdf)
+    bound = pooled_ks_threshold(KS_NETWORKS, FALSE_ALARM) + 2.0 / KS_WIDTH
+    assert stat <= bound, f"{case}: KS {stat:.4f} > {bound:.4f}"
