@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from test_density_samples import FALSE_ALARM, _ks, pooled_ks_threshold
 
 from spectral import density as D
