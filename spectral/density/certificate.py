@@ -17,11 +17,20 @@ from .tolerances import _LIST_MIN_X, _NEGATIVE_FLOOR, _NEGATIVE_NOISE_CAP, _NOIS
 @dataclass(frozen=True)
 class _Series:
     """The law's series moments m_1, m_2 (the certificate's reference), or NaN with the ``error`` that kept
-    them from being had (the moment check then fails, naming it)."""
+    them from being had (the moment check then fails, naming it); ``log_m1``, ``log_m2`` their logarithms, finite
+    also where m_k is below the float range (m_2 of sigmoid off the critical line at depth 256 is
+    :math:`e^{-1309}`: the check compares in log form, §5.8)."""
 
     m1: float
     m2: float
     error: str = ""
+    log_m1: float = math.nan
+    log_m2: float = math.nan
+
+    @classmethod
+    def of(cls, m1: float, m2: float) -> _Series:
+        """The record of float moments (their logarithms NaN where a moment is not positive)."""
+        return cls(m1, m2, "", *(math.log(v) if v > 0 else math.nan for v in (m1, m2)))
 
 
 def _series_m12(law) -> _Series:
@@ -31,13 +40,14 @@ def _series_m12(law) -> _Series:
     try:
         if rec.moments12 is not None:
             m = np.asarray(rec.moments12[:2], float)
-            return _Series(float(m[0]), float(m[1]))
+            return _Series.of(float(m[0]), float(m[1]))
         lm = getattr(law, "log_moments", None)
         if lm is not None and law is not rec:
             v = np.asarray(lm(2), float)
-            return _Series(float(np.exp(v[0])), float(np.exp(v[1])))
+            with np.errstate(under="ignore"):
+                return _Series(float(np.exp(v[0])), float(np.exp(v[1])), "", float(v[0]), float(v[1]))
         m = np.asarray(law.moments(2), float)
-        return _Series(float(m[0]), float(m[1]))
+        return _Series.of(float(m[0]), float(m[1]))
     except (NotImplementedError, AttributeError, ValueError, ArithmeticError) as exc:
         return _Series(math.nan, math.nan, f"{type(exc).__name__}: {exc}")
 
@@ -45,6 +55,16 @@ def _series_m12(law) -> _Series:
 def _rel(v, ref):
     """|v / ref - 1|, NaN when the reference is NaN or 0 (the check cannot be made)."""
     return abs(v / ref - 1.0) if ref == ref and ref != 0 else math.nan
+
+
+def _rel_log(v_scaled, log_scale, log_ref, v, ref):
+    r""":math:`|v/\text{ref} - 1|` for :math:`v = ` ``v_scaled`` :math:`\cdot e^{\text{log_scale}}` against
+    :math:`\text{ref} = e^{\text{log_ref}}`, formed as ``v_scaled`` :math:`\cdot e^{\text{log_scale} -
+    \text{log_ref}}` so that neither side leaves the float range; :func:`_rel` of ``v``, ``ref`` where the
+    logarithm of the reference is not known."""
+    if not math.isfinite(log_ref):
+        return _rel(v, ref)
+    return abs(v_scaled * math.exp(log_scale - log_ref) - 1.0)
 
 
 def _atoms_only(name, atoms, series: _Series, points) -> DensityResult:
@@ -111,12 +131,20 @@ def _certificate(name, e, atoms, cmass_exact, series: _Series, tail: _Tail, soft
                  for lo, hi in e.bands]
     total = cmass + atom_mass
     m1d, m2d = cm1 + a1, cm2 + a2
+    # the moments relative to the top of the spectrum, compared with the series in log form (m_2 ~ e^-1309 of
+    # sigmoid off the critical line at depth 256 underflows: the check could not be made)
+    with np.errstate(under="ignore", over="ignore"):
+        a1n = sum(math.exp(math.log(a) - log_c) * p for a, p in atoms if a > 0)
+        a2n = sum(math.exp(2 * (math.log(a) - log_c)) * p for a, p in atoms if a > 0)
+        m1n = float(np.sum(contrib * xs)) + a1n
+        m2n = float(np.sum(contrib * xs * xs)) + a2n
     res_ok = res[ok & np.isfinite(res)]
     n_unc = int(np.sum(~ok))
     diag = dict(
         continuous_mass=cmass, continuous_mass_exact=cmass_exact, atom_mass=atom_mass, tail_mass=tail_mass,
         mass_error=abs(total - 1.0), m1=m1d, m2=m2d, m1_series=series.m1, m2_series=series.m2,
-        moment_check_error=series.error, m1_rel_err=_rel(m1d, series.m1), m2_rel_err=_rel(m2d, series.m2),
+        moment_check_error=series.error, m1_rel_err=_rel_log(m1n, log_c, series.log_m1, m1d, series.m1),
+        m2_rel_err=_rel_log(m2n, 2 * log_c, series.log_m2, m2d, series.m2),
         worst_residual=float(np.max(res_ok)) if res_ok.size else math.nan,
         uncertified=np.flatnonzero(~ok[listed]), n_uncertified_total=n_unc,
         fallback=np.flatnonzero(fb[listed]), bands=[list(b) for b in e.bands], band_mass=band_mass, gap=e.gap,

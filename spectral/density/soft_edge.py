@@ -16,6 +16,7 @@ from .tolerances import (
     _SOFT_DIFF_STEP,
     _SOFT_EDGE_BRACKET,
     _SOFT_EDGE_LEVEL,
+    _SOFT_MAX_DOUBLINGS,
     _SOFT_NEAR_REAL,
     _SOFT_NEWTON_RTOL,
     _SOFT_NOISE_CAP,
@@ -110,14 +111,21 @@ def _soft_edge(sys, hi_u, n=96, max_span=math.inf):
     the grid reaches 40 e-folds below the band's top, deeper (twice, up to 640) while its lowest nodes carry
     mass or are not certified (the soft edge of depth 10^4 lies ~61 e-folds down; far below it, where
     x rho ~ e^-100, the continuation may fail); None when they still do at 640 (a power law at 0: the band
-    keeps its tail).  Deep products rise from that tail almost like a square-root edge (x rho from 1e-7 to 1e-3
+    keeps its tail); below a band's own lower end ``max_span`` e-folds down, the doublings go on to that end
+    (at most :data:`_SOFT_MAX_DOUBLINGS` beyond 640, the last span clipped to it), where the lowest certified
+    nodes must be quiet.  Deep products rise from that tail almost like a square-root edge (x rho from 1e-7 to 1e-3
     of its maximum within 1e-3 in log x); ``edge``, where x rho first exceeds 1e-6 of its maximum, is
     located by refinements of the bracket (16 points each, at least two, until it is below 5e-3) and a
     quadratic fit of (x rho)^2 in u.
     """
-    for span in (40.0, 80.0, 160.0, 320.0, 640.0):
-        if span > max_span and span > 40.0:  # not below the band's own lower end
-            return None
+    # below a band's own lower end (max_span finite) the doublings go on to that end, the last one clipped there:
+    # an orthogonal product of softplus at depth 256 spreads over ~1000 e-folds above its soft edge
+    spans = [40.0, 80.0, 160.0, 320.0, 640.0]
+    if math.isfinite(max_span):
+        spans += [640.0 * 2.0**k for k in range(1, _SOFT_MAX_DOUBLINGS + 1)]
+        spans = [s for s in spans if s < max_span or s == spans[0]] + ([max_span] if spans[0] < max_span < spans[-1]
+                                                                          else [])
+    for span in spans:
         u, w, _ = _band_nodes(-np.inf, hi_u, n, span=span)
         sol = _solve_real(sys, u)
         m, ok, acc = sol.m, sol.ok, sol.acc
@@ -130,7 +138,14 @@ def _soft_edge(sys, hi_u, n=96, max_span=math.inf):
         mass = float(np.nansum(w * xr))
         thr = _SOFT_CUT * mass + np.minimum(_NOISE_MULTIPLE * acc / math.pi, _SOFT_NOISE_CAP * mass)
         low = np.flatnonzero(xr[:k_peak] <= thr[:k_peak])
-        if low.size and np.all(xr[: max(1, u.size // 20)] <= thr[: max(1, u.size // 20)]):
+        # the lowest nodes; at the band's own lower end (the end of the quadrature's view of a D^2 with a
+        # log-normal tail) the lowest certified one: below it x rho ~ e^-300 and the continuation fails
+        # (sigmoid/orthogonal critical, depth 8: x rho 1e-130 at the deepest certified node), above it x rho
+        # rises over thousands of e-folds (depth 64: from 4e-16 to 4e-13 over 600).  The grid built on the cut
+        # is checked by the caller: its lowest nodes certified and quiet, the mass held.
+        k0 = int(np.argmax(np.isfinite(xr))) if span == max_span else 0
+        chk = slice(k0, k0 + (1 if span == max_span else max(1, u.size // 20)))
+        if low.size and np.all(xr[chk] <= thr[chk]):
             break
     else:
         return None

@@ -143,6 +143,9 @@ _SOFT_CUT = 1e-14
 _SOFT_NOISE_CAP = 1e-9
 #: The soft edge is where x rho first exceeds this x its maximum.
 _SOFT_EDGE_LEVEL = 1e-6
+#: Doublings of the soft-edge search beyond 640 e-folds, towards a band's own lower end (hidden soft edge): 640 x
+#: 2^6 = 40960 e-folds, the spread of sigmoid/orthogonal on its critical line (q* = 62) at depth 256 (37560).
+_SOFT_MAX_DOUBLINGS = 6
 #: Its bracket is refined until it is narrower than this (in log x).
 _SOFT_EDGE_BRACKET = 5e-3
 #: The piece below a sharp soft edge is at least this wide in log x (its lowest nodes check the edge).

@@ -150,12 +150,16 @@ class _SmoothD2:
         if np.all(np.abs(np.real(ev(0, rq * np.array([-4 * t_max, 4 * t_max])) ** 2)) < tails):
             lo = 0.0 if np.all(np.abs(np.real(ev(0, rq * np.array([-_FAR_H, _FAR_H])) ** 2)) < _ZERO_TAIL * hi) else lo
         # complex zeta this close to 0 has its poles in the tails, where d' is tiny and the constant-scale
-        # contour lies on top of them: the tails' scale serves it too (only where the law reaches 0 like a
-        # power law, whose mass near 0 the products spread over hundreds of e-folds)
+        # contour lies on top of them: the tails' scale serves it too, where the law reaches 0 like a power
+        # law (whose mass near 0 the products spread over hundreds of e-folds) or through an exponential tail
+        # of d over decades below its bulk (sigmoid, softplus: the soft lower edges of their orthogonal
+        # products lie in it, and nodes there read x rho 1e7 times too large)
         self.tail_zeta = 0.0
         for side, c_side in ((-1, min(crit, default=0.0)), (1, max(crit, default=0.0))):
-            if _power_law_to_zero(lambda t: np.real(ev(0, rq * np.array([t])) ** 2)[0], side * t_max, hi):
-                lo = 0.0
+            d_of = lambda t: np.real(ev(0, rq * np.array([t])) ** 2)[0]  # noqa: E731
+            power = _power_law_to_zero(d_of, side * t_max, hi)
+            if power or _exponential_to_zero(d_of, side * t_max, c_side, hi):
+                lo = 0.0 if power else lo
                 self.tail_zeta = max(self.tail_zeta,
                                      _TAIL_TIER * float(np.real(ev(0, rq * np.array([c_side])) ** 2)[0]))
         # a double zero of d (phi' changes sign) in the Gaussian bulk: P(D^2 < eps) ~ 4 phi(c) sqrt(eps / 2 d''(c)),
@@ -385,6 +389,19 @@ def _power_law_to_zero(d, end, hi) -> bool:
     return far == 0 or math.log(far / hi) / math.log(mid / hi) > _POWER_LAW_RATIO
 
 
+def _exponential_to_zero(d, end, c, hi) -> bool:
+    r"""Whether d tends to 0 towards ``end`` (= :math:`\pm t_{\max}`) through an exponential tail over decades
+    below its bulk, :math:`d \sim e^{-c|t|}` (sigmoid: :math:`\sigma'(x)^2 \sim e^{-2|x|}`; softplus on the
+    left: :math:`\sigma(x)^2 \sim e^{2x}`), read as :math:`d(\text{end}) <` :data:`_EXP_TAIL` ``hi`` and d
+    decreasing from ``end`` / 2, beyond the outermost critical point c of d on that side, which lies at least
+    half-way from ``end`` to 0 (d is monotone from c on: a tail, not the last period of sin's
+    :math:`\cos^2`).  The law of :math:`D^2` reaches 0 then too, with a log-normal tail
+    (:math:`P(D^2 < \varepsilon) \approx P(|h| > \log(1/\varepsilon)/c)`) that the quadrature's view ends at
+    :math:`d(t_{\max})`; the poles :math:`d(h) = \zeta` of a small :math:`\zeta` lie in that tail."""
+    far, mid = d(end), d(0.5 * end)
+    return bool(abs(end - c) >= 0.5 * abs(end) and 0 <= far < _EXP_TAIL * hi and far < mid)
+
+
 def _lambdify_stable(var, expr):
     r"""NumPy function of a derivative of phi, with :math:`\operatorname{erf}(a)` written
     :math:`2\Phi(\sqrt2 a) - 1` (scipy's ``ndtr``, complex arguments included): sympy then cancels the constants
@@ -438,6 +455,9 @@ _NORM_TOL = 1e-10
 _TAIL_TIER = 0.1
 #: log d at t_max over log d at t_max / 2 above this: d decays like exp(-c t^2) (4), not exp(-c |t|) (2).
 _POWER_LAW_RATIO = 3.0
+#: d at t_max below this x max d, decreasing towards it: an exponential tail over decades below the bulk of D^2,
+#: whose small complex zeta get the tails' scale (sigmoid at q = 0.52: d(t_max) / max d = 1.7e-5).
+_EXP_TAIL = 1e-3
 #: The spectrum of D^2 reaches 0 when d at |h| = _FAR_H is below this x max d (d -> 0 at infinity).
 _ZERO_TAIL = 1e-10
 #: ... or where d has a double zero at a critical point c with Gaussian weight phi(c) at least this (a power law
