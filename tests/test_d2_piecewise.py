@@ -3,21 +3,25 @@ part in closed form (spectral/laws/d2_piecewise.py, docs/design.md §4.6), and t
 orthogonal layer, JJ^T = sigma_w^2 D^2 (docs/design.md §5.4).
 
 Independent truths: the change of variables computed with scipy.stats.norm (the density of D^2), mpmath
-quadrature of E[d / (zeta - d)] at 20 digits (M off the real axis), the series moments (the certificate), and
-sampled D^2 with a Kolmogorov--Smirnov test.
+quadrature of E[d / (zeta - d)] at 20 digits (M off the real axis), the series moments (the certificate),
+sampled D^2 with a Kolmogorov--Smirnov test, and x rho of two orthogonal layers solved by mpmath at 30 digits
+(reference_data/d2_piecewise_products.py: the exact law of D^2 in the product, docs/design.md §5.10).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from fractions import Fraction
+from pathlib import Path
 
 import mpmath as mp
 import numpy as np
 import pytest
 from scipy import stats
 
+from spectral import density as D
 from spectral.activations import activation
 from spectral.laws.d2_piecewise import piecewise_d2
 from spectral.laws.derivative import DerivativeLaw
@@ -34,6 +38,12 @@ DM_RTOL = 1e-9
 PDF_RTOL = 1e-12
 #: Kolmogorov's quantile at alpha = 1e-3 (the sampled law against the exact CDF).
 KOLMOGOROV_999 = 1.9495
+#: x rho of two orthogonal layers against mpmath: the same equation solved in float with the exact law of D^2
+#: (measured 2e-12 at 1e-4 below elu's singular top, 1e-14 elsewhere), with room for the platform; the discrete
+#: quadrature law of D^2 that products used before is off by 1e-2 (selu next to sigma_w^4 lambda^4) and 2.3e-2
+#: (elu below its top) there.
+PRODUCT_RTOL = 1e-10
+REFERENCE = Path(__file__).resolve().parents[1] / "reference_data" / "d2_piecewise_products.json"
 
 
 def _rho_change_of_variables(name, q, u):
@@ -141,3 +151,23 @@ def test_depth_one_cdf_against_samples():
 
     assert ks(law.cdf(cont)) <= KOLMOGOROV_999 / math.sqrt(n)
     assert ks(law.cdf(cont / 1.05)) > KOLMOGOROV_999 / math.sqrt(n)
+
+
+@pytest.mark.parametrize("key", ["selu-critical", "elu-off"])
+def test_two_orthogonal_layers_against_mpmath(key):
+    """A product of orthogonal layers takes the exact law of D^2 (its jumps and atom are inherited by the
+    product's density, which the discrete law smears): x rho of depth 2 in the bulk, next to the zero-mass atom
+    sigma_w^4 lambda^4 (selu) and 1e-3, 1e-4 below the singular top (elu) against the mpmath solution."""
+    ref = json.loads(REFERENCE.read_text())[key]
+    name, point = key.split("-")
+    if point == "critical":
+        net = Network.critical(name, sigma_w2=1.0, depth=2, weights="orthogonal")
+    else:
+        net = Network(activation=name, weights="orthogonal", depth=2, sigma_w2=1.5, sigma_b2=0.1)
+    law = jacobian_law(net)
+    assert float(law.q[0]) == pytest.approx(ref["q"], rel=1e-12)
+    x = np.array(ref["x"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = D.solve_m_transform(law, x + 0j)
+    np.testing.assert_allclose(-np.imag(m) / math.pi, ref["xrho"], rtol=PRODUCT_RTOL)

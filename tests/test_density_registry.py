@@ -18,11 +18,23 @@ weights at depth 256 for slopes 0.01, 0.05 and 0.5
 (the real critical point at the lower edge lies closer to the atom alpha^2 than the edge scan resolves in
 floating point: the band starts too low and its lowest nodes are not certified); depth 2 is certified (the free
 product of two two-atom laws of mass 1/2 has zero-mass atoms at its edges, where the bands now break, and no
-spectrum below the product of the factors' lower bounds).  selu / elu with orthogonal weights: depth 1 is the
-exact law of D^2, an atom of mass 1/2 plus the closed-form continuous part (certified); in products D^2 is the
-discrete quadrature law (phi' has a kink): selu at depth 2 has the mass off by 3e-5 (critical) and 4e-2 (off),
-and from depth 64 (selu off the critical line, elu) or 256 neither the soft lower edge found nor the band's own
-grid holds the mass (off by up to 0.9; elu at 64: 2 nodes not certified).  Sigmoid and softplus are certified
+spectrum below the product of the factors' lower bounds).  selu / elu with orthogonal weights: D^2 is its exact
+law, an atom of mass 1/2 plus the closed-form continuous part, at every depth (products of orthogonal layers
+took its discrete quadrature law before, which is off by 1e-2 to 2.3e-2 in x rho next to the singular points
+of depth 2 against mpmath, tests/test_d2_piecewise.py), and the band down to the image of the law's Gaussian
+cut drops its negligible deep tail (docs/design.md §5.6): selu critical certified at every depth (depth 2:
+mass error 3.4e-5 -> 5.7e-9; 256: refused -> 9e-11), selu off at 64 and 256 (1e-11, 3e-11), elu off at 64
+and 256 (1.2e-12, 1.3e-10).
+Refused: selu off the critical line at depth 2 (mass off 0.036 with either law: the lower band of two layers,
+below their zero-mass atom), elu off the critical line at depth 2 (its zero-mass atom is the top of the band,
+where x rho grows like (1 - x/top)^-0.53, faster than the inverse square root the grid integrates: mass off
+5.4e-5; the discrete law certified it while off by 2.3e-2 in x rho at 1e-4 below the top).  Sigmoid off the
+critical line at depth 256: the mass is off or the series m_2 cannot be formed.  Sigmoid with orthogonal
+weights on its critical line (sigma_w^2 = 120, q* = 62) beyond depth 1: the spectrum reaches hundreds of
+e-folds below the band's grid (mass off 0.43 at depth 2 to 0.99 at 256).  Swish/orthogonal on its critical
+line is certified at depth 4 only (its D^2 reaches 0 through an exponential tail beyond the quadrature's last
+node, 3e-14: mass off 0.05 to 0.95 from depth 2).
+Sigmoid and softplus are certified
 everywhere: off the critical line at depth 256 the series m_2 (e^-1309) underflowed and the check could not be
 made (now compared in log form; sigmoid/orthogonal also had the mass off 0.33, now 3e-11), softplus/orthogonal
 had the mass off by 1.9e-4 to 0.93 at depths 2, 4, 32, 256 (now 1.3e-12 at most: complex zeta near 0 takes the
@@ -71,6 +83,10 @@ CERTIFIED = {
     ("sin", "gaussian", "critical"), ("sin", "orthogonal", "critical"),
     ("elu", "gaussian", "critical"), ("elu", "gaussian", "off"), ("elu", "orthogonal", "critical"),
     ("selu", "gaussian", "critical"), ("selu", "gaussian", "off"), ("leaky_relu(0.5)", "gaussian", "critical"),
+    # certified since D^2 is its exact law in products of orthogonal layers and the band of the law's cut drops
+    # its negligible deep tail (docs/design.md §5.6, §5.10): depth 2 mass error 3.4e-5 -> 5.7e-9, 256 refused ->
+    # 9e-11
+    ("selu", "orthogonal", "critical"),
     ("leaky_relu(0.5)", "gaussian", "off"), ("tanh", "orthogonal", "critical"), ("tanh", "gaussian", "critical"),
     ("tanh", "gaussian", "off"), ("hard_tanh", "gaussian", "critical"), ("hard_tanh", "gaussian", "off"),
     ("hard_tanh", "orthogonal", "critical"), ("hard_tanh", "orthogonal", "off"), ("linear", "gaussian", "critical"),
@@ -123,9 +139,11 @@ PARTLY_CERTIFIED = {
     ("leaky_relu(0.05)", "orthogonal", "critical"): {256}, ("leaky_relu(0.05)", "orthogonal", "off"): {256},
     ("leaky_relu(0.5)", "orthogonal", "critical"): {256}, ("leaky_relu(0.5)", "orthogonal", "off"): {256},
     # depth 1 certified since D^2 is its exact law, an atom plus the closed-form continuous part (mass error 1 ->
-    # 3e-13; tests/test_d2_piecewise.py)
-    ("selu", "orthogonal", "critical"): {2, 256}, ("selu", "orthogonal", "off"): {2, 64, 256},
-    ("elu", "orthogonal", "off"): {64, 256},
+    # 3e-13; tests/test_d2_piecewise.py); in products of orthogonal layers too (selu off at 64 and 256, elu off at
+    # 64 and 256: refused -> 1e-11, 3e-11, 1.2e-12, 1.3e-10); elu off at depth 2 was certified with the discrete
+    # law of D^2, whose x rho is off by 2.3e-2 at 1e-4 below the top (the exact law: 1e-12 against mpmath, mass
+    # off 5.4e-5)
+    ("selu", "orthogonal", "off"): {2}, ("elu", "orthogonal", "off"): {2},
 }
 
 

@@ -141,6 +141,16 @@ _SOFT_QUIET = 1e-13
 _SOFT_CUT = 1e-14
 #: ... up to 4 x its rounding level, capped at this x the mass.
 _SOFT_NOISE_CAP = 1e-9
+#: The deep tail of a cut law's band is dropped up to an unsolved node only under this many certified nodes
+#: that are quiet or rise ...
+_SOFT_CUT_QUIET_RUN = 4
+#: ... with the mass below them, estimated from their log-slope, below this x the mass (the tail's tail_tol:
+#: negligible next to the certificate's 1e-6).
+_CUT_LAW_REMAINDER = 1e-12
+#: Nodes of the coarse solve that finds the negligible deep tail of a cut law's only band.
+_CUT_LAW_COARSE = 128
+#: ... and its grid is solved once more above its deep tail where that took more than this fraction of it.
+_CUT_LAW_REGRID = 0.25
 #: The soft edge is where x rho first exceeds this x its maximum.
 _SOFT_EDGE_LEVEL = 1e-6
 #: Doublings of the soft-edge search beyond 640 e-folds, towards a band's own lower end (hidden soft edge): 640 x

@@ -310,8 +310,8 @@ class SpectralLaw(DensityMixin):
 
     def product_solver_factors(self) -> FactorizedLaw:
         """The record this law contributes as one factor of a free product of several (:class:`FreeProduct`):
-        :meth:`solver_factors`, unless its exact record serves only alone (a piecewise :math:`D^2`,
-        docs/design.md §5.10)."""
+        :meth:`solver_factors`, unless its exact record serves only with other laws of its kind (a piecewise
+        :math:`D^2` next to Marchenko--Pastur factors, docs/design.md §5.10)."""
         return self.solver_factors()
 
     def _solver_record(self, *factors) -> FactorizedLaw:

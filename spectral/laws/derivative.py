@@ -206,8 +206,9 @@ class DerivativeLaw(SpectralLaw):
         return self._piecewise is not None
 
     def product_solver_factors(self):
-        """In a product of several factors a piecewise D^2 enters with its discrete quadrature law (``n_nodes``
-        nodes) instead of its closed form (docs/design.md §5.10); any other law with :meth:`solver_factors`."""
+        """In a product with factors that depend on m other than laws of D^2 (Gaussian weights, rectangular layers)
+        a piecewise D^2 enters with its discrete quadrature law (``n_nodes`` nodes) instead of its closed form
+        (docs/design.md §5.10); any other law with :meth:`solver_factors`."""
         if not self.is_piecewise:
             return self.solver_factors()
         return self._solver_record(self._implicit_solver_factor(exact=False))

@@ -59,13 +59,10 @@ class _DimensionChange(SpectralLaw):
         return self._solver_record(self._linear_solver_factor())
 
 
-def _one_factor(records) -> bool:
-    """The product is one implicit factor of multiplicity 1 times constants (Haar: a linear factor without
-    terms): the law of that factor, scaled."""
-    implicit = [f for f in records if isinstance(f, ImplicitFactor)]
-    rest = [f for f in records if not isinstance(f, ImplicitFactor)]
-    return (len(implicit) == 1 and float(implicit[0].multiplicity) == 1.0
-            and all(isinstance(f, LinearFactor) and not f.terms for f in rest))
+def _implicit_only(records) -> bool:
+    """Every factor of the product that depends on m is implicit (the laws of D^2 of square orthogonal layers),
+    the others constants (a linear factor without terms)."""
+    return all(isinstance(f, ImplicitFactor) or (isinstance(f, LinearFactor) and not f.terms) for f in records)
 
 
 def _mult(x) -> float:
@@ -126,10 +123,12 @@ class FreeProduct(SpectralLaw):
     def solver_factors(self):
         """The factors' own records, flattened: each factor's multiplicity and scale multiply those of the
         records it contributes; factors of multiplicity 0 are left out.  A piecewise D^2 (selu, elu) enters with
-        its exact law only where the product is that law scaled (one orthogonal layer, docs/design.md §5.4),
-        else with its discrete quadrature law (``product_solver_factors``, docs/design.md §5.10)."""
+        its exact law where nothing else in the product depends on m (:func:`_implicit_only`: orthogonal square
+        layers, whose product inherits the jumps and atom of D^2), else with its discrete quadrature law
+        (``product_solver_factors``: Marchenko--Pastur factors smooth the product, where the two laws agree
+        within 2e-10 and the discrete one is cheaper; docs/design.md §5.10)."""
         out = self._flattened(exact_piecewise=True)
-        if not _one_factor(out):
+        if not _implicit_only(out):
             out = self._flattened(exact_piecewise=False)
         if not out:
             raise ValueError(f"{self.name!r}: no factor with nonzero multiplicity")
