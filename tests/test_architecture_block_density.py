@@ -119,7 +119,7 @@ def test_arrowhead_solve_equals_dense_solve():
     one with multiplicity 2; the stacked D^2 quadrature (D2Stack) equals each law's own M and M' in every tier
     (far, near and on the spectrum of D^2)."""
     from spectral.architecture.block_product import ProductTransform
-    from spectral.laws.d2_quadrature import D2Stack
+    from spectral.laws.d2_stack import D2Stack
 
     law = sp.jacobian_law(_scaled_resnet(2))
     tr = ProductTransform([(law.blocks[0], 2), (law.blocks[1], 1)])
