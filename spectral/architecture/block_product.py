@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from .block_density import (
+    EDGE_WINDOW_SD,
     FAR_START,
     NEWTON_MAXIT,
     NEWTON_RTOL,
@@ -347,11 +348,12 @@ def product_solver_factor(blocks):
     from ..density import ImplicitFactor
 
     tr = ProductTransform(blocks)
-    lo, hi = support_edges(tr, *tr.weyl, geometric=True)
     spread = 0.0
     for b, n in blocks:
         m1, m2 = (float(v) for v in b.moments(2))
         spread += float(n) * (m2 / m1**2 - 1.0)
+    lo, hi = support_edges(tr, *tr.weyl, geometric=True,
+                           window=(math.log(tr.m1), EDGE_WINDOW_SD * math.sqrt(max(spread, 0.0))))
     offset = tr.m1 * (1.0 + spread)
     return ImplicitFactor(m=tr.m, dm=tr.dm, mean=tr.m1, bounds=(lo, hi), g1=tr.g1, offset=offset, spread=spread,
                           noise=tr.noise)
