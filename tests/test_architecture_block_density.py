@@ -117,8 +117,10 @@ def test_arrowhead_solve_equals_dense_solve():
     """The Newton step J^-1 E and the tangent -J^-1 dE/dzeta by block elimination onto m (block_product) equal the
     dense solve of the whole system, at the far start (generic J) and at solved points, for two distinct blocks,
     one with multiplicity 2; the stacked D^2 quadrature (D2Stack) equals each law's own M and M' in every tier
-    (far, near and on the spectrum of D^2)."""
+    (far, near and on the spectrum of D^2), its 20-node Gauss rule included (at Bernstein parameter >= 8, which
+    no tier of the law's own but the plain one reaches)."""
     from spectral.architecture.block_product import ProductTransform
+    from spectral.laws.d2_quadrature import _tier_of
     from spectral.laws.d2_stack import D2Stack
 
     law = sp.jacobian_law(_scaled_resnet(2))
@@ -139,11 +141,22 @@ def test_arrowhead_solve_equals_dense_solve():
     fs = [next(f for f in t.implicit) for t in tr.tr]
     stack = D2Stack.of([f.m for f in fs])
     lo, hi = fs[0].bounds
-    z = np.array([[3 * hi + 1j, 0.5 * (lo + hi) + 0.3j, 0.5 * (lo + hi) + 0j, hi + 1e-3j, 0.02 + 1e-4j]] * 2)
+    # far points (Bernstein parameter 8 to 1e6 around [lo, hi], every direction) are served by the Gauss rule
+    rho = np.geomspace(8.0, 1e6, 12)
+    ellipse = 0.5 * (rho * np.exp(1j * np.linspace(0.05, 3.1, 12)) + np.exp(-1j * np.linspace(0.05, 3.1, 12)) / rho)
+    far = 0.5 * (lo + hi) + 0.5 * (hi - lo) * ellipse
+    near = [3 * hi + 1j, 0.5 * (lo + hi) + 0.3j, 0.5 * (lo + hi) + 0j, hi + 1e-3j, 0.02 + 1e-4j, 1.2 * hi + 0.1j]
+    z = np.array([np.concatenate([near, far])] * 2)
+    tiers = stack.tiers(z)
+    assert np.all(tiers[:, len(near):] == stack.gauss_tier) and np.all(tiers[:, 1:len(near)] != stack.gauss_tier)
+    assert np.all(_tier_of(far, lo, hi, hi - lo, fs[0].crit_values, fs[0].crit_sides, fs[0].tail_zeta) == 0)
     m, dm = stack.m_dm(z)
     for f, zi, mi, dmi in zip(fs, z, m, dm, strict=True):
         np.testing.assert_allclose(mi, f.m(zi), rtol=REL_STACK)
         np.testing.assert_allclose(dmi, f.dm(zi), rtol=REL_STACK)
+    m_far, dm_far = stack.m_dm(z[:, len(near):])  # all in one tier: the unpacked path
+    np.testing.assert_array_equal(m_far, m[:, len(near):])
+    np.testing.assert_array_equal(dm_far, dm[:, len(near):])
 
 
 def test_eight_distinct_blocks_density_and_ks():

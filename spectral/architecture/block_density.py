@@ -77,6 +77,8 @@ EDGE_SCAN_COARSE = 4
 #: spectrum (1 + m below rounding) fail only after their whole vertical paths
 EDGE_WINDOW_SD = 4.0
 EDGE_WINDOW_DOUBLINGS = 8
+#: |Im M| within this many times the rounding of M (where known) is not inside
+EDGE_NOISE = 4.0
 #: bisections refining each edge (interval / 2^60: below rounding)
 EDGE_BISECTIONS = 60
 #: |Im M(x + i0)| above this is inside the support (M's rounding is ~1e-14)
@@ -426,25 +428,27 @@ class BlockTransform(_WarmSolver):
         return self._eval(zeta)[1]
 
 
-def support_edges(tr, lo, hi, geometric=False, window=None):
+def support_edges(tr, lo, hi, geometric=False, window=None, noise=None):
     r"""The outer edges of the spectrum of :math:`BB^T` inside the Weyl interval [lo, hi]: where
     :math:`\operatorname{Im} M(x + i0)` (:math:`-\pi x\rho(x)`) leaves 0, located on EDGE_SCAN points and refined by
     EDGE_BISECTIONS bisections (:math:`\rho \sim \sqrt{|x - x_\pm|}` at a soft edge, so the threshold EDGE_IM_TOL
     moves the edge by its square, far below rounding).  ``geometric``: scan and bisect in :math:`\log x` (for
     products, whose Weyl interval spans decades; needs lo > 0).  ``window``: (log x_0, h), the scan is made on
     [x_0 e^-h, x_0 e^h] within [lo, hi] first, h doubled while an end of it is inside the spectrum or not
-    solved (:func:`_windowed_edges`); the linear scan of [lo, hi] when the window never closes."""
+    solved (:func:`_windowed_edges`); the linear scan of [lo, hi] when the window never closes.  ``noise``: the
+    rounding of M at a point (a product's, ~eps N |zeta M'| next to an edge); |Im M| within EDGE_NOISE times it is
+    not inside (else rounding moves a product's edges outwards: 256 blocks, 1e-4 relative)."""
     if window is not None:
-        found = _windowed_edges(tr, lo, hi, *window)
+        found = _windowed_edges(tr, lo, hi, *window, noise)
         if found is not None:
             return found
     to = (np.log, np.exp) if geometric and lo > 0 else (lambda v: v, lambda v: v)
-    edges = _scan_edges(tr, to, to[0](lo), to[0](hi), strict=False)
+    edges = _scan_edges(tr, to, to[0](lo), to[0](hi), False, noise)
     return (lo, hi) if edges is None else (edges[0] if edges[0] is not None else lo,
                                             edges[1] if edges[1] is not None else hi)
 
 
-def _windowed_edges(tr, lo, hi, center, half):
+def _windowed_edges(tr, lo, hi, center, half, noise):
     """support_edges on a window of log x around ``center`` (half-width ``half``, doubled up to EDGE_WINDOW_DOUBLINGS
     times): the edges once both ends of the window are solved and outside the spectrum (or Weyl's bounds), else
     None."""
@@ -452,7 +456,7 @@ def _windowed_edges(tr, lo, hi, center, half):
     uhi = math.log(hi)
     for _ in range(EDGE_WINDOW_DOUBLINGS):
         a, b = max(ulo, center - half), min(uhi, center + half)
-        edges = _scan_edges(tr, (np.log, np.exp), a, b, strict=True)
+        edges = _scan_edges(tr, (np.log, np.exp), a, b, True, noise)
         if edges is not None and (edges[0] is not None or a == ulo) and (edges[1] is not None or b == uhi):
             return (edges[0] if edges[0] is not None else lo, edges[1] if edges[1] is not None else hi)
         if a == ulo and b == uhi:
@@ -461,18 +465,20 @@ def _windowed_edges(tr, lo, hi, center, half):
     return None
 
 
-def _scan_edges(tr, to, ulo, uhi, strict):
+def _scan_edges(tr, to, ulo, uhi, strict, noise):
     """The outer edges (x_lo, x_hi) of the spectrum on EDGE_SCAN points of [ulo, uhi] in the variable u =
     to[0](x), refined by bisection; None for an end that is inside (the spectrum may reach beyond it); None
     instead of the pair when no point is inside, or (``strict``) when an end is not solved."""
     u = np.linspace(ulo, uhi, EDGE_SCAN)
 
     def inside_at(v):
-        return np.abs(tr.m(to[1](v) + 0j).imag) > EDGE_IM_TOL
+        x = to[1](v) + 0j
+        tol = EDGE_IM_TOL if noise is None else EDGE_IM_TOL + EDGE_NOISE * noise(x)
+        return np.abs(tr.m(x).imag) > tol
 
     inside_at(u[::EDGE_SCAN_COARSE])  # solved by vertical paths; the others then start from these
     mu = tr.m(to[1](u) + 0j)
-    inside = np.abs(mu.imag) > EDGE_IM_TOL
+    inside = inside_at(u)
     if not np.any(inside) or (strict and not (np.isfinite(mu[0]) and np.isfinite(mu[-1]))):
         return None
     i, j = np.flatnonzero(inside)[[0, -1]]

@@ -114,9 +114,11 @@ class D2Stack:
 
     def tiers(self, zeta):
         """The tier serving each point of ``zeta`` (laws, points): the law's own, or ``gauss_tier``."""
-        tier = _tier_of(zeta, *self.tier_args)
-        far = (tier == 0) & (bernstein_rho(zeta, self.tier_args[0], self.tier_args[1]) >= GAUSS_RHO)
-        return np.where(far, self.gauss_tier, tier)
+        far = bernstein_rho(zeta, self.tier_args[0], self.tier_args[1]) >= GAUSS_RHO
+        if np.all(far):  # the usual case: no other tier to sort out
+            return np.full(zeta.shape, self.gauss_tier)
+        # rho >= GAUSS_RHO lies beyond every other tier's reach (its ellipse is > span from [lo, hi]): tier 0
+        return np.where(far, self.gauss_tier, _tier_of(zeta, *self.tier_args))
 
     def m_dm(self, zeta):
         """(M, M') at ``zeta`` (laws, points), row i at law i."""
