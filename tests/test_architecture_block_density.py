@@ -96,7 +96,7 @@ def test_products_the_solver_would_not_finish_are_refused(monkeypatch):
     from spectral.architecture import jacobian
     from spectral.architecture.presets import post_ln_resnet, scaled_resnet
 
-    assert jacobian.MAX_DISTINCT_BLOCKS >= 64  # the Repeat(64, block)
+    assert jacobian.MAX_DISTINCT_BLOCKS >= 256  # the L = 256 residual networks
     monkeypatch.setattr(jacobian, "MAX_DISTINCT_BLOCKS", 2)  # the refusal itself, without hundreds of blocks
     with pytest.raises(ValueError, match="distinct residual blocks"):
         sp.jacobian_law(_scaled_resnet(3)).density(64)
