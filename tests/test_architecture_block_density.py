@@ -5,7 +5,7 @@ import pytest
 
 import spectral as sp
 from spectral.architecture import architecture_law
-from spectral.architecture.block_density import EDGE_IM_TOL, BlockTransform, block_solver_factors
+from spectral.architecture.block_density import EDGE_IM_TOL, EDGE_NOISE, BlockTransform, block_solver_factors
 
 #: M from the subordination solve vs the truncated moment series (60 terms, |zeta| well outside the support)
 REL_M = 1e-9
@@ -149,7 +149,8 @@ def test_arrowhead_solve_equals_dense_solve():
     z = np.array([np.concatenate([near, far])] * 2)
     tiers = stack.tiers(z)
     assert np.all(tiers[:, len(near):] == stack.gauss_tier) and np.all(tiers[:, 1:len(near)] != stack.gauss_tier)
-    assert np.all(_tier_of(far, lo, hi, hi - lo, fs[0].crit_values, fs[0].crit_sides, fs[0].tail_zeta) == 0)
+    q = stack.quads[0]
+    assert np.all(_tier_of(far, *q.bounds, q.span, q.crit_values, q.crit_sides, q.tail_zeta) == 0)
     m, dm = stack.m_dm(z)
     for f, zi, mi, dmi in zip(fs, z, m, dm, strict=True):
         np.testing.assert_allclose(mi, f.m(zi), rtol=REL_STACK)
@@ -189,3 +190,31 @@ def test_eight_distinct_blocks_density_and_ks():
 
     assert ks(lam) <= bound, (ks(lam), bound)
     assert ks(1.25 * lam) > bound
+
+
+#: relative distance from a product's lower edge at which the density is certainly resolved: there |Im M| ~ 1e-3
+#: (square-root edge, 64 blocks: Im M ~ 2.6 sqrt(delta)), far above the rounding eps T |zeta M'| ~ 1e-11
+EDGE_PROBE = 1e-7
+
+
+@pytest.mark.slow
+def test_product_lower_edge_is_where_the_density_starts():
+    """64 distinct blocks: the product factor's lower edge (the edge scan on a window of log x, |Im M| weighed
+    against the rounding of M_P) is where Im M leaves 0, to EDGE_PROBE relative: solved afresh (vertical paths
+    from far above) M is real to rounding just below it and has Im M < 0 well above rounding just above it.
+    Weighed against a fixed threshold the scan put it 1e-5 to 5e-5 too low (points whose Im M was rounding),
+    and the band's quadrature lost 2e-9 of the mass (7e-6 at 256 blocks).  About 12 s of CPU (the edge scan)."""
+    from spectral.architecture.block_product import ProductTransform, product_solver_factor
+    from spectral.architecture.presets import scaled_resnet
+
+    blocks = [(b, 1) for b in sp.jacobian_law(scaled_resnet(64)).blocks]
+    lo = product_solver_factor(blocks).bounds[0]
+    for side in (-1, 1):
+        tr = ProductTransform(blocks)  # no warm start: each point by its own vertical path
+        x = np.array([lo * (1 + side * EDGE_PROBE) + 0j])
+        m, noise = tr.m(x)[0], tr.im_noise(x)[0]
+        assert np.isfinite(m) and 0 < noise < 1e-9, (side, m, noise)
+        if side < 0:
+            assert abs(m.imag) <= EDGE_IM_TOL + EDGE_NOISE * noise, (m, noise)
+        else:
+            assert m.imag < -1e3 * (EDGE_IM_TOL + noise), (m, noise)
