@@ -1,7 +1,8 @@
 """CPU time of a certified density of a product of distinct residual blocks, against one block in the same run.
 
 Run: PYTHONPATH=. python3 benchmarks/residual_product_density.py [points] [distinct blocks ...]
-(default 200 points; 2 8 16).  For ``scaled_resnet(n)`` (tanh, Gaussian, beta = n^-1/2: n distinct blocks, q grows
+(default 200 points; 2 8 16; ``200 64 256`` for the deep cases, ~30 s and ~160 s).
+For ``scaled_resnet(n)`` (tanh, Gaussian, beta = n^-1/2: n distinct blocks, q grows
 from block to block) it prints the CPU seconds (one BLAS thread), the ratio to the baseline -- the single block
 ``scaled_resnet(1)`` in the same run -- and per distinct block, the certificate, and the errors of mass, m_1, m_2
 against the spec's moment series.  docs/design.md §6.1 lists the figures.

@@ -6,7 +6,7 @@ Two panels at depths L = 8, 32, 128 (Gaussian weights, input coordinates of mean
   law; the spectrum spans many decades, so the axis is logarithmic (densities per decade);
 * residual tanh, x -> x + L^(-1/2) V tanh(W x) (``spectral.architecture.presets.scaled_resnet``): lines from
   ``law.singular_values().density()`` where the solver gives the finite-L density (L = 8, 32), else (more than
-  64 distinct blocks: L = 128) from the large-depth limit, Biane's free multiplicative Brownian motion at
+  ``MAX_DISTINCT_BLOCKS`` distinct blocks) from the large-depth limit, Biane's free multiplicative Brownian motion at
   s = 2 sum_l beta^2 a_(1,l) (``spectral.plotting.spec_spectrum.spec_panel`` makes that choice; the script prints
   which was drawn and how far the limit's m_1, m_2 are from the exact law's).
 

@@ -5,7 +5,7 @@ import pytest
 
 import spectral as sp
 from spectral.architecture import architecture_law
-from spectral.architecture.block_density import EDGE_IM_TOL, BlockTransform, block_solver_factors
+from spectral.architecture.block_density import EDGE_IM_TOL, EDGE_NOISE, BlockTransform, block_solver_factors
 
 #: M from the subordination solve vs the truncated moment series (60 terms, |zeta| well outside the support)
 REL_M = 1e-9
@@ -96,7 +96,7 @@ def test_products_the_solver_would_not_finish_are_refused(monkeypatch):
     from spectral.architecture import jacobian
     from spectral.architecture.presets import post_ln_resnet, scaled_resnet
 
-    assert jacobian.MAX_DISTINCT_BLOCKS >= 64  # the issue's Repeat(64, block)
+    assert jacobian.MAX_DISTINCT_BLOCKS >= 256  # the issue's L = 256 residual networks
     monkeypatch.setattr(jacobian, "MAX_DISTINCT_BLOCKS", 2)  # the refusal itself, without hundreds of blocks
     with pytest.raises(ValueError, match="distinct residual blocks"):
         sp.jacobian_law(_scaled_resnet(3)).density(64)
@@ -117,9 +117,11 @@ def test_arrowhead_solve_equals_dense_solve():
     """The Newton step J^-1 E and the tangent -J^-1 dE/dzeta by block elimination onto m (block_product) equal the
     dense solve of the whole system, at the far start (generic J) and at solved points, for two distinct blocks,
     one with multiplicity 2; the stacked D^2 quadrature (D2Stack) equals each law's own M and M' in every tier
-    (far, near and on the spectrum of D^2)."""
+    (far, near and on the spectrum of D^2), its 20-node Gauss rule included (at Bernstein parameter >= 8, which
+    no tier of the law's own but the plain one reaches)."""
     from spectral.architecture.block_product import ProductTransform
-    from spectral.laws.d2_quadrature import D2Stack
+    from spectral.laws.d2_quadrature import _tier_of
+    from spectral.laws.d2_stack import D2Stack
 
     law = sp.jacobian_law(_scaled_resnet(2))
     tr = ProductTransform([(law.blocks[0], 2), (law.blocks[1], 1)])
@@ -139,11 +141,23 @@ def test_arrowhead_solve_equals_dense_solve():
     fs = [next(f for f in t.implicit) for t in tr.tr]
     stack = D2Stack.of([f.m for f in fs])
     lo, hi = fs[0].bounds
-    z = np.array([[3 * hi + 1j, 0.5 * (lo + hi) + 0.3j, 0.5 * (lo + hi) + 0j, hi + 1e-3j, 0.02 + 1e-4j]] * 2)
+    # far points (Bernstein parameter 8 to 1e6 around [lo, hi], every direction) are served by the Gauss rule
+    rho = np.geomspace(8.0, 1e6, 12)
+    ellipse = 0.5 * (rho * np.exp(1j * np.linspace(0.05, 3.1, 12)) + np.exp(-1j * np.linspace(0.05, 3.1, 12)) / rho)
+    far = 0.5 * (lo + hi) + 0.5 * (hi - lo) * ellipse
+    near = [3 * hi + 1j, 0.5 * (lo + hi) + 0.3j, 0.5 * (lo + hi) + 0j, hi + 1e-3j, 0.02 + 1e-4j, 1.2 * hi + 0.1j]
+    z = np.array([np.concatenate([near, far])] * 2)
+    tiers = stack.tiers(z)
+    assert np.all(tiers[:, len(near):] == stack.gauss_tier) and np.all(tiers[:, 1:len(near)] != stack.gauss_tier)
+    q = stack.quads[0]
+    assert np.all(_tier_of(far, *q.bounds, q.span, q.crit_values, q.crit_sides, q.tail_zeta) == 0)
     m, dm = stack.m_dm(z)
     for f, zi, mi, dmi in zip(fs, z, m, dm, strict=True):
         np.testing.assert_allclose(mi, f.m(zi), rtol=REL_STACK)
         np.testing.assert_allclose(dmi, f.dm(zi), rtol=REL_STACK)
+    m_far, dm_far = stack.m_dm(z[:, len(near):])  # all in one tier: the unpacked path
+    np.testing.assert_array_equal(m_far, m[:, len(near):])
+    np.testing.assert_array_equal(dm_far, dm[:, len(near):])
 
 
 def test_eight_distinct_blocks_density_and_ks():
@@ -176,3 +190,31 @@ def test_eight_distinct_blocks_density_and_ks():
 
     assert ks(lam) <= bound, (ks(lam), bound)
     assert ks(1.25 * lam) > bound
+
+
+#: relative distance from a product's lower edge at which the density is certainly resolved: there |Im M| ~ 1e-3
+#: (square-root edge, 64 blocks: Im M ~ 2.6 sqrt(delta)), far above the rounding eps T |zeta M'| ~ 1e-11
+EDGE_PROBE = 1e-7
+
+
+@pytest.mark.slow
+def test_product_lower_edge_is_where_the_density_starts():
+    """64 distinct blocks: the product factor's lower edge (the edge scan on a window of log x, |Im M| weighed
+    against the rounding of M_P) is where Im M leaves 0, to EDGE_PROBE relative: solved afresh (vertical paths
+    from far above) M is real to rounding just below it and has Im M < 0 well above rounding just above it.
+    Weighed against a fixed threshold the scan put it 1e-5 to 5e-5 too low (points whose Im M was rounding),
+    and the band's quadrature lost 2e-9 of the mass (7e-6 at 256 blocks).  About 12 s of CPU (the edge scan)."""
+    from spectral.architecture.block_product import ProductTransform, product_solver_factor
+    from spectral.architecture.presets import scaled_resnet
+
+    blocks = [(b, 1) for b in sp.jacobian_law(scaled_resnet(64)).blocks]
+    lo = product_solver_factor(blocks).bounds[0]
+    for side in (-1, 1):
+        tr = ProductTransform(blocks)  # no warm start: each point by its own vertical path
+        x = np.array([lo * (1 + side * EDGE_PROBE) + 0j])
+        m, noise = tr.m(x)[0], tr.im_noise(x)[0]
+        assert np.isfinite(m) and 0 < noise < 1e-9, (side, m, noise)
+        if side < 0:
+            assert abs(m.imag) <= EDGE_IM_TOL + EDGE_NOISE * noise, (m, noise)
+        else:
+            assert m.imag < -1e3 * (EDGE_IM_TOL + noise), (m, noise)

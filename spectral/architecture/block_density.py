@@ -70,6 +70,15 @@ EDGE_SCAN = 400
 #: every this-th scan point is solved first (by the vertical path); the rest start from their solved neighbours,
 #: closer than WARM_RADIUS in log|zeta| (a vertical path costs ~100-300 Newton evaluations, a warm start ~5)
 EDGE_SCAN_COARSE = 4
+#: a product's edges are scanned first on a window of log x around log m_1, EDGE_WINDOW_SD times the square root
+#: of its relative variance wide (the top of a block's or the Brownian limit's spectrum lies ~2 of these above
+#: m_1), doubled at most this many times while an end of it is inside the spectrum or unsolved; the Weyl
+#: interval spans tens of decades for many blocks (64 blocks: 1e-16 to 1e10), whose scan points below the
+#: spectrum (1 + m below rounding) fail only after their whole vertical paths
+EDGE_WINDOW_SD = 4.0
+EDGE_WINDOW_DOUBLINGS = 8
+#: |Im M| within this many times the rounding of M (where known) is not inside
+EDGE_NOISE = 4.0
 #: bisections refining each edge (interval / 2^60: below rounding)
 EDGE_BISECTIONS = 60
 #: |Im M(x + i0)| above this is inside the support (M's rounding is ~1e-14)
@@ -419,24 +428,60 @@ class BlockTransform(_WarmSolver):
         return self._eval(zeta)[1]
 
 
-def support_edges(tr, lo, hi, geometric=False):
+def support_edges(tr, lo, hi, geometric=False, window=None, noise=None):
     r"""The outer edges of the spectrum of :math:`BB^T` inside the Weyl interval [lo, hi]: where
     :math:`\operatorname{Im} M(x + i0)` (:math:`-\pi x\rho(x)`) leaves 0, located on EDGE_SCAN points and refined by
     EDGE_BISECTIONS bisections (:math:`\rho \sim \sqrt{|x - x_\pm|}` at a soft edge, so the threshold EDGE_IM_TOL
     moves the edge by its square, far below rounding).  ``geometric``: scan and bisect in :math:`\log x` (for
-    products, whose Weyl interval spans decades; needs lo > 0)."""
+    products, whose Weyl interval spans decades; needs lo > 0).  ``window``: (log x_0, h), the scan is made on
+    [x_0 e^-h, x_0 e^h] within [lo, hi] first, h doubled while an end of it is inside the spectrum or not
+    solved (:func:`_windowed_edges`); the linear scan of [lo, hi] when the window never closes.  ``noise``: the
+    rounding of M at a point (a product's, ~eps N |zeta M'| next to an edge); |Im M| within EDGE_NOISE times it is
+    not inside (else rounding moves a product's edges outwards: 256 blocks, 1e-4 relative)."""
+    if window is not None:
+        found = _windowed_edges(tr, lo, hi, *window, noise)
+        if found is not None:
+            return found
     to = (np.log, np.exp) if geometric and lo > 0 else (lambda v: v, lambda v: v)
-    u = np.linspace(to[0](lo), to[0](hi), EDGE_SCAN)
+    edges = _scan_edges(tr, to, to[0](lo), to[0](hi), False, noise)
+    return (lo, hi) if edges is None else (edges[0] if edges[0] is not None else lo,
+                                            edges[1] if edges[1] is not None else hi)
+
+
+def _windowed_edges(tr, lo, hi, center, half, noise):
+    """support_edges on a window of log x around ``center`` (half-width ``half``, doubled up to EDGE_WINDOW_DOUBLINGS
+    times): the edges once both ends of the window are solved and outside the spectrum (or Weyl's bounds), else
+    None."""
+    ulo = math.log(lo) if lo > 0 else -math.inf
+    uhi = math.log(hi)
+    for _ in range(EDGE_WINDOW_DOUBLINGS):
+        a, b = max(ulo, center - half), min(uhi, center + half)
+        edges = _scan_edges(tr, (np.log, np.exp), a, b, True, noise)
+        if edges is not None and (edges[0] is not None or a == ulo) and (edges[1] is not None or b == uhi):
+            return (edges[0] if edges[0] is not None else lo, edges[1] if edges[1] is not None else hi)
+        if a == ulo and b == uhi:
+            return None
+        half *= 2.0
+    return None
+
+
+def _scan_edges(tr, to, ulo, uhi, strict, noise):
+    """The outer edges (x_lo, x_hi) of the spectrum on EDGE_SCAN points of [ulo, uhi] in the variable u =
+    to[0](x), refined by bisection; None for an end that is inside (the spectrum may reach beyond it); None
+    instead of the pair when no point is inside, or (``strict``) when an end is not solved."""
+    u = np.linspace(ulo, uhi, EDGE_SCAN)
 
     def inside_at(v):
-        return np.abs(tr.m(to[1](v) + 0j).imag) > EDGE_IM_TOL
+        x = to[1](v) + 0j
+        tol = EDGE_IM_TOL if noise is None else EDGE_IM_TOL + EDGE_NOISE * noise(x)
+        return np.abs(tr.m(x).imag) > tol
 
     inside_at(u[::EDGE_SCAN_COARSE])  # solved by vertical paths; the others then start from these
+    mu = tr.m(to[1](u) + 0j)
     inside = inside_at(u)
-    if not np.any(inside):
-        return lo, hi
+    if not np.any(inside) or (strict and not (np.isfinite(mu[0]) and np.isfinite(mu[-1]))):
+        return None
     i, j = np.flatnonzero(inside)[[0, -1]]
-    ulo, uhi = u[0], u[-1]
     a = np.array([u[i - 1] if i > 0 else ulo, u[j]])  # outside / inside at the lower edge, inside at the upper
     b = np.array([u[i], u[j + 1] if j + 1 < len(u) else uhi])
     if i == 0:
@@ -449,9 +494,7 @@ def support_edges(tr, lo, hi, geometric=False):
         ins = inside_at(mid)
         out_lo, in_lo = (out_lo, mid[0]) if ins[0] else (mid[0], in_lo)
         in_hi, out_hi = (mid[1], out_hi) if ins[1] else (in_hi, mid[1])
-    edge_lo = lo if i == 0 else float(to[1](out_lo))
-    edge_hi = hi if j + 1 == len(u) else float(to[1](out_hi))
-    return edge_lo, edge_hi
+    return (None if i == 0 else float(to[1](out_lo)), None if j + 1 == len(u) else float(to[1](out_hi)))
 
 
 def block_solver_factors(law):

@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from .block_density import (
+    EDGE_WINDOW_SD,
     FAR_START,
     NEWTON_MAXIT,
     NEWTON_RTOL,
@@ -48,8 +49,9 @@ __all__ = ["ProductTransform", "product_solver_factor"]
 
 #: guards a division by zero
 _TINY = 1e-300
-#: rounding of M_P in units of eps (|zeta| |M'| + |1 + M|): the solve is backward stable in zeta, so next to a
-#: square-root edge of the product (where M' blows up) M_P itself is known only to eps |zeta M'|
+#: rounding of M_P in units of eps (|zeta| |M'| + |1 + M|; T |zeta M'| for the edge scan, im_noise): the solve is
+#: backward stable in zeta, so next to a square-root edge of the product (where M' blows up) M_P itself is known
+#: only to eps |zeta M'| times the size T of the outer equation's terms
 NOISE_EPS = 16 * np.finfo(float).eps
 #: Newton stops at a point whose relative step, after STALL_AFTER iterations, shrank by less than STALL_RATIO:
 #: converging quadratically it shrinks far faster; below the support (1 + m ~ zeta/edge, m known to eps/|1 + m|)
@@ -316,8 +318,11 @@ class ProductTransform(_WarmSolver):
             # 1 + m without cancellation near m = -1: z_1 (1 + m_X1)/w_1 of the first block
             c = self.col[0]
             g1 = x[:, c] * (1.0 + x[:, c + 2]) / x[:, c + 1]
+            # the size of the outer equation's terms, whose rounding (eps each) moves log zeta (noise)
+            terms = np.abs(np.log(zq)) + abs(1.0 - self.N) * np.abs(np.log1p(m) - np.log(m))
+            terms = terms + np.sum(2.0 * self.n[None, :] * np.abs(np.log(x[:, self.col])), axis=1)
         out = (np.where(lower, np.conj(m), m).reshape(zeta.shape), np.where(lower, np.conj(dm), dm).reshape(zeta.shape),
-               np.where(lower, np.conj(g1), g1).reshape(zeta.shape))
+               np.where(lower, np.conj(g1), g1).reshape(zeta.shape), terms.reshape(zeta.shape))
         self._last = (key, out)
         return out
 
@@ -334,9 +339,16 @@ class ProductTransform(_WarmSolver):
         return self._eval(zeta)[2]
 
     def noise(self, zeta):
-        """Absolute rounding error of :func:`g1` (NOISE_EPS)."""
-        m, dm, g1 = self._eval(zeta)
+        """Absolute rounding error of :func:`g1` as the density solver weighs it (NOISE_EPS)."""
+        m, dm, g1, _ = self._eval(zeta)
         return NOISE_EPS * (np.abs(np.asarray(zeta)) * np.abs(dm) + np.abs(g1))
+
+    def im_noise(self, zeta):
+        """Rounding of :math:`M_P` as the edge scan weighs it: the outer equation is rounded to eps times the size
+        T of its terms (T ~ N |log((1 + m)/m)| for N blocks), which moves log zeta, so m by eps T |zeta M'|
+        (next to the lower edge of 256 blocks up to 1e-10 where the density is ~1e-4 relative away)."""
+        m, dm, g1, terms = self._eval(zeta)
+        return NOISE_EPS * (np.maximum(terms, 1.0) * np.abs(np.asarray(zeta)) * np.abs(dm) + np.abs(g1))
 
 
 def product_solver_factor(blocks):
@@ -347,11 +359,12 @@ def product_solver_factor(blocks):
     from ..density import ImplicitFactor
 
     tr = ProductTransform(blocks)
-    lo, hi = support_edges(tr, *tr.weyl, geometric=True)
     spread = 0.0
     for b, n in blocks:
         m1, m2 = (float(v) for v in b.moments(2))
         spread += float(n) * (m2 / m1**2 - 1.0)
+    lo, hi = support_edges(tr, *tr.weyl, geometric=True,
+                           window=(math.log(tr.m1), EDGE_WINDOW_SD * math.sqrt(max(spread, 0.0))), noise=tr.im_noise)
     offset = tr.m1 * (1.0 + spread)
     return ImplicitFactor(m=tr.m, dm=tr.dm, mean=tr.m1, bounds=(lo, hi), g1=tr.g1, offset=offset, spread=spread,
                           noise=tr.noise)

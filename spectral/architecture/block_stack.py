@@ -7,7 +7,7 @@ solver factors in the same order, a linear factor with as many terms, :math:`\al
 in their numbers (:math:`\alpha^2, \beta^2`, multiplicities, scales, coefficients, their :math:`D^2` laws), so a
 :class:`BlockGroup` holds them as arrays of shape (blocks, ...) and evaluates the residuals and Jacobians of all
 of them, shape (blocks, points, k) and (blocks, points, k, k), in a fixed number of numpy calls, the
-:math:`D^2` quadratures of all blocks in one call (:class:`spectral.laws.d2_quadrature.D2Stack`) where they are
+:math:`D^2` quadratures of all blocks in one call (:class:`spectral.laws.d2_stack.D2Stack`) where they are
 analytic.  The equations are :meth:`BlockTransform._system
 <spectral.architecture.block_density.BlockTransform._system>`'s, term by term.
 """
@@ -41,7 +41,7 @@ class BlockGroup:
     """Blocks of one structure (module docstring); ``trs``: their :class:`BlockTransform`."""
 
     def __init__(self, trs):
-        from ..laws.d2_quadrature import D2Stack
+        from ..laws.d2_stack import D2Stack
 
         self.trs = list(trs)
         first = self.trs[0]

@@ -30,9 +30,9 @@ from .residual_law import ResidualBlockLaw, _exact
 __all__ = ["ArchitectureLaw", "spec_jacobian_law", "architecture_law", "plain_network", "MAX_DISTINCT_BLOCKS"]
 
 #: distinct residual blocks whose product the density solver is given: the cost is linear in them (the arrowhead
-#: solve, docs/design.md §6.1), ~1 s CPU per block for 200 points (issue 13's Repeat(64, block): 73 s); more
-#: are refused at once, not left running for minutes
-MAX_DISTINCT_BLOCKS = 64
+#: solve, docs/design.md §6.1), ~0.4 s CPU per block for 200 points on a loaded machine (64: 30 s, issue 13's
+#: L = 256 un-normalized tanh stack: 160 s, certified); more are refused at once, not left running for many minutes
+MAX_DISTINCT_BLOCKS = 256
 
 
 def _weight_law(weights, s2, n_in, n_out) -> SpectralLaw:
