@@ -314,9 +314,15 @@ def _householder_qr(c: np.ndarray):
         f, tau, _work, info = lapack.dgeqrf(c[i], lwork=lw_f)
         if info != 0:  # pragma: no cover - LAPACK argument error
             raise RuntimeError(f"dgeqrf failed (info={info})")
-        r[i] = np.triu(f)
+        np.multiply(f, _upper(n), out=r[i])  # np.triu builds its mask and a copy every call
         out.append((f, tau))
     return out, r
+
+
+@functools.lru_cache(maxsize=8)
+def _upper(n: int) -> np.ndarray:
+    """Mask of the upper triangle of an ``n x n`` matrix, as floats (``R = F * mask``)."""
+    return np.triu(np.ones((n, n)))
 
 
 @dataclasses.dataclass(frozen=True)
