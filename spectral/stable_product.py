@@ -8,7 +8,9 @@ then zero-shift QR sweeps in log-scaled form and one-sided Jacobi SVD of each cl
 
 Each QR step of a square layer at least :data:`IMPLICIT_Q_MIN_WIDTH` wide keeps :math:`Q` as LAPACK
 Householder reflectors and applies it to the next layer by ``dormqr`` (:math:`A Q` without forming
-:math:`Q`).
+:math:`Q`).  A caller that can draw the next factor already rotated (:math:`A Q` with the law of
+:math:`A`: the sampler's Gaussian and Haar layers) pushes it with ``rotated`` (:meth:`StableProduct.rotatable`,
+:meth:`StableProduct.rotate_input` for :math:`Q^T x`), and no product with :math:`Q` is taken.
 
 Stabilisation interval
 ----------------------
