@@ -22,6 +22,10 @@ sigma_b2, widths and weight law), measured in the same run:
   then ``torch.linalg.svdvals``, when torch imports (it is not a dependency: the script says when it is
   skipped); the faster of torch's default intra-op threads and one thread.
 
+``--stable plain`` adds rows of the stable product with plain draws (``rotate_draws=False``: the weights
+themselves, not W' = W Q), the same-run "before" of rotated draws.  Each case also prints what the stable
+product buys: on the same networks, the singular values the direct SVD of the formed J gets wrong.
+
 Every timed function is called once on a small case first (imports, lazy initialisation, thread pools), and
 every row is the best of ``--repeat`` timings (the machine may be shared: the load average is printed).
 
@@ -32,7 +36,7 @@ moment statistics (two-sample z-scores; random streams differ between backends).
 Usage::
 
     python benchmarks/bench_montecarlo.py [--grid 256x8 256x128 512x32 1024x8] [--n 2] [--weights ...]
-                                          [--stable auto direct stable] [--repeat 2] [--gpu-sizes ...] [--quick]
+                                          [--stable auto direct stable plain] [--repeat 2] [--gpu-sizes ...] [--quick]
 """
 
 from __future__ import annotations
