@@ -22,6 +22,10 @@ sigma_b2, widths and weight law), measured in the same run:
   then ``torch.linalg.svdvals``, when torch imports (it is not a dependency: the script says when it is
   skipped); the faster of torch's default intra-op threads and one thread.
 
+``--stable plain`` adds rows of the stable product with plain draws (``rotate_draws=False``: the weights
+themselves, not W' = W Q), the same-run "before" of rotated draws.  Each case also prints what the stable
+product buys: on the same networks, the singular values the direct SVD of the formed J gets wrong.
+
 Every timed function is called once on a small case first (imports, lazy initialisation, thread pools), and
 every row is the best of ``--repeat`` timings (the machine may be shared: the load average is printed).
 
@@ -32,7 +36,7 @@ moment statistics (two-sample z-scores; random streams differ between backends).
 Usage::
 
     python benchmarks/bench_montecarlo.py [--grid 256x8 256x128 512x32 1024x8] [--n 2] [--weights ...]
-                                          [--stable auto direct stable] [--repeat 2] [--gpu-sizes ...] [--quick]
+                                          [--stable auto direct stable plain] [--repeat 2] [--gpu-sizes ...] [--quick]
 """
 
 from __future__ import annotations
@@ -52,7 +56,12 @@ from spectral.product import Network
 
 #: sigma_w2 of the critical tanh networks (sigma_b2 solved from chi = 1), the setting of issue 21.
 SIGMA_W2 = 1.05
-STABLE = {"auto": None, "direct": False, "stable": True}
+#: ``--stable`` choices: sampler options of each row ("plain": the stable product with plain draws, W itself,
+#: instead of the rotated draws W' = W Q of the default; the same-run before/after of rotated draws).
+STABLE = {"auto": {"stable": None}, "direct": {"stable": False}, "stable": {"stable": True},
+          "plain": {"stable": True, "rotate_draws": False}}
+#: Relative error (of a singular value) above which the direct SVD's value counts as lost.
+LOST_REL_ERROR = 1e-6
 
 
 def _best(f, repeat):
@@ -260,16 +269,33 @@ def cpu_section(a, n_mat, depth):
         for mode in a.modes:
             for st in a.stable:
                 runs = [sample_jacobians(net, width=n_mat, n_samples=n, mode=mode, backend="numpy", seed=0,
-                                         stable=STABLE[st], progress=False) for _ in range(a.repeat)]
+                                         progress=False, **STABLE[st]) for _ in range(a.repeat)]
                 s = runs[0]
                 sec = min(r.seconds for r in runs)
                 vs_t = f"{t_torch / sec:10.2f}" if t_torch else f"{'-':>10}"
                 print(f"  {weights:<11}{mode:<9}{st:<8}{'stable' if s.stable else 'direct':<8}{sec:9.2f}"
                       f"{bound / sec:10.2f}{t_naive / sec:10.2f}{vs_t}{t_nst / sec:16.2f}")
                 summary.append(min(t_naive, t_torch or math.inf) / sec)
+        print("  " + direct_accuracy(net, n_mat, n))
     print(f"  slowest sampler row vs the faster baseline: {min(summary):.2f}x; "
           f"load average at the end {os.getloadavg()[0]:.1f}")
     return min(summary)
+
+
+def direct_accuracy(net, n_mat, n):
+    """What the stable product buys: on the same networks (plain draws), how many singular values of the
+    direct SVD of the formed J (the naive loop's and jacrev's method) are off by more than
+    :data:`LOST_REL_ERROR` relative, and the largest error in log s."""
+    kw = dict(width=n_mat, n_samples=n, mode="network", backend="numpy", seed=0, progress=False)
+    direct = sample_jacobians(net, stable=False, **kw).log_singular_values
+    exact = sample_jacobians(net, stable=True, rotate_draws=False, **kw).log_singular_values
+    fin = np.isfinite(exact)
+    err = np.abs(np.where(fin & np.isfinite(direct), direct - exact, np.inf))[fin]
+    lost = int(np.sum(err > math.log1p(LOST_REL_ERROR)))
+    spread = float(np.max(exact[:, 0] - np.where(fin, exact, np.inf).min(axis=1)))
+    return (f"accuracy of the direct SVD of J on the same networks: log-range {spread:.0f} nats, "
+            f"{lost} of {err.size} singular values off by > {LOST_REL_ERROR:g} relative, "
+            f"max |error of log s| {float(np.max(err)):.3g}")
 
 
 def _grid(text):

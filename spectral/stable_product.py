@@ -8,7 +8,9 @@ then zero-shift QR sweeps in log-scaled form and one-sided Jacobi SVD of each cl
 
 Each QR step of a square layer at least :data:`IMPLICIT_Q_MIN_WIDTH` wide keeps :math:`Q` as LAPACK
 Householder reflectors and applies it to the next layer by ``dormqr`` (:math:`A Q` without forming
-:math:`Q`).
+:math:`Q`).  A caller that can draw the next factor already rotated (:math:`A Q` with the law of
+:math:`A`: the sampler's Gaussian and Haar layers) pushes it with ``rotated`` (:meth:`StableProduct.rotatable`,
+:meth:`StableProduct.rotate_input` for :math:`Q^T x`), and no product with :math:`Q` is taken.
 
 Stabilisation interval
 ----------------------
@@ -119,8 +121,49 @@ class StableProduct:
         self.max_sweeps = max_sweeps
         self.block_log_range = float(block_log_range)
 
-    def push(self, a):
+    def rotatable(self):
+        r"""Networks whose next factor may be pushed already rotated (``push(a, rotated=...)``): a QR step
+        ended their last block and its :math:`Q` is square (:math:`k = N_{l-1}`; the rank never dropped).
+        Boolean array ``(B,)``; all False before the first QR step."""
         xp = self.xp
+        if self.t is None or self.c.shape[-2] != self.logd.shape[-1]:
+            return xp.zeros((0 if self.layers is None else self.layers.shape[0],), dtype=xp.bool)
+        return self.layers == 0
+
+    def rotate_input(self, x, mask):
+        r""":math:`Q^T x` for the networks ``mask`` (a subset of :meth:`rotatable`), ``x`` unchanged for the
+        others: ``x`` ``(B, N)``, one vector per network.
+
+        With :math:`A_l = D_l W'_l Q^T` the pre-activations :math:`W_l x = W'_l (Q^T x)` cost a
+        matrix-vector product, and :math:`\|Q^T x\| = \|x\|`.  Reflectors: :math:`Q^T x =
+        \operatorname{diag}(\text{signs})\, H_n \cdots H_1\, \Pi^T x` (LAPACK ``dormqr``, :math:`O(N^2)`)."""
+        xp = self.xp
+        self._check_rotated(mask)
+        sel = to_numpy(mask)
+        if self.reflectors is None:
+            y = xp.matmul(xp.matrix_transpose(self.c), x[..., None])[..., 0]
+            return xp.where(mask[:, None], y, x)
+        y = np.array(x, copy=True)
+        for i in np.nonzero(sel)[0].tolist():
+            r = self.reflectors[i]
+            y[i] = self.c[i].T @ x[i] if r is None else r.transpose_times_vector(x[i])
+        return y
+
+    def _check_rotated(self, mask):
+        allowed = self.rotatable()
+        if mask.shape != allowed.shape or bool(self.xp.any(mask & ~allowed)):
+            raise ValueError("rotated factors are allowed only for the networks StableProduct.rotatable() "
+                             "names (right after a QR step with a square Q); push them unrotated")
+
+    def push(self, a, rotated=None):
+        r"""Multiply the next factors :math:`A` (``(B, N_l, N_{l-1})``) into the product.
+
+        ``rotated``: boolean ``(B,)`` (a subset of :meth:`rotatable`), the networks whose ``a`` is already
+        :math:`A Q` (the caller drew :math:`W' = W Q` directly, :mod:`spectral.montecarlo.sampler`): no
+        product with :math:`Q` is taken for them."""
+        xp = self.xp
+        if rotated is not None:
+            self._check_rotated(rotated)
         if self.logd is None:
             b, _n_out, k = a.shape
             c = a
@@ -128,13 +171,19 @@ class StableProduct:
             self.logd = xp.zeros((b, k), dtype=a.dtype)
             self.layers = xp.zeros((b,), dtype=xp.int64)
             self.limit = xp.full((b,), FIRST_BLOCK_LAYERS, dtype=xp.int64)
-        elif self.reflectors is None:
+        elif rotated is not None and bool(xp.all(rotated)):
+            self.reflectors = None
+            c = a
+        elif self.reflectors is None and rotated is None:
             c = xp.matmul(a, self.c)
+        elif not isinstance(a, np.ndarray):  # other backends keep Q formed
+            c = xp.where(rotated[:, None, None], a, xp.matmul(a, self.c))
         else:
-            refl, self.reflectors = self.reflectors, None
+            refl, self.reflectors = self.reflectors or [None] * a.shape[0], None
+            rot = np.zeros(a.shape[0], dtype=bool) if rotated is None else to_numpy(rotated)
             c = np.empty(a.shape[:-1] + (self.logd.shape[-1],))
             for i, r in enumerate(refl):
-                c[i] = a[i] @ self.c[i] if r is None else r.right_times(a[i])
+                c[i] = a[i] if rot[i] else a[i] @ self.c[i] if r is None else r.right_times(a[i])
         s = xp.max(xp.abs(c), axis=(-2, -1))
         s = xp.where(s > 0, s, 1.0)
         if c is a:
@@ -267,9 +316,15 @@ def _householder_qr(c: np.ndarray):
         f, tau, _work, info = lapack.dgeqrf(c[i], lwork=lw_f)
         if info != 0:  # pragma: no cover - LAPACK argument error
             raise RuntimeError(f"dgeqrf failed (info={info})")
-        r[i] = np.triu(f)
+        np.multiply(f, _upper(n), out=r[i])  # np.triu builds its mask and a copy every call
         out.append((f, tau))
     return out, r
+
+
+@functools.lru_cache(maxsize=8)
+def _upper(n: int) -> np.ndarray:
+    """Mask of the upper triangle of an ``n x n`` matrix, as floats (``R = F * mask``)."""
+    return np.triu(np.ones((n, n)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -296,6 +351,18 @@ class _Reflectors:
             raise RuntimeError(f"dormqr failed (info={info})")
         out *= self.signs
         return out
+
+    def transpose_times_vector(self, x: np.ndarray) -> np.ndarray:
+        r""":math:`Q^T x = \operatorname{diag}(\text{signs})\, H_n \cdots H_1\, \Pi^T x` by LAPACK
+        ``dormqr`` from the left (:math:`\Pi^T x` = the entries of ``x`` in the order ``rows``)."""
+        from scipy.linalg import lapack
+
+        y = np.array(x if self.rows is None else x[self.rows], dtype=float, order="F")[:, None]
+        out, _work, info = lapack.dormqr("L", "T", self.f, self.tau, y, lwork=max(1, y.shape[0]),
+                                         overwrite_c=1)
+        if info != 0:  # pragma: no cover - LAPACK argument error
+            raise RuntimeError(f"dormqr failed (info={info})")
+        return out[:, 0] * self.signs
 
 
 def _qr_zero_rows_last(xp, c, last: bool):

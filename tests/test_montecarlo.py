@@ -160,7 +160,7 @@ def test_auto_stable_selection_for_deep_networks():
 
 def test_stable_and_direct_agree_on_the_same_networks():
     kw = dict(width=48, n_samples=3, mode="network", backend="numpy", seed=11)
-    a = sample_jacobians(_relu(5), stable=True, **kw)
+    a = sample_jacobians(_relu(5), stable=True, rotate_draws=False, **kw)  # plain draws: the direct run's networks
     b = sample_jacobians(_relu(5), stable=False, **kw)
     np.testing.assert_array_equal(a.rank, b.rank)
     fin = np.isfinite(a.log_singular_values)
@@ -304,11 +304,18 @@ SAME_NETWORK_LOG_TOL = 1e-10
 @pytest.mark.parametrize("mode", ["network", "free"])
 def test_same_seed_same_networks_whatever_stable_resolves_to(mode):
     """Each network draws from a stream of its own child seed (restarted when a directly computed network is
-    recomputed by the stable product), so a seed gives the same networks for stable None, True and False."""
+    recomputed by the stable product), so a seed gives the same networks for stable None, True and False
+    with plain draws (rotate_draws=False); with rotated draws auto and forced stable runs still agree."""
     net = _linear(60)
     kw = dict(width=32, n_samples=3, mode=mode, backend="numpy", seed=5)
+    rotated = sample_jacobians(net, stable=None, **kw)
+    assert rotated.diagnostics["rotated_draws"] and "drawn rotated" in rotated.method
+    np.testing.assert_array_equal(rotated.log_singular_values,
+                                  sample_jacobians(net, stable=True, **kw).log_singular_values)
+    kw["rotate_draws"] = False
     auto = sample_jacobians(net, stable=None, **kw)
     assert auto.stable and "auto" in auto.method  # the log-range estimate chose the stable product
+    assert not auto.diagnostics["rotated_draws"] and "rotated" not in auto.method
     forced = sample_jacobians(net, stable=True, **kw)
     direct = sample_jacobians(net, stable=False, **kw)
     top = [s.log_singular_values[:, 0] for s in (auto, forced, direct)]

@@ -52,9 +52,14 @@ each cluster (the bidiagonal SVD for nearly flat clusters, where its error bound
 by about :data:`~spectral.stable_product.BLOCK_LOG_RANGE` nats (estimated from the previous block; Gaussian
 layers of width >= 64 still get one nearly every layer, Haar layers blocks of up to 16).  Measured against
 mpmath products: :math:`|\Delta \log s| \le 6 \times 10^{-12}` at depth 400-1000
-(``tests/test_montecarlo.py``).  Cost per layer about 3-4 times the direct product with Gaussian weights (a
-QR step per layer: LAPACK ``dgeqrf`` + ``dorgqr``, each about 1.5 matrix products), 1.1-1.6 times with Haar
-weights (``benchmarks/README.md``).
+(``tests/test_montecarlo.py``).  A layer right after a QR step is drawn *rotated* (``rotate_draws=True``, the
+default): the sampler draws :math:`W'` and the layer's weights are :math:`W = W' Q^T`, which have the law of
+plain draws because :math:`Q` depends only on the earlier layers and Gaussian and Haar laws are invariant
+under :math:`W \mapsto W Q`; the product then takes :math:`D W'` as drawn (no product with :math:`Q`) and
+the forward pass uses :math:`W' (Q^T x)`.  Cost per Gaussian layer (a QR step nearly every layer): LAPACK
+``dgeqrf`` (1.2-1.5 matrix products) and the graded triangular update (``dtrmm``, about half a product),
+against one product for the direct product, plus the final Jacobi SVD; Haar layers are blocked
+(``benchmarks/README.md``).
 
 ``stable=None`` decides before any draw, from the theory's log-range of the nonzero singular values
 (:func:`spectral.montecarlo.log_range.estimated_log_range`: the spread of the Lyapunov exponents per layer,
@@ -62,9 +67,11 @@ from the law of :math:`D^2` and, for Gaussian weights, the chi-square exponents,
 one): the direct product when the estimate is at most :data:`~spectral.montecarlo.sampler.AUTO_DIRECT_LOG_RANGE`
 nats, else the stable product.  After a direct run every network whose realised log-range exceeds
 :math:`-\log` :data:`DIRECT_SPREAD_LIMIT` is recomputed by the stable product; each network draws from a
-stream built from its own child seed, restarted for the recomputation, so for a given seed the networks
-(weights, biases, inputs) are the same whatever ``stable`` resolves to, and only the rounding of the two
-products differs (the result says which in ``method``).
+stream built from its own child seed, restarted for the recomputation with plain draws, so the recomputed
+networks (weights, biases, inputs) are those of the direct run, and only the rounding of the two products
+differs (the result says which in ``method``).  With ``rotate_draws=False`` a seed gives the same networks
+whatever ``stable`` resolves to; with rotated draws a run that is stable from the start samples different,
+equally distributed networks.
 
 Zero eigenvalues are structural: :math:`\operatorname{rank} J = \min(N_0, \min_l N_l,
 \min_l \#\{i : \phi_l'(h^l_i) \ne 0\})` almost surely (the weights put the kernels in general position),

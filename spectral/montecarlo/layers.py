@@ -58,8 +58,12 @@ def _weights(xp, streams, spec: _LayerSpec):
     return normal_batch(streams, (spec.n_out, spec.n_in)), math.sqrt(spec.sigma_w2 / spec.n_in)
 
 
-def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
+def _factor(xp, streams, spec: _LayerSpec, mode: str, x, x_w=None):
     r"""One layer: ``(A = D W, x_next, nnz(D), q_cond)`` for a batch of networks.
+
+    ``x_w`` (network mode): the input in the coordinates of the drawn matrix, :math:`h = w\, x_w + b`;
+    for a layer drawn rotated, :math:`W = W' Q^T` and ``x_w`` :math:`= Q^T x` (default ``x``).  ``q_cond``
+    uses ``x`` (:math:`\|Q^T x\| = \|x\|`).
 
     ``q_cond`` (network mode) is the variance of the pre-activations given the layer's input,
     :math:`\sigma_w^2 \|x\|^2/N_{\text{in}} + \sigma_b^2` (Gaussian weights; Haar:
@@ -75,7 +79,7 @@ def _factor(xp, streams, spec: _LayerSpec, mode: str, x):
         # conditional variance of h_i given x: sigma_w2 rho |x|^2 / N_in (rho: variance_factor)
         denom = spec.n_in / float(variance_factor(spec.weights, spec.n_in, spec.n_out))
         q_emp = spec.sigma_w2 * xp.sum(x * x, axis=-1) / denom + spec.sigma_b2
-        h = scale * xp.matmul(w, x[..., None])[..., 0] + math.sqrt(spec.sigma_b2) * g
+        h = scale * xp.matmul(w, (x if x_w is None else x_w)[..., None])[..., 0] + math.sqrt(spec.sigma_b2) * g
         d = act.dphi(h)
         x_next = act.phi(h)
     else:

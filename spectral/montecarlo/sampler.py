@@ -39,6 +39,11 @@ DIRECT_SPREAD_LIMIT = 1e-8
 #: :math:`-\log` :data:`DIRECT_SPREAD_LIMIT` less the margin for the worst network of a batch.
 AUTO_DIRECT_LOG_RANGE = -math.log(DIRECT_SPREAD_LIMIT) - AUTO_DIRECT_MARGIN
 
+#: Weight laws with :math:`W Q \overset{d}{=} W` for every orthogonal :math:`Q` (:math:`N_{l-1} \times N_{l-1}`)
+#: independent of :math:`W`: iid Gaussian (any shape) and Haar partial isometries (bi-invariant on the Stiefel
+#: manifold); the stable product may draw their layers rotated (:func:`sample_jacobians`, ``rotate_draws``).
+ROTATION_INVARIANT_WEIGHTS = frozenset({"gaussian", "orthogonal"})
+
 _EPS = float(np.finfo(np.float64).eps)
 
 
@@ -48,8 +53,12 @@ def _log_spread(row: np.ndarray) -> float:
     return float(fin.max() - fin.min()) if fin.size else 0.0
 
 
-def _run_chunk(be: Backend, streams, specs, mode, q1, stable, progress):
-    """All layers for one chunk of networks; returns numpy (log_s, rank, q_emp or None, diagnostics)."""
+def _run_chunk(be: Backend, streams, specs, mode, q1, stable, progress, rotate=False):
+    r"""All layers for one chunk of networks; returns numpy (log_s, rank, q_emp or None, diagnostics).
+
+    ``rotate`` (stable product only): a layer right after a QR step with a square :math:`Q` draws
+    :math:`W'` and stands for the weights :math:`W = W' Q^T` (:func:`sample_jacobians`), so the product
+    takes :math:`A Q = D W'` as it is drawn and the forward pass uses :math:`W' (Q^T x)`."""
     xp = be.xp
     acc = StableProduct(xp) if stable else DirectProduct(xp)
     x = _inputs(xp, streams, specs[0], q1) if mode == "network" else None
@@ -57,11 +66,19 @@ def _run_chunk(be: Backend, streams, specs, mode, q1, stable, progress):
     rank = xp.full((b,), min(specs[0].n_in, min(s.n_out for s in specs)), dtype=xp.int64)
     q_emp = []
     for spec in specs:
-        a, x, nnz, qe = _factor(xp, streams, spec, mode, x)
+        rot = None
+        if rotate and stable and spec.weights in ROTATION_INVARIANT_WEIGHTS:
+            rot = acc.rotatable()
+            rot = rot if bool(xp.any(rot)) else None
+        x_w = acc.rotate_input(x, rot) if (rot is not None and mode == "network") else None
+        a, x, nnz, qe = _factor(xp, streams, spec, mode, x, x_w)
         rank = xp.minimum(rank, xp.astype(nnz, xp.int64))
         if qe is not None:
             q_emp.append(to_numpy(qe))
-        acc.push(a)
+        if rot is None:
+            acc.push(a)
+        else:
+            acc.push(a, rotated=rot)
         del a
         progress(b)
     log_s, diag = acc.finish()
@@ -108,7 +125,7 @@ def _check_sampler_options(seed, threads, chunk_size, progress) -> None:
 def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16, mode: str = "network",
                      backend: str = "auto", seed=0, stable: bool | None = None, q0: float | None = None, *,
                      threads: int | None = None, chunk_size: int | None = None,
-                     progress: bool | None = None) -> JacobianSamples:
+                     progress: bool | None = None, rotate_draws: bool = True) -> JacobianSamples:
     r"""Sample ``n_samples`` networks and return the eigenvalues of :math:`J J^T` (see the module docstring).
 
     Parameters
@@ -125,7 +142,9 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     backend : "auto" | "numpy" | "cupy"
     seed : int, numpy.random.SeedSequence or None
         Network ``i`` uses child ``i`` of ``SeedSequence(seed)``: identical results for any chunking or
-        thread count on a given backend, and the same networks for ``stable`` None, True or False.
+        thread count on a given backend.  The same networks for ``stable`` None, True or False when
+        ``rotate_draws=False``; with rotated draws (the default) a stable run samples equally distributed
+        but different networks than a direct run of the same seed.
     stable : bool or None
         Force the stable product (True), the direct SVD (False), or decide before drawing (None): the
         direct product when the a-priori log-range estimate is at most :data:`AUTO_DIRECT_LOG_RANGE`; every
@@ -139,6 +158,18 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
         Networks per batch (default: from available memory and the number of workers).
     progress : bool or None
         tqdm bar on stderr; default: only when stderr is a terminal (shown after 2 s).
+    rotate_draws : bool
+        Stable product only (a run that resolves to the stable product from the start): each layer right
+        after a QR step :math:`A_{l-1} \cdots A_1 = Q\,\operatorname{diag}(e^{\ell})\,T` (square
+        :math:`Q`) draws :math:`W'` from the weight law and its weights are :math:`W = W' Q^T`.  :math:`Q`
+        is a function of the earlier layers, :math:`W` is independent of them and its law is invariant
+        under :math:`W \mapsto W Q` (:data:`ROTATION_INVARIANT_WEIGHTS`), so :math:`W'` has the law of
+        :math:`W` given the past and the networks have exactly the law of plain draws; the product then
+        takes :math:`D W' = D W Q` as drawn (no :math:`A Q` product: about 1.5 matrix products less per
+        QR step) and the forward pass uses :math:`W (x) = W' (Q^T x)` (:math:`O(N^2)`).  ``False`` draws
+        :math:`W` itself: bit for bit the networks of ``stable=False`` with the same seed.  Networks that
+        a direct run recomputes (``stable=None``) always use plain draws (the same networks, not a
+        redraw of the lost ones, which would bias the sample).
 
     Returns
     -------
@@ -153,6 +184,8 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
         raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
     if stable not in (None, True, False):
         raise ValueError(f"stable must be None (auto), True or False, got {stable!r}")
+    if not isinstance(rotate_draws, bool | np.bool_):
+        raise TypeError(f"rotate_draws must be True or False, got {rotate_draws!r}")
     _check_sampler_options(seed, threads, chunk_size, progress)
     if q0 is not None:
         import dataclasses
@@ -198,22 +231,25 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
             size = min(cap, max(1, math.ceil(len(todo) / max(1, workers))))
         chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
 
-        def work(idx, use_stable=decided):
+        def work(idx, use_stable=decided, rotate=bool(rotate_draws)):
             return idx, _run_chunk(be, [SampleStream(be, children[i]) for i in idx], specs, mode, q_seq[0],
-                                   use_stable, tick)
+                                   use_stable, tick, rotate)
 
-        def run_all(chunk_list, use_stable):
+        def run_all(chunk_list, use_stable, rotate=bool(rotate_draws)):
             if workers > 1 and len(chunk_list) > 1:
                 # this thread is one of the workers: one thread fewer to start and wait for (under load,
                 # starting and scheduling them cost 15-45 ms a call, a quarter of a small run)
                 with ThreadPoolExecutor(max_workers=min(workers, len(chunk_list)) - 1) as pool:
                     rest = list(chunk_list[1:])
-                    pending = pool.map(lambda c: work(c, use_stable), rest)
-                    first = [] if not chunk_list else [work(chunk_list[0], use_stable)]
+                    pending = pool.map(lambda c: work(c, use_stable, rotate), rest)
+                    first = [] if not chunk_list else [work(chunk_list[0], use_stable, rotate)]
                     return first + list(pending)
-            return [work(c, use_stable) for c in chunk_list]
+            return [work(c, use_stable, rotate) for c in chunk_list]
 
         outs = run_all(chunks, decided)
+        rotated = bool(decided and rotate_draws)
+        if rotated:
+            why += "; layers after a QR step drawn rotated, W = W' Q^T (the same law, not the direct run's draws)"
         redone = []
         if stable is None and not decided:  # the estimate chose direct: check every network, redo the lost ones
             for idx, (ls, rk, _qe, _dg) in outs:
@@ -222,7 +258,7 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
             if redone:
                 cap_stable = max(1, available_memory(be) // (_bytes_per_network(specs, True) * max(1, workers)))
                 step = min(size, cap_stable, max(1, math.ceil(len(redone) / max(1, workers))))
-                outs += run_all([redone[i:i + step] for i in range(0, len(redone), step)], True)
+                outs += run_all([redone[i:i + step] for i in range(0, len(redone), step)], True, False)
                 why += (f"; {len(redone)} of {n} networks exceeded {-math.log(DIRECT_SPREAD_LIMIT):.1f} nats "
                         "and were recomputed by the stable product from the same draws")
     if bar is not None:
@@ -237,7 +273,7 @@ def sample_jacobians(net: Network, width: int | None = 1024, n_samples: int = 16
     seconds = time.perf_counter() - t0
 
     diag: dict = {"threads": workers, "chunk_size": size, "chunks": len(chunks),
-                  "structural_zeros_max_log_rel": zeroed_max}
+                  "structural_zeros_max_log_rel": zeroed_max, "rotated_draws": rotated}
     if mode == "network":
         qe = np.concatenate([results[i][2] for i in range(n)], axis=0)
         diag["q_conditional"] = qe
