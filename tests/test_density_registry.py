@@ -1,49 +1,46 @@
-"""Every registry activation, both ensembles, depths 1 to 256, on the critical line (where there is one) and off
-it: the density is either certified (mass 1 +- 1e-6, m_1 and m_2 within 1e-6 of the series, no uncertified
-node) or refused -- served with ``certified`` False, a reason naming the failing checks, and an
-UncertifiedDensityWarning from density, cdf and ppf -- never silently wrong and never a traceback.
+"""Every registry activation, both ensembles, depths 1 to 256, on the critical line (where there is one) and off it:
+the density is either certified (mass 1 +- 1e-6, m_1 and m_2 within 1e-6 of the series, no uncertified node) or
+refused -- served with ``certified`` False, a reason naming the failing checks, and an UncertifiedDensityWarning
+from density, cdf and ppf -- never silently wrong and never a traceback.
 
 The cases in CERTIFIED must be certified at every depth; those in PARTLY_CERTIFIED at every depth but the listed
-ones, where the refusal is pinned (not certified, with a reason).  The others are not all certified yet and are
-certified or refused.  Orthogonal weights at depth 1 give the law of sigma_w^2 D^2 itself, solved in closed form
-(docs/design.md §5.4): certified for every activation with an analytic phi'.  gelu and swish (whose D^2 has a
-log-normal spike at its limit 1, with mass within 1e-14 of 1, below what x resolves in floating point) are
-served there by the push-forward of the Gaussian: x rho from the roots of d(h) = x, the nodes next to the spike
-in log |x - x_inf| down to 2^-36 of it and the mass closer to it from the Gaussian tail (mass error before ->
-after: gelu critical 2e-6 -> 2.6e-10, m_1 5.8e-6 -> 5.2e-10; swish critical 1.5e-4 -> 7.8e-12; gelu off, q =
-0.19, 1.4e-6 -> 2.5e-13; swish off 3.4e-7 -> 2.2e-14).  sin: D^2 = cos^2 reaches 0 at the zeros
-of cos (critical values 0 of the quadrature, docs/design.md §5.10); at depth 1 its certified cdf was 0 below 1.6e-5
-and 1.5e-3 off in the bulk at sigma_w^2 = 1.05 before, 7e-6 now (tests/test_density_isometry.py).  The remaining refusals: leaky relu with orthogonal
-weights at depth 256 for slopes 0.01, 0.05 and 0.5
-(the real critical point at the lower edge lies closer to the atom alpha^2 than the edge scan resolves in
-floating point: the band starts too low and its lowest nodes are not certified); depth 2 is certified (the free
-product of two two-atom laws of mass 1/2 has zero-mass atoms at its edges, where the bands now break, and no
-spectrum below the product of the factors' lower bounds).  selu / elu with orthogonal weights: D^2 is its exact
-law, an atom of mass 1/2 plus the closed-form continuous part, at every depth (products of orthogonal layers
-took its discrete quadrature law before, which is off by 1e-2 to 2.3e-2 in x rho next to the singular points
-of depth 2 against mpmath, tests/test_d2_piecewise.py), and the band down to the image of the law's Gaussian
-cut drops its negligible deep tail (docs/design.md §5.6): selu critical certified at every depth (depth 2:
-mass error 3.4e-5 -> 5.7e-9; 256: refused -> 9e-11), selu off at 64 and 256 (1e-11, 3e-11), elu off at 64
-and 256 (1.2e-12, 1.3e-10).
-Refused: selu off the critical line at depth 2 (mass off 0.036 with either law: the lower band of two layers,
-below their zero-mass atom), elu off the critical line at depth 2 (its zero-mass atom is the top of the band,
-where x rho grows like (1 - x/top)^-0.53, faster than the inverse square root the grid integrates: mass off
-5.4e-5; the discrete law certified it while off by 2.3e-2 in x rho at 1e-4 below the top).  Sigmoid off the
-critical line at depth 256: the mass is off or the series m_2 cannot be formed.  Sigmoid with orthogonal
-weights on its critical line (sigma_w^2 = 120, q* = 62) beyond depth 1: the spectrum reaches hundreds of
-e-folds below the band's grid (mass off 0.43 at depth 2 to 0.99 at 256).  Swish/orthogonal on its critical
-line is certified at depth 4 only (its D^2 reaches 0 through an exponential tail beyond the quadrature's last
-node, 3e-14: mass off 0.05 to 0.95 from depth 2).
-Sigmoid and softplus are certified
-everywhere: off the critical line at depth 256 the series m_2 (e^-1309) underflowed and the check could not be
-made (now compared in log form; sigmoid/orthogonal also had the mass off 0.33, now 3e-11), softplus/orthogonal
-had the mass off by 1.9e-4 to 0.93 at depths 2, 4, 32, 256 (now 1.3e-12 at most: complex zeta near 0 takes the
-tails' contour scale of D^2), and sigmoid/orthogonal on its critical line (sigma_w^2 = 120, q* = 62) by 0.43 at
-depth 2 to 0.99 at 256 (now 2.5e-13 at most: its spectrum spreads over up to 37560 e-folds, and the hidden soft
-edge is searched down to the band's own lower end).  Tanh/orthogonal off the critical line is certified at every depth
-since the same tails' scale (256: mass off 4.4e-6 before).  Swish/orthogonal on its critical line (q* = 17.3) is
-certified at every depth since its D^2 reaches 0 by the double zero of phi' (a power law; before, the band ended
-at the quadrature's lowest d, 3e-32: mass off 0.05 at depth 2, 0.59 to 0.95 from depth 16).
+ones, where the refusal is pinned (not certified, with a reason). The others are not all certified yet and are
+certified or refused. Orthogonal weights at depth 1 give the law of sigma_w^2 D^2 itself, solved in closed form
+(docs/design.md §5.4): certified for every activation with an analytic phi'. gelu and swish (whose D^2 has a
+log-normal spike at its limit 1, with mass within 1e-14 of 1, below what x resolves in floating point) are served
+there by the push-forward of the Gaussian: x rho from the roots of d(h) = x, the nodes next to the spike in log |x
+- x_inf| down to 2^-36 of it and the mass closer to it from the Gaussian tail (mass error before -> after: gelu
+critical 2e-6 -> 2.6e-10, m_1 5.8e-6 -> 5.2e-10; swish critical 1.5e-4 -> 7.8e-12; gelu off, q = 0.19, 1.4e-6 ->
+2.5e-13; swish off 3.4e-7 -> 2.2e-14). sin: D^2 = cos^2 reaches 0 at the zeros of cos (critical values 0 of the
+quadrature, docs/design.md §5.10); at depth 1 its certified cdf was 0 below 1.6e-5 and 1.5e-3 off in the bulk at
+sigma_w^2 = 1.05 before, 7e-6 now (tests/test_density_isometry.py). The remaining refusals: leaky relu with
+orthogonal weights at depth 256 for slopes 0.01, 0.05 and 0.5 (the real critical point at the lower edge lies
+closer to the atom alpha^2 than the edge scan resolves in floating point: the band starts too low and its lowest
+nodes are not certified); depth 2 is certified (the free product of two two-atom laws of mass 1/2 has zero-mass
+atoms at its edges, where the bands now break, and no spectrum below the product of the factors' lower bounds).
+selu / elu with orthogonal weights: D^2 is its exact law, an atom of mass 1/2 plus the closed-form continuous part,
+at every depth (products of orthogonal layers took its discrete quadrature law before, which is off by 1e-2 to
+2.3e-2 in x rho next to the singular points of depth 2 against mpmath, tests/test_d2_piecewise.py), and the band
+down to the image of the law's Gaussian cut drops its negligible deep tail (docs/design.md §5.6): selu critical
+certified at every depth (depth 2: mass error 3.4e-5 -> 5.7e-9; 256: refused -> 9e-11), selu off at 64 and 256
+(1e-11, 3e-11), elu off at 64 and 256 (1.2e-12, 1.3e-10). Refused: selu off the critical line at depth 2 (mass off
+0.036 with either law: the lower band of two layers, below their zero-mass atom), elu off the critical line at
+depth 2 (its zero-mass atom is the top of the band, where x rho grows like (1 - x/top)^-0.53, faster than the
+inverse square root the grid integrates: mass off 5.4e-5; the discrete law certified it while off by 2.3e-2 in x
+rho at 1e-4 below the top). Sigmoid off the critical line at depth 256: the mass is off or the series m_2 cannot be
+formed. Sigmoid with orthogonal weights on its critical line (sigma_w^2 = 120, q* = 62) beyond depth 1: the
+spectrum reaches hundreds of e-folds below the band's grid (mass off 0.43 at depth 2 to 0.99 at 256).
+Swish/orthogonal on its critical line is certified at depth 4 only (its D^2 reaches 0 through an exponential tail
+beyond the quadrature's last node, 3e-14: mass off 0.05 to 0.95 from depth 2). Sigmoid and softplus are certified
+everywhere: off the critical line at depth 256 the series m_2 (e^-1309) underflowed and the check could not be made
+(now compared in log form; sigmoid/orthogonal also had the mass off 0.33, now 3e-11), softplus/orthogonal had the
+mass off by 1.9e-4 to 0.93 at depths 2, 4, 32, 256 (now 1.3e-12 at most: complex zeta near 0 takes the tails'
+contour scale of D^2), and sigmoid/orthogonal on its critical line (sigma_w^2 = 120, q* = 62) by 0.43 at depth 2 to
+0.99 at 256 (now 2.5e-13 at most: its spectrum spreads over up to 37560 e-folds, and the hidden soft edge is
+searched down to the band's own lower end). Tanh/orthogonal off the critical line is certified at every depth since
+the same tails' scale (256: mass off 4.4e-6 before). Swish/orthogonal on its critical line (q* = 17.3) is certified
+at every depth since its D^2 reaches 0 by the double zero of phi' (a power law; before, the band ended at the
+quadrature's lowest d, 3e-32: mass off 0.05 at depth 2, 0.59 to 0.95 from depth 16).
 
 Independent truth: the series moments m_1, m_2 (Lagrange inversion in spectral.laws).
 """
