@@ -138,6 +138,8 @@ def _certificate(name, e, atoms, cmass_exact, series: _Series, tail: _Tail, soft
         a2n = sum(math.exp(2 * (math.log(a) - log_c)) * p for a, p in atoms if a > 0)
         m1n = float(np.sum(contrib * xs)) + a1n
         m2n = float(np.sum(contrib * xs * xs)) + a2n
+        m1n += sum(ms * math.exp(us) for us, ms in spike_mass)
+        m2n += sum(ms * math.exp(2 * us) for us, ms in spike_mass)
     res_ok = res[ok & np.isfinite(res)]
     n_unc = int(np.sum(~ok))
     diag = dict(

@@ -393,13 +393,18 @@ def _exponential_to_zero(d, end, c, hi) -> bool:
     r"""Whether d tends to 0 towards ``end`` (= :math:`\pm t_{\max}`) through an exponential tail over decades
     below its bulk, :math:`d \sim e^{-c|t|}` (sigmoid: :math:`\sigma'(x)^2 \sim e^{-2|x|}`; softplus on the
     left: :math:`\sigma(x)^2 \sim e^{2x}`), read as :math:`d(\text{end}) <` :data:`_EXP_TAIL` ``hi`` and d
-    decreasing from ``end`` / 2, beyond the outermost critical point c of d on that side, which lies at least
-    half-way from ``end`` to 0 (d is monotone from c on: a tail, not the last period of sin's
+    decreasing from ``end`` / 2 (an exponential, not a Gaussian decay: the ratio of the logarithms at ``end``
+    and ``end`` / 2 at most :data:`_POWER_LAW_RATIO`), beyond the outermost critical point c of d on that
+    side, which lies at least half-way from ``end`` to 0 (d is monotone from c on: a tail, not the last period of sin's
     :math:`\cos^2`).  The law of :math:`D^2` reaches 0 then too, with a log-normal tail
     (:math:`P(D^2 < \varepsilon) \approx P(|h| > \log(1/\varepsilon)/c)`) that the quadrature's view ends at
     :math:`d(t_{\max})`; the poles :math:`d(h) = \zeta` of a small :math:`\zeta` lie in that tail."""
     far, mid = d(end), d(0.5 * end)
-    return bool(abs(end - c) >= 0.5 * abs(end) and 0 <= far < _EXP_TAIL * hi and far < mid)
+    if not (abs(end - c) >= 0.5 * abs(end) and 0 < far < _EXP_TAIL * hi and far < mid):
+        return False
+    # exponential, not Gaussian: log d at end over log d at end / 2 is ~2 (sigmoid 2.0-2.6, softplus 2.0),
+    # not ~4 (gelu's phi' ~ x phi(x): 3.1 at q = 0.19, whose left tail the constant-scale contour serves)
+    return math.log(far / hi) / math.log(mid / hi) <= _POWER_LAW_RATIO
 
 
 def _lambdify_stable(var, expr):
