@@ -93,7 +93,7 @@ def test_cdf_matches_sampled_networks(case):
     law = jacobian_law(net)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UncertifiedDensityWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)  # selu's D^2 from its quadrature law (stated there)
+        warnings.simplefilter("ignore", RuntimeWarning)  # selu, Gaussian factors: D^2 by quadrature (stated)
         res = law.density(2000)
         assert res.certified, res.reason
         samples = sample_jacobians(net, width=WIDTH, n_samples=N_NETWORKS, mode="free", seed=20251202,
