@@ -20,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_density_samples import FALSE_ALARM, _ks, pooled_ks_threshold
+from test_density_samples import FALSE_ALARM, certified_ks, pooled_ks_threshold
 
 from spectral import density as D
 from spectral.laws.d2_quadrature import _SmoothD2
-from spectral.montecarlo import sample_jacobians
 from spectral.product import Network, jacobian_law
 
 REF = json.loads((Path(__file__).parent.parent / "reference_data" / "d2_exponential_tails.json").read_text())
@@ -105,16 +104,6 @@ def test_cdf_matches_sampled_networks(case):
     net = (Network.critical(act, sigma_w2=120.0, depth=int(depth), weights=weights) if point == "critical"
            else Network(activation=act, weights=weights, depth=int(depth), sigma_w2=REF["sigma_w2"],
                         sigma_b2=REF["sigma_b2"]))
-    law = jacobian_law(net)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", D.UncertifiedDensityWarning)
-        res = law.density(2000)
-        assert res.certified, res.reason
-        samples = sample_jacobians(net, width=KS_WIDTH, n_samples=KS_NETWORKS, mode="free", seed=20251202,
-                                   threads=1)
-        log_x = np.sort(2.0 * samples.log_singular_values.ravel())
-        cdf = np.asarray(law.cdf_log(log_x))
-    assert np.all(np.isfinite(log_x))
-    stat = _ks(log_x, cdf)
+    stat = certified_ks(net, KS_WIDTH, KS_NETWORKS, lambda law, log_x: law.cdf_log(log_x))
     bound = pooled_ks_threshold(KS_NETWORKS, FALSE_ALARM) + 2.0 / KS_WIDTH
     assert stat <= bound, f"{case}: KS {stat:.4f} > {bound:.4f}"
