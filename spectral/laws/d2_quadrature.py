@@ -144,7 +144,10 @@ class _SmoothD2:
         # (d'' < 0), below a minimum
         self.crit_sides = -np.sign(np.real(ddcs)) if len(crit) else np.array([])
         hi = max([hi] + list(self.crit_values))  # the maximum of d sits at a critical point
-        lo = min([lo] + list(self.crit_values))  # so does an interior minimum (sin: a zero of phi')
+        # so does an interior minimum: at a zero of phi' (sin; swish at q* = 17.3: phi'(-1.28) = 0, h = -0.31) the law
+        # reaches 0 like the power law P(D^2 < eps) ~ 4 phi(c) sqrt(eps / 2 d''(c)), though the nodes see d no lower
+        # than ~1e-32 there; the products of such laws spread that mass over hundreds of e-folds
+        lo = min([lo] + list(self.crit_values))
         # the spectrum of D^2 reaches inf d, which is approached as |h| -> inf (beyond the nodes)
         tails = np.real(ev(0, rq * np.array([-t_max, t_max])) ** 2)
         if np.all(np.abs(np.real(ev(0, rq * np.array([-4 * t_max, 4 * t_max])) ** 2)) < tails):
@@ -162,12 +165,6 @@ class _SmoothD2:
                 lo = 0.0 if power else lo
                 self.tail_zeta = max(self.tail_zeta,
                                      _TAIL_TIER * float(np.real(ev(0, rq * np.array([c_side])) ** 2)[0]))
-        # a double zero of d (phi' changes sign) in the Gaussian bulk: P(D^2 < eps) ~ 4 phi(c) sqrt(eps / 2 d''(c)),
-        # a power law 1/2 that reaches 0 (swish at q* = 17.3: phi'(-1.28) = 0, h = -0.31), though the nodes see d no
-        # lower than ~1e-32 there; the products of such laws spread that mass over hundreds of e-folds
-        for c, dc in zip(crit, self.crit_values, strict=True):
-            if dc <= _ZERO_TAIL * hi and math.exp(-0.5 * c * c) / math.sqrt(2 * math.pi) >= _ZERO_CRIT_WEIGHT:
-                lo = 0.0
         self.bounds = (lo, hi)
         # finite limits of d at h -> +-inf inside the spectrum (gelu, swish: phi' -> 1 from above): the density
         # of D^2 has a log-normal spike there, exp(-log^2|x - d_inf| / (8 q c^2)) / |x - d_inf|
@@ -465,10 +462,6 @@ _POWER_LAW_RATIO = 3.0
 _EXP_TAIL = 1e-3
 #: The spectrum of D^2 reaches 0 when d at |h| = _FAR_H is below this x max d (d -> 0 at infinity).
 _ZERO_TAIL = 1e-10
-#: ... or where d has a double zero at a critical point c with Gaussian weight phi(c) at least this (a power law
-#: x^(1/2) near 0 of that weight; sin's zeros of cos at q* = 0.05, weight 8e-12, hold 1e-12 of the mass below
-#: the nodes' lowest d and keep their lower end)
-_ZERO_CRIT_WEIGHT = 1e-6
 _FAR_H = 1e3
 #: In the tails the real-axis contour keeps |Im h| below this / |d'/(d - d_inf)|: a quarter of the distance
 #: 2 pi / |L| to the other solutions of d(h) = zeta there.
