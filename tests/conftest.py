@@ -5,9 +5,13 @@ the busier worker's: a long test collected last (alphabetical order puts ``test_
 doctest there) runs while the other worker idles.  Moving the modules that hold the longest tests to the front
 leaves short tests for the end, where they even the workers out.  Modules move whole, in their own order: a
 module-scoped fixture is still made once per worker, and every test still runs exactly as written.
+
+Also here: the Dask cluster the sweep tests share (one start for two modules).
 """
 
 from __future__ import annotations
+
+import pytest
 
 #: Test modules moved to the front, longest single test first (seconds: the slowest of the module's tests in
 #: the CI logs of the 2-core machine, --durations).  A module not listed keeps its place after these.
@@ -39,3 +43,15 @@ def pytest_collection_modifyitems(session, config, items):
     (``tryfirst`` is not needed: xdist only renames the items it groups, it does not reorder them.)"""
     order = {id(item): i for i, item in enumerate(items)}
     items.sort(key=lambda item: (_RANK.get(_module_of(item.nodeid), len(SLOW_MODULES)), order[id(item)]))
+
+
+@pytest.fixture(scope="session")
+def dask_address():
+    """The scheduler address of one real 2-worker LocalCluster for the Dask tests of test_sweep and
+    test_sweep_cli (the sweeps connect to it by address).  Those tests share one xdist worker (their
+    ``xdist_group("sweep")``), so the cluster is started once for both modules; each sweep is independent of
+    what the cluster ran before (a cell is a function of its parameters)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        yield cluster.scheduler_address

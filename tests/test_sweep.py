@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 import xarray as xr
-from distributed import LocalCluster
 
 from spectral.density import density_summary, lambda_max, ppf, support
 from spectral.meanfield import critical_point
@@ -32,10 +31,9 @@ POINTS = 100
 
 
 @pytest.fixture(scope="module")
-def address():
-    """A real 2-worker LocalCluster started by the test (the sweeps connect to it by address)."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
-        yield cluster.scheduler_address
+def address(dask_address):
+    """The shared real 2-worker LocalCluster (tests/conftest.py: started once for the Dask tests)."""
+    return dask_address
 
 
 @pytest.fixture(scope="module")

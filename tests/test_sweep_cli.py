@@ -11,7 +11,6 @@ import sys
 
 import numpy as np
 import pytest
-from distributed import LocalCluster
 
 import spectral.density
 import spectral.meanfield
@@ -27,9 +26,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def address():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
-        yield cluster.scheduler_address
+def address(dask_address):
+    """The shared real 2-worker LocalCluster (tests/conftest.py: started once for the Dask tests)."""
+    return dask_address
 
 
 def _parser():
