@@ -305,9 +305,11 @@ class BlockTransform(_WarmSolver):
         self.kinds = [_unit(f) for f in self.factors]
         self.implicit = [f for f, k in zip(self.factors, self.kinds, strict=True) if k == "implicit"]
         self.a1 = float(branch_law.moments(1)[0])
-        #: z = alpha where X X^T has mass exactly 1/2 at 0 (a relu branch): the singular point of the block
-        #: (module docstring), which no warm start crosses; None otherwise
-        self.barrier = math.sqrt(self.alpha2) if self.alpha2 > 0 and kernel_mass(branch_law) == 0.5 else None
+        #: points z on the real axis that no warm start crosses (module docstring): z = alpha where X X^T has
+        #: mass exactly 1/2 at 0 (a relu branch: the block's singular point), and the end of the gap above it
+        #: once found (:func:`block_solver_factors`)
+        self.barriers: tuple = (math.sqrt(self.alpha2),) if self.alpha2 > 0 and kernel_mass(branch_law) == 0.5 \
+            else ()
         hi = math.sqrt(lambda_max(branch_law) * self.beta2) + math.sqrt(self.alpha2)
         self.scale = hi  # the top of the singular values of B
         self.K = 2 + len(self.implicit)
@@ -400,12 +402,24 @@ class BlockTransform(_WarmSolver):
         return x, ok & self._sheet(z, xs), dxdz
 
     def _crosses(self, z0, z):
-        """A warm start across the vertical line Re z = alpha through the singular point (``barrier``): on
-        the real axis on both sides of it the cubic of a relu branch has real solutions, and one reached from
-        the gap above alpha^2 passes the sheet checks below it (density 0 where it is ~1/sqrt(alpha^2 - x))."""
-        if self.barrier is None:
-            return np.zeros(len(z), bool)
-        return (z0.real - self.barrier) * (z.real - self.barrier) < 0
+        """A warm start across a vertical line Re z = b through one of the ``barriers``: on the real axis on
+        both sides of them the equations of a relu branch have real solutions, and one reached from the gap above
+        alpha^2 passes the sheet checks below it (density 0 where it is ~1/sqrt(alpha^2 - x)), one reached from
+        inside the spectrum a complex one in the gap."""
+        out = np.zeros(len(z), bool)
+        for b in self.barriers:
+            out |= (z0.real - b) * (z.real - b) < 0
+        return out
+
+    def m_cold(self, zeta):
+        """:math:`M_{BB^T}` at points of the closed upper half-plane, each by its own vertical path (no warm
+        start: the reference for locating an edge on the real axis, where a warm start from the other side of it
+        may settle on a real solution that passes the sheet checks)."""
+        z = np.sqrt(np.asarray(zeta, dtype=complex).ravel())
+        with np.errstate(all="ignore"):
+            x, ok, _ = self._path(z)
+            out = z * (1.0 + x[:, 1]) / x[:, 0] - 1.0
+        return np.where(ok, out, np.nan)
 
     def _sheet(self, z, x):
         """The physical branch's sign conditions (module docstring), z in the closed upper half-plane."""
@@ -536,16 +550,17 @@ def kernel_mass(branch_law) -> float:
 def gap_above(tr, a2, hi):
     """The end of the gap (a2, x_g) above a relu block's singular point a2 = alpha^2 (module docstring): the
     first of the GAP_SCAN points where Im M leaves 0, refined by EDGE_BISECTIONS bisections in log of the
-    offset; None when the spectrum starts at the first scan point already (no resolvable gap)."""
+    offset, each point by its own vertical path (:meth:`BlockTransform.m_cold`); None when the spectrum starts at
+    the first scan point already (no resolvable gap)."""
     t = GAP_SCAN * (hi - a2)
-    inside = np.abs(tr.m(a2 + t + 0j).imag) > EDGE_IM_TOL
+    inside = np.abs(tr.m_cold(a2 + t + 0j).imag) > EDGE_IM_TOL
     if not np.any(inside) or inside[0]:
         return None
     i = int(np.argmax(inside))
     out, ins = math.log(t[i - 1]), math.log(t[i])
     for _ in range(EDGE_BISECTIONS):
         mid = 0.5 * (out + ins)
-        if abs(tr.m(np.array([a2 + math.exp(mid) + 0j]))[0].imag) > EDGE_IM_TOL:
+        if abs(tr.m_cold(np.array([a2 + math.exp(mid) + 0j]))[0].imag) > EDGE_IM_TOL:
             ins = mid
         else:
             out = mid
@@ -564,9 +579,10 @@ def block_solver_factors(law):
     a, b = float(law.alpha), float(law.beta)
     lo, hi = support_edges(tr, max(0.0, a - b * s) ** 2, (a + b * s) ** 2)
     crit: tuple = ()
-    if tr.barrier is not None and lo < tr.alpha2 < hi:
+    if tr.barriers and lo < tr.alpha2 < hi:
         gap = gap_above(tr, tr.alpha2, hi)
         crit = (tr.alpha2,) if gap is None else (tr.alpha2, gap)
+        tr.barriers = tuple(math.sqrt(v) for v in crit)
     m1, m2 = (float(x) for x in law.moments(2))
     factor = ImplicitFactor(m=tr.m, dm=tr.dm, mean=m1, bounds=(lo, hi), g1=tr.g1, offset=m2 / m1,
                             spread=m2 / m1**2 - 1)
