@@ -41,7 +41,7 @@ of :math:`BB^T` below :math:`\alpha^2` (:math:`\rho \approx \frac{1}{2\pi\sqrt{\
 record's ``singular_points`` carry both, so that a block's bands break there.  On the real axis next to
 :math:`\alpha` the equations have real solutions on both sides; one reached by a warm start from the gap passes
 the sheet checks below :math:`\alpha^2` with density 0, so no warm start crosses :math:`\operatorname{Re} z =
-\alpha` (:meth:`BlockTransform._crosses`).
+\alpha` or the gap's end (:meth:`BlockTransform._crosses`), and the gap's end is located by cold vertical paths.
 """
 
 from __future__ import annotations
