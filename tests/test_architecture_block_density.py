@@ -1,5 +1,8 @@
 """M_{BB^T}(zeta) of a residual block by subordination, against the moment series of the block law."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -90,18 +93,16 @@ def test_two_block_product_density_and_validation():
 
 
 def test_products_the_solver_would_not_finish_are_refused(monkeypatch):
-    """More than MAX_DISTINCT_BLOCKS distinct blocks, and identical relu blocks (an atom of X X^T at 0), are
-    refused: the solver says so at once (no density, no endless solve).  Identical blocks count once
-    (post-LN: one block law with multiplicity L; its density is tested by validate in test_architecture_limits)."""
+    """More than MAX_DISTINCT_BLOCKS distinct blocks are refused: the solver says so at once (no density, no
+    endless solve).  Identical blocks count once (post-LN: one block law with multiplicity L; its density is
+    tested by validate in test_architecture_limits)."""
     from spectral.architecture import jacobian
-    from spectral.architecture.presets import post_ln_resnet, scaled_resnet
+    from spectral.architecture.presets import post_ln_resnet
 
     assert jacobian.MAX_DISTINCT_BLOCKS >= 256  # the issue's L = 256 residual networks
     monkeypatch.setattr(jacobian, "MAX_DISTINCT_BLOCKS", 2)  # the refusal itself, without hundreds of blocks
     with pytest.raises(ValueError, match="distinct residual blocks"):
         sp.jacobian_law(_scaled_resnet(3)).density(64)
-    with pytest.raises(ValueError, match="branch has an atom"):
-        sp.jacobian_law(scaled_resnet(16, "relu")).density(64)
     law = sp.jacobian_law(post_ln_resnet(16, beta=0.25))
     kinds = [(type(f).__name__, n) for f, n, _ in law.factors]
     assert kinds == [("ResidualBlockLaw", 16), ("HaarOrthogonal", 16)]
@@ -218,3 +219,36 @@ def test_product_lower_edge_is_where_the_density_starts():
             assert abs(m.imag) <= EDGE_IM_TOL + EDGE_NOISE * noise, (m, noise)
         else:
             assert m.imag < -1e3 * (EDGE_IM_TOL + noise), (m, noise)
+
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference_data" / "residual_relu_blocks.json"
+#: lambda rho(lambda) of the solver against mpmath's root of the block's polynomial (30 digits): the solver's
+#: Newton stops at a relative step of 1e-8 (quadratically convergent: ~1e-14 left), except next to the singular
+#: point alpha^2, where rho ~ 1/sqrt(alpha^2 - lambda) amplifies the rounding of z by |rho'/rho| ~ 1/(alpha^2 -
+#: lambda) (1e6 at 1 - 1e-6: ~1e-10)
+REL_RELU = 1e-8
+#: m_3, m_4 of a certified density (the 2000-node grid) against the moment series: the certificate's tolerance
+#: (it checks mass, m_1 and m_2 only; m_3, m_4 weigh the top edge and, here, the singular point more)
+REL_M34 = 1e-6
+
+
+@pytest.mark.parametrize("case", ["gaussian-1", "orthogonal-1", "gaussian-2"])
+def test_relu_blocks_density_against_mpmath(case):
+    """Residual blocks with a relu branch x -> x + beta W_2 relu(W_1 x): X X^T has mass exactly 1/2 at 0, so a
+    block's density has an inverse-square-root singularity at alpha^2 from below and a gap above it
+    (docs/design.md §6.1).  One block alone (Gaussian and orthogonal weights) and the product of two: certified,
+    lambda rho(lambda) at points in the bulk, next to alpha^2 (1 - 1e-6), inside the gap (0) and near the top
+    against mpmath (reference_data/residual_relu_blocks.py: the roots of the block's polynomial, independent of
+    the subordination solver), and m_3, m_4 of the density against the moment series (free cumulants).  About
+    2 s (one block) and 5 s (two blocks) of CPU."""
+    ref = json.loads(REFERENCE.read_text())[case]
+    block = sp.Residual([sp.Dense(ref["weights"], 1.0), sp.activation("relu"), sp.Dense(ref["weights"], 1.0)],
+                        alpha=ref["alpha"], beta=ref["beta"])
+    law = sp.jacobian_law(sp.Sequential([sp.Repeat(ref["blocks"], block)]))
+    res = law.density()
+    assert res.certified, res.reason
+    mom = law.moments(4)
+    got = [float(np.sum(res.weights * res.density * res.x ** k)) for k in (3, 4)]
+    np.testing.assert_allclose(got, mom[2:], rtol=REL_M34)
+    lam = np.array(ref["lambda"])
+    np.testing.assert_allclose(lam * sp.density.pdf(law, lam), ref["xrho"], rtol=REL_RELU, atol=1e-14)

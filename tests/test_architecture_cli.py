@@ -67,18 +67,21 @@ def test_validate_and_sample(spec_file, tmp_path, capsys, monkeypatch):
     assert np.load(out)["eigenvalues"].shape == (3, 32)
 
 
-#: two relu residual blocks: the solver refuses their product's density (a branch with an atom), the Brownian limit
-#: is more than 5% off its moments (s = 1/2: 5.09%; m_1 = (1 + beta^2/2)^2 = 1.265625 against e^(1/4)), the plain
-#: network (two Gaussian layers and a relu) is certified
+#: two relu residual blocks (one block law, multiplicity 2): the solver's refusal is made to happen by a limit of 0
+#: distinct blocks in the test, the Brownian limit is more than 5% off its moments (s = 1/2: 5.09%; m_1 = (1 +
+#: beta^2/2)^2 = 1.265625 against e^(1/4)), the plain network (two Gaussian layers and a relu) is certified
 PLOT_SPEC = {"width": 16, "layers": [{"repeat": {"times": 2, "layers": [
     {"residual": {"alpha": 1, "beta": 0.5, "branch": [{"dense": {"weights": "gaussian", "sigma_w2": 1}},
                                                       {"activation": "relu"},
                                                       {"dense": {"weights": "gaussian", "sigma_w2": 1}}]}}]}}]}
 
 
-def test_plot_spectrum_spec_says_why_the_theory_is_missing(tmp_path, capsys):
+def test_plot_spectrum_spec_says_why_the_theory_is_missing(tmp_path, capsys, monkeypatch):
     """The figure is written with the samples; stdout says per panel that the theory curve is unavailable and why,
     stderr has one NOT CERTIFIED line, the status is 3 (0 with --allow-uncertified)."""
+    from spectral.architecture import jacobian
+
+    monkeypatch.setattr(jacobian, "MAX_DISTINCT_BLOCKS", 0)  # the residual panel's density is refused
     spec = tmp_path / "res.json"
     spec.write_text(json.dumps(PLOT_SPEC))
     out = tmp_path / "fig.png"

@@ -31,6 +31,17 @@ to 0.  Sheet checks (the physical branch, Belinschi & Bercovici 2007): :math:`\o
 \operatorname{Im} z`, :math:`\operatorname{Im} G_\nu(z) \le 0`, and :math:`\operatorname{Im} G_X(u)`,
 :math:`\operatorname{Im}\zeta_j` on the side of :math:`u = w^2/\beta^2` the subordination maps preserve.
 A point that fails them after the path is NaN, which the solver reports as not certified.
+
+A relu branch (:math:`X X^T` with mass exactly 1/2 at 0, the kernel of :math:`D`; Bercovici & Voiculescu's
+atom at :math:`\alpha^2` has mass :math:`2 \cdot \frac12 - 1 = 0`): near :math:`z = \alpha`,
+:math:`G_1 = \frac{1}{2(\omega_1 - \alpha)} + \frac{1}{4\alpha} + \dots`, :math:`G_2 = \frac{1}{2\omega_2} +
+O(\omega_2)` give :math:`z - \alpha = 1/(8\alpha G_\nu^2) + O(G_\nu^{-3})`: an inverse-square-root singularity
+of :math:`BB^T` below :math:`\alpha^2` (:math:`\rho \approx \frac{1}{2\pi\sqrt{\alpha^2 - x}}` for
+:math:`\alpha = 1`), and a gap above it (:math:`G_\nu` real) up to a square-root edge (:func:`gap_above`).  The
+record's ``singular_points`` carry both, so that a block's bands break there.  On the real axis next to
+:math:`\alpha` the equations have real solutions on both sides; one reached by a warm start from the gap passes
+the sheet checks below :math:`\alpha^2` with density 0, so no warm start crosses :math:`\operatorname{Re} z =
+\alpha` or the gap's end (:meth:`BlockTransform._crosses`), and the gap's end is located by cold vertical paths.
 """
 
 from __future__ import annotations
@@ -39,7 +50,7 @@ import math
 
 import numpy as np
 
-__all__ = ["BlockTransform", "block_solver_factors", "support_edges"]
+__all__ = ["BlockTransform", "block_solver_factors", "support_edges", "kernel_mass", "gap_above"]
 
 #: Newton stops once its relative step is below this (quadratic convergence: the iterate it gives is then
 #: within ~1e-16 relative; the residual check below decides)
@@ -87,6 +98,10 @@ EDGE_IM_TOL = 1e-12
 CACHE_SIZE = 20000
 #: solved points searched by brute force before they join the k-d tree (rebuilding it costs ~10 ms)
 RECENT_SIZE = 1024
+#: offsets above alpha^2, relative to the rest of the spectrum above it, scanned (log-spaced) for the end of a
+#: relu block's gap (module docstring); a gap narrower than the first is not resolved (the grid breaks at
+#: alpha^2 only)
+GAP_SCAN = np.geomspace(1e-12, 1.0, 241)
 #: guards a division by zero
 _TINY = 1e-300
 #: zeta = 0 is evaluated at z = i Z_ZERO (M is continuous there; the solver asks for the limit; w ~ 1/z stays in
@@ -206,6 +221,11 @@ class _WarmSolver:
 
     walks = False
 
+    def _crosses(self, z0, z):
+        """Where a warm start from the solved point z0 to z is refused (a singular point between them, across
+        which Newton may settle on another real branch): nowhere, unless a subclass says so."""
+        return np.zeros(len(z), bool)
+
     def _path(self, z):
         """Continuation down z + i d from d = PATH_HEIGHT (|z| + scale) to 0 (module docstring) with the tangent
         as predictor: each point's height shrinks by its own ratio, PATH_RATIO after a solved step and closer
@@ -245,7 +265,7 @@ class _WarmSolver:
         todo = np.flatnonzero(~ok)
         if todo.size:
             dist, z0, x0, d0 = self._warm.nearest(z[todo])
-            near = dist <= WARM_RADIUS
+            near = (dist <= WARM_RADIUS) & ~self._crosses(z0, z[todo])
             if np.any(near):
                 i = todo[near]
                 pred = _predict(z0[near], x0[near], d0[near], z[i])
@@ -285,6 +305,11 @@ class BlockTransform(_WarmSolver):
         self.kinds = [_unit(f) for f in self.factors]
         self.implicit = [f for f, k in zip(self.factors, self.kinds, strict=True) if k == "implicit"]
         self.a1 = float(branch_law.moments(1)[0])
+        #: points z on the real axis that no warm start crosses (module docstring): z = alpha where X X^T has
+        #: mass exactly 1/2 at 0 (a relu branch: the block's singular point), and the end of the gap above it
+        #: once found (:func:`block_solver_factors`)
+        self.barriers: tuple = (math.sqrt(self.alpha2),) if self.alpha2 > 0 and kernel_mass(branch_law) == 0.5 \
+            else ()
         hi = math.sqrt(lambda_max(branch_law) * self.beta2) + math.sqrt(self.alpha2)
         self.scale = hi  # the top of the singular values of B
         self.K = 2 + len(self.implicit)
@@ -375,6 +400,26 @@ class BlockTransform(_WarmSolver):
         dxdz = -_solve_each(J, Ez)
         ok = fin & (res <= RESIDUAL_TOL) & np.all(np.isfinite(dxdz), axis=1)
         return x, ok & self._sheet(z, xs), dxdz
+
+    def _crosses(self, z0, z):
+        """A warm start across a vertical line Re z = b through one of the ``barriers``: on the real axis on
+        both sides of them the equations of a relu branch have real solutions, and one reached from the gap above
+        alpha^2 passes the sheet checks below it (density 0 where it is ~1/sqrt(alpha^2 - x)), one reached from
+        inside the spectrum a complex one in the gap."""
+        out = np.zeros(len(z), bool)
+        for b in self.barriers:
+            out |= (z0.real - b) * (z.real - b) < 0
+        return out
+
+    def m_cold(self, zeta):
+        """:math:`M_{BB^T}` at points of the closed upper half-plane, each by its own vertical path (no warm
+        start: the reference for locating an edge on the real axis, where a warm start from the other side of it
+        may settle on a real solution that passes the sheet checks)."""
+        z = np.sqrt(np.asarray(zeta, dtype=complex).ravel())
+        with np.errstate(all="ignore"):
+            x, ok, _ = self._path(z)
+            out = z * (1.0 + x[:, 1]) / x[:, 0] - 1.0
+        return np.where(ok, out, np.nan)
 
     def _sheet(self, z, x):
         """The physical branch's sign conditions (module docstring), z in the closed upper half-plane."""
@@ -497,6 +542,31 @@ def _scan_edges(tr, to, ulo, uhi, strict, noise):
     return (None if i == 0 else float(to[1](out_lo)), None if j + 1 == len(u) else float(to[1](out_hi)))
 
 
+def kernel_mass(branch_law) -> float:
+    """The mass of :math:`X X^T` at 0 (the kernel of the branch), from its exact atoms."""
+    return float(sum((p for a, p in branch_law.exact_atoms() if a == 0), 0))
+
+
+def gap_above(tr, a2, hi):
+    """The end of the gap (a2, x_g) above a relu block's singular point a2 = alpha^2 (module docstring): the
+    first of the GAP_SCAN points where Im M leaves 0, refined by EDGE_BISECTIONS bisections in log of the
+    offset, each point by its own vertical path (:meth:`BlockTransform.m_cold`); None when the spectrum starts at
+    the first scan point already (no resolvable gap)."""
+    t = GAP_SCAN * (hi - a2)
+    inside = np.abs(tr.m_cold(a2 + t + 0j).imag) > EDGE_IM_TOL
+    if not np.any(inside) or inside[0]:
+        return None
+    i = int(np.argmax(inside))
+    out, ins = math.log(t[i - 1]), math.log(t[i])
+    for _ in range(EDGE_BISECTIONS):
+        mid = 0.5 * (out + ins)
+        if abs(tr.m_cold(np.array([a2 + math.exp(mid) + 0j]))[0].imag) > EDGE_IM_TOL:
+            ins = mid
+        else:
+            out = mid
+    return a2 + math.exp(out)
+
+
 def block_solver_factors(law):
     r"""``FactorizedLaw`` of a :class:`~spectral.architecture.residual_law.ResidualBlockLaw` for the density
     solver: one implicit factor with :math:`M_{BB^T}` above, its spectrum inside
@@ -508,7 +578,13 @@ def block_solver_factors(law):
     s = math.sqrt(lambda_max(law.branch_law))
     a, b = float(law.alpha), float(law.beta)
     lo, hi = support_edges(tr, max(0.0, a - b * s) ** 2, (a + b * s) ** 2)
+    crit: tuple = ()
+    if tr.barriers and lo < tr.alpha2 < hi:
+        gap = gap_above(tr, tr.alpha2, hi)
+        crit = (tr.alpha2,) if gap is None else (tr.alpha2, gap)
+        tr.barriers = tuple(math.sqrt(v) for v in crit)
     m1, m2 = (float(x) for x in law.moments(2))
     factor = ImplicitFactor(m=tr.m, dm=tr.dm, mean=m1, bounds=(lo, hi), g1=tr.g1, offset=m2 / m1,
                             spread=m2 / m1**2 - 1)
-    return FactorizedLaw((factor,), atoms=tuple(law.atoms), name=law.name, moments12=(m1, m2))
+    return FactorizedLaw((factor,), atoms=tuple(law.atoms), name=law.name, moments12=(m1, m2),
+                         singular_points=crit)

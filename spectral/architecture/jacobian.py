@@ -130,9 +130,9 @@ class ArchitectureLaw(FreeProduct):
         """The density solver's view (docs/design.md §6): the factors that are not residual blocks as they are,
         and all residual blocks together as ONE implicit factor, their free product solved as one Newton system
         (:mod:`spectral.architecture.block_product`); a single block alone is its own factor
-        (:mod:`spectral.architecture.block_density`).  Refused (NotImplementedError) when a block enters with a
-        dimension change (scale != 1) or has an atom, when a branch has an atom (relu), and for more than
-        MAX_DISTINCT_BLOCKS distinct blocks."""
+        (:mod:`spectral.architecture.block_density`; a relu branch's singular point alpha^2 and the gap above it
+        break its bands).  Refused (NotImplementedError) when a block enters with a dimension change (scale != 1)
+        or has an atom, and for more than MAX_DISTINCT_BLOCKS distinct blocks."""
         blocks, others = [], []
         for law, mult, scale in self.factors:
             if isinstance(law, ResidualBlockLaw):
@@ -147,13 +147,9 @@ class ArchitectureLaw(FreeProduct):
                 others.append((law, mult, scale))
         if not blocks or (len(blocks) == 1 and float(blocks[0][1]) == 1 and not others):
             rec = super().solver_factors()
+            if blocks:  # one block alone: where its bands break (a relu branch's singular point and gap)
+                rec = dataclasses.replace(rec, singular_points=blocks[0][0].solver_factors().singular_points)
             return dataclasses.replace(rec, caveat=self.not_free) if self.not_free else rec
-        atomic = [b.name for b, _ in blocks if any(float(p) > 0 for _, p in b.branch_law.atoms)]
-        if atomic:
-            raise NotImplementedError(
-                f"the density of a product of residual blocks whose branch has an atom ({atomic[0]}: relu-type "
-                "activations, a kernel of X) is not served: at its singular point alpha^2 the continuation takes "
-                "minutes (measured 526 s for 16 identical relu blocks); a single such block alone is served")
         if len(blocks) > MAX_DISTINCT_BLOCKS:
             raise NotImplementedError(
                 f"the density of a product of {len(blocks)} distinct residual blocks is not served (at most "

@@ -93,7 +93,9 @@ class ResidualBlockLaw(SpectralLaw):
         (:mod:`spectral.architecture.block_density`)."""
         from .block_density import block_solver_factors
 
-        return block_solver_factors(self)
+        if "solver_factors" not in self._cache:
+            self._cache["solver_factors"] = block_solver_factors(self)
+        return self._cache["solver_factors"]
 
     def exact_atoms(self):
         z = sum((p for a, p in self.branch_law.exact_atoms() if a == 0), 0)

@@ -102,7 +102,8 @@ class FactorizedLaw:
     #: not; non-empty, it fails the certificate of every density of the law with this reason
     caveat: str = ""
     #: points inside the spectrum where the density is singular though no atom sits there (an atom of the
-    #: free product whose mass is exactly 0: an inverse-square-root singularity), where bands must break
+    #: free product whose mass is exactly 0: an inverse-square-root singularity), where bands must break; and
+    #: the end of a gap that opens at such a point (a residual block with a relu branch, docs/design.md §6.1)
     singular_points: tuple = ()
     #: a lower bound of the spectrum known from the factors' supports (0: none), below which no interval is
     #: probed for continuous mass
