@@ -151,6 +151,29 @@ def _limits_at_infinity(sys, ends, n) -> list:
     return [(v, complex(base + n * math.log(v))) for v in ends if v > 0]
 
 
+def _zeta_pieces(f: ImplicitFactor) -> list:
+    """The real branches of zeta scanned for one implicit factor, the one above its spectrum first: above and
+    below the spectrum in log distance to it, and (an atomic factor) every gap between consecutive points of
+    {0} and its atoms in the logit of the position in the gap, which resolves both ends.
+
+    The gap (0, lowest atom lo) holds the lower edge of n layers at zeta ~ lo/n (m near -1; leaky relu: 2
+    alpha^2/n); a grid in lo - zeta puts it at large n into the one cell holding 0, where the bisection
+    converges onto the pole of n/zeta (docs/design.md §4.7).
+    """
+    lo, hi = f.bounds
+    span = max(hi - lo, abs(hi), _GUARD)
+    mag = np.logspace(-13, 9, 2201)
+    if f.values is None:
+        return [hi + span * mag, lo - span * mag]
+    v = tuple(f.values)
+    if v[0] > 0:
+        v, below = (0.0, *v), -span * mag
+    else:
+        below = lo - span * mag
+    tt = np.linspace(-34.0, 34.0, 2201)
+    return [hi + span * mag, below] + [a + (b - a) / (1 + np.exp(-tt)) for a, b in zip(v[:-1], v[1:], strict=True)]
+
+
 def _critical_zeta_scan(sys):
     """One implicit factor: scan its real branches in zeta (m = M(zeta)/s explicit, no nested solves).
 
@@ -160,13 +183,7 @@ def _critical_zeta_scan(sys):
     f = sys.imp[0]
     n, s = float(f.multiplicity), float(f.scale)
     lo, hi = f.bounds
-    span = max(hi - lo, abs(hi), _GUARD)
-    mag = np.logspace(-13, 9, 2201)
-    pieces = [hi + span * mag, lo - span * mag]
-    if f.values is not None:
-        v = f.values
-        tt = np.linspace(-34.0, 34.0, 2201)
-        pieces += [a + (b - a) / (1 + np.exp(-tt)) for a, b in zip(v[:-1], v[1:], strict=True)]
+    pieces = _zeta_pieces(f)
 
     def logz_and_slope(zeta):
         zc = zeta.astype(complex)
