@@ -123,18 +123,21 @@ def _sign_changes(ok, slope) -> np.ndarray:
     return np.flatnonzero(ok[:-1] & ok[1:] & ((sign[:-1] * sign[1:] <= 0) & (sign[:-1] != 0)))
 
 
-def _bisect(slope_at, a, b, sa):
-    """Midpoint of the bracket [a, b] of a sign change of ``slope_at`` (``sa``: its value at a) after
-    :data:`_BISECTIONS` halvings, fewer where the slope stops being finite."""
+def _bisect(slope_of, a, b, sa) -> np.ndarray:
+    """Midpoints of the brackets [a, b] of sign changes of ``slope_of`` (vectorized; ``sa``: its values at a)
+    after :data:`_BISECTIONS` halvings, fewer for a bracket where the slope stops being finite (that bracket
+    stays as it was). All brackets are halved together, one evaluation of the slope per step."""
+    a, b, sa = (np.array(v, dtype=float) for v in (a, b, sa))
+    live = np.ones(a.shape, bool)
     for _ in range(_BISECTIONS):
         c = 0.5 * (a + b)
-        sc = slope_at(c)
-        if not np.isfinite(sc):
+        sc = slope_of(c)
+        live &= np.isfinite(sc)
+        if not live.any():
             break
-        if np.sign(sc) == np.sign(sa):
-            a, sa = c, sc
-        else:
-            b = c
+        same = live & (np.sign(sc) == np.sign(sa))
+        a, sa = np.where(same, c, a), np.where(same, sc, sa)
+        b = np.where(live & ~same, c, b)
     return 0.5 * (a + b)
 
 
@@ -194,20 +197,22 @@ def _critical_zeta_scan(sys):
         # d log z / d zeta along the branch: (partial_m log z) dm/dzeta + n / zeta
         return ev["logz"], np.real(ev["a"]) * dmz + n / zeta, m
 
-    def slope_at(c):
-        return logz_and_slope(np.array([c]))[1][0]
+    def slope_of(zeta):
+        return logz_and_slope(zeta)[1]
 
     out_m, out_lz = [], []
     top = None
     for ip, zeta in enumerate(pieces):
         zeta = np.sort(zeta)
         lz, g, m = logz_and_slope(zeta)
-        for i in _sign_changes(np.isfinite(g) & np.isfinite(lz), g):
-            lzc, _, mc = logz_and_slope(np.array([_bisect(slope_at, zeta[i], zeta[i + 1], g[i])]))
-            out_m.append(float(mc[0]))
-            out_lz.append(complex(lzc[0]))
-            if ip == 0:  # outer branch zeta > hi, m from 0+: the last sign change met from zeta = inf
-                top = complex(lzc[0])
+        cells = _sign_changes(np.isfinite(g) & np.isfinite(lz), g)
+        if not cells.size:
+            continue
+        lzc, _, mc = logz_and_slope(_bisect(slope_of, zeta[cells], zeta[cells + 1], g[cells]))
+        out_m += [float(v) for v in mc]
+        out_lz += [complex(v) for v in lzc]
+        if ip == 0:  # outer branch zeta > hi, m from 0+: the last sign change met from zeta = inf
+            top = complex(lzc[-1])
     if _finite_at_infinity(sys):
         for v, lz_inf in _limits_at_infinity(sys, f.values if f.values is not None else (lo, hi), n):
             out_m.append(np.inf)
@@ -230,17 +235,19 @@ def _critical_scan(sys):
     out_m, out_lz = [], []
     for br in _branch_sets(sys):
 
-        def slope_at(c, br=br):
-            return _real_eval(sys, np.array([c]), br)[1][0]
+        def slope_of(c, br=br):
+            return _real_eval(sys, c, br)[1]
 
         for g in grids:
             g = np.sort(g)
             _, d = _real_eval(sys, g, br)
-            for i in _sign_changes(np.isfinite(d), d):
-                mc = _bisect(slope_at, g[i], g[i + 1], d[i])
-                lz, _ = _real_eval(sys, np.array([mc]), br)
-                out_m.append(mc)
-                out_lz.append(complex(np.atleast_1d(lz)[0]))
+            cells = _sign_changes(np.isfinite(d), d)
+            if not cells.size:
+                continue
+            mc = _bisect(slope_of, g[cells], g[cells + 1], d[cells])
+            lz, _ = _real_eval(sys, mc, br)
+            out_m += [float(v) for v in mc]
+            out_lz += [complex(v) for v in np.atleast_1d(lz)]
     # finite limits z(m -> +-inf), reached with zeta_j -> an atom of an atomic factor (non-square-root
     # edges, e.g. where Belinschi's atom mass is exactly 0)
     if _finite_at_infinity(sys) and sys.k == 1 and sys.imp[0].values is not None:
