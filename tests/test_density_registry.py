@@ -140,9 +140,8 @@ CERTIFIED = {
     # depth 2 certified since the product's zero-mass atoms (its edges sigma_w^4 alpha^4, sigma_w^4) break the
     # bands and the factors' lower bound (sigma_w^2 alpha^2)^L removes the false band below the lower edge
     # (mass error 3e-3 -> 5e-13); depth 256 since the edge scan resolves the gap between 0 and the atom alpha^2
-    # in the logit of zeta / alpha^2 (docs/design.md §4.7; lower edge against mpmath in tests/test_density.py):
-    # mass error 1.1e-4 -> 1.3e-11 (0.01), 1.1e-5 -> 2.1e-11 (0.05), 3.5e-5 -> 6.2e-11 (0.5), on and off the
-    # critical line
+    # in the logit of zeta / alpha^2 (docs/design.md §4.7; both edges against mpmath: LEAKY_EDGES): mass error
+    # 1.1e-4 -> 1.3e-11 (0.01), 1.1e-5 -> 2.1e-11 (0.05), 3.5e-5 -> 6.2e-11 (0.5), on and off the critical line
     ("leaky_relu(0.01)", "orthogonal", "critical"), ("leaky_relu(0.01)", "orthogonal", "off"),
     ("leaky_relu(0.05)", "orthogonal", "critical"), ("leaky_relu(0.05)", "orthogonal", "off"),
     ("leaky_relu(0.5)", "orthogonal", "critical"), ("leaky_relu(0.5)", "orthogonal", "off"),
