@@ -294,12 +294,13 @@ def test_depth_1_orthogonal_cdf_is_the_pushforward():
 # ------------------------------------------------------------------------------------------ never silently wrong
 @pytest.fixture(scope="module")
 def uncertified_law():
-    """leaky_relu(0.01), orthogonal, depth 256: D^2 has two scales (1e-4 and 1) and the spectrum spans ~950
-    decades; the real critical point at its lower edge lies closer to the atom 1e-4 than the edge scan
-    resolves in floating point, so the band starts too low and the nodes below the true edge are not
-    certified (total mass off by 1e-4): refused, with the reason."""
-    return jacobian_law(Network(activation="leaky_relu(0.01)", weights="orthogonal", sigma_w2=2 / 1.0001,
-                                sigma_b2=0.0, depth=256))
+    """A custom callable activation (phi = tanh(2x), no analytic expression) with orthogonal weights at depth 1:
+    the law of sigma_w^2 D^2 itself, of which the discrete quadrature law of D^2 has no continuous part (docs/design.md
+    §5.10), so the total mass is off: refused, with the reason."""
+    law = _tanh_2x_pair("orthogonal", 1)[0]
+    with pytest.warns(RuntimeWarning, match="discrete quadrature law"):
+        D.edges(law)
+    return law
 
 
 def test_uncertified_density_is_refused_with_a_reason(uncertified_law):

@@ -13,11 +13,13 @@ there by the push-forward of the Gaussian: x rho from the roots of d(h) = x, the
 critical 2e-6 -> 2.6e-10, m_1 5.8e-6 -> 5.2e-10; swish critical 1.5e-4 -> 7.8e-12; gelu off, q = 0.19, 1.4e-6 ->
 2.5e-13; swish off 3.4e-7 -> 2.2e-14). sin: D^2 = cos^2 reaches 0 at the zeros of cos (critical values 0 of the
 quadrature, docs/design.md §5.10); at depth 1 its certified cdf was 0 below 1.6e-5 and 1.5e-3 off in the bulk at
-sigma_w^2 = 1.05 before, 7e-6 now (tests/test_density_isometry.py). The remaining refusals: leaky relu with
-orthogonal weights at depth 256 for slopes 0.01, 0.05 and 0.5 (the real critical point at the lower edge lies
-closer to the atom alpha^2 than the edge scan resolves in floating point: the band starts too low and its lowest
-nodes are not certified); depth 2 is certified (the free product of two two-atom laws of mass 1/2 has zero-mass
-atoms at its edges, where the bands now break, and no spectrum below the product of the factors' lower bounds).
+sigma_w^2 = 1.05 before, 7e-6 now (tests/test_density_isometry.py). Leaky relu with orthogonal weights is
+certified at every depth: depth 2 since the free product of two two-atom laws of mass 1/2 has zero-mass atoms at
+its edges, where the bands now break, and no spectrum below the product of the factors' lower bounds; depth 256
+(slopes 0.01, 0.05, 0.5) since the edge scan resolves the gap between 0 and the atom alpha^2 of D^2: the lower
+edge of L layers lies at zeta ~ 2 alpha^2 / L, which the scan's grid in alpha^2 - zeta put into the cell holding
+zeta = 0, so the band started at the limit (sigma_w^2 alpha^2)^L instead (mass off 1.1e-4 to 1.1e-5, 4 nodes
+uncertified for 0.05; now 6.2e-11 at most). The remaining refusals:
 selu / elu with orthogonal weights: D^2 is its exact law, an atom of mass 1/2 plus the closed-form continuous part,
 at every depth (products of orthogonal layers took its discrete quadrature law before, which is off by 1e-2 to
 2.3e-2 in x rho next to the singular points of depth 2 against mpmath, tests/test_d2_piecewise.py), and the band
@@ -42,12 +44,15 @@ the same tails' scale (256: mass off 4.4e-6 before). Swish/orthogonal on its cri
 at every depth since its D^2 reaches 0 by the double zero of phi' (a power law; before, the band ended at the
 quadrature's lowest d, 3e-32: mass off 0.05 at depth 2, 0.59 to 0.95 from depth 16).
 
-Independent truth: the series moments m_1, m_2 (Lagrange inversion in spectral.laws).
+Independent truth: the series moments m_1, m_2 (Lagrange inversion in spectral.laws); the edges of leaky relu with
+orthogonal weights by mpmath.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,6 +73,14 @@ CRITICAL_SIGMA_W2 = {
 OFF_CRITICAL = {"sigma_w2": 1.5, "sigma_b2": 0.1}
 DEPTHS_FAST = (4,)
 DEPTHS_SLOW = (1, 2, 8, 16, 32, 64, 256)
+#: Lower and upper edges (log x) of leaky relu with orthogonal weights by mpmath, keyed by (activation, point,
+#: depth) (reference_data/leaky_relu_orthogonal_edges.py); checked on the bands of the density's own edges.
+LEAKY_EDGES = {(c["activation"], c["point"], c["depth"]): (float(c["log_lo"]), float(c["log_hi"])) for c in
+               json.loads(Path(__file__).parents[1].joinpath("reference_data", "leaky_relu_orthogonal_edges.json")
+                          .read_text())["cases"]}
+#: The edge scan bisects zeta to rounding and log z at a critical point is second order in that error: what remains
+#: is the rounding of log z itself, a few eps of its terms (measured 4e-14 relative at depth 256, |log x| = 2009).
+EDGE_LOG_RTOL = 1e-12
 
 #: (activation, weights, point) certified at every depth of the matrix.  Among them erf = erf(x) with orthogonal
 #: weights at sigma_w2 = 1.05 critical, depth 1 (q* = 0.197, the law of D^2 itself: mass off by 0.028 on the
@@ -124,17 +137,19 @@ CERTIFIED = {
     # with the tails' scale near 0 (tanh's sech^4 reaches 0 through exponential tails too): depth 2 mass off
     # 7.7e-9, 256 (4.4e-6 -> 2e-12)
     ("tanh", "orthogonal", "off"),
+    # depth 2 certified since the product's zero-mass atoms (its edges sigma_w^4 alpha^4, sigma_w^4) break the
+    # bands and the factors' lower bound (sigma_w^2 alpha^2)^L removes the false band below the lower edge
+    # (mass error 3e-3 -> 5e-13); depth 256 since the edge scan resolves the gap between 0 and the atom alpha^2
+    # in the logit of zeta / alpha^2 (docs/design.md §4.7; both edges against mpmath: LEAKY_EDGES): mass error
+    # 1.1e-4 -> 1.3e-11 (0.01), 1.1e-5 -> 2.1e-11 (0.05), 3.5e-5 -> 6.2e-11 (0.5), on and off the critical line
+    ("leaky_relu(0.01)", "orthogonal", "critical"), ("leaky_relu(0.01)", "orthogonal", "off"),
+    ("leaky_relu(0.05)", "orthogonal", "critical"), ("leaky_relu(0.05)", "orthogonal", "off"),
+    ("leaky_relu(0.5)", "orthogonal", "critical"), ("leaky_relu(0.5)", "orthogonal", "off"),
 }
 
 
 #: (activation, weights, point) certified at every depth of the matrix except the listed ones (refused there).
 PARTLY_CERTIFIED = {
-    # depth 2 certified since the product's zero-mass atoms (its edges sigma_w^4 alpha^4, sigma_w^4) break the
-    # bands and the factors' lower bound (sigma_w^2 alpha^2)^L removes the false band below the lower edge
-    # (mass error 3e-3 -> 5e-13)
-    ("leaky_relu(0.01)", "orthogonal", "critical"): {256}, ("leaky_relu(0.01)", "orthogonal", "off"): {256},
-    ("leaky_relu(0.05)", "orthogonal", "critical"): {256}, ("leaky_relu(0.05)", "orthogonal", "off"): {256},
-    ("leaky_relu(0.5)", "orthogonal", "critical"): {256}, ("leaky_relu(0.5)", "orthogonal", "off"): {256},
     # depth 1 certified since D^2 is its exact law, an atom plus the closed-form continuous part (mass error 1 ->
     # 3e-13; tests/test_d2_piecewise.py); in products of orthogonal layers too (selu off at 64 and 256, elu off at
     # 64 and 256: refused -> 1e-11, 3e-11, 1.2e-12, 1.3e-10); elu off at depth 2 was certified with the discrete
@@ -180,6 +195,12 @@ def _certified_or_refused(act, weights, point, depth):
             law.cdf(np.array([1.0]))
         with pytest.warns(D.UncertifiedDensityWarning, match="NOT CERTIFIED"):
             law.ppf(np.array([0.5]))
+    if weights == "orthogonal" and (act, point, depth) in LEAKY_EDGES:
+        # the lower edge of L >= 3 layers is the critical point of z near zeta = 2 alpha^2 / L, not the limit
+        # (sigma_w^2 alpha^2)^L (e^-1187 against e^-1357 for slope 0.05 at 256)
+        e = D.edges(law)
+        for got, ref in zip((e.log_bands[0][0], e.log_bands[-1][1]), LEAKY_EDGES[act, point, depth], strict=True):
+            assert abs(got - ref) <= EDGE_LOG_RTOL * max(1.0, abs(ref)), (got, ref)
     if (act, weights, point) in CERTIFIED:
         assert res.certified, res.reason
     if (act, weights, point) in PARTLY_CERTIFIED:

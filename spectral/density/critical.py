@@ -123,18 +123,21 @@ def _sign_changes(ok, slope) -> np.ndarray:
     return np.flatnonzero(ok[:-1] & ok[1:] & ((sign[:-1] * sign[1:] <= 0) & (sign[:-1] != 0)))
 
 
-def _bisect(slope_at, a, b, sa):
-    """Midpoint of the bracket [a, b] of a sign change of ``slope_at`` (``sa``: its value at a) after
-    :data:`_BISECTIONS` halvings, fewer where the slope stops being finite."""
+def _bisect(slope_of, a, b, sa) -> np.ndarray:
+    """Midpoints of the brackets [a, b] of sign changes of ``slope_of`` (vectorized; ``sa``: its values at a)
+    after :data:`_BISECTIONS` halvings, fewer for a bracket where the slope stops being finite (that bracket
+    stays as it was). All brackets are halved together, one evaluation of the slope per step."""
+    a, b, sa = (np.array(v, dtype=float) for v in (a, b, sa))
+    live = np.ones(a.shape, bool)
     for _ in range(_BISECTIONS):
         c = 0.5 * (a + b)
-        sc = slope_at(c)
-        if not np.isfinite(sc):
+        sc = slope_of(c)
+        live &= np.isfinite(sc)
+        if not live.any():
             break
-        if np.sign(sc) == np.sign(sa):
-            a, sa = c, sc
-        else:
-            b = c
+        same = live & (np.sign(sc) == np.sign(sa))
+        a, sa = np.where(same, c, a), np.where(same, sc, sa)
+        b = np.where(live & ~same, c, b)
     return 0.5 * (a + b)
 
 
@@ -151,6 +154,29 @@ def _limits_at_infinity(sys, ends, n) -> list:
     return [(v, complex(base + n * math.log(v))) for v in ends if v > 0]
 
 
+def _zeta_pieces(f: ImplicitFactor) -> list:
+    """The real branches of zeta scanned for one implicit factor, the one above its spectrum first: above and
+    below the spectrum in log distance to it, and (an atomic factor) every gap between consecutive points of
+    {0} and its atoms in the logit of the position in the gap, which resolves both ends.
+
+    The gap (0, lowest atom lo) holds the lower edge of n layers at zeta ~ lo/n (m near -1; leaky relu: 2
+    alpha^2/n); a grid in lo - zeta puts it at large n into the one cell holding 0, where the bisection
+    converges onto the pole of n/zeta (docs/design.md §4.7).
+    """
+    lo, hi = f.bounds
+    span = max(hi - lo, abs(hi), _GUARD)
+    mag = np.logspace(-13, 9, 2201)
+    if f.values is None:
+        return [hi + span * mag, lo - span * mag]
+    v = tuple(f.values)
+    if v[0] > 0:
+        v, below = (0.0, *v), -span * mag
+    else:
+        below = lo - span * mag
+    tt = np.linspace(-34.0, 34.0, 2201)
+    return [hi + span * mag, below] + [a + (b - a) / (1 + np.exp(-tt)) for a, b in zip(v[:-1], v[1:], strict=True)]
+
+
 def _critical_zeta_scan(sys):
     """One implicit factor: scan its real branches in zeta (m = M(zeta)/s explicit, no nested solves).
 
@@ -160,13 +186,7 @@ def _critical_zeta_scan(sys):
     f = sys.imp[0]
     n, s = float(f.multiplicity), float(f.scale)
     lo, hi = f.bounds
-    span = max(hi - lo, abs(hi), _GUARD)
-    mag = np.logspace(-13, 9, 2201)
-    pieces = [hi + span * mag, lo - span * mag]
-    if f.values is not None:
-        v = f.values
-        tt = np.linspace(-34.0, 34.0, 2201)
-        pieces += [a + (b - a) / (1 + np.exp(-tt)) for a, b in zip(v[:-1], v[1:], strict=True)]
+    pieces = _zeta_pieces(f)
 
     def logz_and_slope(zeta):
         zc = zeta.astype(complex)
@@ -177,20 +197,22 @@ def _critical_zeta_scan(sys):
         # d log z / d zeta along the branch: (partial_m log z) dm/dzeta + n / zeta
         return ev["logz"], np.real(ev["a"]) * dmz + n / zeta, m
 
-    def slope_at(c):
-        return logz_and_slope(np.array([c]))[1][0]
+    def slope_of(zeta):
+        return logz_and_slope(zeta)[1]
 
     out_m, out_lz = [], []
     top = None
     for ip, zeta in enumerate(pieces):
         zeta = np.sort(zeta)
         lz, g, m = logz_and_slope(zeta)
-        for i in _sign_changes(np.isfinite(g) & np.isfinite(lz), g):
-            lzc, _, mc = logz_and_slope(np.array([_bisect(slope_at, zeta[i], zeta[i + 1], g[i])]))
-            out_m.append(float(mc[0]))
-            out_lz.append(complex(lzc[0]))
-            if ip == 0:  # outer branch zeta > hi, m from 0+: the last sign change met from zeta = inf
-                top = complex(lzc[0])
+        cells = _sign_changes(np.isfinite(g) & np.isfinite(lz), g)
+        if not cells.size:
+            continue
+        lzc, _, mc = logz_and_slope(_bisect(slope_of, zeta[cells], zeta[cells + 1], g[cells]))
+        out_m += [float(v) for v in mc]
+        out_lz += [complex(v) for v in lzc]
+        if ip == 0:  # outer branch zeta > hi, m from 0+: the last sign change met from zeta = inf
+            top = complex(lzc[-1])
     if _finite_at_infinity(sys):
         for v, lz_inf in _limits_at_infinity(sys, f.values if f.values is not None else (lo, hi), n):
             out_m.append(np.inf)
@@ -213,17 +235,19 @@ def _critical_scan(sys):
     out_m, out_lz = [], []
     for br in _branch_sets(sys):
 
-        def slope_at(c, br=br):
-            return _real_eval(sys, np.array([c]), br)[1][0]
+        def slope_of(c, br=br):
+            return _real_eval(sys, c, br)[1]
 
         for g in grids:
             g = np.sort(g)
             _, d = _real_eval(sys, g, br)
-            for i in _sign_changes(np.isfinite(d), d):
-                mc = _bisect(slope_at, g[i], g[i + 1], d[i])
-                lz, _ = _real_eval(sys, np.array([mc]), br)
-                out_m.append(mc)
-                out_lz.append(complex(np.atleast_1d(lz)[0]))
+            cells = _sign_changes(np.isfinite(d), d)
+            if not cells.size:
+                continue
+            mc = _bisect(slope_of, g[cells], g[cells + 1], d[cells])
+            lz, _ = _real_eval(sys, mc, br)
+            out_m += [float(v) for v in mc]
+            out_lz += [complex(v) for v in np.atleast_1d(lz)]
     # finite limits z(m -> +-inf), reached with zeta_j -> an atom of an atomic factor (non-square-root
     # edges, e.g. where Belinschi's atom mass is exactly 0)
     if _finite_at_infinity(sys) and sys.k == 1 and sys.imp[0].values is not None:
