@@ -124,6 +124,12 @@ CERTIFIED = {
     # with the tails' scale near 0 (tanh's sech^4 reaches 0 through exponential tails too): depth 2 mass off
     # 7.7e-9, 256 (4.4e-6 -> 2e-12)
     ("tanh", "orthogonal", "off"),
+    # depth 1 certified since D^2 is its exact law, an atom plus the closed-form continuous part (mass error 1 ->
+    # 3e-13; tests/test_d2_piecewise.py); in products of orthogonal layers too (selu off at 64 and 256, elu off at
+    # 64 and 256: refused -> 1e-11, 3e-11, 1.2e-12, 1.3e-10); depth 2 since a band end at the product's
+    # zero-mass atom takes nodes in the log of the offset and the end law fitted there (docs/design.md §5.10;
+    # mass error / worst of m_1, m_2: selu 0.036 -> 3e-12, 2.4e-12; elu 5.4e-5, 1.7e-4 -> 1.7e-9, 5.4e-9)
+    ("selu", "orthogonal", "off"), ("elu", "orthogonal", "off"),
 }
 
 
@@ -135,12 +141,6 @@ PARTLY_CERTIFIED = {
     ("leaky_relu(0.01)", "orthogonal", "critical"): {256}, ("leaky_relu(0.01)", "orthogonal", "off"): {256},
     ("leaky_relu(0.05)", "orthogonal", "critical"): {256}, ("leaky_relu(0.05)", "orthogonal", "off"): {256},
     ("leaky_relu(0.5)", "orthogonal", "critical"): {256}, ("leaky_relu(0.5)", "orthogonal", "off"): {256},
-    # depth 1 certified since D^2 is its exact law, an atom plus the closed-form continuous part (mass error 1 ->
-    # 3e-13; tests/test_d2_piecewise.py); in products of orthogonal layers too (selu off at 64 and 256, elu off at
-    # 64 and 256: refused -> 1e-11, 3e-11, 1.2e-12, 1.3e-10); elu off at depth 2 was certified with the discrete
-    # law of D^2, whose x rho is off by 2.3e-2 at 1e-4 below the top (the exact law: 1e-12 against mpmath, mass
-    # off 5.4e-5)
-    ("selu", "orthogonal", "off"): {2}, ("elu", "orthogonal", "off"): {2},
 }
 
 

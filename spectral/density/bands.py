@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grid import _band_nodes, _cosine_gl_nodes, _gl, _spike_nodes, _tanh_sinh_nodes
+from .grid import _band_nodes, _cosine_gl_nodes, _edge_nodes, _gl, _spike_nodes, _tanh_sinh_nodes
 from .real_axis import _closed_form, _solve_real
+from .singular_end import _end_mass, _end_piece
 from .soft_edge import _soft_edge, _soft_edge_critical
 from .tolerances import (
     _BREAK_MERGE,
@@ -136,10 +137,54 @@ def _cut_law_grid(sys, lo_u, hi_u, n, cmass_exact):
     log x) finds its negligible deep tail (:func:`_trim_unsolved_tail`); the band's grid starts at the highest
     coarse node dropped (solving the whole band at 2000 nodes spent most of its time in vertical continuations
     of the nodes there: elu/orthogonal off the critical line, depth 4, 11 s against 2.1 s)."""
+    return _band_nodes(_cut_law_start(sys, lo_u, hi_u, cmass_exact), hi_u, n, log_map=True)
+
+
+def _cut_law_start(sys, lo_u, hi_u, cmass_exact) -> float:
+    """Where the grid of the lowest band [lo_u, hi_u] of a cut law starts: the highest node of a coarse solve
+    (:data:`_CUT_LAW_COARSE` nodes, the cosine map in log x) in its negligible deep tail
+    (:func:`_trim_unsolved_tail`), ``lo_u`` where there is none."""
     uc, wc, _ = _band_nodes(lo_u, hi_u, _CUT_LAW_COARSE, log_map=True)
     ut = _trim_unsolved_tail(uc, wc, _solve_real(sys, uc), cmass_exact)[0]
     below = uc[uc < np.min(ut)] if ut.size else np.array([])
-    return _band_nodes(float(np.max(below)) if below.size else lo_u, hi_u, n, log_map=True)
+    return float(np.max(below)) if below.size else lo_u
+
+
+def _singular_band_nodes(sys, lo_u, hi_u, n, singular, trim, cmass_exact):
+    """(u, w, end pieces) of a band [lo_u, hi_u] with an end at a zero-mass atom of the product (``singular``:
+    (lower end, upper end)): each such end its :func:`~.singular_end._end_piece` (Gauss--Legendre in the log of
+    the offset; both ends: each up to the band's middle), the rest of the band between the pieces and its other
+    end -- Gauss--Legendre in log x from where a cut law's negligible deep tail ends (``trim``: the lowest band
+    of a cut law, whose lower end is the cut's image), else the s^2 map to that end (an edge of the product,
+    x rho ~ sqrt: Gauss--Legendre in s, spectrally accurate there and at the smooth end next to the piece)."""
+    sing_lo, sing_hi = singular
+    n_end = n // 2 if sing_lo and sing_hi else n
+    ends = ([_end_piece(lo_u, hi_u, n_end)] if sing_lo else []) + ([_end_piece(hi_u, lo_u, n_end)] if sing_hi else [])
+    u = np.concatenate([p.u for p in ends])
+    w = np.concatenate([p.w for p in ends])
+    rest = n - u.size
+    if sing_lo and sing_hi:
+        return u, w, ends
+    if sing_hi and trim:
+        start = _cut_law_start(sys, lo_u, hi_u, cmass_exact)
+        ur, wr = _gl(rest, start, ends[0].split_u)
+    elif sing_hi:
+        ur, wr = _edge_nodes(ends[0].split_u, lo_u, rest)
+    else:
+        ur, wr = _edge_nodes(ends[0].split_u, hi_u, rest)
+    return np.concatenate([ur, u]), np.concatenate([wr, w]), ends
+
+
+def _singular_band(sys, lo_u, hi_u, n, singular, trim, cmass_exact):
+    """(u, w, sol, end masses) of a band with an end at a zero-mass atom of the product: its nodes
+    (:func:`_singular_band_nodes`) solved, and per such end the mass closer to it than the nodes, (u of the end,
+    mass), from the end law fitted on them (:func:`~.singular_end._end_mass`; left out where it does not fit:
+    the mass is then off and the certificate says so)."""
+    u, w, ends = _singular_band_nodes(sys, lo_u, hi_u, n, singular, trim, cmass_exact)
+    u, w, sol = _solve_band(sys, u, w, trim, cmass_exact)
+    masses = [(piece.end_u, em.mass) for piece in ends
+              if math.isfinite((em := _end_mass(piece, u, -np.imag(sol.m) / math.pi, sol.ok)).mass)]
+    return u, w, sol, masses
 
 
 def _solve_band(sys, u, w, trim, cmass_exact, breaks=(), regrid_hi=None):
@@ -274,6 +319,38 @@ def _closed_form_bands(sys, e, points, cmass_exact) -> _BandGrid:
                      tuple(spike_mass))
 
 
+def _plain_band(sys, lo_u, hi_u, n, nb, trim, log_map, cmass_exact):
+    """(u, w, sol, floor, soft) of one band [lo_u, hi_u] (u = log(x / scale)) of ``nb`` with ``n`` nodes: a band
+    reaching 0 with its soft lower edge, the only band of a law with a hidden soft edge above its lower end,
+    the only band of a cut law without its negligible deep tail, or the band's own grid (:func:`_band_nodes`);
+    ``floor``: the lowest u covered by a band reaching 0 (the tail continues below), ``soft``: the soft edge
+    (cut, edge) in u, or None."""
+    soft, fast, hidden = None, False, False
+    if np.isneginf(lo_u) and sys.k and sys.kappa <= 0:
+        soft = _soft_edge_critical(sys, hi_u, cmass_exact)
+        fast = soft is not None
+        if not fast:
+            soft = _soft_edge(sys, hi_u)
+    elif nb == 1 and not trim and _hidden_soft_edge_possible(sys, lo_u, hi_u):
+        soft, fast = _hidden_soft_edge(sys, lo_u, hi_u, cmass_exact)
+        hidden = soft is not None
+    u, w, fl = (_cut_law_grid(sys, lo_u, hi_u, n, cmass_exact) if trim and nb == 1 else
+                _band_nodes(-np.inf if hidden else lo_u, hi_u, n, soft, log_map=log_map))
+    u, w, sol = _solve_band(sys, u, w, trim, cmass_exact, breaks=(soft[1],) if fast else (),
+                            regrid_hi=hi_u if trim and nb == 1 else None)
+    if hidden and not (_low_nodes_quiet(u, sol, cmass_exact) and _holds_the_mass(w, sol, cmass_exact)):
+        # mass at the lowest nodes, or mass missing: the band's own grid down to its lower end
+        soft = None
+        u, w, fl = _band_nodes(lo_u, hi_u, n, log_map=log_map)
+        u, w, sol = _solve_band(sys, u, w, trim, cmass_exact)
+    elif fast and not hidden and not _low_nodes_quiet(u, sol, cmass_exact):
+        # (else: the soft edge by the search on the band's grid)
+        soft = _soft_edge(sys, hi_u)
+        u, w, fl = _band_nodes(lo_u, hi_u, n, soft)
+        sol = _solve_real(sys, u)
+    return u, w, sol, fl, soft
+
+
 def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     """Nodes on every band of the edges ``e`` (``points`` in all, at least 32 a band) and M(x + i0) there."""
     if _closed_form(sys):
@@ -283,42 +360,26 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     counts = [max(_MIN_BAND_NODES, points // nb)] * nb
     counts[-1] = max(_MIN_BAND_NODES, points - sum(counts[:-1]))
     us, ws, sols = [], [], []
+    end_mass: list = []
     floor_u = None
     soft_edges = []
     log_map = _log_map_ok(sys)
     cut_law = _cut_law(sys)
     for ib, ((lo, hi), n) in enumerate(zip(e.log_bands, counts, strict=True)):
         # the lowest band ends where the cut law's spectrum does; alone, it spreads over the decades down to
-        # there (its own grid, in log x; below two layers' zero-mass atom the map in x certifies selu at depth
-        # 2 with the mass off 5.7e-9, the map in log x 2.3e-7)
+        # there (its own grid, in log x)
         trim = cut_law and ib == 0
-        soft, fast, hidden = None, False, False
-        if np.isneginf(lo) and sys.k and sys.kappa <= 0:
-            soft = _soft_edge_critical(sys, hi - log_c, cmass_exact)
-            fast = soft is not None
-            if not fast:
-                soft = _soft_edge(sys, hi - log_c)
-        elif nb == 1 and not trim and _hidden_soft_edge_possible(sys, lo, hi):
-            soft, fast = _hidden_soft_edge(sys, lo - log_c, hi - log_c, cmass_exact)
-            hidden = soft is not None
-        u, w, fl = (_cut_law_grid(sys, lo - log_c, hi - log_c, n, cmass_exact) if trim and nb == 1 else
-                    _band_nodes(-np.inf if hidden else lo - log_c, hi - log_c, n, soft, log_map=log_map))
-        u, w, sol = _solve_band(sys, u, w, trim, cmass_exact, breaks=(soft[1],) if fast else (),
-                                regrid_hi=hi - log_c if trim and nb == 1 else None)
-        if hidden and not (_low_nodes_quiet(u, sol, cmass_exact) and _holds_the_mass(w, sol, cmass_exact)):
-            # mass at the lowest nodes, or mass missing: the band's own grid down to its lower end
-            soft, fast, hidden = None, False, False
-            u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, log_map=log_map)
-            u, w, sol = _solve_band(sys, u, w, trim, cmass_exact)
-        elif fast and not hidden and not _low_nodes_quiet(u, sol, cmass_exact):
-            # (else: the soft edge by the search on the band's grid)
-            soft = _soft_edge(sys, hi - log_c)
-            u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, soft)
-            sol = _solve_real(sys, u)
-        if soft is not None:
-            soft_edges.append(math.exp(min(soft[1] + log_c, 709.0)))
-        if fl is not None:
-            floor_u = fl
+        singular = (_near_any(lo, e.log_singular), _near_any(hi, e.log_singular))
+        if np.isfinite(lo) and any(singular):
+            # an end at a zero-mass atom of the product (docs/design.md §5.10)
+            u, w, sol, masses = _singular_band(sys, lo - log_c, hi - log_c, n, singular, trim, cmass_exact)
+            end_mass += masses
+        else:
+            u, w, sol, fl, soft = _plain_band(sys, lo - log_c, hi - log_c, n, nb, trim, log_map, cmass_exact)
+            if soft is not None:
+                soft_edges.append(math.exp(min(soft[1] + log_c, 709.0)))
+            if fl is not None:
+                floor_u = fl
         us.append(u)
         ws.append(w)
         sols.append(sol)
@@ -327,7 +388,7 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     ok, res = np.concatenate([sol.ok for sol in sols]), np.concatenate([sol.res for sol in sols])
     fb, acc = np.concatenate([sol.fb for sol in sols]), np.concatenate([sol.acc for sol in sols])
     return _BandGrid(_Nodes(u, wv, m, -np.imag(m) / math.pi, ok, res, fb, acc, *_unknowns(sols)), floor_u,
-                     soft_edges)
+                     soft_edges, tuple(end_mass))
 
 
 def _unknowns(sols):
