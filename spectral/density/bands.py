@@ -63,6 +63,9 @@ class _BandGrid:
     #: (u, mass): mass of a one-factor law left out next to a spike at x = e^u, taken from the law itself
     #: (:func:`_closed_form_bands`); the certificate adds it at x = e^u
     spike_mass: tuple = ()
+    #: (u, _EndMass): the end law at each band end at a zero-mass atom of the product x = e^u; its mass (closer to
+    #: it than the nodes) is in ``spike_mass`` where it fits
+    end_laws: tuple = ()
 
 
 def _log_map_ok(sys) -> bool:
@@ -176,15 +179,12 @@ def _singular_band_nodes(sys, lo_u, hi_u, n, singular, trim, cmass_exact):
 
 
 def _singular_band(sys, lo_u, hi_u, n, singular, trim, cmass_exact):
-    """(u, w, sol, end masses) of a band with an end at a zero-mass atom of the product: its nodes
-    (:func:`_singular_band_nodes`) solved, and per such end the mass closer to it than the nodes, (u of the end,
-    mass), from the end law fitted on them (:func:`~.singular_end._end_mass`; left out where it does not fit:
-    the mass is then off and the certificate says so)."""
+    """(u, w, sol, end laws) of a band with an end at a zero-mass atom of the product: its nodes
+    (:func:`_singular_band_nodes`) solved, and per such end (u of the end, the end law fitted on the nodes next
+    to it: :func:`~.singular_end._end_mass`, with the mass closer to the end than the nodes)."""
     u, w, ends = _singular_band_nodes(sys, lo_u, hi_u, n, singular, trim, cmass_exact)
     u, w, sol = _solve_band(sys, u, w, trim, cmass_exact)
-    masses = [(piece.end_u, em.mass) for piece in ends
-              if math.isfinite((em := _end_mass(piece, u, -np.imag(sol.m) / math.pi, sol.ok)).mass)]
-    return u, w, sol, masses
+    return u, w, sol, [(piece.end_u, _end_mass(piece, u, -np.imag(sol.m) / math.pi, sol.ok)) for piece in ends]
 
 
 def _solve_band(sys, u, w, trim, cmass_exact, breaks=(), regrid_hi=None):
@@ -388,7 +388,8 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     ok, res = np.concatenate([sol.ok for sol in sols]), np.concatenate([sol.res for sol in sols])
     fb, acc = np.concatenate([sol.fb for sol in sols]), np.concatenate([sol.acc for sol in sols])
     return _BandGrid(_Nodes(u, wv, m, -np.imag(m) / math.pi, ok, res, fb, acc, *_unknowns(sols)), floor_u,
-                     soft_edges, tuple(end_mass))
+                     soft_edges, tuple((eu, em.mass) for eu, em in end_mass if math.isfinite(em.mass)),
+                     tuple(end_mass))
 
 
 def _unknowns(sols):

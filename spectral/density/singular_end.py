@@ -44,12 +44,18 @@ class _EndPiece:
 @dataclass(frozen=True)
 class _EndMass:
     """The mass closer to x_s than the lowest node (``mass``; nan where the end law does not fit), the fitted
-    exponents ``gamma``, ``delta`` and the fit's worst residual in log(x rho)."""
+    exponents ``gamma``, ``delta``, the fit's worst residual in log(x rho) and its coefficients ``coef`` (of
+    :func:`_basis`)."""
 
     mass: float
     gamma: float
     delta: float
     residual: float
+    coef: tuple = ()
+
+    def xrho(self, t):
+        """x rho of the fitted end law at offsets ``t`` (relative to x_s)."""
+        return np.exp(_basis(np.log(np.asarray(t, float))) @ np.array(self.coef))
 
 
 def _end_piece(end_u, other_u, n) -> _EndPiece:
@@ -87,14 +93,14 @@ def _end_mass(piece: _EndPiece, u, xrho, ok) -> _EndMass:
     residual = float(np.max(np.abs(a_mat @ coef - yy)))
     gamma, delta = float(coef[1]), float(coef[2])
     if not (gamma > -1.0 and residual <= _SINGULAR_FIT_RESIDUAL):
-        return _EndMass(math.nan, gamma, delta, residual)
+        return _EndMass(math.nan, gamma, delta, residual, tuple(coef))
     # t = t0 e^(-r / (1 + gamma)), dt = t dr / (1 + gamma): x rho t = e^-r times a smooth function of r
     # (Gauss--Laguerre)
     k = 1.0 + gamma
     r, wr = _laguerre()
     vr = v0 - r / k
     mass = float(np.sum(wr * np.exp(_basis(vr) @ coef + vr + r))) / k
-    return _EndMass(mass, gamma, delta, residual)
+    return _EndMass(mass, gamma, delta, residual, tuple(float(c) for c in coef))
 
 
 def _basis(v):
