@@ -28,9 +28,9 @@ a band end at the product's zero-mass atom takes nodes in the log of the offset 
 end law fitted there (docs/design.md §5.4): selu (mass off 0.036 -> 3e-12: the lower band of two layers, below
 their zero-mass atom, spreads over 50 decades), elu (5.4e-5 -> 1.7e-9: its zero-mass atom is the top of the band,
 where x rho grows like t^(-1/2) log(1/t)^(1/2) in t = 1 - x/top; the discrete law certified it while off by
-2.3e-2 in x rho at 1e-4 below the top). Sigmoid off the critical line at depth 256: the mass is off or the series m_2 cannot be
-formed. Sigmoid with orthogonal weights on its critical line (sigma_w^2 = 120, q* = 62) beyond depth 1: the
-spectrum reaches hundreds of e-folds below the band's grid (mass off 0.43 at depth 2 to 0.99 at 256).
+2.3e-2 in x rho at 1e-4 below the top). Sigmoid off the critical line at depth 256: the mass is off or the series
+m_2 cannot be formed. Sigmoid with orthogonal weights on its critical line (sigma_w^2 = 120, q* = 62) beyond depth
+1: the spectrum reaches hundreds of e-folds below the band's grid (mass off 0.43 at depth 2 to 0.99 at 256).
 Swish/orthogonal on its critical line is certified at depth 4 only (its D^2 reaches 0 through an exponential tail
 beyond the quadrature's last node, 3e-14: mass off 0.05 to 0.95 from depth 2). Sigmoid and softplus are certified
 everywhere: off the critical line at depth 256 the series m_2 (e^-1309) underflowed and the check could not be made
