@@ -22,7 +22,7 @@ EXACT_RTOL = 1e-9
 
 def _piece_and_offsets(side):
     piece = _end_piece(0.0, side * 1.0, 200)
-    t = np.abs(np.expm1(side * piece.u))
+    t = np.abs(np.expm1(piece.u))
     return piece, t
 
 

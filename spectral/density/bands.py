@@ -13,6 +13,7 @@ from .real_axis import _closed_form, _solve_real
 from .singular_end import _end_mass, _end_piece
 from .soft_edge import _soft_edge, _soft_edge_critical
 from .tolerances import (
+    _ANCHOR_STRIDE,
     _BREAK_MERGE,
     _CLOSED_FORM_MAX_SPAN,
     _CUT_LAW_COARSE,
@@ -22,6 +23,7 @@ from .tolerances import (
     _LOW_CHECK_DIVISOR,
     _MIN_BAND_NODES,
     _NOISE_MULTIPLE,
+    _SINGULAR_BAND_STRIDE,
     _SOFT_CUT,
     _SOFT_CUT_QUIET_RUN,
     _SOFT_NOISE_CAP,
@@ -183,16 +185,18 @@ def _singular_band(sys, lo_u, hi_u, n, singular, trim, cmass_exact):
     (:func:`_singular_band_nodes`) solved, and per such end (u of the end, the end law fitted on the nodes next
     to it: :func:`~.singular_end._end_mass`, with the mass closer to the end than the nodes)."""
     u, w, ends = _singular_band_nodes(sys, lo_u, hi_u, n, singular, trim, cmass_exact)
-    u, w, sol = _solve_band(sys, u, w, trim, cmass_exact)
+    # the end pieces and the rest are different grid families: no interpolation across their joins
+    u, w, sol = _solve_band(sys, u, w, trim, cmass_exact, breaks=tuple(p.split_u for p in ends),
+                            stride=_SINGULAR_BAND_STRIDE)
     return u, w, sol, [(piece.end_u, _end_mass(piece, u, -np.imag(sol.m) / math.pi, sol.ok)) for piece in ends]
 
 
-def _solve_band(sys, u, w, trim, cmass_exact, breaks=(), regrid_hi=None):
+def _solve_band(sys, u, w, trim, cmass_exact, breaks=(), regrid_hi=None, stride=_ANCHOR_STRIDE):
     """(u, w, sol) on a band's nodes; ``trim`` (the lowest band of a cut law): without its negligible deep tail
     (:func:`_trim_unsolved_tail`), and where that took more than :data:`_CUT_LAW_REGRID` of the grid of a band
     in log x up to ``regrid_hi``, solved once more from the highest node dropped (elu/orthogonal off the
     critical line, depth 256: 1564 of 2000 nodes dropped, the mass off 2.1e-6 on the rest)."""
-    sol = _solve_real(sys, u, breaks=breaks)
+    sol = _solve_real(sys, u, stride=stride, breaks=breaks)
     if not trim:
         return u, w, sol
     ut, wt, st = _trim_unsolved_tail(u, w, sol, cmass_exact)

@@ -81,7 +81,7 @@ def _end_mass(piece: _EndPiece, u, xrho, ok) -> _EndMass:
     there, where :math:`\gamma \le -1` (not integrable), or where the fit misses a node by more than
     :data:`_SINGULAR_FIT_RESIDUAL`."""
     with np.errstate(all="ignore"):
-        t = np.abs(np.expm1(piece.sign * (u - piece.end_u)))
+        t = np.abs(np.expm1(u - piece.end_u))
         v = np.log(t)
     v0 = math.log(_SINGULAR_END_OFFSET)
     near = np.isin(u, piece.u) & ok & (xrho > 0) & (v <= v0 + _SINGULAR_FIT_EFOLDS)

@@ -258,6 +258,15 @@ _MIN_FIT_NODES = 12
 #: function smooth on the scale of log(1/t0) + r: 40 nodes reach rounding).
 _LAGUERRE_NODES = 40
 
+#: A band is solved by vertical continuation at every this-many-th node (anchors), Newton on the real axis from
+#: their interpolation in between (docs/design.md §4.3) ...
+_ANCHOR_STRIDE = 32
+#: ... and a band with an end piece at a zero-mass atom at every this-many-th: the rest of selu's lower band at
+#: depth 2 (Gauss--Legendre in log x over 60 e-folds) has x rho changing by 10^2 between anchors 32 nodes apart
+#: in its deep decades, where the interpolated start failed for 240 nodes (each then continued vertically:
+#: 10.7 s of CPU against 7.4 s with 16, where 3 fail).
+_SINGULAR_BAND_STRIDE = 16
+
 #: A band away from 0 wider than this in log x (a factor e^7 ~ 1100) gets the cosine map in u = log x where
 #: its ends are edges of the product: the cosine map in x leaves its lower decades without nodes (leaky relu
 #: at depth 8: a band over 9 decades, mass 0.81).
