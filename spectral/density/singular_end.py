@@ -112,6 +112,7 @@ def _basis(v):
 
 
 def _laguerre():
+    """Gauss--Laguerre nodes and weights (:data:`_LAGUERRE_NODES`), formed once."""
     if not _LAGUERRE:
         from scipy.special import roots_laguerre
 
