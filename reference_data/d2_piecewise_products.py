@@ -6,7 +6,8 @@ Sources
 -------
 * ``q``: the variance of the pre-activations, by ``mpmath.findroot``: on the critical line (sigma_w^2 = 1) the
   root of sigma_w^2 E[phi'(sqrt(q) h)^2] = 1 (chi_1 = 1); off it the fixed point q = sigma_w^2 E[phi(sqrt(q) h)^2]
-  + sigma_b^2 (sigma_w^2 = 1.5, sigma_b^2 = 0.1), with phi = lambda x (x > 0), lambda alpha (e^x - 1) (x <= 0).
+  + sigma_b^2 (sigma_w^2 = 1.5, sigma_b^2 = 0.1; eight iterations of the map, then the secant), with
+  phi = lambda x (x > 0), lambda alpha (e^x - 1) (x <= 0).
 * ``M(zeta)`` of D^2 = phi'(sqrt(q) h)^2: the atom lambda^2 of mass 1/2 (h > 0) plus mpmath ``quad`` of
   phi(h) d / (zeta - d), d = (lambda alpha)^2 e^(2 sqrt(q) h), over h < 0, split at the real solution of
   d(h) = Re zeta (the nearby pole) and on a unit grid.
@@ -15,6 +16,11 @@ Sources
   (secant) from the physical-branch start zeta_0 = (x (1 + m_0) / (sigma_w^4 m_0))^(1/2), m_0 the float
   M_J(x + i0) of ``spectral`` (only the start: the root is the exact equation's); x rho = -Im m / pi, and the
   root is accepted only with Im zeta > 0 and Im m < 0 (the physical sheet).
+
+* Next to the zero-mass atom x_s = (sigma_w^2 lambda^2)^2 of two layers off the critical line (``END_CASES``):
+  x = x_s (1 -+ t) at offsets t from 1e-4 (where the float solver certifies) down to 1e-11 (where it does not,
+  and the density's end law serves the mass), solved at ``END_DPS`` digits from the largest offset down, each
+  start the previous root moved towards the atom lambda^2 of D^2 as sqrt(t) (zeta - lambda^2 ~ t^(1/2)).
 
 Run ``python reference_data/d2_piecewise_products.py`` to regenerate ``d2_piecewise_products.json``.
 """
@@ -32,6 +38,16 @@ CASES = [
     ("selu", "critical", [0.05, 0.3, 1.0, 1.2, 2.0, 3.0, 4.3]),
     ("elu", "off", [1e-3, 0.1, 0.5, 1.5, 2.0, 2.25 * (1 - 1e-3), 2.25 * (1 - 1e-4)]),
 ]
+
+#: (activation, side, offsets t): x = x_s (1 + side t) next to the zero-mass atom x_s off the critical line
+#: (sigma_w^2 = 1.5, sigma_b^2 = 0.1); selu on both sides, elu below (x_s is the top of its spectrum).
+END_CASES = [
+    ("selu", -1, [1e-4, 1e-6, 1e-7, 1e-9, 1e-11]),
+    ("selu", 1, [1e-4, 1e-6, 1e-7, 1e-9, 1e-11]),
+    ("elu", -1, [1e-4, 1e-6, 1e-7, 1e-9, 1e-11]),
+]
+#: Digits next to x_s: x = x_s (1 -+ 1e-11) and zeta - lambda^2 ~ 3e-6 keep 20 digits beyond the offset.
+END_DPS = 40
 
 
 def phi(name, x):
@@ -51,8 +67,13 @@ def gauss(f):
 def q_of(name, point):
     if point == "critical":
         return mp.findroot(lambda q: gauss(lambda h: dphi(name, mp.sqrt(q) * h) ** 2) - 1, mp.mpf("1.0"))
-    return mp.findroot(lambda q: mp.mpf("1.5") * gauss(lambda h: phi(name, mp.sqrt(q) * h) ** 2) + mp.mpf("0.1") - q,
-                       mp.mpf("1.0"))
+    def q_map(q):
+        return mp.mpf("1.5") * gauss(lambda h: phi(name, mp.sqrt(q) * h) ** 2) + mp.mpf("0.1")
+
+    q0 = mp.mpf("1.0")
+    for _ in range(8):  # into the basin of the secant (the fixed point attracts: selu's secant left q > 0)
+        q0 = q_map(q0)
+    return mp.findroot(lambda q: q_map(q) - q, q0)
 
 
 def m_of(name, q, zeta):
@@ -82,9 +103,36 @@ def solve(name, q, s2, x, m0):
     return -mp.im(m) / mp.pi
 
 
+def solve_end(name, q, s2, side, ts, m_start):
+    """x rho at x = x_s (1 + side t) for the offsets ``ts`` (descending), continued from the largest, whose start
+    is the float M_J there (``m_start``)."""
+    lam, _ = PARAMS[name]
+    xs = (s2 * lam**2) ** 2
+    out, zeta, t_prev = [], None, None
+    for t in ts:
+        x = xs * (1 + side * mp.mpf(t))
+        z = x * (1 + mp.mpf(10) ** (-END_DPS + 5) * 1j)
+        if zeta is None:
+            zeta0 = mp.sqrt(x * (1 + m_start) / (s2**2 * m_start))
+        else:
+            zeta0 = lam**2 + (zeta - lam**2) * mp.sqrt(mp.mpf(t) / t_prev)
+
+        def f(zeta, z=z):
+            m = m_of(name, q, zeta)
+            return mp.log(s2**2 * zeta**2 * m / (1 + m)) - mp.log(z)
+
+        zeta = mp.findroot(f, mp.mpc(zeta0), solver="secant", tol=mp.mpf(10) ** (-2 * END_DPS + 10))
+        m = m_of(name, q, zeta)
+        assert mp.im(zeta) > 0 and mp.im(m) < 0, (name, t, zeta, m)
+        out.append(-mp.im(m) / mp.pi)
+        t_prev = mp.mpf(t)
+    return xs, out
+
+
 def main():
     import numpy as np
 
+    from spectral import density as D
     from spectral.density.edges import _system, edges
     from spectral.density.real_axis import _solve_real
     from spectral.laws.derivative import DerivativeLaw
@@ -109,6 +157,20 @@ def main():
         xr = [solve(name, q, s2, x, mp.mpc(complex(m0))) for x, m0 in zip(xs, sol.m, strict=True)]
         out[f"{name}-{point}"] = {"q": float(q), "x": xs, "xrho": [float(v) for v in xr]}
         print(name, point, float(q), [f"{float(v):.12e}" for v in xr], flush=True)
+    for name, side, ts in END_CASES:
+        mp.mp.dps = END_DPS
+        q = q_of(name, "off")
+        s2 = mp.mpf("1.5")
+        net = Network(activation=name, weights="orthogonal", depth=2, sigma_w2=1.5, sigma_b2=0.1)
+        law = jacobian_law(net)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x0 = float((s2 * PARAMS[name][0] ** 2) ** 2 * (1 + side * mp.mpf(ts[0])))
+            m_start = complex(D.solve_m_transform(law, np.array([x0 + 0j]))[0])
+        xs, xr = solve_end(name, q, s2, side, ts, mp.mpc(m_start))
+        out[f"{name}-off-end{'+' if side > 0 else '-'}"] = {"q": float(q), "x_s": float(xs), "side": side,
+                                                             "t": ts, "xrho": [float(v) for v in xr]}
+        print(name, side, [f"{float(v):.12e}" for v in xr], flush=True)
     Path(__file__).with_suffix(".json").write_text(json.dumps(out, indent=1) + "\n")
 
 

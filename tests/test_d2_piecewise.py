@@ -171,3 +171,48 @@ def test_two_orthogonal_layers_against_mpmath(key):
         warnings.simplefilter("error")
         m = D.solve_m_transform(law, x + 0j)
     np.testing.assert_allclose(-np.imag(m) / math.pi, ref["xrho"], rtol=PRODUCT_RTOL)
+
+
+#: The end law next to a zero-mass atom against mpmath where it is fitted (offsets 1e-4 to 1e-7: measured 2e-8 for
+#: elu, 1e-9 for selu, the fit's residual; the solver's own x rho is known to ~5e-8 of |m| at 1e-7, its attainable
+#: accuracy growing like 1/t) ...
+END_FIT_RTOL = 1e-7
+#: ... and beyond the nodes, where it serves the mass (1e-9 and 1e-11: measured 1.2e-5, 8.4e-5 for elu, whose
+#: logarithmic factor the fit extrapolates; 2e-7, 1e-6 for selu): 5e-4 of the end law below 1e-9 (~3e-5 of mass)
+#: is ~1e-8 of mass, inside the certificate's 1e-6.
+END_RTOL = 5e-4
+#: Nodes of the end piece (the density's own grid gives an end a quarter of a band's nodes; only those within
+#: _SINGULAR_FIT_EFOLDS of the lowest offset are solved here: 12, the fit's minimum).
+END_NODES = 100
+
+
+@pytest.mark.parametrize("key", ["selu-off-end-", "selu-off-end+", "elu-off-end-"])
+def test_zero_mass_atom_end_against_mpmath(key):
+    """Two orthogonal layers off the critical line next to their zero-mass atom x_s (selu: inside the spectrum,
+    x rho ~ t^(-1/2) on both sides; elu: the top, t^(-1/2) log(1/t)^(1/2)): the end law fitted on the solved
+    nodes of an end piece (docs/design.md §5.4) against the mpmath solution, where it was fitted (1e-4 to 1e-7)
+    and beyond its nodes (1e-9, 1e-11), where the continuation does not certify and the law serves the mass."""
+    from spectral.density.edges import _system
+    from spectral.density.real_axis import _solve_real
+    from spectral.density.singular_end import _end_mass, _end_piece
+    from spectral.density.threads import _thread_policy
+    from spectral.density.tolerances import _SINGULAR_END_OFFSET, _SINGULAR_FIT_EFOLDS
+
+    ref = json.loads(REFERENCE.read_text())[key]
+    name = key.split("-")[0]
+    law = jacobian_law(Network(activation=name, weights="orthogonal", depth=2, sigma_w2=1.5, sigma_b2=0.1))
+    assert float(law.q[0]) == pytest.approx(ref["q"], rel=1e-12)
+    e = D.edges(law)
+    log_s, side = math.log(ref["x_s"]), ref["side"]
+    (other,) = [lo if side < 0 else hi for lo, hi in e.log_bands if abs((hi if side < 0 else lo) - log_s) < 1e-9]
+    piece = _end_piece(log_s - e.log_lambda_max, other - e.log_lambda_max, END_NODES)
+    window = np.log(np.abs(np.expm1(piece.u - piece.end_u))) <= math.log(_SINGULAR_END_OFFSET) + _SINGULAR_FIT_EFOLDS
+    u = piece.u[window]
+    # the solver's own BLAS policy (one thread: called outside the pipeline, two threads cost 10 times the CPU)
+    sol = _thread_policy(_solve_real)(_system(law, e.log_lambda_max), u)
+    fit = _end_mass(piece, u, -np.imag(sol.m) / math.pi, sol.ok)
+    assert math.isfinite(fit.mass)
+    t, xr = np.array(ref["t"]), np.array(ref["xrho"])
+    near = t >= _SINGULAR_END_OFFSET
+    np.testing.assert_allclose(fit.xrho(t[near]), xr[near], rtol=END_FIT_RTOL)
+    np.testing.assert_allclose(fit.xrho(t[~near]), xr[~near], rtol=END_RTOL)

@@ -25,13 +25,14 @@ at every depth (products of orthogonal layers took its discrete quadrature law b
 2.3e-2 in x rho next to the singular points of depth 2 against mpmath, tests/test_d2_piecewise.py), and the band
 down to the image of the law's Gaussian cut drops its negligible deep tail (docs/design.md §5.6): selu critical
 certified at every depth (depth 2: mass error 3.4e-5 -> 5.7e-9; 256: refused -> 9e-11), selu off at 64 and 256
-(1e-11, 3e-11), elu off at 64 and 256 (1.2e-12, 1.3e-10). Refused: selu off the critical line at depth 2 (mass off
-0.036 with either law: the lower band of two layers, below their zero-mass atom), elu off the critical line at
-depth 2 (its zero-mass atom is the top of the band, where x rho grows like (1 - x/top)^-0.53, faster than the
-inverse square root the grid integrates: mass off 5.4e-5; the discrete law certified it while off by 2.3e-2 in x
-rho at 1e-4 below the top). Sigmoid off the critical line at depth 256: the mass is off or the series m_2 cannot be
-formed. Sigmoid with orthogonal weights on its critical line (sigma_w^2 = 120, q* = 62) beyond depth 1: the
-spectrum reaches hundreds of e-folds below the band's grid (mass off 0.43 at depth 2 to 0.99 at 256).
+(1e-11, 3e-11), elu off at 64 and 256 (1.2e-12, 1.3e-10). Off the critical line at depth 2 both are certified since
+a band end at the product's zero-mass atom takes nodes in the log of the offset and the mass closer to it from the
+end law fitted there (docs/design.md §5.4): selu (mass off 0.036 -> 7.7e-12: the lower band of two layers, below
+their zero-mass atom, spreads over 50 decades), elu (5.4e-5 -> 1.7e-9: its zero-mass atom is the top of the band,
+where x rho grows like t^(-1/2) log(1/t)^(1/2) in t = 1 - x/top; the discrete law certified it while off by
+2.3e-2 in x rho at 1e-4 below the top). Sigmoid off the critical line at depth 256: the mass is off or the series
+m_2 cannot be formed. Sigmoid with orthogonal weights on its critical line (sigma_w^2 = 120, q* = 62) beyond depth
+1: the spectrum reaches hundreds of e-folds below the band's grid (mass off 0.43 at depth 2 to 0.99 at 256).
 Swish/orthogonal on its critical line is certified at depth 4 only (its D^2 reaches 0 through an exponential tail
 beyond the quadrature's last node, 3e-14: mass off 0.05 to 0.95 from depth 2). Sigmoid and softplus are certified
 everywhere: off the critical line at depth 256 the series m_2 (e^-1309) underflowed and the check could not be made
@@ -145,17 +146,17 @@ CERTIFIED = {
     ("leaky_relu(0.01)", "orthogonal", "critical"), ("leaky_relu(0.01)", "orthogonal", "off"),
     ("leaky_relu(0.05)", "orthogonal", "critical"), ("leaky_relu(0.05)", "orthogonal", "off"),
     ("leaky_relu(0.5)", "orthogonal", "critical"), ("leaky_relu(0.5)", "orthogonal", "off"),
+    # depth 1 certified since D^2 is its exact law, an atom plus the closed-form continuous part (mass error 1 ->
+    # 3e-13; tests/test_d2_piecewise.py); in products of orthogonal layers too (selu off at 64 and 256, elu off at
+    # 64 and 256: refused -> 1e-11, 3e-11, 1.2e-12, 1.3e-10); depth 2 since a band end at the product's
+    # zero-mass atom takes nodes in the log of the offset and the end law fitted there (docs/design.md §5.10;
+    # mass error / worst of m_1, m_2: selu 0.036 -> 7.7e-12, 1.2e-11; elu 5.4e-5, 1.7e-4 -> 1.7e-9, 5.4e-9)
+    ("selu", "orthogonal", "off"), ("elu", "orthogonal", "off"),
 }
 
 
 #: (activation, weights, point) certified at every depth of the matrix except the listed ones (refused there).
 PARTLY_CERTIFIED = {
-    # depth 1 certified since D^2 is its exact law, an atom plus the closed-form continuous part (mass error 1 ->
-    # 3e-13; tests/test_d2_piecewise.py); in products of orthogonal layers too (selu off at 64 and 256, elu off at
-    # 64 and 256: refused -> 1e-11, 3e-11, 1.2e-12, 1.3e-10); elu off at depth 2 was certified with the discrete
-    # law of D^2, whose x rho is off by 2.3e-2 at 1e-4 below the top (the exact law: 1e-12 against mpmath, mass
-    # off 5.4e-5)
-    ("selu", "orthogonal", "off"): {2}, ("elu", "orthogonal", "off"): {2},
 }
 
 

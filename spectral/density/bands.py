@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grid import _band_nodes, _cosine_gl_nodes, _gl, _spike_nodes, _tanh_sinh_nodes
+from .grid import _band_nodes, _cosine_gl_nodes, _edge_nodes, _gl, _spike_nodes, _tanh_sinh_nodes
 from .real_axis import _closed_form, _solve_real
+from .singular_end import _end_mass, _end_piece
 from .soft_edge import _soft_edge, _soft_edge_critical
 from .tolerances import (
+    _ANCHOR_STRIDE,
     _BREAK_MERGE,
     _CLOSED_FORM_MAX_SPAN,
     _CUT_LAW_COARSE,
@@ -21,6 +23,7 @@ from .tolerances import (
     _LOW_CHECK_DIVISOR,
     _MIN_BAND_NODES,
     _NOISE_MULTIPLE,
+    _SINGULAR_BAND_STRIDE,
     _SOFT_CUT,
     _SOFT_CUT_QUIET_RUN,
     _SOFT_NOISE_CAP,
@@ -62,6 +65,9 @@ class _BandGrid:
     #: (u, mass): mass of a one-factor law left out next to a spike at x = e^u, taken from the law itself
     #: (:func:`_closed_form_bands`); the certificate adds it at x = e^u
     spike_mass: tuple = ()
+    #: (u, _EndMass): the end law at each band end at a zero-mass atom of the product x = e^u; its mass (closer to
+    #: it than the nodes) is in ``spike_mass`` where it fits
+    end_laws: tuple = ()
 
 
 def _log_map_ok(sys) -> bool:
@@ -136,18 +142,61 @@ def _cut_law_grid(sys, lo_u, hi_u, n, cmass_exact):
     log x) finds its negligible deep tail (:func:`_trim_unsolved_tail`); the band's grid starts at the highest
     coarse node dropped (solving the whole band at 2000 nodes spent most of its time in vertical continuations
     of the nodes there: elu/orthogonal off the critical line, depth 4, 11 s against 2.1 s)."""
+    return _band_nodes(_cut_law_start(sys, lo_u, hi_u, cmass_exact), hi_u, n, log_map=True)
+
+
+def _cut_law_start(sys, lo_u, hi_u, cmass_exact) -> float:
+    """Where the grid of the lowest band [lo_u, hi_u] of a cut law starts: the highest node of a coarse solve
+    (:data:`_CUT_LAW_COARSE` nodes, the cosine map in log x) in its negligible deep tail
+    (:func:`_trim_unsolved_tail`), ``lo_u`` where there is none."""
     uc, wc, _ = _band_nodes(lo_u, hi_u, _CUT_LAW_COARSE, log_map=True)
     ut = _trim_unsolved_tail(uc, wc, _solve_real(sys, uc), cmass_exact)[0]
     below = uc[uc < np.min(ut)] if ut.size else np.array([])
-    return _band_nodes(float(np.max(below)) if below.size else lo_u, hi_u, n, log_map=True)
+    return float(np.max(below)) if below.size else lo_u
 
 
-def _solve_band(sys, u, w, trim, cmass_exact, breaks=(), regrid_hi=None):
+def _singular_band_nodes(sys, lo_u, hi_u, n, singular, trim, cmass_exact):
+    """(u, w, end pieces) of a band [lo_u, hi_u] with an end at a zero-mass atom of the product (``singular``:
+    (lower end, upper end)): each such end its :func:`~.singular_end._end_piece` (Gauss--Legendre in the log of
+    the offset; both ends: each up to the band's middle), the rest of the band between the pieces and its other
+    end -- Gauss--Legendre in log x from where a cut law's negligible deep tail ends (``trim``: the lowest band
+    of a cut law, whose lower end is the cut's image), else the s^2 map to that end (an edge of the product,
+    x rho ~ sqrt: Gauss--Legendre in s, spectrally accurate there and at the smooth end next to the piece)."""
+    sing_lo, sing_hi = singular
+    n_end = n // 2 if sing_lo and sing_hi else n
+    ends = ([_end_piece(lo_u, hi_u, n_end)] if sing_lo else []) + ([_end_piece(hi_u, lo_u, n_end)] if sing_hi else [])
+    u = np.concatenate([p.u for p in ends])
+    w = np.concatenate([p.w for p in ends])
+    rest = n - u.size
+    if sing_lo and sing_hi:
+        return u, w, ends
+    if sing_hi and trim:
+        start = _cut_law_start(sys, lo_u, hi_u, cmass_exact)
+        ur, wr = _gl(rest, start, ends[0].split_u)
+    elif sing_hi:
+        ur, wr = _edge_nodes(ends[0].split_u, lo_u, rest)
+    else:
+        ur, wr = _edge_nodes(ends[0].split_u, hi_u, rest)
+    return np.concatenate([ur, u]), np.concatenate([wr, w]), ends
+
+
+def _singular_band(sys, lo_u, hi_u, n, singular, trim, cmass_exact):
+    """(u, w, sol, end laws) of a band with an end at a zero-mass atom of the product: its nodes
+    (:func:`_singular_band_nodes`) solved, and per such end (u of the end, the end law fitted on the nodes next
+    to it: :func:`~.singular_end._end_mass`, with the mass closer to the end than the nodes)."""
+    u, w, ends = _singular_band_nodes(sys, lo_u, hi_u, n, singular, trim, cmass_exact)
+    # the end pieces and the rest are different grid families: no interpolation across their joins
+    u, w, sol = _solve_band(sys, u, w, trim, cmass_exact, breaks=tuple(p.split_u for p in ends),
+                            stride=_SINGULAR_BAND_STRIDE)
+    return u, w, sol, [(piece.end_u, _end_mass(piece, u, -np.imag(sol.m) / math.pi, sol.ok)) for piece in ends]
+
+
+def _solve_band(sys, u, w, trim, cmass_exact, breaks=(), regrid_hi=None, stride=_ANCHOR_STRIDE):
     """(u, w, sol) on a band's nodes; ``trim`` (the lowest band of a cut law): without its negligible deep tail
     (:func:`_trim_unsolved_tail`), and where that took more than :data:`_CUT_LAW_REGRID` of the grid of a band
     in log x up to ``regrid_hi``, solved once more from the highest node dropped (elu/orthogonal off the
     critical line, depth 256: 1564 of 2000 nodes dropped, the mass off 2.1e-6 on the rest)."""
-    sol = _solve_real(sys, u, breaks=breaks)
+    sol = _solve_real(sys, u, stride=stride, breaks=breaks)
     if not trim:
         return u, w, sol
     ut, wt, st = _trim_unsolved_tail(u, w, sol, cmass_exact)
@@ -274,6 +323,38 @@ def _closed_form_bands(sys, e, points, cmass_exact) -> _BandGrid:
                      tuple(spike_mass))
 
 
+def _plain_band(sys, lo_u, hi_u, n, nb, trim, log_map, cmass_exact):
+    """(u, w, sol, floor, soft) of one band [lo_u, hi_u] (u = log(x / scale)) of ``nb`` with ``n`` nodes: a band
+    reaching 0 with its soft lower edge, the only band of a law with a hidden soft edge above its lower end,
+    the only band of a cut law without its negligible deep tail, or the band's own grid (:func:`_band_nodes`);
+    ``floor``: the lowest u covered by a band reaching 0 (the tail continues below), ``soft``: the soft edge
+    (cut, edge) in u, or None."""
+    soft, fast, hidden = None, False, False
+    if np.isneginf(lo_u) and sys.k and sys.kappa <= 0:
+        soft = _soft_edge_critical(sys, hi_u, cmass_exact)
+        fast = soft is not None
+        if not fast:
+            soft = _soft_edge(sys, hi_u)
+    elif nb == 1 and not trim and _hidden_soft_edge_possible(sys, lo_u, hi_u):
+        soft, fast = _hidden_soft_edge(sys, lo_u, hi_u, cmass_exact)
+        hidden = soft is not None
+    u, w, fl = (_cut_law_grid(sys, lo_u, hi_u, n, cmass_exact) if trim and nb == 1 else
+                _band_nodes(-np.inf if hidden else lo_u, hi_u, n, soft, log_map=log_map))
+    u, w, sol = _solve_band(sys, u, w, trim, cmass_exact, breaks=(soft[1],) if fast else (),
+                            regrid_hi=hi_u if trim and nb == 1 else None)
+    if hidden and not (_low_nodes_quiet(u, sol, cmass_exact) and _holds_the_mass(w, sol, cmass_exact)):
+        # mass at the lowest nodes, or mass missing: the band's own grid down to its lower end
+        soft = None
+        u, w, fl = _band_nodes(lo_u, hi_u, n, log_map=log_map)
+        u, w, sol = _solve_band(sys, u, w, trim, cmass_exact)
+    elif fast and not hidden and not _low_nodes_quiet(u, sol, cmass_exact):
+        # (else: the soft edge by the search on the band's grid)
+        soft = _soft_edge(sys, hi_u)
+        u, w, fl = _band_nodes(lo_u, hi_u, n, soft)
+        sol = _solve_real(sys, u)
+    return u, w, sol, fl, soft
+
+
 def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     """Nodes on every band of the edges ``e`` (``points`` in all, at least 32 a band) and M(x + i0) there."""
     if _closed_form(sys):
@@ -283,42 +364,26 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     counts = [max(_MIN_BAND_NODES, points // nb)] * nb
     counts[-1] = max(_MIN_BAND_NODES, points - sum(counts[:-1]))
     us, ws, sols = [], [], []
+    end_mass: list = []
     floor_u = None
     soft_edges = []
     log_map = _log_map_ok(sys)
     cut_law = _cut_law(sys)
     for ib, ((lo, hi), n) in enumerate(zip(e.log_bands, counts, strict=True)):
         # the lowest band ends where the cut law's spectrum does; alone, it spreads over the decades down to
-        # there (its own grid, in log x; below two layers' zero-mass atom the map in x certifies selu at depth
-        # 2 with the mass off 5.7e-9, the map in log x 2.3e-7)
+        # there (its own grid, in log x)
         trim = cut_law and ib == 0
-        soft, fast, hidden = None, False, False
-        if np.isneginf(lo) and sys.k and sys.kappa <= 0:
-            soft = _soft_edge_critical(sys, hi - log_c, cmass_exact)
-            fast = soft is not None
-            if not fast:
-                soft = _soft_edge(sys, hi - log_c)
-        elif nb == 1 and not trim and _hidden_soft_edge_possible(sys, lo, hi):
-            soft, fast = _hidden_soft_edge(sys, lo - log_c, hi - log_c, cmass_exact)
-            hidden = soft is not None
-        u, w, fl = (_cut_law_grid(sys, lo - log_c, hi - log_c, n, cmass_exact) if trim and nb == 1 else
-                    _band_nodes(-np.inf if hidden else lo - log_c, hi - log_c, n, soft, log_map=log_map))
-        u, w, sol = _solve_band(sys, u, w, trim, cmass_exact, breaks=(soft[1],) if fast else (),
-                                regrid_hi=hi - log_c if trim and nb == 1 else None)
-        if hidden and not (_low_nodes_quiet(u, sol, cmass_exact) and _holds_the_mass(w, sol, cmass_exact)):
-            # mass at the lowest nodes, or mass missing: the band's own grid down to its lower end
-            soft, fast, hidden = None, False, False
-            u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, log_map=log_map)
-            u, w, sol = _solve_band(sys, u, w, trim, cmass_exact)
-        elif fast and not hidden and not _low_nodes_quiet(u, sol, cmass_exact):
-            # (else: the soft edge by the search on the band's grid)
-            soft = _soft_edge(sys, hi - log_c)
-            u, w, fl = _band_nodes(lo - log_c, hi - log_c, n, soft)
-            sol = _solve_real(sys, u)
-        if soft is not None:
-            soft_edges.append(math.exp(min(soft[1] + log_c, 709.0)))
-        if fl is not None:
-            floor_u = fl
+        singular = (_near_any(lo, e.log_singular), _near_any(hi, e.log_singular))
+        if np.isfinite(lo) and any(singular):
+            # an end at a zero-mass atom of the product (docs/design.md §5.10)
+            u, w, sol, masses = _singular_band(sys, lo - log_c, hi - log_c, n, singular, trim, cmass_exact)
+            end_mass += masses
+        else:
+            u, w, sol, fl, soft = _plain_band(sys, lo - log_c, hi - log_c, n, nb, trim, log_map, cmass_exact)
+            if soft is not None:
+                soft_edges.append(math.exp(min(soft[1] + log_c, 709.0)))
+            if fl is not None:
+                floor_u = fl
         us.append(u)
         ws.append(w)
         sols.append(sol)
@@ -327,7 +392,8 @@ def _solve_bands(sys, e, points, cmass_exact) -> _BandGrid:
     ok, res = np.concatenate([sol.ok for sol in sols]), np.concatenate([sol.res for sol in sols])
     fb, acc = np.concatenate([sol.fb for sol in sols]), np.concatenate([sol.acc for sol in sols])
     return _BandGrid(_Nodes(u, wv, m, -np.imag(m) / math.pi, ok, res, fb, acc, *_unknowns(sols)), floor_u,
-                     soft_edges)
+                     soft_edges, tuple((eu, em.mass) for eu, em in end_mass if math.isfinite(em.mass)),
+                     tuple(end_mass))
 
 
 def _unknowns(sols):

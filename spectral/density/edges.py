@@ -41,6 +41,7 @@ class _Edges:
     w0: float             # atom at 0
     beta: float           # exponent of x rho(x) ~ x^beta at 0 (exact for linear factors), nan if unknown
     candidates: tuple     # log x of all real critical values z(m_c) > 0 (before classification)
+    log_singular: tuple = ()  # log x of the product's zero-mass atoms (singular points of the density)
 
 
 @_thread_policy
@@ -159,7 +160,8 @@ def _compute_edges(law) -> _Edges:
     sys = _System(_factors(law), w0)
     log_atoms = [math.log(a) for a, _ in atoms if a > 0]
     # a zero-mass atom of the product breaks the bands as an atom does (an inverse-square-root singularity)
-    log_stops = log_atoms + [math.log(a) for a in _record(law).singular_points if a > 0]
+    log_singular = tuple(math.log(a) for a in _record(law).singular_points if a > 0)
+    log_stops = log_atoms + list(log_singular)
     cand = _candidates(_critical_values(sys), log_stops)
     breaks = _break_points(cand, log_stops)
     cmass = 1.0 - sum(p for _, p in atoms)
@@ -192,7 +194,7 @@ def _compute_edges(law) -> _Edges:
     log_lam = max([log_hi] + log_atoms)
     return _Edges(lin_bands, log_bands, lin_bands[0][0], lin_bands[-1][1], log_hi,
                   math.exp(min(log_lam, 709.0)), log_lam, not np.isneginf(log_bands[0][0]),
-                  log_lam > log_hi, w0, beta, tuple(cand))
+                  log_lam > log_hi, w0, beta, tuple(cand), log_singular)
 
 
 def support(law):

@@ -70,6 +70,16 @@ def _band_nodes(lo_u, hi_u, n, soft=None, span=_LOG_SPAN, log_map=False):
     return np.log(xs) + hi_u, w, None
 
 
+def _edge_nodes(from_u, edge_u, n):
+    """Nodes u and weights (mass = sum w x rho) from e^from_u to an edge of the product at e^edge_u (either side):
+    the s^2 map x = x_e -+ |x_e - x_f| s^2 with Gauss--Legendre in s, spectrally accurate at a square-root edge
+    (rho dx ~ s^2 ds) and at the smooth end s = 1."""
+    s, ws = _gl(n, 0.0, 1.0)
+    xe, xf = math.exp(edge_u), math.exp(from_u)
+    x = xe + (xf - xe) * s**2
+    return np.log(x), 2.0 * abs(xf - xe) * s * ws / x
+
+
 def _cosine_nodes(a, b, n):
     """Cosine map u = a + (b - a)(1 - cos pi t)/2 with the midpoint rule in t (weights for du)."""
     t = (np.arange(n) + 0.5) / n

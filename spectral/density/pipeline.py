@@ -154,4 +154,21 @@ def _solve_density(law, points, tail_tol) -> DensityResult:
     sys = _system(law, e.log_lambda_max)
     grid = _solve_bands(sys, e, points, cmass_exact)
     tail = _solve_tail(sys, e, grid, points, tail_tol)
-    return _certificate(name, e, atoms, cmass_exact, series, tail, grid.soft_edges, points, grid.spike_mass)
+    res = _certificate(name, e, atoms, cmass_exact, series, tail, grid.soft_edges, points, grid.spike_mass)
+    return _with_end_laws(res, grid.end_laws, e.log_lambda_max)
+
+
+def _with_end_laws(res: DensityResult, end_laws, log_c) -> DensityResult:
+    """``res`` with the end laws at the product's zero-mass atoms in its diagnostics (``end_laws``: x, gamma,
+    delta, fit residual, mass), failed where one did not fit (its mass is then missing; docs/design.md §5.10)."""
+    if not end_laws:
+        return res
+    laws = [dict(x=math.exp(u + log_c), gamma=em.gamma, delta=em.delta, residual=em.residual, mass=em.mass)
+            for u, em in end_laws]
+    diag = {**res.diagnostics, "end_laws": laws}
+    bad = [d for d in laws if not math.isfinite(d["mass"])]
+    if bad:
+        why = "; ".join(f"no end law fits the density next to the zero-mass atom {d['x']:.6g} (residual "
+                        f"{d['residual']:.1e}, gamma {d['gamma']:.3g})" for d in bad)
+        diag["failure"] = f"{diag['failure']}; {why}" if diag.get("failure") else why
+    return dataclasses.replace(res, diagnostics=diag)

@@ -11,7 +11,7 @@ from .continuation import _continue, _le0, _path_free, _switch_modes
 from .newton import _im_g_ok, _m_noise, _newton
 from .sheet import _repair_sheets, _winding
 from .threads import _quiet
-from .tolerances import _ETA_LAST, _EXPONENT_ZERO, _INTERP_CLOSE, _INTERP_IM_REL, _JUMP_NOISE
+from .tolerances import _ANCHOR_STRIDE, _ETA_LAST, _EXPONENT_ZERO, _INTERP_CLOSE, _INTERP_IM_REL, _JUMP_NOISE
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def _lagrange_weights(k, x, four):
 
 
 @_quiet
-def _solve_real(sys, u, stride=32, breaks=(), seed=None) -> _RealSolution:
+def _solve_real(sys, u, stride=_ANCHOR_STRIDE, breaks=(), seed=None) -> _RealSolution:
     """M(x + i0) at x = e^u (one band, u ascending): vertical continuation (docs/design.md §4.3) at every
     ``stride``-th node and at both ends of the band (anchors); the nodes in between start Newton on the
     real axis from the interpolation of their two certified anchors and are accepted only if Newton

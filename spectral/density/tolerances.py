@@ -235,6 +235,38 @@ _SPIKE_OFFSET = 2.0**-36
 #: tanh-sinh rule in x takes over (the log-normal spike spans ~20 e-folds of the offset below it).
 _SPIKE_SPLIT = 2.0**-10
 
+#: A band end at a zero-mass atom x_s of the product (two layers' atoms of mass 1/2) gets nodes in log |1 - x/x_s|
+#: down to this relative offset: the continuation certifies to ~1e-8 of it (the attainable accuracy of m grows
+#: like 1/offset there), a decade of margin; the mass closer to x_s comes from the fitted end law.
+_SINGULAR_END_OFFSET = 1e-7
+#: ... up to this fraction of the band's width in x (the rest of the band takes its own map) ...
+_SINGULAR_END_SPLIT = 0.5
+#: ... with this fraction of the band's nodes (Gauss--Legendre in log |1 - x/x_s|: x rho |1 - x/x_s| is smooth
+#: and decays like a power of the offset there).
+_SINGULAR_END_NODES = 0.25
+#: The end law x rho ~ c t^gamma log(1/t)^delta (t = |1 - x/x_s|) is fitted on the nodes within this many
+#: e-folds of the lowest offset ...
+_SINGULAR_FIT_EFOLDS = 7.0
+#: ... and serves the mass below the lowest offset only if it reproduces every fitted node's log(x rho) within
+#: this (a power law with a logarithmic factor: the residual measured 1e-9 for elu's
+#: (1 - x/x_s)^(-1/2) log(1/t)^(1/2), 1e-10 for selu's inverse square root; a density that is not of this form
+#: leaves its residual far above).
+_SINGULAR_FIT_RESIDUAL = 1e-6
+#: ... on at least this many certified nodes (six parameters, and a residual to judge the fit by) ...
+_MIN_FIT_NODES = 12
+#: ... and integrated below the lowest offset by this many Gauss--Laguerre nodes (the integrand is e^-r times a
+#: function smooth on the scale of log(1/t0) + r: 40 nodes reach rounding).
+_LAGUERRE_NODES = 40
+
+#: A band is solved by vertical continuation at every this-many-th node (anchors), Newton on the real axis from
+#: their interpolation in between (docs/design.md §4.3) ...
+_ANCHOR_STRIDE = 32
+#: ... and a band with an end piece at a zero-mass atom at every this-many-th: the rest of selu's lower band at
+#: depth 2 (Gauss--Legendre in log x over 60 e-folds) has x rho changing by 10^2 between anchors 32 nodes apart
+#: in its deep decades, where the interpolated start failed for 240 nodes (each then continued vertically:
+#: 10.7 s of CPU against 7.4 s with 16, where 3 fail).
+_SINGULAR_BAND_STRIDE = 16
+
 #: A band away from 0 wider than this in log x (a factor e^7 ~ 1100) gets the cosine map in u = log x where
 #: its ends are edges of the product: the cosine map in x leaves its lower decades without nodes (leaky relu
 #: at depth 8: a band over 9 decades, mass 0.81).
