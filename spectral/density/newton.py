@@ -26,8 +26,9 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
     was and abandoned (not converged), unless that is the full budget of 10 halvings (then the last
     trial is kept and the stall test below decides).
     """
-    p = p.copy()
     zeta = zeta.copy()
+    # one implicit factor: p follows zeta (Newton on the scalar log z(zeta), docs/design.md §4.4)
+    p = sys.project(p.copy(), B, zeta)
     ev = sys.evaluate(p, B, zeta, target)
     res = ev["res"]
     conv = np.isfinite(res) & (res <= _CONVERGED_NOISE * ev["noise"] + _CONVERGED_ABS)
@@ -46,7 +47,8 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
         # the update is applied in log p and log zeta (same linearisation; log z is linear in log zeta and
         # nearly so in log p, so deep products converge in a few steps)
         rp, rz = dp / p0, dz / z0
-        p_new, z_new = p0 * np.exp(rp), z0 * np.exp(rz)
+        z_new = z0 * np.exp(rz)
+        p_new = sys.project(p0 * np.exp(rp), b0, z_new)
         ev_new = sys.evaluate(p_new, b0, z_new, t0)
         r_new = ev_new["res"]
         pending = np.arange(act.size)
@@ -58,8 +60,8 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
             if _bt == max_halvings:
                 break
             lam[pending] *= 0.5
-            pp = p0[pending] * np.exp(lam[pending] * rp[pending])
             zp = z0[:, pending] * np.exp(lam[pending] * rz[:, pending])
+            pp = sys.project(p0[pending] * np.exp(lam[pending] * rp[pending]), b0[pending], zp)
             evp = sys.evaluate(pp, b0[pending], zp, t0[pending])
             p_new[pending], z_new[:, pending] = pp, zp
             for key, val in ev_new.items():
