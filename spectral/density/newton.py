@@ -27,9 +27,10 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
     trial is kept and the stall test below decides).  With one implicit factor, a point that does not
     converge so is solved again from its start with p following zeta (:meth:`_System.project`): Newton on
     the scalar :math:`\log z(\zeta)`, whose basin the coupled step in (p, zeta) can miss by far at large
-    multiplicities (docs/design.md §4.4).
+    multiplicities (docs/design.md §4.4); ``ev["projected"]`` marks the points solved so.
     """
     out = _newton_run(sys, p, B, zeta, target, maxit, max_halvings, False)
+    out[4]["projected"] = np.zeros(p.shape, bool)
     fail = np.flatnonzero(~out[2])
     if sys.k != 1 or fail.size == 0:
         return out
@@ -37,6 +38,7 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
     won = fail[again[2]]
     if won.size == 0:
         return out
+    again[4]["projected"] = np.ones(fail.size, bool)
     pn, zn, cv, res = (a.copy() for a in out[:4])
     ev = {k: ([v.copy() for v in val] if isinstance(val, list) else val.copy()) for k, val in out[4].items()}
     sel = again[2]
