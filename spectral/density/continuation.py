@@ -33,6 +33,7 @@ from .tolerances import (
     _STEP_RATIO_PATH_FREE,
     _TURN_EFOLDS,
     _TURN_STEP,
+    _TWO_PI,
 )
 
 
@@ -168,7 +169,12 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
             # physical one, and any other sheet is far away: accept a move below 1e-4 |p|
             edge_ok = np.isneginf(le_new) & (le_target[act] <= u[act] - _EDGE_EFOLDS) & \
                 (np.abs(pn - pa) <= _EDGE_MOVE * np.abs(pa))
-            good = base_ok & (jump | edge_ok)
+            # a step solved by the scalar Newton in zeta (newton.py), whose basin reaches further than the
+            # coupled step's, must land on winding 0: on the physical sheet every logarithm of the log form
+            # stays principal along the whole path (sheet.py); it has landed the nodes below the soft edge of
+            # tanh/orthogonal depth 10^4 at sigma_w^2 = 1.03 on sheet -6
+            off_sheet = evn["projected"] & (np.round((evn["logz"] - lz_new).imag / _TWO_PI) != 0)
+            good = base_ok & (jump | edge_ok) & ~off_sheet
         if sys.k:
             good &= np.all(np.isfinite(zn), axis=0)
         if stats is not None:

@@ -20,14 +20,42 @@ from .tolerances import (
 
 @_quiet
 def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
-    """Damped Newton (backtracking on the residual); returns p, zeta, converged, residual, ev.
+    r"""Damped Newton (backtracking on the residual); returns p, zeta, converged, residual, ev.
 
     A point whose residual does not decrease within ``max_halvings`` halvings of its step is left as it
     was and abandoned (not converged), unless that is the full budget of 10 halvings (then the last
-    trial is kept and the stall test below decides).
+    trial is kept and the stall test below decides).  With one implicit factor, a point that does not
+    converge so is solved again from its start with p following zeta (:meth:`_System.project`): Newton on
+    the scalar :math:`\log z(\zeta)`, whose basin the coupled step in (p, zeta) can miss by far at large
+    multiplicities (docs/design.md §4.4); ``ev["projected"]`` marks the points solved so.
     """
-    p = p.copy()
+    out = _newton_run(sys, p, B, zeta, target, maxit, max_halvings, False)
+    out[4]["projected"] = np.zeros(p.shape, bool)
+    fail = np.flatnonzero(~out[2])
+    if sys.k != 1 or fail.size == 0:
+        return out
+    again = _newton_run(sys, p[fail], B[fail], zeta[:, fail], target[fail], maxit, max_halvings, True)
+    won = fail[again[2]]
+    if won.size == 0:
+        return out
+    again[4]["projected"] = np.ones(fail.size, bool)
+    pn, zn, cv, res = (a.copy() for a in out[:4])
+    ev = {k: ([v.copy() for v in val] if isinstance(val, list) else val.copy()) for k, val in out[4].items()}
+    sel = again[2]
+    pn[won], zn[:, won], cv[won], res[won] = again[0][sel], again[1][:, sel], True, again[3][sel]
+    for key, val in ev.items():
+        if isinstance(val, list):
+            for j in range(len(val)):
+                val[j][won] = again[4][key][j][sel]
+        else:
+            val[won] = again[4][key][sel]
+    return pn, zn, cv, res, ev
+
+
+def _newton_run(sys, p, B, zeta, target, maxit, max_halvings, project):
+    """:func:`_newton` with the coupled step (``project`` False) or with p following zeta."""
     zeta = zeta.copy()
+    p = sys.project(p.copy(), B, zeta) if project else p.copy()
     ev = sys.evaluate(p, B, zeta, target)
     res = ev["res"]
     conv = np.isfinite(res) & (res <= _CONVERGED_NOISE * ev["noise"] + _CONVERGED_ABS)
@@ -46,7 +74,8 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
         # the update is applied in log p and log zeta (same linearisation; log z is linear in log zeta and
         # nearly so in log p, so deep products converge in a few steps)
         rp, rz = dp / p0, dz / z0
-        p_new, z_new = p0 * np.exp(rp), z0 * np.exp(rz)
+        z_new = z0 * np.exp(rz)
+        p_new = sys.project(p0 * np.exp(rp), b0, z_new) if project else p0 * np.exp(rp)
         ev_new = sys.evaluate(p_new, b0, z_new, t0)
         r_new = ev_new["res"]
         pending = np.arange(act.size)
@@ -58,8 +87,9 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
             if _bt == max_halvings:
                 break
             lam[pending] *= 0.5
-            pp = p0[pending] * np.exp(lam[pending] * rp[pending])
             zp = z0[:, pending] * np.exp(lam[pending] * rz[:, pending])
+            pp = p0[pending] * np.exp(lam[pending] * rp[pending])
+            pp = sys.project(pp, b0[pending], zp) if project else pp
             evp = sys.evaluate(pp, b0[pending], zp, t0[pending])
             p_new[pending], z_new[:, pending] = pp, zp
             for key, val in ev_new.items():

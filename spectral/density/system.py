@@ -99,6 +99,29 @@ class _System:
     def m_of(self, p, B):
         return np.where(B, self.m0 + p, p)
 
+    def project(self, p, B, zeta):
+        r"""The unknown p that solves one implicit factor's own equation at ``zeta`` in the form
+        :meth:`evaluate` uses: :math:`1 + s m = 1 + M(\zeta)` (mode A: :math:`m = (g_1(\zeta) - 1)/s`, or
+        :math:`M(\zeta)/s` where :math:`|s m| \le |1 + s m|/8`), :math:`s\delta = 1 + M(\zeta)` in mode B
+        where :math:`1 + s m_0 = 0`; ``p`` itself elsewhere and for any other system.  Newton on this manifold
+        is Newton on the scalar :math:`\log z(\zeta)` (docs/design.md §4.4)."""
+        if self.k != 1:
+            return p
+        f = self.imp[0]
+        s = float(f.scale)
+        zj = zeta[0]
+        with np.errstate(all="ignore"):
+            mz = f.m(zj)
+            g = f.g1(zj) if f.g1 is not None else 1.0 + mz
+            pa = np.where(np.abs(mz) <= _SMALL_M_BRANCH * np.abs(g), mz, g - 1.0) / s
+            if not np.any(B):
+                out = pa
+            elif abs(1.0 + s * self.m0) <= _SINGULAR_RTOL * max(1.0, abs(s * self.m0)):
+                out = np.where(B, g / s, pa)
+            else:
+                out = np.where(B, p, pa)
+        return np.where(np.isfinite(out), out, p)
+
     def evaluate(self, p, B, zeta, target):
         """Residuals, derivatives and the attainable accuracy at (p, zeta) for target log z."""
         m = self.m_of(p, B)
