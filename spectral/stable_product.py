@@ -3,8 +3,9 @@ at any depth, with the scales kept as logs.
 
 Pivoted product QR of determinant quantum Monte Carlo (Loh & Gubernatis 1992; pre-pivoting by column
 norms, Bai, Lee, Li & Xu 2011), :math:`A_l \cdots A_1 = Q_l\, \operatorname{diag}(e^{\ell_l})\, T_l`,
-then zero-shift QR sweeps in log-scaled form and one-sided Jacobi SVD of each cluster of coupled scales
-(:func:`graded_log_singular_values`).
+then the singular values of the graded :math:`\operatorname{diag}(e^{\ell}) T` (:mod:`spectral.graded_svd`:
+zero-shift QR sweeps in log-scaled form, then per cluster of coupled scales the bidiagonal SVD where it keeps
+relative accuracy and one-sided Jacobi SVD otherwise).
 
 Each QR step of a square layer at least :data:`IMPLICIT_Q_MIN_WIDTH` wide keeps :math:`Q` as LAPACK
 Householder reflectors and applies it to the next layer by ``dormqr`` (:math:`A Q` without forming
@@ -43,26 +44,30 @@ E. Y. Loh and J. E. Gubernatis, "Stable numerical simulations of models of inter
 Electronic Phase Transitions (1992).
 Z. Bai, C.-R. Lee, R.-C. Li and S. Xu, "Stable solutions of linear systems involving long chain of matrix
 multiplications", Linear Algebra Appl. 435 (2011).
-J. Demmel and K. Veselic, "Jacobi's method is more accurate than QR", SIAM J. Matrix Anal. Appl. 13 (1992).
-Z. Drmac and K. Veselic, "New fast and accurate Jacobi SVD algorithm I/II", SIAM J. Matrix Anal. Appl. 29
-(2008).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import math
-import warnings
 
 import numpy as np
 
 from ._backend import log0 as _log
 from ._backend import qr as _qr
 from ._backend import to_numpy
+from .graded_svd import (  # noqa: F401 - re-exported: the last stage of the stable product
+    BIDIAGONAL_SVD_REL_TOL,
+    CLUSTER_LOG_RANGE,
+    COUPLING_TOL,
+    GRADED_BIDIAGONAL_MAX_COND,
+    GRADED_BIDIAGONAL_MAX_RISE,
+    graded_log_singular_values,
+)
 
 __all__ = ["StableProduct", "graded_log_singular_values", "BLOCK_LOG_RANGE", "BLOCK_RATE_MARGIN",
-           "MAX_BLOCK_LAYERS", "IMPLICIT_Q_MIN_WIDTH", "COUPLING_TOL", "CLUSTER_LOG_RANGE", "BIDIAGONAL_SVD_REL_TOL"]
+           "MAX_BLOCK_LAYERS", "IMPLICIT_Q_MIN_WIDTH", "COUPLING_TOL", "CLUSTER_LOG_RANGE", "BIDIAGONAL_SVD_REL_TOL",
+           "GRADED_BIDIAGONAL_MAX_COND", "GRADED_BIDIAGONAL_MAX_RISE"]
 
 #: Log-range (nats) a block of directly multiplied layers may reach before the QR step: column errors
 #: :math:`\varepsilon e^{8} \approx 7 \times 10^{-13}` relative, below the 1e-12 the product is tested to.
@@ -401,141 +406,3 @@ def _triangular_times_rows(xp, mm, t, perm):
         rows = np.take(t[i], perm[i], axis=0)  # C-ordered: rows.T is Fortran-ordered
         out[i] = dtrmm(1.0, mm[i].T, rows.T, side=1, lower=1, overwrite_b=1).T
     return out
-
-
-def _clusters(coupled: np.ndarray) -> list[tuple[int, int]]:
-    """Contiguous index intervals closed under the (symmetric) coupling relation."""
-    k = coupled.shape[0]
-    idx = np.arange(k)
-    c = coupled | coupled.T
-    reach = np.where(c.any(axis=1), k - 1 - np.argmax(c[:, ::-1], axis=1), idx)
-    reach = np.maximum(np.maximum.accumulate(reach), idx)
-    ends = np.nonzero(reach == idx)[0]
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    return [(int(s), int(e) + 1) for s, e in zip(starts, ends, strict=True)]
-
-
-#: Couplings below this are dropped by the cluster split; even between equal scales (the worst case)
-#: this changes a singular value by at most this relative amount.
-COUPLING_TOL = 1e-13
-
-
-#: Relative accuracy asked of a cluster's singular values when the (about 5x faster) bidiagonal SVD replaces
-#: the Jacobi SVD: LAPACK bounds its error by p(n) eps s_1, so it is taken only when n eps s_1 / s_min is
-#: at most this (nearly flat clusters, e.g. products of Haar layers), below the 1e-10 the stable product is
-#: tested to against mpmath.
-BIDIAGONAL_SVD_REL_TOL = 1e-12
-_EPS = float(np.finfo(np.float64).eps)
-
-
-def _jacobi_log_svals(logd: np.ndarray, x: np.ndarray) -> np.ndarray:
-    r"""Log singular values of :math:`\operatorname{diag}(e^{\ell}) X` (one cluster, log-range < 700) by
-    LAPACK ``dgejsv`` (preconditioned one-sided Jacobi, Drmac & Veselic 2008) on the column-graded
-    transpose :math:`X^T \operatorname{diag}(e^{\ell - \max\ell})`: relative accuracy
-    :math:`O(\varepsilon \kappa(X))` whatever the grading.  A nearly flat cluster (:math:`n \varepsilon
-    s_1/s_{\min} \le` :data:`BIDIAGONAL_SVD_REL_TOL`, checked on the result) takes the bidiagonal SVD."""
-    from scipy.linalg import lapack
-
-    top = float(logd.max())
-    if x.shape[0] == 1:
-        return np.array([top + math.log(abs(float(x[0, 0])))]) if x[0, 0] != 0 else np.array([-np.inf])
-    n = x.shape[0]
-    if top - float(logd.min()) <= math.log(BIDIAGONAL_SVD_REL_TOL / (n * _EPS)):
-        # a nearly flat cluster: the bidiagonal SVD's error p(n) eps s_1 (p(n) <= n taken) is relative
-        # error n eps s_1 / s_i, checked on its own result before it is accepted
-        sv = np.linalg.svd(np.exp(logd - top)[:, None] * x, compute_uv=False)
-        if sv[-1] > 0 and n * _EPS * sv[0] / sv[-1] <= BIDIAGONAL_SVD_REL_TOL:
-            return np.log(sv) + top
-    g = np.asfortranarray((np.exp(logd - top)[:, None] * x).T)
-    # joba=0 ('C': column-wise relative accuracy), jobu=jobv=3 ('N': no vectors), jobr=0, jobp=1
-    sva, _u, _v, work, _iw, info = lapack.dgejsv(g, joba=0, jobu=3, jobv=3, jobr=0, jobt=0, jobp=1)
-    if info != 0:  # pragma: no cover - LAPACK failure: fall back to the bidiagonal SVD, say so
-        warnings.warn(f"dgejsv returned info={info}; using svd for a cluster of {x.shape[0]}", RuntimeWarning,
-                      stacklevel=3)
-        sva, work = np.linalg.svd(g, compute_uv=False), np.ones(2)
-    with np.errstate(divide="ignore"):
-        return np.log(sva) + math.log(work[0] / work[1]) + top
-
-
-#: Largest log-range (nats) of a cluster handed to the Jacobi SVD (float64 keeps ~700 nats of range).
-CLUSTER_LOG_RANGE = 600.0
-
-
-def graded_log_singular_values(xp, logd, x, *, max_sweeps: int = 60, min_sweeps: int = 2):
-    r"""Log singular values of :math:`\operatorname{diag}(e^{\ell}) X` without forming it.
-
-    Sweep (zero-shift QR in log-scaled form): sort :math:`\ell` descending (rows of :math:`X` with it);
-    :math:`X^T = Q R`; then :math:`s(\operatorname{diag}(e^\ell) X) = s(R\, \operatorname{diag}(e^\ell))`
-    and :math:`R\,\operatorname{diag}(e^\ell) = \operatorname{diag}(e^{\ell'}) X'` with
-    :math:`\ell' = \ell + \log|R_{ii}|`, :math:`X'_{ij} = (R_{ij}/R_{ii}) e^{\ell_j - \ell_i}`
-    (:math:`j \ge i`): :math:`X'` is unit upper triangular and the coupling of scales :math:`i < j`
-    shrinks by :math:`e^{\ell_j - \ell_i} \le 1` per sweep; nothing overflows.  After ``min_sweeps``,
-    sweeps stop once every cluster of scales coupled above :data:`COUPLING_TOL` spans at most
-    :data:`CLUSTER_LOG_RANGE` nats (or after ``max_sweeps``).  Each cluster's singular values then come
-    from :func:`_jacobi_log_svals` (one-sided Jacobi, high relative accuracy for graded matrices;
-    Demmel & Veselic 1992), so the relative accuracy of every singular value is
-    :math:`O(\varepsilon \kappa(X_{cc}))` however graded the spectrum.
-
-    Returns ``(log_s (B, k) descending with -inf for exact zeros, diagnostics)``.
-    """
-    sweeps = 0
-    while True:
-        logd, x = _sweep(xp, logd, x)
-        sweeps += 1
-        if sweeps < min_sweeps:
-            continue
-        ld_h, x_h = to_numpy(logd), to_numpy(x)
-        clusters, worst = _coupled_clusters(ld_h, x_h)
-        if worst <= CLUSTER_LOG_RANGE or sweeps >= max_sweeps:
-            break
-    if worst > CLUSTER_LOG_RANGE:
-        warnings.warn(f"stable product: a cluster of coupled scales still spans {worst:.0f} nats after "
-                      f"{sweeps} sweeps; its smallest singular values may underflow", RuntimeWarning, stacklevel=3)
-    out = np.full(ld_h.shape, -np.inf)
-    max_size = 1
-    for i, cl in enumerate(clusters):
-        for s, e in cl:
-            sub = np.arange(s, e)[np.isfinite(ld_h[i, s:e])]
-            if sub.size:
-                out[i, sub] = _jacobi_log_svals(ld_h[i, sub], x_h[i][np.ix_(sub, sub)])
-                max_size = max(max_size, int(sub.size))
-    out = -np.sort(-out, axis=-1)
-    diag = {"sweeps": sweeps, "max_cluster_size": int(max_size), "max_cluster_log_range": worst}
-    return out, diag
-
-
-def _sweep(xp, logd, x):
-    r"""One zero-shift QR sweep of :math:`\operatorname{diag}(e^{\ell}) X` in log-scaled form (see
-    :func:`graded_log_singular_values`): returns :math:`(\ell', X')`."""
-    order = xp.argsort(-logd, axis=-1, stable=True)
-    logd = xp.take_along_axis(logd, order, axis=-1)
-    x = xp.take_along_axis(x, order[..., :, None], axis=-2)
-    _q, r = _qr(xp, xp.matrix_transpose(x), want_q=False)
-    rd = xp.linalg.diagonal(r)
-    new = _log(xp, xp.abs(rd)) + logd
-    alive = xp.isfinite(new)
-    diff = logd[..., None, :] - xp.where(alive, logd, 0.0)[..., :, None]
-    diff = xp.where(xp.isnan(diff), -xp.inf, diff)
-    ratio = xp.exp(xp.minimum(diff, 700.0))
-    safe = xp.where(alive, rd, 1.0)
-    x = xp.where(alive[..., :, None], (r / safe[..., :, None]) * ratio, 0.0)
-    return new, xp.where(xp.isnan(x), 0.0, x)
-
-
-def _coupled_clusters(ld_h: np.ndarray, x_h: np.ndarray):
-    """Per network, the clusters of scales coupled above :data:`COUPLING_TOL`, and the widest log-range
-    (nats) of any cluster."""
-    off = np.abs(x_h) > COUPLING_TOL
-    idx = np.arange(off.shape[-1])
-    off[..., idx, idx] = False
-    dead = ~np.isfinite(ld_h)
-    off &= ~dead[..., :, None] & ~dead[..., None, :]
-    clusters = [_clusters(off[i]) for i in range(ld_h.shape[0])]
-    worst = 0.0
-    for i, cl in enumerate(clusters):
-        for s, e in cl:
-            seg = ld_h[i, s:e]
-            seg = seg[np.isfinite(seg)]
-            if seg.size > 1:
-                worst = max(worst, float(seg.max() - seg.min()))
-    return clusters, worst

@@ -1,6 +1,7 @@
 """The faster paths keep the law and the accuracy: Haar draws in Householder form (NumPy), checked by
 statistics whose law is known in closed form and against the sign-corrected QR of Gaussian matrices (the
-construction other backends use); the bidiagonal SVD of flat clusters in the stable product, against mpmath.
+construction other backends use); the bidiagonal SVD of flat and of well-conditioned downward-graded clusters in
+the stable product, against mpmath, with negative controls.
 
 Fixed seeds; KS tests at p > 1e-4 and z-scores |z| < 4 from standard errors across independent draws.
 """
@@ -100,10 +101,11 @@ def _mp_log_svals(logd, x, dps=40):
 
 def test_flat_cluster_takes_the_bidiagonal_svd_and_keeps_relative_accuracy(monkeypatch):
     """A cluster whose n eps s_1/s_min is below BIDIAGONAL_SVD_REL_TOL skips dgejsv (made to fail here) and
-    agrees with mpmath to 1e-12 in log s; a graded one (range 30 nats) still goes to dgejsv, same accuracy."""
+    agrees with mpmath to 1e-12 in log s; a graded one (range 30 nats) as well (graded bidiagonal route or
+    dgejsv, the test below)."""
     from scipy.linalg import lapack
 
-    from spectral.stable_product import _jacobi_log_svals
+    from spectral.graded_svd import _jacobi_log_svals
 
     rng = np.random.default_rng(31)
     n = 12
@@ -118,3 +120,52 @@ def test_flat_cluster_takes_the_bidiagonal_svd_and_keeps_relative_accuracy(monke
 
     monkeypatch.setattr(lapack, "dgejsv", refuse)
     np.testing.assert_allclose(_jacobi_log_svals(flat, x), ref_flat, rtol=0, atol=1e-12)
+
+
+# ------------------------------------------- the cluster SVD of the stable product (graded, well-conditioned)
+def test_graded_cluster_takes_the_bidiagonal_svd_and_keeps_relative_accuracy(monkeypatch):
+    """The final graded matrix of a Gaussian product (N = 20, depth 8: one coupled cluster spanning ~14 nats)
+    skips dgejsv (made to fail) and agrees with mpmath to 1e-12 in log s, the stable product's contract."""
+    import mpmath as mp
+    from scipy.linalg import lapack
+
+    from spectral.montecarlo import product_log_singular_values
+
+    rng = np.random.default_rng(41)
+    n, depth = 20, 8
+    fac = [np.where(rng.random(n) < 0.7, 1.0, 0.3)[:, None] * rng.standard_normal((n, n)) / math.sqrt(n)
+           for _ in range(depth)]
+    with mp.workdps(60):
+        j = mp.eye(n)
+        for a in fac:
+            j = mp.matrix(a.tolist()) * j
+        ref = np.sort([float(mp.log(v)) for v in mp.svd_r(j, compute_uv=False)])[::-1]
+    assert ref[0] - ref[-1] > 10  # graded: the flat-cluster rule does not apply
+
+    def refuse(*_a, **_k):
+        raise AssertionError("dgejsv called on a well-conditioned downward-graded cluster")
+
+    monkeypatch.setattr(lapack, "dgejsv", refuse)
+    np.testing.assert_allclose(product_log_singular_values(fac, stable=True), ref, rtol=0, atol=1e-12)
+
+
+def test_graded_bidiagonal_route_refuses_upward_grading_and_ill_conditioned_clusters():
+    """Negative controls: the same triangular X with its scales rising down the rows (where the bidiagonal
+    SVD loses the bottom values, measured 1e-11 to 1e-3 in log s), or with kappa_1(X) above
+    GRADED_BIDIAGONAL_MAX_COND, is refused and goes to dgejsv, which agrees with mpmath to 1e-12."""
+    from spectral.graded_svd import GRADED_BIDIAGONAL_MAX_COND, _graded_bidiagonal_log_svals, _jacobi_log_svals
+
+    rng = np.random.default_rng(43)
+    n = 12
+    x = np.triu(rng.standard_normal((n, n)) * 0.3, 1) + np.eye(n)
+    down = np.linspace(0.0, -40.0, n)
+    assert _graded_bidiagonal_log_svals(down, x, 0.0) is not None  # the positive case
+    up = down[::-1].copy()
+    ref_up = _mp_log_svals(up, x, dps=60)
+    plain = np.log(np.linalg.svd(np.exp(up - up.max())[:, None] * x, compute_uv=False)) + up.max()
+    assert np.max(np.abs(plain - ref_up)) > 1e-6  # the failure the refusal avoids (7e-3 here)
+    assert _graded_bidiagonal_log_svals(up, x, float(up.max())) is None
+    np.testing.assert_allclose(_jacobi_log_svals(up, x), ref_up, rtol=0, atol=1e-12)
+    bad = np.triu(np.full((n, n), 3.0), 1) + np.eye(n)  # kappa_1 ~ 4^n
+    assert 1.0 / np.linalg.cond(bad, 1) < 1.0 / GRADED_BIDIAGONAL_MAX_COND
+    assert _graded_bidiagonal_log_svals(down, bad, 0.0) is None
