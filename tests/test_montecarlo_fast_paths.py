@@ -89,6 +89,42 @@ def test_draws_are_seed_reproducible_and_independent_of_the_batch():
     np.testing.assert_array_equal(haar_orthogonal(7, size=1, seed=3), haar_orthogonal(7, size=1, seed=3))
 
 
+def test_householder_form_is_the_formed_haar_matrix():
+    """HaarReflectors (the direct product's square Haar layers, never formed) apply exactly the matrix
+    _haar_batch forms from the same draws: W x and diag(r) W J to 1e-13 (rounding of the two LAPACK routes)."""
+    from spectral.montecarlo.haar import _haar_reflectors
+
+    be = get_backend("numpy")
+    n = 40
+    w = _haar_batch(be.xp, spawn_streams(be, 17, 3), n, n)
+    refl = _haar_reflectors(spawn_streams(be, 17, 3), n)
+    rng = np.random.default_rng(5)
+    x, j, r = rng.standard_normal((3, n)), rng.standard_normal((3, n, n)), rng.standard_normal((3, n))
+    np.testing.assert_allclose(refl.times_vectors(x), np.einsum("bij,bj->bi", w, x), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(refl.scaled_times(r, j.copy()), r[..., :, None] * (w @ j), rtol=0, atol=1e-13)
+
+
+def test_direct_product_of_haar_layers_in_householder_form_matches_the_formed_one(monkeypatch):
+    """Network and free mode at N = 128 (square Haar layers at the IMPLICIT_HAAR_MIN_WIDTH bound): the same
+    networks (same draws) with the layers formed and in Householder form, log s and q to 1e-12."""
+    import spectral.montecarlo.layers as layers
+    from spectral.montecarlo import sample_jacobians
+    from spectral.montecarlo.haar import IMPLICIT_HAAR_MIN_WIDTH
+    from spectral.product import Network
+
+    net = Network.critical("tanh", sigma_w2=1.05, depth=4, weights="orthogonal")
+    for mode in ("network", "free"):
+        kw = dict(width=IMPLICIT_HAAR_MIN_WIDTH, n_samples=2, mode=mode, stable=False, seed=9, progress=False)
+        implicit = sample_jacobians(net, **kw)
+        monkeypatch.setattr(layers, "IMPLICIT_HAAR_MIN_WIDTH", 10 ** 9)
+        formed = sample_jacobians(net, **kw)
+        monkeypatch.undo()
+        np.testing.assert_allclose(implicit.log_singular_values, formed.log_singular_values, rtol=0, atol=1e-12)
+        if mode == "network":
+            np.testing.assert_allclose(implicit.diagnostics["q_conditional"], formed.diagnostics["q_conditional"],
+                                       rtol=1e-12)
+
+
 # ------------------------------------------------------- the cluster SVD of the stable product (flat clusters)
 def _mp_log_svals(logd, x, dps=40):
     import mpmath as mp

@@ -12,6 +12,7 @@ from .._backend import (
 )
 from .._backend import log0 as _log
 from ..stable_product import StableProduct
+from .haar import ScaledHaarFactor
 
 #: The direct product is rescaled (by a power of 2, exactly) only once its largest entry leaves
 #: [2^-RESCALE_EXPONENT, 2^RESCALE_EXPONENT]: one more layer cannot overflow from there (a layer's norm would
@@ -33,11 +34,19 @@ class DirectProduct:
     def __init__(self, xp):
         self.xp = xp
         self.j = None
+        self.owned = False  # self.j is an array of the product's own (not a caller's): may be overwritten
         self.log_scale = None
 
     def push(self, a):
+        """Multiply the next factors ``a`` (``(B, N_l, N_{l-1})``, or a :class:`ScaledHaarFactor` after the
+        first layer: :math:`A J` by ``dormqr`` in place of the product's own array) into the product."""
         xp = self.xp
-        j = a if self.j is None else xp.matmul(a, self.j)
+        if isinstance(a, ScaledHaarFactor):
+            if self.j is None:
+                raise ValueError("the first factor of a DirectProduct must be an array")
+            j = a.times(self.j if self.owned else self.j.copy())
+        else:
+            j = a if self.j is None else xp.matmul(a, self.j)
         if self.log_scale is None:
             self.log_scale = xp.zeros(j.shape[:-2], dtype=j.dtype)
         top = xp.maximum(xp.max(j, axis=(-2, -1)), -xp.min(j, axis=(-2, -1)))
@@ -48,6 +57,7 @@ class DirectProduct:
             j = j * (2.0 ** -e)[..., None, None]  # a new array (never the caller's); exact
             self.log_scale = self.log_scale + e * math.log(2.0)
         self.j = j
+        self.owned = j is not a
 
     def finish(self):
         """Log singular values, shape ``(B, min(N_L, N_0))``, descending (``-inf`` for exact zeros)."""

@@ -15,6 +15,7 @@ Other backends take the QR of a Gaussian matrix with the same sign correction (`
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -29,13 +30,11 @@ from .._backend import (
 
 
 @functools.lru_cache(maxsize=32)
-def _layout(m: int, k: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Mask of the reflector entries in the ``(k, m)`` transposed layout (row ``j``: entries ``j..m-1``),
-    the start of each reflector in the flat draw, and the number of draws."""
-    mask = np.arange(m)[None, :] >= np.arange(k)[:, None]
+def _layout(m: int, k: int) -> tuple[np.ndarray, int]:
+    """Start of each reflector (row ``j``: entries ``j..m-1``) in the flat draw, and the number of draws."""
     lengths = m - np.arange(k)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    return mask, starts, int(lengths.sum())
+    return starts, int(lengths.sum())
 
 
 @functools.lru_cache(maxsize=32)
@@ -45,30 +44,39 @@ def _orgqr_lwork(m: int, k: int) -> int:
     return max(int(lapack.dorgqr(np.zeros((m, k), order="F"), np.zeros(k), lwork=-1)[1][0]), k, 1)
 
 
-def _householder_haar(streams, m: int, k: int) -> np.ndarray:
-    r"""Haar matrices with orthonormal columns, returned transposed: shape ``(B, k, m)`` C-ordered, row
-    ``j`` of matrix ``i`` is column ``j`` of :math:`Q_i` (:math:`m \times k`, :math:`m \ge k`).
+def _householder_reflectors(streams, m: int, k: int):
+    r"""Reflectors of Haar matrices with orthonormal columns (:math:`m \times k`, :math:`m \ge k`):
+    ``(f, tau, sign)``, ``f`` ``(B, k, m)`` C-ordered with row ``j`` reflector ``j`` (the transposed LAPACK
+    layout), :math:`Q_i = H_1 \cdots H_k \operatorname{diag}(\text{sign}_i)` (first ``k`` columns).
 
     Reflector :math:`j` from the Gaussian vector :math:`x = (\alpha, x_2, \dots)` of length :math:`m - j`
     (drawn in that order, reflector after reflector): :math:`\beta = -\operatorname{sign}(\alpha)\|x\|`,
     :math:`\tau = (\beta - \alpha)/\beta`, :math:`v = (1, x_{2:}/(\alpha - \beta))`, as LAPACK ``dlarfg``
     (for a vector of length 1, :math:`\tau = 0` and :math:`\beta = \alpha`)."""
-    from scipy.linalg import lapack  # noqa: PLC0415
-
-    mask, starts, n_draw = _layout(m, k)
+    starts, n_draw = _layout(m, k)
     z = normal_batch(streams, (n_draw,))
     b = z.shape[0]
-    f = np.zeros((b, k, m))
-    f[:, mask] = z
-    diag = np.arange(k)
-    alpha = f[:, diag, diag]
-    norm2 = np.add.reduceat(z * z, starts, axis=1)
+    alpha = z[:, starts]
+    norm2 = np.add.reduceat(np.square(z), starts, axis=1)
     single = norm2 == alpha * alpha  # nothing below alpha (length 1, or all zeros): H = I
     beta = np.where(single, alpha, -np.copysign(np.sqrt(norm2), alpha))
     tau = np.where(single, 0.0, (beta - alpha) / np.where(beta == 0, 1.0, beta))
-    f *= np.where(single, 0.0, 1.0 / np.where(single, 1.0, alpha - beta))[..., None]
+    scale = np.where(single, 0.0, 1.0 / np.where(single, 1.0, alpha - beta))
+    f = np.zeros((b, k, m))
+    for j, st in enumerate(starts.tolist()):  # row j: entries j..m-1 (a boolean scatter costs 5x more)
+        np.multiply(z[:, st:st + m - j], scale[:, j:j + 1], out=f[:, j, j:])
+    return f, tau, np.where(beta < 0, -1.0, 1.0)
+
+
+def _householder_haar(streams, m: int, k: int) -> np.ndarray:
+    r"""Haar matrices with orthonormal columns, returned transposed: shape ``(B, k, m)`` C-ordered, row
+    ``j`` of matrix ``i`` is column ``j`` of :math:`Q_i` (:math:`m \times k`, :math:`m \ge k`), formed from
+    :func:`_householder_reflectors` by LAPACK ``dorgqr``."""
+    from scipy.linalg import lapack  # noqa: PLC0415
+
+    f, tau, sign = _householder_reflectors(streams, m, k)
+    b = f.shape[0]
     lwork = _orgqr_lwork(m, k)
-    sign = np.where(beta < 0, -1.0, 1.0)
     for i in range(b):
         g, _work, info = lapack.dorgqr(f[i].T, tau[i], lwork=lwork, overwrite_a=1)
         if info != 0:  # pragma: no cover - LAPACK argument error
@@ -77,6 +85,80 @@ def _householder_haar(streams, m: int, k: int) -> np.ndarray:
             f[i] = g.T
     f *= sign[..., None]
     return f
+
+
+#: Smallest width whose square Haar layers of the direct product stay in Householder form
+#: (:class:`HaarReflectors`): :math:`W J` by LAPACK ``dormqr`` instead of ``dorgqr`` + ``matmul``.
+IMPLICIT_HAAR_MIN_WIDTH = 128
+
+
+@functools.lru_cache(maxsize=32)
+def _ormqr_lwork(n: int) -> int:
+    from scipy.linalg import lapack  # noqa: PLC0415
+
+    probe = np.zeros((n, n), order="F")
+    return max(int(lapack.dormqr("R", "N", probe, np.zeros(n), probe, lwork=-1)[1][0]), n, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class HaarReflectors:
+    r"""Square Haar matrices kept in Householder form: :math:`W_i = \operatorname{diag}(\text{sign}_i)
+    H_n \cdots H_1 = (Q_i \operatorname{diag}(\text{sign}_i))^T` (the matrix :func:`_haar_batch` forms by
+    ``dorgqr``, never formed here).  ``f`` ``(B, n, n)``, ``tau`` and ``sign`` ``(B, n)``
+    (:func:`_householder_reflectors`)."""
+
+    f: np.ndarray
+    tau: np.ndarray
+    sign: np.ndarray
+
+    def times_vectors(self, x: np.ndarray) -> np.ndarray:
+        r""":math:`W_i x_i` for ``x`` ``(B, n)``: :math:`Q^T x` by ``dormqr`` from the left, :math:`O(n^2)`."""
+        from scipy.linalg import lapack  # noqa: PLC0415
+
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            y = np.array(x[i], dtype=float, order="F")[:, None]
+            y, _work, info = lapack.dormqr("L", "T", self.f[i].T, self.tau[i], y, lwork=max(1, y.shape[0]),
+                                           overwrite_c=1)
+            if info != 0:  # pragma: no cover - LAPACK argument error
+                raise RuntimeError(f"dormqr failed (info={info})")
+            out[i] = y[:, 0]
+        out *= self.sign
+        return out
+
+    def scaled_times(self, row_scale: np.ndarray, j: np.ndarray) -> np.ndarray:
+        r""":math:`\operatorname{diag}(\text{row\_scale}_i) W_i J_i`, overwriting ``j`` (``(B, n, n)``, C-ordered,
+        owned by the caller): :math:`Q^T J = (J^T Q)^T` by ``dormqr`` from the right on the Fortran view
+        :math:`J^T` (:math:`2n^3` flops, no copy)."""
+        from scipy.linalg import lapack  # noqa: PLC0415
+
+        lwork = _ormqr_lwork(j.shape[-1])
+        for i in range(j.shape[0]):
+            out, _work, info = lapack.dormqr("R", "N", self.f[i].T, self.tau[i], j[i].T, lwork=lwork,
+                                             overwrite_c=1)
+            if info != 0:  # pragma: no cover - LAPACK argument error
+                raise RuntimeError(f"dormqr failed (info={info})")
+            if not np.shares_memory(out, j[i]):  # pragma: no cover - f2py copied the (Fortran) operand
+                j[i] = out.T
+        j *= (row_scale * self.sign)[..., :, None]
+        return j
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaledHaarFactor:
+    r"""A layer factor :math:`A = \operatorname{diag}(\text{row\_scale}) W` with :math:`W` in Householder
+    form (:class:`HaarReflectors`); :meth:`times` is :math:`A J`, in place."""
+
+    row_scale: np.ndarray
+    w: HaarReflectors
+
+    def times(self, j: np.ndarray) -> np.ndarray:
+        return self.w.scaled_times(self.row_scale, j)
+
+
+def _haar_reflectors(streams, n: int) -> HaarReflectors:
+    """Square Haar matrices of size ``n`` in Householder form (NumPy), the law of :func:`_haar_batch`."""
+    return HaarReflectors(*_householder_reflectors(streams, n, n))
 
 
 def _haar_batch(xp, streams, n_out: int, n_in: int):

@@ -16,7 +16,7 @@ from .._backend import (
     normal_batch,
 )
 from ..product import Network, variance_factor
-from .haar import _haar_batch
+from .haar import IMPLICIT_HAAR_MIN_WIDTH, HaarReflectors, ScaledHaarFactor, _haar_batch, _haar_reflectors
 
 
 # ==================================================================================== layer data
@@ -50,16 +50,24 @@ def _layer_specs(net: Network, dims) -> tuple[_LayerSpec, ...]:
                  for i, layer in enumerate(net.layers))
 
 
-def _weights(xp, streams, spec: _LayerSpec):
+def _weights(xp, streams, spec: _LayerSpec, implicit: bool = False):
     """Weights of one layer for a batch, unscaled, and their scale: ``W = scale * w`` (``w`` a fresh array:
-    Gaussian N(0, 1) entries or a Haar partial isometry)."""
+    Gaussian N(0, 1) entries or a Haar partial isometry; with ``implicit``, a square NumPy Haar layer at
+    least :data:`~spectral.montecarlo.haar.IMPLICIT_HAAR_MIN_WIDTH` wide is returned in Householder form,
+    :class:`~spectral.montecarlo.haar.HaarReflectors`, the same law and the same draws)."""
+    if (implicit and spec.weights == "orthogonal" and spec.n_in == spec.n_out >= IMPLICIT_HAAR_MIN_WIDTH
+            and isinstance(streams[0].backend.module.empty(0), np.ndarray)):
+        return _haar_reflectors(streams, spec.n_in), math.sqrt(spec.sigma_w2)
     if spec.weights == "orthogonal":
         return _haar_batch(xp, streams, spec.n_out, spec.n_in), math.sqrt(spec.sigma_w2)
     return normal_batch(streams, (spec.n_out, spec.n_in)), math.sqrt(spec.sigma_w2 / spec.n_in)
 
 
-def _factor(xp, streams, spec: _LayerSpec, mode: str, x, x_w=None):
+def _factor(xp, streams, spec: _LayerSpec, mode: str, x, x_w=None, implicit: bool = False):
     r"""One layer: ``(A = D W, x_next, nnz(D), q_cond)`` for a batch of networks.
+
+    ``implicit``: the caller can take :math:`A` as a :class:`~spectral.montecarlo.haar.ScaledHaarFactor`
+    (the direct product after its first layer); square Haar layers then come in Householder form.
 
     ``x_w`` (network mode): the input in the coordinates of the drawn matrix, :math:`h = w\, x_w + b`;
     for a layer drawn rotated, :math:`W = W' Q^T` and ``x_w`` :math:`= Q^T x` (default ``x``).  ``q_cond``
@@ -72,21 +80,26 @@ def _factor(xp, streams, spec: _LayerSpec, mode: str, x, x_w=None):
     Draw order per network stream: weights, then biases (network mode) or the Gaussian ``z`` of the
     free model -- fixed, so a network is reproducible from its stream alone.
     """
-    w, scale = _weights(xp, streams, spec)
+    w, scale = _weights(xp, streams, spec, implicit)
     g = normal_batch(streams, (spec.n_out,))
+    reflected = isinstance(w, HaarReflectors)
     act = spec.activation
     if mode == "network":
         # conditional variance of h_i given x: sigma_w2 rho |x|^2 / N_in (rho: variance_factor)
         denom = spec.n_in / float(variance_factor(spec.weights, spec.n_in, spec.n_out))
         q_emp = spec.sigma_w2 * xp.sum(x * x, axis=-1) / denom + spec.sigma_b2
-        h = scale * xp.matmul(w, (x if x_w is None else x_w)[..., None])[..., 0] + math.sqrt(spec.sigma_b2) * g
+        x_in = x if x_w is None else x_w
+        wx = w.times_vectors(x_in) if reflected else xp.matmul(w, x_in[..., None])[..., 0]
+        h = scale * wx + math.sqrt(spec.sigma_b2) * g
         d = act.dphi(h)
         x_next = act.phi(h)
     else:
         d = act.dphi(math.sqrt(spec.q) * g)
         x_next, q_emp = None, None
-    w *= (scale * d)[..., :, None]  # A = D W in place, the weight scale folded in: one pass
     nnz = xp.count_nonzero(d, axis=-1)
+    if reflected:
+        return ScaledHaarFactor(scale * d, w), x_next, nnz, q_emp
+    w *= (scale * d)[..., :, None]  # A = D W in place, the weight scale folded in: one pass
     return w, x_next, nnz, q_emp
 
 

@@ -71,7 +71,7 @@ def _run_chunk(be: Backend, streams, specs, mode, q1, stable, progress, rotate=F
             rot = acc.rotatable()
             rot = rot if bool(xp.any(rot)) else None
         x_w = acc.rotate_input(x, rot) if (rot is not None and mode == "network") else None
-        a, x, nnz, qe = _factor(xp, streams, spec, mode, x, x_w)
+        a, x, nnz, qe = _factor(xp, streams, spec, mode, x, x_w, implicit=not stable and acc.j is not None)
         rank = xp.minimum(rank, xp.astype(nnz, xp.int64))
         if qe is not None:
             q_emp.append(to_numpy(qe))
