@@ -146,9 +146,10 @@ def graded_log_singular_values(xp, logd, x, *, max_sweeps: int = 60, min_sweeps:
     shrinks by :math:`e^{\ell_j - \ell_i} \le 1` per sweep; nothing overflows.  After ``min_sweeps``,
     sweeps stop once every cluster of scales coupled above :data:`COUPLING_TOL` spans at most
     :data:`CLUSTER_LOG_RANGE` nats (or after ``max_sweeps``).  Each cluster's singular values then come
-    from :func:`_jacobi_log_svals` (one-sided Jacobi, high relative accuracy for graded matrices;
-    Demmel & Veselic 1992), so the relative accuracy of every singular value is
-    :math:`O(\varepsilon \kappa(X_{cc}))` however graded the spectrum.
+    from :func:`_jacobi_log_svals`: one-sided Jacobi (high relative accuracy for graded matrices, Demmel &
+    Veselic 1992: :math:`O(\varepsilon \kappa(X_{cc}))` however graded the spectrum), or the bidiagonal SVD
+    where it is as accurate (flat clusters by its error bound; well-conditioned downward-graded ones as
+    measured, :func:`_graded_bidiagonal_log_svals`).
 
     Returns ``(log_s (B, k) descending with -inf for exact zeros, diagnostics)``.
     """
