@@ -40,26 +40,28 @@ taken with ``svdvals``.  The absolute error of a singular value is about :math:`
 values far below the top lose their relative accuracy: at depth 200 the log-range is hundreds of nats and
 the bottom of the spectrum is noise.
 
-*Stable* (:class:`StableProduct`): the pivoted product QR of determinant quantum Monte Carlo
-(Loh & Gubernatis 1992; pre-pivoting by column norms, Bai, Lee, Li & Xu 2011),
-:math:`A_l \cdots A_1 = Q_l\, \operatorname{diag}(e^{\ell_l})\, T_l` with the scales kept as logs
-:math:`\ell_l`; then the singular values of :math:`\operatorname{diag}(e^{\ell}) T` are extracted by
-zero-shift QR sweeps in log-scaled form (each sweep multiplies the coupling of scales
-:math:`\ell_i > \ell_j` by about :math:`e^{\ell_j - \ell_i}`) until the coupled clusters fit in the
-float range, and one-sided Jacobi SVD (LAPACK ``dgejsv``, high relative accuracy for graded matrices) of
-each cluster (the bidiagonal SVD for nearly flat clusters, where its error bound is as small;
-:mod:`spectral.stable_product`).  The QR step is taken only once a block of layers has spread the scales
-by about :data:`~spectral.stable_product.BLOCK_LOG_RANGE` nats (estimated from the previous block; Gaussian
-layers of width >= 64 still get one nearly every layer, Haar layers blocks of up to 16).  Measured against
-mpmath products: :math:`|\Delta \log s| \le 6 \times 10^{-12}` at depth 400-1000
+*Stable* (:class:`StableProduct`): the pivoted product QR of determinant quantum Monte Carlo (Loh & Gubernatis
+1992; pre-pivoting by column norms, Bai, Lee, Li & Xu 2011), :math:`A_l \cdots A_1 = Q_l\,
+\operatorname{diag}(e^{\ell_l})\, T_l` with the scales kept as logs :math:`\ell_l`; then the singular values
+of :math:`\operatorname{diag}(e^{\ell}) T` are extracted by zero-shift QR sweeps in log-scaled form (each
+sweep multiplies the coupling of scales :math:`\ell_i > \ell_j` by about :math:`e^{\ell_j - \ell_i}`) until
+the coupled clusters fit in the float range, and one-sided Jacobi SVD (LAPACK ``dgejsv``, high relative
+accuracy for graded matrices) of each cluster, or the bidiagonal SVD where it is as accurate: nearly flat
+clusters (by its error bound) and well-conditioned clusters graded downward (as measured;
+:mod:`spectral.graded_svd`, docs/design.md §4.9).  The QR step is taken only once a block of layers has spread
+the scales by about :data:`~spectral.stable_product.BLOCK_LOG_RANGE` nats (estimated from the previous block;
+Gaussian layers of width >= 64 still get one nearly every layer, Haar layers blocks of up to 16).  Measured
+against mpmath products: :math:`|\Delta \log s| \le 6 \times 10^{-12}` at depth 400-1000
 (``tests/test_montecarlo.py``).  A layer right after a QR step is drawn *rotated* (``rotate_draws=True``, the
 default): the sampler draws :math:`W'` and the layer's weights are :math:`W = W' Q^T`, which have the law of
 plain draws because :math:`Q` depends only on the earlier layers and Gaussian and Haar laws are invariant
-under :math:`W \mapsto W Q`; the product then takes :math:`D W'` as drawn (no product with :math:`Q`) and
-the forward pass uses :math:`W' (Q^T x)`.  Cost per Gaussian layer (a QR step nearly every layer): LAPACK
+under :math:`W \mapsto W Q`; the product then takes :math:`D W'` as drawn (no product with :math:`Q`) and the
+forward pass uses :math:`W' (Q^T x)`.  Cost per Gaussian layer (a QR step nearly every layer): LAPACK
 ``dgeqrf`` (1.2-1.5 matrix products) and the graded triangular update (``dtrmm``, about half a product),
-against one product for the direct product, plus the final Jacobi SVD; Haar layers are blocked
-(``benchmarks/README.md``).
+against one product for the direct product, plus the final cluster SVD; Haar layers are blocked
+(``benchmarks/README.md``).  The direct product keeps square Haar layers at least
+:data:`~spectral.montecarlo.haar.IMPLICIT_HAAR_MIN_WIDTH` wide in Householder form (:math:`W J` by LAPACK
+``dormqr``; the same draws).
 
 ``stable=None`` decides before any draw, from the theory's log-range of the nonzero singular values
 (:func:`spectral.montecarlo.log_range.estimated_log_range`: the spread of the Lyapunov exponents per layer,
