@@ -289,6 +289,33 @@ class _WarmSolver:
             self._warm.add(z[ok], x[ok], dx[ok])
         return x, dx
 
+    def _solve_finite(self, z):
+        """:meth:`_solve` at the finite points of z; NaN elsewhere."""
+        x = np.full((len(z), self.K), np.nan, complex)
+        dx = np.full_like(x, np.nan)
+        fin = np.isfinite(z)
+        if np.any(fin):
+            x[fin], dx[fin] = self._solve(z[fin])
+        return x, dx
+
+    def _eval(self, zeta):
+        """The subclass's :meth:`_outputs` at ``zeta`` (any shape): points of the lower half-plane by conjugation
+        (M(conj zeta) = conj M(zeta)), the last call's answer again for the same points (the solver asks for m,
+        dm and g1 in turn)."""
+        zeta = np.asarray(zeta, dtype=complex)
+        key = (zeta.shape, zeta.tobytes())
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        self.stats["calls"] += 1
+        self.stats["points"] += zeta.size
+        flat = zeta.ravel()
+        lower = flat.imag < 0
+        with np.errstate(all="ignore"):
+            parts = self._outputs(np.where(lower, np.conj(flat), flat))
+        out = tuple(np.where(lower, np.conj(p), p).reshape(zeta.shape) for p in parts)
+        self._last = (key, out)
+        return out
+
 
 class BlockTransform(_WarmSolver):
     """Vectorized :math:`M_{BB^T}(\\zeta)` and its derivative for :math:`B = \\alpha I + \\beta X` (module
@@ -317,63 +344,19 @@ class BlockTransform(_WarmSolver):
         self._last = None
         self._warm = _WarmStarts(self.K)
         self.stats = {"calls": 0, "points": 0, "far": 0, "warm": 0, "path": 0, "failed": 0}
+        from .block_stack import BlockGroup  # it stacks BlockTransforms: imported here, not at the top
 
-    # ---- the system -------------------------------------------------------------------------------------
+        self.group = BlockGroup([self])
+
+    # ---- the system: the block's group of one (:class:`~spectral.architecture.block_stack.BlockGroup`) -------
     def _system(self, z, x):
         """Residuals E (n, k) and Jacobian J (n, k, k) at unknowns x (n, k) (k = 2 + implicit factors), and
-        dE/dz (n, k)."""
-        n, k = x.shape
-        w, m = x[:, 0], x[:, 1]
-        E = np.zeros((n, k), complex)
-        J = np.zeros((n, k, k), complex)
-        if self.alpha2 > 0:
-            h = -w * m / (1.0 + m)  # w/(1+m) - w without cancellation when m is small
-            E[:, 0] = (z - w) * (z + h) - self.alpha2
-            dh_dw = -m / (1.0 + m)
-            dh_dm = -w / (1.0 + m) ** 2
-            J[:, 0, 0] = -(z + h) + (z - w) * dh_dw
-            J[:, 0, 1] = (z - w) * dh_dm
-        else:
-            E[:, 0] = w - z
-            J[:, 0, 0] = 1.0
-        e2 = np.log1p(m) - np.log(m) - 2.0 * np.log(w) + math.log(self.beta2)
-        d2m = 1.0 / (1.0 + m) - 1.0 / m
-        J[:, 1, 0] = -2.0 / w
-        j = 0
-        for f, kind in zip(self.factors, self.kinds, strict=True):
-            nf, s = float(f.multiplicity), float(f.scale)
-            y = s * m
-            if kind == "linear":
-                e2 -= nf * math.log(f.c)
-                for b, e in f.terms:
-                    e2 -= nf * e * np.log1p(b * y)
-                    d2m -= nf * e * b * s / (1.0 + b * y)
-            elif kind == "explicit":
-                e2 -= nf * f.log_s(y)
-                d2m -= nf * s * f.dlog_s(y)
-            else:
-                zj = x[:, 2 + j]
-                e2 -= nf * (np.log1p(y) - np.log(y) - np.log(zj))
-                d2m -= nf * s * (1.0 / (1.0 + y) - 1.0 / y)
-                J[:, 1, 2 + j] = nf / zj
-                E[:, 2 + j] = f.m(zj) - y
-                J[:, 2 + j, 2 + j] = f.dm(zj)
-                J[:, 2 + j, 1] = -s
-                j += 1
-        E[:, 1] = e2 - 2j * math.pi * np.round(e2.imag / (2 * math.pi))  # the equation holds for exp(E_2)
-        J[:, 1, 1] = d2m
-        Ez = np.zeros((n, k), complex)
-        if self.alpha2 > 0:
-            Ez[:, 0] = (z + h) + (z - w)
-        else:
-            Ez[:, 0] = -1.0
-        return E, J, Ez
-
-    def _scaled(self, z, E):
-        """Residual norms made relative: E_1 by alpha^2 + |z|^2, E_{2+j} by the size of s_j m."""
-        r = np.abs(E[:, 1])
-        r = np.maximum(r, np.abs(E[:, 0]) / (self.alpha2 + np.abs(z) ** 2 + _TINY))
-        return r
+        dE/dz (n, k) (module docstring; the equations are :meth:`BlockGroup.system
+        <spectral.architecture.block_stack.BlockGroup.system>`'s, for this block alone)."""
+        E, J, ez = self.group.system(z[None], x[None])
+        Ez = np.zeros_like(E[0])
+        Ez[:, 0] = ez[0]
+        return E[0], J[0], Ez
 
     def _newton(self, z, x):
         """Newton from x; returns the unknowns, ok (residual and sheet checks) and the tangent dx/dz there."""
@@ -394,9 +377,7 @@ class BlockTransform(_WarmSolver):
         fin = np.all(np.isfinite(x), axis=1)
         xs = np.where(fin[:, None], x, 1.0)
         E, J, Ez = self._system(z, xs)
-        res = self._scaled(z, E)
-        for j in range(len(self.implicit)):
-            res = np.maximum(res, np.abs(E[:, 2 + j]) / (np.abs(xs[:, 1]) + _TINY))
+        res = self.group.scaled(z[None], xs[None], E[None])[0]
         dxdz = -_solve_each(J, Ez)
         ok = fin & (res <= RESIDUAL_TOL) & np.all(np.isfinite(dxdz), axis=1)
         return x, ok & self._sheet(z, xs), dxdz
@@ -426,39 +407,19 @@ class BlockTransform(_WarmSolver):
         return block_sheet(z, x, self.scale, self.beta2, len(self.implicit))
 
     def _far_start(self, z):
-        """Unknowns where |z| is large: w = z - alpha^2/z, m = a_1 beta^2/w^2, zeta_j = mean_j/(s_j m)."""
-        w = z - self.alpha2 / z if self.alpha2 > 0 else z.copy()
-        m = self.a1 * self.beta2 / (w * w)
-        cols = [w, m] + [f.mean / (float(f.scale) * m) for f in self.implicit]
-        return np.stack(cols, axis=1)
+        """Unknowns where |z| is large (:meth:`BlockGroup.far_start
+        <spectral.architecture.block_stack.BlockGroup.far_start>`)."""
+        return self.group.far_start(z[None])[0]
 
-    def _eval(self, zeta):
-        zeta = np.asarray(zeta, dtype=complex)
-        key = (zeta.shape, zeta.tobytes())
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
-        self.stats["calls"] += 1
-        self.stats["points"] += zeta.size
-        flat = zeta.ravel()
-        lower = flat.imag < 0
-        zq = np.where(lower, np.conj(flat), flat)  # M(conj zeta) = conj M(zeta)
+    def _outputs(self, zq):
+        """(M, M', 1 + M) at the points zq of the closed upper half-plane (flat)."""
         z = np.sqrt(zq)  # first quadrant: z G_nu(z) is even in z
         z = np.where(z == 0, Z_ZERO * 1j, z)
-        with np.errstate(all="ignore"):
-            x = np.full((len(z), self.K), np.nan, complex)
-            dx = np.full_like(x, np.nan)
-            fin = np.isfinite(z)
-            if np.any(fin):
-                x[fin], dx[fin] = self._solve(z[fin])
-            w, m = x[:, 0], x[:, 1]
-            zg = z * (1.0 + m) / w  # z G_nu(z) = 1 + M
-            dzg = (1.0 + m) / w + z * (dx[:, 1] / w - (1.0 + m) * dx[:, 0] / (w * w))
-            dm = dzg / (2.0 * z)
-        zg = np.where(lower, np.conj(zg), zg).reshape(zeta.shape)
-        dm = np.where(lower, np.conj(dm), dm).reshape(zeta.shape)
-        out = (zg - 1.0, dm, zg)
-        self._last = (key, out)
-        return out
+        x, dx = self._solve_finite(z)
+        w, m = x[:, 0], x[:, 1]
+        zg = z * (1.0 + m) / w  # z G_nu(z) = 1 + M
+        dzg = (1.0 + m) / w + z * (dx[:, 1] / w - (1.0 + m) * dx[:, 0] / (w * w))
+        return zg - 1.0, dzg / (2.0 * z), zg
 
     def m(self, zeta):
         """:math:`M_{BB^T}(\\zeta)` (NaN where no solution passed the sheet checks)."""
