@@ -57,8 +57,11 @@ __all__ = ["BlockTransform", "block_solver_factors", "support_edges", "kernel_ma
 NEWTON_RTOL = 1e-8
 #: Newton iterations per point before giving up (from a warm start 2-3 suffice)
 NEWTON_MAXIT = 30
-#: scaled residual accepted as solved (rounding of the D^2 quadrature is ~1e-14 relative)
+#: scaled residual accepted as solved (rounding of the D^2 quadrature is ~1e-14 relative) ...
 RESIDUAL_TOL = 1e-10
+#: ... or within this multiple of the residual's own rounding (BlockGroup.rounding: where the system is
+#: ill-conditioned, next to a relu block's singular point, that is above RESIDUAL_TOL)
+RESIDUAL_NOISE = 16.0
 #: a solved point starts Newton (with its tangent) when within this distance in (log|z|, arg z), z = sqrt(zeta):
 #: the outer continuation moves its points by a few percent per call
 WARM_RADIUS = 0.5
@@ -72,6 +75,10 @@ PATH_HEIGHT = 8.0
 PATH_RATIO = 0.2
 #: the path's last nonzero height relative to (sqrt of the spectrum's top), before the point itself
 PATH_FLOOR = 1e-10
+#: ... and at most this fraction of its distance to the nearest barrier (a relu block's singular point and gap
+#: end): the last step, from the floor to the real axis, must not cross the structure next to it (from 1e-10
+#: above, points within 1e-11 of alpha^2 landed on a real solution of the wrong sheet, density 0)
+PATH_BARRIER_FLOOR = 1e-3
 #: steps of the path at most (about 17 at PATH_RATIO; failed steps are retried shorter)
 PATH_MAXSTEPS = 300
 #: a point whose step ratio has grown past this is given up (the path cannot be followed there)
@@ -220,6 +227,8 @@ class _WarmSolver:
     when it ``walks``."""
 
     walks = False
+    #: points z on the real axis where the solution is singular (see BlockTransform)
+    barriers: tuple = ()
 
     def _crosses(self, z0, z):
         """Where a warm start from the solved point z0 to z is refused (a singular point between them, across
@@ -232,6 +241,8 @@ class _WarmSolver:
         to 1 after a failed one."""
         d = PATH_HEIGHT * (np.abs(z) + self.scale)
         floor = PATH_FLOOR * self.scale * np.maximum(1.0, np.abs(z) / self.scale)
+        for b in self.barriers:
+            floor = np.minimum(floor, PATH_BARRIER_FLOOR * np.abs(z - b))
         x, ok, dx = self._newton(z + 1j * d, self._far_start(z + 1j * d))
         q = np.full(len(z), PATH_RATIO)
         live = ok & (d > 0)
@@ -378,8 +389,9 @@ class BlockTransform(_WarmSolver):
         xs = np.where(fin[:, None], x, 1.0)
         E, J, Ez = self._system(z, xs)
         res = self.group.scaled(z[None], xs[None], E[None])[0]
+        tol = np.maximum(RESIDUAL_TOL, RESIDUAL_NOISE * self.group.rounding(z[None], xs[None], J[None], Ez[None, :, 0])[0])
         dxdz = -_solve_each(J, Ez)
-        ok = fin & (res <= RESIDUAL_TOL) & np.all(np.isfinite(dxdz), axis=1)
+        ok = fin & (res <= tol) & np.all(np.isfinite(dxdz), axis=1)
         return x, ok & self._sheet(z, xs), dxdz
 
     def _crosses(self, z0, z):

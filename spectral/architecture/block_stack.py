@@ -137,6 +137,20 @@ class BlockGroup:
             r = np.maximum(r, np.abs(E[..., j]) / (np.abs(x[..., 1]) + _TINY))
         return r
 
+    def rounding(self, z, x, J, ez):
+        """The residual's own rounding at unknowns x (b, n, k), scaled as :meth:`scaled`: each equation moves by
+        eps |dE_i/dx_j| |x_j| when x_j is rounded (and E_1 by eps |z| |dE_1/dz|).  Next to a relu block's
+        singular point (docs/design.md §6.1) m_X -> -1/2, where the relu factor's log(1 + 2 m_X) makes E_2's
+        rounding eps / |1 + 2 m_X|: 2e-9 at 1e-7 of alpha^2, above RESIDUAL_TOL."""
+        eps = np.finfo(float).eps
+        ax = np.abs(x)
+        r = eps * np.sum(np.abs(J[..., 1, :]) * ax, axis=-1)
+        r1 = eps * (np.sum(np.abs(J[..., 0, :]) * ax, axis=-1) + np.abs(z) * np.abs(ez))
+        r = np.maximum(r, r1 / (self.alpha2 + np.abs(z) ** 2 + _TINY))
+        for j in range(2, self.k):
+            r = np.maximum(r, eps * np.sum(np.abs(J[..., j, :]) * ax, axis=-1) / (ax[..., 1] + _TINY))
+        return r
+
     def sheet(self, z, x):
         """The physical branch's sign conditions (:func:`~spectral.architecture.block_density.block_sheet`) for
         every block and point."""
