@@ -97,6 +97,8 @@ EDGE_WINDOW_SD = 4.0
 EDGE_WINDOW_DOUBLINGS = 8
 #: |Im M| within this many times the rounding of M (where known) is not inside
 EDGE_NOISE = 4.0
+#: rounding of M in units of eps, relative to |zeta M'| + |1 + M| (the solve is backward stable in zeta)
+NOISE_EPS = 16 * np.finfo(float).eps
 #: bisections refining each edge (interval / 2^60: below rounding)
 EDGE_BISECTIONS = 60
 #: |Im M(x + i0)| above this is inside the support (M's rounding is ~1e-14)
@@ -128,6 +130,14 @@ def _predict(z0, x0, d0, z):
     step from :math:`z_0` to :math:`z_0/5` would change their signs."""
     with np.errstate(all="ignore"):
         return x0 * np.exp(d0 * z0[:, None] / x0 * np.log(z / z0)[:, None])
+
+
+def _zg_dm(z, x, dx):
+    """(1 + M, dM/dzeta) of a block from its unknowns x and dx/dz at z = sqrt(zeta): z G_nu(z) = z (1 + m)/w."""
+    w, m = x[:, 0], x[:, 1]
+    zg = z * (1.0 + m) / w
+    dzg = (1.0 + m) / w + z * (dx[:, 1] / w - (1.0 + m) * dx[:, 0] / (w * w))
+    return zg, dzg / (2.0 * z)
 
 
 def _solve_each(J, b):
@@ -389,7 +399,8 @@ class BlockTransform(_WarmSolver):
         xs = np.where(fin[:, None], x, 1.0)
         E, J, Ez = self._system(z, xs)
         res = self.group.scaled(z[None], xs[None], E[None])[0]
-        tol = np.maximum(RESIDUAL_TOL, RESIDUAL_NOISE * self.group.rounding(z[None], xs[None], J[None], Ez[None, :, 0])[0])
+        rounding = self.group.rounding(z[None], xs[None], J[None], Ez[None, :, 0])[0]
+        tol = np.maximum(RESIDUAL_TOL, RESIDUAL_NOISE * rounding)
         dxdz = -_solve_each(J, Ez)
         ok = fin & (res <= tol) & np.all(np.isfinite(dxdz), axis=1)
         return x, ok & self._sheet(z, xs), dxdz
@@ -408,11 +419,27 @@ class BlockTransform(_WarmSolver):
         """:math:`M_{BB^T}` at points of the closed upper half-plane, each by its own vertical path (no warm
         start: the reference for locating an edge on the real axis, where a warm start from the other side of it
         may settle on a real solution that passes the sheet checks)."""
-        z = np.sqrt(np.asarray(zeta, dtype=complex).ravel())
+        return self._cold(zeta)[0]
+
+    def inside_cold(self, x):
+        """Whether the real points x lie inside the spectrum, each solved by its own vertical path: -Im M above
+        EDGE_IM_TOL plus EDGE_NOISE times its rounding, eps_16 (|x M'| + |1 + M|) (next to an edge M' blows up:
+        tanh, orthogonal, beta = 2: Im M = +2e-12 outside, which a test of |Im M| against EDGE_IM_TOL alone took
+        for inside, the top edge 1e-5 relative too high).  A point whose path failed is not inside."""
+        m, dm = self._cold(x)
+        noise = EDGE_NOISE * NOISE_EPS * (np.abs(x) * np.abs(dm) + np.abs(1.0 + m))
+        with np.errstate(invalid="ignore"):
+            return -m.imag > EDGE_IM_TOL + noise
+
+    def _cold(self, zeta):
+        """(M, M') by :meth:`_path` alone (NaN where it failed)."""
+        zq = np.asarray(zeta, dtype=complex).ravel()
+        z = np.sqrt(zq)
+        z = np.where(z == 0, Z_ZERO * 1j, z)
         with np.errstate(all="ignore"):
-            x, ok, _ = self._path(z)
-            out = z * (1.0 + x[:, 1]) / x[:, 0] - 1.0
-        return np.where(ok, out, np.nan)
+            x, ok, dx = self._path(z)
+            zg, dm = _zg_dm(z, x, dx)
+        return np.where(ok, zg - 1.0, np.nan), np.where(ok, dm, np.nan)
 
     def _sheet(self, z, x):
         """The physical branch's sign conditions (module docstring), z in the closed upper half-plane."""
@@ -428,10 +455,8 @@ class BlockTransform(_WarmSolver):
         z = np.sqrt(zq)  # first quadrant: z G_nu(z) is even in z
         z = np.where(z == 0, Z_ZERO * 1j, z)
         x, dx = self._solve_finite(z)
-        w, m = x[:, 0], x[:, 1]
-        zg = z * (1.0 + m) / w  # z G_nu(z) = 1 + M
-        dzg = (1.0 + m) / w + z * (dx[:, 1] / w - (1.0 + m) * dx[:, 0] / (w * w))
-        return zg - 1.0, dzg / (2.0 * z), zg
+        zg, dm = _zg_dm(z, x, dx)
+        return zg - 1.0, dm, zg
 
     def m(self, zeta):
         """:math:`M_{BB^T}(\\zeta)` (NaN where no solution passed the sheet checks)."""
@@ -446,7 +471,7 @@ class BlockTransform(_WarmSolver):
         return self._eval(zeta)[1]
 
 
-def support_edges(tr, lo, hi, geometric=False, window=None, noise=None):
+def support_edges(tr, lo, hi, geometric=False, window=None, noise=None, cold=False):
     r"""The outer edges of the spectrum of :math:`BB^T` inside the Weyl interval [lo, hi]: where
     :math:`\operatorname{Im} M(x + i0)` (:math:`-\pi x\rho(x)`) leaves 0, located on EDGE_SCAN points and refined by
     EDGE_BISECTIONS bisections (:math:`\rho \sim \sqrt{|x - x_\pm|}` at a soft edge, so the threshold EDGE_IM_TOL
@@ -455,13 +480,16 @@ def support_edges(tr, lo, hi, geometric=False, window=None, noise=None):
     [x_0 e^-h, x_0 e^h] within [lo, hi] first, h doubled while an end of it is inside the spectrum or not
     solved (:func:`_windowed_edges`); the linear scan of [lo, hi] when the window never closes.  ``noise``: the
     rounding of M at a point (a product's, ~eps N |zeta M'| next to an edge); |Im M| within EDGE_NOISE times it is
-    not inside (else rounding moves a product's edges outwards: 256 blocks, 1e-4 relative)."""
+    not inside (else rounding moves a product's edges outwards: 256 blocks, 1e-4 relative).  ``cold``: every point
+    by its own vertical path (:meth:`BlockTransform.m_cold`; a single block, cheap): warm-started from a real
+    solution outside the spectrum, Newton on the real axis stays real and may settle on the other real solution
+    just inside an edge (relu, alpha = 2, beta = 0.5: the top edge 1e-3 too low, 2.7e-5 of the mass lost)."""
     if window is not None:
         found = _windowed_edges(tr, lo, hi, *window, noise)
         if found is not None:
             return found
     to = (np.log, np.exp) if geometric and lo > 0 else (lambda v: v, lambda v: v)
-    edges = _scan_edges(tr, to, to[0](lo), to[0](hi), False, noise)
+    edges = _scan_edges(tr, to, to[0](lo), to[0](hi), False, noise, cold)
     return (lo, hi) if edges is None else (edges[0] if edges[0] is not None else lo,
                                             edges[1] if edges[1] is not None else hi)
 
@@ -483,7 +511,7 @@ def _windowed_edges(tr, lo, hi, center, half, noise):
     return None
 
 
-def _scan_edges(tr, to, ulo, uhi, strict, noise):
+def _scan_edges(tr, to, ulo, uhi, strict, noise, cold=False):
     """The outer edges (x_lo, x_hi) of the spectrum on EDGE_SCAN points of [ulo, uhi] in the variable u =
     to[0](x), refined by bisection; None for an end that is inside (the spectrum may reach beyond it); None
     instead of the pair when no point is inside, or (``strict``) when an end is not solved."""
@@ -491,13 +519,16 @@ def _scan_edges(tr, to, ulo, uhi, strict, noise):
 
     def inside_at(v):
         x = to[1](v) + 0j
+        if cold:
+            return tr.inside_cold(x)
         tol = EDGE_IM_TOL if noise is None else EDGE_IM_TOL + EDGE_NOISE * noise(x)
         return np.abs(tr.m(x).imag) > tol
 
-    inside_at(u[::EDGE_SCAN_COARSE])  # solved by vertical paths; the others then start from these
-    mu = tr.m(to[1](u) + 0j)
+    if not cold:
+        inside_at(u[::EDGE_SCAN_COARSE])  # solved by vertical paths; the others then start from these
     inside = inside_at(u)
-    if not np.any(inside) or (strict and not (np.isfinite(mu[0]) and np.isfinite(mu[-1]))):
+    mu = tr.m_cold(to[1](u[[0, -1]]) + 0j) if cold else tr.m(to[1](u) + 0j)[[0, -1]]
+    if not np.any(inside) or (strict and not (np.isfinite(mu[0]) and np.isfinite(mu[-1]))):  # the ends solved
         return None
     i, j = np.flatnonzero(inside)[[0, -1]]
     a = np.array([u[i - 1] if i > 0 else ulo, u[j]])  # outside / inside at the lower edge, inside at the upper
@@ -526,14 +557,14 @@ def gap_above(tr, a2, hi):
     offset, each point by its own vertical path (:meth:`BlockTransform.m_cold`); None when the spectrum starts at
     the first scan point already (no resolvable gap)."""
     t = GAP_SCAN * (hi - a2)
-    inside = np.abs(tr.m_cold(a2 + t + 0j).imag) > EDGE_IM_TOL
+    inside = tr.inside_cold(a2 + t + 0j)
     if not np.any(inside) or inside[0]:
         return None
     i = int(np.argmax(inside))
     out, ins = math.log(t[i - 1]), math.log(t[i])
     for _ in range(EDGE_BISECTIONS):
         mid = 0.5 * (out + ins)
-        if abs(tr.m_cold(np.array([a2 + math.exp(mid) + 0j]))[0].imag) > EDGE_IM_TOL:
+        if tr.inside_cold(np.array([a2 + math.exp(mid) + 0j]))[0]:
             ins = mid
         else:
             out = mid
@@ -544,18 +575,22 @@ def block_solver_factors(law):
     r"""``FactorizedLaw`` of a :class:`~spectral.architecture.residual_law.ResidualBlockLaw` for the density
     solver: one implicit factor with :math:`M_{BB^T}` above, its spectrum inside
     :math:`[(\alpha - \beta s)_+^2, (\alpha + \beta s)^2]` (Weyl's inequalities for singular values,
-    :math:`s^2` the top of the spectrum of :math:`X X^T`), narrowed to its outer edges (:func:`support_edges`)."""
+    :math:`s^2` the top of the spectrum of :math:`X X^T`), narrowed to its outer edges (:func:`support_edges`, by
+    vertical paths); the edges, a relu branch's singular point and its gap's end are the transform's barriers."""
     from ..density import FactorizedLaw, ImplicitFactor, lambda_max
 
     tr = BlockTransform(law.branch_law, law.alpha, law.beta)
     s = math.sqrt(lambda_max(law.branch_law))
     a, b = float(law.alpha), float(law.beta)
-    lo, hi = support_edges(tr, max(0.0, a - b * s) ** 2, (a + b * s) ** 2)
+    lo, hi = support_edges(tr, max(0.0, a - b * s) ** 2, (a + b * s) ** 2, cold=True)
     crit: tuple = ()
     if tr.barriers and lo < tr.alpha2 < hi:
         gap = gap_above(tr, tr.alpha2, hi)
         crit = (tr.alpha2,) if gap is None else (tr.alpha2, gap)
-        tr.barriers = tuple(math.sqrt(v) for v in crit)
+    # no warm start crosses an edge either: from a real solution outside the spectrum Newton on the real axis
+    # stays real and may settle on a real solution inside it (relu, beta = 0.1: density 0 at 5 nodes next to the
+    # lower edge, 1.2e-5 of the mass)
+    tr.barriers = tuple(math.sqrt(v) for v in sorted({*crit, lo, hi}) if v > 0)
     m1, m2 = (float(x) for x in law.moments(2))
     factor = ImplicitFactor(m=tr.m, dm=tr.dm, mean=m1, bounds=(lo, hi), g1=tr.g1, offset=m2 / m1,
                             spread=m2 / m1**2 - 1)

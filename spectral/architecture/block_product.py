@@ -33,6 +33,7 @@ from .block_density import (
     FAR_START,
     NEWTON_MAXIT,
     NEWTON_RTOL,
+    NOISE_EPS,
     RESIDUAL_TOL,
     SHEET_TOL,
     WARM_RADIUS,
@@ -49,10 +50,9 @@ __all__ = ["ProductTransform", "product_solver_factor"]
 
 #: guards a division by zero
 _TINY = 1e-300
-#: rounding of M_P in units of eps (|zeta| |M'| + |1 + M|; T |zeta M'| for the edge scan, im_noise): the solve is
-#: backward stable in zeta, so next to a square-root edge of the product (where M' blows up) M_P itself is known
-#: only to eps |zeta M'| times the size T of the outer equation's terms
-NOISE_EPS = 16 * np.finfo(float).eps
+# NOISE_EPS: rounding of M_P in units of eps (|zeta| |M'| + |1 + M|; T |zeta M'| for the edge scan, im_noise): the
+# solve is backward stable in zeta, so next to a square-root edge of the product (where M' blows up) M_P itself is
+# known only to eps |zeta M'| times the size T of the outer equation's terms
 #: Newton stops at a point whose relative step, after STALL_AFTER iterations, shrank by less than STALL_RATIO:
 #: converging quadratically it shrinks far faster; below the support (1 + m ~ zeta/edge, m known to eps/|1 + m|)
 #: the steps stall at rounding, and the residual check decides as it would after NEWTON_MAXIT iterations
