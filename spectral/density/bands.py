@@ -8,7 +8,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grid import _band_nodes, _cosine_gl_nodes, _edge_nodes, _gap_end_nodes, _gl, _spike_nodes, _tanh_sinh_nodes
+from .grid import (
+    _band_nodes,
+    _cosine_gl_nodes,
+    _edge_nodes,
+    _gap_end_nodes,
+    _gl,
+    _spike_nodes,
+    _tanh_sinh_nodes,
+    _two_edge_nodes,
+)
 from .real_axis import _closed_form, _solve_real
 from .singular_end import _end_mass, _end_piece
 from .soft_edge import _soft_edge, _soft_edge_critical
@@ -292,7 +301,7 @@ def _closed_form_bands(sys, e, points, cmass_exact) -> _BandGrid:
     :data:`_SPIKE_OFFSET` of the spike comes from the push-forward (``spike_mass``), and its pieces between
     critical values get :func:`~.grid._cosine_gl_nodes` (docs/design.md §5.4).  A piece from the end of a gap
     above a singular point of the record (a relu residual block's, docs/design.md §6.1) gets
-    :func:`~.grid._gap_end_nodes`."""
+    :func:`~.grid._gap_end_nodes`, a piece up to such a point :func:`~.grid._two_edge_nodes`."""
     pieces, spikes, finite = _closed_form_pieces(sys, e)
     n = max(_MIN_BAND_NODES, points // len(pieces))
     parts, floor_u, spike_mass = [], None, []
@@ -336,6 +345,8 @@ def _closed_form_piece(sys, e, a, b, n, spikes, finite, cmass_exact):
             span *= 2
     if (origin := _gap_origin(a, b, e)) is not None:
         return (*_gap_end_nodes(a, origin, b, n), None, None)
+    if _near_any(b + e.log_lambda_max, e.log_singular):
+        return (*_two_edge_nodes(a, b, n), None, None)
     if pf is not None:
         # inverse square roots at the critical values that end the piece (docs/design.md §5.4)
         return (*_cosine_gl_nodes(a, b, n), None, None)

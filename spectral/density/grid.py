@@ -100,6 +100,20 @@ def _gap_end_nodes(edge_u, origin_u, other_u, n):
     return np.concatenate([np.log(x), ur]), np.concatenate([w, wr])
 
 
+def _two_edge_nodes(lo_u, hi_u, n):
+    r"""Nodes u and weights (mass = sum w x rho) of a piece between two ends at which x rho behaves like a power
+    of the distance d to them (a square-root edge, an inverse square root at a singular point of the density --
+    a relu block's :math:`\alpha^2`, docs/design.md §6.1): the s^2 map (:func:`_edge_nodes`) from the middle to
+    each end, half the nodes each.  At an inverse square root :math:`\rho\,dx \propto ds` times a function of
+    :math:`\sqrt d \propto s`, smooth on the scale where the singular point's :math:`d^{-1/2}` gives way to the
+    rest of the spectrum (relu, beta = 0.1: ~1e-5 of alpha^2, where the cosine map in x lost 1.5e-7 of the
+    mass)."""
+    xm = 0.5 * (math.exp(lo_u) + math.exp(hi_u))
+    ua, wa = _edge_nodes(math.log(xm), lo_u, n - n // 2)
+    ub, wb = _edge_nodes(math.log(xm), hi_u, n // 2)
+    return np.concatenate([ua, ub]), np.concatenate([wa, wb])
+
+
 def _cosine_nodes(a, b, n):
     """Cosine map u = a + (b - a)(1 - cos pi t)/2 with the midpoint rule in t (weights for du)."""
     t = (np.arange(n) + 0.5) / n
