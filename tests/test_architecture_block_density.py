@@ -232,11 +232,13 @@ REL_RELU = 1e-8
 REL_M34 = 1e-6
 
 
-@pytest.mark.parametrize("case", ["gaussian-1", "orthogonal-1", "gaussian-2"])
+@pytest.mark.parametrize("case", ["gaussian-1", "orthogonal-1", "gaussian-2", "gaussian-1-beta0.1", "gaussian-1-beta3",
+                                  "gaussian-2-beta0.5", "orthogonal-1-beta2", "orthogonal-1-beta5"])
 def test_relu_blocks_density_against_mpmath(case):
     """Residual blocks with a relu branch x -> x + beta W_2 relu(W_1 x): X X^T has mass exactly 1/2 at 0, so a
     block's density has an inverse-square-root singularity at alpha^2 from below and a gap above it
-    (docs/design.md §6.1).  One block alone (Gaussian and orthogonal weights) and the product of two: certified,
+    (docs/design.md §6.1).  One block alone (Gaussian and orthogonal weights; alpha = 1 with beta = 0.1 -- a gap
+    of 2.3e-7 --, 1, 3 (Gaussian), 1, 2, 5 (orthogonal), and alpha = 2, beta = 0.5) and the product of two: certified,
     lambda rho(lambda) at points in the bulk, next to alpha^2 (1 - 1e-6), inside the gap (0) and near the top
     against mpmath (reference_data/residual_relu_blocks.py: the roots of the block's polynomial, independent of
     the subordination solver), and m_3, m_4 of the density against the moment series (free cumulants).  About
