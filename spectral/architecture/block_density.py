@@ -358,6 +358,9 @@ class BlockTransform(_WarmSolver):
         #: once found (:func:`block_solver_factors`)
         self.barriers: tuple = (math.sqrt(self.alpha2),) if self.alpha2 > 0 and kernel_mass(branch_law) == 0.5 \
             else ()
+        #: the edges of the spectrum (z = sqrt of them), once found: no warm start between two real points crosses
+        #: them (:meth:`_crosses`)
+        self.edges: tuple = ()
         hi = math.sqrt(lambda_max(branch_law) * self.beta2) + math.sqrt(self.alpha2)
         self.scale = hi  # the top of the singular values of B
         self.K = 2 + len(self.implicit)
@@ -409,10 +412,15 @@ class BlockTransform(_WarmSolver):
         """A warm start across a vertical line Re z = b through one of the ``barriers``: on the real axis on
         both sides of them the equations of a relu branch have real solutions, and one reached from the gap above
         alpha^2 passes the sheet checks below it (density 0 where it is ~1/sqrt(alpha^2 - x)), one reached from
-        inside the spectrum a complex one in the gap."""
+        inside the spectrum a complex one in the gap.  Across an ``edges`` point between two real points: from a
+        real solution outside the spectrum Newton on the real axis stays real and may settle on a real solution
+        inside it (relu, beta = 0.1: density 0 at 5 nodes next to the lower edge, 1.2e-5 of the mass)."""
         out = np.zeros(len(z), bool)
         for b in self.barriers:
             out |= (z0.real - b) * (z.real - b) < 0
+        real = (z0.imag == 0) & (z.imag == 0)
+        for b in self.edges:
+            out |= real & ((z0.real - b) * (z.real - b) < 0)
         return out
 
     def m_cold(self, zeta):
@@ -432,13 +440,15 @@ class BlockTransform(_WarmSolver):
             return -m.imag > EDGE_IM_TOL + noise
 
     def _cold(self, zeta):
-        """(M, M') by :meth:`_path` alone (NaN where it failed)."""
+        """(M, M') by :meth:`_path` alone (NaN where it failed); the solved points join the warm starts."""
         zq = np.asarray(zeta, dtype=complex).ravel()
         z = np.sqrt(zq)
         z = np.where(z == 0, Z_ZERO * 1j, z)
         with np.errstate(all="ignore"):
             x, ok, dx = self._path(z)
             zg, dm = _zg_dm(z, x, dx)
+        if np.any(ok):  # warm starts for later calls (none crosses a barrier or, along the real axis, an edge)
+            self._warm.add(z[ok], x[ok], dx[ok])
         return np.where(ok, zg - 1.0, np.nan), np.where(ok, dm, np.nan)
 
     def _sheet(self, z, x):
@@ -576,7 +586,8 @@ def block_solver_factors(law):
     solver: one implicit factor with :math:`M_{BB^T}` above, its spectrum inside
     :math:`[(\alpha - \beta s)_+^2, (\alpha + \beta s)^2]` (Weyl's inequalities for singular values,
     :math:`s^2` the top of the spectrum of :math:`X X^T`), narrowed to its outer edges (:func:`support_edges`, by
-    vertical paths); the edges, a relu branch's singular point and its gap's end are the transform's barriers."""
+    vertical paths); a relu branch's singular point and its gap's end are the transform's barriers, its edges
+    barriers to warm starts along the real axis."""
     from ..density import FactorizedLaw, ImplicitFactor, lambda_max
 
     tr = BlockTransform(law.branch_law, law.alpha, law.beta)
@@ -587,10 +598,8 @@ def block_solver_factors(law):
     if tr.barriers and lo < tr.alpha2 < hi:
         gap = gap_above(tr, tr.alpha2, hi)
         crit = (tr.alpha2,) if gap is None else (tr.alpha2, gap)
-    # no warm start crosses an edge either: from a real solution outside the spectrum Newton on the real axis
-    # stays real and may settle on a real solution inside it (relu, beta = 0.1: density 0 at 5 nodes next to the
-    # lower edge, 1.2e-5 of the mass)
-    tr.barriers = tuple(math.sqrt(v) for v in sorted({*crit, lo, hi}) if v > 0)
+        tr.barriers = tuple(math.sqrt(v) for v in crit)
+    tr.edges = tuple(math.sqrt(v) for v in (lo, hi) if v > 0)
     m1, m2 = (float(x) for x in law.moments(2))
     factor = ImplicitFactor(m=tr.m, dm=tr.dm, mean=m1, bounds=(lo, hi), g1=tr.g1, offset=m2 / m1,
                             spread=m2 / m1**2 - 1)
