@@ -101,6 +101,11 @@ EDGE_NOISE = 4.0
 NOISE_EPS = 16 * np.finfo(float).eps
 #: bisections refining each edge (interval / 2^60: below rounding)
 EDGE_BISECTIONS = 60
+#: ... and, for a single block's edges by vertical paths, above this times |1 + M| (rounding of Im M on the real
+#: axis, ~1e-12 |1 + M|; next to a square-root edge x rho ~ c sqrt(d), so the edge moves by (1e-10 / c)^2, nothing)
+EDGE_REL_TOL = 1e-10
+#: points per bracket and round refining a single block's edges by vertical paths (_sectioned)
+EDGE_SECTIONS = 15
 #: |Im M(x + i0)| above this is inside the support (M's rounding is ~1e-14)
 EDGE_IM_TOL = 1e-12
 #: solved points kept as warm starts (the latest ones)
@@ -433,9 +438,12 @@ class BlockTransform(_WarmSolver):
         """Whether the real points x lie inside the spectrum, each solved by its own vertical path: -Im M above
         EDGE_IM_TOL plus EDGE_NOISE times its rounding, eps_16 (|x M'| + |1 + M|) (next to an edge M' blows up:
         tanh, orthogonal, beta = 2: Im M = +2e-12 outside, which a test of |Im M| against EDGE_IM_TOL alone took
-        for inside, the top edge 1e-5 relative too high).  A point whose path failed is not inside."""
+        for inside, the top edge 1e-5 relative too high), and at least EDGE_REL_TOL |1 + M| (the rounding of Im M
+        on the real axis: relu, orthogonal, beta = 5, +-3e-12 in the gap, whose end came out 8.5e-6 too low).  A
+        point whose path failed is not inside."""
         m, dm = self._cold(x)
-        noise = EDGE_NOISE * NOISE_EPS * (np.abs(x) * np.abs(dm) + np.abs(1.0 + m))
+        noise = np.maximum(EDGE_NOISE * NOISE_EPS * (np.abs(x) * np.abs(dm) + np.abs(1.0 + m)),
+                           EDGE_REL_TOL * np.abs(1.0 + m))
         with np.errstate(invalid="ignore"):
             return -m.imag > EDGE_IM_TOL + noise
 
@@ -548,12 +556,39 @@ def _scan_edges(tr, to, ulo, uhi, strict, noise, cold=False):
     if j + 1 == len(u):
         a[1] = b[1] = uhi
     out_lo, in_lo, in_hi, out_hi = a[0], b[0], a[1], b[1]
-    for _ in range(EDGE_BISECTIONS):
-        mid = np.array([0.5 * (out_lo + in_lo), 0.5 * (in_hi + out_hi)])
-        ins = inside_at(mid)
-        out_lo, in_lo = (out_lo, mid[0]) if ins[0] else (mid[0], in_lo)
-        in_hi, out_hi = (mid[1], out_hi) if ins[1] else (in_hi, mid[1])
+    if cold:
+        out_lo, in_lo, in_hi, out_hi = _sectioned(inside_at, out_lo, in_lo, in_hi, out_hi)
+    else:
+        for _ in range(EDGE_BISECTIONS):
+            mid = np.array([0.5 * (out_lo + in_lo), 0.5 * (in_hi + out_hi)])
+            ins = inside_at(mid)
+            out_lo, in_lo = (out_lo, mid[0]) if ins[0] else (mid[0], in_lo)
+            in_hi, out_hi = (mid[1], out_hi) if ins[1] else (in_hi, mid[1])
     return (None if i == 0 else float(to[1](out_lo)), None if j + 1 == len(u) else float(to[1](out_hi)))
+
+
+def _sectioned(inside_at, out_lo, in_lo, in_hi, out_hi):
+    """Both edges refined together, EDGE_SECTIONS points in each bracket per round (one batch of vertical paths:
+    a round costs about what one bisection step does), as many rounds as leave the brackets as narrow as
+    EDGE_BISECTIONS bisections; the lower edge at the first inside point from outside, the upper at the last."""
+    t = np.arange(1, EDGE_SECTIONS + 1) / (EDGE_SECTIONS + 1)
+    k = EDGE_SECTIONS
+    for _ in range(math.ceil(EDGE_BISECTIONS / math.log2(EDGE_SECTIONS + 1))):
+        pa = out_lo + (in_lo - out_lo) * t
+        pb = in_hi + (out_hi - in_hi) * t
+        ins = inside_at(np.concatenate([pa, pb]))
+        ia, ib = ins[:k], ins[k:]
+        if np.any(ia):
+            f = int(np.argmax(ia))
+            out_lo, in_lo = (pa[f - 1] if f > 0 else out_lo), pa[f]
+        else:
+            out_lo = pa[-1]
+        if np.any(ib):
+            g = int(np.flatnonzero(ib)[-1])
+            in_hi, out_hi = pb[g], (pb[g + 1] if g + 1 < k else out_hi)
+        else:
+            out_hi = pb[0]
+    return out_lo, in_lo, in_hi, out_hi
 
 
 def kernel_mass(branch_law) -> float:
