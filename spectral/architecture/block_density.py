@@ -104,8 +104,12 @@ EDGE_BISECTIONS = 60
 #: ... and, for a single block's edges by vertical paths, above this times |1 + M| (rounding of Im M on the real
 #: axis, ~1e-12 |1 + M|; next to a square-root edge x rho ~ c sqrt(d), so the edge moves by (1e-10 / c)^2, nothing)
 EDGE_REL_TOL = 1e-10
-#: points per bracket and round refining a single block's edges by vertical paths (_sectioned)
-EDGE_SECTIONS = 15
+#: points per bracket and round refining a single block's edges by vertical paths (_sectioned: 2 bits a round;
+#: a round's cost grows with its points, a vertical path's ~120 Newton evaluations each)
+EDGE_SECTIONS = 3
+#: real points scanned by vertical paths for a single block's outer edges (they only bracket them: the refinement
+#: does the rest)
+EDGE_SCAN_COLD = 100
 #: |Im M(x + i0)| above this is inside the support (M's rounding is ~1e-14)
 EDGE_IM_TOL = 1e-12
 #: solved points kept as warm starts (the latest ones)
@@ -533,7 +537,7 @@ def _scan_edges(tr, to, ulo, uhi, strict, noise, cold=False):
     """The outer edges (x_lo, x_hi) of the spectrum on EDGE_SCAN points of [ulo, uhi] in the variable u =
     to[0](x), refined by bisection; None for an end that is inside (the spectrum may reach beyond it); None
     instead of the pair when no point is inside, or (``strict``) when an end is not solved."""
-    u = np.linspace(ulo, uhi, EDGE_SCAN)
+    u = np.linspace(ulo, uhi, EDGE_SCAN_COLD if cold else EDGE_SCAN)
 
     def inside_at(v):
         x = to[1](v) + 0j
