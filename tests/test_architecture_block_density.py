@@ -8,7 +8,8 @@ import pytest
 
 import spectral as sp
 from spectral.architecture import architecture_law
-from spectral.architecture.block_density import EDGE_IM_TOL, EDGE_NOISE, BlockTransform, block_solver_factors
+from spectral.architecture.block_density import BlockTransform, block_solver_factors
+from spectral.architecture.block_edges import EDGE_IM_TOL, EDGE_NOISE
 
 #: M from the subordination solve vs the truncated moment series (60 terms, |zeta| well outside the support)
 REL_M = 1e-9

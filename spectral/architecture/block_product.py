@@ -29,11 +29,9 @@ import math
 import numpy as np
 
 from .block_density import (
-    EDGE_WINDOW_SD,
     FAR_START,
     NEWTON_MAXIT,
     NEWTON_RTOL,
-    NOISE_EPS,
     RESIDUAL_TOL,
     SHEET_TOL,
     WARM_RADIUS,
@@ -42,8 +40,8 @@ from .block_density import (
     _predict,
     _WarmSolver,
     _WarmStarts,
-    support_edges,
 )
+from .block_edges import EDGE_WINDOW_SD, NOISE_EPS, support_edges
 from .block_stack import group_blocks
 
 __all__ = ["ProductTransform", "product_solver_factor"]
