@@ -50,15 +50,20 @@ import math
 
 import numpy as np
 
-__all__ = ["BlockTransform", "block_solver_factors", "support_edges", "kernel_mass", "gap_above"]
+from .block_edges import EDGE_IM_TOL, EDGE_NOISE, EDGE_REL_TOL, NOISE_EPS, gap_above, support_edges
+
+__all__ = ["BlockTransform", "block_solver_factors", "kernel_mass"]
 
 #: Newton stops once its relative step is below this (quadratic convergence: the iterate it gives is then
 #: within ~1e-16 relative; the residual check below decides)
 NEWTON_RTOL = 1e-8
 #: Newton iterations per point before giving up (from a warm start 2-3 suffice)
 NEWTON_MAXIT = 30
-#: scaled residual accepted as solved (rounding of the D^2 quadrature is ~1e-14 relative)
+#: scaled residual accepted as solved (rounding of the D^2 quadrature is ~1e-14 relative) ...
 RESIDUAL_TOL = 1e-10
+#: ... or within this multiple of the residual's own rounding (BlockGroup.rounding: where the system is
+#: ill-conditioned, next to a relu block's singular point, that is above RESIDUAL_TOL)
+RESIDUAL_NOISE = 16.0
 #: a solved point starts Newton (with its tangent) when within this distance in (log|z|, arg z), z = sqrt(zeta):
 #: the outer continuation moves its points by a few percent per call
 WARM_RADIUS = 0.5
@@ -72,36 +77,18 @@ PATH_HEIGHT = 8.0
 PATH_RATIO = 0.2
 #: the path's last nonzero height relative to (sqrt of the spectrum's top), before the point itself
 PATH_FLOOR = 1e-10
+#: ... and at most this fraction of its distance to the nearest barrier (a relu block's singular point and gap
+#: end): the last step, from the floor to the real axis, must not cross the structure next to it (from 1e-10
+#: above, points within 1e-11 of alpha^2 landed on a real solution of the wrong sheet, density 0)
+PATH_BARRIER_FLOOR = 1e-3
 #: steps of the path at most (about 17 at PATH_RATIO; failed steps are retried shorter)
 PATH_MAXSTEPS = 300
 #: a point whose step ratio has grown past this is given up (the path cannot be followed there)
 PATH_MIN_SHRINK = 0.999
-#: real points scanned for the support's edges inside the Weyl interval
-EDGE_SCAN = 400
-#: every this-th scan point is solved first (by the vertical path); the rest start from their solved neighbours,
-#: closer than WARM_RADIUS in log|zeta| (a vertical path costs ~100-300 Newton evaluations, a warm start ~5)
-EDGE_SCAN_COARSE = 4
-#: a product's edges are scanned first on a window of log x around log m_1, EDGE_WINDOW_SD times the square root
-#: of its relative variance wide (the top of a block's or the Brownian limit's spectrum lies ~2 of these above
-#: m_1), doubled at most this many times while an end of it is inside the spectrum or unsolved; the Weyl
-#: interval spans tens of decades for many blocks (64 blocks: 1e-16 to 1e10), whose scan points below the
-#: spectrum (1 + m below rounding) fail only after their whole vertical paths
-EDGE_WINDOW_SD = 4.0
-EDGE_WINDOW_DOUBLINGS = 8
-#: |Im M| within this many times the rounding of M (where known) is not inside
-EDGE_NOISE = 4.0
-#: bisections refining each edge (interval / 2^60: below rounding)
-EDGE_BISECTIONS = 60
-#: |Im M(x + i0)| above this is inside the support (M's rounding is ~1e-14)
-EDGE_IM_TOL = 1e-12
 #: solved points kept as warm starts (the latest ones)
 CACHE_SIZE = 20000
 #: solved points searched by brute force before they join the k-d tree (rebuilding it costs ~10 ms)
 RECENT_SIZE = 1024
-#: offsets above alpha^2, relative to the rest of the spectrum above it, scanned (log-spaced) for the end of a
-#: relu block's gap (module docstring); a gap narrower than the first is not resolved (the grid breaks at
-#: alpha^2 only)
-GAP_SCAN = np.geomspace(1e-12, 1.0, 241)
 #: guards a division by zero
 _TINY = 1e-300
 #: zeta = 0 is evaluated at z = i Z_ZERO (M is continuous there; the solver asks for the limit; w ~ 1/z stays in
@@ -121,6 +108,14 @@ def _predict(z0, x0, d0, z):
     step from :math:`z_0` to :math:`z_0/5` would change their signs."""
     with np.errstate(all="ignore"):
         return x0 * np.exp(d0 * z0[:, None] / x0 * np.log(z / z0)[:, None])
+
+
+def _zg_dm(z, x, dx):
+    """(1 + M, dM/dzeta) of a block from its unknowns x and dx/dz at z = sqrt(zeta): z G_nu(z) = z (1 + m)/w."""
+    w, m = x[:, 0], x[:, 1]
+    zg = z * (1.0 + m) / w
+    dzg = (1.0 + m) / w + z * (dx[:, 1] / w - (1.0 + m) * dx[:, 0] / (w * w))
+    return zg, dzg / (2.0 * z)
 
 
 def _solve_each(J, b):
@@ -220,6 +215,8 @@ class _WarmSolver:
     when it ``walks``."""
 
     walks = False
+    #: points z on the real axis where the solution is singular (see BlockTransform)
+    barriers: tuple = ()
 
     def _crosses(self, z0, z):
         """Where a warm start from the solved point z0 to z is refused (a singular point between them, across
@@ -232,6 +229,8 @@ class _WarmSolver:
         to 1 after a failed one."""
         d = PATH_HEIGHT * (np.abs(z) + self.scale)
         floor = PATH_FLOOR * self.scale * np.maximum(1.0, np.abs(z) / self.scale)
+        for b in self.barriers:
+            floor = np.minimum(floor, PATH_BARRIER_FLOOR * np.abs(z - b))
         x, ok, dx = self._newton(z + 1j * d, self._far_start(z + 1j * d))
         q = np.full(len(z), PATH_RATIO)
         live = ok & (d > 0)
@@ -289,6 +288,33 @@ class _WarmSolver:
             self._warm.add(z[ok], x[ok], dx[ok])
         return x, dx
 
+    def _solve_finite(self, z):
+        """:meth:`_solve` at the finite points of z; NaN elsewhere."""
+        x = np.full((len(z), self.K), np.nan, complex)
+        dx = np.full_like(x, np.nan)
+        fin = np.isfinite(z)
+        if np.any(fin):
+            x[fin], dx[fin] = self._solve(z[fin])
+        return x, dx
+
+    def _eval(self, zeta):
+        """The subclass's :meth:`_outputs` at ``zeta`` (any shape): points of the lower half-plane by conjugation
+        (M(conj zeta) = conj M(zeta)), the last call's answer again for the same points (the solver asks for m,
+        dm and g1 in turn)."""
+        zeta = np.asarray(zeta, dtype=complex)
+        key = (zeta.shape, zeta.tobytes())
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        self.stats["calls"] += 1
+        self.stats["points"] += zeta.size
+        flat = zeta.ravel()
+        lower = flat.imag < 0
+        with np.errstate(all="ignore"):
+            parts = self._outputs(np.where(lower, np.conj(flat), flat))
+        out = tuple(np.where(lower, np.conj(p), p).reshape(zeta.shape) for p in parts)
+        self._last = (key, out)
+        return out
+
 
 class BlockTransform(_WarmSolver):
     """Vectorized :math:`M_{BB^T}(\\zeta)` and its derivative for :math:`B = \\alpha I + \\beta X` (module
@@ -310,6 +336,9 @@ class BlockTransform(_WarmSolver):
         #: once found (:func:`block_solver_factors`)
         self.barriers: tuple = (math.sqrt(self.alpha2),) if self.alpha2 > 0 and kernel_mass(branch_law) == 0.5 \
             else ()
+        #: the edges of the spectrum (z = sqrt of them), once found: no warm start between two real points crosses
+        #: them (:meth:`_crosses`)
+        self.edges: tuple = ()
         hi = math.sqrt(lambda_max(branch_law) * self.beta2) + math.sqrt(self.alpha2)
         self.scale = hi  # the top of the singular values of B
         self.K = 2 + len(self.implicit)
@@ -317,63 +346,19 @@ class BlockTransform(_WarmSolver):
         self._last = None
         self._warm = _WarmStarts(self.K)
         self.stats = {"calls": 0, "points": 0, "far": 0, "warm": 0, "path": 0, "failed": 0}
+        from .block_stack import BlockGroup  # it stacks BlockTransforms: imported here, not at the top
 
-    # ---- the system -------------------------------------------------------------------------------------
+        self.group = BlockGroup([self])
+
+    # ---- the system: the block's group of one (:class:`~spectral.architecture.block_stack.BlockGroup`) -------
     def _system(self, z, x):
         """Residuals E (n, k) and Jacobian J (n, k, k) at unknowns x (n, k) (k = 2 + implicit factors), and
-        dE/dz (n, k)."""
-        n, k = x.shape
-        w, m = x[:, 0], x[:, 1]
-        E = np.zeros((n, k), complex)
-        J = np.zeros((n, k, k), complex)
-        if self.alpha2 > 0:
-            h = -w * m / (1.0 + m)  # w/(1+m) - w without cancellation when m is small
-            E[:, 0] = (z - w) * (z + h) - self.alpha2
-            dh_dw = -m / (1.0 + m)
-            dh_dm = -w / (1.0 + m) ** 2
-            J[:, 0, 0] = -(z + h) + (z - w) * dh_dw
-            J[:, 0, 1] = (z - w) * dh_dm
-        else:
-            E[:, 0] = w - z
-            J[:, 0, 0] = 1.0
-        e2 = np.log1p(m) - np.log(m) - 2.0 * np.log(w) + math.log(self.beta2)
-        d2m = 1.0 / (1.0 + m) - 1.0 / m
-        J[:, 1, 0] = -2.0 / w
-        j = 0
-        for f, kind in zip(self.factors, self.kinds, strict=True):
-            nf, s = float(f.multiplicity), float(f.scale)
-            y = s * m
-            if kind == "linear":
-                e2 -= nf * math.log(f.c)
-                for b, e in f.terms:
-                    e2 -= nf * e * np.log1p(b * y)
-                    d2m -= nf * e * b * s / (1.0 + b * y)
-            elif kind == "explicit":
-                e2 -= nf * f.log_s(y)
-                d2m -= nf * s * f.dlog_s(y)
-            else:
-                zj = x[:, 2 + j]
-                e2 -= nf * (np.log1p(y) - np.log(y) - np.log(zj))
-                d2m -= nf * s * (1.0 / (1.0 + y) - 1.0 / y)
-                J[:, 1, 2 + j] = nf / zj
-                E[:, 2 + j] = f.m(zj) - y
-                J[:, 2 + j, 2 + j] = f.dm(zj)
-                J[:, 2 + j, 1] = -s
-                j += 1
-        E[:, 1] = e2 - 2j * math.pi * np.round(e2.imag / (2 * math.pi))  # the equation holds for exp(E_2)
-        J[:, 1, 1] = d2m
-        Ez = np.zeros((n, k), complex)
-        if self.alpha2 > 0:
-            Ez[:, 0] = (z + h) + (z - w)
-        else:
-            Ez[:, 0] = -1.0
-        return E, J, Ez
-
-    def _scaled(self, z, E):
-        """Residual norms made relative: E_1 by alpha^2 + |z|^2, E_{2+j} by the size of s_j m."""
-        r = np.abs(E[:, 1])
-        r = np.maximum(r, np.abs(E[:, 0]) / (self.alpha2 + np.abs(z) ** 2 + _TINY))
-        return r
+        dE/dz (n, k) (module docstring; the equations are :meth:`BlockGroup.system
+        <spectral.architecture.block_stack.BlockGroup.system>`'s, for this block alone)."""
+        E, J, ez = self.group.system(z[None], x[None])
+        Ez = np.zeros_like(E[0])
+        Ez[:, 0] = ez[0]
+        return E[0], J[0], Ez
 
     def _newton(self, z, x):
         """Newton from x; returns the unknowns, ok (residual and sheet checks) and the tangent dx/dz there."""
@@ -394,71 +379,75 @@ class BlockTransform(_WarmSolver):
         fin = np.all(np.isfinite(x), axis=1)
         xs = np.where(fin[:, None], x, 1.0)
         E, J, Ez = self._system(z, xs)
-        res = self._scaled(z, E)
-        for j in range(len(self.implicit)):
-            res = np.maximum(res, np.abs(E[:, 2 + j]) / (np.abs(xs[:, 1]) + _TINY))
+        res = self.group.scaled(z[None], xs[None], E[None])[0]
+        rounding = self.group.rounding(z[None], xs[None], J[None], Ez[None, :, 0])[0]
+        tol = np.maximum(RESIDUAL_TOL, RESIDUAL_NOISE * rounding)
         dxdz = -_solve_each(J, Ez)
-        ok = fin & (res <= RESIDUAL_TOL) & np.all(np.isfinite(dxdz), axis=1)
+        ok = fin & (res <= tol) & np.all(np.isfinite(dxdz), axis=1)
         return x, ok & self._sheet(z, xs), dxdz
 
     def _crosses(self, z0, z):
         """A warm start across a vertical line Re z = b through one of the ``barriers``: on the real axis on
         both sides of them the equations of a relu branch have real solutions, and one reached from the gap above
         alpha^2 passes the sheet checks below it (density 0 where it is ~1/sqrt(alpha^2 - x)), one reached from
-        inside the spectrum a complex one in the gap."""
+        inside the spectrum a complex one in the gap.  Across an ``edges`` point between two real points: from a
+        real solution outside the spectrum Newton on the real axis stays real and may settle on a real solution
+        inside it (relu, beta = 0.1: density 0 at 5 nodes next to the lower edge, 1.2e-5 of the mass)."""
         out = np.zeros(len(z), bool)
         for b in self.barriers:
             out |= (z0.real - b) * (z.real - b) < 0
+        real = (z0.imag == 0) & (z.imag == 0)
+        for b in self.edges:
+            out |= real & ((z0.real - b) * (z.real - b) < 0)
         return out
 
     def m_cold(self, zeta):
         """:math:`M_{BB^T}` at points of the closed upper half-plane, each by its own vertical path (no warm
         start: the reference for locating an edge on the real axis, where a warm start from the other side of it
         may settle on a real solution that passes the sheet checks)."""
-        z = np.sqrt(np.asarray(zeta, dtype=complex).ravel())
+        return self._cold(zeta)[0]
+
+    def inside_cold(self, x):
+        """Whether the real points x lie inside the spectrum, each solved by its own vertical path: -Im M above
+        EDGE_IM_TOL plus EDGE_NOISE times its rounding, eps_16 (|x M'| + |1 + M|) (next to an edge M' blows up:
+        tanh, orthogonal, beta = 2: Im M = +2e-12 outside, which a test of |Im M| against EDGE_IM_TOL alone took
+        for inside, the top edge 1e-5 relative too high), and at least EDGE_REL_TOL |1 + M| (the rounding of Im M
+        on the real axis: relu, orthogonal, beta = 5, +-3e-12 in the gap, whose end came out 8.5e-6 too low).  A
+        point whose path failed is not inside."""
+        m, dm = self._cold(x)
+        noise = np.maximum(EDGE_NOISE * NOISE_EPS * (np.abs(x) * np.abs(dm) + np.abs(1.0 + m)),
+                           EDGE_REL_TOL * np.abs(1.0 + m))
+        with np.errstate(invalid="ignore"):
+            return -m.imag > EDGE_IM_TOL + noise
+
+    def _cold(self, zeta):
+        """(M, M') by :meth:`_path` alone (NaN where it failed); the solved points join the warm starts."""
+        zq = np.asarray(zeta, dtype=complex).ravel()
+        z = np.sqrt(zq)
+        z = np.where(z == 0, Z_ZERO * 1j, z)
         with np.errstate(all="ignore"):
-            x, ok, _ = self._path(z)
-            out = z * (1.0 + x[:, 1]) / x[:, 0] - 1.0
-        return np.where(ok, out, np.nan)
+            x, ok, dx = self._path(z)
+            zg, dm = _zg_dm(z, x, dx)
+        if np.any(ok):  # warm starts for later calls (none crosses a barrier or, along the real axis, an edge)
+            self._warm.add(z[ok], x[ok], dx[ok])
+        return np.where(ok, zg - 1.0, np.nan), np.where(ok, dm, np.nan)
 
     def _sheet(self, z, x):
         """The physical branch's sign conditions (module docstring), z in the closed upper half-plane."""
         return block_sheet(z, x, self.scale, self.beta2, len(self.implicit))
 
     def _far_start(self, z):
-        """Unknowns where |z| is large: w = z - alpha^2/z, m = a_1 beta^2/w^2, zeta_j = mean_j/(s_j m)."""
-        w = z - self.alpha2 / z if self.alpha2 > 0 else z.copy()
-        m = self.a1 * self.beta2 / (w * w)
-        cols = [w, m] + [f.mean / (float(f.scale) * m) for f in self.implicit]
-        return np.stack(cols, axis=1)
+        """Unknowns where |z| is large (:meth:`BlockGroup.far_start
+        <spectral.architecture.block_stack.BlockGroup.far_start>`)."""
+        return self.group.far_start(z[None])[0]
 
-    def _eval(self, zeta):
-        zeta = np.asarray(zeta, dtype=complex)
-        key = (zeta.shape, zeta.tobytes())
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
-        self.stats["calls"] += 1
-        self.stats["points"] += zeta.size
-        flat = zeta.ravel()
-        lower = flat.imag < 0
-        zq = np.where(lower, np.conj(flat), flat)  # M(conj zeta) = conj M(zeta)
+    def _outputs(self, zq):
+        """(M, M', 1 + M) at the points zq of the closed upper half-plane (flat)."""
         z = np.sqrt(zq)  # first quadrant: z G_nu(z) is even in z
         z = np.where(z == 0, Z_ZERO * 1j, z)
-        with np.errstate(all="ignore"):
-            x = np.full((len(z), self.K), np.nan, complex)
-            dx = np.full_like(x, np.nan)
-            fin = np.isfinite(z)
-            if np.any(fin):
-                x[fin], dx[fin] = self._solve(z[fin])
-            w, m = x[:, 0], x[:, 1]
-            zg = z * (1.0 + m) / w  # z G_nu(z) = 1 + M
-            dzg = (1.0 + m) / w + z * (dx[:, 1] / w - (1.0 + m) * dx[:, 0] / (w * w))
-            dm = dzg / (2.0 * z)
-        zg = np.where(lower, np.conj(zg), zg).reshape(zeta.shape)
-        dm = np.where(lower, np.conj(dm), dm).reshape(zeta.shape)
-        out = (zg - 1.0, dm, zg)
-        self._last = (key, out)
-        return out
+        x, dx = self._solve_finite(z)
+        zg, dm = _zg_dm(z, x, dx)
+        return zg - 1.0, dm, zg
 
     def m(self, zeta):
         """:math:`M_{BB^T}(\\zeta)` (NaN where no solution passed the sheet checks)."""
@@ -473,116 +462,30 @@ class BlockTransform(_WarmSolver):
         return self._eval(zeta)[1]
 
 
-def support_edges(tr, lo, hi, geometric=False, window=None, noise=None):
-    r"""The outer edges of the spectrum of :math:`BB^T` inside the Weyl interval [lo, hi]: where
-    :math:`\operatorname{Im} M(x + i0)` (:math:`-\pi x\rho(x)`) leaves 0, located on EDGE_SCAN points and refined by
-    EDGE_BISECTIONS bisections (:math:`\rho \sim \sqrt{|x - x_\pm|}` at a soft edge, so the threshold EDGE_IM_TOL
-    moves the edge by its square, far below rounding).  ``geometric``: scan and bisect in :math:`\log x` (for
-    products, whose Weyl interval spans decades; needs lo > 0).  ``window``: (log x_0, h), the scan is made on
-    [x_0 e^-h, x_0 e^h] within [lo, hi] first, h doubled while an end of it is inside the spectrum or not
-    solved (:func:`_windowed_edges`); the linear scan of [lo, hi] when the window never closes.  ``noise``: the
-    rounding of M at a point (a product's, ~eps N |zeta M'| next to an edge); |Im M| within EDGE_NOISE times it is
-    not inside (else rounding moves a product's edges outwards: 256 blocks, 1e-4 relative)."""
-    if window is not None:
-        found = _windowed_edges(tr, lo, hi, *window, noise)
-        if found is not None:
-            return found
-    to = (np.log, np.exp) if geometric and lo > 0 else (lambda v: v, lambda v: v)
-    edges = _scan_edges(tr, to, to[0](lo), to[0](hi), False, noise)
-    return (lo, hi) if edges is None else (edges[0] if edges[0] is not None else lo,
-                                            edges[1] if edges[1] is not None else hi)
-
-
-def _windowed_edges(tr, lo, hi, center, half, noise):
-    """support_edges on a window of log x around ``center`` (half-width ``half``, doubled up to EDGE_WINDOW_DOUBLINGS
-    times): the edges once both ends of the window are solved and outside the spectrum (or Weyl's bounds), else
-    None."""
-    ulo = math.log(lo) if lo > 0 else -math.inf
-    uhi = math.log(hi)
-    for _ in range(EDGE_WINDOW_DOUBLINGS):
-        a, b = max(ulo, center - half), min(uhi, center + half)
-        edges = _scan_edges(tr, (np.log, np.exp), a, b, True, noise)
-        if edges is not None and (edges[0] is not None or a == ulo) and (edges[1] is not None or b == uhi):
-            return (edges[0] if edges[0] is not None else lo, edges[1] if edges[1] is not None else hi)
-        if a == ulo and b == uhi:
-            return None
-        half *= 2.0
-    return None
-
-
-def _scan_edges(tr, to, ulo, uhi, strict, noise):
-    """The outer edges (x_lo, x_hi) of the spectrum on EDGE_SCAN points of [ulo, uhi] in the variable u =
-    to[0](x), refined by bisection; None for an end that is inside (the spectrum may reach beyond it); None
-    instead of the pair when no point is inside, or (``strict``) when an end is not solved."""
-    u = np.linspace(ulo, uhi, EDGE_SCAN)
-
-    def inside_at(v):
-        x = to[1](v) + 0j
-        tol = EDGE_IM_TOL if noise is None else EDGE_IM_TOL + EDGE_NOISE * noise(x)
-        return np.abs(tr.m(x).imag) > tol
-
-    inside_at(u[::EDGE_SCAN_COARSE])  # solved by vertical paths; the others then start from these
-    mu = tr.m(to[1](u) + 0j)
-    inside = inside_at(u)
-    if not np.any(inside) or (strict and not (np.isfinite(mu[0]) and np.isfinite(mu[-1]))):
-        return None
-    i, j = np.flatnonzero(inside)[[0, -1]]
-    a = np.array([u[i - 1] if i > 0 else ulo, u[j]])  # outside / inside at the lower edge, inside at the upper
-    b = np.array([u[i], u[j + 1] if j + 1 < len(u) else uhi])
-    if i == 0:
-        a[0] = b[0] = ulo
-    if j + 1 == len(u):
-        a[1] = b[1] = uhi
-    out_lo, in_lo, in_hi, out_hi = a[0], b[0], a[1], b[1]
-    for _ in range(EDGE_BISECTIONS):
-        mid = np.array([0.5 * (out_lo + in_lo), 0.5 * (in_hi + out_hi)])
-        ins = inside_at(mid)
-        out_lo, in_lo = (out_lo, mid[0]) if ins[0] else (mid[0], in_lo)
-        in_hi, out_hi = (mid[1], out_hi) if ins[1] else (in_hi, mid[1])
-    return (None if i == 0 else float(to[1](out_lo)), None if j + 1 == len(u) else float(to[1](out_hi)))
-
-
 def kernel_mass(branch_law) -> float:
     """The mass of :math:`X X^T` at 0 (the kernel of the branch), from its exact atoms."""
     return float(sum((p for a, p in branch_law.exact_atoms() if a == 0), 0))
-
-
-def gap_above(tr, a2, hi):
-    """The end of the gap (a2, x_g) above a relu block's singular point a2 = alpha^2 (module docstring): the
-    first of the GAP_SCAN points where Im M leaves 0, refined by EDGE_BISECTIONS bisections in log of the
-    offset, each point by its own vertical path (:meth:`BlockTransform.m_cold`); None when the spectrum starts at
-    the first scan point already (no resolvable gap)."""
-    t = GAP_SCAN * (hi - a2)
-    inside = np.abs(tr.m_cold(a2 + t + 0j).imag) > EDGE_IM_TOL
-    if not np.any(inside) or inside[0]:
-        return None
-    i = int(np.argmax(inside))
-    out, ins = math.log(t[i - 1]), math.log(t[i])
-    for _ in range(EDGE_BISECTIONS):
-        mid = 0.5 * (out + ins)
-        if abs(tr.m_cold(np.array([a2 + math.exp(mid) + 0j]))[0].imag) > EDGE_IM_TOL:
-            ins = mid
-        else:
-            out = mid
-    return a2 + math.exp(out)
 
 
 def block_solver_factors(law):
     r"""``FactorizedLaw`` of a :class:`~spectral.architecture.residual_law.ResidualBlockLaw` for the density
     solver: one implicit factor with :math:`M_{BB^T}` above, its spectrum inside
     :math:`[(\alpha - \beta s)_+^2, (\alpha + \beta s)^2]` (Weyl's inequalities for singular values,
-    :math:`s^2` the top of the spectrum of :math:`X X^T`), narrowed to its outer edges (:func:`support_edges`)."""
+    :math:`s^2` the top of the spectrum of :math:`X X^T`), narrowed to its outer edges (:func:`support_edges`, by
+    vertical paths); a relu branch's singular point and its gap's end are the transform's barriers, its edges
+    barriers to warm starts along the real axis."""
     from ..density import FactorizedLaw, ImplicitFactor, lambda_max
 
     tr = BlockTransform(law.branch_law, law.alpha, law.beta)
     s = math.sqrt(lambda_max(law.branch_law))
     a, b = float(law.alpha), float(law.beta)
-    lo, hi = support_edges(tr, max(0.0, a - b * s) ** 2, (a + b * s) ** 2)
+    lo, hi = support_edges(tr, max(0.0, a - b * s) ** 2, (a + b * s) ** 2, cold=True)
     crit: tuple = ()
     if tr.barriers and lo < tr.alpha2 < hi:
         gap = gap_above(tr, tr.alpha2, hi)
         crit = (tr.alpha2,) if gap is None else (tr.alpha2, gap)
         tr.barriers = tuple(math.sqrt(v) for v in crit)
+    tr.edges = tuple(math.sqrt(v) for v in (lo, hi) if v > 0)
     m1, m2 = (float(x) for x in law.moments(2))
     factor = ImplicitFactor(m=tr.m, dm=tr.dm, mean=m1, bounds=(lo, hi), g1=tr.g1, offset=m2 / m1,
                             spread=m2 / m1**2 - 1)

@@ -29,7 +29,6 @@ import math
 import numpy as np
 
 from .block_density import (
-    EDGE_WINDOW_SD,
     FAR_START,
     NEWTON_MAXIT,
     NEWTON_RTOL,
@@ -41,18 +40,17 @@ from .block_density import (
     _predict,
     _WarmSolver,
     _WarmStarts,
-    support_edges,
 )
+from .block_edges import EDGE_WINDOW_SD, NOISE_EPS, support_edges
 from .block_stack import group_blocks
 
 __all__ = ["ProductTransform", "product_solver_factor"]
 
 #: guards a division by zero
 _TINY = 1e-300
-#: rounding of M_P in units of eps (|zeta| |M'| + |1 + M|; T |zeta M'| for the edge scan, im_noise): the solve is
-#: backward stable in zeta, so next to a square-root edge of the product (where M' blows up) M_P itself is known
-#: only to eps |zeta M'| times the size T of the outer equation's terms
-NOISE_EPS = 16 * np.finfo(float).eps
+# NOISE_EPS: rounding of M_P in units of eps (|zeta| |M'| + |1 + M|; T |zeta M'| for the edge scan, im_noise): the
+# solve is backward stable in zeta, so next to a square-root edge of the product (where M' blows up) M_P itself is
+# known only to eps |zeta M'| times the size T of the outer equation's terms
 #: Newton stops at a point whose relative step, after STALL_AFTER iterations, shrank by less than STALL_RATIO:
 #: converging quadratically it shrinks far faster; below the support (1 + m ~ zeta/edge, m known to eps/|1 + m|)
 #: the steps stall at rounding, and the residual check decides as it would after NEWTON_MAXIT iterations
@@ -297,34 +295,19 @@ class ProductTransform(_WarmSolver):
             ok[idx[~okn]] = False
         return x, ok, dx
 
-    def _eval(self, zeta):
-        zeta = np.asarray(zeta, dtype=complex)
-        key = (zeta.shape, zeta.tobytes())
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
-        self.stats["calls"] += 1
-        self.stats["points"] += zeta.size
-        flat = zeta.ravel()
-        lower = flat.imag < 0
-        zq = np.where(lower, np.conj(flat), flat)  # M(conj zeta) = conj M(zeta)
+    def _outputs(self, zq):
+        """(M_P, M_P', 1 + M_P, the size of the outer equation's terms) at the points zq of the closed upper
+        half-plane (flat)."""
         zq = np.where(zq == 0, Z_ZERO * 1j, zq)
-        with np.errstate(all="ignore"):
-            x = np.full((len(zq), self.K), np.nan, complex)
-            dx = np.full_like(x, np.nan)
-            fin = np.isfinite(zq)
-            if np.any(fin):
-                x[fin], dx[fin] = self._solve(zq[fin])
-            m, dm = x[:, 0], dx[:, 0]
-            # 1 + m without cancellation near m = -1: z_1 (1 + m_X1)/w_1 of the first block
-            c = self.col[0]
-            g1 = x[:, c] * (1.0 + x[:, c + 2]) / x[:, c + 1]
-            # the size of the outer equation's terms, whose rounding (eps each) moves log zeta (noise)
-            terms = np.abs(np.log(zq)) + abs(1.0 - self.N) * np.abs(np.log1p(m) - np.log(m))
-            terms = terms + np.sum(2.0 * self.n[None, :] * np.abs(np.log(x[:, self.col])), axis=1)
-        out = (np.where(lower, np.conj(m), m).reshape(zeta.shape), np.where(lower, np.conj(dm), dm).reshape(zeta.shape),
-               np.where(lower, np.conj(g1), g1).reshape(zeta.shape), terms.reshape(zeta.shape))
-        self._last = (key, out)
-        return out
+        x, dx = self._solve_finite(zq)
+        m, dm = x[:, 0], dx[:, 0]
+        # 1 + m without cancellation near m = -1: z_1 (1 + m_X1)/w_1 of the first block
+        c = self.col[0]
+        g1 = x[:, c] * (1.0 + x[:, c + 2]) / x[:, c + 1]
+        # the size of the outer equation's terms, whose rounding (eps each) moves log zeta (noise)
+        terms = np.abs(np.log(zq)) + abs(1.0 - self.N) * np.abs(np.log1p(m) - np.log(m))
+        terms = terms + np.sum(2.0 * self.n[None, :] * np.abs(np.log(x[:, self.col])), axis=1)
+        return m, dm, g1, terms
 
     def m(self, zeta):
         """:math:`M_P(\\zeta)` (NaN where no solution passed the sheet checks)."""

@@ -158,11 +158,15 @@ class ArchitectureLaw(FreeProduct):
                 "large-depth limit are available")
         from .block_product import product_solver_factor
 
-        factors = list(FreeProduct(others).solver_factors().factors) if others else []
-        factors.append(product_solver_factor(blocks))
+        rest = FreeProduct(others).solver_factors() if others else None
+        factors = list(rest.factors) if rest is not None else []
+        blocks_factor = product_solver_factor(blocks)
+        factors.append(blocks_factor)
         m1, m2 = (float(v) for v in self.moments(2))
+        # the spectrum of a free product of positive laws lies in the product of their supports
+        floor = blocks_factor.bounds[0] * (rest.floor if rest is not None else 1.0)
         return FactorizedLaw(tuple(factors), tuple(self.atoms), self.name, moments12=(m1, m2),
-                             caveat=self.not_free or "")
+                             caveat=self.not_free or "", floor=floor)
 
     @property
     def blocks(self) -> tuple:

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grid import _band_nodes, _cosine_gl_nodes, _edge_nodes, _gl, _spike_nodes, _tanh_sinh_nodes
+from .grid import (
+    _band_nodes,
+    _cosine_gl_nodes,
+    _edge_nodes,
+    _gap_end_nodes,
+    _gl,
+    _spike_nodes,
+    _tanh_sinh_nodes,
+    _two_edge_nodes,
+)
 from .real_axis import _closed_form, _solve_real
 from .singular_end import _end_mass, _end_piece
 from .soft_edge import _soft_edge, _soft_edge_critical
@@ -258,6 +267,16 @@ def _closed_form_pieces(sys, e):
     return pieces, to_u(f.limit_values), to_u(f.jump_values) + shared
 
 
+def _gap_origin(a, b, e):
+    """u of the singular point of the record (``e.log_singular``) that a gap separates from the piece [a, b] (u)
+    ending at the gap's far end a (a singular point too, more than _BREAK_MERGE above it), or None."""
+    log_c = e.log_lambda_max
+    if not np.isfinite(a) or not _near_any(a + log_c, e.log_singular):
+        return None
+    below = [c - log_c for c in e.log_singular if c - log_c < a - _BREAK_MERGE]
+    return max(below) if below and b > a else None
+
+
 def _near_any(x, values) -> bool:
     return any(abs(c - x) <= _BREAK_MERGE for c in values)
 
@@ -280,40 +299,16 @@ def _closed_form_bands(sys, e, points, cmass_exact) -> _BandGrid:
     rule converges only as :math:`n^{-2}` (selu at depth 1: mass off 7.7e-8 with 2000 nodes).  A factor with a
     ``pushforward`` (gelu, swish): the piece next to a spike gets :func:`~.grid._spike_nodes`, its mass within
     :data:`_SPIKE_OFFSET` of the spike comes from the push-forward (``spike_mass``), and its pieces between
-    critical values get :func:`~.grid._cosine_gl_nodes` (docs/design.md §5.4)."""
+    critical values get :func:`~.grid._cosine_gl_nodes` (docs/design.md §5.4).  A piece from the end of a gap
+    above a singular point of the record (a relu residual block's, docs/design.md §6.1) gets
+    :func:`~.grid._gap_end_nodes`, a piece up to such a point :func:`~.grid._two_edge_nodes`."""
     pieces, spikes, finite = _closed_form_pieces(sys, e)
     n = max(_MIN_BAND_NODES, points // len(pieces))
     parts, floor_u, spike_mass = [], None, []
-    pf = sys.imp[0].pushforward
     for a, b in pieces:
-        fl = None
-        at_spike = [c for c in spikes if _near_any(c, (a, b))]
-        if at_spike and pf is not None:
-            # the law's push-forward serves the nodes and the mass closer to the spike than x resolves
-            c = at_spike[0]
-            u, w = _spike_nodes(c, b if _near_any(c, (a,)) else a, n)
-            zeta_inf = math.exp(c + e.log_lambda_max - sys.const)
-            zeta_cut = zeta_inf * (1.0 + (1.0 if _near_any(c, (a,)) else -1.0) * _SPIKE_OFFSET)
-            spike_mass.append((c, pf.mass_between(zeta_inf, zeta_cut) / float(sys.imp[0].scale)))
-        elif at_spike:
-            u, w = _tanh_sinh_nodes(a, b, n)
-        elif _near_any(a, finite) and _near_any(b, finite):
-            u, w = _gl(n, a, b)
-        elif np.isneginf(a):
-            span = _LOG_SPAN
-            while True:
-                u, w, fl = _band_nodes(a, b, n, span=span)
-                sol = _solve_real(sys, u)
-                low = int(np.argmin(u))
-                if (sol.ok[low] and -sol.m[low].imag / math.pi <= _SOFT_CUT * cmass_exact) or \
-                        2 * span > _CLOSED_FORM_MAX_SPAN:
-                    break
-                span *= 2
-        elif pf is not None and not np.isneginf(a):
-            # inverse square roots at the critical values that end the piece (docs/design.md §5.4)
-            u, w = _cosine_gl_nodes(a, b, n)
-        else:
-            u, w, fl = _band_nodes(a, b, n, log_map=True)
+        u, w, fl, spike = _closed_form_piece(sys, e, a, b, n, spikes, finite, cmass_exact)
+        if spike is not None:
+            spike_mass.append(spike)
         if fl is not None:
             floor_u = fl
         parts.append((u, w))
@@ -321,6 +316,42 @@ def _closed_form_bands(sys, e, points, cmass_exact) -> _BandGrid:
     sol = _solve_real(sys, u)
     return _BandGrid(_Nodes(u, wv, sol.m, -np.imag(sol.m) / math.pi, sol.ok, sol.res, sol.fb, sol.acc), floor_u, [],
                      tuple(spike_mass))
+
+
+def _closed_form_piece(sys, e, a, b, n, spikes, finite, cmass_exact):
+    """(u, w, floor, spike mass or None) of the piece [a, b] (u) of a one-factor law (:func:`_closed_form_bands`)."""
+    pf = sys.imp[0].pushforward
+    at_spike = [c for c in spikes if _near_any(c, (a, b))]
+    if at_spike and pf is not None:
+        # the law's push-forward serves the nodes and the mass closer to the spike than x resolves
+        c = at_spike[0]
+        u, w = _spike_nodes(c, b if _near_any(c, (a,)) else a, n)
+        zeta_inf = math.exp(c + e.log_lambda_max - sys.const)
+        zeta_cut = zeta_inf * (1.0 + (1.0 if _near_any(c, (a,)) else -1.0) * _SPIKE_OFFSET)
+        return u, w, None, (c, pf.mass_between(zeta_inf, zeta_cut) / float(sys.imp[0].scale))
+    if at_spike:
+        return (*_tanh_sinh_nodes(a, b, n), None, None)
+    if _near_any(a, finite) and _near_any(b, finite):
+        return (*_gl(n, a, b), None, None)
+    if np.isneginf(a):
+        span = _LOG_SPAN
+        while True:
+            u, w, fl = _band_nodes(a, b, n, span=span)
+            sol = _solve_real(sys, u)
+            low = int(np.argmin(u))
+            if (sol.ok[low] and -sol.m[low].imag / math.pi <= _SOFT_CUT * cmass_exact) or \
+                    2 * span > _CLOSED_FORM_MAX_SPAN:
+                return u, w, fl, None
+            span *= 2
+    if (origin := _gap_origin(a, b, e)) is not None:
+        return (*_gap_end_nodes(a, origin, b, n), None, None)
+    if _near_any(b + e.log_lambda_max, e.log_singular):
+        return (*_two_edge_nodes(a, b, n), None, None)
+    if pf is not None:
+        # inverse square roots at the critical values that end the piece (docs/design.md §5.4)
+        return (*_cosine_gl_nodes(a, b, n), None, None)
+    u, w, fl = _band_nodes(a, b, n, log_map=True)
+    return u, w, fl, None
 
 
 def _plain_band(sys, lo_u, hi_u, n, nb, trim, log_map, cmass_exact):

@@ -106,9 +106,11 @@ def _break_points(cand, log_atoms) -> np.ndarray:
     return breaks
 
 
-def _supported_intervals(nsys, lows, highs, log_atoms, log_top) -> list:
+def _supported_intervals(nsys, lows, highs, log_atoms, log_top, log_floor=-math.inf) -> list:
     """Per interval (lows[i], highs[i]) of log x between break points, whether it carries continuous mass:
-    probes at interior points, then the ladder of decades below the top where the coarse probes found none."""
+    probes at interior points, then the ladder of decades below the top where the coarse probes found none;
+    none below ``log_floor`` (the record's lower bound of the spectrum, where there is nothing to find: a product
+    of residual blocks fails there, 1 + m below rounding, each probe after its whole vertical paths)."""
     probes = []
     for a, b in zip(lows, highs, strict=True):
         if np.isneginf(a):
@@ -116,6 +118,7 @@ def _supported_intervals(nsys, lows, highs, log_atoms, log_top) -> list:
         else:
             probes.append([0.5 * (a + b), math.log(0.5 * (math.exp(a - b) + 1.0)) + b, a + 0.1 * (b - a),
                            a + 0.9 * (b - a)])
+    probes = [[p for p in ps if p > log_floor] for ps in probes]
     supported = _probe_bands(nsys, probes, log_top)
     # a band may fill only a sliver just below the top of its interval (near isometry; or a narrow spectrum
     # above a spurious break, e.g. the end of the quadrature's view of the spectrum of D^2: sin): the ladder
@@ -123,6 +126,7 @@ def _supported_intervals(nsys, lows, highs, log_atoms, log_top) -> list:
     fine = [[b - d for d in _FINE_PROBE_DEPTHS if d < 0.1 * (b - a)]
             if not supported[i] and (np.isneginf(a) or (i == lows.size - 1 and b not in log_atoms)) else []
             for i, (a, b) in enumerate(zip(lows, highs, strict=True))]
+    fine = [[p for p in ps if p > log_floor] for ps in fine]
     if any(fine):
         supported = [s or f for s, f in zip(supported, _probe_bands(nsys, fine, log_top), strict=True)]
     return supported
@@ -177,8 +181,9 @@ def _compute_edges(law) -> _Edges:
     # classify each interval between break points by solving at interior points
     lows = np.concatenate([[-np.inf], breaks[:-1]])
     highs = breaks
-    supported = _supported_intervals(sys.with_log_c(log_top), lows, highs, log_stops, log_top)
     floor = _record(law).floor
+    supported = _supported_intervals(sys.with_log_c(log_top), lows, highs, log_stops, log_top,
+                                     math.log(floor) if floor > 0 else -math.inf)
     if floor > 0:  # below the product of the factors' lower bounds there is no spectrum
         supported = [s and b > math.log(floor) + _BREAK_MERGE for s, b in zip(supported, highs, strict=True)]
     bands = _merge_bands(lows, highs, supported, log_stops)

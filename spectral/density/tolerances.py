@@ -241,6 +241,10 @@ _SPIKE_SPLIT = 2.0**-10
 _SINGULAR_END_OFFSET = 1e-7
 #: ... up to this fraction of the band's width in x (the rest of the band takes its own map) ...
 _SINGULAR_END_SPLIT = 0.5
+#: A one-factor law's piece from the end of a gap above a singular point of its density (a relu residual block)
+#: takes nodes graded in the log of the offset from the singular point up to this fraction of its width in x, the
+#: s^2 map to its other end beyond (grid._gap_end_nodes).
+_GAP_END_SPLIT = 0.5
 #: ... with this fraction of the band's nodes (Gauss--Legendre in log |1 - x/x_s|: x rho |1 - x/x_s| is smooth
 #: and decays like a power of the offset there).
 _SINGULAR_END_NODES = 0.25
