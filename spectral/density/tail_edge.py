@@ -1,0 +1,128 @@
+r"""A soft lower edge inside the tail of a band reaching 0 (docs/design.md §5.7): where the tail's nodes show
+:math:`x\rho` dropping from the bulk's level to negligible between two of them, the tail is solved once more on a
+grid that follows the drop.
+
+Deep orthogonal products of a smooth :math:`D^2` reach 0 only through a tail that falls faster than any power;
+far off isometry (:math:`q^*` of order 1) at depth :math:`10^4` their bulk spreads over thousands of e-folds
+(Tucci: :math:`\lambda^{1/L}` tends to a law with a lower end) and rises from that tail almost like a square
+root, thousands of e-folds below the band's grid (tanh / orthogonal at :math:`\sigma_w^2 = 1.3`: 96% of the mass
+below :math:`x = e^{-35}`, edge at :math:`\log x = -2249.3`, :math:`x\rho` from :math:`10^{-5}` to
+:math:`10^{-11}` within 0.6 e-fold).  The power-law tail's Gauss--Legendre nodes are spaced by ~190 e-folds
+there, so its quadrature missed the rise (mass off :math:`4.4\cdot10^{-4}`).  The edge is bracketed by the tail
+nodes themselves, refined by seeded solves (the march of :mod:`.sheet` from the loud node above), and the tail
+becomes: Gauss--Legendre in u on [cut, edge] and the :math:`s^2` map in u on [edge, u_0] (spectrally accurate
+at a square-root rise and smooth at the band's floor :math:`u_0`), with nothing below ``cut``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .grid import _gl, _log_edge_nodes
+from .real_axis import _RealSolution, _solve_real
+from .tolerances import (
+    _LOW_CHECK_DIVISOR,
+    _NOISE_MULTIPLE,
+    _SOFT_CUT,
+    _SOFT_EDGE_BRACKET,
+    _SOFT_EDGE_LEVEL,
+    _SOFT_NOISE_CAP,
+    _TAIL_EDGE_ROUNDS,
+    _TAIL_STRIDE,
+)
+
+
+@dataclass(frozen=True)
+class _TailEdge:
+    """The tail re-solved on a grid that follows its soft lower edge: nodes ``u`` (log(x / scale)), weights ``w``
+    (mass = sum w x rho), the solution ``sol``; ``cut`` and ``edge`` in u."""
+
+    u: np.ndarray
+    w: np.ndarray
+    sol: _RealSolution
+    cut: float
+    edge: float
+
+
+def _quiet_level(sol: _RealSolution, mass: float) -> np.ndarray:
+    r""":math:`x\rho` at or below which a node carries no mass: :data:`_SOFT_CUT` of the mass plus the rounding
+    level of -Im m / pi (as the soft edge's search of a band, :func:`~.soft_edge._soft_edge`)."""
+    return _SOFT_CUT * mass + np.minimum(_NOISE_MULTIPLE * sol.acc / math.pi, _SOFT_NOISE_CAP * mass)
+
+
+def _seed(u, sol: _RealSolution, i):
+    """(u, zeta, m - m0) of node ``i``: the start of the march to nodes below it, or None without unknowns."""
+    if sol.zeta is None or sol.delta is None or not sol.ok[i]:
+        return None
+    return (float(u[i]), sol.zeta[:, i], sol.delta[i])
+
+
+def _drop(u, sol: _RealSolution, mass, tail_tol):
+    r"""(j, big) where the tail's nodes (``u`` descending) drop from the bulk to negligible: node j is the deepest
+    certified loud one (:func:`_quiet_level`), every node below it quiet or not certified (off the physical sheet
+    below the edge, where the march from above may be lost), and more than ``tail_tol`` of mass lies between nodes
+    j and j + 1 at the level of node j (their quadrature cannot resolve the drop); ``big`` is
+    :data:`_SOFT_EDGE_LEVEL` of the largest :math:`x\rho` of the tail.  None without such a drop."""
+    xr = np.where(sol.ok, -np.imag(sol.m) / math.pi, np.nan)
+    loud = sol.ok & (xr > _quiet_level(sol, mass))
+    if not np.any(loud):
+        return None
+    j = int(np.flatnonzero(loud)[-1])
+    if j + 1 >= u.size or not xr[j] * (u[j] - u[j + 1]) > tail_tol:
+        return None
+    return j, _SOFT_EDGE_LEVEL * float(np.nanmax(xr[loud]))
+
+
+def _locate(sys, hi, lo, seed, big, mass):
+    r"""(cut, edge) in u of the drop bracketed by ``hi`` (:math:`x\rho \ge` ``big``, the node of ``seed``) and
+    ``lo`` (quiet, or not certified): rounds of 16 seeded solves inside the bracket (at least two, at most
+    :data:`_TAIL_EDGE_ROUNDS`, until it is narrower than :data:`_SOFT_EDGE_BRACKET`), the bracket's upper end the
+    lowest of the certified nodes with :math:`x\rho \ge` ``big`` that head the round; ``edge`` is its lower end,
+    ``cut`` the highest certified quiet node solved below it.  None where no such node was solved or the bracket
+    was not narrowed to that width."""
+    cut = None
+    for rnd in range(_TAIL_EDGE_ROUNDS):
+        uu = np.linspace(hi, lo, 18)[1:-1]
+        st = _solve_real(sys, uu, stride=_TAIL_STRIDE, seed=seed)
+        xr = np.where(st.ok, -np.imag(st.m) / math.pi, np.nan)
+        low = np.flatnonzero(~(xr >= big))
+        k = int(low[0]) if low.size else uu.size
+        if k > 0:
+            hi, seed = float(uu[k - 1]), _seed(uu, st, k - 1)
+        if k < uu.size:
+            lo = float(uu[k])
+            quiet = np.flatnonzero(st.ok[k:] & (xr[k:] <= _quiet_level(st, mass)[k:]))
+            if quiet.size and (cut is None or uu[k + quiet[0]] > cut):
+                cut = float(uu[k + quiet[0]])
+        if rnd >= 1 and hi - lo <= _SOFT_EDGE_BRACKET:
+            return (cut, lo) if cut is not None else None
+    return None
+
+
+def _tail_edge(sys, u0, u, sol: _RealSolution, seed, nt, mass, tail_tol) -> _TailEdge | None:
+    r"""The tail below ``u0`` re-solved on a grid that follows its soft lower edge, or None: no drop among its
+    nodes ``u`` (descending, solution ``sol``; :func:`_drop`), the drop not located (:func:`_locate`), or the new
+    grid's lowest nodes not certified and quiet (no mass below ``cut``, as at a band's soft edge).  ``nt`` nodes:
+    max(16, nt / 16) Gauss--Legendre in u on [cut, edge], the rest the :math:`s^2` map in u on [edge, u0]
+    (:func:`~.grid._log_edge_nodes`), solved with ``seed`` (the band's lowest node) starting the march."""
+    found = _drop(u, sol, mass, tail_tol)
+    if found is None:
+        return None
+    j, big = found
+    located = _locate(sys, float(u[j]), float(u[j + 1]), _seed(u, sol, j), big, mass)
+    if located is None:
+        return None
+    cut, edge = located
+    n_low = max(16, nt // 16)
+    ua, wa = _gl(n_low, cut, edge)
+    ub, wb = _log_edge_nodes(edge, u0, nt - n_low)
+    order = np.argsort(-np.concatenate([ua, ub]), kind="stable")  # descending, as the power-law tail's nodes
+    un, wn = np.concatenate([ua, ub])[order], np.concatenate([wa, wb])[order]
+    st = _solve_real(sys, un, stride=_TAIL_STRIDE, seed=seed)
+    low = np.argsort(un)[: max(3, un.size // _LOW_CHECK_DIVISOR)]
+    xr_low = -np.imag(st.m[low]) / math.pi
+    if not (np.all(st.ok[low]) and np.all(np.abs(xr_low) <= _quiet_level(st, mass)[low])):
+        return None
+    return _TailEdge(un, wn, st, cut, edge)
