@@ -88,7 +88,9 @@ def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol, mass=1.0) -> _Tail:
         soft = _tail_edge(sys, c.top, c.u, c.sol, c.seed, nt, mass, tail_tol)
         if soft is not None:
             chunks = chunks[:i] + [_Chunk(soft.u, soft.w, soft.sol, c.beta, c.top, c.seed)]
-            info.update(tail_soft_edge_log_x=soft.edge + e.log_lambda_max, tail_cut_log_x=soft.cut + e.log_lambda_max)
+            info.update(tail_cut_log_x=soft.cut + e.log_lambda_max)
+            if soft.edge is not None:
+                info.update(tail_soft_edge_log_x=soft.edge + e.log_lambda_max)
             break
     ut, wt = np.concatenate([c.u for c in chunks]), np.concatenate([c.w for c in chunks])
     mt, okt = np.concatenate([c.sol.m for c in chunks]), np.concatenate([c.sol.ok for c in chunks])

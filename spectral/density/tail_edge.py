@@ -30,6 +30,7 @@ from .tolerances import (
     _SOFT_EDGE_LEVEL,
     _SOFT_NOISE_CAP,
     _TAIL_EDGE_ROUNDS,
+    _TAIL_FADE_DIVISOR,
     _TAIL_STRIDE,
 )
 
@@ -60,19 +61,22 @@ def _seed(u, sol: _RealSolution, i):
 
 
 def _drop(u, sol: _RealSolution, mass, tail_tol):
-    r"""(j, big) where the tail's nodes (``u`` descending) drop from the bulk to negligible: node j is the deepest
-    certified loud one (:func:`_quiet_level`), every node below it quiet or not certified (off the physical sheet
-    below the edge, where the march from above may be lost), and more than ``tail_tol`` of mass lies between nodes
-    j and j + 1 at the level of node j (their quadrature cannot resolve the drop); ``big`` is
-    :data:`_SOFT_EDGE_LEVEL` of the largest :math:`x\rho` of the tail.  None without such a drop."""
+    r"""(j, big) where the tail's nodes (``u`` descending) drop from the bulk to negligible: ``big`` is
+    :data:`_SOFT_EDGE_LEVEL` of the largest :math:`x\rho` of the tail, node j the deepest certified one with
+    :math:`x\rho \ge` ``big``, every node below it quiet (:func:`_quiet_level`) or not certified (off the physical
+    sheet below the edge, where the march from above may be lost), and more than ``tail_tol`` of mass between
+    nodes j and j + 1 at the level of node j (their quadrature cannot resolve the drop).  A tail that decays
+    smoothly through the levels between ``big`` and quiet (a power law, or the Gaussian ensemble's
+    faster-than-power decay) has loud nodes below j: no drop.  None without a drop."""
     xr = np.where(sol.ok, -np.imag(sol.m) / math.pi, np.nan)
     loud = sol.ok & (xr > _quiet_level(sol, mass))
     if not np.any(loud):
         return None
-    j = int(np.flatnonzero(loud)[-1])
-    if j + 1 >= u.size or not xr[j] * (u[j] - u[j + 1]) > tail_tol:
+    big = _SOFT_EDGE_LEVEL * float(np.nanmax(xr[loud]))
+    j = int(np.flatnonzero(sol.ok & (xr >= big))[-1])
+    if j + 1 >= u.size or np.any(loud[j + 1:]) or not xr[j] * (u[j] - u[j + 1]) > tail_tol:
         return None
-    return j, _SOFT_EDGE_LEVEL * float(np.nanmax(xr[loud]))
+    return j, big
 
 
 def _locate(sys, hi, lo, seed, big, mass):
@@ -101,25 +105,53 @@ def _locate(sys, hi, lo, seed, big, mass):
     return None
 
 
+def _fade(u, sol: _RealSolution, mass, nt):
+    r"""The u of the cut below which the tail's nodes (``u`` descending, ``nt`` of them) carry nothing, where the
+    tail fades out smoothly far above its lower end: every node below the deepest loud one (:func:`_quiet_level`)
+    quiet or not certified, the cut the first certified quiet one among them, and fewer than
+    :data:`_TAIL_FADE_DIVISOR` th of the nodes above it (the power law assumed from the band's lowest nodes
+    decays far slower than the tail: tanh / Gaussian at sigma_w^2 = 4, depth 1000, exponent 1e-5 from the
+    nearly flat x rho there, the tail spread over 3.6e6 e-folds, its mass within the top 2e4 on 13 nodes).
+    None otherwise."""
+    xr = np.where(sol.ok, -np.imag(sol.m) / math.pi, np.nan)
+    loud = sol.ok & (xr > _quiet_level(sol, mass))
+    if not np.any(loud):
+        return None
+    k = int(np.flatnonzero(loud)[-1]) + 1
+    quiet = np.flatnonzero(sol.ok[k:] & ~loud[k:])
+    if not quiet.size or k >= nt // _TAIL_FADE_DIVISOR:
+        return None
+    return float(u[k + quiet[0]])
+
+
 def _tail_edge(sys, u0, u, sol: _RealSolution, seed, nt, mass, tail_tol) -> _TailEdge | None:
-    r"""The tail below ``u0`` re-solved on a grid that follows its soft lower edge, or None: no drop among its
-    nodes ``u`` (descending, solution ``sol``; :func:`_drop`), the drop not located (:func:`_locate`), or the new
-    grid's lowest nodes not certified and quiet (no mass below ``cut``, as at a band's soft edge).  ``nt`` nodes:
-    max(16, nt / 16) Gauss--Legendre in u on [cut, edge], the rest the :math:`s^2` map in u on [edge, u0]
-    (:func:`~.grid._log_edge_nodes`), solved with ``seed`` (the band's lowest node) starting the march."""
+    r"""The tail below ``u0`` re-solved on a grid that follows its soft lower edge, or None: ``nt`` nodes, solved
+    with ``seed`` (the band's lowest node) starting the march.  A sharp drop among its nodes ``u`` (descending,
+    solution ``sol``; :func:`_drop`), located (:func:`_locate`): max(16, nt / 16) Gauss--Legendre in u on
+    [cut, edge], the rest the :math:`s^2` map in u on [edge, u0] (:func:`~.grid._log_edge_nodes`); a smooth fade
+    far above the tail's lower end (:func:`_fade`): Gauss--Legendre in u on [cut, u0].  None without either, where
+    the drop is not located, or where the new grid's lowest nodes are not certified and quiet (no mass below
+    ``cut``, as at a band's soft edge)."""
     found = _drop(u, sol, mass, tail_tol)
-    if found is None:
-        return None
-    j, big = found
-    located = _locate(sys, float(u[j]), float(u[j + 1]), _seed(u, sol, j), big, mass)
-    if located is None:
-        return None
-    cut, edge = located
-    n_low = max(16, nt // 16)
-    ua, wa = _gl(n_low, cut, edge)
-    ub, wb = _log_edge_nodes(edge, u0, nt - n_low)
-    order = np.argsort(-np.concatenate([ua, ub]), kind="stable")  # descending, as the power-law tail's nodes
-    un, wn = np.concatenate([ua, ub])[order], np.concatenate([wa, wb])[order]
+    edge = None
+    if found is not None:
+        j, big = found
+        located = _locate(sys, float(u[j]), float(u[j + 1]), _seed(u, sol, j), big, mass)
+        if located is None:
+            return None
+        cut, edge = located
+        n_low = max(16, nt // 16)
+        ua, wa = _gl(n_low, cut, edge)
+        ub, wb = _log_edge_nodes(edge, u0, nt - n_low)
+        ua, wa = np.concatenate([ua, ub]), np.concatenate([wa, wb])
+    else:
+        faded = _fade(u, sol, mass, nt)
+        if faded is None:
+            return None
+        cut = faded
+        ua, wa = _gl(nt, cut, u0)
+    order = np.argsort(-ua, kind="stable")  # descending, as the power-law tail's nodes
+    un, wn = ua[order], wa[order]
     st = _solve_real(sys, un, stride=_TAIL_STRIDE, seed=seed)
     low = np.argsort(un)[: max(3, un.size // _LOW_CHECK_DIVISOR)]
     xr_low = -np.imag(st.m[low]) / math.pi

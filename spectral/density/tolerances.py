@@ -220,6 +220,9 @@ _TAIL_STRIDE = 8
 #: A soft edge inside the tail is located by at most this many rounds of 16 solves in its bracket (each divides
 #: it by 17: a bracket of 10^4 e-folds falls below _SOFT_EDGE_BRACKET in six).
 _TAIL_EDGE_ROUNDS = 8
+#: A tail whose mass lies on fewer than 1/this of its nodes (the rest quiet or unsolved) is solved once more on
+#: the part that carries it: a quarter of the nodes resolves the decay that the first chunk saw.
+_TAIL_FADE_DIVISOR = 4
 
 #: The Gauss--Legendre piece in log x of a one-factor law's band reaching 0 is deepened (from _LOG_SPAN, by
 #: doubling) up to this many e-folds: x down to e^-640 of the top still holds normal floats' worth of mass
