@@ -1,6 +1,7 @@
-r"""A soft lower edge inside the tail of a band reaching 0 (docs/design.md §5.7): where the tail's nodes show
-:math:`x\rho` dropping from the bulk's level to negligible between two of them, the tail is solved once more on a
-grid that follows the drop.
+r"""A tail of a band reaching 0 solved once more where it carries its mass (docs/design.md §5.7): where its nodes
+show :math:`x\rho` dropping from the bulk's level to negligible between two of them (a soft lower edge), on a grid
+that follows the drop; where it fades out smoothly on a few of its nodes far above its lower end, on the part that
+carries it.
 
 Deep orthogonal products of a smooth :math:`D^2` reach 0 only through a tail that falls faster than any power;
 far off isometry (:math:`q^*` of order 1) at depth :math:`10^4` their bulk spreads over thousands of e-folds
@@ -11,7 +12,10 @@ below :math:`x = e^{-35}`, edge at :math:`\log x = -2249.3`, :math:`x\rho` from 
 there, so its quadrature missed the rise (mass off :math:`4.4\cdot10^{-4}`).  The edge is bracketed by the tail
 nodes themselves, refined by seeded solves (the march of :mod:`.sheet` from the loud node above), and the tail
 becomes: Gauss--Legendre in u on [cut, edge] and the :math:`s^2` map in u on [edge, u_0] (spectrally accurate
-at a square-root rise and smooth at the band's floor :math:`u_0`), with nothing below ``cut``."""
+at a square-root rise and smooth at the band's floor :math:`u_0`), with nothing below ``cut``.  A fade: the
+power law assumed from the band's lowest nodes can decay far slower than the tail (tanh / Gaussian at
+:math:`\sigma_w^2 = 4`, depth 1000: exponent :math:`10^{-5}`, the tail spread over :math:`3.6\cdot10^6` e-folds,
+its mass on 13 nodes, off :math:`7\cdot10^{-5}`); Gauss--Legendre in u on [cut, u_0] then."""
 
 from __future__ import annotations
 
@@ -38,13 +42,14 @@ from .tolerances import (
 @dataclass(frozen=True)
 class _TailEdge:
     """The tail re-solved on a grid that follows its soft lower edge: nodes ``u`` (log(x / scale)), weights ``w``
-    (mass = sum w x rho), the solution ``sol``; ``cut`` and ``edge`` in u."""
+    (mass = sum w x rho), the solution ``sol``; ``cut`` and ``edge`` in u (``edge`` None where the tail fades
+    out smoothly)."""
 
     u: np.ndarray
     w: np.ndarray
     sol: _RealSolution
     cut: float
-    edge: float
+    edge: float | None
 
 
 def _quiet_level(sol: _RealSolution, mass: float) -> np.ndarray:
