@@ -85,10 +85,17 @@ def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol, mass=1.0) -> _Tail:
         seed = (u[k0], nodes.zeta[:, k0], nodes.delta[k0])
     chunks = _tail_chunks(sys, grid.floor_u, beta, est, nt, tail_tol, seed)
     for i, c in enumerate(chunks):
-        soft = _tail_edge(sys, c.top, c.u, c.sol, c.seed, nt, mass, tail_tol)
+        soft = _tail_edge(sys, c.top, c.u, c.w, c.sol, c.seed, nt, mass, tail_tol)
         if soft is not None:
             chunks = chunks[:i] + [_Chunk(soft.u, soft.w, soft.sol, c.beta, c.top, c.seed)]
-            info.update(tail_cut_log_x=soft.cut + e.log_lambda_max)
+            if soft.rest is not None:
+                # the faint tail below the part that carries the mass: power-law chunks from there
+                low = int(np.argmin(soft.u))
+                sd = (float(soft.u[low]), soft.sol.zeta[:, low], soft.sol.delta[low]) if (
+                    soft.sol.zeta is not None and soft.sol.delta is not None and soft.sol.ok[low]) else c.seed
+                chunks += _tail_chunks(sys, soft.cut, soft.rest[0], soft.rest[1], nt, tail_tol, sd)
+            # where the tail carries nothing below (a soft edge or a fade), or where its faint tail starts (a split)
+            info["tail_split_log_x" if soft.rest is not None else "tail_cut_log_x"] = soft.cut + e.log_lambda_max
             if soft.edge is not None:
                 info.update(tail_soft_edge_log_x=soft.edge + e.log_lambda_max)
             break
