@@ -66,8 +66,10 @@ class _Chunk:
 
 
 def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol, mass=1.0) -> _Tail:
-    """Tail nodes below ``grid.floor_u`` down to where the remaining mass is below ``tail_tol``; where they show a
-    soft lower edge (``mass``: the continuous mass, the scale of a negligible x rho), on a grid that follows it."""
+    """Tail nodes below ``grid.floor_u`` down to where the remaining mass is below ``tail_tol``; where their
+    quadrature is not resolved (a soft lower edge, a fade, the mass on few nodes above a faint tail), solved once
+    more where they carry the mass (:func:`~.tail_edge._tail_edge`; ``mass``: the continuous mass, the scale of a
+    negligible x rho)."""
     nodes = grid.nodes
     if grid.floor_u is None:
         return _Tail(nodes)

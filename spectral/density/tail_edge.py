@@ -181,13 +181,16 @@ def _resolution_error(u, w, sol: _RealSolution) -> float:
 
 
 def _tail_edge(sys, u0, u, w, sol: _RealSolution, seed, nt, mass, tail_tol) -> _TailEdge | None:
-    r"""The tail below ``u0`` re-solved on a grid that follows its soft lower edge, or None: ``nt`` nodes, solved
-    with ``seed`` (the band's lowest node) starting the march.  A sharp drop among its nodes ``u`` (descending,
-    solution ``sol``; :func:`_drop`), located (:func:`_locate`): max(16, nt / 16) Gauss--Legendre in u on
-    [cut, edge], the rest the :math:`s^2` map in u on [edge, u0] (:func:`~.grid._log_edge_nodes`); a smooth fade
-    far above the tail's lower end (:func:`_fade`): Gauss--Legendre in u on [cut, u0].  None without either, where
-    the drop is not located, or where the new grid's lowest nodes are not certified and quiet (no mass below
-    ``cut``, as at a band's soft edge)."""
+    r"""The tail below ``u0`` re-solved where it carries its mass, or None: ``nt`` nodes, solved with ``seed`` (the
+    band's lowest node) starting the march.  Nothing where the chunk's quadrature is resolved
+    (:func:`_resolution_error` within :data:`_TAIL_RESOLVED` of the mass).  A sharp drop among its nodes ``u``
+    (descending, weights ``w``, solution ``sol``; :func:`_drop`), located (:func:`_locate`): max(16, nt / 16)
+    Gauss--Legendre in u on [cut, edge], the rest the :math:`s^2` map in u on [edge, u0]
+    (:func:`~.grid._log_edge_nodes`); a smooth fade far above the tail's lower end (:func:`_fade`):
+    Gauss--Legendre in u on [cut, u0]; the mass on few nodes above a faint tail (:func:`_split`): Gauss--Legendre
+    in u on [split, u0], ``rest`` set for the power-law chunks below.  None without any of these, where the drop
+    is not located, or where the new grid of a drop or fade has its lowest nodes not certified and quiet (no
+    mass below ``cut``, as at a band's soft edge)."""
     if _resolution_error(u, w, sol) <= _TAIL_RESOLVED * mass:
         return None
     found = _drop(u, sol, mass, tail_tol)
