@@ -181,3 +181,12 @@ def _cosine_gl_nodes(lo_u, hi_u, n):
     a = math.exp(lo_u - hi_u)
     xs = a + (1.0 - a) * c
     return np.log(xs) + hi_u, (1.0 - a) * dc / xs
+
+
+def _log_edge_nodes(edge_u, from_u, n):
+    """Nodes u and weights (mass = sum w x rho) from a square-root rise of x rho in u at ``edge_u`` to ``from_u``
+    (above it): the s^2 map u = edge_u + (from_u - edge_u) s^2 with Gauss--Legendre in s (x rho du ~ s^2 ds at
+    the rise, smooth at s = 1), ascending in u."""
+    s, ws = _gl(n, 0.0, 1.0)
+    span = from_u - edge_u
+    return edge_u + span * s**2, 2.0 * span * s * ws

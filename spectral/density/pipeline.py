@@ -153,7 +153,7 @@ def _solve_density(law, points, tail_tol) -> DensityResult:
     e = edges(law)
     sys = _system(law, e.log_lambda_max)
     grid = _solve_bands(sys, e, points, cmass_exact)
-    tail = _solve_tail(sys, e, grid, points, tail_tol)
+    tail = _solve_tail(sys, e, grid, points, tail_tol, cmass_exact)
     res = _certificate(name, e, atoms, cmass_exact, series, tail, grid.soft_edges, points, grid.spike_mass)
     return _with_end_laws(res, grid.end_laws, e.log_lambda_max)
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from .bands import _BandGrid, _Nodes
 from .grid import _gl
-from .real_axis import _solve_real
+from .real_axis import _RealSolution, _solve_real
+from .tail_edge import _tail_edge
 from .tolerances import (
     _EPS,
     _TAIL_MARGIN,
@@ -51,8 +52,24 @@ def _tail_exponent(sys, e, nodes: _Nodes) -> float:
     return beta
 
 
-def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol) -> _Tail:
-    """Tail nodes below ``grid.floor_u`` down to where the remaining mass is below ``tail_tol``."""
+@dataclass(frozen=True)
+class _Chunk:
+    """One piece of the tail: nodes ``u`` (descending from ``top``), weights ``w`` (mass = sum w x rho), the
+    solution ``sol``, the exponent ``beta`` it assumed, and the ``seed`` its march started from."""
+
+    u: np.ndarray
+    w: np.ndarray
+    sol: _RealSolution
+    beta: float
+    top: float
+    seed: tuple | None
+
+
+def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol, mass=1.0) -> _Tail:
+    """Tail nodes below ``grid.floor_u`` down to where the remaining mass is below ``tail_tol``; where their
+    quadrature is not resolved (a soft lower edge, a fade, the mass on few nodes above a faint tail), solved once
+    more where they carry the mass (:func:`~.tail_edge._tail_edge`; ``mass``: the continuous mass, the scale of a
+    negligible x rho)."""
     nodes = grid.nodes
     if grid.floor_u is None:
         return _Tail(nodes)
@@ -69,10 +86,28 @@ def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol) -> _Tail:
     if nodes.zeta is not None and nodes.delta is not None and nodes.ok[k0]:
         seed = (u[k0], nodes.zeta[:, k0], nodes.delta[k0])
     chunks = _tail_chunks(sys, grid.floor_u, beta, est, nt, tail_tol, seed)
-    ut, wt, mt, okt, rest, fbt, acct = (np.concatenate([c[k] for c in chunks]) for k in range(7))
+    for i, c in enumerate(chunks):
+        soft = _tail_edge(sys, c.top, c.u, c.w, c.sol, c.seed, nt, mass, tail_tol)
+        if soft is not None:
+            chunks = chunks[:i] + [_Chunk(soft.u, soft.w, soft.sol, c.beta, c.top, c.seed)]
+            if soft.rest is not None:
+                # the faint tail below the part that carries the mass: power-law chunks from there
+                low = int(np.argmin(soft.u))
+                sd = (float(soft.u[low]), soft.sol.zeta[:, low], soft.sol.delta[low]) if (
+                    soft.sol.zeta is not None and soft.sol.delta is not None and soft.sol.ok[low]) else c.seed
+                chunks += _tail_chunks(sys, soft.cut, soft.rest[0], soft.rest[1], nt, tail_tol, sd)
+            # where the tail carries nothing below (a soft edge or a fade), or where its faint tail starts (a split)
+            info["tail_split_log_x" if soft.rest is not None else "tail_cut_log_x"] = soft.cut + e.log_lambda_max
+            if soft.edge is not None:
+                info.update(tail_soft_edge_log_x=soft.edge + e.log_lambda_max)
+            break
+    ut, wt = np.concatenate([c.u for c in chunks]), np.concatenate([c.w for c in chunks])
+    mt, okt = np.concatenate([c.sol.m for c in chunks]), np.concatenate([c.sol.ok for c in chunks])
+    rest, fbt = np.concatenate([c.sol.res for c in chunks]), np.concatenate([c.sol.fb for c in chunks])
+    acct = np.concatenate([c.sol.acc for c in chunks])
     xrt = -np.imag(mt) / math.pi
     nt = ut.size
-    beta = chunks[-1][7]
+    beta = chunks[-1].beta
     floor = _below_resolution(ut, wt, mt, rest, okt, xrt)
     okt, xrt = okt | floor, np.where(floor, 0.0, xrt)
     good_t = np.flatnonzero(okt & (xrt > 0))
@@ -127,7 +162,7 @@ def _tail_chunks(sys, u0, beta, est, nt, tail_tol, seed=None) -> list:
     the :math:`\beta` it assumed, another chunk from its lower end with that slope (at most
     :data:`_TAIL_CHUNKS`).  ``seed`` (u, zeta, m - m0 of a certified node above the tail) starts the march along
     the real axis for nodes off the physical sheet; a later chunk is seeded by the deepest node of the one before
-    when its implicit unknowns are known.  Each chunk: (u, w, m, ok, res, fb, acc, beta).
+    when its implicit unknowns are known.  Each chunk a :class:`_Chunk`.
 
     The law of :math:`D^2` of gelu reaches 0 like :math:`\varepsilon^{1/(2q)}/\sqrt{\log(1/\varepsilon)}`,
     and the products' :math:`x\rho` flattens further down: at the critical point (q = 3.7), orthogonal depth 8,
@@ -142,7 +177,7 @@ def _tail_chunks(sys, u0, beta, est, nt, tail_tol, seed=None) -> list:
         # solver switches to delta = m - m_0; interpolating m over 32 such nodes has let Newton settle on
         # another sheet (tanh/Gaussian depth 256: total mass 2.7)
         st = _solve_real(sys, ut, stride=_TAIL_STRIDE, seed=seed)
-        chunks.append((ut, wt / beta, st.m, st.ok, st.res, st.fb, st.acc, beta))
+        chunks.append(_Chunk(ut, wt / beta, st, beta, u0, seed))
         if st.zeta is not None and st.delta is not None and st.ok[-1]:
             seed = (ut[-1], st.zeta[:, -1], st.delta[-1])
         xr = -np.imag(st.m) / math.pi

@@ -217,6 +217,18 @@ _TAIL_NODE_DIVISOR = 8
 #: switches to delta, and interpolating over 32 such nodes has let Newton settle on another sheet
 #: (tanh / Gaussian depth 256: total mass 2.7).
 _TAIL_STRIDE = 8
+#: A soft edge inside the tail is located by at most this many rounds of 16 solves in its bracket (each divides
+#: it by 17: a bracket of 10^4 e-folds falls below _SOFT_EDGE_BRACKET in six).
+_TAIL_EDGE_ROUNDS = 8
+#: A tail chunk whose estimated quadrature error (tail_edge._resolution_error) is within this x the mass is
+#: resolved and kept as it is: 1e-2 of the certificate's tolerance.
+_TAIL_RESOLVED = 1e-2 * CERTIFICATE_TOL
+#: A tail whose mass lies on fewer than 1/this of its nodes (the rest quiet or unsolved) is solved once more on
+#: the part that carries it: a quarter of the nodes resolves the decay that the first chunk saw.
+_TAIL_FADE_DIVISOR = 4
+#: ... and a tail with a faint tail of its own below that part is split where at most this fraction of its mass
+#: remains below (solved again by the power-law chunks from there; the split only places nodes).
+_TAIL_SPLIT_REST = 1e-3
 
 #: The Gauss--Legendre piece in log x of a one-factor law's band reaching 0 is deepened (from _LOG_SPAN, by
 #: doubling) up to this many e-folds: x down to e^-640 of the top still holds normal floats' worth of mass
