@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from .fields import FractionField
 from .laws import (
     Atomic,
     DerivativeLaw,
@@ -51,7 +52,6 @@ from .laws import (
     _exactify,
 )
 from .parsing import parse_exact
-from .series import FractionField
 
 #: A nonzero atom whose mass is within this fraction of the rank budget of 0 is none: with a float
 #: Bernoulli parameter, L (1 - p) = 1 exactly leaves a rounding residue (~1e-16) that is not a mass.
