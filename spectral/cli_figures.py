@@ -13,23 +13,20 @@ import math
 import time
 
 from . import limits
-from .cli import (
-    _STABLE,
+from .cli import _STABLE, _add_network_flags, _add_sampling_flags, _network
+from .cli_flags import int_flag, real_flag
+from .cli_output import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_UNCERTIFIED,
     CLIError,
     NotCertified,
-    _add_network_flags,
-    _add_sampling_flags,
     _certificate_status,
     _certificate_watch,
     _emit,
     _fmt,
-    _network,
     table,
 )
-from .cli_flags import int_flag, real_flag
 from .outpath import RULE as OUT_RULE
 from .outpath import check_out_path
 

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from .fields import FractionField
 from .laws import (
     Atomic,
     DerivativeLaw,
@@ -51,7 +52,6 @@ from .laws import (
     _exactify,
 )
 from .parsing import parse_exact
-from .series import FractionField
 
 #: A nonzero atom whose mass is within this fraction of the rank budget of 0 is none: with a float
 #: Bernoulli parameter, L (1 - p) = 1 exactly leaves a rounding residue (~1e-16) that is not a mass.
@@ -531,23 +531,25 @@ class JacobianLaw(FreeProduct):
         density has an inverse-square-root singularity (docs/design.md §5.10)."""
         rec = super().solver_factors()
         self.exact_atoms()
-        return dataclasses.replace(rec, singular_points=tuple(sorted(self._singular)), floor=self._floor())
+        return dataclasses.replace(rec, singular_points=tuple(sorted(self._singular)),
+                                   log_floor=self._log_floor())
 
-    def _floor(self) -> float:
-        r"""A lower bound of the spectrum from the factors' supports, 0 where none is known: for square orthogonal
-        layers whose D^2 is atomic with no atom at 0, :math:`\prod_l \sigma_{w,l}^2 \min D_l^2` (the spectrum
-        of a free product of positive laws lies in the product of their supports)."""
+    def _log_floor(self) -> float:
+        r"""The log of a lower bound of the spectrum from the factors' supports, -inf where none is known: for
+        square orthogonal layers whose D^2 is atomic with no atom at 0, :math:`\sum_l \log(\sigma_{w,l}^2 \min
+        D_l^2)` (the spectrum of a free product of positive laws lies in the product of their supports); a log,
+        as the bound at depth 256 is below the float range (leaky relu(0.01): 1e-4 per layer)."""
         layers = self.network.layers
         square = not (self.dims and len(set(self.dims)) > 1)
         if not square or any(layers[i].weights != "orthogonal" for i, _ in self._layer_runs):
-            return 0.0
-        out = 1.0
+            return -math.inf
+        out = 0.0
         for i, run in self._layer_runs:
             atoms = self.d2_laws[i].exact_atoms() if self.d2_laws[i].is_atomic else ()
             lo = min((float(a) for a, p in atoms if float(p) > 0), default=0.0)
             if lo <= 0:
-                return 0.0
-            out *= (float(layers[i].sigma_w2) * lo) ** run
+                return -math.inf
+            out += run * math.log(float(layers[i].sigma_w2) * lo)
         return out
 
 

@@ -99,7 +99,7 @@ def chain_flags_typed(command_line: str) -> list[str]:
 def check_args(args, *, allow_spec: bool = False):
     """Refuse bad flag values (CLIError, exit 2); ``allow_spec``: whether ``--spec`` is accepted (``plot
     recommend`` draws plain chains only)."""
-    from .cli import CLIError
+    from .cli_output import CLIError
 
     if args.spec is not None:
         _check_spec(args, allow_spec)
@@ -119,7 +119,7 @@ def check_args(args, *, allow_spec: bool = False):
 
 
 def _check_spec(args, allow_spec):
-    from .cli import CLIError
+    from .cli_output import CLIError
 
     if not allow_spec:
         raise CLIError("'plot recommend' draws plain chains only (--activation/--depth); for a spec use "
@@ -134,7 +134,7 @@ def _check_spec(args, allow_spec):
 
 def _check_design(args):
     """The design-variable flags: --min-c0, --vary-slope, --with-outlier."""
-    from .cli import CLIError
+    from .cli_output import CLIError
 
     if not 0 <= args.min_c0 < 1:
         raise CLIError(f"--min-c0 must lie in [0, 1) (the network's C map at 0), got {args.min_c0}")
@@ -174,7 +174,7 @@ def _defaults_table(rows) -> str:
 
 def cmd_recommend(args) -> int:
     """Run ``spectral recommend``; return the exit status (0, or 3 when the spectrum is not certified)."""
-    from .cli import table
+    from .cli_output import table
     from .recommendation import recommend
 
     check_args(args, allow_spec=True)
@@ -226,7 +226,7 @@ def _status(rec) -> int:
     whose law is not exact: :mod:`spectral.recommend_spec`)."""
     import sys
 
-    from .cli import EXIT_UNCERTIFIED
+    from .cli_output import EXIT_UNCERTIFIED
 
     reasons = [n for n in rec.summary.notes if n.startswith("NOT CERTIFIED")]
     for reason in reasons:

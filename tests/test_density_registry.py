@@ -3,47 +3,45 @@ the density is either certified (mass 1 +- 1e-6, m_1 and m_2 within 1e-6 of the 
 refused -- served with ``certified`` False, a reason naming the failing checks, and an UncertifiedDensityWarning
 from density, cdf and ppf -- never silently wrong and never a traceback.
 
-The cases in CERTIFIED must be certified at every depth; those in PARTLY_CERTIFIED at every depth but the listed
-ones, where the refusal is pinned (not certified, with a reason). The others are not all certified yet and are
-certified or refused. Orthogonal weights at depth 1 give the law of sigma_w^2 D^2 itself, solved in closed form
-(docs/design.md §5.4): certified for every activation with an analytic phi'. gelu and swish (whose D^2 has a
-log-normal spike at its limit 1, with mass within 1e-14 of 1, below what x resolves in floating point) are served
-there by the push-forward of the Gaussian: x rho from the roots of d(h) = x, the nodes next to the spike in log |x
-- x_inf| down to 2^-36 of it and the mass closer to it from the Gaussian tail (mass error before -> after: gelu
-critical 2e-6 -> 2.6e-10, m_1 5.8e-6 -> 5.2e-10; swish critical 1.5e-4 -> 7.8e-12; gelu off, q = 0.19, 1.4e-6 ->
-2.5e-13; swish off 3.4e-7 -> 2.2e-14). sin: D^2 = cos^2 reaches 0 at the zeros of cos (critical values 0 of the
-quadrature, docs/design.md §5.10); at depth 1 its certified cdf was 0 below 1.6e-5 and 1.5e-3 off in the bulk at
-sigma_w^2 = 1.05 before, 7e-6 now (tests/test_density_isometry.py). Leaky relu with orthogonal weights is
-certified at every depth: depth 2 since the free product of two two-atom laws of mass 1/2 has zero-mass atoms at
-its edges, where the bands now break, and no spectrum below the product of the factors' lower bounds; depth 256
-(slopes 0.01, 0.05, 0.5) since the edge scan resolves the gap between 0 and the atom alpha^2 of D^2: the lower
-edge of L layers lies at zeta ~ 2 alpha^2 / L, which the scan's grid in alpha^2 - zeta put into the cell holding
-zeta = 0, so the band started at the limit (sigma_w^2 alpha^2)^L instead (mass off 1.1e-4 to 1.1e-5, 4 nodes
-uncertified for 0.05; now 6.2e-11 at most). The remaining refusals:
-selu / elu with orthogonal weights: D^2 is its exact law, an atom of mass 1/2 plus the closed-form continuous part,
-at every depth (products of orthogonal layers took its discrete quadrature law before, which is off by 1e-2 to
-2.3e-2 in x rho next to the singular points of depth 2 against mpmath, tests/test_d2_piecewise.py), and the band
-down to the image of the law's Gaussian cut drops its negligible deep tail (docs/design.md §5.6): selu critical
-certified at every depth (depth 2: mass error 3.4e-5 -> 5.7e-9; 256: refused -> 9e-11), selu off at 64 and 256
-(1e-11, 3e-11), elu off at 64 and 256 (1.2e-12, 1.3e-10). Off the critical line at depth 2 both are certified since
-a band end at the product's zero-mass atom takes nodes in the log of the offset and the mass closer to it from the
-end law fitted there (docs/design.md §5.4): selu (mass off 0.036 -> 7.7e-12: the lower band of two layers, below
-their zero-mass atom, spreads over 50 decades), elu (5.4e-5 -> 1.7e-9: its zero-mass atom is the top of the band,
-where x rho grows like t^(-1/2) log(1/t)^(1/2) in t = 1 - x/top; the discrete law certified it while off by
-2.3e-2 in x rho at 1e-4 below the top). Sigmoid off the critical line at depth 256: the mass is off or the series
-m_2 cannot be formed. Sigmoid with orthogonal weights on its critical line (sigma_w^2 = 120, q* = 62) beyond depth
-1: the spectrum reaches hundreds of e-folds below the band's grid (mass off 0.43 at depth 2 to 0.99 at 256).
-Swish/orthogonal on its critical line is certified at depth 4 only (its D^2 reaches 0 through an exponential tail
-beyond the quadrature's last node, 3e-14: mass off 0.05 to 0.95 from depth 2). Sigmoid and softplus are certified
-everywhere: off the critical line at depth 256 the series m_2 (e^-1309) underflowed and the check could not be made
-(now compared in log form; sigmoid/orthogonal also had the mass off 0.33, now 3e-11), softplus/orthogonal had the
-mass off by 1.9e-4 to 0.93 at depths 2, 4, 32, 256 (now 1.3e-12 at most: complex zeta near 0 takes the tails'
-contour scale of D^2), and sigmoid/orthogonal on its critical line (sigma_w^2 = 120, q* = 62) by 0.43 at depth 2 to
-0.99 at 256 (now 2.5e-13 at most: its spectrum spreads over up to 37560 e-folds, and the hidden soft edge is
-searched down to the band's own lower end). Tanh/orthogonal off the critical line is certified at every depth since
-the same tails' scale (256: mass off 4.4e-6 before). Swish/orthogonal on its critical line (q* = 17.3) is certified
-at every depth since its D^2 reaches 0 by the double zero of phi' (a power law; before, the band ended at the
-quadrature's lowest d, 3e-32: mass off 0.05 at depth 2, 0.59 to 0.95 from depth 16).
+Every case is in CERTIFIED (certified at every depth) or in PARTLY_CERTIFIED (certified at every depth but the listed
+ones, where the refusal is pinned: not certified, with a reason). Orthogonal weights at depth 1 give the law of
+sigma_w^2 D^2 itself, solved in closed form (docs/design.md §5.4): certified for every activation with an analytic
+phi'. gelu and swish (whose D^2 has a log-normal spike at its limit 1, with mass within 1e-14 of 1, below what x
+resolves in floating point) are served there by the push-forward of the Gaussian: x rho from the roots of d(h) = x,
+the nodes next to the spike in log |x - x_inf| down to 2^-36 of it and the mass closer to it from the Gaussian tail
+(mass error before -> after: gelu critical 2e-6 -> 2.6e-10, m_1 5.8e-6 -> 5.2e-10; swish critical 1.5e-4 -> 7.8e-12;
+gelu off, q = 0.19, 1.4e-6 -> 2.5e-13; swish off 3.4e-7 -> 2.2e-14). sin: D^2 = cos^2 reaches 0 at the zeros of cos
+(critical values 0 of the quadrature, docs/design.md §5.10); at depth 1 its certified cdf was 0 below 1.6e-5 and
+1.5e-3 off in the bulk at sigma_w^2 = 1.05 before, 7e-6 now (tests/test_density_isometry.py). Leaky relu with
+orthogonal weights is certified at every depth: depth 2 since the free product of two two-atom laws of mass 1/2 has
+zero-mass atoms at its edges, where the bands now break, and no spectrum below the product of the factors' lower
+bounds; depth 256 (slopes 0.01, 0.05, 0.5) since the edge scan resolves the gap between 0 and the atom alpha^2 of D^2:
+the lower edge of L layers lies at zeta ~ 2 alpha^2 / L, which the scan's grid in alpha^2 - zeta put into the cell
+holding zeta = 0, so the band started at the limit (sigma_w^2 alpha^2)^L instead (mass off 1.1e-4 to 1.1e-5, 4 nodes
+uncertified for 0.05; now 6.2e-11 at most). The remaining refusals: selu / elu with orthogonal weights: D^2 is its
+exact law, an atom of mass 1/2 plus the closed-form continuous part, at every depth (products of orthogonal layers
+took its discrete quadrature law before, which is off by 1e-2 to 2.3e-2 in x rho next to the singular points of depth
+2 against mpmath, tests/test_d2_piecewise.py), and the band down to the image of the law's Gaussian cut drops its
+negligible deep tail (docs/design.md §5.6): selu critical certified at every depth (depth 2: mass error 3.4e-5 ->
+5.7e-9; 256: refused -> 9e-11), selu off at 64 and 256 (1e-11, 3e-11), elu off at 64 and 256 (1.2e-12, 1.3e-10). Off
+the critical line at depth 2 both are certified since a band end at the product's zero-mass atom takes nodes in the
+log of the offset and the mass closer to it from the end law fitted there (docs/design.md §5.4): selu (mass off 0.036
+-> 7.7e-12: the lower band of two layers, below their zero-mass atom, spreads over 50 decades), elu (5.4e-5 -> 1.7e-9:
+its zero-mass atom is the top of the band, where x rho grows like t^(-1/2) log(1/t)^(1/2) in t = 1 - x/top; the
+discrete law certified it while off by 2.3e-2 in x rho at 1e-4 below the top). Sigmoid off the critical line at depth
+256: the mass is off or the series m_2 cannot be formed. Sigmoid with orthogonal weights on its critical line
+(sigma_w^2 = 120, q* = 62) beyond depth 1: the spectrum reaches hundreds of e-folds below the band's grid (mass off
+0.43 at depth 2 to 0.99 at 256). Swish/orthogonal on its critical line is certified at depth 4 only (its D^2 reaches 0
+through an exponential tail beyond the quadrature's last node, 3e-14: mass off 0.05 to 0.95 from depth 2). Sigmoid and
+softplus are certified everywhere: off the critical line at depth 256 the series m_2 (e^-1309) underflowed and the
+check could not be made (now compared in log form; sigmoid/orthogonal also had the mass off 0.33, now 3e-11),
+softplus/orthogonal had the mass off by 1.9e-4 to 0.93 at depths 2, 4, 32, 256 (now 1.3e-12 at most: complex zeta near
+0 takes the tails' contour scale of D^2), and sigmoid/orthogonal on its critical line (sigma_w^2 = 120, q* = 62) by
+0.43 at depth 2 to 0.99 at 256 (now 2.5e-13 at most: its spectrum spreads over up to 37560 e-folds, and the hidden
+soft edge is searched down to the band's own lower end). Tanh/orthogonal off the critical line is certified at every
+depth since the same tails' scale (256: mass off 4.4e-6 before). Swish/orthogonal on its critical line (q* = 17.3) is
+certified at every depth since its D^2 reaches 0 by the double zero of phi' (a power law; before, the band ended at
+the quadrature's lowest d, 3e-32: mass off 0.05 at depth 2, 0.59 to 0.95 from depth 16).
 
 Independent truth: the series moments m_1, m_2 (Lagrange inversion in spectral.laws); the edges of leaky relu with
 orthogonal weights by mpmath.
@@ -52,6 +50,7 @@ orthogonal weights by mpmath.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -152,12 +151,25 @@ CERTIFIED = {
     # zero-mass atom takes nodes in the log of the offset and the end law fitted there (docs/design.md §5.10;
     # mass error / worst of m_1, m_2: selu 0.036 -> 7.7e-12, 1.2e-11; elu 5.4e-5, 1.7e-4 -> 1.7e-9, 5.4e-9)
     ("selu", "orthogonal", "off"), ("elu", "orthogonal", "off"),
+    # measured certified at every depth (mass error, worst of m_1, m_2 at most 1e-9, 3.7e-9 at depth 2)
+    ("erf", "orthogonal", "off"), ("erf_scaled", "orthogonal", "off"), ("sin", "gaussian", "off"),
 }
 
 
 #: (activation, weights, point) certified at every depth of the matrix except the listed ones (refused there).
 PARTLY_CERTIFIED = {
+    # depth 256: one to ten tail nodes near log x = -7600 uncertified (1000 to 3000 grid points), with the mass
+    # right to 6e-13 and m_1, m_2 to 3e-10 (docs/design.md §5.10)
+    ("sin", "orthogonal", "off"): {256},
 }
+
+
+def test_every_case_is_pinned():
+    """No case is left unpinned: each must be certified, or refused where listed."""
+    cases = {(a, w, p) for a, s in CRITICAL_SIGMA_W2.items() for w in ("gaussian", "orthogonal")
+             for p in (("critical", "off") if s is not None else ("off",))}
+    assert cases == CERTIFIED | set(PARTLY_CERTIFIED)
+    assert not CERTIFIED & set(PARTLY_CERTIFIED)
 
 
 def _network(act, weights, point, depth):
@@ -202,6 +214,12 @@ def _certified_or_refused(act, weights, point, depth):
         e = D.edges(law)
         for got, ref in zip((e.log_bands[0][0], e.log_bands[-1][1]), LEAKY_EDGES[act, point, depth], strict=True):
             assert abs(got - ref) <= EDGE_LOG_RTOL * max(1.0, abs(ref)), (got, ref)
+        # the factors' lower bound L log(sigma_w^2 alpha^2), kept as a log (e^-2358 for slope 0.01 at 256 is
+        # below the float range), lies below the lower edge
+        slope = float(act[len("leaky_relu("):-1])
+        log_floor = depth * math.log(float(law.network.layers[0].sigma_w2) * slope**2)
+        assert law.solver_factors().log_floor == pytest.approx(log_floor, rel=1e-12)
+        assert log_floor < LEAKY_EDGES[act, point, depth][0]
     if (act, weights, point) in CERTIFIED:
         assert res.certified, res.reason
     if (act, weights, point) in PARTLY_CERTIFIED:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.optimize import brentq
 
 from spectral import meanfield as mf
 from spectral.activations import ACTIVATIONS, activation
+from spectral.gaussian import dphi_squared_mean
 
 REF = json.loads((Path(__file__).parents[1] / "reference_data" / "meanfield.json").read_text())
 
@@ -222,8 +224,8 @@ def test_gelu_unstable_root_of_the_critical_line_is_rejected():
     (the phase diagram's value), and started just above q_c it grows without bound.  Formerly reported as the
     critical point; now an error."""
     act = activation("gelu")
-    q_c = __import__("scipy").optimize.brentq(lambda q: 2 * float(mf._g.dphi_squared_mean(act, q)) - 1, 1, 10)
-    b = q_c - 2 * float(mf._e2(act, np.array([q_c]))[0])
+    q_c = brentq(lambda q: 2 * float(dphi_squared_mean(act, q)) - 1, 1, 10)
+    b = q_c - float(mf.q_map(act, q_c, 2.0, 0.0))
     assert q_c == pytest.approx(2.870, abs=1e-3) and b == pytest.approx(0.1498, abs=1e-4)
     assert mf.q_map(act, q_c, 2.0, b) == pytest.approx(q_c, rel=1e-13) and mf.q_map_slope(act, q_c, 2.0) > 1
     m = mf.mean_field(act, 2.0, b)

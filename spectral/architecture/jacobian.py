@@ -17,6 +17,7 @@ atoms and rectangular layers), started at the first pre-activation variance of t
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from fractions import Fraction
 
@@ -164,9 +165,10 @@ class ArchitectureLaw(FreeProduct):
         factors.append(blocks_factor)
         m1, m2 = (float(v) for v in self.moments(2))
         # the spectrum of a free product of positive laws lies in the product of their supports
-        floor = blocks_factor.bounds[0] * (rest.floor if rest is not None else 1.0)
+        lo = float(blocks_factor.bounds[0])
+        log_floor = (math.log(lo) if lo > 0 else -math.inf) + (rest.log_floor if rest is not None else 0.0)
         return FactorizedLaw(tuple(factors), tuple(self.atoms), self.name, moments12=(m1, m2),
-                             caveat=self.not_free or "", floor=floor)
+                             caveat=self.not_free or "", log_floor=log_floor)
 
     @property
     def blocks(self) -> tuple:

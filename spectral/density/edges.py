@@ -181,11 +181,10 @@ def _compute_edges(law) -> _Edges:
     # classify each interval between break points by solving at interior points
     lows = np.concatenate([[-np.inf], breaks[:-1]])
     highs = breaks
-    floor = _record(law).floor
-    supported = _supported_intervals(sys.with_log_c(log_top), lows, highs, log_stops, log_top,
-                                     math.log(floor) if floor > 0 else -math.inf)
-    if floor > 0:  # below the product of the factors' lower bounds there is no spectrum
-        supported = [s and b > math.log(floor) + _BREAK_MERGE for s, b in zip(supported, highs, strict=True)]
+    log_floor = _record(law).log_floor
+    supported = _supported_intervals(sys.with_log_c(log_top), lows, highs, log_stops, log_top, log_floor)
+    if log_floor > -math.inf:  # below the product of the factors' lower bounds there is no spectrum
+        supported = [s and b > log_floor + _BREAK_MERGE for s, b in zip(supported, highs, strict=True)]
     bands = _merge_bands(lows, highs, supported, log_stops)
     if not bands and _closed_form(sys):
         bands = [_closed_form_band(sys)]

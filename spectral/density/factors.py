@@ -105,9 +105,9 @@ class FactorizedLaw:
     #: free product whose mass is exactly 0: an inverse-square-root singularity), where bands must break; and
     #: the end of a gap that opens at such a point (a residual block with a relu branch, docs/design.md §6.1)
     singular_points: tuple = ()
-    #: a lower bound of the spectrum known from the factors' supports (0: none), below which no interval is
-    #: probed for continuous mass
-    floor: float = 0.0
+    #: the log of a lower bound of the spectrum known from the factors' supports (-inf: none), below which no
+    #: interval is probed for continuous mass; a log, as the bound of a deep product is below the float range
+    log_floor: float = -math.inf
 
     def solver_factors(self) -> FactorizedLaw:
         """The record itself (the hook every law implements)."""

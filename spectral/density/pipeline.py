@@ -165,7 +165,10 @@ def _with_end_laws(res: DensityResult, end_laws, log_c) -> DensityResult:
         return res
     laws = [dict(x=math.exp(u + log_c), gamma=em.gamma, delta=em.delta, residual=em.residual, mass=em.mass)
             for u, em in end_laws]
-    diag = {**res.diagnostics, "end_laws": laws}
+    diag = {**res.diagnostics, "end_laws": laws,
+            "method": f"{res.diagnostics['method']} + at each band end at a zero-mass atom of the product: "
+                      "Gauss-Legendre in log |1 - x/x_s| and the mass closer to x_s from a fitted end law "
+                      "t^gamma log(1/t)^delta (docs/design.md §5.10)"}
     bad = [d for d in laws if not math.isfinite(d["mass"])]
     if bad:
         why = "; ".join(f"no end law fits the density next to the zero-mass atom {d['x']:.6g} (residual "

@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..density.factors import ImplicitFactor
-from ..series import MPField
+from ..fields import MPField
 from .base import SpectralLaw, _as_complex, _check_positive, _exactify
 from .d2_piecewise import piecewise_d2
 from .d2_quadrature import smooth_d2

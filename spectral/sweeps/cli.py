@@ -175,7 +175,7 @@ def summary(ds, out, seconds) -> dict:
 
 
 def _table(payload) -> str:
-    from spectral.cli import table
+    from spectral.cli_output import table
 
     dims = " x ".join(f"{d} {n}" for d, n in payload["dims"].items())
     rows = [("store", payload["out"] or "(not written: give --out)"), ("kind", payload["kind"]), ("grid", dims),
