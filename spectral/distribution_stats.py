@@ -117,6 +117,9 @@ def theory_certificate(law) -> str | None:
     dens = getattr(law, "density", None)
     if dens is None:
         return None  # a law with its own closed-form CDF
+    caveat = _law_caveat(law)
+    if caveat:  # every density of such a law fails its certificate with this reason: none is solved for
+        return f"theory not certified: {caveat}"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the reason is reported instead
@@ -126,6 +129,19 @@ def theory_certificate(law) -> str | None:
     if not res.certified:
         return f"theory not certified: {res.reason}"
     return None
+
+
+def _law_caveat(law) -> str:
+    """Why ``law`` itself is not exact for what it models (``FactorizedLaw.caveat`` of its
+    ``solver_factors()``), "" when it is or when the solver's view is not available (the density then
+    reports why)."""
+    hook = getattr(law, "solver_factors", None)
+    if hook is None:
+        return ""
+    try:
+        return str(getattr(hook(), "caveat", "") or "")
+    except (RuntimeError, ValueError, ArithmeticError, NotImplementedError, TypeError):
+        return ""
 
 
 def _theory_atoms(law):

@@ -219,6 +219,26 @@ def test_uncertified_theory_makes_the_distribution_check_unavailable(monkeypatch
     assert "PASSED" not in str(r) and "INCOMPLETE" in str(r) and "unavailable (theory not certified" in str(r)
 
 
+def test_a_law_with_a_caveat_is_refused_without_solving_its_density():
+    """A law whose solver view carries a caveat (FactorizedLaw.caveat: not exact for what it models) fails every
+    density certificate with that reason (tests/test_architecture_freeness.py), so the theory CDF is refused
+    with it and no density is solved; a law without one still has its density asked."""
+    import dataclasses
+
+    from spectral.distribution_stats import theory_certificate
+    from spectral.laws import MarchenkoPastur
+
+    class Flagged(MarchenkoPastur):
+        def solver_factors(self):
+            return dataclasses.replace(super().solver_factors(), caveat="not the model")
+
+        def density(self, *args, **kwargs):
+            raise AssertionError("the density of a law with a caveat must not be solved")
+
+    assert theory_certificate(Flagged()) == "theory not certified: not the model"
+    assert theory_certificate(MarchenkoPastur()) is None
+
+
 # ==================================================================================== finite width, outliers
 def _hard_tanh_issue_case():
     return Network.critical("hard_tanh", sigma_w2=1.2, depth=6, weights="orthogonal")
