@@ -133,15 +133,17 @@ def test_cli_plot_recommend_out_rule(capsys, tmp_path):
 def test_cli_plot_recommend_uncertified_density_exits_3_unless_allowed(capsys, tmp_path, monkeypatch):
     """A panel whose density misses its certificate: exit 3 naming it, 0 with --allow-uncertified.  Forced by a
     certificate tolerance below every error (tanh at L = 16 on a 100-point grid, whose Kaiming default missed
-    its mass check by 0.019, is certified since the sheet check, docs/design.md §4.3)."""
+    its mass check by 0.019, is certified since the sheet check, docs/design.md §4.3), so every panel fails
+    whatever the activation: relu's (exact D^2 laws) are the cheapest to draw."""
     from spectral.density import result
 
     monkeypatch.setattr(result, "CERTIFICATE_TOL", -1.0)
     out = tmp_path / "rec.png"
-    code, _, err = _main(capsys, "--depth", "4", "--points", "100", "--out", str(out))
+    argv = ("--activation", "relu", "--depth", "4", "--points", "100")
+    code, _, err = _main(capsys, *argv, "--out", str(out))
     assert code == 3, err
     assert "NOT CERTIFIED" in err and "total mass off" in err and out.exists()
-    code, _, err = _main(capsys, "--depth", "4", "--points", "100", "--allow-uncertified", "--out", str(out))
+    code, _, err = _main(capsys, *argv, "--allow-uncertified", "--out", str(out))
     assert code == 0, err
 
 
