@@ -77,10 +77,26 @@ def test_budget_inferred_when_not_given(tanh_rec):
     assert x_extent(shade)[1] == pytest.approx(BUDGET, rel=1e-9)
 
 
-def test_transform_has_no_tradeoff_and_draws_bars():
-    rec = recommend("tanh", depth=4, transform="tat")
-    fig = P.figure_recommend(rec, points=100)
-    bars = by_gid(fig.axes[0].patches, "spread_bar")
+#: a transformed activation's recommendation and its figure (about 8 s: the density of the transformed network),
+#: made once for the tests below, which share one worker under xdist.  Softplus: it also lacks a default
+#: (no critical point), so the bars skip a failed row and the spectra panel names it.
+SHARED_TRANSFORM = pytest.mark.xdist_group("plot_recommend_transform")
+
+
+@pytest.fixture(scope="module")
+def softplus_dks_rec():
+    return recommend("softplus", depth=4, transform="dks")
+
+
+@pytest.fixture(scope="module")
+def softplus_dks_fig(softplus_dks_rec):
+    return P.figure_recommend(softplus_dks_rec, points=100)
+
+
+@SHARED_TRANSFORM
+def test_transform_has_no_tradeoff_and_draws_bars(softplus_dks_rec, softplus_dks_fig):
+    rec = softplus_dks_rec
+    bars = by_gid(softplus_dks_fig.axes[0].patches, "spread_bar")
     assert len(bars) == 1 + sum("error" not in r for r in rec.defaults)
     assert bars[0].get_height() == pytest.approx(rec.summary.spread, rel=POSITION_RTOL)
 
@@ -147,13 +163,13 @@ def test_cli_plot_recommend_uncertified_density_exits_3_unless_allowed(capsys, t
     assert code == 0, err
 
 
-def test_absent_default_is_named_in_the_panel():
+@SHARED_TRANSFORM
+def test_absent_default_is_named_in_the_panel(softplus_dks_fig):
     from spectral.recommendation import default_networks
 
-    rec = recommend("softplus", depth=4, transform="dks")
     absent = [k for k, v in default_networks("softplus", 4).items() if v is None]
     assert absent == ["orthogonal-critical"]  # softplus has no critical point at sigma_b2 = 2.01e-5
-    right = P.figure_recommend(rec, points=100).axes[1]
+    right = softplus_dks_fig.axes[1]
     (note,) = by_gid(right.texts, "absent_default")
     assert "orthogonal-critical" in note.get_text()
     assert len(by_gid(right.lines, "density")) == 4  # dks and the three defaults that exist
