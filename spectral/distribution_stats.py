@@ -118,7 +118,7 @@ def theory_certificate(law) -> str | None:
     if dens is None:
         return None  # a law with its own closed-form CDF
     caveat = _law_caveat(law)
-    if caveat:  # every density of such a law fails its certificate with this reason: none is solved for
+    if caveat:  # every density of such a law fails its certificate with this reason: none is solved
         return f"theory not certified: {caveat}"
     try:
         with warnings.catch_warnings():
@@ -132,16 +132,10 @@ def theory_certificate(law) -> str | None:
 
 
 def _law_caveat(law) -> str:
-    """Why ``law`` itself is not exact for what it models (``FactorizedLaw.caveat`` of its
-    ``solver_factors()``), "" when it is or when the solver's view is not available (the density then
-    reports why)."""
-    hook = getattr(law, "solver_factors", None)
-    if hook is None:
-        return ""
-    try:
-        return str(getattr(hook(), "caveat", "") or "")
-    except (RuntimeError, ValueError, ArithmeticError, NotImplementedError, TypeError):
-        return ""
+    """Why ``law`` itself is not exact for what it models, read from its public ``not_free`` (a spec's law:
+    :class:`spectral.architecture.jacobian.ArchitectureLaw`, the source of its solver record's caveat, which
+    fails every density certificate), "" when it is exact or says nothing (the density then reports)."""
+    return str(getattr(law, "not_free", None) or "")
 
 
 def _theory_atoms(law):

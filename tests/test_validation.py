@@ -219,23 +219,21 @@ def test_uncertified_theory_makes_the_distribution_check_unavailable(monkeypatch
     assert "PASSED" not in str(r) and "INCOMPLETE" in str(r) and "unavailable (theory not certified" in str(r)
 
 
-def test_a_law_with_a_caveat_is_refused_without_solving_its_density():
-    """A law whose solver view carries a caveat (FactorizedLaw.caveat: not exact for what it models) fails every
-    density certificate with that reason (tests/test_architecture_freeness.py), so the theory CDF is refused
-    with it and no density is solved; a law without one still has its density asked."""
-    import dataclasses
-
+def test_a_law_that_is_not_exact_is_refused_without_solving_its_density():
+    """A law that says it is not exact for what it models (``not_free``: a spec whose activations meet on the
+    residual stream) fails every density certificate with that reason (its solver record's caveat,
+    tests/test_architecture_freeness.py), so the theory CDF is refused with it and no density is solved; an
+    exact law still has its density asked."""
     from spectral.distribution_stats import theory_certificate
     from spectral.laws import MarchenkoPastur
 
     class Flagged(MarchenkoPastur):
-        def solver_factors(self):
-            return dataclasses.replace(super().solver_factors(), caveat="not the model")
+        not_free = "activations meet on the residual stream"
 
         def density(self, *args, **kwargs):
-            raise AssertionError("the density of a law with a caveat must not be solved")
+            raise AssertionError("the density of a law that is not exact must not be solved")
 
-    assert theory_certificate(Flagged()) == "theory not certified: not the model"
+    assert theory_certificate(Flagged()) == "theory not certified: activations meet on the residual stream"
     assert theory_certificate(MarchenkoPastur()) is None
 
 
