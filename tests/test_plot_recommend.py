@@ -71,8 +71,10 @@ def test_spectra_panel_has_recommendation_defaults_and_length_mode(tanh_rec, tan
 
 @SHARED_TANH
 def test_budget_inferred_when_not_given(tanh_rec):
-    fig = P.figure_recommend(tanh_rec, points=100)
-    (shade,) = by_gid(fig.axes[0].patches, "infeasible")
+    # the trade-off panel alone: figure_recommend hands its budget to plot_tradeoff unchanged, and the
+    # inference is plot_tradeoff's (the spectra panel, five densities, does not depend on the budget)
+    ax = P.plot_tradeoff(tanh_rec)
+    (shade,) = by_gid(ax.patches, "infeasible")
     # the budget binds (the recommender solved C_f''(1) = 0.3 between two candidates): inferred exactly
     assert x_extent(shade)[1] == pytest.approx(BUDGET, rel=1e-9)
 
