@@ -117,6 +117,9 @@ def theory_certificate(law) -> str | None:
     dens = getattr(law, "density", None)
     if dens is None:
         return None  # a law with its own closed-form CDF
+    caveat = _law_caveat(law)
+    if caveat:  # every density of such a law fails its certificate with this reason: none is solved
+        return f"theory not certified: {caveat}"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the reason is reported instead
@@ -126,6 +129,13 @@ def theory_certificate(law) -> str | None:
     if not res.certified:
         return f"theory not certified: {res.reason}"
     return None
+
+
+def _law_caveat(law) -> str:
+    """Why ``law`` itself is not exact for what it models, read from its public ``not_free`` (a spec's law:
+    :class:`spectral.architecture.jacobian.ArchitectureLaw`, the source of its solver record's caveat, which
+    fails every density certificate), "" when it is exact or says nothing (the density then reports)."""
+    return str(getattr(law, "not_free", None) or "")
 
 
 def _theory_atoms(law):

@@ -322,8 +322,8 @@ def test_residual_with_activation_last_is_reported_not_free():
     """Branch [Linear, Tanh]: the activation at the end of each branch makes consecutive blocks' D's meet, so the
     free law is not the network's (spectral.architecture.freeness): the law warns, and the report says the
     distribution check is unavailable and why -- it neither passes nor fails silently.  Two blocks suffice (the
-    D's of the first and the second meet); the solver still computes the density it then refuses to certify
-    (about 15 s of CPU)."""
+    D's of the first and the second meet); the law's not_free reason refuses the theory CDF before any density is solved
+    (docs/design.md §3.4)."""
     from spectral.architecture.freeness import NotFreeWarning
 
     width, depth = 64, 2

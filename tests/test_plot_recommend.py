@@ -71,16 +71,34 @@ def test_spectra_panel_has_recommendation_defaults_and_length_mode(tanh_rec, tan
 
 @SHARED_TANH
 def test_budget_inferred_when_not_given(tanh_rec):
-    fig = P.figure_recommend(tanh_rec, points=100)
-    (shade,) = by_gid(fig.axes[0].patches, "infeasible")
+    # the trade-off panel alone: figure_recommend hands its budget to plot_tradeoff unchanged, and the
+    # inference is plot_tradeoff's (the spectra panel, five densities, does not depend on the budget)
+    ax = P.plot_tradeoff(tanh_rec)
+    (shade,) = by_gid(ax.patches, "infeasible")
     # the budget binds (the recommender solved C_f''(1) = 0.3 between two candidates): inferred exactly
     assert x_extent(shade)[1] == pytest.approx(BUDGET, rel=1e-9)
 
 
-def test_transform_has_no_tradeoff_and_draws_bars():
-    rec = recommend("tanh", depth=4, transform="tat")
-    fig = P.figure_recommend(rec, points=100)
-    bars = by_gid(fig.axes[0].patches, "spread_bar")
+#: a transformed activation's recommendation and its figure (about 8 s: the density of the transformed network),
+#: made once for the tests below, which share one worker under xdist.  Softplus: it also lacks a default
+#: (no critical point), so the bars skip a failed row and the spectra panel names it.
+SHARED_TRANSFORM = pytest.mark.xdist_group("plot_recommend_transform")
+
+
+@pytest.fixture(scope="module")
+def softplus_dks_rec():
+    return recommend("softplus", depth=4, transform="dks")
+
+
+@pytest.fixture(scope="module")
+def softplus_dks_fig(softplus_dks_rec):
+    return P.figure_recommend(softplus_dks_rec, points=100)
+
+
+@SHARED_TRANSFORM
+def test_transform_has_no_tradeoff_and_draws_bars(softplus_dks_rec, softplus_dks_fig):
+    rec = softplus_dks_rec
+    bars = by_gid(softplus_dks_fig.axes[0].patches, "spread_bar")
     assert len(bars) == 1 + sum("error" not in r for r in rec.defaults)
     assert bars[0].get_height() == pytest.approx(rec.summary.spread, rel=POSITION_RTOL)
 
@@ -133,25 +151,27 @@ def test_cli_plot_recommend_out_rule(capsys, tmp_path):
 def test_cli_plot_recommend_uncertified_density_exits_3_unless_allowed(capsys, tmp_path, monkeypatch):
     """A panel whose density misses its certificate: exit 3 naming it, 0 with --allow-uncertified.  Forced by a
     certificate tolerance below every error (tanh at L = 16 on a 100-point grid, whose Kaiming default missed
-    its mass check by 0.019, is certified since the sheet check, docs/design.md §4.3)."""
+    its mass check by 0.019, is certified since the sheet check, docs/design.md §4.3), so every panel fails
+    whatever the activation: relu's (exact D^2 laws) are the cheapest to draw."""
     from spectral.density import result
 
     monkeypatch.setattr(result, "CERTIFICATE_TOL", -1.0)
     out = tmp_path / "rec.png"
-    code, _, err = _main(capsys, "--depth", "4", "--points", "100", "--out", str(out))
+    argv = ("--activation", "relu", "--depth", "4", "--points", "100")
+    code, _, err = _main(capsys, *argv, "--out", str(out))
     assert code == 3, err
     assert "NOT CERTIFIED" in err and "total mass off" in err and out.exists()
-    code, _, err = _main(capsys, "--depth", "4", "--points", "100", "--allow-uncertified", "--out", str(out))
+    code, _, err = _main(capsys, *argv, "--allow-uncertified", "--out", str(out))
     assert code == 0, err
 
 
-def test_absent_default_is_named_in_the_panel():
+@SHARED_TRANSFORM
+def test_absent_default_is_named_in_the_panel(softplus_dks_fig):
     from spectral.recommendation import default_networks
 
-    rec = recommend("softplus", depth=4, transform="dks")
     absent = [k for k, v in default_networks("softplus", 4).items() if v is None]
     assert absent == ["orthogonal-critical"]  # softplus has no critical point at sigma_b2 = 2.01e-5
-    right = P.figure_recommend(rec, points=100).axes[1]
+    right = softplus_dks_fig.axes[1]
     (note,) = by_gid(right.texts, "absent_default")
     assert "orthogonal-critical" in note.get_text()
     assert len(by_gid(right.lines, "density")) == 4  # dks and the three defaults that exist

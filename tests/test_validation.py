@@ -219,6 +219,24 @@ def test_uncertified_theory_makes_the_distribution_check_unavailable(monkeypatch
     assert "PASSED" not in str(r) and "INCOMPLETE" in str(r) and "unavailable (theory not certified" in str(r)
 
 
+def test_a_law_that_is_not_exact_is_refused_without_solving_its_density():
+    """A law that says it is not exact for what it models (``not_free``: a spec whose activations meet on the
+    residual stream) fails every density certificate with that reason (its solver record's caveat,
+    tests/test_architecture_freeness.py), so the theory CDF is refused with it and no density is solved; an
+    exact law still has its density asked."""
+    from spectral.distribution_stats import theory_certificate
+    from spectral.laws import MarchenkoPastur
+
+    class Flagged(MarchenkoPastur):
+        not_free = "activations meet on the residual stream"
+
+        def density(self, *args, **kwargs):
+            raise AssertionError("the density of a law that is not exact must not be solved")
+
+    assert theory_certificate(Flagged()) == "theory not certified: activations meet on the residual stream"
+    assert theory_certificate(MarchenkoPastur()) is None
+
+
 # ==================================================================================== finite width, outliers
 def _hard_tanh_issue_case():
     return Network.critical("hard_tanh", sigma_w2=1.2, depth=6, weights="orthogonal")
