@@ -15,6 +15,7 @@ from .real_axis import _RealSolution, _solve_real
 from .tail_edge import _tail_edge
 from .tolerances import (
     _EPS,
+    _MODE_B_ENTER,
     _TAIL_MARGIN,
     _TAIL_MIN_NODES,
     _TAIL_NODE_DIVISOR,
@@ -108,7 +109,7 @@ def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol, mass=1.0) -> _Tail:
     xrt = -np.imag(mt) / math.pi
     nt = ut.size
     beta = chunks[-1].beta
-    floor = _below_resolution(ut, wt, mt, rest, okt, xrt)
+    floor = _below_resolution(ut, wt, mt, rest, okt, xrt, _log_z_noise(sys, ut, chunks, okt))
     okt, xrt = okt | floor, np.where(floor, 0.0, xrt)
     good_t = np.flatnonzero(okt & (xrt > 0))
     if good_t.size:
@@ -129,10 +130,32 @@ def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol, mass=1.0) -> _Tail:
     return _Tail(merged, remainder, info)
 
 
-def _below_resolution(u, w, m, res, ok, xr) -> np.ndarray:
+def _log_z_noise(sys, u, chunks, ok) -> np.ndarray:
+    r"""The rounding level of log z (:meth:`~.system._System.evaluate`'s ``noise``, the scale of Newton's own
+    convergence test, docs/design.md §4.4) at the uncertified tail nodes, evaluated at their solution (from
+    m - m0, whose digits m itself loses near m0); :math:`\varepsilon |u|` (the rounding of the target alone,
+    a lower bound) elsewhere and where the implicit unknowns are not known."""
+    noise = _EPS * np.abs(u)
+    if any(c.sol.zeta is None or c.sol.delta is None for c in chunks):
+        return noise
+    zeta = np.concatenate([c.sol.zeta for c in chunks], axis=1)
+    delta = np.concatenate([c.sol.delta for c in chunks])
+    idx = np.flatnonzero(~ok & np.isfinite(delta) & np.all(np.isfinite(zeta), axis=0))
+    if idx.size == 0:
+        return noise
+    d = delta[idx]
+    B = np.abs(d) < _MODE_B_ENTER * abs(sys.m0)
+    with np.errstate(all="ignore"):
+        ev = sys.evaluate(np.where(B, d, d + sys.m0), B, zeta[:, idx], u[idx] + 0j)
+    noise[idx] = np.where(np.isfinite(ev["noise"]), np.maximum(ev["noise"], noise[idx]), noise[idx])
+    return noise
+
+
+def _below_resolution(u, w, m, res, ok, xr, noise=None) -> np.ndarray:
     r"""The uncertified tail nodes whose :math:`x\rho` is below the float resolution of m itself
     (:data:`~.tolerances._TAIL_RESOLUTION` :math:`|m|/\pi`): their solution converged (residual within
-    :data:`~.tolerances._TAIL_RESIDUAL_NOISE` x eps |u|, u = log(x / scale)) to an m real to that resolution, and the
+    :data:`~.tolerances._TAIL_RESIDUAL_NOISE` x ``noise``, the rounding level of log z at the node,
+    :func:`_log_z_noise`; eps |u| by default, u = log(x / scale)) to an m real to that resolution, and the
     nearest certified nodes on both sides have :math:`0 \le x\rho` below it.  On the physical sheet Im m < 0,
     and the neighbouring sheet's solution, one step :math:`2\pi/\kappa` further in arg(m - m0), has Im m > 0;
     both are real to resolution there, and the sheet Newton lands on is not decided by the density.  Such a
@@ -141,9 +164,10 @@ def _below_resolution(u, w, m, res, ok, xr) -> np.ndarray:
     nodes above the resolution, or whose solution has Im m beyond it (another sheet with a density of its
     own), stays uncertified."""
     lim = _TAIL_RESOLUTION * np.abs(m) / math.pi
+    if noise is None:
+        noise = _EPS * np.abs(u)
     with np.errstate(invalid="ignore"):
-        real = np.isfinite(m) & (np.abs(np.imag(m)) / math.pi <= lim) & \
-            (res <= _TAIL_RESIDUAL_NOISE * _EPS * np.abs(u))
+        real = np.isfinite(m) & (np.abs(np.imag(m)) / math.pi <= lim) & (res <= _TAIL_RESIDUAL_NOISE * noise)
     good = np.flatnonzero(ok)
     out = np.zeros(ok.shape, bool)
     for i in np.flatnonzero(~ok & real):

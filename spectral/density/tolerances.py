@@ -328,6 +328,6 @@ _TAIL_RESOLUTION = 4 * _EPS
 #: ... and those nodes are taken as 0 only while their bound on the mass stays below this (a thousandth of the
 #: certificate's tolerance), else they stay uncertified.
 _TAIL_RESOLUTION_BUDGET = 1e-3 * CERTIFICATE_TOL
-#: A node's solution is converged when its residual in log z is within this x eps |log z| (the rounding of log z
-#: at that u, ~1e-11 at u = -6.6e4).
-_TAIL_RESIDUAL_NOISE = 16
+#: A node's solution is converged when its residual in log z is within this x the rounding level of log z at the
+#: node (Newton's own test; that level sums every term of the log form and is ~2.2 eps |u| deep in the tail).
+_TAIL_RESIDUAL_NOISE = _CONVERGED_NOISE
