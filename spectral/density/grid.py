@@ -55,12 +55,9 @@ def _band_nodes(lo_u, hi_u, n, soft=None, span=_LOG_SPAN, log_map=False):
     if np.isneginf(lo_u):
         c = _TOP_PIECE
         nb = int(_TOP_NODE_FRACTION * n)
-        s, ws = _gl(nb, 0.0, 1.0)
-        xb = 1.0 - (1.0 - math.exp(c)) * s**2     # relative to the band top
+        ub, wb = _edge_nodes(c, 0.0, nb)     # the s^2 map to the band top (u relative to it)
         ua, wa = _gl(n - nb, c - span, c)
-        u = np.concatenate([ua, np.log(xb)]) + hi_u
-        w = np.concatenate([wa, 2 * (1.0 - math.exp(c)) * s * ws / xb])
-        return u, w, c - span + hi_u
+        return np.concatenate([ua, ub]) + hi_u, np.concatenate([wa, wb]), c - span + hi_u
     if log_map and hi_u - lo_u > _WIDE_BAND_LOG_RATIO:
         u, w = _cosine_nodes(lo_u, hi_u, n)
         return u, w, None
