@@ -12,7 +12,7 @@ import numpy as np
 from .bands import _BandGrid, _Nodes
 from .grid import _gl
 from .real_axis import _RealSolution, _solve_real
-from .tail_edge import _tail_edge
+from .tail_edge import _seed, _tail_edge
 from .tolerances import (
     _EPS,
     _MODE_B_ENTER,
@@ -83,19 +83,14 @@ def _solve_tail(sys, e, grid: _BandGrid, points, tail_tol, mass=1.0) -> _Tail:
         return _Tail(nodes, 0.0, info)
     nt = max(_TAIL_MIN_NODES, points // _TAIL_NODE_DIVISOR)
     # the lowest band node seeds the march along the real axis (sheet.py) for tail nodes off the physical sheet
-    seed = None
-    if nodes.zeta is not None and nodes.delta is not None and nodes.ok[k0]:
-        seed = (u[k0], nodes.zeta[:, k0], nodes.delta[k0])
-    chunks = _tail_chunks(sys, grid.floor_u, beta, est, nt, tail_tol, seed)
+    chunks = _tail_chunks(sys, grid.floor_u, beta, est, nt, tail_tol, _seed(u, nodes, k0))
     for i, c in enumerate(chunks):
         soft = _tail_edge(sys, c.top, c.u, c.w, c.sol, c.seed, nt, mass, tail_tol)
         if soft is not None:
             chunks = chunks[:i] + [_Chunk(soft.u, soft.w, soft.sol, c.beta, c.top, c.seed)]
             if soft.rest is not None:
                 # the faint tail below the part that carries the mass: power-law chunks from there
-                low = int(np.argmin(soft.u))
-                sd = (float(soft.u[low]), soft.sol.zeta[:, low], soft.sol.delta[low]) if (
-                    soft.sol.zeta is not None and soft.sol.delta is not None and soft.sol.ok[low]) else c.seed
+                sd = _seed(soft.u, soft.sol, int(np.argmin(soft.u))) or c.seed
                 chunks += _tail_chunks(sys, soft.cut, soft.rest[0], soft.rest[1], nt, tail_tol, sd)
             # where the tail carries nothing below (a soft edge or a fade), or where its faint tail starts (a split)
             info["tail_split_log_x" if soft.rest is not None else "tail_cut_log_x"] = soft.cut + e.log_lambda_max
@@ -202,8 +197,7 @@ def _tail_chunks(sys, u0, beta, est, nt, tail_tol, seed=None) -> list:
         # another sheet (tanh/Gaussian depth 256: total mass 2.7)
         st = _solve_real(sys, ut, stride=_TAIL_STRIDE, seed=seed)
         chunks.append(_Chunk(ut, wt / beta, st, beta, u0, seed))
-        if st.zeta is not None and st.delta is not None and st.ok[-1]:
-            seed = (ut[-1], st.zeta[:, -1], st.delta[-1])
+        seed = _seed(ut, st, -1) or seed
         xr = -np.imag(st.m) / math.pi
         k = nt // _TAIL_SLOPE_DIVISOR
         if not (np.all(st.ok) and xr[-1] > 0 and xr[-1 - k] > 0):

@@ -63,8 +63,10 @@ def _quiet_level(sol: _RealSolution, mass: float) -> np.ndarray:
     return _SOFT_CUT * mass + np.minimum(_NOISE_MULTIPLE * sol.acc / math.pi, _SOFT_NOISE_CAP * mass)
 
 
-def _seed(u, sol: _RealSolution, i):
-    """(u, zeta, m - m0) of node ``i``: the start of the march to nodes below it, or None without unknowns."""
+def _seed(u, sol, i):
+    """(u, zeta, m - m0) of node ``i`` of ``sol`` (a :class:`_RealSolution` or the bands' ``_Nodes``: anything
+    with ``zeta``, ``delta``, ``ok``): the start of the march to nodes below it, or None where the node is not
+    certified or the unknowns are not known."""
     if sol.zeta is None or sol.delta is None or not sol.ok[i]:
         return None
     return (float(u[i]), sol.zeta[:, i], sol.delta[i])
