@@ -28,6 +28,7 @@ import numpy as np
 
 from ..density.grid import _gl
 from ..density.tolerances import _EPS
+from .gauss_rule import FarRule
 
 #: h ~ N(0, 1) is integrated over |h| <= sqrt(2 x this): the Gaussian weight beyond is e^-46 ~ 1e-20.
 _GAUSS_CUT = 46.0
@@ -48,6 +49,10 @@ _NEWTON_ACCEPT = 1e-10
 _NODE_COINCIDE = 1e-11
 #: Points of the t-grid on which d' is checked to keep one sign on a piece (else no monotone variable).
 _SCAN_POINTS = 2001
+#: Bernstein parameter (of the piece's nodes) from which the piece's short Gauss rule serves, and its nodes
+#: (gauss_rule.FarRule: its error is measured on that ellipse when it is built).
+_FAR_RHO = 2.0
+_FAR_NODES = 48
 #: A piece infinite on one side reaches 0 when d at t = +-_FAR_T is below _ZERO_TAIL x its largest value.
 _FAR_T = 1e3
 _ZERO_TAIL = 1e-10
@@ -86,6 +91,9 @@ class _MonotonePiece:
         self.ends = (float(self.d(np.array([self.t_a]))[0]), float(self.d(np.array([self.t_b]))[0]))
         far = [float(self.d(np.array([s * _FAR_T]))[0]) for s, t in ((-1, t_a), (1, t_b)) if math.isinf(t)]
         self.reaches_zero = any(v <= _ZERO_TAIL * max(self.ends) for v in far)
+        # far from the piece's spectrum, where the plain rule serves, its short Gauss rule serves in its place
+        # (the same sums to their rounding, docs/design.md §4.6)
+        self._far = FarRule(self.d_k, self.w * self.F_k * self.dp_k / self.d_k, _FAR_NODES, _FAR_RHO)
 
     def _ev(self, k, t):
         t = np.asarray(t)
@@ -143,16 +151,23 @@ class _MonotonePiece:
         first, the rounding estimate) at ``zeta`` (1-d complex)."""
         w, d, dp, F, H = self.w, self.d_k, self.dp_k, self.F_k, self.H_k
         phi = w * F * dp / d    # w * varphi
-        with np.errstate(all="ignore"):
-            r = 1.0 / (zeta[:, None] - d[None, :])
-        m = r @ (phi * d)
-        g = zeta * (r @ phi)
-        dm = -((r * r) @ (phi * d))
-        err = 4 * _EPS * (np.abs(r) @ np.abs(phi * d) + np.abs(zeta) * (np.abs(r) @ np.abs(phi)))
         ts, near, lost = self.pole(zeta)
+        m, g, dm = (np.empty(zeta.shape, complex) for _ in range(3))
+        err = np.empty(zeta.shape)
+        far = self._far.serves(zeta) & ~near & ~lost
+        if np.any(far):
+            fs = self._far.sums(zeta[far])
+            g[far], m[far], dm[far], err[far] = fs.g1, fs.m, fs.dm, 4 * _EPS * (fs.size_m + fs.size_g)
+        plain = ~far
+        with np.errstate(all="ignore"):
+            r = 1.0 / (zeta[plain, None] - d[None, :])
+        m[plain] = r @ (phi * d)
+        g[plain] = zeta[plain] * (r @ phi)
+        dm[plain] = -((r * r) @ (phi * d))
+        err[plain] = 4 * _EPS * (np.abs(r) @ np.abs(phi * d) + np.abs(zeta[plain]) * (np.abs(r) @ np.abs(phi)))
         if np.any(near):
             z, t = zeta[near], ts[near]
-            rr = r[near]
+            rr = r[near[plain]]
             Fs, dFs, ds, dps = self.F(t), self.dF(t), self.d(t), self.dd(t)
             Hs = Fs / ds
             dHs = (dFs - Fs * dps / ds) / ds
@@ -234,7 +249,10 @@ class _PiecewiseD2:
         key, val = self._last
         if key is not None and key.shape == zeta.shape and np.array_equal(key, zeta):
             return val
-        zf = zeta.ravel()
+        zall = zeta.ravel()
+        # a non-finite point (an iterate that left the plane) has no value: nothing is summed there
+        ok = np.isfinite(zall)
+        zf = zall[ok]
         with np.errstate(all="ignore"):
             ra = 1.0 / (zf[:, None] - self._av[None, :])
         m = ra @ (self._ap * self._av)
@@ -244,7 +262,12 @@ class _PiecewiseD2:
         for pc in self.parts:
             pm, pg, pd, pe = pc.transforms(zf)
             m, g, dm, err = m + pm, g + pg, dm + pd, err + pe
-        val = tuple(a.reshape(zeta.shape) for a in (g, m, dm, err))
+        out = []
+        for part, fill in ((g, np.nan), (m, np.nan), (dm, np.nan), (err, np.inf)):
+            full = np.full(zall.shape, fill, dtype=part.dtype)
+            full[ok] = part
+            out.append(full.reshape(zeta.shape))
+        val = tuple(out)
         self._last = (zeta.copy(), val)
         return val
 

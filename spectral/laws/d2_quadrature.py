@@ -10,6 +10,7 @@ import numpy as np
 
 from ..density.grid import _gl
 from ..density.tolerances import _EPS, _GUARD
+from .gauss_rule import FarRule
 
 
 class _SmoothD2:
@@ -173,6 +174,9 @@ class _SmoothD2:
                                              if abs(far[k] - far[k + 2]) <= _LIMIT_RTOL * hi
                                              and lo + _LIMIT_RTOL * hi < far[k] < hi * (1 - _LIMIT_RTOL)}))
         self.span = hi - lo
+        # far from the spectrum (rho >= _FAR_RHO, inside the plain tier's reach) the plain tier's own short Gauss
+        # rule serves: the same sums to their rounding with ~1/50 of the nodes (docs/design.md §4.6)
+        self._far = FarRule(*self.tiers[0], _FAR_NODES, _FAR_RHO)
         self._last = (None, None)
 
     def pushforward(self):
@@ -186,6 +190,16 @@ class _SmoothD2:
         return _tier_of(z, self.bounds[0], self.bounds[1], self.span, self.crit_values, self.crit_sides,
                         self.tail_zeta)
 
+    def _serving(self, z):
+        """The tier of each point (:meth:`_tier`), _FAR where the short Gauss rule serves, _NO_VALUE at a
+        non-finite point (its sums are NaN: no node is summed there)."""
+        tier = self._tier(z)
+        plain = np.flatnonzero(tier == 0)
+        if plain.size:
+            tier[plain[self._far.serves(z[plain])]] = _FAR
+        tier[~np.isfinite(z)] = _NO_VALUE
+        return tier
+
     def _eval(self, zeta):
         zeta = np.asarray(zeta, dtype=complex)
         key, val = self._last
@@ -197,7 +211,13 @@ class _SmoothD2:
         mm = np.empty(zf.shape, complex)
         dm = np.empty(zf.shape, complex)
         err = np.empty(zf.shape)
-        tier = self._tier(zf)
+        tier = self._serving(zf)
+        g1[tier == _NO_VALUE], mm[tier == _NO_VALUE], dm[tier == _NO_VALUE], err[tier == _NO_VALUE] = (
+            np.nan, np.nan, np.nan, np.inf)
+        sel = tier == _FAR
+        if np.any(sel):
+            far = self._far.sums(zf[sel])
+            g1[sel], mm[sel], dm[sel], err[sel] = far.g1, far.m, far.dm, 4 * _EPS * far.size_g
         for k, (d, w) in enumerate(self.tiers):
             sel = tier == k
             if not np.any(sel):
@@ -221,7 +241,10 @@ class _SmoothD2:
             return val[1]
         zf = zeta.ravel()
         mm = np.empty(zf.shape, complex)
-        tier = self._tier(zf)
+        tier = self._serving(zf)
+        mm[tier == _NO_VALUE] = np.nan
+        if np.any(tier == _FAR):
+            mm[tier == _FAR] = self._far.sums(zf[tier == _FAR]).m
         for k, (d, w) in enumerate(self.tiers):
             sel = tier == k
             if np.any(sel):
@@ -474,6 +497,14 @@ _TAIL_CUT = 1e-5
 #: d has a limit at h -> +-inf when d(_FAR_H) and d(2 _FAR_H) agree to this x max d (phi' of a non-periodic
 #: activation is constant there to rounding), and it is inside the spectrum when this x max d from its ends.
 _LIMIT_RTOL = 1e-9
+#: Bernstein parameter (of the plain tier's nodes) from which the short Gauss rule of the plain tier serves, and
+#: its nodes: its error, measured on that ellipse when it is built, is within the plain tier's rounding there
+#: (docs/design.md §4.6; every point of the plain tier lies at rho >= 2.1 in the registry's laws).
+_FAR_RHO = 2.0
+_FAR_NODES = 48
+#: Tier labels of points served by the short rule, and of non-finite points (no value).
+_FAR = -1
+_NO_VALUE = -2
 #: zeta within this x (spread of the spectrum) of it uses the deformed contour ...
 _NEAR_TIER = 0.15
 #: ... and within this x the spread of a critical value of d the graded panels.

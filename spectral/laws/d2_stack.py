@@ -23,8 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from .d2_quadrature import _SmoothD2, _tier_of
+from .gauss_rule import bernstein_rho, gauss_rule
 
-__all__ = ["D2Stack", "gauss_rule"]
+__all__ = ["D2Stack"]
 
 #: nodes of the Gauss rule far from the spectrum of D^2 (module docstring: error <= 5e-18 |M| at GAUSS_RHO)
 GAUSS_NODES = 20
@@ -32,39 +33,6 @@ GAUSS_NODES = 20
 GAUSS_RHO = 8.0
 #: where D2Stack.m_dm puts the unused slots of a packed row (far from every spectrum of D^2: finite terms)
 _FAR_PAD = 1e6j
-
-
-def gauss_rule(d, w, n):
-    r"""The ``n``-node Gauss rule (nodes, weights) of the discrete measure :math:`\sum_i w_i \delta_{d_i}`
-    (real nodes ``d``, positive weights ``w``): the eigenvalues of the Jacobi matrix built by the Lanczos
-    process on :math:`\operatorname{diag}(d)` from :math:`\sqrt{w}` (full reorthogonalisation, so the
-    recurrence keeps its ~1e-16 accuracy), the weights the squared first components of the eigenvectors
-    times the mass (Golub & Welsch 1969).  Exact for polynomials of degree up to 2n - 1."""
-    d = np.asarray(d, dtype=float)
-    w = np.asarray(w, dtype=float)
-    n = min(n, len(d))
-    mass = float(np.sum(w))
-    q = np.zeros((n, len(d)))
-    q[0] = np.sqrt(w / mass)
-    a = np.zeros(n)
-    b = np.zeros(max(n - 1, 0))
-    for k in range(n):
-        v = d * q[k]
-        a[k] = q[k] @ v
-        v -= q[: k + 1].T @ (q[: k + 1] @ v)
-        v -= q[: k + 1].T @ (q[: k + 1] @ v)  # twice is enough (Kahan--Parlett)
-        if k + 1 < n:
-            b[k] = float(np.linalg.norm(v))
-            q[k + 1] = v / b[k]
-    nodes, vec = np.linalg.eigh(np.diag(a) + np.diag(b, 1) + np.diag(b, -1))
-    return nodes, mass * vec[0] ** 2
-
-
-def bernstein_rho(z, lo, hi):
-    r""":math:`\rho(\zeta) \ge 1`, the parameter of the Bernstein ellipse of [lo, hi] through ``z`` (module
-    docstring); lo, hi broadcast against z."""
-    x = (2.0 * z - lo - hi) / (hi - lo)
-    return np.abs(x + np.sqrt(x - 1.0) * np.sqrt(x + 1.0))
 
 
 class D2Stack:
