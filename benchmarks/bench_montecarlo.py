@@ -27,11 +27,11 @@ themselves, not W' = W Q), the same-run "before" of rotated draws.  Each case al
 product buys: on the same networks, the singular values the direct SVD of the formed J gets wrong.
 
 Every timed function is called once on a small case first (imports, lazy initialisation, thread pools), and
-every row and baseline layout is the best of ``--repeat`` timings taken round-robin (one timing of each per
-round: on a shared machine the load changes over a run, and timing each function in its own block let the
-load decide the ratios; the load average is printed).  Each row also gives the naive loop's process CPU time
-(all threads; the least of its layouts) over the row's: the ratio of the work the two do, which is what
-decides the wall-clock ratio when the machine's cores are not free.
+every row and every layout of the bound and the baselines is the best of ``--repeat`` timings taken
+round-robin (one timing of each per round: on a shared machine the load changes over a run, and timing each
+function in its own block let the load decide the ratios; the load average is printed).  Each row also gives
+the naive loop's process CPU time (all threads; the least of its layouts) over the row's: the ratio of the
+work the two do, which is what decides the wall-clock ratio when the machine's cores are not free.
 
 ``speed-up`` columns are baseline time / sampler time (>= 1: the sampler is at least as fast).  The summary
 line of each case takes every row against its like-for-like baselines: rows that resolve to the direct
@@ -72,24 +72,15 @@ STABLE = {"auto": {"stable": None}, "direct": {"stable": False}, "stable": {"sta
 LOST_REL_ERROR = 1e-6
 
 
-def _best(f, repeat):
-    out = math.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        out = min(out, time.perf_counter() - t)
-    return out
-
-
 def _net(weights, depth):
     return Network.critical("tanh", sigma_w2=SIGMA_W2, depth=depth, weights=weights)
 
 
-def matmul_bound(n_mat, depth, n, repeat=2):
+def matmul_bound(n_mat, depth, n):
     """The same products as plain matmuls, J <- A J (L times per network), under each thread layout.
 
-    Returns ``{layout: seconds}``: ``"threaded BLAS"`` (one call on the batch, BLAS on all cores) and
-    ``"1 BLAS thread x W workers"`` (the batch split over W = cores threads)."""
+    Returns ``{("bound", layout): callable}`` for :func:`round_robin`: ``"threaded BLAS"`` (one call on the
+    batch, BLAS on all cores) and ``"1 BLAS thread x W workers"`` (the batch split over W = cores threads)."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n_mat, n_mat)) / math.sqrt(n_mat)
     workers = n_cpus()
@@ -100,17 +91,18 @@ def matmul_bound(n_mat, depth, n, repeat=2):
             j = np.matmul(b, j)
         return j
 
-    out = {}
-    with threadpool_limits(workers, "blas"):
-        out[f"threaded BLAS ({workers} threads)"] = _best(lambda: chain(a), repeat)
+    def threaded():
+        with threadpool_limits(workers, "blas"):
+            chain(a)
+
     parts = np.array_split(a, workers)
 
     def split():
         with threadpool_limits(1, "blas"), ThreadPoolExecutor(workers) as pool:
             list(pool.map(chain, parts))
 
-    out[f"1 BLAS thread x {workers} workers"] = _best(split, repeat)
-    return out
+    return {("bound", f"threaded BLAS ({workers} threads)"): threaded,
+            ("bound", f"1 BLAS thread x {workers} workers"): split}
 
 
 def naive_loop(net, n_mat, n, seed=0):
@@ -298,22 +290,17 @@ def cpu_section(a, n_mat, depth):
     print(f"N={n_mat}, L={depth}, {n} networks, critical tanh (sigma_w2={SIGMA_W2}); "
           f"{flops / 1e9:.1f} GFLOP of products")
     sample_jacobians(_net("orthogonal", 2), width=16, n_samples=2, backend="numpy", progress=False)  # warm-up
-    layouts = matmul_bound(n_mat, depth, n, repeat=max(2, a.repeat))
-    bound = min(layouts.values())
-    for name, sec in layouts.items():
-        print(f"  bound, {name}: {sec:.2f} s ({flops / sec / 1e9:.1f} GFLOP/s)")
-    print(f"  bound = {bound:.2f} s (best layout)")
     torch_version, torch_msg = _torch_version()
-    print(f"  rows and baselines timed round-robin, {a.repeat} rounds, the best wall of each kept; 'CPU vs naive': the "
-          "naive loop's least process CPU time (all threads) over the row's; speed-ups are baseline time / sampler "
-          "time")
+    print(f"  bound, rows and baselines timed round-robin, {a.repeat} rounds, the best wall of each kept; "
+          "'CPU vs naive': the naive loop's least process CPU time (all threads) over the row's; speed-ups are "
+          "baseline time / sampler time")
     print(f"  {'weights':<11}{'mode':<9}{'stable':<8}{'method':<8}{'seconds':>9}{'of bound':>10}"
           f"{'vs naive':>10}{'vs torch':>10}{'vs naive stable':>16}{'CPU vs naive':>14}")
     summary: list[float] = []
     stable_vs_direct: list[float] = []
     for weights in a.weights:
         net = _net(weights, depth)
-        tasks = _baseline_tasks(net, n_mat, n, torch_version is not None)
+        tasks = matmul_bound(n_mat, depth, n) | _baseline_tasks(net, n_mat, n, torch_version is not None)
         rows = [(mode, st) for mode in a.modes for st in a.stable]
         last: dict = {}  # each row's last result (which product it resolved to)
 
@@ -323,10 +310,15 @@ def cpu_section(a, n_mat, depth):
         for mode, st in rows:
             tasks[f"{mode} {st}"] = lambda mode=mode, st=st: row(mode, st)
         res = round_robin(tasks, a.repeat)
+        for key, (sec, _c) in res.items():
+            if isinstance(key, tuple) and key[0] == "bound":
+                print(f"  {weights:<11}bound, {key[1]}: {sec:.2f} s ({flops / sec / 1e9:.1f} GFLOP/s)")
+        bound, _c, _how = _best_layout(res, "bound")
         t_naive, _c, how = _best_layout(res, "naive loop")
         c_naive = min(v[1] for k, v in res.items() if isinstance(k, tuple) and k[0] == "naive loop")
         t_nst, _c, how_st = _best_layout(res, "naive stable loop")
         t_torch, _c, how_t = _best_layout(res, "torch.func.jacrev") if torch_version else (None, None, "")
+        print(f"  {weights:<11}bound = {bound:.2f} s (best layout)")
         print(f"  {weights:<11}baselines: naive loop {t_naive:.2f} s ({bound / t_naive:.2f} of bound, {how}); "
               + (f"torch.func.jacrev {t_torch:.2f} s ({bound / t_torch:.2f} of bound; torch {torch_version}, "
                  f"{how_t})" if t_torch else torch_msg)
@@ -389,7 +381,7 @@ def main(argv=None):
     p.add_argument("--gpu-sizes", type=int, nargs="*", default=[1024, 2048, 4096])
     p.add_argument("--gpu-depth", type=int, default=16)
     p.add_argument("--repeat", type=int, default=2,
-                   help="timings per row, the best kept (the bound: at least 2); baselines: per thread layout")
+                   help="rounds of timings (each row, bound layout and baseline layout once per round), the best kept")
     p.add_argument("--quick", action="store_true", help="N=128, L=8, 4 networks (smoke test)")
     a = p.parse_args(argv)
     if a.quick:
