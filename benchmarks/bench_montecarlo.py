@@ -27,7 +27,11 @@ themselves, not W' = W Q), the same-run "before" of rotated draws.  Each case al
 product buys: on the same networks, the singular values the direct SVD of the formed J gets wrong.
 
 Every timed function is called once on a small case first (imports, lazy initialisation, thread pools), and
-every row is the best of ``--repeat`` timings (the machine may be shared: the load average is printed).
+every row and every layout of the bound and the baselines is the best of ``--repeat`` timings taken
+round-robin (one timing of each per round: on a shared machine the load changes over a run, and timing each
+function in its own block let the load decide the ratios; the load average is printed).  Each row also gives
+the naive loop's process CPU time (all threads; the least of its layouts) over the row's: the ratio of the
+work the two do, which is what decides the wall-clock ratio when the machine's cores are not free.
 
 ``speed-up`` columns are baseline time / sampler time (>= 1: the sampler is at least as fast).  The summary
 line of each case takes every row against its like-for-like baselines: rows that resolve to the direct
@@ -68,24 +72,15 @@ STABLE = {"auto": {"stable": None}, "direct": {"stable": False}, "stable": {"sta
 LOST_REL_ERROR = 1e-6
 
 
-def _best(f, repeat):
-    out = math.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        out = min(out, time.perf_counter() - t)
-    return out
-
-
 def _net(weights, depth):
     return Network.critical("tanh", sigma_w2=SIGMA_W2, depth=depth, weights=weights)
 
 
-def matmul_bound(n_mat, depth, n, repeat=2):
+def matmul_bound(n_mat, depth, n):
     """The same products as plain matmuls, J <- A J (L times per network), under each thread layout.
 
-    Returns ``{layout: seconds}``: ``"threaded BLAS"`` (one call on the batch, BLAS on all cores) and
-    ``"1 BLAS thread x W workers"`` (the batch split over W = cores threads)."""
+    Returns ``{("bound", layout): callable}`` for :func:`round_robin`: ``"threaded BLAS"`` (one call on the
+    batch, BLAS on all cores) and ``"1 BLAS thread x W workers"`` (the batch split over W = cores threads)."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n_mat, n_mat)) / math.sqrt(n_mat)
     workers = n_cpus()
@@ -96,17 +91,18 @@ def matmul_bound(n_mat, depth, n, repeat=2):
             j = np.matmul(b, j)
         return j
 
-    out = {}
-    with threadpool_limits(workers, "blas"):
-        out[f"threaded BLAS ({workers} threads)"] = _best(lambda: chain(a), repeat)
+    def threaded():
+        with threadpool_limits(workers, "blas"):
+            chain(a)
+
     parts = np.array_split(a, workers)
 
     def split():
         with threadpool_limits(1, "blas"), ThreadPoolExecutor(workers) as pool:
             list(pool.map(chain, parts))
 
-    out[f"1 BLAS thread x {workers} workers"] = _best(split, repeat)
-    return out
+    return {("bound", f"threaded BLAS ({workers} threads)"): threaded,
+            ("bound", f"1 BLAS thread x {workers} workers"): split}
 
 
 def naive_loop(net, n_mat, n, seed=0):
@@ -161,33 +157,51 @@ def naive_stable_loop(net, n_mat, n, seed=0):
     return time.perf_counter() - t
 
 
-def naive_best(net, n_mat, n, repeat=1, loop=None):
-    """The naive loop with NumPy's default BLAS threads and with one BLAS thread, best of ``repeat`` each:
-    (seconds, layout).  ``loop``: :func:`naive_loop` (default) or :func:`naive_stable_loop`."""
-    loop = loop or naive_loop
-    loop(net, 32, 1)  # warm-up
-    t_default = min(loop(net, n_mat, n) for _ in range(repeat))
-    with threadpool_limits(1, "blas"):
-        t_one = min(loop(net, n_mat, n) for _ in range(repeat))
-    return (t_default, "default BLAS threads") if t_default <= t_one else (t_one, "1 BLAS thread")
+def _timed(f):
+    """(wall seconds, process CPU seconds of all threads) of one call of ``f``."""
+    w, c = time.perf_counter(), time.process_time()
+    f()
+    return time.perf_counter() - w, time.process_time() - c
 
 
-def torch_best(net, n_mat, n, repeat=1):
-    """torch.func.jacrev baseline with torch's default threads and with one thread, best of ``repeat`` each:
-    (seconds, description)."""
+def _torch_version():
+    """torch's version, or None with the reason it does not import (it is optional)."""
     try:
         import torch
     except Exception as exc:  # noqa: BLE001 - torch is optional
         return None, f"torch not importable ({type(exc).__name__}: {exc}); torch baseline skipped"
-    default = torch.get_num_threads()
-    torch_jacrev(net, 32, 1)  # warm-up
-    best = (math.inf, "")
-    for threads in sorted({default, 1}, reverse=True):
+    return torch.__version__, ""
+
+
+def _with_torch_threads(threads, f):
+    """``f`` run with torch's intra-op threads set to ``threads`` (restored after)."""
+    import torch
+
+    def run():
+        default = torch.get_num_threads()
         torch.set_num_threads(threads)
-        sec = min(torch_jacrev(net, n_mat, n) for _ in range(repeat))
-        best = min(best, (sec, f"torch {torch.__version__}, {threads} threads"))
-    torch.set_num_threads(default)
-    return best
+        try:
+            f()
+        finally:
+            torch.set_num_threads(default)
+    return run
+
+
+def _with_one_blas_thread(f):
+    def run():
+        with threadpool_limits(1, "blas"):
+            f()
+    return run
+
+
+def round_robin(tasks, repeat):
+    """Time every task once per round, ``repeat`` rounds (the load of a shared machine changes over a run:
+    interleaving exposes every row and baseline to the same load); returns ``{name: (best wall, its CPU)}``."""
+    times: dict = {name: [] for name in tasks}
+    for _ in range(repeat):
+        for name, f in tasks.items():
+            times[name].append(_timed(f))
+    return {name: min(ts) for name, ts in times.items()}
 
 
 def torch_jacrev(net, n_mat, n):
@@ -246,6 +260,29 @@ def _blas_line():
                      if d.get("user_api") == "blas") or "no BLAS found by threadpoolctl"
 
 
+def _baseline_tasks(net, n_mat, n, torch_ok):
+    """The baselines under each thread layout, each warmed up: ``{(baseline, layout): callable}``."""
+    tasks = {}
+    for name, loop in (("naive loop", naive_loop), ("naive stable loop", naive_stable_loop)):
+        loop(net, 32, 1)  # warm-up
+        tasks[(name, "default BLAS threads")] = lambda loop=loop: loop(net, n_mat, n)
+        tasks[(name, "1 BLAS thread")] = _with_one_blas_thread(lambda loop=loop: loop(net, n_mat, n))
+    if torch_ok:
+        import torch
+
+        torch_jacrev(net, 32, 1)  # warm-up
+        for threads in sorted({torch.get_num_threads(), 1}, reverse=True):
+            tasks[("torch.func.jacrev", f"{threads} threads")] = _with_torch_threads(
+                threads, lambda: torch_jacrev(net, n_mat, n))
+    return tasks
+
+
+def _best_layout(res, baseline):
+    """(wall, CPU, layout) of the faster layout of ``baseline`` in the round-robin results ``res``."""
+    (wall, cpu), layout = min((v, k[1]) for k, v in res.items() if isinstance(k, tuple) and k[0] == baseline)
+    return wall, cpu, layout
+
+
 def cpu_section(a, n_mat, depth):
     n = a.n
     flops = 2.0 * depth * n_mat ** 3 * n
@@ -253,39 +290,51 @@ def cpu_section(a, n_mat, depth):
     print(f"N={n_mat}, L={depth}, {n} networks, critical tanh (sigma_w2={SIGMA_W2}); "
           f"{flops / 1e9:.1f} GFLOP of products")
     sample_jacobians(_net("orthogonal", 2), width=16, n_samples=2, backend="numpy", progress=False)  # warm-up
-    layouts = matmul_bound(n_mat, depth, n, repeat=max(2, a.repeat))
-    bound = min(layouts.values())
-    for name, sec in layouts.items():
-        print(f"  bound, {name}: {sec:.2f} s ({flops / sec / 1e9:.1f} GFLOP/s)")
-    print(f"  bound = {bound:.2f} s (best layout)")
+    torch_version, torch_msg = _torch_version()
+    print(f"  bound, rows and baselines timed round-robin, {a.repeat} rounds, the best wall of each kept; "
+          "'CPU vs naive': the naive loop's least process CPU time (all threads) over the row's; speed-ups are "
+          "baseline time / sampler time")
     print(f"  {'weights':<11}{'mode':<9}{'stable':<8}{'method':<8}{'seconds':>9}{'of bound':>10}"
-          f"{'vs naive':>10}{'vs torch':>10}{'vs naive stable':>16}")
+          f"{'vs naive':>10}{'vs torch':>10}{'vs naive stable':>16}{'CPU vs naive':>14}")
     summary: list[float] = []
     stable_vs_direct: list[float] = []
     for weights in a.weights:
         net = _net(weights, depth)
-        t_naive, how = naive_best(net, n_mat, n, a.repeat)
-        t_torch, msg = torch_best(net, n_mat, n, a.repeat)
-        t_nst, how_st = naive_best(net, n_mat, n, a.repeat, loop=naive_stable_loop)
+        tasks = matmul_bound(n_mat, depth, n) | _baseline_tasks(net, n_mat, n, torch_version is not None)
+        rows = [(mode, st) for mode in a.modes for st in a.stable]
+        last: dict = {}  # each row's last result (which product it resolved to)
+
+        def row(mode, st, net=net, last=last):
+            last[(mode, st)] = sample_jacobians(net, width=n_mat, n_samples=n, mode=mode, backend="numpy", seed=0,
+                                                progress=False, **STABLE[st])
+        for mode, st in rows:
+            tasks[f"{mode} {st}"] = lambda mode=mode, st=st: row(mode, st)
+        res = round_robin(tasks, a.repeat)
+        for key, (sec, _c) in res.items():
+            if isinstance(key, tuple) and key[0] == "bound":
+                print(f"  {weights:<11}bound, {key[1]}: {sec:.2f} s ({flops / sec / 1e9:.1f} GFLOP/s)")
+        bound, _c, _how = _best_layout(res, "bound")
+        t_naive, _c, how = _best_layout(res, "naive loop")
+        c_naive = min(v[1] for k, v in res.items() if isinstance(k, tuple) and k[0] == "naive loop")
+        t_nst, _c, how_st = _best_layout(res, "naive stable loop")
+        t_torch, _c, how_t = _best_layout(res, "torch.func.jacrev") if torch_version else (None, None, "")
+        print(f"  {weights:<11}bound = {bound:.2f} s (best layout)")
         print(f"  {weights:<11}baselines: naive loop {t_naive:.2f} s ({bound / t_naive:.2f} of bound, {how}); "
-              + (f"torch.func.jacrev {t_torch:.2f} s ({bound / t_torch:.2f} of bound; {msg})" if t_torch
-                 else msg)
+              + (f"torch.func.jacrev {t_torch:.2f} s ({bound / t_torch:.2f} of bound; torch {torch_version}, "
+                 f"{how_t})" if t_torch else torch_msg)
               + f"; naive stable loop {t_nst:.2f} s ({bound / t_nst:.2f} of bound, {how_st})")
-        for mode in a.modes:
-            for st in a.stable:
-                runs = [sample_jacobians(net, width=n_mat, n_samples=n, mode=mode, backend="numpy", seed=0,
-                                         progress=False, **STABLE[st]) for _ in range(a.repeat)]
-                s = runs[0]
-                sec = min(r.seconds for r in runs)
-                vs_t = f"{t_torch / sec:10.2f}" if t_torch else f"{'-':>10}"
-                print(f"  {weights:<11}{mode:<9}{st:<8}{'stable' if s.stable else 'direct':<8}{sec:9.2f}"
-                      f"{bound / sec:10.2f}{t_naive / sec:10.2f}{vs_t}{t_nst / sec:16.2f}")
-                # like for like: the direct product against the direct baselines, the stable product against
-                # the naive stable loop (and against the direct baselines where they are accurate: Haar)
-                direct_base = min(t_naive, t_torch or math.inf) / sec
-                summary.append(direct_base if not s.stable else t_nst / sec)
-                if s.stable:
-                    (stable_vs_direct if weights == "gaussian" else summary).append(direct_base)
+        for mode, st in rows:
+            sec, cpu = res[f"{mode} {st}"]
+            stable = last[(mode, st)].stable
+            vs_t = f"{t_torch / sec:10.2f}" if t_torch else f"{'-':>10}"
+            print(f"  {weights:<11}{mode:<9}{st:<8}{'stable' if stable else 'direct':<8}{sec:9.2f}"
+                  f"{bound / sec:10.2f}{t_naive / sec:10.2f}{vs_t}{t_nst / sec:16.2f}{c_naive / cpu:14.2f}")
+            # like for like: the direct product against the direct baselines, the stable product against
+            # the naive stable loop (and against the direct baselines where they are accurate: Haar)
+            direct_base = min(t_naive, t_torch or math.inf) / sec
+            summary.append(direct_base if not stable else t_nst / sec)
+            if stable:
+                (stable_vs_direct if weights == "gaussian" else summary).append(direct_base)
         print("  " + direct_accuracy(net, n_mat, n))
     print(f"  slowest sampler row vs its like-for-like baselines: {min(summary):.2f}x"
           + (f"; Gaussian stable rows vs the faster direct baseline (whose bottom singular values are rounding "
@@ -332,7 +381,7 @@ def main(argv=None):
     p.add_argument("--gpu-sizes", type=int, nargs="*", default=[1024, 2048, 4096])
     p.add_argument("--gpu-depth", type=int, default=16)
     p.add_argument("--repeat", type=int, default=2,
-                   help="timings per row, the best kept (the bound: at least 2); baselines: per thread layout")
+                   help="rounds of timings (each row, bound layout and baseline layout once per round), the best kept")
     p.add_argument("--quick", action="store_true", help="N=128, L=8, 4 networks (smoke test)")
     a = p.parse_args(argv)
     if a.quick:

@@ -108,6 +108,39 @@ def test_stable_product_vs_direct_where_both_accurate():
     np.testing.assert_allclose(st[top], di[top], rtol=0, atol=1e-10)
 
 
+def test_direct_product_rescales_past_the_float_range():
+    """Factors scaled by 2^200 then 2^-200: the product's entries reach 2^1200 and come back, which overflows
+    without the direct product's power-of-2 rescaling; the scales are exact powers of 2, so its log singular
+    values are those of the unscaled product (rescaling both ways; the tolerance covers the rounding of the
+    kept log-scale, a sum of multiples of log 2)."""
+    rng = np.random.default_rng(5)
+    base = [rng.standard_normal((8, 8)) for _ in range(12)]
+    fac = [b * 2.0 ** e for b, e in zip(base, [200] * 6 + [-200] * 6, strict=True)]
+    got = product_log_singular_values(fac, stable=False)
+    ref = np.log(np.linalg.svd(np.linalg.multi_dot(base[::-1]), compute_uv=False))
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("log2_top", "rescaled"), [(-256.0, False), (255.5, False), (256.5, False),
+                                                     (257.0, True), (-256.5, True), (300.0, True)])
+def test_direct_product_rescales_outside_its_range(log2_top, rescaled):
+    """The product is rescaled exactly when floor(log2 of its largest entry) leaves [-256, 256]
+    (RESCALE_EXPONENT), by the power of 2 that brings it to [1, 2), and the value is kept exactly."""
+    from spectral.montecarlo.direct import RESCALE_EXPONENT, DirectProduct
+
+    assert RESCALE_EXPONENT == 256
+    acc = DirectProduct(get_backend("numpy").xp)
+    top = 2.0 ** log2_top
+    acc.push(np.array([[[top, -top / 3]]]))
+    scale = float(acc.log_scale[0])
+    assert (scale != 0.0) == rescaled
+    if rescaled:
+        assert 1.0 <= float(acc.j[0, 0, 0]) < 2.0
+        assert scale == math.floor(log2_top) * math.log(2.0)
+    else:
+        assert float(acc.j[0, 0, 0]) == top
+
+
 def test_stable_product_log_det_identity_and_exact_zeros():
     """sum_i log s_i = sum_l log|det A_l| (square factors, no zeros); with zero rows, the number of exact
     zeros is N - min_l rank(A_l)."""

@@ -19,6 +19,11 @@ from .haar import ScaledHaarFactor
 #: have to exceed 2^(1023 - 256)), and the entries that matter stay far above the subnormal range.
 RESCALE_EXPONENT = 256
 
+#: A largest entry in [2^-(RESCALE_EXPONENT - 1), 2^(RESCALE_EXPONENT - 1)) is inside the rescaling range with a
+#: binade to spare (so however log2 rounds): the common case, decided by two comparisons without the exponents.
+_QUIET_LOW = 2.0 ** -(RESCALE_EXPONENT - 1)
+_QUIET_HIGH = 2.0 ** (RESCALE_EXPONENT - 1)
+
 
 class DirectProduct:
     r"""Accumulate :math:`J = A_L \cdots A_1` by matrix products and take ``svdvals`` at the end.
@@ -50,6 +55,9 @@ class DirectProduct:
         if self.log_scale is None:
             self.log_scale = xp.zeros(j.shape[:-2], dtype=j.dtype)
         top = xp.maximum(xp.max(j, axis=(-2, -1)), -xp.min(j, axis=(-2, -1)))
+        if bool(xp.all((top >= _QUIET_LOW) & (top < _QUIET_HIGH))):
+            self.j, self.owned = j, j is not a
+            return
         e = xp.floor(xp.log2(xp.where(top > 0, top, 1.0)))
         far = xp.abs(e) > RESCALE_EXPONENT
         if bool(xp.any(far)):

@@ -29,6 +29,7 @@ class _LayerSpec:
     n_in: int
     n_out: int
     q: float
+    rho: float  # the width factor of the pre-activation variance (spectral.product.variance_factor)
 
 
 def _resolve_widths(net: Network, width) -> tuple[int, ...]:
@@ -46,7 +47,8 @@ def _resolve_widths(net: Network, width) -> tuple[int, ...]:
 def _layer_specs(net: Network, dims) -> tuple[_LayerSpec, ...]:
     qs = net.q_sequence()
     return tuple(_LayerSpec(layer.activation, layer.weights, float(layer.sigma_w2), float(layer.sigma_b2),
-                            dims[i], dims[i + 1], float(qs[i]))
+                            dims[i], dims[i + 1], float(qs[i]),
+                            float(variance_factor(layer.weights, dims[i], dims[i + 1])))
                  for i, layer in enumerate(net.layers))
 
 
@@ -86,7 +88,7 @@ def _factor(xp, streams, spec: _LayerSpec, mode: str, x, x_w=None, implicit: boo
     act = spec.activation
     if mode == "network":
         # conditional variance of h_i given x: sigma_w2 rho |x|^2 / N_in (rho: variance_factor)
-        denom = spec.n_in / float(variance_factor(spec.weights, spec.n_in, spec.n_out))
+        denom = spec.n_in / spec.rho
         q_emp = spec.sigma_w2 * xp.sum(x * x, axis=-1) / denom + spec.sigma_b2
         x_in = x if x_w is None else x_w
         wx = w.times_vectors(x_in) if reflected else xp.matmul(w, x_in[..., None])[..., 0]
@@ -111,7 +113,7 @@ def _inputs(xp, streams, spec: _LayerSpec, q1: float):
     if excess < 0:  # excess = 0 is x = 0: the pre-activations are the biases (q* = 0 when sigma_b2 = 0)
         raise ValueError(f"q0 = {q1!r} must be at least the first layer's sigma_b2 = {spec.sigma_b2!r} "
                          "(pre-activations W x + b have variance >= sigma_b2); give a larger q0")
-    rho = float(variance_factor(spec.weights, spec.n_in, spec.n_out))
+    rho = spec.rho
     x = normal_batch(streams, (spec.n_in,))
     norm = xp.sqrt(xp.sum(x * x, axis=-1, keepdims=True))
     return x * (math.sqrt(spec.n_in * excess / (spec.sigma_w2 * rho)) / norm)
