@@ -46,7 +46,9 @@ def _assert_certified(res):
 
 
 def _sweep(eps_values, depths, acts=("tanh", "erf_scaled", "sin")):
-    return [pytest.param(a, w, e, L, id=f"{a}-{w}-{e:g}-{L}")
+    # one worker runs every case of an activation and sigma_w^2: its law of D^2 (cached per activation and q*)
+    # is built once for both ensembles and all depths
+    return [pytest.param(a, w, e, L, id=f"{a}-{w}-{e:g}-{L}", marks=pytest.mark.xdist_group(f"isometry-{a}-{e:g}"))
             for a in acts for w in ("orthogonal", "gaussian") for e in eps_values for L in depths]
 
 

@@ -186,7 +186,10 @@ def _cases(depths):
         for weights in ("gaussian", "orthogonal"):
             for point in ("critical", "off") if s is not None else ("off",):
                 for depth in depths:
-                    marks = [] if depths is DEPTHS_FAST else [pytest.mark.slow]
+                    # one worker runs every depth of a case: the laws of D^2 it builds (cached per activation
+                    # and q) serve all depths, and off the critical line the first layers' q are the same
+                    marks = [pytest.mark.xdist_group(f"registry-{act}-{weights}-{point}")]
+                    marks += [] if depths is DEPTHS_FAST else [pytest.mark.slow]
                     out.append(pytest.param(act, weights, point, depth, marks=marks,
                                             id=f"{act}-{weights}-{point}-{depth}"))
     return out
