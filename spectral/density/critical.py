@@ -9,7 +9,17 @@ import numpy as np
 
 from .factors import ImplicitFactor
 from .threads import _quiet
-from .tolerances import _BISECTIONS, _DEGREE_ZERO, _EPS, _GUARD, _POLE_DISTANCE, _ROOT_REAL_RTOL, _ZETA_REAL_RTOL
+from .tolerances import (
+    _BISECTIONS,
+    _DEGREE_ZERO,
+    _EPS,
+    _GUARD,
+    _POLE_DISTANCE,
+    _ROOT_REAL_RTOL,
+    _ZETA_REAL_RESIDUAL,
+    _ZETA_REAL_RTOL,
+    _ZETA_REAL_STEPS,
+)
 
 
 @dataclass(frozen=True)
@@ -24,47 +34,82 @@ class _CriticalValues:
 
 @_quiet
 def _zeta_real(f: ImplicitFactor, w, branch=None):
-    """Real zeta with M(zeta) = w (bisection; M decreases on every real interval free of spectrum).
+    """Real zeta with M(zeta) = w: Newton in the parameter t of zeta, safeguarded by the bracket of the
+    root that each step narrows (M decreases on every real interval free of spectrum; a step leaving the
+    bracket bisects it), to the rounding of t.
 
     ``branch``: None (outside the spectrum: zeta > hi for w > 0, zeta < lo for w < 0) or an interval
     (a, b) between two atoms of an atomic factor.  NaN where there is no solution.
     """
     w = np.asarray(w, float)
-    t_lo = np.full(w.shape, -37.0)   # e^-37 ~ eps: never on top of the spectrum itself
-    t_hi = np.full(w.shape, 37.0)
     if branch is None:
         lo_b, hi_b = f.bounds
         t_lo = np.full(w.shape, math.log(4 * _EPS * max(abs(lo_b), abs(hi_b), _GUARD)))
         t_hi = np.full(w.shape, 700.0)
-        pos = w > 0
+        pos = (w > 0).ravel()
 
-        def zeta_of(t):
+        def zeta_of(t, idx=None):
+            p = pos if idx is None else pos[idx]
             with np.errstate(over="ignore"):
-                return np.where(pos, hi_b + np.exp(t), lo_b - np.exp(t))
+                return np.where(p, hi_b + np.exp(t), lo_b - np.exp(t))
 
-        def go_up(mv):  # w>0: M decreases as t grows; w<0: M increases (towards 0-) as t grows
-            return np.where(pos, mv > w, mv < w)
+        def dzeta(t, idx):
+            with np.errstate(over="ignore"):
+                return np.where(pos[idx], 1.0, -1.0) * np.exp(t)
+
+        def go_up(mv, idx):  # w>0: M decreases as t grows; w<0: M increases (towards 0-) as t grows
+            wi = w.ravel()[idx]
+            return np.where(pos[idx], mv > wi, mv < wi)
+
+        # far from the spectrum M ~ m_1 / zeta: the root's t there is the start
+        with np.errstate(all="ignore"):
+            far = np.where(w > 0, f.mean / w - hi_b, lo_b - f.mean / w)
+            t = np.log(np.where(far > 0, far, np.nan))
     else:
         a, b = branch
+        t_lo = np.full(w.shape, -37.0)   # e^-37 ~ eps: never on top of the spectrum itself
+        t_hi = np.full(w.shape, 37.0)
 
-        def zeta_of(t):
+        def zeta_of(t, idx=None):
             with np.errstate(over="ignore"):
                 return a + (b - a) / (1.0 + np.exp(-t))
 
-        def go_up(mv):
-            return mv > w
-    for _ in range(110):
-        t = 0.5 * (t_lo + t_hi)
-        mv = np.real(f.m(zeta_of(t).astype(complex)))
-        up = go_up(mv)
-        t_lo_next = np.where(up, t, t_lo)
-        t_hi_next = np.where(up, t_hi, t)
-        # a fixed point of the step (every interval down to adjacent floats or one point): the remaining steps
-        # would repeat it, so stopping here returns the same bits as running them all
-        if np.array_equal(t_lo_next, t_lo) and np.array_equal(t_hi_next, t_hi):
+        def dzeta(t, idx):
+            with np.errstate(over="ignore"):
+                s = 1.0 / (1.0 + np.exp(-t))
+            return (b - a) * s * (1.0 - s)
+
+        def go_up(mv, idx):
+            return mv > w.ravel()[idx]
+
+        t = np.zeros(w.shape)
+    t = np.where(np.isfinite(t) & (t > t_lo) & (t < t_hi), t, 0.5 * (t_lo + t_hi))
+    act = np.flatnonzero(np.ones(w.shape, bool))  # the points not converged yet (each its own steps)
+    t, t_lo, t_hi, w_f = t.ravel(), t_lo.ravel(), t_hi.ravel(), w.ravel()
+    # the best point seen (least |M - w|): where the rounding of zeta, not of t, limits the residual (next to an
+    # atom) the last step need not be it
+    best_t, best_r = t.copy(), np.full(t.shape, np.inf)
+    for _ in range(_ZETA_REAL_STEPS):
+        ta, la, ha, wa = t[act], t_lo[act], t_hi[act], w_f[act]
+        zc = zeta_of(ta, act).astype(complex)
+        mv = np.real(f.m(zc))
+        res = np.abs(mv - wa)
+        better = res < best_r[act]
+        best_t[act[better]], best_r[act[better]] = ta[better], res[better]
+        up = go_up(mv, act)
+        la, ha = np.where(up, ta, la), np.where(up, ha, ta)
+        with np.errstate(all="ignore"):
+            t_new = ta - (mv - wa) / (np.real(f.dm(zc)) * dzeta(ta, act))
+        t_new = np.where(np.isfinite(t_new) & (t_new > la) & (t_new < ha), t_new, 0.5 * (la + ha))
+        # converged: M at the rounding of w, the step at the rounding of t, or the bracket down to it
+        tol_t = 4 * _EPS * np.maximum(1.0, np.abs(ta))
+        # (a non-finite M bisects: its point counts as above the root)
+        done = (res <= _ZETA_REAL_RESIDUAL * np.abs(wa)) | (np.abs(t_new - ta) <= tol_t) | (ha - la <= tol_t)
+        t[act], t_lo[act], t_hi[act] = t_new, la, ha
+        act = act[~done]
+        if not act.size:
             break
-        t_lo, t_hi = t_lo_next, t_hi_next
-    z = zeta_of(0.5 * (t_lo + t_hi))
+    z = zeta_of(best_t).reshape(w.shape)
     mv = np.real(f.m(z.astype(complex)))
     return np.where(np.abs(mv - w) <= _ZETA_REAL_RTOL * np.abs(w) + _GUARD, z, np.nan)
 

@@ -111,8 +111,13 @@ _INTERP_CLOSE = 0.25
 _ETA_LAST = 1e-10
 
 # ---------------------------------------------------------------------------------------------- edges (§4.7, §5.3)
-#: Real z(m) = M^{-1}(w) solved by bisection is accepted when |M(zeta) - w| <= this x |w|.
+#: Real z(m) = M^{-1}(w) solved on the real line is accepted when |M(zeta) - w| <= this x |w|.
 _ZETA_REAL_RTOL = 1e-9
+#: ... by at most this many safeguarded Newton steps (bisections of the bracket of t, 737 wide, reach its
+#: rounding in ~60; Newton converges in a handful where M is smooth).
+_ZETA_REAL_STEPS = 110
+#: ... stopping where |M(zeta) - w| is down to the rounding of M (a few eps of |w|).
+_ZETA_REAL_RESIDUAL = 8 * _EPS
 #: A root of the critical polynomial is real when |Im r| <= this x max(1, |r|) (roots of a real polynomial).
 _ROOT_REAL_RTOL = 1e-9
 #: A critical point within this of a pole 1 + b m = 0 is the pole itself, not an edge.
