@@ -29,6 +29,7 @@ import numpy as np
 from ..density.grid import _gl
 from ..density.tolerances import _EPS
 from .gauss_rule import FarRule
+from .resolvent import BLOCK_ELEMENTS, ResolventSums, resolvent_sums, workspace
 
 #: h ~ N(0, 1) is integrated over |h| <= sqrt(2 x this): the Gaussian weight beyond is e^-46 ~ 1e-20.
 _GAUSS_CUT = 46.0
@@ -94,6 +95,7 @@ class _MonotonePiece:
         # far from the piece's spectrum, where the plain rule serves, its short Gauss rule serves in its place
         # (the same sums to their rounding, docs/design.md §4.6)
         self._far = FarRule(self.d_k, self.w * self.F_k * self.dp_k / self.d_k, _FAR_NODES, _FAR_RHO)
+        self._sums = ResolventSums(self.d_k, self.w * self.F_k * self.dp_k / self.d_k)
 
     def _ev(self, k, t):
         t = np.asarray(t)
@@ -149,8 +151,7 @@ class _MonotonePiece:
     def transforms(self, zeta):
         r"""(:math:`\int\varphi\,d/(\zeta - d)`, :math:`\zeta\int\varphi/(\zeta - d)`, the derivative of the
         first, the rounding estimate) at ``zeta`` (1-d complex)."""
-        w, d, dp, F, H = self.w, self.d_k, self.dp_k, self.F_k, self.H_k
-        phi = w * F * dp / d    # w * varphi
+        d = self.d_k
         ts, near, lost = self.pole(zeta)
         m, g, dm = (np.empty(zeta.shape, complex) for _ in range(3))
         err = np.empty(zeta.shape)
@@ -158,35 +159,58 @@ class _MonotonePiece:
         if np.any(far):
             fs = self._far.sums(zeta[far])
             g[far], m[far], dm[far], err[far] = fs.g1, fs.m, fs.dm, 4 * _EPS * (fs.size_m + fs.size_g)
-        plain = ~far
-        with np.errstate(all="ignore"):
-            r = 1.0 / (zeta[plain, None] - d[None, :])
-        m[plain] = r @ (phi * d)
-        g[plain] = zeta[plain] * (r @ phi)
-        dm[plain] = -((r * r) @ (phi * d))
-        err[plain] = 4 * _EPS * (np.abs(r) @ np.abs(phi * d) + np.abs(zeta[plain]) * (np.abs(r) @ np.abs(phi)))
-        if np.any(near):
-            z, t = zeta[near], ts[near]
-            rr = r[near[plain]]
-            Fs, dFs, ds, dps = self.F(t), self.dF(t), self.d(t), self.dd(t)
-            Hs = Fs / ds
-            dHs = (dFs - Fs * dps / ds) / ds
-            Gp = dFs / dps
-            L = _log_down(z - self.ends[0]) - _log_down(z - self.ends[1])
-            close = np.abs(self.t[None, :] - t[:, None]) <= _NODE_COINCIDE
+        plain = ~far & ~near
+        if np.any(plain):
             with np.errstate(all="ignore"):
-                tm = (F[None, :] - Fs[:, None]) * dp[None, :] * rr
-                tg = (H[None, :] - Hs[:, None]) * dp[None, :] * rr
-                td = (F[None, :] - Fs[:, None] - Gp[:, None] * (d[None, :] - z[:, None])) * dp[None, :] * rr * rr
-            tm = np.where(close, -dFs[:, None], tm)
-            tg = np.where(close, -dHs[:, None], tg)
-            td = np.where(close, 0.0, td)
-            m[near] = tm @ w + Fs * L
-            g[near] = z * (tg @ w + Hs * L)
-            dm[near] = -(td @ w) - Fs * (1.0 / (z - self.ends[1]) - 1.0 / (z - self.ends[0])) + Gp * L
-            err[near] = 4 * _EPS * (np.abs(tm) @ w + np.abs(Fs * L) + np.abs(z) * (np.abs(tg) @ w + np.abs(Hs * L)))
+                pg, pm, pdm, size_g, size_m = resolvent_sums(zeta[plain], self._sums)
+            m[plain], g[plain], dm[plain] = pm, zeta[plain] * pg, pdm
+            err[plain] = 4 * _EPS * (size_m + np.abs(zeta[plain]) * size_g)
+        idx = np.flatnonzero(near)
+        step = max(1, BLOCK_ELEMENTS // d.size)  # row blocks: the matrices below stay small temporaries
+        for a in range(0, idx.size, step):
+            sel = idx[a:a + step]
+            m[sel], g[sel], dm[sel], err[sel] = self._subtracted(zeta[sel], ts[sel])
         # below the spectrum without t_*: no value (never the other branch)
         m[lost], g[lost], dm[lost], err[lost] = np.nan, np.nan, np.nan, np.inf
+        return m, g, dm, err
+
+
+    def _subtracted(self, z, t):
+        """The transforms at points ``z`` whose pole ``t`` (d(t) = z) is subtracted (module docstring)."""
+        w, d, dp, F, H = self.w, self.d_k, self.dp_k, self.F_k, self.H_k
+        Fs, dFs, ds, dps = self.F(t), self.dF(t), self.d(t), self.dd(t)
+        Hs = Fs / ds
+        dHs = (dFs - Fs * dps / ds) / ds
+        Gp = dFs / dps
+        L = _log_down(z - self.ends[0]) - _log_down(z - self.ends[1])
+        close = np.abs(self.t[None, :] - t[:, None]) <= _NODE_COINCIDE
+        # the matrices in the thread's reused buffers (resolvent.workspace), each formed in the order of
+        # (F - F_*) dp r, (H - H_*) dp r, (F - F_* - G'(d - z)) dp r r
+        rr, tm, tg, td = workspace("pole", z.size, d.size, 4)
+        absm, = workspace("pole_abs", z.size, d.size, 1, float)
+        with np.errstate(all="ignore"):
+            np.subtract(z[:, None], d[None, :], out=rr)
+            np.divide(1.0, rr, out=rr)
+            np.subtract(F[None, :], Fs[:, None], out=tm)
+            np.subtract(d[None, :], z[:, None], out=td)
+            np.multiply(Gp[:, None], td, out=td)
+            np.subtract(tm, td, out=td)
+            for mat in (td, tm):
+                mat *= dp[None, :]
+                mat *= rr
+            td *= rr
+            np.subtract(H[None, :], Hs[:, None], out=tg)
+            tg *= dp[None, :]
+            tg *= rr
+        np.copyto(tm, -dFs[:, None], where=close)
+        np.copyto(tg, -dHs[:, None], where=close)
+        np.copyto(td, 0.0, where=close)
+        m = tm @ w + Fs * L
+        g = z * (tg @ w + Hs * L)
+        dm = -(td @ w) - Fs * (1.0 / (z - self.ends[1]) - 1.0 / (z - self.ends[0])) + Gp * L
+        size_m = np.abs(tm, out=absm) @ w
+        size_g = np.abs(tg, out=absm) @ w
+        err = 4 * _EPS * (size_m + np.abs(Fs * L) + np.abs(z) * (size_g + np.abs(Hs * L)))
         return m, g, dm, err
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from ..density.grid import _gl
 from ..density.tolerances import _EPS, _GUARD
 from .gauss_rule import FarRule
+from .resolvent import ResolventSums, resolvent_sums
 
 
 class _SmoothD2:
@@ -177,6 +178,7 @@ class _SmoothD2:
         # far from the spectrum (rho >= _FAR_RHO, inside the plain tier's reach) the plain tier's own short Gauss
         # rule serves: the same sums to their rounding with ~1/50 of the nodes (docs/design.md §4.6)
         self._far = FarRule(*self.tiers[0], _FAR_NODES, _FAR_RHO)
+        self._sums = [ResolventSums(d, w) for d, w in self.tiers]
         self._last = (None, None)
 
     def pushforward(self):
@@ -218,16 +220,15 @@ class _SmoothD2:
         if np.any(sel):
             far = self._far.sums(zf[sel])
             g1[sel], mm[sel], dm[sel], err[sel] = far.g1, far.m, far.dm, 4 * _EPS * far.size_g
-        for k, (d, w) in enumerate(self.tiers):
+        for k in range(len(self.tiers)):
             sel = tier == k
             if not np.any(sel):
                 continue
-            r = 1.0 / (zf[sel, None] - d[None, :])
-            wd = w * d
-            g1[sel] = zf[sel] * (r @ w)
-            mm[sel] = r @ wd
-            dm[sel] = -((r * r) @ wd)
-            err[sel] = 4 * _EPS * np.abs(zf[sel]) * (np.abs(r) @ np.abs(w))
+            g, m, dmk, size_g, _ = resolvent_sums(zf[sel], self._sums[k])
+            g1[sel] = zf[sel] * g
+            mm[sel] = m
+            dm[sel] = dmk
+            err[sel] = 4 * _EPS * np.abs(zf[sel]) * size_g
         val = (g1.reshape(shape), mm.reshape(shape), dm.reshape(shape), err.reshape(shape))
         self._last = (zeta.copy(), val)
         return val
@@ -245,10 +246,10 @@ class _SmoothD2:
         mm[tier == _NO_VALUE] = np.nan
         if np.any(tier == _FAR):
             mm[tier == _FAR] = self._far.sums(zf[tier == _FAR]).m
-        for k, (d, w) in enumerate(self.tiers):
+        for k in range(len(self.tiers)):
             sel = tier == k
             if np.any(sel):
-                mm[sel] = (1.0 / (zf[sel, None] - d[None, :])) @ (w * d)
+                mm[sel] = resolvent_sums(zf[sel], self._sums[k], full=False)[1]
         return mm.reshape(zeta.shape)
 
     def g1(self, zeta):
