@@ -94,8 +94,9 @@ class _MonotonePiece:
         self.reaches_zero = any(v <= _ZERO_TAIL * max(self.ends) for v in far)
         # far from the piece's spectrum, where the plain rule serves, its short Gauss rule serves in its place
         # (the same sums to their rounding, docs/design.md §4.6)
-        self._far = FarRule(self.d_k, self.w * self.F_k * self.dp_k / self.d_k, _FAR_NODES, _FAR_RHO)
-        self._sums = ResolventSums(self.d_k, self.w * self.F_k * self.dp_k / self.d_k)
+        self.phi_w = self.w * self.F_k * self.dp_k / self.d_k  # the weights times varphi: the piece's measure in d
+        self._far = FarRule(self.d_k, self.phi_w, _FAR_NODES, _FAR_RHO)
+        self._sums = ResolventSums(self.d_k, self.phi_w)
 
     def _ev(self, k, t):
         t = np.asarray(t)
@@ -174,7 +175,6 @@ class _MonotonePiece:
         m[lost], g[lost], dm[lost], err[lost] = np.nan, np.nan, np.nan, np.inf
         return m, g, dm, err
 
-
     def _subtracted(self, z, t):
         """The transforms at points ``z`` whose pole ``t`` (d(t) = z) is subtracted (module docstring)."""
         w, d, dp, F, H = self.w, self.d_k, self.dp_k, self.F_k, self.H_k
@@ -245,7 +245,7 @@ class _PiecewiseD2:
         av = np.array([v for v, _ in self.atoms], float)
         ap = np.array([float(p) for _, p in self.atoms], float)
         self._av, self._ap = av, ap
-        w_all = [pc.w * pc.F_k * pc.dp_k / pc.d_k for pc in self.parts]
+        w_all = [pc.phi_w for pc in self.parts]
         d_all = [pc.d_k for pc in self.parts]
         norm = float(ap.sum()) + sum(float(np.sum(w)) for w in w_all)
         if abs(norm - 1.0) > _NORM_TOL:

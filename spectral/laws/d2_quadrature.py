@@ -214,8 +214,8 @@ class _SmoothD2:
         dm = np.empty(zf.shape, complex)
         err = np.empty(zf.shape)
         tier = self._serving(zf)
-        g1[tier == _NO_VALUE], mm[tier == _NO_VALUE], dm[tier == _NO_VALUE], err[tier == _NO_VALUE] = (
-            np.nan, np.nan, np.nan, np.inf)
+        none = tier == _NO_VALUE
+        g1[none], mm[none], dm[none], err[none] = np.nan, np.nan, np.nan, np.inf
         sel = tier == _FAR
         if np.any(sel):
             far = self._far.sums(zf[sel])
@@ -244,8 +244,9 @@ class _SmoothD2:
         mm = np.empty(zf.shape, complex)
         tier = self._serving(zf)
         mm[tier == _NO_VALUE] = np.nan
-        if np.any(tier == _FAR):
-            mm[tier == _FAR] = self._far.sums(zf[tier == _FAR]).m
+        sel = tier == _FAR
+        if np.any(sel):
+            mm[sel] = self._far.sums(zf[sel]).m
         for k in range(len(self.tiers)):
             sel = tier == k
             if np.any(sel):

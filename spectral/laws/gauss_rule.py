@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..density.tolerances import _EPS
+from .resolvent import ResolventSums, resolvent_sums
 
 __all__ = ["FarRule", "FarSums", "bernstein_rho", "gauss_rule"]
 
@@ -98,11 +99,9 @@ class FarSums:
     size_m: np.ndarray
 
 
-def _sums(z, d, w):
-    r = 1.0 / (z[:, None] - d[None, :])
-    wd = w * d
-    ra = np.abs(r)
-    return FarSums(z * (r @ w), r @ wd, -((r * r) @ wd), np.abs(z) * (ra @ np.abs(w)), ra @ np.abs(wd))
+def _sums(z, meas: ResolventSums) -> FarSums:
+    g, m, dm, size_g, size_m = resolvent_sums(z, meas)
+    return FarSums(z * g, m, dm, np.abs(z) * size_g, size_m)
 
 
 def _worst(a, b, sizes):
@@ -123,6 +122,7 @@ class FarRule:
         w = np.real(np.asarray(w)).astype(float)
         self.lo, self.hi, self.rho = float(np.min(d)), float(np.max(d)), float(rho)
         self.nodes, self.weights = gauss_rule(d, w, n)
+        self._meas = ResolventSums(self.nodes, self.weights)
         self.usable = bool(self.hi > self.lo and n < len(d) and np.all(w >= 0))
         self.error = math.inf
         if not self.usable:
@@ -130,14 +130,15 @@ class FarRule:
         theta = (np.arange(_CHECK_POINTS) + 0.5) * math.pi / _CHECK_POINTS
         ellipse = 0.5 * (rho * np.exp(1j * theta) + np.exp(-1j * theta) / rho)
         z = 0.5 * (self.lo + self.hi) + 0.5 * (self.hi - self.lo) * ellipse
-        short = _sums(z, self.nodes, self.weights)
-        full = _sums(z, d, w)
+        short = _sums(z, self._meas)
+        full = _sums(z, ResolventSums(d, w))
         # against the full sums, and against the rule of twice the nodes (whose truncation error is about the
         # square of this one's, free of the rounding of the full sums): both within the rounding of the full
         # sums' terms, so that the rounding estimate of the sums it serves stands unchanged
         ra = np.abs(1.0 / (z[:, None] - d[None, :]))
         sizes = (full.size_g, full.size_m, (ra * ra) @ np.abs(w * d))
-        self.error = max(_worst(full, short, sizes), _worst(short, _sums(z, *gauss_rule(d, w, 2 * n)), sizes))
+        longer = _sums(z, ResolventSums(*gauss_rule(d, w, 2 * n)))
+        self.error = max(_worst(full, short, sizes), _worst(short, longer, sizes))
         self.usable = self.error <= _CHECK_UNITS
 
     def serves(self, z):
@@ -149,4 +150,4 @@ class FarRule:
 
     def sums(self, z):
         """The sums (:class:`FarSums`) at ``z`` (1-d, served points)."""
-        return _sums(z, self.nodes, self.weights)
+        return _sums(z, self._meas)
