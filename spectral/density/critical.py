@@ -46,20 +46,16 @@ def _zeta_real(f: ImplicitFactor, w, branch=None):
         lo_b, hi_b = f.bounds
         t_lo = np.full(w.shape, math.log(4 * _EPS * max(abs(lo_b), abs(hi_b), _GUARD)))
         t_hi = np.full(w.shape, 700.0)
-        pos = (w > 0).ravel()
+        # zeta = hi + e^t for w > 0 (M decreases as t grows), lo - e^t for w < 0 (M increases towards 0-)
+        sign = np.where(w > 0, 1.0, -1.0).ravel()
 
-        def zeta_of(t, idx=None):
-            p = pos if idx is None else pos[idx]
+        def zeta_of(t, idx=slice(None)):
             with np.errstate(over="ignore"):
-                return np.where(p, hi_b + np.exp(t), lo_b - np.exp(t))
+                return np.where(sign[idx] > 0, hi_b, lo_b) + sign[idx] * np.exp(t)
 
         def dzeta(t, idx):
             with np.errstate(over="ignore"):
-                return np.where(pos[idx], 1.0, -1.0) * np.exp(t)
-
-        def go_up(mv, idx):  # w>0: M decreases as t grows; w<0: M increases (towards 0-) as t grows
-            wi = w.ravel()[idx]
-            return np.where(pos[idx], mv > wi, mv < wi)
+                return sign[idx] * np.exp(t)
 
         # far from the spectrum M ~ m_1 / zeta: the root's t there is the start
         with np.errstate(all="ignore"):
@@ -70,6 +66,8 @@ def _zeta_real(f: ImplicitFactor, w, branch=None):
         t_lo = np.full(w.shape, -37.0)   # e^-37 ~ eps: never on top of the spectrum itself
         t_hi = np.full(w.shape, 37.0)
 
+        sign = np.ones(w.size)  # M decreases as t grows
+
         def zeta_of(t, idx=None):
             with np.errstate(over="ignore"):
                 return a + (b - a) / (1.0 + np.exp(-t))
@@ -78,9 +76,6 @@ def _zeta_real(f: ImplicitFactor, w, branch=None):
             with np.errstate(over="ignore"):
                 s = 1.0 / (1.0 + np.exp(-t))
             return (b - a) * s * (1.0 - s)
-
-        def go_up(mv, idx):
-            return mv > w.ravel()[idx]
 
         t = np.zeros(w.shape)
     t = np.where(np.isfinite(t) & (t > t_lo) & (t < t_hi), t, 0.5 * (t_lo + t_hi))
@@ -96,7 +91,7 @@ def _zeta_real(f: ImplicitFactor, w, branch=None):
         res = np.abs(mv - wa)
         better = res < best_r[act]
         best_t[act[better]], best_r[act[better]] = ta[better], res[better]
-        up = go_up(mv, act)
+        up = sign[act] * (mv - wa) > 0  # the root lies above t
         la, ha = np.where(up, ta, la), np.where(up, ha, ta)
         with np.errstate(all="ignore"):
             t_new = ta - (mv - wa) / (np.real(f.dm(zc)) * dzeta(ta, act))
