@@ -9,6 +9,7 @@ top, -1 at the bottom): no real root beyond those values, NaN, never a point on 
 from __future__ import annotations
 
 import numpy as np
+from test_solver_hook import _two_atom_factor
 
 from spectral.density.critical import _zeta_real
 from spectral.density.factors import ImplicitFactor
@@ -18,17 +19,9 @@ from spectral.density.factors import ImplicitFactor
 ZETA_RTOL = 1e-13
 
 V = np.array([0.5, 1.0])
-P = np.array([0.3, 0.7])
-
-
-def _m(zeta):
-    zz = np.asarray(zeta)[..., None]
-    return np.sum(P * V / (zz - V), axis=-1)
-
-
-def _dm(zeta):
-    zz = np.asarray(zeta)[..., None]
-    return -np.sum(P * V / (zz - V) ** 2, axis=-1)
+P = np.array([1 - 0.7, 0.7])
+#: 0.3 delta_0.5 + 0.7 delta_1 as the solver sees it
+FACTOR, _ = _two_atom_factor(V[0], V[1], P[1])
 
 
 def _roots(w):
@@ -40,9 +33,6 @@ def _roots(w):
     c = (w + p1 + p2) * v1 * v2
     q = -0.5 * (b + np.sign(b) * np.sqrt(b * b - 4 * w * c))
     return np.sort(np.stack([q / w, c / q]), axis=0)
-
-
-FACTOR = ImplicitFactor(_m, _dm, float(P @ V), (0.5, 1.0), values=(0.5, 1.0))
 
 
 def test_above_and_below_the_spectrum_against_the_quadratic():
