@@ -59,7 +59,9 @@ class ImplicitFactor:
     square-root or inverse-square-root end applies; ``pushforward`` (optional) the factor's law on its own
     spectrum in closed form (:class:`~spectral.laws.d2_pushforward.D2PushForward`: ``xrho(y)`` =
     :math:`-\operatorname{Im} M(y + i0)/\pi` and ``mass_between(y0, y1)``), which the law of the factor alone
-    (docs/design.md §5.4) uses instead of the boundary value of ``m`` where it has a spike at a limit value.
+    (docs/design.md §5.4) uses instead of the boundary value of ``m`` where it has a spike at a limit value;
+    ``transforms`` (optional) returns ``(g1, m, dm, noise)`` at once, from the same sums as the four callables (the
+    Newton evaluation needs all four at every point; a law whose sums share their work serves them in one call).
     """
 
     m: Callable
@@ -77,6 +79,7 @@ class ImplicitFactor:
     limit_values: tuple = ()
     jump_values: tuple = ()
     pushforward: object | None = None
+    transforms: Callable | None = None
 
 
 @dataclass(frozen=True, eq=False)

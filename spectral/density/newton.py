@@ -126,7 +126,7 @@ def _newton_run(sys, p, B, zeta, target, maxit, max_halvings, project):
         # stalled at the rounding level: accept if within 256 x the attainable accuracy
         stalled = act[small & np.isfinite(r_new) & (r_new <= _STALL_NOISE * ev_new["noise"] + _STALL_ABS)]
         conv[stalled] = True
-        if np.all(small | conv[act] | dead[act]):
+        if (small | conv[act] | dead[act]).all():
             break
     conv &= ~dead
     return p, zeta, conv, res, ev

@@ -155,14 +155,18 @@ class _System:
             noise = noise + abs(n) * (np.abs(lzj) + 1.0)
             v = self.one_plus(s, p, B)
             sm = s * m
-            g = f.g1(zj) if f.g1 is not None else 1.0 + f.m(zj)
-            c = f.dm(zj)
+            if f.transforms is not None:
+                g, mz, c, fn = f.transforms(zj)
+            else:
+                g = f.g1(zj) if f.g1 is not None else 1.0 + f.m(zj)
+                c = f.dm(zj)
+                mz = fn = None
             scale = np.minimum(np.abs(v), np.abs(sm)) + _GUARD
             # M(zeta) = s m where s m is small against 1 + s m: 1 + M = 1 + s m would lose the digits of s m,
             # which n log zeta multiplies by n (tanh / Gaussian depth 10^4: log z to 5e-8 only, x rho to 1e-4)
             small = np.abs(sm) <= _SMALL_M_BRANCH * np.abs(v)
-            if np.any(small):
-                mz = f.m(zj)
+            if small.any():
+                mz = f.m(zj) if mz is None else mz
                 fj.append(np.where(small, mz - sm, g - v) / scale)
                 gs = np.where(small, np.abs(mz) + np.abs(sm), np.abs(g) + np.abs(v))
             else:
@@ -176,8 +180,8 @@ class _System:
             if f.noise is not None:
                 # the rounding of M is that of 1 + M times max|d| / |zeta| at most (the same sum, each term
                 # times d / zeta)
-                fn = f.noise(zj)
-                if np.any(small):
+                fn = f.noise(zj) if fn is None else fn
+                if small.any():
                     fn = np.where(small, fn * np.minimum(1.0, max(abs(f.bounds[0]), abs(f.bounds[1])) / np.abs(zj)),
                                   fn)
                 noise = noise + abs(n) * fn / (scale * _EPS)

@@ -157,11 +157,11 @@ class _MonotonePiece:
         m, g, dm = (np.empty(zeta.shape, complex) for _ in range(3))
         err = np.empty(zeta.shape)
         far = self._far.serves(zeta) & ~near & ~lost
-        if np.any(far):
+        if far.any():
             fs = self._far.sums(zeta[far])
             g[far], m[far], dm[far], err[far] = fs.g1, fs.m, fs.dm, 4 * _EPS * (fs.size_m + fs.size_g)
         plain = ~far & ~near
-        if np.any(plain):
+        if plain.any():
             with np.errstate(all="ignore"):
                 pg, pm, pdm, size_g, size_m = resolvent_sums(zeta[plain], self._sums)
             m[plain], g[plain], dm[plain] = pm, zeta[plain] * pg, pdm
@@ -294,6 +294,10 @@ class _PiecewiseD2:
         val = tuple(out)
         self._last = (zeta.copy(), val)
         return val
+
+    def transforms(self, zeta):
+        """(zeta G, M, M', the rounding bound) at ``zeta``: one :meth:`_eval`."""
+        return self._eval(zeta)
 
     def g1(self, zeta):
         return self._eval(zeta)[0]

@@ -217,13 +217,12 @@ class _SmoothD2:
         none = tier == _NO_VALUE
         g1[none], mm[none], dm[none], err[none] = np.nan, np.nan, np.nan, np.inf
         sel = tier == _FAR
-        if np.any(sel):
+        if sel.any():
             far = self._far.sums(zf[sel])
             g1[sel], mm[sel], dm[sel], err[sel] = far.g1, far.m, far.dm, 4 * _EPS * far.size_g
-        for k in range(len(self.tiers)):
+        # the tiers that serve some point (a call holds a few points and a law up to a dozen tiers)
+        for k in np.flatnonzero(np.bincount(tier[tier >= 0], minlength=len(self.tiers))):
             sel = tier == k
-            if not np.any(sel):
-                continue
             g, m, dmk, size_g, _ = resolvent_sums(zf[sel], self._sums[k])
             g1[sel] = zf[sel] * g
             mm[sel] = m
@@ -245,13 +244,17 @@ class _SmoothD2:
         tier = self._serving(zf)
         mm[tier == _NO_VALUE] = np.nan
         sel = tier == _FAR
-        if np.any(sel):
+        if sel.any():
             mm[sel] = self._far.sums(zf[sel]).m
-        for k in range(len(self.tiers)):
+        for k in np.flatnonzero(np.bincount(tier[tier >= 0], minlength=len(self.tiers))):
             sel = tier == k
-            if np.any(sel):
-                mm[sel] = resolvent_sums(zf[sel], self._sums[k], full=False)[1]
+            mm[sel] = resolvent_sums(zf[sel], self._sums[k], full=False)[1]
         return mm.reshape(zeta.shape)
+
+    def transforms(self, zeta):
+        """(zeta G, M, M', the rounding bound) at ``zeta``: one :meth:`_eval`."""
+        self._m_run = False
+        return self._eval(zeta)
 
     def g1(self, zeta):
         self._m_run = False
@@ -280,6 +283,8 @@ def _tier_of(z, lo, hi, span, crit, sides, tail_zeta):
     (on the spectrum, docs/design.md §5.4, and near 0 where the law reaches 0 like a power law), 4 + j the
     contour flattened on the regular side of critical value j (real zeta next to it).  lo, hi, span, tail_zeta
     broadcast against z."""
+    if np.ndim(crit) == 1 and z.ndim == 1:
+        return _tier_of_one(z, lo, hi, span, crit, sides, tail_zeta)
     dist = np.where(z.real < lo, np.abs(z - lo), np.where(z.real > hi, np.abs(z - hi), np.abs(z.imag)))
     tier = np.where(dist < _NEAR_TIER * span, 1, 0)
     axis = (z.imag == 0) & (z.real >= lo) & (z.real <= hi)
@@ -296,6 +301,42 @@ def _tier_of(z, lo, hi, span, crit, sides, tail_zeta):
         flat = (z.imag == 0) & (dc < _FLAT_TIER * span) & ((z.real - c_near) * s_near > 0)
         tier = np.where(flat, 4 + near, tier)
     return np.where((np.abs(z) < tail_zeta) & ~((tier >= 4) | axis), 3, tier)
+
+
+def _tier_of_one(z, lo, hi, span, crit, sides, tail_zeta):
+    """:func:`_tier_of` for one law (scalar bounds, crit of shape (c,)) and 1-d z: the same tiers, decided
+    on the few points that need more than the distance to the spectrum (the solver asks for the tiers of a
+    handful of points per call, where each numpy call's fixed cost is most of the work)."""
+    zr, zi = z.real, z.imag
+    below, above = zr < lo, zr > hi
+    dist = np.abs(zi)
+    if below.any():
+        dist[below] = np.abs(z[below] - lo)
+    if above.any():
+        dist[above] = np.abs(z[above] - hi)
+    tier = (dist < _NEAR_TIER * span).astype(np.int64)
+    real = zi == 0
+    axis = real & (zr >= lo) & (zr <= hi)
+    tier[axis] = 3
+    if crit.size:
+        # only points within the graded or flat tier's reach of some critical value can change tier: every
+        # such point has |z - c| < max(_GRADED_TIER, _FLAT_TIER) span for the c nearest to it
+        reach = max(_GRADED_TIER, _FLAT_TIER) * span
+        cand = np.flatnonzero((zr > crit.min() - reach) & (zr < crit.max() + reach) & (np.abs(zi) < reach))
+        if cand.size:
+            zc = z[cand]
+            dist_c = np.abs(zc[:, None] - crit[None, :])
+            dc = np.min(dist_c, axis=-1)
+            near = np.argmin(dist_c, axis=-1)
+            tc = tier[cand]
+            tc = np.where((dc < _GRADED_TIER * span) & ~axis[cand], 2, tc)
+            flat = real[cand] & (dc < _FLAT_TIER * span) & ((zr[cand] - crit[near]) * sides[near] > 0)
+            tc = np.where(flat, 4 + near, tc)
+            tier[cand] = tc
+    if tail_zeta > 0:
+        tail = (np.abs(z) < tail_zeta) & ~((tier >= 4) | axis)
+        tier[tail] = 3
+    return tier
 
 
 class _TailScale:

@@ -217,7 +217,7 @@ class DerivativeLaw(SpectralLaw):
         pw = self._piecewise
         if pw is not None and exact:
             return ImplicitFactor(pw.m, pw.dm, float(self.mean), pw.bounds, 1.0, 1.0, pw.g1, offset=pw.offset,
-                                  noise=pw.noise, spread=pw.spread, jump_values=pw.jumps)
+                                  noise=pw.noise, spread=pw.spread, jump_values=pw.jumps, transforms=pw.transforms)
         smooth = smooth_d2(self.activation, float(self.q), self.name)
         if smooth is not None:
             return ImplicitFactor(smooth.m, smooth.dm, float(self.mean), smooth.bounds, 1.0, 1.0, smooth.g1,
@@ -226,7 +226,8 @@ class DerivativeLaw(SpectralLaw):
                                   limit_values=tuple(float(v) for v in smooth.limit_values),
                                   # a spike at a limit value (gelu, swish): the law alone is served by the
                                   # push-forward of the Gaussian (docs/design.md §5.4)
-                                  pushforward=smooth.pushforward() if len(smooth.limit_values) else None)
+                                  pushforward=smooth.pushforward() if len(smooth.limit_values) else None,
+                                  transforms=smooth.transforms)
         why = "no analytic expression of the activation" if pw is None else "D^2 of a piecewise phi' in a product"
         warnings.warn(f"{self.name}: M(zeta) from a discrete quadrature law ({why}); densities next to the support "
                       "of D^2 are approximate", RuntimeWarning, stacklevel=4)
