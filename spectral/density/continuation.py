@@ -123,7 +123,7 @@ def _continue(sys, u, sgn, le_target, le0, real_axis, max_steps=400, stats=None)
     steps = 0
     ratio = _step_ratio(sys)
     while True:
-        act = np.flatnonzero(~done)
+        act = (~done).nonzero()[0]
         if act.size == 0 or steps > max_steps:
             failed[act] = True
             break

@@ -31,7 +31,7 @@ def _newton(sys, p, B, zeta, target, maxit=40, max_halvings=10):
     """
     out = _newton_run(sys, p, B, zeta, target, maxit, max_halvings, False)
     out[4]["projected"] = np.zeros(p.shape, bool)
-    fail = np.flatnonzero(~out[2])
+    fail = (~out[2]).nonzero()[0]
     if sys.k != 1 or fail.size == 0:
         return out
     again = _newton_run(sys, p[fail], B[fail], zeta[:, fail], target[fail], maxit, max_halvings, True)
@@ -61,7 +61,7 @@ def _newton_run(sys, p, B, zeta, target, maxit, max_halvings, project):
     conv = np.isfinite(res) & (res <= _CONVERGED_NOISE * ev["noise"] + _CONVERGED_ABS)
     dead = np.zeros(p.shape, bool)
     for _ in range(maxit):
-        act = np.flatnonzero(~conv & ~dead)
+        act = (~conv & ~dead).nonzero()[0]
         if act.size == 0:
             break
         every = act.size == p.size  # all points active (most iterations of a continuation): no gather/scatter

@@ -13,8 +13,9 @@ from .tolerances import _EPS, _EXPONENT_ZERO, _GUARD, _MERGE_RTOL, _SINGULAR_RTO
 
 def _wrap(v):
     """Reduce the imaginary part of a log residual to (-pi, pi]."""
-    im = v.imag - _TWO_PI * np.round(v.imag / _TWO_PI)
-    return v.real + 1j * im
+    out = np.array(v, dtype=complex)
+    out.imag -= _TWO_PI * np.round(v.imag / _TWO_PI)
+    return out
 
 
 def _merge_terms(pairs):
@@ -70,6 +71,8 @@ class _System:
         r = 1.0 + self.b * self.m0
         self.singular = np.abs(r) <= _SINGULAR_RTOL * np.maximum(1.0, np.abs(self.b * self.m0))
         self.rB = np.where(self.singular, 0.0, r)
+        # (b, e, rB) per term as Python floats, for the loop of :meth:`evaluate`
+        self._terms = [(float(b), float(e), float(rb)) for b, e, rb in zip(self.b, self.e, self.rB, strict=True)]
         self.log_c = float(log_c)
         self.ntot = float(sum(abs(float(f.multiplicity)) for f in factors))
         self.linear = not self.gen and not self.imp
@@ -124,18 +127,21 @@ class _System:
 
     def evaluate(self, p, B, zeta, target):
         """Residuals, derivatives and the attainable accuracy at (p, zeta) for target log z."""
-        m = self.m_of(p, B)
+        # every point in mode A (the common case): the mode's selections are the constant 1 (the same values)
+        mode_b = bool(B.any())
+        m = self.m_of(p, B) if mode_b else p.copy()
+        ap = np.abs(p)
         lm = np.log(m)
         logz = self.const - self.log_c + self.e_m * lm
         noise = abs(self.const) + abs(self.log_c) + abs(self.e_m) * (np.abs(lm) + 1.0) + np.abs(target)
         a = self.e_m / m
-        for b, e, rb in zip(self.b, self.e, self.rB, strict=True):
-            r = np.where(B, rb, 1.0)
+        for b, e, rb in self._terms:
+            r = np.where(B, rb, 1.0) if mode_b else 1.0
             v = r + b * p
             lv = np.log(v)
             logz = logz + e * lv
             # rounding of log v and of v itself (relative error (|r| + |b p|) eps / |v|)
-            noise = noise + abs(e) * (np.abs(lv) + (np.abs(r) + abs(b) * np.abs(p)) / np.abs(v))
+            noise = noise + abs(e) * (np.abs(lv) + (np.abs(r) + abs(b) * ap) / np.abs(v))
             a = a + (e * b) / v
         for f in self.gen:
             n, s = float(f.multiplicity), float(f.scale)
@@ -146,14 +152,14 @@ class _System:
             a = a - n * s * f.dlog_s(w)
         fj, bj, cj, sj = [], [], [], []
         dred = a.copy()
-        cond = np.abs(p) * np.abs(a)
+        cond = ap * np.abs(a)
         for j, f in enumerate(self.imp):
             n, s = float(f.multiplicity), float(f.scale)
             zj = zeta[j]
             lzj = np.log(zj)
             logz = logz + n * lzj
             noise = noise + abs(n) * (np.abs(lzj) + 1.0)
-            v = self.one_plus(s, p, B)
+            v = self.one_plus(s, p, B) if mode_b else 1.0 + s * p
             sm = s * m
             if f.transforms is not None:
                 g, mz, c, fn = f.transforms(zj)

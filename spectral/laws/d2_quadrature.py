@@ -196,7 +196,7 @@ class _SmoothD2:
         """The tier of each point (:meth:`_tier`), _FAR where the short Gauss rule serves, _NO_VALUE at a
         non-finite point (its sums are NaN: no node is summed there)."""
         tier = self._tier(z)
-        plain = np.flatnonzero(tier == 0)
+        plain = (tier == 0).nonzero()[0]
         if plain.size:
             tier[plain[self._far.serves(z[plain])]] = _FAR
         tier[~np.isfinite(z)] = _NO_VALUE
@@ -221,7 +221,7 @@ class _SmoothD2:
             far = self._far.sums(zf[sel])
             g1[sel], mm[sel], dm[sel], err[sel] = far.g1, far.m, far.dm, 4 * _EPS * far.size_g
         # the tiers that serve some point (a call holds a few points and a law up to a dozen tiers)
-        for k in np.flatnonzero(np.bincount(tier[tier >= 0], minlength=len(self.tiers))):
+        for k in np.bincount(tier[tier >= 0], minlength=len(self.tiers)).nonzero()[0]:
             sel = tier == k
             g, m, dmk, size_g, _ = resolvent_sums(zf[sel], self._sums[k])
             g1[sel] = zf[sel] * g
@@ -246,7 +246,7 @@ class _SmoothD2:
         sel = tier == _FAR
         if sel.any():
             mm[sel] = self._far.sums(zf[sel]).m
-        for k in np.flatnonzero(np.bincount(tier[tier >= 0], minlength=len(self.tiers))):
+        for k in np.bincount(tier[tier >= 0], minlength=len(self.tiers)).nonzero()[0]:
             sel = tier == k
             mm[sel] = resolvent_sums(zf[sel], self._sums[k], full=False)[1]
         return mm.reshape(zeta.shape)
@@ -322,7 +322,7 @@ def _tier_of_one(z, lo, hi, span, crit, sides, tail_zeta):
         # only points within the graded or flat tier's reach of some critical value can change tier: every
         # such point has |z - c| < max(_GRADED_TIER, _FLAT_TIER) span for the c nearest to it
         reach = max(_GRADED_TIER, _FLAT_TIER) * span
-        cand = np.flatnonzero((zr > crit.min() - reach) & (zr < crit.max() + reach) & (np.abs(zi) < reach))
+        cand = ((zr > crit.min() - reach) & (zr < crit.max() + reach) & (np.abs(zi) < reach)).nonzero()[0]
         if cand.size:
             zc = z[cand]
             dist_c = np.abs(zc[:, None] - crit[None, :])
