@@ -104,5 +104,44 @@ def test_real_measure_sums_against_mpmath():
 
 def test_real_form_nonfinite_point_gives_nan():
     d, w = np.linspace(0.1, 1.0, 50), np.full(50, 0.02)
-    got = resolvent_sums(np.array([np.nan + 0j, 0.5 + 0.1j]), ResolventSums(d, w))
+    with np.errstate(invalid="ignore"):
+        got = resolvent_sums(np.array([np.nan + 0j, 0.5 + 0.1j]), ResolventSums(d, w))
     assert np.isnan(got[1][0]) and np.isfinite(got[1][1])
+
+
+def test_complex_measure_planar_form_against_mpmath():
+    """A complex measure (the contour nodes of D^2) takes the planar form: the five sums against 40 digits, and a
+    point within 1e-160 of a node, whose u^2 + s^2 underflows, served by the complex form (its sums of r, |r|
+    finite and right)."""
+    rng = np.random.default_rng(4)
+    d = np.sort(rng.uniform(0.0, 2.0, 200)) + 0.3j * np.sin(np.linspace(0, np.pi, 200))
+    d[0] = 1.0
+    w = (rng.uniform(0.0, 1.0, 200) + 0.2j * rng.standard_normal(200)) / 200
+    meas = ResolventSums(d, w)
+    assert meas.planar and not meas.real
+    z = np.array([0.7 + 0.3j, 3.1 - 2.0j, 1.234 + 1e-16j, 0.5 + 0j, -0.25 + 0j, 1.0 + 1e-160j, 1e-120 + 1e-130j])
+    with np.errstate(over="ignore", invalid="ignore"):
+        got = resolvent_sums(z, meas)
+    import mpmath as mp
+
+    with mp.workdps(40):
+        ref = []
+        for zz in z:
+            zm = mp.mpc(zz.real, zz.imag)
+            r = [1 / (zm - mp.mpc(x.real, x.imag)) for x in d]
+            wm = [mp.mpc(x.real, x.imag) for x in w]
+            dm_ = [mp.mpc(x.real, x.imag) for x in d]
+            ref.append((mp.fsum(a * b for a, b in zip(r, wm, strict=True)),
+                        mp.fsum(a * b * c for a, b, c in zip(r, wm, dm_, strict=True)),
+                        -mp.fsum(a * a * b * c for a, b, c in zip(r, wm, dm_, strict=True)),
+                        mp.fsum(abs(a) * abs(b) for a, b in zip(r, wm, strict=True)),
+                        mp.fsum(abs(a) * abs(b * c) for a, b, c in zip(r, wm, dm_, strict=True))))
+    a = np.abs(1.0 / (z[:, None] - d[None, :]))
+    sizes = (a @ np.abs(w), a @ np.abs(w * d), (a * a) @ np.abs(w * d), a @ np.abs(w), a @ np.abs(w * d))
+    for k in range(5):
+        # at 1 + 1e-160j the sums of r^2 (1e320) are beyond the float range in any form
+        want_k = np.array([complex(o[k]) for o in ref])
+        fin = np.isfinite(want_k)
+        assert np.sum(~fin) == (1 if k == 2 else 0)
+        assert np.all(np.isfinite(got[k][fin]))
+        assert np.all(np.abs(got[k] - want_k)[fin] <= REAL_UNITS * np.finfo(float).eps * sizes[k][fin]), k

@@ -10,17 +10,19 @@ cost 2.3 ms a call against 0.5 ms for the arithmetic.  Here the points are taken
 sums are the same dot products (one row of the matrix against the weights).  Other sums over such matrices
 (the subtracted pole of ``d2_piecewise``) take the same row blocks and buffers (:func:`workspace`).
 
-For a real measure (real nodes and weights, the laws of :math:`D^2`) the sums are formed in real arithmetic:
-with :math:`\zeta = a + ib`, :math:`u = a - d` and :math:`v = 1/(u^2 + b^2)`,
+The sums are formed in real arithmetic, the real and imaginary parts in separate arrays: with
+:math:`\zeta - d = u + is` (u, s real; :math:`s = \operatorname{Im}\zeta` for real nodes) and
+:math:`v = 1/(u^2 + s^2)`,
 
 .. math::
 
-    r = uv - ibv, \qquad |r| = \sqrt v, \qquad r^2 = (2(uv)^2 - v) - 2ib\,(uv)v,
+    r = P - iQ, \quad P = uv, \quad Q = sv, \qquad |r| = \sqrt v, \qquad r^2 = (P^2 - Q^2) - 2iPQ,
 
-so each block is a handful of real passes and real matrix products in place of the complex division, modulus and
-square (each term is still within a few eps of :math:`|r|` or :math:`|r|^2`: the rounding the sums' size terms
-bound).  A point whose squares could leave the float range (:math:`|\zeta|` outside :data:`_REAL_RANGE`, or a
-tiny nonzero :math:`b`) takes the complex form.
+so each block is a handful of real passes and real matrix-vector products (the real and imaginary parts of the
+weights separately) in place of numpy's complex division, modulus and square, whose loops run several times
+slower.  Each term is still within a few eps of :math:`|r|` or :math:`|r|^2` times its weight: the rounding that
+the sums' size terms bound.  A point whose :math:`u^2 + s^2` could leave the normal floats (:math:`|\zeta|`
+outside :data:`_PLANAR_RANGE`, or :math:`u^2 + s^2` below :data:`_DEN_MIN` at some node) takes the complex form.
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ __all__ = ["BLOCK_ELEMENTS", "ResolventSums", "resolvent_sums", "workspace"]
 #: block's matrix products run at full speed, small enough to stay in the cache hierarchy's outer level.
 BLOCK_ELEMENTS = 1 << 17
 
-#: |zeta| (and |Im zeta| where nonzero) inside which the real form's squares (u^2 + b^2, u = Re zeta - d) stay
-#: normal floats: u is 0 or at least the spacing of floats at the smaller of |Re zeta| and d, so its square is
-#: at least 1e-232 here; nodes beyond the upper bound send every point to the complex form.
-_REAL_RANGE = (1e-100, 1e100)
+#: |zeta| inside which the planar form serves a point (nodes beyond the upper bound send every point to the complex
+#: form): its u^2 + s^2 stays below the float range's top.
+_PLANAR_RANGE = (1e-100, 1e100)
+
+#: Smallest u^2 + s^2 the planar form takes at a point (below, the squares have lost digits to underflow: the point
+#: takes the complex form, whose division scales).
+_DEN_MIN = 1e-280
 
 _LOCAL = threading.local()
 
@@ -64,9 +69,15 @@ class ResolventSums:
         self.wd = self.w * self.d
         self.aw = np.abs(self.w)
         self.awd = np.abs(self.wd)
-        # the real form (module docstring): real nodes and weights inside the range
-        self.real = bool(not np.iscomplexobj(self.d) and not np.iscomplexobj(self.w) and self.d.size
-                         and np.all(np.abs(self.d) < _REAL_RANGE[1]))
+        # the planar form (module docstring): finite nodes and weights, nodes inside the range; real ones take
+        # the shorter real block
+        self.real = not np.iscomplexobj(self.d) and not np.iscomplexobj(self.w)
+        self.planar = bool(self.d.size and np.all(np.isfinite(self.d)) and np.all(np.isfinite(self.w))
+                           and np.all(np.abs(self.d) < _PLANAR_RANGE[1]))
+        if self.planar and not self.real:
+            self.d_re, self.d_im = (np.ascontiguousarray(x, dtype=float) for x in (self.d.real, self.d.imag))
+            self.w_re, self.w_im, self.wd_re, self.wd_im = (np.ascontiguousarray(x, dtype=float) for x in (
+                self.w.real, self.w.imag, self.wd.real, self.wd.imag))
 
 
 def resolvent_sums(z, meas: ResolventSums, *, full: bool = True):
@@ -80,42 +91,47 @@ def resolvent_sums(z, meas: ResolventSums, *, full: bool = True):
     ag = np.empty(p) if full else None
     am = np.empty(p) if full else None
     out = (g, m, dm, ag, am)
-    if meas.real:
-        az, bz = np.abs(z), np.abs(z.imag)
-        cplx = ~((az >= _REAL_RANGE[0]) & (az <= _REAL_RANGE[1]) & ((bz == 0) | (bz >= _REAL_RANGE[0])))
-        cplx &= np.isfinite(z)  # a non-finite point gives NaN in either form
-        if np.any(cplx):
-            rows = np.flatnonzero(~cplx)
-            _blocks(_real_block, z[rows], meas, full, out, rows)
-            rows = np.flatnonzero(cplx)
-            _blocks(_complex_block, z[rows], meas, full, out, rows)
-        else:
-            _blocks(_real_block, z, meas, full, out, None)
-    else:
-        _blocks(_complex_block, z, meas, full, out, None)
+    if not meas.planar:
+        _blocks(_complex_block, z, meas, full, out, np.arange(p))
+        return out
+    az = np.abs(z)
+    planar = (az >= _PLANAR_RANGE[0]) & (az <= _PLANAR_RANGE[1])
+    block = _real_block if meas.real else _planar_block
+    rows = planar.nonzero()[0]
+    # a non-finite point takes the complex form (NaN, as in either form)
+    refused = _blocks(block, z[rows], meas, full, out, rows)
+    rest = np.concatenate([(~planar).nonzero()[0], refused])
+    if rest.size:
+        _blocks(_complex_block, z[rest], meas, full, out, rest)
     return out
 
 
 def _blocks(block, z, meas, full, out, rows):
-    """``block`` over row blocks of ``z``, written into ``out`` at ``rows`` (None: at 0, 1, ...)."""
+    """``block`` over row blocks of ``z``, written into ``out`` at ``rows``; returns the rows the block refused
+    (their sums are left for the complex form)."""
     step = max(1, BLOCK_ELEMENTS // max(meas.d.size, 1))
+    refused = []
     for a in range(0, z.size, step):
         b = min(z.size, a + step)
-        res = block(z[a:b], meas, full)
-        at = slice(a, b) if rows is None else rows[a:b]
+        res, ok = block(z[a:b], meas, full)
+        at = rows[a:b]
+        if ok is not None:
+            refused.append(at[~ok])
+            at, res = at[ok], [None if r is None else r[ok] for r in res]
         for o, r in zip(out, res, strict=True):
             if o is not None:
                 o[at] = r
+    return np.concatenate(refused) if refused else np.zeros(0, int)
 
 
 def _complex_block(z, meas, full):
-    """The five sums of a row block in complex arithmetic (any measure)."""
+    """The five sums of a row block in complex arithmetic (any measure, any point)."""
     r, = workspace("resolvent", z.size, meas.d.size, 1)
     np.subtract(z[:, None], meas.d[None, :], out=r)
     np.divide(1.0, r, out=r)
     m = r @ meas.wd
     if not full:
-        return None, m, None, None, None
+        return (None, m, None, None, None), None
     absr, = workspace("resolvent_abs", z.size, meas.d.size, 1, float)
     g = r @ meas.w
     np.abs(r, out=absr)
@@ -123,23 +139,34 @@ def _complex_block(z, meas, full):
     am = absr @ meas.awd
     np.multiply(r, r, out=r)
     dm = -(r @ meas.wd)
-    return g, m, dm, ag, am
+    return (g, m, dm, ag, am), None
+
+
+def _inverse_square(u, s, v, t):
+    """v = 1/(u^2 + s^2) in place (s: an array, or a column of the points' Im zeta); the rows whose u^2 + s^2
+    stays above :data:`_DEN_MIN` at every node."""
+    np.multiply(u, u, out=v)
+    if isinstance(s, np.ndarray) and s.shape == u.shape:
+        np.multiply(s, s, out=t)
+        v += t
+    else:
+        v += s * s
+    ok = v.min(axis=1) >= _DEN_MIN
+    np.divide(1.0, v, out=v)
+    return ok
 
 
 def _real_block(z, meas, full):
-    """The five sums of a row block in real arithmetic (module docstring; a real measure, points in range).
-    Every sum is a matrix-vector product (BLAS gemv; a product with the two weight vectors side by side as
-    one (n, 2) matrix takes numpy's slower general loop)."""
+    """The five sums of a row block of a real measure (module docstring, s = Im zeta).  Every sum is a
+    matrix-vector product (BLAS gemv)."""
     a, b = z.real, z.imag
     u, v, t = workspace("resolvent_real", z.size, meas.d.size, 3, float)
     np.subtract(a[:, None], meas.d[None, :], out=u)
-    np.multiply(u, u, out=v)
-    v += (b * b)[:, None]
-    np.divide(1.0, v, out=v)          # v = |r|^2
+    ok = _inverse_square(u, b[:, None], v, t)   # v = |r|^2
     np.multiply(u, v, out=u)          # u v = Re r; Im r = -b |r|^2
     m = u @ meas.wd - 1j * b * (v @ meas.wd)
     if not full:
-        return None, m, None, None, None
+        return (None, m, None, None, None), ok
     vwd = v @ meas.wd
     g = u @ meas.w - 1j * b * (v @ meas.w)
     np.multiply(u, u, out=t)          # (Re r)^2
@@ -149,4 +176,30 @@ def _real_block(z, meas, full):
     np.sqrt(v, out=t)                 # |r|
     # -sum r^2 w d with r^2 = (2 (Re r)^2 - |r|^2) - 2 i b Re r |r|^2
     dm = -(2.0 * sq - vwd) + 2j * b * cross
-    return g, m, dm, t @ meas.aw, t @ meas.awd
+    return (g, m, dm, t @ meas.aw, t @ meas.awd), ok
+
+
+def _planar_block(z, meas, full):
+    """The five sums of a row block of a complex measure (module docstring): r = P - iQ, the weights' real and
+    imaginary parts in separate products."""
+    u, s, v, t = workspace("resolvent_planar", z.size, meas.d.size, 4, float)
+    np.subtract(z.real[:, None], meas.d_re[None, :], out=u)
+    np.subtract(z.imag[:, None], meas.d_im[None, :], out=s)
+    ok = _inverse_square(u, s, v, t)  # v = |r|^2
+    np.multiply(u, v, out=u)          # P
+    np.multiply(s, v, out=s)          # Q
+    m = (u @ meas.wd_re + s @ meas.wd_im) + 1j * (u @ meas.wd_im - s @ meas.wd_re)
+    if not full:
+        return (None, m, None, None, None), ok
+    g = (u @ meas.w_re + s @ meas.w_im) + 1j * (u @ meas.w_im - s @ meas.w_re)
+    np.sqrt(v, out=t)                 # |r|
+    ag, am = t @ meas.aw, t @ meas.awd
+    np.multiply(u, s, out=t)          # P Q
+    pq_re, pq_im = t @ meas.wd_re, t @ meas.wd_im
+    np.multiply(u, u, out=v)
+    np.multiply(s, s, out=t)
+    np.subtract(v, t, out=v)          # P^2 - Q^2
+    sq_re, sq_im = v @ meas.wd_re, v @ meas.wd_im
+    # -sum r^2 w d with r^2 = (P^2 - Q^2) - 2i P Q
+    dm = -((sq_re + 2.0 * pq_im) + 1j * (sq_im - 2.0 * pq_re))
+    return (g, m, dm, ag, am), ok
