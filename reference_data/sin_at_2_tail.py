@@ -28,7 +28,7 @@ Sources
   upper half plane where :math:`m(z)` is analytic, checking :math:`\operatorname{Im} G \le 0` at every step;
   :math:`x\rho = -\operatorname{Im} m/\pi` at :math:`\theta = 0`.
 
-Run ``python reference_data/sin_at_2_tail.py`` to regenerate ``sin_at_2_tail.json`` (about 1 min).
+Run ``python reference_data/sin_at_2_tail.py`` to regenerate ``sin_at_2_tail.json`` (about 20 s).
 """
 
 import json
