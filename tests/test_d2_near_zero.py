@@ -72,9 +72,9 @@ def test_arcsine_product_tail_against_mpmath(weights, depth):
 
 
 #: |zeta| down to which the quadrature's 1 + M(zeta) of sin's D^2 is accurate to D2_G1_RTOL (measured at
-#: arg zeta = pi - 0.02: 1.4e-10 at 1e-10, 3.5e-8 at 1e-16, 4.0e-6 at 1e-20), and below which it is not
-#: (1.5e-2 at 1e-25, 0.37 at 1e-26, O(1) below, Im of the wrong sign from 1e-27).
-D2_G1_RESOLVED, D2_G1_RTOL, D2_G1_LOST = 1e-20, 1e-5, 1e-25
+#: arg zeta = pi - 0.02: 1.4e-10 at 1e-10, 3.5e-8 at 1e-16, 4.0e-6 at 1e-20); below D2_G1_OFF it is off by
+#: 1.5e-2 or more, below D2_G1_LOST by more than 0.1 (0.37 at 1e-26, O(1) below, Im of the wrong sign from 1e-27).
+D2_G1_RESOLVED, D2_G1_RTOL, D2_G1_OFF, D2_G1_LOST = 1e-20, 1e-5, 1e-25, 1e-26
 
 
 @pytest.mark.slow
@@ -95,13 +95,13 @@ def test_sin_at_2_refused_below_the_d2_quadratures_reach():
         if r["abs"] >= D2_G1_RESOLVED:
             assert err < D2_G1_RTOL, r
         elif r["abs"] <= D2_G1_LOST:
-            assert err > 1e-2, r  # the quadrature's reach: see the docstring before relaxing
+            assert err > 0.1, r  # the quadrature's reach: see the docstring before relaxing
     with pytest.warns(D.UncertifiedDensityWarning, match=r"grid points uncertified \(log x from -37"):
         res = law.density(2000)
     assert not res.certified and res.diagnostics["mass_error"] < D.CERTIFICATE_TOL
     rows = _ref_rows("gaussian", 64)
-    lost = [r["log_x"] for r in rows if r["zeta_abs"] < D2_G1_LOST]
-    assert lost and res.diagnostics["uncertified_log_x"][1] <= max(lost)  # all where |zeta| < 1e-25
+    off = [r["log_x"] for r in rows if r["zeta_abs"] < D2_G1_OFF]
+    assert off and res.diagnostics["uncertified_log_x"][1] <= max(off)  # all where |zeta| < 1e-25
     held = [r for r in rows if r["zeta_abs"] > 1e-23]
     assert held and all(abs(_xrho_at(res, r["log_x"]) / r["xrho"] - 1) < 1e-2 for r in held)
 
