@@ -81,8 +81,8 @@ D2_G1_RESOLVED, D2_G1_RTOL, D2_G1_OFF, D2_G1_LOST = 1e-20, 1e-5, 1e-25, 1e-26
 def test_sin_at_2_refused_below_the_d2_quadratures_reach():
     """sin / Gaussian at sigma_w^2 = 2, depth 64: refused, its 7 uncertified tail nodes between log x = -3753
     and -3719, where the solution's |zeta| ~ 4e-26 lies below the reach of the D^2 quadrature (its zeros of
-    phi' located to 13 decimals, panels graded to 2^-40): there 1 + M of the quadrature is off by O(1), and so
-    are the certified nodes next to them (x rho 8.9e-16 at -3713 and 6.1e-15 at -3780 against 1.73e-15 and
+    phi' located to 13 decimals, panels graded to 2^-40): there its 1 + M is off by 0.02 to 0.4, and so are
+    the certified nodes next to them (x rho 8.9e-16 at -3713 and 6.1e-15 at -3780 against 1.73e-15 and
     1.03e-15); the true tail has no zero (test_arcsine_product_tail_against_mpmath).  Above, where the
     quadrature holds, its tail follows the reference (2.5e-3 at |zeta| = 3e-23, log x = -3300; measured).
     Pinned: with 1 + M exact near zeta = 0 the case is certified (the arcsine factor, about 0.1 s), and this
