@@ -142,13 +142,15 @@ def _certificate(name, e, atoms, cmass_exact, series: _Series, tail: _Tail, soft
         m2n += sum(ms * math.exp(2 * us) for us, ms in spike_mass)
     res_ok = res[ok & np.isfinite(res)]
     n_unc = int(np.sum(~ok))
+    # where the uncertified nodes lie (log x: a tail's are often below the float range), for the reason
+    unc_log_x = [float(np.min(u[~ok]) + log_c), float(np.max(u[~ok]) + log_c)] if n_unc else []
     diag = dict(
         continuous_mass=cmass, continuous_mass_exact=cmass_exact, atom_mass=atom_mass, tail_mass=tail_mass,
         mass_error=abs(total - 1.0), m1=m1d, m2=m2d, m1_series=series.m1, m2_series=series.m2,
         moment_check_error=series.error, m1_rel_err=_rel_log(m1n, log_c, series.log_m1, m1d, series.m1),
         m2_rel_err=_rel_log(m2n, 2 * log_c, series.log_m2, m2d, series.m2),
         worst_residual=float(np.max(res_ok)) if res_ok.size else math.nan,
-        uncertified=np.flatnonzero(~ok[listed]), n_uncertified_total=n_unc,
+        uncertified=np.flatnonzero(~ok[listed]), n_uncertified_total=n_unc, uncertified_log_x=unc_log_x,
         fallback=np.flatnonzero(fb[listed]), bands=[list(b) for b in e.bands], band_mass=band_mass, gap=e.gap,
         soft_lower_edges=soft_edges, spike_remainder=sum(ms for _, ms in spike_mass),
         top_atom=e.top_atom, edges=(e.lo, e.hi), nodes=int(u.size),

@@ -41,7 +41,8 @@ class DensityResult:
         ``tail_mass`` (continuous mass below the smallest listed x), ``m1``/``m2`` (from the density and
         atoms), ``m1_series``/``m2_series`` and ``m1_rel_err``/``m2_rel_err``, ``worst_residual``,
         ``uncertified`` and ``fallback`` (indices into ``x``), ``n_uncertified_total`` (also counting
-        unlisted tail nodes), ``bands``, ``gap``, ``top_atom``, ``tail_exponent``, ``method``.
+        unlisted tail nodes), ``uncertified_log_x`` ([lowest, highest] log x of the uncertified nodes, empty
+        when none), ``bands``, ``gap``, ``top_atom``, ``tail_exponent``, ``method``.
     law : str
         Name of the law.
     points : int
@@ -92,7 +93,9 @@ class DensityResult:
         if n_unc is None:
             bad.append("per-point check not made")
         elif n_unc:
-            bad.append(f"{int(n_unc)} grid points uncertified")
+            span = d.get("uncertified_log_x")
+            where = f" (log x from {span[0]:.6g} to {span[1]:.6g})" if span else ""
+            bad.append(f"{int(n_unc)} grid points uncertified{where}")
         if d.get("failure"):
             bad.append(str(d["failure"]))
         for key, label in (("mass_error", "total mass"), ("m1_rel_err", "m1"), ("m2_rel_err", "m2")):
