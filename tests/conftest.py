@@ -6,12 +6,35 @@ doctest there) runs while the other worker idles.  Moving the modules that hold 
 leaves short tests for the end, where they even the workers out.  Modules move whole, in their own order: a
 module-scoped fixture is still made once per worker, and every test still runs exactly as written.
 
-Also here: the Dask cluster the sweep tests share (one start for two modules).
+Also here: the Dask cluster the sweep tests share (one start for two modules), and each xdist worker's share of
+the cores for BLAS and OpenMP threads.
 """
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+
+def pytest_configure(config):
+    """Under xdist, each worker's BLAS and OpenMP pools get its share of the cores (at least one thread).  With
+    the defaults every worker runs a pool as wide as the machine, and busy-waiting BLAS threads of two workers
+    on two cores slowed a 128 x 128 QR from about 1 ms to 22 ms.  The library's own limits (the density solver's
+    SOLVER_BLAS_THREADS, the sampler's cpu_workers) are tested against an ambient pool wider than theirs
+    (tests/test_density_isometry.py, tests/test_montecarlo.py)."""
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if count is None:
+        return
+    share = max(1, len(os.sched_getaffinity(0)) // int(count))
+    # read by OpenMP runtimes (torch) and BLAS libraries loaded from here on, and by subprocesses (notebook
+    # kernels, the CLI)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(share))
+    import scipy.linalg  # noqa: F401  -- SciPy's own OpenBLAS, so that the limit below reaches it
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(share)
 
 #: Test modules moved to the front, longest single test first (seconds: the slowest of the module's tests in
 #: the CI logs of the 2-core machine, --durations).  A module not listed keeps its place after these.

@@ -422,6 +422,7 @@ def test_cpu_workers_limit_every_blas_to_one_thread_in_a_fresh_interpreter():
     """threadpoolctl limits only the BLAS libraries already loaded; SciPy's own OpenBLAS (LAPACK QR of the
     sampler) must be limited too, even when nothing imported scipy.linalg before."""
     import json
+    import os
     import subprocess
     import sys
 
@@ -430,6 +431,9 @@ def test_cpu_workers_limit_every_blas_to_one_thread_in_a_fresh_interpreter():
             "with cpu_workers(get_backend('numpy')):\n"
             "    from scipy.linalg import lapack\n"
             "    print(json.dumps([d['num_threads'] for d in threadpool_info() if d['user_api'] == 'blas']))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    # a fresh interpreter with the BLAS defaults (not the test session's thread limits, tests/conftest.py)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
+                         env=env)
     threads = json.loads(out.stdout.strip().splitlines()[-1])
     assert len(threads) >= 1 and all(t == 1 for t in threads), threads
