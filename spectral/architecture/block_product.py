@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from ..density.threads import _thread_policy
 from .block_density import (
     FAR_START,
     NEWTON_MAXIT,
@@ -104,10 +105,12 @@ def _solve_batch(A, B):
 
 class ProductTransform(_WarmSolver):
     """Vectorized :math:`M_P(\\zeta)`, :math:`M_P'(\\zeta)` for ``blocks``: a list of (ResidualBlockLaw,
-    multiplicity) (module docstring)."""
+    multiplicity) (module docstring).  Its build and evaluations run under the density solver's BLAS policy
+    (:mod:`spectral.density.threads`)."""
 
     walks = True
 
+    @_thread_policy
     def __init__(self, blocks):
         from ..density import lambda_max
 
@@ -140,7 +143,6 @@ class ProductTransform(_WarmSolver):
         spread = float(np.sum(self.n * (self.offsets / self.means - 1.0)))
         self.scale = min(self.weyl[1], self.m1 * math.exp(SCALE_SD * math.sqrt(max(spread, 0.0))))
         self.far_radius = FAR_START ** 2 * self.scale  # zeta = z^2 of the single block's far start
-        self._last = None
         self._warm = _WarmStarts(self.K)
         self.stats = {"calls": 0, "points": 0, "far": 0, "warm": 0, "walk": 0, "path": 0, "failed": 0}
 
