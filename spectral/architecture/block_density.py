@@ -321,7 +321,7 @@ class _WarmSolver:
         key = (zeta.shape, zeta.tobytes())
         memo = self._valid_memo()
         if key in memo:
-            return memo[key]
+            return tuple(p.copy() for p in memo[key])  # copies: a caller may write into its arrays
         self.stats["calls"] += 1
         self.stats["points"] += zeta.size
         flat = zeta.ravel()
@@ -333,7 +333,7 @@ class _WarmSolver:
         if len(memo) >= MEMO_SIZE:
             del memo[next(iter(memo))]
         memo[key] = out
-        return out
+        return tuple(p.copy() for p in out)
 
     def _valid_memo(self) -> dict:
         """The answers of :meth:`_eval` still valid: none once the warm starts, barriers or edges changed."""
