@@ -141,7 +141,23 @@ def _check_precision(precision) -> int:
     return int(precision)
 
 
-def _mp_expectation(f, q, kinks, precision):
+def _memoized(f, memo: dict):
+    """``f`` with its values kept in ``memo`` by (point, working precision): the integrals of one family share
+    their quadrature nodes (mpmath.quad's tanh-sinh nodes depend only on the interval and the precision), so a
+    value computed once is reused bit for bit."""
+    def g(x):
+        key = (x, mpmath.mp.prec)
+        v = memo.get(key)
+        if v is None:
+            v = memo[key] = f(x)
+        return v
+
+    return g
+
+
+def _mp_expectation(f, q, kinks, precision, weights: dict | None = None):
+    """:func:`gaussian_expectation` in mpmath; ``weights``: a memo of the Gaussian factor exp(-x^2/(2q)) shared
+    by the calls at one q (:func:`_memoized`)."""
     dps = _check_precision(precision)
     with mpmath.workdps(dps + 10):
         q = mpmath.mpf(q) if not isinstance(q, str) else mpmath.mpf(q)
@@ -155,8 +171,14 @@ def _mp_expectation(f, q, kinks, precision):
         pts = sorted(set(pts) | set(extra), key=lambda v: float(v) if mpmath.isfinite(v) else float(v))
         norm = 1 / mpmath.sqrt(2 * mpmath.pi * q)
 
+        def gauss(x):
+            return mpmath.exp(-x * x / (2 * q))
+
+        if weights is not None:
+            gauss = _memoized(gauss, weights)
+
         def integrand(x):
-            return f(x) * mpmath.exp(-x * x / (2 * q)) * norm
+            return f(x) * gauss(x) * norm
 
         val = mpmath.quad(integrand, pts)
     with mpmath.workdps(dps):
@@ -269,9 +291,11 @@ def dphi_moments(act, q: float, n: int, *, precision: int | None = None):
     if act.family == "sin":
         return _cos_even_moments(q, n, precision)
     if precision is not None:
-        d = _mp_dphi(act)
-        return [gaussian_expectation(lambda x, k=k: d(x) ** (2 * k), q, kinks=_breakpoints(act),
-                                     precision=precision) for k in range(1, n + 1)]
+        # one quadrature per moment, as before, each node's phi' and Gaussian factor evaluated once for all n
+        d = _memoized(_mp_dphi(act), {})
+        weights: dict = {}
+        return [_mp_expectation(lambda x, k=k: d(x) ** (2 * k), q, _breakpoints(act), precision, weights)
+                for k in range(1, n + 1)]
     x, w = gaussian_nodes(float(q), _breakpoints(act))
     d2 = np.asarray(act.dphi(x), dtype=float) ** 2
     return (w * d2 ** np.arange(1, n + 1)[:, None]).sum(axis=1)

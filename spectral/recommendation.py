@@ -420,14 +420,22 @@ def _recommend_critical(base, depth, weights, objective, tau_min, edges, with_ou
     if best is None:
         raise ValueError(f"no point of the critical line of {base.name!r} with q* in [1e-4, 10] meets the "
                          f"curvature budget C_f''(1) >= {tau_min:g} at depth {depth}; lower min_curvature")
-    row, net = best
-    summary = spectrum_summary(net, label="recommended", edges=edges_used)
+    row, net, summ = best
+    summary = _recommended_summary(net, summ, edges_used if need_edges else False, edges_used)
     params = {"sigma_w2": row["sigma_w2"], "sigma_b2": row["sigma_b2"], "q_star": row["q_star"],
               "network_curvature": row["network_curvature"]}
     definition = (_definition(objective, with_outlier) + f"; over the critical line with the network's C''(1) >= "
                   f"{tau_min:g}")
     return Recommendation("critical", base, params, net, summary, _defaults_table(base, depth, edges), objective,
                           definition, rows)
+
+
+def _recommended_summary(net, summ, summ_edges, edges_used) -> SpectrumSummary:
+    """The chosen network's summary: the one its candidate row was scored with (the same network and the same
+    computation, relabelled) where that was made with the same ``edges``; otherwise computed now."""
+    if summ_edges == edges_used:
+        return replace(summ, label="recommended")
+    return spectrum_summary(net, label="recommended", edges=edges_used)
 
 
 def _definition(objective: str, with_outlier: bool) -> str:
@@ -438,7 +446,8 @@ def _definition(objective: str, with_outlier: bool) -> str:
 
 
 def _critical_candidates(base, depth, weights, objective, tau_min, edges_used, need_edges, with_outlier=False):
-    """Rows (q*, sigma_w2, sigma_b2, curvature, objective) on the critical line and the best feasible one."""
+    """Rows (q*, sigma_w2, sigma_b2, curvature, objective) on the critical line and the best feasible one (its row,
+    network and summary)."""
     rows, best = [], None
     for q in (_Q_GRID_COARSE if need_edges else _Q_GRID):
         s = 1.0 / float(_g.dphi_squared_mean(base, q))
@@ -461,7 +470,7 @@ def _critical_candidates(base, depth, weights, objective, tau_min, edges_used, n
             row["spread"] = summ.spread
             row["outlier"] = summ.outlier
             if best is None or row[objective] < best[0][objective]:
-                best = (row, net)
+                best = (row, net, summ)
         rows.append(row)
     return rows, best
 
@@ -502,7 +511,7 @@ def _refine_on_budget(base, depth, weights, tau_min, rows, best, objective="spre
            "network_curvature": depth * mf.chi2 * mf.q_star, objective: value, "spread": summ.spread,
            "outlier": summ.outlier}
     rows.insert(i, row)
-    return row, net
+    return row, net, summ
 
 
 # ------------------------------------------------------------------------------ leaky-ReLU slope as a design variable
@@ -524,7 +533,7 @@ def _slope_point(slope, depth, weights, objective, edges_used, need_edges):
     summ = spectrum_summary(net, label="candidate", edges=edges_used if need_edges else False)
     row = {"slope": float(slope), "sigma_w2": s, "sigma_b2": 0.0, "network_c0": network_c0(slope, depth),
            objective: _objective(summ, objective), "spread": summ.spread}
-    return row, net
+    return row, net, summ
 
 
 def _recommend_slope(depth, weights, objective, c0_min, edges):
@@ -536,24 +545,24 @@ def _recommend_slope(depth, weights, objective, c0_min, edges):
     edges_used = True if need_edges else edges
     rows, best = [], None
     for a in (_SLOPE_GRID_COARSE if need_edges else _SLOPE_GRID):
-        row, net = _slope_point(a, depth, weights, objective, edges_used, need_edges)
+        row, net, summ = _slope_point(a, depth, weights, objective, edges_used, need_edges)
         row["feasible"] = row["network_c0"] >= c0_min
         rows.append(row)
         if row["feasible"] and (best is None or row[objective] < best[0][objective]):
-            best = (row, net)
+            best = (row, net, summ)
     if best is None:
         raise ValueError(f"no leaky-ReLU slope in [0, 0.98] gives the network's C_f(0) >= {c0_min:g} at depth "
                          f"{depth}; lower min_c0")
     i = rows.index(best[0])
     if i + 1 < len(rows) and not rows[i + 1]["feasible"]:  # the budget binds between rows i and i + 1
         a = brentq(lambda x: network_c0(x, depth) - c0_min, rows[i]["slope"], rows[i + 1]["slope"], xtol=1e-13)
-        row, net = _slope_point(a, depth, weights, objective, edges_used, need_edges)
+        row, net, summ = _slope_point(a, depth, weights, objective, edges_used, need_edges)
         row["feasible"] = True
         rows.insert(i + 1, row)
         if row[objective] < best[0][objective]:
-            best = (row, net)
-    row, net = best
-    summary = spectrum_summary(net, label="recommended", edges=edges_used)
+            best = (row, net, summ)
+    row, net, summ = best
+    summary = _recommended_summary(net, summ, edges_used if need_edges else False, edges_used)
     params = {key: row[key] for key in ("slope", "sigma_w2", "sigma_b2", "network_c0")}
     definition = (OBJECTIVE_DEFINITIONS[objective] + f"; over the leaky-ReLU slope a in [0, 0.98] with "
                   f"sigma_w2 = 2/(1+a^2), sigma_b2 = 0 and the network's C_f(0) >= {c0_min:g}")

@@ -39,6 +39,31 @@ def test_block_m_transform_matches_series(branch, alpha, beta):
     assert fl.factors[0].bounds[0] >= 0
 
 
+def test_a_served_batch_is_a_new_solve_bit_for_bit():
+    """A transform serves a batch again while its warm starts, barriers and edges are unchanged (the density
+    solver's Newton asks for a point, then a rejected NaN trial, then the point again): bit for bit what a new
+    transform solves for it, without solving it again; served arrays are copies; a new warm start (another
+    point solved) clears what was kept, and the point is solved again (now from that warm start)."""
+    branch = [sp.Dense("gaussian", 1.0), sp.activation("tanh"), sp.Dense("orthogonal", 1.0)]
+    block = architecture_law(sp.Sequential([sp.Residual(branch, alpha=1.0, beta=1.0)])).blocks[0]
+    tr = BlockTransform(block.branch_law, block.alpha, block.beta)
+    a = np.array([0.7 * tr.scale ** 2 + 0.3j])
+    m = tr.m(a)
+    assert np.isfinite(m[0]) and tr.stats["calls"] == 1
+    assert np.isnan(tr.m(np.array([np.nan + 0j]))[0]) and tr.stats["calls"] == 2
+    m[0] = 0.0  # the caller's copy
+    again, g1, dm = tr.m(a), tr.g1(a), tr.dm(a)
+    assert tr.stats["calls"] == 2
+    fresh = BlockTransform(block.branch_law, block.alpha, block.beta)
+    np.testing.assert_array_equal(again, fresh.m(a))
+    np.testing.assert_array_equal(g1, fresh.g1(a))
+    np.testing.assert_array_equal(dm, fresh.dm(a))
+    tr.m(a * 1.01)  # a second solved point: the warm starts change
+    assert tr.stats["calls"] == 3
+    np.testing.assert_allclose(tr.m(a), again, rtol=REL_M)
+    assert tr.stats["calls"] == 4
+
+
 #: mass, m_1 and m_2 of a certified block density against the moment series: the solver's certificate tolerance
 TOL_CERT = 1e-6
 

@@ -36,6 +36,16 @@ def test_mpmath_route_to_30_digits(rec):
             assert abs(mpmath.mpf(got) / mpmath.mpf(want) - 1) < mpmath.mpf(10) ** -28
 
 
+def test_mpmath_moments_are_the_single_integrals_bit_for_bit():
+    """The n moments in mpmath share phi' and the Gaussian factor at their quadrature nodes: each is exactly
+    the integral gaussian_expectation computes alone for phi'^(2k)."""
+    act = activation("swish")
+    d = gaussian.mp_function(act.expr.diff(gaussian.X))
+    mu = gaussian.dphi_moments(act, 0.8, 4, precision=25)
+    alone = [gaussian.gaussian_expectation(lambda x, k=k: d(x) ** (2 * k), 0.8, precision=25) for k in range(1, 5)]
+    assert [m.man_exp for m in mu] == [m.man_exp for m in alone]
+
+
 def test_generic_quadrature_vectorized_over_q_and_split_at_kinks():
     q = np.array([0.01, 0.5, 3.0])
     relu_sq = gaussian.gaussian_expectation(lambda x: np.maximum(x, 0) ** 2, q, kinks=(0.0,))

@@ -50,6 +50,7 @@ import math
 
 import numpy as np
 
+from ..density.threads import _thread_policy
 from .block_edges import EDGE_IM_TOL, EDGE_NOISE, EDGE_REL_TOL, NOISE_EPS, gap_above, support_edges
 
 __all__ = ["BlockTransform", "block_solver_factors", "kernel_mass"]
@@ -89,6 +90,10 @@ PATH_MIN_SHRINK = 0.999
 CACHE_SIZE = 20000
 #: solved points searched by brute force before they join the k-d tree (rebuilding it costs ~10 ms)
 RECENT_SIZE = 1024
+#: answers kept per transform for the latest distinct batches of points (:meth:`_WarmSolver._eval`): the solver's
+#: damped Newton alternates a point with a rejected trial (NaN) and then asks for the point again, and a point
+#: that fails costs a whole vertical path each time
+MEMO_SIZE = 4
 #: guards a division by zero
 _TINY = 1e-300
 #: zeta = 0 is evaluated at z = i Z_ZERO (M is continuous there; the solver asks for the limit; w ~ 1/z stays in
@@ -147,8 +152,11 @@ class _WarmStarts:
         self.new: list = []
         self.n_new = 0
         self.tree = None
+        #: counts the calls of :meth:`add`: what a solve may start from changes only with it
+        self.version = 0
 
     def add(self, z, x, d):
+        self.version += 1
         self.new.append((z, x, d))
         self.n_new += len(z)
         if self.n_new > RECENT_SIZE:
@@ -217,6 +225,11 @@ class _WarmSolver:
     walks = False
     #: points z on the real axis where the solution is singular (see BlockTransform)
     barriers: tuple = ()
+    #: the edges of the spectrum (z = sqrt of them) no warm start along the real axis crosses (see BlockTransform)
+    edges: tuple = ()
+    #: answers of :meth:`_eval` by batch, valid for the warm starts, barriers and edges of ``_memo_state``
+    _memo: dict | None = None
+    _memo_state: tuple = ()
 
     def _crosses(self, z0, z):
         """Where a warm start from the solved point z0 to z is refused (a singular point between them, across
@@ -297,14 +310,18 @@ class _WarmSolver:
             x[fin], dx[fin] = self._solve(z[fin])
         return x, dx
 
+    @_thread_policy
     def _eval(self, zeta):
         """The subclass's :meth:`_outputs` at ``zeta`` (any shape): points of the lower half-plane by conjugation
-        (M(conj zeta) = conj M(zeta)), the last call's answer again for the same points (the solver asks for m,
-        dm and g1 in turn)."""
+        (M(conj zeta) = conj M(zeta)).  The answer for a batch of points is a function of the points, the warm
+        starts and the barriers and edges alone, so it is served again, bit for bit, for the same batch while
+        none of these has changed (the solver asks for m, dm and g1 in turn, and again for a point after a
+        rejected trial; MEMO_SIZE batches are kept)."""
         zeta = np.asarray(zeta, dtype=complex)
         key = (zeta.shape, zeta.tobytes())
-        if self._last is not None and self._last[0] == key:
-            return self._last[1]
+        memo = self._valid_memo()
+        if key in memo:
+            return tuple(p.copy() for p in memo[key])  # copies: a caller may write into its arrays
         self.stats["calls"] += 1
         self.stats["points"] += zeta.size
         flat = zeta.ravel()
@@ -312,14 +329,26 @@ class _WarmSolver:
         with np.errstate(all="ignore"):
             parts = self._outputs(np.where(lower, np.conj(flat), flat))
         out = tuple(np.where(lower, np.conj(p), p).reshape(zeta.shape) for p in parts)
-        self._last = (key, out)
-        return out
+        memo = self._valid_memo()  # this solve may have added warm starts
+        if len(memo) >= MEMO_SIZE:
+            del memo[next(iter(memo))]
+        memo[key] = out
+        return tuple(p.copy() for p in out)
+
+    def _valid_memo(self) -> dict:
+        """The answers of :meth:`_eval` still valid: none once the warm starts, barriers or edges changed."""
+        state = (self._warm.version, self.barriers, self.edges)
+        if self._memo is None or self._memo_state != state:
+            self._memo, self._memo_state = {}, state
+        return self._memo
 
 
 class BlockTransform(_WarmSolver):
     """Vectorized :math:`M_{BB^T}(\\zeta)` and its derivative for :math:`B = \\alpha I + \\beta X` (module
-    docstring); ``branch_law`` is the law of :math:`X X^T`."""
+    docstring); ``branch_law`` is the law of :math:`X X^T`.  Its build (the branch's D^2 laws) and evaluations
+    run under the density solver's BLAS policy (:mod:`spectral.density.threads`)."""
 
+    @_thread_policy
     def __init__(self, branch_law, alpha, beta):
         from ..density import lambda_max
 
@@ -343,7 +372,6 @@ class BlockTransform(_WarmSolver):
         self.scale = hi  # the top of the singular values of B
         self.K = 2 + len(self.implicit)
         self.far_radius = FAR_START * self.scale
-        self._last = None
         self._warm = _WarmStarts(self.K)
         self.stats = {"calls": 0, "points": 0, "far": 0, "warm": 0, "path": 0, "failed": 0}
         from .block_stack import BlockGroup  # it stacks BlockTransforms: imported here, not at the top
@@ -420,6 +448,7 @@ class BlockTransform(_WarmSolver):
         with np.errstate(invalid="ignore"):
             return -m.imag > EDGE_IM_TOL + noise
 
+    @_thread_policy
     def _cold(self, zeta):
         """(M, M') by :meth:`_path` alone (NaN where it failed); the solved points join the warm starts."""
         zq = np.asarray(zeta, dtype=complex).ravel()

@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from ..density.threads import _thread_policy
 from .block_density import (
     FAR_START,
     NEWTON_MAXIT,
@@ -104,10 +105,12 @@ def _solve_batch(A, B):
 
 class ProductTransform(_WarmSolver):
     """Vectorized :math:`M_P(\\zeta)`, :math:`M_P'(\\zeta)` for ``blocks``: a list of (ResidualBlockLaw,
-    multiplicity) (module docstring)."""
+    multiplicity) (module docstring).  Its build and evaluations run under the density solver's BLAS policy
+    (:mod:`spectral.density.threads`)."""
 
     walks = True
 
+    @_thread_policy
     def __init__(self, blocks):
         from ..density import lambda_max
 
@@ -140,7 +143,6 @@ class ProductTransform(_WarmSolver):
         spread = float(np.sum(self.n * (self.offsets / self.means - 1.0)))
         self.scale = min(self.weyl[1], self.m1 * math.exp(SCALE_SD * math.sqrt(max(spread, 0.0))))
         self.far_radius = FAR_START ** 2 * self.scale  # zeta = z^2 of the single block's far start
-        self._last = None
         self._warm = _WarmStarts(self.K)
         self.stats = {"calls": 0, "points": 0, "far": 0, "warm": 0, "walk": 0, "path": 0, "failed": 0}
 
@@ -151,7 +153,7 @@ class ProductTransform(_WarmSolver):
         a = (1.0 - self.N) * (1.0 / (1.0 + m) - 1.0 / m)
         groups = []
         for idx, grp, cols in zip(self.group_index, self.groups, self.group_cols, strict=True):
-            y = np.moveaxis(x[:, cols], 0, 1)  # (blocks, n, 1 + k): z_j, x_j
+            y = x[:, cols].transpose(1, 0, 2)  # (blocks, n, 1 + k): z_j, x_j
             zj, xj = y[..., 0], y[..., 1:]
             k = grp.k
             Ej, Jj, ez = grp.system(zj, xj)
@@ -182,9 +184,10 @@ class ProductTransform(_WarmSolver):
         den = sysm.a.astype(complex)
         sols = []
         for g, r in zip(sysm.groups, rg, strict=True):
-            c = np.zeros(r.shape, complex)
-            c[..., -1] = -1.0
-            uv = _solve_batch(g.A, np.stack([r, c], axis=-1))
+            rc = np.zeros(r.shape + (2,), complex)  # the right-hand sides r and c
+            rc[..., 0] = r
+            rc[..., -1, 1] = -1.0
+            uv = _solve_batch(g.A, rc)
             u, v = uv[..., 0], uv[..., 1]
             num = num - np.sum(g.b * u[..., 0], axis=0)
             den = den - np.sum(g.b * v[..., 0], axis=0)
@@ -193,7 +196,7 @@ class ProductTransform(_WarmSolver):
         d = np.empty((len(r0), self.K), complex)
         d[:, 0] = dm
         for (u, v), cols in zip(sols, self.group_cols, strict=True):
-            d[:, cols] = np.moveaxis(u - v * dm[None, :, None], 1, 0)
+            d[:, cols] = (u - v * dm[None, :, None]).transpose(1, 0, 2)
         return d
 
     def _dense(self, sysm: _Arrow):
@@ -225,7 +228,7 @@ class ProductTransform(_WarmSolver):
         res = np.abs(sysm.e0)
         one_m = np.abs(1.0 + x[:, 0]) + _TINY
         for grp, g, cols in zip(self.groups, sysm.groups, self.group_cols, strict=True):
-            y = np.moveaxis(x[:, cols], 0, 1)
+            y = x[:, cols].transpose(1, 0, 2)
             res = np.maximum(res, np.max(grp.scaled(y[..., 0], y[..., 1:], g.E[..., :-1]), axis=0))
             res = np.maximum(res, np.max(np.abs(g.E[..., -1]), axis=0) / one_m)
         return res
@@ -235,7 +238,7 @@ class ProductTransform(_WarmSolver):
         g = (1.0 + m) / zeta
         ok = g.imag <= SHEET_TOL * np.abs(g)
         for grp, cols in zip(self.groups, self.group_cols, strict=True):
-            y = np.moveaxis(x[:, cols], 0, 1)
+            y = x[:, cols].transpose(1, 0, 2)
             zj = y[..., 0]
             blk = (zj.imag >= -SHEET_TOL * np.abs(zj)) & (zj.real >= -SHEET_TOL * np.abs(zj))
             ok &= np.all(blk & grp.sheet(zj, y[..., 1:]), axis=0)

@@ -92,18 +92,20 @@ class BlockGroup:
         w, m = x[..., 0], x[..., 1]
         E = np.zeros((b, n, k), complex)
         J = np.zeros((b, n, k, k), complex)
+        opm = 1.0 + m
         if self.has_alpha:
-            h = -w * m / (1.0 + m)
-            E[..., 0] = (z - w) * (z + h) - self.alpha2
-            J[..., 0, 0] = -(z + h) + (z - w) * (-m / (1.0 + m))
-            J[..., 0, 1] = (z - w) * (-w / (1.0 + m) ** 2)
-            ez = (z + h) + (z - w)
+            h = -w * m / opm
+            zw, zh = z - w, z + h
+            E[..., 0] = zw * zh - self.alpha2
+            J[..., 0, 0] = -zh + zw * (-m / opm)
+            J[..., 0, 1] = zw * (-w / opm ** 2)
+            ez = zh + zw
         else:
             E[..., 0] = w - z
             J[..., 0, 0] = 1.0
             ez = np.full(z.shape, -1.0 + 0j)
         e2 = np.log1p(m) - np.log(m) - 2.0 * np.log(w) + self.log_beta2
-        d2m = 1.0 / (1.0 + m) - 1.0 / m
+        d2m = 1.0 / opm - 1.0 / m
         J[..., 1, 0] = -2.0 / w
         j = 0
         for rec, kind in zip(self.factors, self.kinds, strict=True):
