@@ -98,7 +98,7 @@ def test_sin_d2_exact_law_against_mpmath():
     within WRAPPED_RTOL of mpmath's quadrature and push-forward density (docs/design.md §4.6) at q = 0.3, 1, 19.95,
     far from, next to, on (Im, from above) and below the spectrum (the continuation from above, as the contour
     quadrature serves it), and near 0 down to |zeta| = 1e-30 (where the quadrature was off by 0.37 at 1e-26); its
-    rounding bound (noise) covers the error; M' agrees with a centred difference of 1 + M.  About 0.1 s."""
+    rounding bound (noise) covers the error; M' agrees with a centred difference of 1 + M.  About 0.5 s."""
     from spectral.laws.d2_wrapped import WrappedCosineD2
 
     for q in sorted({r["q"] for r in REF_WRAPPED["rows"]}):
@@ -126,7 +126,7 @@ def test_sin_d2_exact_law_is_the_quadratures_where_it_holds():
     """The special case agrees with the general one: at q = 1 the contour quadrature (spectral.laws.d2_quadrature)
     gives the exact law's 1 + M, M, M' within QUADRATURE_RTOL where it holds, above and below the spectrum (there
     both continue from above); below q = 0.16 the series would lose over 3 digits next to 0 and the quadrature
-    serves sin's D^2.  About 0.5 s."""
+    serves sin's D^2.  About 1 s (the quadrature's build)."""
     from spectral.activations import activation
     from spectral.laws.d2_quadrature import smooth_d2
     from spectral.laws.d2_wrapped import WrappedCosineD2, wrapped_d2
@@ -136,7 +136,35 @@ def test_sin_d2_exact_law_is_the_quadratures_where_it_holds():
                      -0.1 - 0.01j, 1.1 - 0.01j, 0.3 - 1e-8j, -1e-10 + 1e-12j])
     for a, b in zip(exact.transforms(zeta)[:3], quad.transforms(zeta)[:3], strict=True):
         assert np.max(np.abs(a / b - 1)) < QUADRATURE_RTOL
-    assert not isinstance(getattr(_sin_d2(0.05).transforms, "__self__", None), WrappedCosineD2)
+    assert wrapped_d2(activation("sin"), 0.05) is None and isinstance(exact, WrappedCosineD2)
+
+
+def test_cosine_derivative_decided_on_the_expression():
+    """The exact law serves where phi' = A cos(B x) by its sympy expression (sin; 2 sin(3x)/3: A = 2, B = 3), not
+    elsewhere (tanh, gelu, cos(2x), sin(x) + x); a scaled one is the unit law at Q = B^2 q, zeta / A^2 (its
+    M' / A^2), spectrum [0, A^2].  (The contour quadrature of 2 sin(3x)/3 at q = 0.2 is off by 9e-7 at zeta = -1,
+    1.4e-5 in M'; the exact law is mpmath's there to 1e-16, measured.)  About 0.4 s."""
+    import sympy
+
+    from spectral.activations import activation
+    from spectral.laws.d2_wrapped import WrappedCosineD2, cosine_derivative
+
+    x = sympy.Symbol("x")
+    assert cosine_derivative(activation("sin")) == (1.0, 1.0)
+    scaled = activation(2 * sympy.sin(3 * x) / 3, name="sin3")
+    assert cosine_derivative(scaled) == (2.0, 3.0)
+    for other in ("tanh", "gelu", sympy.cos(2 * x), sympy.sin(x) + x):
+        assert cosine_derivative(activation(other)) is None
+    from spectral.laws.derivative import DerivativeLaw
+
+    f = next(f for f in DerivativeLaw(scaled, 0.2).solver_factors().factors if isinstance(f, D.ImplicitFactor))
+    unit = WrappedCosineD2(1.0, 1.0, 9 * 0.2)
+    zeta = np.array([5 + 4j, -1, 4.5, 2 + 0.05j, 2 - 0.05j, 0.1 + 0.01j, -1e-20 + 1e-22j])
+    g1, m, dm, noise = f.transforms(zeta)
+    ug1, um, udm, unoise = unit.transforms(zeta / 4)
+    assert f.bounds == (0.0, 4.0)
+    assert np.allclose(g1, ug1, rtol=1e-15, atol=0) and np.allclose(m, um, rtol=1e-15, atol=0)
+    assert np.allclose(dm, udm / 4, rtol=1e-15, atol=0)
 
 
 #: x rho of the solver's tail of sin at 2 (the exact law of D^2) against the reference, relative: measured 4.3e-11
@@ -150,7 +178,7 @@ def test_sin_at_2_certified_with_the_exact_d2(weights, depth):
     """sin at sigma_w^2 = 2 with the library's own law of D^2 (the exact transforms, docs/design.md §5.10):
     certified, its tail exponent 1/kappa, and x rho within SIN_TAIL_RTOL of the reference down to 1e-16, through
     the range where the quadrature's tail was refused (its 1 + M off by 0.02 to 0.4 at |zeta| ~ 4e-26; refused,
-    5 to 28 s).  About 0.5 to 1 s each."""
+    5 to 28 s).  About 1 s each."""
     law = jacobian_law(Network.critical("sin", sigma_w2=2.0, depth=depth, weights=weights))
     res = law.density(2000)
     assert res.certified, res.reason

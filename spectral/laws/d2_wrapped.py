@@ -151,7 +151,7 @@ def cosine_derivative(activation):
     x = sorted(expr.free_symbols, key=str)[0]
     if len(expr.free_symbols) != 1:
         return None
-    dphi = sympy.simplify(sympy.diff(expr, x))
+    dphi = sympy.diff(expr, x)
     amp, freq = sympy.Wild("amp", exclude=[x]), sympy.Wild("freq", exclude=[x])
     match = dphi.match(amp * sympy.cos(freq * x))
     if not match:
