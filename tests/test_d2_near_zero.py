@@ -7,8 +7,9 @@ from the Fourier series of the wrapped normal law, the density equation solved o
 continuation along the arc z = x e^(i theta) from the negative axis) and reference_data/erf_scaled_d2_near_zero.json
 (mpmath quadrature of 1 + M of D^2 = exp(-a h^2)).  At q* = 19.95 the law of sin's D^2 is the arcsine law to
 e^(-2q) = 4.7e-18 (the reference's ``arcsine_rel``, 9e-18 to 2e-17 relative in 1 + m), whose S-transform
-(2 + m)/(1 + m) is a linear factor: the solver's tail on that exact law is checked against the reference, and
-the tail of the library's own law of D^2 (a contour quadrature) where that quadrature holds.
+(2 + m)/(1 + m) is a linear factor: the solver's tail on that exact law is checked against the reference, and so
+is the tail with the library's own law of D^2, exact (spectral.laws.d2_wrapped, checked against
+reference_data/d2_wrapped_cosine.json: mpmath quadrature).
 """
 
 from __future__ import annotations
@@ -71,39 +72,127 @@ def test_arcsine_product_tail_against_mpmath(weights, depth):
     assert np.max(np.abs(_xrho_at(res, lx) / exact - 1)) < TAIL_RTOL
 
 
-#: |zeta| down to which the quadrature's 1 + M(zeta) of sin's D^2 is accurate to D2_G1_RTOL (measured at
-#: arg zeta = pi - 0.02: 1.4e-10 at 1e-10, 3.5e-8 at 1e-16, 4.0e-6 at 1e-20); below D2_G1_OFF it is off by
-#: 1.5e-2 or more, below D2_G1_LOST by more than 0.1 (0.37 at 1e-26, O(1) below, Im of the wrong sign from 1e-27).
-D2_G1_RESOLVED, D2_G1_RTOL, D2_G1_OFF, D2_G1_LOST = 1e-20, 1e-5, 1e-25, 1e-26
+REF_WRAPPED = json.loads((_DATA / "d2_wrapped_cosine.json").read_text())
+
+#: The exact law of sin's D^2 against mpmath (reference_data/d2_wrapped_cosine.py), relative in 1 + M and in M:
+#: measured 4.7e-15 at most over the 75 points (q = 0.3, 1, 19.95; off, next to, on and below the spectrum, near 0
+#: down to |zeta| = 1e-30), a few roundings of the series.
+WRAPPED_RTOL = 1e-14
+#: The quadrature's 1 + M (and M') against the exact law where the quadrature holds: off the axis at distance
+#: 0.01 or more from the spectrum, or beyond |zeta| = 1e-10 near 0 (measured 5e-9 at q = 0.3, zeta = 0.5 - 0.1 i;
+#: its dm within 1.5e-6 at |zeta| = 1e-20, q = 1; 1e-14 elsewhere).
+QUADRATURE_RTOL = 1e-7
+#: M' against a centred difference of the exact 1 + M with step H_DIFF |zeta - nearest end|: truncation
+#: O(H_DIFF^2) = 1e-10 relative, rounding eps / H_DIFF ~ 2e-11.
+H_DIFF, DM_RTOL = 1e-5, 1e-8
 
 
-@pytest.mark.slow
-def test_sin_at_2_refused_below_the_d2_quadratures_reach():
-    """sin / Gaussian at sigma_w^2 = 2, depth 64: refused, its 7 uncertified tail nodes between log x = -3753
-    and -3719, where the solution's |zeta| ~ 4e-26 lies below the reach of the D^2 quadrature (its zeros of
-    phi' located to 13 decimals, panels graded to 2^-40): there its 1 + M is off by 0.02 to 0.4, and so are
-    the certified nodes next to them (x rho 8.9e-16 at -3713 and 6.1e-15 at -3780 against 1.73e-15 and
-    1.03e-15); the true tail has no zero (test_arcsine_product_tail_against_mpmath).  Above, where the
-    quadrature holds, its tail follows the reference (2.5e-3 at |zeta| = 3e-23, log x = -3300; measured).
-    Pinned: with 1 + M exact near zeta = 0 the case is certified (the arcsine factor, about 0.1 s), and this
-    test must then assert that.  About 8 s of CPU (the quadrature of D^2 2.4 s, the density 5 s)."""
-    law = jacobian_law(Network.critical("sin", sigma_w2=2.0, depth=64, weights="gaussian"))
-    d2 = next(f for f in law.solver_factors().factors if isinstance(f, D.ImplicitFactor))
-    for r in REF["g1"]:
-        zeta = r["abs"] * np.exp(1j * r["arg"])
-        err = abs(d2.g1(np.array([zeta]))[0] / complex(r["re"], r["im"]) - 1)
-        if r["abs"] >= D2_G1_RESOLVED:
-            assert err < D2_G1_RTOL, r
-        elif r["abs"] <= D2_G1_LOST:
-            assert err > 0.1, r  # the quadrature's reach: see the docstring before relaxing
-    with pytest.warns(D.UncertifiedDensityWarning, match=r"grid points uncertified \(log x from -37"):
-        res = law.density(2000)
-    assert not res.certified and res.diagnostics["mass_error"] < D.CERTIFICATE_TOL
-    rows = _ref_rows("gaussian", 64)
-    off = [r["log_x"] for r in rows if r["zeta_abs"] < D2_G1_OFF]
-    assert off and res.diagnostics["uncertified_log_x"][1] <= max(off)  # all where |zeta| < 1e-25
-    held = [r for r in rows if r["zeta_abs"] > 1e-23]
-    assert held and all(abs(_xrho_at(res, r["log_x"]) / r["xrho"] - 1) < 1e-2 for r in held)
+def _sin_d2(q):
+    from spectral.laws.derivative import DerivativeLaw
+
+    return next(f for f in DerivativeLaw("sin", q).solver_factors().factors if isinstance(f, D.ImplicitFactor))
+
+
+def test_sin_d2_exact_law_against_mpmath():
+    """sin's D^2 = cos^2(sqrt(q) h) in the solver is the exact law of spectral.laws.d2_wrapped: its 1 + M(zeta)
+    within WRAPPED_RTOL of mpmath's quadrature and push-forward density (docs/design.md §4.6) at q = 0.3, 1, 19.95,
+    far from, next to, on (Im, from above) and below the spectrum (the continuation from above, as the contour
+    quadrature serves it), and near 0 down to |zeta| = 1e-30 (where the quadrature was off by 0.37 at 1e-26); its
+    rounding bound (noise) covers the error; M' agrees with a centred difference of 1 + M.  About 0.5 s."""
+    from spectral.laws.d2_wrapped import WrappedCosineD2
+
+    for q in sorted({r["q"] for r in REF_WRAPPED["rows"]}):
+        f = _sin_d2(q)
+        assert isinstance(getattr(f.transforms, "__self__", None), WrappedCosineD2)
+        assert f.bounds == (0.0, 1.0) and f.critical_values == (0.0, 1.0)
+        rows = [r for r in REF_WRAPPED["rows"] if r["q"] == q]
+        zeta = np.array([complex(r["re_zeta"], r["im_zeta"]) for r in rows])
+        g1, m, dm, noise = f.transforms(zeta)
+        assert np.array_equal(g1, f.g1(zeta)) and np.array_equal(m, f.m(zeta)) and np.array_equal(dm, f.dm(zeta))
+        for k, r in enumerate(rows):
+            if r["re"] is None:  # on the spectrum: Im(1 + M(x + i0)) = -pi x rho(x)
+                assert abs(g1[k].imag / r["im"] - 1) < WRAPPED_RTOL, r
+                continue
+            ref = complex(r["re"], r["im"])
+            assert abs(g1[k] / ref - 1) < WRAPPED_RTOL, r
+            assert abs(m[k] - (ref - 1)) < WRAPPED_RTOL * abs(ref - 1), r
+            assert abs(g1[k] - ref) <= noise[k], r
+        h = H_DIFF * np.minimum(np.abs(zeta), np.abs(zeta - 1))
+        diff = (f.g1(zeta + h) - f.g1(zeta - h)) / (2 * h)
+        assert np.max(np.abs(diff / dm - 1)) < DM_RTOL
+
+
+def test_sin_d2_exact_law_is_the_quadratures_where_it_holds():
+    """The special case agrees with the general one: at q = 1 the contour quadrature (spectral.laws.d2_quadrature)
+    gives the exact law's 1 + M, M, M' within QUADRATURE_RTOL where it holds, above and below the spectrum (there
+    both continue from above); below q = 0.16 the series would lose over 3 digits next to 0 and the quadrature
+    serves sin's D^2.  About 1 s (the quadrature's build)."""
+    from spectral.activations import activation
+    from spectral.laws.d2_quadrature import smooth_d2
+    from spectral.laws.d2_wrapped import WrappedCosineD2, wrapped_d2
+
+    exact, quad = wrapped_d2(activation("sin"), 1.0), smooth_d2(activation("sin"), 1.0)
+    zeta = np.array([3 + 4j, -2, 1.5, 0.5 + 0.5j, 0.5 + 0.01j, 0.5 - 0.01j, 0.05 - 0.01j, 0.95 - 0.01j,
+                     -0.1 - 0.01j, 1.1 - 0.01j, 0.3 - 1e-8j, -1e-10 + 1e-12j])
+    for a, b in zip(exact.transforms(zeta)[:3], quad.transforms(zeta)[:3], strict=True):
+        assert np.max(np.abs(a / b - 1)) < QUADRATURE_RTOL
+    assert wrapped_d2(activation("sin"), 0.05) is None and isinstance(exact, WrappedCosineD2)
+
+
+def test_cosine_derivative_decided_on_the_expression():
+    """The exact law serves where phi' = A cos(B x) by its sympy expression (sin; 2 sin(3x)/3: A = 2, B = 3), not
+    elsewhere (tanh, gelu, cos(2x), sin(x) + x); a scaled one is the unit law at Q = B^2 q, zeta / A^2 (its
+    M' / A^2), spectrum [0, A^2].  (The contour quadrature of 2 sin(3x)/3 at q = 0.2 is off by 9e-7 at zeta = -1,
+    1.4e-5 in M'; the exact law is mpmath's there to 1e-16, measured.)  About 0.4 s."""
+    import sympy
+
+    from spectral.activations import activation
+    from spectral.laws.d2_wrapped import WrappedCosineD2, cosine_derivative
+
+    x = sympy.Symbol("x")
+    assert cosine_derivative(activation("sin")) == (1.0, 1.0)
+    scaled = activation(2 * sympy.sin(3 * x) / 3, name="sin3")
+    assert cosine_derivative(scaled) == (2.0, 3.0)
+    for other in ("tanh", "gelu", sympy.cos(2 * x), sympy.sin(x) + x):
+        assert cosine_derivative(activation(other)) is None
+    from spectral.laws.derivative import DerivativeLaw
+
+    f = next(f for f in DerivativeLaw(scaled, 0.2).solver_factors().factors if isinstance(f, D.ImplicitFactor))
+    unit = WrappedCosineD2(1.0, 1.0, 9 * 0.2)
+    zeta = np.array([5 + 4j, -1, 4.5, 2 + 0.05j, 2 - 0.05j, 0.1 + 0.01j, -1e-20 + 1e-22j])
+    g1, m, dm, noise = f.transforms(zeta)
+    ug1, um, udm, unoise = unit.transforms(zeta / 4)
+    assert f.bounds == (0.0, 4.0)
+    assert np.allclose(g1, ug1, rtol=1e-15, atol=0) and np.allclose(m, um, rtol=1e-15, atol=0)
+    assert np.allclose(dm, udm / 4, rtol=1e-15, atol=0)
+
+
+#: x rho of the solver's tail of sin at 2 (the exact law of D^2) against the reference, relative: measured 4.3e-11
+#: at most over the 34 reference points (the arcsine factor's: 2.3e-14).
+SIN_TAIL_RTOL = 1e-9
+
+
+@pytest.mark.parametrize(("weights", "depth"), [("gaussian", 64), ("orthogonal", 64), ("gaussian", 1000),
+                                                ("orthogonal", 1000)])
+def test_sin_at_2_certified_with_the_exact_d2(weights, depth):
+    """sin at sigma_w^2 = 2 with the library's own law of D^2 (the exact transforms, docs/design.md §5.10):
+    certified, its tail exponent 1/kappa, and x rho within SIN_TAIL_RTOL of the reference down to 1e-16, through
+    the range where the quadrature's tail was refused (its 1 + M off by 0.02 to 0.4 at |zeta| ~ 4e-26; refused,
+    5 to 28 s).  About 1 s each."""
+    law = jacobian_law(Network.critical("sin", sigma_w2=2.0, depth=depth, weights=weights))
+    res = law.density(2000)
+    assert res.certified, res.reason
+    kappa = 2 * depth + 1 if weights == "gaussian" else depth + 1
+    # the tail's exponent from its last nodes (measured within 5.5e-4 of 1/kappa, orthogonal depth 1000)
+    assert res.diagnostics["tail_exponent"] * kappa == pytest.approx(1.0, abs=1e-3)
+    # the reference points above the first node (orthogonal depth 1000: -31000 lies 30 e-folds below it, where
+    # the density's power law extrapolates with its exponent off 5.5e-4)
+    first = np.min(res.log_x[np.isfinite(res.xrho) & (res.xrho > 0)])
+    rows = [r for r in _ref_rows(weights, depth) if r["log_x"] >= first]
+    assert len(rows) >= 3
+    lx = np.array([r["log_x"] for r in rows])
+    exact = np.array([r["xrho"] for r in rows])
+    assert np.max(np.abs(_xrho_at(res, lx) / exact - 1)) < SIN_TAIL_RTOL
 
 
 #: |zeta| down to which the quadrature's Im(1 + M) of erf_scaled's D^2 at q* = 15/pi is accurate to

@@ -13,6 +13,7 @@ from ..fields import MPField
 from .base import SpectralLaw, _as_complex, _check_positive, _exactify
 from .d2_piecewise import piecewise_d2
 from .d2_quadrature import smooth_d2
+from .d2_wrapped import wrapped_d2
 from .ensembles import Atomic
 
 
@@ -194,7 +195,8 @@ class DerivativeLaw(SpectralLaw):
     def solver_factors(self):
         """The atomic law's factor for piecewise-constant phi' (relu, hard-tanh, ...); otherwise an
         :class:`~spectral.density.ImplicitFactor` with the analytic M(zeta) of :mod:`spectral.laws.d2_quadrature`
-        (the discrete quadrature law where the activation has no analytic expression)."""
+        (exact, :mod:`spectral.laws.d2_wrapped`, where phi' = A cos(B x); the discrete quadrature law where the
+        activation has no analytic expression)."""
         if self._atomic is not None:
             return self._solver_record(*self._atomic.solver_factors().factors)
         return self._solver_record(self._implicit_solver_factor())
@@ -218,6 +220,12 @@ class DerivativeLaw(SpectralLaw):
         if pw is not None and exact:
             return ImplicitFactor(pw.m, pw.dm, float(self.mean), pw.bounds, 1.0, 1.0, pw.g1, offset=pw.offset,
                                   noise=pw.noise, spread=pw.spread, jump_values=pw.jumps, transforms=pw.transforms)
+        wrapped = wrapped_d2(self.activation, float(self.q))
+        if wrapped is not None:
+            # phi' = A cos(B x): the exact transforms of the wrapped normal law (docs/design.md §4.6)
+            return ImplicitFactor(wrapped.m, wrapped.dm, float(self.mean), wrapped.bounds, 1.0, 1.0, wrapped.g1,
+                                  offset=wrapped.offset, noise=wrapped.noise, spread=wrapped.spread,
+                                  critical_values=wrapped.crit_values, transforms=wrapped.transforms)
         smooth = smooth_d2(self.activation, float(self.q), self.name)
         if smooth is not None:
             return ImplicitFactor(smooth.m, smooth.dm, float(self.mean), smooth.bounds, 1.0, 1.0, smooth.g1,
