@@ -119,7 +119,9 @@ def test_sin_depth_1000_reaches_0_through_the_zeros_of_cos():
 #: erf_scaled / orthogonal at 1 (2.0 s), sin / orthogonal at 0.3 (2.3 s).
 DEPTH_10000_MORE = (("tanh", "orthogonal", 3e-3), ("tanh", "orthogonal", 1e-2), ("erf_scaled", "orthogonal", 3e-3),
                     ("erf_scaled", "orthogonal", 1e-2), ("tanh", "gaussian", 1.0), ("tanh", "gaussian", 3.0),
-                    ("erf_scaled", "orthogonal", 1.0), ("sin", "orthogonal", 0.3))
+                    ("erf_scaled", "orthogonal", 1.0), ("sin", "orthogonal", 0.3),
+                    # the end of sin's critical line with the exact law of D^2 (docs/design.md §5.10; 1.4 s, 0.5 s)
+                    ("sin", "orthogonal", 1.0), ("sin", "gaussian", 1.0))
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("act", "weights", "eps"), [
