@@ -6,8 +6,8 @@ doctest there) runs while the other worker idles.  Moving the modules that hold 
 leaves short tests for the end, where they even the workers out.  Modules move whole, in their own order: a
 module-scoped fixture is still made once per worker, and every test still runs exactly as written.
 
-Also here: the Dask cluster the sweep tests share (one start for two modules), and each xdist worker's share of
-the cores for BLAS and OpenMP threads.
+Also here: the Dask cluster of the sweep tests (one per module, closed with it), and each xdist worker's share
+of the cores for BLAS and OpenMP threads.
 """
 
 from __future__ import annotations
@@ -68,12 +68,13 @@ def pytest_collection_modifyitems(session, config, items):
     items.sort(key=lambda item: (_RANK.get(_module_of(item.nodeid), len(SLOW_MODULES)), order[id(item)]))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_address():
-    """The scheduler address of one real 2-worker LocalCluster for the Dask tests of test_sweep and
-    test_sweep_cli (the sweeps connect to it by address).  Those tests share one xdist worker (their
-    ``xdist_group("sweep")``), so the cluster is started once for both modules; each sweep is independent of
-    what the cluster ran before (a cell is a function of its parameters)."""
+    """The scheduler address of a real 2-worker LocalCluster for the Dask tests of test_sweep and test_sweep_cli
+    (the sweeps connect to it by address), one per module: it is closed when the module's tests are done, since a
+    cluster kept for the session runs its scheduler in the worker's process and its two worker processes beside
+    every later test (measured: 6% of a core each, idle).  Each sweep is independent of what the cluster ran
+    before (a cell is a function of its parameters)."""
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:

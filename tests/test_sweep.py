@@ -32,7 +32,7 @@ POINTS = 100
 
 @pytest.fixture(scope="module")
 def address(dask_address):
-    """The shared real 2-worker LocalCluster (tests/conftest.py: started once for the Dask tests)."""
+    """The module's real 2-worker LocalCluster (tests/conftest.py)."""
     return dask_address
 
 

@@ -27,7 +27,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def address(dask_address):
-    """The shared real 2-worker LocalCluster (tests/conftest.py: started once for the Dask tests)."""
+    """The module's real 2-worker LocalCluster (tests/conftest.py)."""
     return dask_address
 
 
