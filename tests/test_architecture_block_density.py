@@ -147,8 +147,8 @@ def test_arrowhead_solve_equals_dense_solve():
     (far, near and on the spectrum of D^2), its 20-node Gauss rule included (at Bernstein parameter >= 8, which
     no tier of the law's own but the plain one reaches)."""
     from spectral.architecture.block_product import ProductTransform
-    from spectral.laws.d2_quadrature import _tier_of
     from spectral.laws.d2_stack import D2Stack
+    from spectral.laws.d2_tiers import _tier_of
 
     law = sp.jacobian_law(_scaled_resnet(2))
     tr = ProductTransform([(law.blocks[0], 2), (law.blocks[1], 1)])

@@ -1,4 +1,4 @@
-"""The tiers of the contour quadrature of D^2 (spectral/laws/d2_quadrature.py): the one-law form that the solver's
+"""The tiers of the contour quadrature of D^2 (spectral/laws/d2_tiers.py): the one-law form that the solver's
 calls take (scalar bounds, 1-d points) gives the same tier at every point as the general form (the laws stacked,
 here a stack of one), over random spectra, critical values and points on, next to and off the spectrum."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spectral.laws.d2_quadrature import _tier_of
+from spectral.laws.d2_tiers import _tier_of
 
 
 @pytest.mark.parametrize("seed", range(4))

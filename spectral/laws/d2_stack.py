@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .d2_quadrature import _SmoothD2, _tier_of
+from .d2_quadrature import _SmoothD2
+from .d2_tiers import _tier_of
 from .gauss_rule import bernstein_rho, gauss_rule
 
 __all__ = ["D2Stack"]
