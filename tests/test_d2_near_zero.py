@@ -277,7 +277,8 @@ def test_gaussian_tail_continuous_at_the_threshold():
 
 def test_gaussian_derivative_decided_on_the_expression():
     """The rule in s serves where phi' = A exp(-B x^2) by its sympy derivative (erf: 2/sqrt(pi), 1; erf_scaled: 1,
-    pi/4; erf(2): 4/sqrt(pi), 4), not elsewhere (tanh, gelu, sin, erf(x) + x, exp(-x^2) as phi)."""
+    pi/4; erf(2): 4/sqrt(pi), 4), not elsewhere (tanh, gelu, sin, erf(x) + x, exp(-x^2) as phi), nor where
+    a = 2 B q < MIN_A.  About 0.3 s."""
     import sympy
 
     from spectral.activations import activation
@@ -289,6 +290,12 @@ def test_gaussian_derivative_decided_on_the_expression():
         assert gaussian_derivative(activation(act)) == pytest.approx(ab, rel=1e-15)
     for other in ("tanh", "gelu", "sin", sympy.erf(x) + x, sympy.exp(-x**2)):
         assert gaussian_derivative(activation(other)) is None
+    # a = pi q / 2 below MIN_A (E[1/D^2] finite): the contour quadrature alone
+    from spectral.laws.d2_gaussian_tail import MIN_A, gaussian_tail_d2
+    from spectral.laws.d2_quadrature import smooth_d2
+
+    q = 0.9 * 2 * MIN_A / math.pi
+    assert gaussian_tail_d2(activation("erf_scaled"), q, smooth_d2(activation("erf_scaled"), q)) is None
 
 
 @pytest.mark.parametrize(("weights", "depth"), [("gaussian", 64), ("orthogonal", 64), ("gaussian", 1000),
