@@ -15,6 +15,7 @@ reference_data/d2_wrapped_cosine.json: mpmath quadrature).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -195,31 +196,118 @@ def test_sin_at_2_certified_with_the_exact_d2(weights, depth):
     assert np.max(np.abs(_xrho_at(res, lx) / exact - 1)) < SIN_TAIL_RTOL
 
 
-#: |zeta| down to which the quadrature's Im(1 + M) of erf_scaled's D^2 at q* = 15/pi is accurate to
-#: ERF_G1_RTOL relative (measured at arg zeta = pi - 0.05: 1e-12 at 1e-8, 1.7e-5 at 1e-20), and below which it is
-#: not (0.12 at 1e-80, 0.71 at 1e-150, 1.2 at 1e-250; 9.7e-3 at 1e-40); at arg zeta = pi - 1, 1.6e-9 to 5.9e-3
-#: over the same range.
-ERF_G1_RESOLVED, ERF_G1_RTOL, ERF_G1_LOST = 1e-20, 1e-4, 1e-80
+#: erf_scaled's 1 + M near 0 (spectral.laws.d2_gaussian_tail) against mpmath, relative in 1 + M and in Im(1 + M)
+#: (which carries x rho): measured 4.9e-15 and 7.3e-15 at most over the 12 points (|zeta| = 1e-8 to 1e-250), a few
+#: roundings of t = s + log zeta (|s| up to 580).  The contour quadrature alone was off by 1.7e-5 at 1e-20, 1e-2 at
+#: 1e-40, 0.12 at 1e-80 (arg zeta = pi - 0.05) and its M' overflowed below 1e-154.
+ERF_NEAR_RTOL = 1e-13
+
+
+def _erf_scaled_d2(q):
+    from spectral.laws.derivative import DerivativeLaw
+
+    return next(f for f in DerivativeLaw("erf_scaled", q).solver_factors().factors if isinstance(f, D.ImplicitFactor))
 
 
 def test_erf_scaled_d2_near_zero_against_mpmath():
     """1 + M(zeta) of erf_scaled's D^2 = exp(-7.5 h^2) just off the negative axis, where the deep tails of its
-    products solve (|zeta| ~ 1e-38 at log x = -5000, 1e-168 at -22800 for orthogonal depth 64): accurate to
-    1e-4 in Im(1 + M), which carries x rho, down to 1e-20; lost below 1e-80 at arg zeta = pi - 0.05, which is
-    why erf_scaled at 4 is refused at depths 64 to 10^4 (mass off 2.9e-6 to 2e-3).  With 1 + M exact there (the
-    law's density in s = -log d, e^(-s/2a)/sqrt(2 pi a s), by Gauss-Legendre in s, whose poles s = -log zeta lie
-    |arg zeta| off the real axis), every one of those cases is certified (docs/design.md §5.10).  Pinned: when
-    the quadrature holds near 0, the loss below must be turned into an accuracy check.  About 1 s."""
-    law = jacobian_law(Network.critical("erf_scaled", sigma_w2=4.0, depth=1, weights="orthogonal"))
-    assert law.q[0] == pytest.approx(REF_ERF["q"], rel=1e-14)
-    d2 = next(f for f in law.solver_factors().factors if isinstance(f, D.ImplicitFactor))
-    for r in REF_ERF["g1"]:
-        # below |zeta| ~ 1e-154 the quadrature's M' (the squares of the resolvent) overflows: its warning is
-        # not this test's subject
-        with np.errstate(over="ignore", invalid="ignore"):
-            im = d2.g1(np.array([r["abs"] * np.exp(1j * r["arg"])]))[0].imag
-        err = abs(im / r["im"] - 1)
-        if r["abs"] >= ERF_G1_RESOLVED:
-            assert err < ERF_G1_RTOL, r
-        elif r["abs"] <= ERF_G1_LOST and r["arg"] > 3.0:
-            assert err > 1e-2, r  # the quadrature's reach: see the docstring before relaxing
+    products solve (|zeta| ~ 1e-38 at log x = -5000, 1e-168 at -22800 for orthogonal depth 64), by the law's
+    density in s = -log D^2 (docs/design.md §4.6): within ERF_NEAR_RTOL of mpmath (1 + M, M, Im(1 + M)), its
+    rounding bound covering the error, its M' finite and equal to a centred difference of 1 + M (DM_RTOL) down to
+    |zeta| = 1e-250.  About 0.1 s."""
+    from spectral.laws.d2_gaussian_tail import GaussianTailD2
+
+    f = _erf_scaled_d2(REF_ERF["q"])
+    assert isinstance(getattr(f.transforms, "__self__", None), GaussianTailD2)
+    zeta = np.array([r["abs"] * np.exp(1j * r["arg"]) for r in REF_ERF["g1"]])
+    ref = np.array([complex(r["re"], r["im"]) for r in REF_ERF["g1"]])
+    g1, m, dm, noise = f.transforms(zeta)
+    assert np.array_equal(g1, f.g1(zeta)) and np.array_equal(m, f.m(zeta)) and np.array_equal(dm, f.dm(zeta))
+    assert np.max(np.abs(g1 / ref - 1)) < ERF_NEAR_RTOL
+    assert np.max(np.abs(g1.imag / ref.imag - 1)) < ERF_NEAR_RTOL
+    assert np.max(np.abs(m - (ref - 1))) < ERF_NEAR_RTOL
+    assert np.all(np.abs(g1 - ref) <= noise)
+    h = H_DIFF * np.abs(zeta)
+    diff = (f.g1(zeta + h) - f.g1(zeta - h)) / (2 * h)
+    assert np.all(np.isfinite(dm)) and np.max(np.abs(diff / dm - 1)) < DM_RTOL
+
+
+#: The rule in s against the contour quadrature at the threshold (|zeta| = NEAR_ZERO A^2, left half plane), where
+#: both hold: measured 4.5e-16 in 1 + M and M, 1.9e-14 in M' (arg zeta = pi to pi/2) for erf_scaled at q* = 15/pi;
+#: 1.8e-12 for erf(2) at q = 0.3 (A^2 = 16/pi, a = 2.4), the quadrature's Im(1 + M) of 3e-14 on the negative axis,
+#: where 1 + M is real (the rule's: 5e-19); in M' 1.1e-10 there (the quadrature's Im M' 1.5e-8 against |M'| = 852,
+#: the rule's 8e-14; the rule's M' is checked against a centred difference of its 1 + M).
+THRESHOLD_RTOL, THRESHOLD_DM_RTOL = 1e-11, 1e-9
+
+
+def test_gaussian_tail_continuous_at_the_threshold():
+    """Where the rule in s takes over from the contour quadrature (|zeta| = NEAR_ZERO A^2, Re zeta <= 0) the two
+    agree within THRESHOLD_RTOL in 1 + M, M and M'; across it, and in the right half plane (the spectrum (0, A^2]
+    and the continuation from above below it, as the quadrature serves it), the quadrature's values are served
+    unchanged.  About 1 s (the quadratures' builds)."""
+    from spectral.laws.d2_gaussian_tail import NEAR_ZERO
+
+    for act, q in (("erf_scaled", REF_ERF["q"]), ("erf(2)", 0.3)):
+        from spectral.laws.derivative import DerivativeLaw
+
+        f = next(f for f in DerivativeLaw(act, q).solver_factors().factors if isinstance(f, D.ImplicitFactor))
+        law = f.transforms.__self__
+        top = law.scale * NEAR_ZERO
+        args = np.array([math.pi, math.pi - 0.05, math.pi - 1, math.pi / 2 + 0.3, math.pi / 2 + 1e-9])
+        zeta = top * (1 - 1e-12) * np.exp(1j * args)
+        exact = law.exact_near(zeta)
+        for a, b, tol in zip(exact[:3], law.smooth.transforms(zeta)[:3], (THRESHOLD_RTOL,) * 2 + (THRESHOLD_DM_RTOL,),
+                             strict=True):
+            assert np.max(np.abs(a / b - 1)) < tol
+        h = H_DIFF * np.abs(zeta)
+        diff = (law.exact_near(zeta + h)[0] - law.exact_near(zeta - h)[0]) / (2 * h)
+        assert np.max(np.abs(diff / exact[2] - 1)) < DM_RTOL
+        assert np.all(law.near(zeta)) and np.all(law.near(zeta.conjugate()))
+        # below the negative axis the law's own value, the conjugate (the quadrature there is off by 8.9e-6 at
+        # arg zeta = -pi/2 - 0.3, erf_scaled: against mpmath, the rule 2.2e-16, measured)
+        for a, b in zip(law.exact_near(zeta.conjugate())[:3], exact[:3], strict=True):
+            assert np.max(np.abs(a / b.conjugate() - 1)) < 1e-15
+        # the quadrature's own: beyond the threshold, in the right half plane (on, above and below the spectrum)
+        other = np.array([top * 1.01 * np.exp(1j * math.pi), 1e-9 * (1 + 1j), 1e-9 * (1 - 1j), 1e-9 + 0j,
+                          0.3 * law.scale - 0.01j, -0.5 + 0.2j])
+        assert not np.any(law.near(other))
+        for a, b in zip(f.transforms(other), law.smooth.transforms(other), strict=True):
+            assert np.array_equal(a, b)
+
+
+def test_gaussian_derivative_decided_on_the_expression():
+    """The rule in s serves where phi' = A exp(-B x^2) by its sympy derivative (erf: 2/sqrt(pi), 1; erf_scaled: 1,
+    pi/4; erf(2): 4/sqrt(pi), 4), not elsewhere (tanh, gelu, sin, erf(x) + x, exp(-x^2) as phi), nor where
+    a = 2 B q < MIN_A.  About 0.3 s."""
+    import sympy
+
+    from spectral.activations import activation
+    from spectral.laws.d2_gaussian_tail import gaussian_derivative
+
+    x = sympy.Symbol("x")
+    for act, ab in (("erf", (2 / math.sqrt(math.pi), 1.0)), ("erf_scaled", (1.0, math.pi / 4)),
+                    ("erf(2)", (4 / math.sqrt(math.pi), 4.0))):
+        assert gaussian_derivative(activation(act)) == pytest.approx(ab, rel=1e-15)
+    for other in ("tanh", "gelu", "sin", sympy.erf(x) + x, sympy.exp(-x**2)):
+        assert gaussian_derivative(activation(other)) is None
+    # a = pi q / 2 below MIN_A (E[1/D^2] finite): the contour quadrature alone
+    from spectral.laws.d2_gaussian_tail import MIN_A, gaussian_tail_d2
+    from spectral.laws.d2_quadrature import smooth_d2
+
+    q = 0.9 * 2 * MIN_A / math.pi
+    assert gaussian_tail_d2(activation("erf_scaled"), q, smooth_d2(activation("erf_scaled"), q)) is None
+
+
+@pytest.mark.parametrize(("weights", "depth"), [("gaussian", 64), ("orthogonal", 64), ("gaussian", 1000),
+                                                ("orthogonal", 1000)])
+def test_erf_scaled_at_4_certified_with_the_exact_tail(weights, depth):
+    """erf_scaled at sigma_w^2 = 4 (q* = 15/pi), refused before (mass off 2.9e-6 to 2e-3: the quadrature's 1 + M
+    of D^2 near 0), certified with 1 + M near 0 by the rule in s (docs/design.md §5.10), and E[log lambda] equal to
+    the Fuglede-Kadison determinant's, L (log 4 - 7.5), minus L for Gaussian weights, within the certificate's
+    tolerance (measured 4.4e-11 at depth 64, 4.6e-10 at 1000).  2.5 to 5.3 s each."""
+    from test_density_isometry import LOG_MOMENT_RTOL, _log_determinant, _log_moment
+
+    res = jacobian_law(Network.critical("erf_scaled", sigma_w2=4.0, depth=depth, weights=weights)).density(2000)
+    assert res.certified, res.reason
+    assert _log_moment(res) == pytest.approx(_log_determinant("erf_scaled", 4.0, depth, weights == "gaussian"),
+                                             rel=LOG_MOMENT_RTOL)

@@ -11,6 +11,7 @@ import numpy as np
 from ..density.factors import ImplicitFactor
 from ..fields import MPField
 from .base import SpectralLaw, _as_complex, _check_positive, _exactify
+from .d2_gaussian_tail import gaussian_tail_d2
 from .d2_piecewise import piecewise_d2
 from .d2_quadrature import smooth_d2
 from .d2_wrapped import wrapped_d2
@@ -195,7 +196,8 @@ class DerivativeLaw(SpectralLaw):
     def solver_factors(self):
         """The atomic law's factor for piecewise-constant phi' (relu, hard-tanh, ...); otherwise an
         :class:`~spectral.density.ImplicitFactor` with the analytic M(zeta) of :mod:`spectral.laws.d2_quadrature`
-        (exact, :mod:`spectral.laws.d2_wrapped`, where phi' = A cos(B x); the discrete quadrature law where the
+        (exact, :mod:`spectral.laws.d2_wrapped`, where phi' = A cos(B x); near 0 by
+        :mod:`spectral.laws.d2_gaussian_tail` where phi' = A exp(-B x^2); the discrete quadrature law where the
         activation has no analytic expression)."""
         if self._atomic is not None:
             return self._solver_record(*self._atomic.solver_factors().factors)
@@ -227,6 +229,8 @@ class DerivativeLaw(SpectralLaw):
                                   offset=wrapped.offset, noise=wrapped.noise, spread=wrapped.spread,
                                   critical_values=wrapped.crit_values, transforms=wrapped.transforms)
         smooth = smooth_d2(self.activation, float(self.q), self.name)
+        # phi' = A exp(-B x^2): 1 + M near 0 by the law's density in s = -log D^2 (docs/design.md §4.6)
+        smooth = gaussian_tail_d2(self.activation, float(self.q), smooth) or smooth
         if smooth is not None:
             return ImplicitFactor(smooth.m, smooth.dm, float(self.mean), smooth.bounds, 1.0, 1.0, smooth.g1,
                                   offset=smooth.offset, noise=smooth.noise, spread=smooth.spread,
