@@ -31,6 +31,8 @@ import math
 
 import numpy as np
 
+from .d2_transforms import CachedTransforms, phi_prime_match
+
 _EPS = float(np.finfo(float).eps)
 #: |zeta| / A^2 below which the rule in s serves (left half plane): the contour quadrature's Im(1 + M) is accurate
 #: to 1e-12 at 1e-8 and loses digits below 1e-10 (1.7e-5 at 1e-20, 0.12 at 1e-80; its M' overflows below 1e-154),
@@ -57,7 +59,7 @@ def _gauss(n):
     return (x + 1) / 2, w / 2
 
 
-class GaussianTailD2:
+class GaussianTailD2(CachedTransforms):
     r"""The law of :math:`D^2 = A^2 e^{-a h^2}`: the contour quadrature's transforms (``smooth``), with
     :math:`1 + M`, M, M' and the rounding bound by the rule in s (module docstring) near 0 in the left half plane.
     The callables of an :class:`~spectral.density.ImplicitFactor` (``g1``, ``m``, ``dm``, ``noise``,
@@ -81,7 +83,6 @@ class GaussianTailD2:
         u, wu = _gauss(_NODES)
         self._s_head = u * u
         self._w_head = wu * 2 * np.exp(-self._s_head / (2 * self.a)) / math.sqrt(2 * math.pi * self.a)
-        self._last: tuple = (None, None)
 
     def near(self, zeta):
         """Where the rule in s serves (module docstring)."""
@@ -116,11 +117,7 @@ class GaussianTailD2:
                                                  axis=1)
         return g1, g1 - 1, dm, noise
 
-    def _eval(self, zeta):
-        zeta = np.asarray(zeta, dtype=complex)
-        key, val = self._last
-        if key is not None and key.shape == zeta.shape and np.array_equal(key, zeta):
-            return val
+    def _compute(self, zeta):
         near = self.near(zeta)
         # near points are handed to the contour quadrature as -A^2 (its plain tier; the value is replaced)
         out = [np.array(v, dtype=complex if k < 3 else float, copy=True)
@@ -128,17 +125,7 @@ class GaussianTailD2:
         if near.any():
             for v, e in zip(out, self.exact_near(zeta[near]), strict=True):
                 v[near] = e
-        val = tuple(out)
-        self._last = (zeta.copy(), val)
-        return val
-
-    def transforms(self, zeta):
-        """(zeta G, M, M', the rounding bound of zeta G) at ``zeta``."""
-        return self._eval(zeta)
-
-    def g1(self, zeta):
-        r""":math:`1 + M(\zeta) = \zeta G(\zeta)`."""
-        return self._eval(zeta)[0]
+        return tuple(out)
 
     def m(self, zeta):
         zeta = np.asarray(zeta, dtype=complex)
@@ -148,35 +135,16 @@ class GaussianTailD2:
             return self.smooth.m(zeta)
         return self._eval(zeta)[1]
 
-    def dm(self, zeta):
-        return self._eval(zeta)[2]
-
-    def noise(self, zeta):
-        """The absolute rounding bound of :meth:`g1`."""
-        return self._eval(zeta)[3]
-
 
 def gaussian_derivative(activation):
     r"""(A, B) where the activation's :math:`\phi'(x) = A e^{-Bx^2}` exactly (its sympy derivative as it is, A, B
     real constants, A nonzero, B > 0), else None."""
     import sympy
 
-    expr = getattr(activation, "expr", None)
-    if expr is None or len(expr.free_symbols) != 1:
+    ab = phi_prime_match(activation, lambda a, b, x: a * sympy.exp(-b * x**2))
+    if ab is None or ab[1] <= 0:
         return None
-    x = next(iter(expr.free_symbols))
-    dphi = sympy.diff(expr, x)
-    amp, rate = sympy.Wild("amp", exclude=[x]), sympy.Wild("rate", exclude=[x])
-    match = dphi.match(amp * sympy.exp(-rate * x**2))
-    if not match:
-        return None
-    try:
-        a, b = float(match[amp]), float(match[rate])
-    except (TypeError, KeyError):
-        return None
-    if not (math.isfinite(a) and math.isfinite(b)) or a == 0 or b <= 0:
-        return None
-    return abs(a), b
+    return abs(ab[0]), ab[1]
 
 
 def gaussian_tail_d2(activation, q, smooth) -> GaussianTailD2 | None:

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..density.grid import _gl
 from ..density.tolerances import _EPS
+from .d2_transforms import CachedTransforms
 from .gauss_rule import FarRule
 from .resolvent import BLOCK_ELEMENTS, ResolventSums, resolvent_sums, workspace
 
@@ -214,7 +215,7 @@ class _MonotonePiece:
         return m, g, dm, err
 
 
-class _PiecewiseD2:
+class _PiecewiseD2(CachedTransforms):
     r"""The law of :math:`D^2` for an activation given as a sympy ``Piecewise`` in x whose pieces have constant
     or strictly monotone :math:`\phi'^2` (module docstring): ``atoms`` ((value, mass), mass a Fraction where
     the piece's ends are 0 or infinite), the analytic pieces, ``mean``, ``offset`` (m_2/m_1), ``spread``,
@@ -266,13 +267,8 @@ class _PiecewiseD2:
         self.reaches_zero = any(pc.reaches_zero for pc in self.parts)
         # the ends of the continuous parts: a jump of the density (selu's top, lambda^2 alpha^2) or the cut
         self.jumps = tuple(sorted({e for pc in self.parts for e in pc.ends}))
-        self._last = (None, None)
 
-    def _eval(self, zeta):
-        zeta = np.asarray(zeta, dtype=complex)
-        key, val = self._last
-        if key is not None and key.shape == zeta.shape and np.array_equal(key, zeta):
-            return val
+    def _compute(self, zeta):
         zall = zeta.ravel()
         # a non-finite point (an iterate that left the plane) has no value: nothing is summed there
         ok = np.isfinite(zall)
@@ -291,25 +287,7 @@ class _PiecewiseD2:
             full = np.full(zall.shape, fill, dtype=part.dtype)
             full[ok] = part
             out.append(full.reshape(zeta.shape))
-        val = tuple(out)
-        self._last = (zeta.copy(), val)
-        return val
-
-    def transforms(self, zeta):
-        """(zeta G, M, M', the rounding bound) at ``zeta``: one :meth:`_eval`."""
-        return self._eval(zeta)
-
-    def g1(self, zeta):
-        return self._eval(zeta)[0]
-
-    def m(self, zeta):
-        return self._eval(zeta)[1]
-
-    def dm(self, zeta):
-        return self._eval(zeta)[2]
-
-    def noise(self, zeta):
-        return self._eval(zeta)[3]
+        return tuple(out)
 
     def density(self, x):
         r"""The density of the continuous part of :math:`D^2` at real x: :math:`\sum \varphi(t)/|d'(t)|` over the

@@ -11,11 +11,12 @@ import numpy as np
 from ..density.grid import _gl
 from ..density.tolerances import _EPS, _GUARD
 from .d2_tiers import _tier_of
+from .d2_transforms import CachedTransforms
 from .gauss_rule import FarRule
 from .resolvent import ResolventSums, resolvent_sums
 
 
-class _SmoothD2:
+class _SmoothD2(CachedTransforms):
     r"""Moment transform of :math:`D^2 = d(h) = \phi'(\sqrt q\, h)^2`, :math:`h \sim N(0,1)`, analytic
     continuation included, for an activation with an analytic (sympy) :math:`\phi`.
 
@@ -180,7 +181,6 @@ class _SmoothD2:
         # rule serves: the same sums to their rounding with ~1/50 of the nodes (docs/design.md §4.6)
         self._far = FarRule(*self.tiers[0], _FAR_NODES, _FAR_RHO)
         self._sums = [ResolventSums(d, w) for d, w in self.tiers]
-        self._last = (None, None)
 
     def pushforward(self):
         r"""The law of :math:`D^2` on its spectrum as the push-forward of the Gaussian
@@ -203,11 +203,7 @@ class _SmoothD2:
         tier[~np.isfinite(z)] = _NO_VALUE
         return tier
 
-    def _eval(self, zeta):
-        zeta = np.asarray(zeta, dtype=complex)
-        key, val = self._last
-        if key is not None and key.shape == zeta.shape and np.array_equal(key, zeta):
-            return val
+    def _compute(self, zeta):
         shape = zeta.shape
         zf = zeta.ravel()
         g1 = np.empty(zf.shape, complex)
@@ -229,16 +225,14 @@ class _SmoothD2:
             mm[sel] = m
             dm[sel] = dmk
             err[sel] = 4 * _EPS * np.abs(zf[sel]) * size_g
-        val = (g1.reshape(shape), mm.reshape(shape), dm.reshape(shape), err.reshape(shape))
-        self._last = (zeta.copy(), val)
-        return val
+        return g1.reshape(shape), mm.reshape(shape), dm.reshape(shape), err.reshape(shape)
 
     def _m_alone(self, zeta):
         r""":math:`M(\zeta)` alone: the sums ``mm`` of :meth:`_eval` (the same bits), without the squares and
         moduli of the resolvent that :math:`M'` and the rounding bound need, nor :math:`\zeta G`."""
         zeta = np.asarray(zeta, dtype=complex)
-        key, val = self._last
-        if key is not None and key.shape == zeta.shape and np.array_equal(key, zeta):
+        val = self._cached(zeta)
+        if val is not None:
             return val[1]
         zf = zeta.ravel()
         mm = np.empty(zf.shape, complex)

@@ -25,6 +25,8 @@ import math
 
 import numpy as np
 
+from .d2_transforms import CachedTransforms, phi_prime_match
+
 _EPS = float(np.finfo(float).eps)
 #: Terms c_k rho^k (|rho| at most _CONTINUATION_RHO) below this are dropped: below the rounding of the sum, whose
 #: leading term is 1.
@@ -64,7 +66,7 @@ def _cancellation(big_q: float) -> float:
     return top / (2 * math.pi * float(at_pi)) if at_pi > 0 else math.inf
 
 
-class WrappedCosineD2:
+class WrappedCosineD2(CachedTransforms):
     r"""The law of :math:`D^2 = A^2\cos^2(B\sqrt q\, h)` through its exact transforms (module docstring): the
     callables of an :class:`~spectral.density.ImplicitFactor` (``g1``, ``m``, ``dm``, ``noise``, ``transforms``)
     and the law's constants (``bounds``, ``mean``, ``offset``, ``spread``, ``crit_values``)."""
@@ -84,13 +86,8 @@ class WrappedCosineD2:
         self.spread = (1 + c2 - 2 * c1 * c1) / (2 * (1 + c1) ** 2)
         # the ends 0 (the zeros of cos) and A^2: inverse square roots of the density
         self.crit_values = (0.0, self.scale)
-        self._last: tuple = (None, None)
 
-    def _eval(self, zeta):
-        zeta = np.asarray(zeta, dtype=complex)
-        key, val = self._last
-        if key is not None and key.shape == zeta.shape and np.array_equal(key, zeta):
-            return val
+    def _compute(self, zeta):
         z = zeta / self.scale
         # real zeta is served from above (a -0.0 imaginary part would give the roots from below)
         z = np.where(z.imag == 0, z.real + 0j, z)
@@ -117,52 +114,17 @@ class WrappedCosineD2:
         if bad.any():
             g1, m, dm, noise = (np.where(bad, np.nan, v) for v in (g1, m, dm, noise))
             noise = np.where(bad, np.inf, noise)
-        val = (g1, m, dm, noise)
-        self._last = (zeta.copy(), val)
-        return val
-
-    def transforms(self, zeta):
-        """(zeta G, M, M', the rounding bound of zeta G) at ``zeta``: the same sums."""
-        return self._eval(zeta)
-
-    def g1(self, zeta):
-        r""":math:`1 + M(\zeta) = \zeta G(\zeta)`."""
-        return self._eval(zeta)[0]
-
-    def m(self, zeta):
-        return self._eval(zeta)[1]
-
-    def dm(self, zeta):
-        return self._eval(zeta)[2]
-
-    def noise(self, zeta):
-        """The absolute rounding bound of :meth:`g1` (the series and its prefactor)."""
-        return self._eval(zeta)[3]
-
+        return g1, m, dm, noise
 
 def cosine_derivative(activation):
     r"""(A, B) where the activation's :math:`\phi'(x) = A\cos(Bx)` exactly (its sympy expression, A, B real
     constants, nonzero), else None."""
     import sympy
 
-    expr = getattr(activation, "expr", None)
-    if expr is None or not expr.free_symbols:
+    ab = phi_prime_match(activation, lambda a, b, x: a * sympy.cos(b * x))
+    if ab is None or ab[1] == 0:
         return None
-    x = sorted(expr.free_symbols, key=str)[0]
-    if len(expr.free_symbols) != 1:
-        return None
-    dphi = sympy.diff(expr, x)
-    amp, freq = sympy.Wild("amp", exclude=[x]), sympy.Wild("freq", exclude=[x])
-    match = dphi.match(amp * sympy.cos(freq * x))
-    if not match:
-        return None
-    try:
-        a, b = float(match[amp]), float(match[freq])
-    except (TypeError, KeyError):
-        return None
-    if not (math.isfinite(a) and math.isfinite(b)) or a == 0 or b == 0:
-        return None
-    return abs(a), abs(b)
+    return abs(ab[0]), abs(ab[1])
 
 
 def wrapped_d2(activation, q) -> WrappedCosineD2 | None:
